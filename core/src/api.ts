@@ -1,0 +1,52 @@
+import type {
+  GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
+  MessageView, RoomView, SolidarEvent, WhoAmI, AuditEntry
+} from './types.ts'
+
+/**
+ * What a running Solidar node offers to its owner. The daemon's local HTTP/WebSocket
+ * API is a thin, authenticated mapping of this interface; the CLI talks to that API.
+ * Group and member references are resolved by the implementation: a group may be given
+ * by id or by an unambiguous name, a member by id (or unambiguous display name).
+ * Every method throws `SolidarError` with a code on bad input.
+ */
+export interface SolidarApi {
+  whoami (): WhoAmI
+  status (): NodeStatus
+
+  createGroup (name: string): Promise<{ id: GroupId, name: string }>
+  listGroups (): Promise<GroupSummary[]>
+  members (group: string): Promise<MemberView[]>
+  rooms (group: string): Promise<RoomView[]>
+  createRoom (group: string, name: string): Promise<RoomView>
+
+  createInvite (group: string, opts?: InviteOptions): Promise<InviteResult>
+  /** Waits until a member admits us (or `timeoutMs` passes, default 60 s). */
+  join (code: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ id: GroupId, name: string }>
+
+  send (group: string, text: string, opts?: { room?: string, replyTo?: string }): Promise<MessageView>
+  edit (group: string, id: string, text: string): Promise<MessageView>
+  deleteMessage (group: string, id: string): Promise<MessageView>
+  /** Messages in linearized order; `room` undefined means all rooms. */
+  messages (group: string, opts?: { room?: string }): Promise<MessageView[]>
+  audit (group: string): Promise<AuditEntry[]>
+
+  dm (member: string, text: string, opts?: { replyTo?: string }): Promise<MessageView>
+  dmMessages (member: string): Promise<MessageView[]>
+
+  /** Subscribe to events; returns an unsubscribe function. */
+  subscribe (listener: (event: SolidarEvent) => void): () => void
+}
+
+export interface NodeStatus {
+  id: MemberId
+  name: string
+  network: {
+    mode: 'none' | 'bootstrap' | 'public'
+    bootstrap: string[]
+    connections: number
+  }
+  groups: Array<{ id: GroupId, name: string, peers: number, length: number }>
+}
+
+export type { MessageId }

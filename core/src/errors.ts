@@ -1,0 +1,65 @@
+/**
+ * Coded errors. Every error Solidar raises on purpose carries a stable `code`;
+ * the local API maps codes to HTTP statuses and the CLI maps them to messages
+ * and exit codes (see node/src/api/errors.ts).
+ */
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'NOT_INITIALIZED'
+  | 'ALREADY_INITIALIZED'
+  | 'GROUP_NOT_FOUND'
+  | 'GROUP_AMBIGUOUS'
+  | 'MEMBER_NOT_FOUND'
+  | 'MESSAGE_NOT_FOUND'
+  | 'ROOM_NOT_FOUND'
+  | 'ROOM_EXISTS'
+  | 'NOT_PERMITTED'
+  | 'NO_SHARED_GROUP'
+  | 'INVITE_MALFORMED'
+  | 'INVITE_EXPIRED'
+  | 'INVITE_USED'
+  | 'INVITE_REJECTED'
+  | 'ALREADY_MEMBER'
+  | 'JOIN_TIMEOUT'
+  | 'NO_NETWORK'
+  | 'CLOSED'
+
+export class SolidarError extends Error {
+  readonly code: ErrorCode
+  constructor (code: ErrorCode, message: string) {
+    super(message)
+    this.name = 'SolidarError'
+    this.code = code
+  }
+}
+
+export function isSolidarError (err: unknown): err is SolidarError {
+  return err instanceof SolidarError
+}
+
+export const errors = {
+  badRequest: (msg: string) => new SolidarError('BAD_REQUEST', msg),
+  notInitialized: () => new SolidarError('NOT_INITIALIZED', 'No identity yet: run `solidar init --name NAME` first'),
+  alreadyInitialized: (id: string) => new SolidarError('ALREADY_INITIALIZED', `This home already has an identity (${id})`),
+  groupNotFound: (ref: string) => new SolidarError('GROUP_NOT_FOUND', `No group matches "${ref}"`),
+  groupAmbiguous: (ref: string, ids: string[]) =>
+    new SolidarError('GROUP_AMBIGUOUS', `"${ref}" matches several groups; use an id: ${ids.join(', ')}`),
+  memberNotFound: (ref: string) => new SolidarError('MEMBER_NOT_FOUND', `No member matches "${ref}"`),
+  messageNotFound: (id: string) => new SolidarError('MESSAGE_NOT_FOUND', `No message with id "${id}"`),
+  roomNotFound: (room: string) => new SolidarError('ROOM_NOT_FOUND', `No room "${room}" in this group`),
+  roomExists: (room: string) => new SolidarError('ROOM_EXISTS', `Room "${room}" already exists`),
+  notPermitted: (what: string) => new SolidarError('NOT_PERMITTED', what),
+  noSharedGroup: (member: string) =>
+    new SolidarError('NO_SHARED_GROUP', `You share no group with ${member}; direct messages need one`),
+  inviteMalformed: (why: string) => new SolidarError('INVITE_MALFORMED', `This invite code is not valid: ${why}`),
+  inviteExpired: (when: number) =>
+    new SolidarError('INVITE_EXPIRED', `This invite expired on ${new Date(when).toISOString()}`),
+  inviteUsed: () => new SolidarError('INVITE_USED', 'This invite has already been used'),
+  inviteRejected: () => new SolidarError('INVITE_REJECTED', 'A group admin refused this invite'),
+  alreadyMember: (group: string) => new SolidarError('ALREADY_MEMBER', `You are already in group ${group}`),
+  joinTimeout: (ms: number) =>
+    new SolidarError('JOIN_TIMEOUT', `No member of the group answered within ${Math.round(ms / 1000)} s; is one of them online and on the same network?`),
+  noNetwork: () =>
+    new SolidarError('NO_NETWORK', 'This node is not connected to any network yet: restart it with --bootstrap HOST:PORT (a private DHT) or --public-dht'),
+  closed: () => new SolidarError('CLOSED', 'This node is shutting down')
+}

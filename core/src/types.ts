@@ -1,0 +1,81 @@
+/** Branded ids: a printable public key is not just any string. */
+export type MemberId = string & { readonly __brand: 'MemberId' }
+export type GroupId = string & { readonly __brand: 'GroupId' }
+export type MessageId = string & { readonly __brand: 'MessageId' }
+
+export type Role = 'admin' | 'member'
+export const ROLES: readonly Role[] = ['admin', 'member']
+
+/** A chat message as every peer derives it from the log. */
+export interface MessageView {
+  id: MessageId
+  author: MemberId
+  authorName: string
+  room: string
+  text: string
+  /** Author's clock at send time, ms since epoch. */
+  ts: number
+  replyTo?: MessageId
+  /** Set when the author edited the text. */
+  editedTs?: number
+  /** Set when the author deleted the message; `text` is then empty. */
+  deleted?: boolean
+  /** Position in the group's (or DM's) linearized order, 1-based. */
+  seq: number
+}
+
+export interface MemberView {
+  id: MemberId
+  name: string
+  role: Role
+  joinedTs: number
+}
+
+export interface GroupSummary {
+  id: GroupId
+  name: string
+  role: Role | null
+  members: number
+}
+
+export interface RoomView {
+  name: string
+  createdBy: MemberId
+  ts: number
+}
+
+export interface WhoAmI {
+  id: MemberId
+  name: string
+  fingerprint: string
+}
+
+export interface InviteOptions {
+  role?: Role
+  /** Lifetime in ms; default 24 h. */
+  expiresMs?: number
+  /** How many people may join with it; default 1. */
+  uses?: number
+}
+
+export interface InviteResult {
+  code: string
+  group: GroupId
+  expires: number
+  uses: number
+  role: Role
+}
+
+export interface AuditEntry {
+  seq: number
+  writer: string
+  type: string
+  reason: string
+}
+
+/** Events the node emits to API clients (WebSocket) and the CLI's --follow. */
+export type SolidarEvent =
+  | { type: 'message'; group: GroupId; message: MessageView }
+  | { type: 'dm'; peer: MemberId; message: MessageView }
+  | { type: 'members'; group: GroupId }
+  | { type: 'group'; group: GroupId }
