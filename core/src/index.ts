@@ -1,3 +1,5 @@
 export * from './errors.ts'
 export * from './types.ts'
 export type * from './api.ts'
+export * from './ids.ts'
+export * from './identity.ts'

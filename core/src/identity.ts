@@ -1,0 +1,86 @@
+/**
+ * Device identity: an Ed25519 key pair. The member id is the public key in z-base-32;
+ * the fingerprint is a short digest to compare out of band (read aloud, in person).
+ * sodium-universal keeps this portable (sodium-native in Node, sodium-javascript elsewhere).
+ */
+import sodium from 'sodium-universal'
+import b4a from 'b4a'
+import { memberIdOf, decodeKey } from './ids.ts'
+import { errors } from './errors.ts'
+import type { MemberId } from './types.ts'
+
+export interface Identity {
+  publicKey: Buffer
+  secretKey: Buffer
+  name: string
+}
+
+export const MAX_NAME_LENGTH = 64
+
+export function validateName (name: unknown, what = 'name'): string {
+  if (typeof name !== 'string') throw errors.badRequest(`${what} must be text`)
+  const trimmed = name.trim()
+  if (trimmed.length === 0) throw errors.badRequest(`${what} must not be empty`)
+  if (trimmed.length > MAX_NAME_LENGTH) throw errors.badRequest(`${what} is longer than ${MAX_NAME_LENGTH} characters`)
+  // Control characters would let a name rewrite a terminal line or fake a log entry.
+  if (/\p{Cc}/u.test(trimmed)) throw errors.badRequest(`${what} must not contain control characters`)
+  return trimmed
+}
+
+export function createIdentity (name: string): Identity {
+  const publicKey = b4a.alloc(sodium.crypto_sign_PUBLICKEYBYTES)
+  const secretKey = b4a.alloc(sodium.crypto_sign_SECRETKEYBYTES)
+  sodium.crypto_sign_keypair(publicKey, secretKey)
+  return { publicKey, secretKey, name: validateName(name) }
+}
+
+export function memberId (identity: Pick<Identity, 'publicKey'>): MemberId {
+  return memberIdOf(identity.publicKey)
+}
+
+/**
+ * 80 bits of BLAKE2b over the public key as 20 hex digits in groups of four
+ * ("a1b2 c3d4 e5f6 0718 293a"): short enough to read aloud, long enough that a
+ * swapped key cannot be made to match by brute force in practice.
+ */
+export function fingerprint (publicKey: Uint8Array): string {
+  const out = b4a.alloc(10)
+  sodium.crypto_generichash(out, b4a.concat([b4a.from('solidar/fingerprint/v1'), publicKey]))
+  const hex = b4a.toString(out, 'hex') as string
+  return hex.match(/.{4}/g)!.join(' ')
+}
+
+export function sign (message: Uint8Array, secretKey: Uint8Array): Buffer {
+  const sig = b4a.alloc(sodium.crypto_sign_BYTES)
+  sodium.crypto_sign_detached(sig, message, secretKey)
+  return sig
+}
+
+export function verify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.byteLength !== sodium.crypto_sign_BYTES || publicKey.byteLength !== 32) return false
+  return sodium.crypto_sign_verify_detached(signature, message, publicKey)
+}
+
+/** Text form stored in `<home>/identity.json` (mode 0600). */
+export function encodeIdentity (identity: Identity): string {
+  return JSON.stringify({
+    version: 1,
+    name: identity.name,
+    publicKey: b4a.toString(identity.publicKey, 'hex'),
+    secretKey: b4a.toString(identity.secretKey, 'hex')
+  }, null, 2) + '\n'
+}
+
+export function decodeIdentity (text: string): Identity {
+  let raw: any
+  try { raw = JSON.parse(text) } catch { throw errors.badRequest('identity file is not valid JSON') }
+  if (!raw || raw.version !== 1) throw errors.badRequest('identity file has an unknown version')
+  const publicKey = b4a.from(String(raw.publicKey), 'hex')
+  const secretKey = b4a.from(String(raw.secretKey), 'hex')
+  if (publicKey.byteLength !== 32 || secretKey.byteLength !== 64) throw errors.badRequest('identity file holds malformed keys')
+  // The secret key embeds the public key: a mismatch means a damaged or tampered file.
+  if (!b4a.equals(secretKey.subarray(32), publicKey)) throw errors.badRequest('identity file keys do not match')
+  return { publicKey, secretKey, name: validateName(raw.name) }
+}
+
+export { decodeKey }
