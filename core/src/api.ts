@@ -12,7 +12,7 @@ import type {
  */
 export interface SolidarApi {
   whoami (): WhoAmI
-  status (): NodeStatus
+  status (): Promise<NodeStatus>
 
   createGroup (name: string): Promise<{ id: GroupId, name: string }>
   listGroups (): Promise<GroupSummary[]>
@@ -46,6 +46,7 @@ export interface NodeStatus {
     bootstrap: string[]
     connections: number
   }
+  /** Per group: peers currently replicating its log, and messages in this node's view. */
   groups: Array<{ id: GroupId, name: string, peers: number, length: number }>
 }
 

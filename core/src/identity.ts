@@ -44,9 +44,9 @@ export function memberId (identity: Pick<Identity, 'publicKey'>): MemberId {
  * swapped key cannot be made to match by brute force in practice.
  */
 export function fingerprint (publicKey: Uint8Array): string {
-  const out = b4a.alloc(10)
+  const out = b4a.alloc(sodium.crypto_generichash_BYTES_MIN)
   sodium.crypto_generichash(out, b4a.concat([b4a.from('solidar/fingerprint/v1'), publicKey]))
-  const hex = b4a.toString(out, 'hex') as string
+  const hex = b4a.toString(out.subarray(0, 10), 'hex') as string
   return hex.match(/.{4}/g)!.join(' ')
 }
 

@@ -1,0 +1,89 @@
+/**
+ * Both sides of joining a group with an invite code.
+ * - `answerJoinRequest` (member side): an admin checks the invite against the group
+ *   state, appends `member/add`, and only then confirms with the group key.
+ * - `JoinUserData`: what the invitee sends, sealed inside the blind-pairing request.
+ */
+import b4a from 'b4a'
+import { encode, decode } from './codec.ts'
+import { verifyBindingForDiscoveryKey } from './binding.ts'
+import { validateName } from './identity.ts'
+import type { Group } from './group.ts'
+
+/** Reply statuses of blind-pairing-core: 1 rejected, 2 used, 3 expired. */
+const DENY = { rejected: 1, used: 2, expired: 3 } as const
+
+export interface JoinUserData { member: Buffer, writer: Buffer, name: string, sig: Buffer }
+
+export function encodeJoinUserData (d: JoinUserData): Buffer { return encode(d) }
+
+export function decodeJoinUserData (buf: Uint8Array): JoinUserData | null {
+  const d = decode(buf) as any
+  if (!d || !(d.member instanceof Uint8Array) || d.member.byteLength !== 32) return null
+  if (!(d.writer instanceof Uint8Array) || d.writer.byteLength !== 32) return null
+  if (!(d.sig instanceof Uint8Array) || d.sig.byteLength !== 64) return null
+  try {
+    return { member: b4a.from(d.member), writer: b4a.from(d.writer), sig: b4a.from(d.sig), name: validateName(d.name) }
+  } catch {
+    return null
+  }
+}
+
+export interface AnswerContext {
+  group: Group
+  encryptionKey: Buffer
+  /** Identity key (hex) of this device's member. */
+  self: string
+  now: () => number
+}
+
+/**
+ * Returns the reply bytes for the candidate, or null when this node should stay
+ * silent (not our invite, not an admin, unreadable request).
+ */
+export async function answerJoinRequest (request: any, ctx: AnswerContext): Promise<Buffer | null> {
+  const { group } = ctx
+  const me = await group.member(ctx.self)
+  if (!me || me.role !== 'admin' || !group.writable) return null
+  const inviteId = b4a.toString(request.inviteId, 'hex')
+  const invite = await group.invite(inviteId)
+  if (!invite) return null
+  try {
+    request.open(b4a.from(invite.publicKey, 'hex'))
+  } catch {
+    return null // signed with another key: a forged or damaged request
+  }
+  const data = decodeJoinUserData(request.userData)
+  if (!data || !verifyBindingForDiscoveryKey(group.discoveryKey, data.writer, data.member, data.sig)) {
+    request.deny({ status: DENY.rejected })
+    return request.response
+  }
+  const memberHex = b4a.toString(data.member, 'hex')
+  const existing = await group.member(memberHex)
+  if (existing) {
+    // The same device asking again (its first reply was lost): confirm again.
+    if (existing.writers.includes(b4a.toString(data.writer, 'hex'))) return confirm(request, ctx)
+    request.deny({ status: DENY.rejected })
+    return request.response
+  }
+  const now = ctx.now()
+  if (now > invite.expires) {
+    request.deny({ status: DENY.expired })
+    return request.response
+  }
+  if (invite.used >= invite.uses) {
+    request.deny({ status: DENY.used })
+    return request.response
+  }
+  await group.append({ t: 'member/add', member: data.member, writer: data.writer, name: data.name, role: invite.role, sig: data.sig, invite: b4a.from(inviteId, 'hex'), ts: now })
+  if (!(await group.member(memberHex))) {
+    request.deny({ status: DENY.rejected })
+    return request.response
+  }
+  return confirm(request, ctx)
+}
+
+function confirm (request: any, ctx: AnswerContext): Buffer {
+  request.confirm({ key: ctx.group.key, encryptionKey: ctx.encryptionKey })
+  return request.response
+}

@@ -1,0 +1,96 @@
+/**
+ * The typed, versioned commands that make up a group's (or DM's) log. Each entry is a
+ * CBOR map `{ v: 1, t: '<name>', ... }`. `parseCommand` turns untrusted bytes into a
+ * command or a reason for rejecting it; nothing here reads state.
+ */
+import { decode } from './codec.ts'
+import type { Role } from './types.ts'
+
+export const PROTOCOL_VERSION = 1
+export const MAX_TEXT_LENGTH = 16_000
+export const MAX_ROOM_NAME = 48
+export const MAX_NAME = 64
+export const MAX_SEALED = 4096
+
+export interface GroupCreate { t: 'group/create', kind: 'group' | 'dm', name: string, member: Buffer, memberName: string, sig: Buffer, ts: number, peer?: Buffer }
+export interface MemberAdd { t: 'member/add', member: Buffer, writer: Buffer, name: string, role: Role, sig: Buffer, invite?: Buffer, ts: number }
+export interface InviteCreate { t: 'invite/create', id: Buffer, publicKey: Buffer, role: Role, expires: number, uses: number, ts: number }
+export interface RoomCreate { t: 'room/create', name: string, ts: number }
+export interface MessagePost { t: 'message/post', id: string, room: string, text: string, ts: number, replyTo?: string }
+export interface MessageEdit { t: 'message/edit', id: string, text: string, ts: number }
+export interface MessageDelete { t: 'message/delete', id: string, ts: number }
+/** A sealed box only the addressee can open (DM offers and accepts); see dm.ts. */
+export interface DmSignal { t: 'dm/offer' | 'dm/accept', box: Buffer, ts: number }
+
+export type Command = GroupCreate | MemberAdd | InviteCreate | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal
+
+export type Parsed = { ok: true, cmd: Command } | { ok: false, type: string, reason: string }
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
+const isBytes = (x: unknown, len?: number): x is Buffer =>
+  x instanceof Uint8Array && (len === undefined || x.byteLength === len)
+const isTs = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
+const isText = (x: unknown, max: number, allowEmpty = false): x is string =>
+  typeof x === 'string' && x.length <= max && (allowEmpty || x.trim().length > 0)
+const isRole = (x: unknown): x is Role => x === 'admin' || x === 'member'
+/** Message ids: 8–64 url-safe characters chosen by the author. */
+export const isMessageId = (x: unknown): x is string => typeof x === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(x)
+/** Room names: lowercase words with - or _, like chat channels. */
+export const isRoomName = (x: unknown): x is string => typeof x === 'string' && /^[\p{Ll}\p{Lo}\p{N}][\p{Ll}\p{Lo}\p{N}_-]*$/u.test(x) && x.length <= MAX_ROOM_NAME
+const noControl = (s: string) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s)
+
+export function parseCommand (value: Uint8Array): Parsed {
+  const raw = decode(value)
+  if (!isObj(raw)) return { ok: false, type: '?', reason: 'not a CBOR map' }
+  const type = typeof raw.t === 'string' ? raw.t.slice(0, 40) : '?'
+  const bad = (reason: string): Parsed => ({ ok: false, type, reason })
+  if (raw.v !== PROTOCOL_VERSION) return bad(`unsupported version ${String(raw.v)}`)
+  if (!isTs(raw.ts)) return bad('missing or invalid ts')
+  const b = (x: unknown) => Buffer.from(x as Uint8Array)
+  switch (raw.t) {
+    case 'group/create':
+      if (raw.kind !== 'group' && raw.kind !== 'dm') return bad('invalid kind')
+      if (!isText(raw.name, MAX_NAME, raw.kind === 'dm') || !noControl(raw.name)) return bad('invalid group name')
+      if (!isBytes(raw.member, 32) || !isBytes(raw.sig, 64)) return bad('invalid creator key or signature')
+      if (!isText(raw.memberName, MAX_NAME) || !noControl(raw.memberName)) return bad('invalid creator name')
+      if (raw.peer !== undefined && !isBytes(raw.peer, 32)) return bad('invalid dm peer')
+      return { ok: true, cmd: { t: raw.t, kind: raw.kind, name: raw.name, member: b(raw.member), memberName: raw.memberName, sig: b(raw.sig), ts: raw.ts, ...(raw.peer ? { peer: b(raw.peer) } : {}) } }
+    case 'member/add':
+      if (!isBytes(raw.member, 32) || !isBytes(raw.writer, 32) || !isBytes(raw.sig, 64)) return bad('invalid member, writer or signature')
+      if (!isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid member name')
+      if (!isRole(raw.role)) return bad('invalid role')
+      if (raw.invite !== undefined && !isBytes(raw.invite, 32)) return bad('invalid invite id')
+      return { ok: true, cmd: { t: raw.t, member: b(raw.member), writer: b(raw.writer), name: raw.name, role: raw.role, sig: b(raw.sig), ts: raw.ts, ...(raw.invite ? { invite: b(raw.invite) } : {}) } }
+    case 'invite/create':
+      if (!isBytes(raw.id, 32) || !isBytes(raw.publicKey, 32)) return bad('invalid invite id or key')
+      if (!isRole(raw.role)) return bad('invalid role')
+      if (!isTs(raw.expires) || !Number.isSafeInteger(raw.uses) || (raw.uses as number) < 1 || (raw.uses as number) > 1000) return bad('invalid expiry or uses')
+      return { ok: true, cmd: { t: raw.t, id: b(raw.id), publicKey: b(raw.publicKey), role: raw.role, expires: raw.expires, uses: raw.uses as number, ts: raw.ts } }
+    case 'room/create':
+      if (!isRoomName(raw.name)) return bad('invalid room name')
+      return { ok: true, cmd: { t: raw.t, name: raw.name, ts: raw.ts } }
+    case 'message/post':
+      if (!isMessageId(raw.id)) return bad('invalid message id')
+      if (!isRoomName(raw.room)) return bad('invalid room')
+      if (!isText(raw.text, MAX_TEXT_LENGTH)) return bad('invalid text')
+      if (raw.replyTo !== undefined && !isMessageId(raw.replyTo)) return bad('invalid replyTo')
+      return { ok: true, cmd: { t: raw.t, id: raw.id, room: raw.room, text: raw.text, ts: raw.ts, ...(raw.replyTo ? { replyTo: raw.replyTo as string } : {}) } }
+    case 'message/edit':
+      if (!isMessageId(raw.id) || !isText(raw.text, MAX_TEXT_LENGTH)) return bad('invalid id or text')
+      return { ok: true, cmd: { t: raw.t, id: raw.id, text: raw.text, ts: raw.ts } }
+    case 'message/delete':
+      if (!isMessageId(raw.id)) return bad('invalid id')
+      return { ok: true, cmd: { t: raw.t, id: raw.id, ts: raw.ts } }
+    case 'dm/offer':
+    case 'dm/accept':
+      if (!isBytes(raw.box) || raw.box.byteLength > MAX_SEALED) return bad('invalid sealed box')
+      return { ok: true, cmd: { t: raw.t, box: b(raw.box), ts: raw.ts } }
+    default:
+      return bad('unknown command')
+  }
+}
+
+/** Encodes a command for appending; the inverse of `parseCommand`. */
+export function commandValue (cmd: Command): Record<string, unknown> {
+  return { v: PROTOCOL_VERSION, ...cmd }
+}

@@ -1,0 +1,128 @@
+/**
+ * One shared log: a group, or a direct conversation between two members. Wraps an
+ * Autobase whose every core (writers, system, view) is encrypted with the group key,
+ * whose view is a Hyperbee built only by `applyNodes`, and offers typed reads of that view.
+ */
+import { EventEmitter } from 'node:events'
+import Autobase from 'autobase'
+import Hyperbee from 'hyperbee'
+import b4a from 'b4a'
+import crypto from 'hypercore-crypto'
+import { applyNodes, type ApplyHost, type LogNode } from './apply.ts'
+import { commandValue, type Command } from './commands.ts'
+import { encode } from './codec.ts'
+import { errors } from './errors.ts'
+import { groupIdOf } from './ids.ts'
+import type { GroupId } from './types.ts'
+import {
+  K, getRecord, rangeRecords, type AuditRecord, type Bee, type DmSignalRecord, type GroupMeta,
+  type InviteRecord, type MemberRecord, type MessageRecord, type RoomRecord
+} from './view.ts'
+
+export interface GroupOptions {
+  /** A corestore namespace used by this group alone (autobase closes it on close). */
+  store: any
+  /** The base key; null to create a new group. */
+  key: Buffer | null
+  encryptionKey: Buffer
+}
+
+export class Group extends EventEmitter {
+  readonly base: any
+  #closed = false
+
+  constructor ({ store, key, encryptionKey }: GroupOptions) {
+    super()
+    this.base = new Autobase(store, key, {
+      encryptionKey,
+      valueEncoding: 'binary',
+      ackInterval: 1000,
+      open: (viewStore: any) => new Hyperbee(viewStore.get('view'), { keyEncoding: 'utf-8', valueEncoding: 'binary', extension: false }),
+      apply: (nodes: LogNode[], view: Bee, host: ApplyHost) => applyNodes(nodes, view, host, this.base.key)
+    })
+    this.base.on('update', () => { if (!this.#closed) this.emit('update') })
+    // An error here means storage failed; surface it instead of crashing the process.
+    this.base.on('error', (err: Error) => this.emit('error', err))
+  }
+
+  async ready (): Promise<void> { await this.base.ready() }
+
+  get key (): Buffer { return this.base.key }
+  get id (): GroupId { return groupIdOf(this.base.key) }
+  get discoveryKey (): Buffer { return this.base.discoveryKey ?? crypto.discoveryKey(this.base.key) }
+  get localWriterKey (): Buffer { return this.base.local.key }
+  get writable (): boolean { return this.base.writable }
+  get view (): Bee { return this.base.view }
+  /** Peers replicating this log's system core right now. */
+  get peerCount (): number { return this.base.core?.peers?.length ?? 0 }
+
+  /** Appends a command and waits until it has gone through apply locally. */
+  async append (cmd: Command): Promise<void> {
+    if (this.#closed) throw errors.closed()
+    if (!this.base.writable) throw errors.notPermitted('This device cannot write to this group (not admitted yet, or removed)')
+    await this.base.append(encode(commandValue(cmd)))
+    await this.base.update()
+  }
+
+  async waitForWritable (signal?: AbortSignal): Promise<void> {
+    if (this.base.writable) return
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(signal!.reason)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.base.waitForWritable().then(() => { signal?.removeEventListener('abort', onAbort); resolve() }, reject)
+    })
+  }
+
+  async update (): Promise<void> { await this.base.update() }
+
+  meta (): Promise<GroupMeta | null> { return getRecord<GroupMeta>(this.view, K.meta) }
+  member (hex: string): Promise<MemberRecord | null> { return getRecord<MemberRecord>(this.view, K.member(hex)) }
+  async memberByWriter (writerHex: string): Promise<MemberRecord | null> {
+    const link = await getRecord<{ member: string }>(this.view, K.writer(writerHex))
+    return link ? this.member(link.member) : null
+  }
+  invite (idHex: string): Promise<InviteRecord | null> { return getRecord<InviteRecord>(this.view, K.invite(idHex)) }
+  room (name: string): Promise<RoomRecord | null> { return getRecord<RoomRecord>(this.view, K.room(name)) }
+  async messageById (id: string): Promise<MessageRecord | null> {
+    const seq = await getRecord<number>(this.view, K.messageId(id))
+    return seq === null ? null : getRecord<MessageRecord>(this.view, K.message(seq))
+  }
+  async messageCount (): Promise<number> { return (await getRecord<number>(this.view, K.counter('msg'))) ?? 0 }
+
+  async members (): Promise<MemberRecord[]> { return collect(rangeRecords<MemberRecord>(this.view, 'm!')) }
+  async rooms (): Promise<RoomRecord[]> { return collect(rangeRecords<RoomRecord>(this.view, 'r!')) }
+  async audit (): Promise<AuditRecord[]> { return collect(rangeRecords<AuditRecord>(this.view, 'a!')) }
+
+  /** Messages in linearized order, optionally of one room and/or after a seq. */
+  async messages ({ room, afterSeq = 0 }: { room?: string, afterSeq?: number } = {}): Promise<MessageRecord[]> {
+    const out: MessageRecord[] = []
+    if (room === undefined) {
+      for await (const { value } of rangeRecords<MessageRecord>(this.view, 's!', { gt: K.message(afterSeq) })) out.push(value)
+      return out
+    }
+    for await (const { key } of rangeRecords<number>(this.view, `x!${room}!`, { gt: K.roomIndex(room, afterSeq) })) {
+      const seq = Number(key.slice(key.lastIndexOf('!') + 1))
+      const msg = await getRecord<MessageRecord>(this.view, K.message(seq))
+      if (msg) out.push(msg)
+    }
+    return out
+  }
+
+  async dmSignals (afterN = 0): Promise<DmSignalRecord[]> {
+    return collect(rangeRecords<DmSignalRecord>(this.view, 'd!', { gt: K.dm(afterN) }))
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.base.close()
+  }
+
+  static hex (buf: Uint8Array): string { return b4a.toString(buf, 'hex') }
+}
+
+async function collect<T> (it: AsyncIterable<{ value: T }>): Promise<T[]> {
+  const out: T[] = []
+  for await (const { value } of it) out.push(value)
+  return out
+}

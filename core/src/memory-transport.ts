@@ -1,0 +1,76 @@
+/**
+ * An in-process network for tests: transports that join the same topic get connected
+ * by a pair of real secret-stream handshakes over in-memory pipes.
+ */
+import { EventEmitter } from 'node:events'
+import NoiseSecretStream from '@hyperswarm/secret-stream'
+import b4a from 'b4a'
+import type { PeerConnection, Transport, TransportEvents } from './transport.ts'
+
+export class MemoryNetwork {
+  #topics = new Map<string, Set<MemoryTransport>>()
+  #pairs = new Set<string>()
+
+  transport (): MemoryTransport { return new MemoryTransport(this) }
+
+  join (t: MemoryTransport, topic: Buffer) {
+    const hex = b4a.toString(topic, 'hex')
+    let peers = this.#topics.get(hex)
+    if (!peers) this.#topics.set(hex, peers = new Set())
+    for (const other of peers) if (other !== t) this.#connect(t, other)
+    peers.add(t)
+  }
+
+  leave (t: MemoryTransport, topic?: Buffer) {
+    for (const [hex, peers] of this.#topics) if (!topic || hex === b4a.toString(topic, 'hex')) peers.delete(t)
+  }
+
+  #connect (a: MemoryTransport, b: MemoryTransport) {
+    const id = a.id < b.id ? `${a.id}-${b.id}` : `${b.id}-${a.id}`
+    if (this.#pairs.has(id) || a.closed || b.closed) return
+    this.#pairs.add(id)
+    const sa = new NoiseSecretStream(true)
+    const sb = new NoiseSecretStream(false)
+    sa.rawStream.pipe(sb.rawStream).pipe(sa.rawStream)
+    const cleanup = () => this.#pairs.delete(id)
+    sa.on('close', cleanup)
+    sa.on('error', () => {}); sb.on('error', () => {})
+    a.add(sa); b.add(sb)
+  }
+}
+
+let nextId = 0
+
+export class MemoryTransport extends EventEmitter<TransportEvents> implements Transport {
+  readonly name = 'memory'
+  readonly id = nextId++
+  closed = false
+  #network: MemoryNetwork
+  #streams = new Set<any>()
+
+  constructor (network: MemoryNetwork) { super(); this.#network = network }
+
+  add (stream: any) {
+    this.#streams.add(stream)
+    stream.on('close', () => this.#streams.delete(stream))
+    stream.opened.then((ok: boolean) => {
+      if (!ok || this.closed) return
+      const conn: PeerConnection = { stream, remotePublicKey: stream.remotePublicKey, transport: this.name }
+      this.emit('connection', conn)
+    })
+  }
+
+  async join (topic: Buffer) { this.#network.join(this, topic) }
+  async leave (topic: Buffer) { this.#network.leave(this, topic) }
+  async flush () {}
+  get connectionCount () { return this.#streams.size }
+
+  /** Drops every connection (simulates going offline); the transport stays usable. */
+  disconnectAll () { for (const s of this.#streams) s.destroy() }
+
+  async close () {
+    this.closed = true
+    this.#network.leave(this)
+    for (const s of this.#streams) s.destroy()
+  }
+}

@@ -1,0 +1,548 @@
+/**
+ * A Solidar node: one identity, the logs it belongs to, the replication of those logs
+ * over whatever transport the runtime hands in, and the `SolidarApi` its owner uses.
+ * Storage (a Corestore), the transport and the local file store come from outside.
+ */
+import { EventEmitter } from 'node:events'
+import Autobase from 'autobase'
+import b4a from 'b4a'
+import crypto from 'hypercore-crypto'
+import { CandidateRequest, createInvite } from 'blind-pairing-core'
+import type { NodeStatus, SolidarApi } from './api.ts'
+import { answerJoinRequest, encodeJoinUserData } from './admission.ts'
+import { DEFAULT_ROOM, DM_ROOM } from './apply.ts'
+import { signBinding, signBindingForDiscoveryKey } from './binding.ts'
+import { isMessageId, isRoomName, MAX_TEXT_LENGTH } from './commands.ts'
+import { openDmPayload, sealDmPayload } from './dm.ts'
+import { errors, SolidarError } from './errors.ts'
+import { Group } from './group.ts'
+import { fingerprint, memberId, validateName, type Identity } from './identity.ts'
+import { decodeKey, encodeKey, groupIdOf } from './ids.ts'
+import { decodeInviteCode, encodeInviteCode } from './invite-code.ts'
+import { Pairing } from './pairing.ts'
+import { Registry, type LocalStore, type LogRecord } from './registry.ts'
+import type { PeerConnection, Transport } from './transport.ts'
+import type {
+  AuditEntry, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
+  MessageView, Role, RoomView, SolidarEvent, WhoAmI
+} from './types.ts'
+import type { MemberRecord, MessageRecord } from './view.ts'
+
+export const DEFAULT_INVITE_TTL = 24 * 60 * 60 * 1000
+export const DEFAULT_JOIN_TIMEOUT = 60_000
+
+export interface SolidarOptions {
+  identity: Identity
+  /** A Corestore (on disk in node/, anywhere else later). */
+  store: any
+  local: LocalStore
+  /** null: no network chosen yet (the node stays local). */
+  transport: Transport | null
+  networkMode?: NodeStatus['network']['mode']
+  bootstrap?: string[]
+  now?: () => number
+}
+
+interface OpenLog { record: LogRecord, group: Group, lastSeq: number, signals: Promise<void> }
+
+const hex = (b: Uint8Array): string => b4a.toString(b, 'hex')
+const z32OfHex = (h: string): MemberId => encodeKey(b4a.from(h, 'hex')) as MemberId
+
+export class Solidar implements SolidarApi {
+  readonly identity: Identity
+  readonly store: any
+  readonly transport: Transport | null
+  #registry: Registry
+  #logs = new Map<string, OpenLog>()
+  #pairing = new Pairing()
+  #events = new EventEmitter()
+  #now: () => number
+  #network: NodeStatus['network']['mode']
+  #bootstrap: string[]
+  #closing = false
+  #onConnection = (conn: PeerConnection) => this.#attach(conn)
+
+  constructor (opts: SolidarOptions) {
+    this.identity = opts.identity
+    this.store = opts.store
+    this.transport = opts.transport
+    this.#registry = new Registry(opts.local)
+    this.#now = opts.now ?? Date.now
+    this.#network = opts.transport ? (opts.networkMode ?? 'bootstrap') : 'none'
+    this.#bootstrap = opts.bootstrap ?? []
+    this.#events.setMaxListeners(0) // one listener per API WebSocket client
+  }
+
+  static async open (opts: SolidarOptions): Promise<Solidar> {
+    const node = new Solidar(opts)
+    await node.#open()
+    return node
+  }
+
+  get #self (): string { return hex(this.identity.publicKey) }
+
+  async #open () {
+    await this.store.ready()
+    await this.#registry.load()
+    this.transport?.on('connection', this.#onConnection)
+    for (const record of this.#registry.all()) await this.#openLog(record)
+  }
+
+  #attach (conn: PeerConnection) {
+    conn.stream.on('error', () => {}) // a peer vanishing mid-sync is normal, not fatal
+    this.store.replicate(conn.stream)
+    this.#pairing.attach(conn.stream)
+  }
+
+  /** Opens a known log (or adopts `opened`, a just-created one) and starts syncing it. */
+  async #openLog (record: LogRecord, opened?: Group): Promise<OpenLog> {
+    const existing = this.#logs.get(record.key)
+    if (existing) return existing
+    const group = opened ?? new Group({
+      store: this.store.namespace(record.namespace),
+      key: b4a.from(record.key, 'hex'),
+      encryptionKey: b4a.from(record.encryptionKey, 'hex')
+    })
+    await group.ready()
+    const log: OpenLog = { record, group, lastSeq: await group.messageCount(), signals: Promise.resolve() }
+    this.#logs.set(record.key, log)
+    this.#watch(log)
+    await this.#announce(log)
+    return log
+  }
+
+  async #announce (log: OpenLog) {
+    const { group, record } = log
+    if (record.kind === 'group') {
+      this.#pairing.serve(group.discoveryKey, (request) => answerJoinRequest(request, {
+        group, encryptionKey: b4a.from(record.encryptionKey, 'hex'), self: this.#self, now: this.#now
+      }))
+    }
+    if (this.transport) await this.transport.join(group.discoveryKey, { server: true, client: true })
+  }
+
+  #watch (log: OpenLog) {
+    let running = false
+    let again = false
+    const onUpdate = async () => {
+      if (running) { again = true; return }
+      running = true
+      try {
+        do {
+          again = false
+          await this.#emitNew(log)
+          if (log.record.kind === 'group') await this.#processDmSignals(log)
+        } while (again && !this.#closing)
+      } catch (err) {
+        if (!this.#closing) this.#events.emit('error', err)
+      } finally {
+        running = false
+      }
+    }
+    log.group.on('update', onUpdate)
+    log.group.on('error', (err: Error) => this.#events.emit('error', err))
+    onUpdate()
+  }
+
+  async #emitNew (log: OpenLog) {
+    const fresh = await log.group.messages({ afterSeq: log.lastSeq })
+    if (fresh.length === 0) return
+    log.lastSeq = fresh[fresh.length - 1].seq
+    const names = await this.#memberNames(log.group)
+    for (const rec of fresh) {
+      const message = toMessageView(rec, names)
+      const event: SolidarEvent = log.record.kind === 'dm'
+        ? { type: 'dm', peer: z32OfHex(log.record.peer!), message }
+        : { type: 'message', group: groupIdOf(log.group.key), message }
+      this.#events.emit('event', event)
+    }
+  }
+
+  async #memberNames (group: Group): Promise<Map<string, string>> {
+    return new Map((await group.members()).map(m => [m.id, m.name]))
+  }
+
+  // ---------------------------------------------------------------- identity & status
+
+  whoami (): WhoAmI {
+    return { id: memberId(this.identity), name: this.identity.name, fingerprint: fingerprint(this.identity.publicKey) }
+  }
+
+  async status (): Promise<NodeStatus> {
+    const groups: NodeStatus['groups'] = []
+    for (const log of this.#groupLogs()) {
+      const meta = await log.group.meta()
+      groups.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', peers: log.group.peerCount, length: await log.group.messageCount() })
+    }
+    return {
+      id: memberId(this.identity),
+      name: this.identity.name,
+      network: { mode: this.#network, bootstrap: this.#bootstrap, connections: this.transport?.connectionCount ?? 0 },
+      groups
+    }
+  }
+
+  subscribe (listener: (event: SolidarEvent) => void): () => void {
+    this.#events.on('event', listener)
+    return () => this.#events.off('event', listener)
+  }
+
+  /** Errors from replication or storage that no request is waiting for. */
+  onError (listener: (err: Error) => void): () => void {
+    this.#events.on('error', listener)
+    return () => this.#events.off('error', listener)
+  }
+
+  // ---------------------------------------------------------------- groups
+
+  async createGroup (name: string): Promise<{ id: GroupId, name: string }> {
+    const clean = validateName(name, 'group name')
+    const { group } = await this.#createLog({ kind: 'group', name: clean })
+    return { id: groupIdOf(group.key), name: clean }
+  }
+
+  async #createLog ({ kind, name, peer }: { kind: 'group' | 'dm', name: string, peer?: Buffer }): Promise<OpenLog> {
+    if (this.#closing) throw errors.closed()
+    const namespace = hex(crypto.randomBytes(16))
+    const encryptionKey = crypto.randomBytes(32)
+    const group = new Group({ store: this.store.namespace(namespace), key: null, encryptionKey })
+    await group.ready()
+    await group.append({
+      t: 'group/create', kind, name, member: this.identity.publicKey, memberName: this.identity.name,
+      sig: signBinding(group.key, group.localWriterKey, this.identity.secretKey), ts: this.#now(),
+      ...(peer ? { peer } : {})
+    })
+    const record: LogRecord = { key: hex(group.key), encryptionKey: hex(encryptionKey), namespace, kind, ...(peer ? { peer: hex(peer) } : {}) }
+    await this.#registry.put(record)
+    return this.#openLog(record, group)
+  }
+
+  async listGroups (): Promise<GroupSummary[]> {
+    const out: GroupSummary[] = []
+    for (const log of this.#groupLogs()) {
+      const meta = await log.group.meta()
+      const members = await log.group.members()
+      const me = members.find(m => m.id === this.#self)
+      out.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', role: me?.role ?? null, members: members.length })
+    }
+    return out
+  }
+
+  #groupLogs (): OpenLog[] {
+    return [...this.#logs.values()].filter(l => l.record.kind === 'group')
+  }
+
+  /** A group id, or a name that matches exactly one group (case-insensitive). */
+  async #resolveGroup (ref: string): Promise<OpenLog> {
+    if (typeof ref !== 'string' || ref.trim() === '') throw errors.badRequest('missing group')
+    const text = ref.trim()
+    let key: Buffer | null = null
+    try { key = decodeKey(text, 'group id') } catch {}
+    if (key) {
+      const log = this.#logs.get(hex(key))
+      if (log && log.record.kind === 'group') return log
+    }
+    const matches: OpenLog[] = []
+    for (const log of this.#groupLogs()) {
+      const meta = await log.group.meta()
+      if (meta && meta.name.toLowerCase() === text.toLowerCase()) matches.push(log)
+    }
+    if (matches.length === 1) return matches[0]
+    if (matches.length > 1) throw errors.groupAmbiguous(text, matches.map(l => groupIdOf(l.group.key)))
+    throw errors.groupNotFound(text)
+  }
+
+  async members (ref: string): Promise<MemberView[]> {
+    const { group } = await this.#resolveGroup(ref)
+    return (await group.members()).map(toMemberView)
+  }
+
+  async rooms (ref: string): Promise<RoomView[]> {
+    const { group } = await this.#resolveGroup(ref)
+    return (await group.rooms()).map(r => ({ name: r.name, createdBy: z32OfHex(r.createdBy), ts: r.ts }))
+  }
+
+  async createRoom (ref: string, name: string): Promise<RoomView> {
+    const { group } = await this.#resolveGroup(ref)
+    const room = typeof name === 'string' ? name.trim() : ''
+    if (!isRoomName(room)) throw errors.badRequest('room names are lowercase letters, digits, - and _ (up to 48), starting with a letter or digit')
+    if (await group.room(room)) throw errors.roomExists(room)
+    await this.#appendChecked(group, { t: 'room/create', name: room, ts: this.#now() })
+    const rec = await group.room(room)
+    if (!rec) throw errors.roomExists(room) // created concurrently by someone else
+    return { name: rec.name, createdBy: z32OfHex(rec.createdBy), ts: rec.ts }
+  }
+
+  async audit (ref: string): Promise<AuditEntry[]> {
+    const { group } = await this.#resolveGroup(ref)
+    return (await group.audit()).map(a => ({ seq: a.n, writer: a.writer, type: a.type, reason: a.reason }))
+  }
+
+  /** Appends and reports what apply said about it, so a rejected entry is an error, not silence. */
+  async #appendChecked (group: Group, cmd: Parameters<Group['append']>[0]): Promise<void> {
+    const before = (await group.audit()).length
+    await group.append(cmd)
+    const after = await group.audit()
+    const mine = after.slice(before).find(a => a.writer === hex(group.localWriterKey) && a.type === cmd.t)
+    if (mine) throw errors.notPermitted(`The group refused this ${cmd.t}: ${mine.reason}`)
+  }
+
+  // ---------------------------------------------------------------- invites
+
+  async createInvite (ref: string, opts: InviteOptions = {}): Promise<InviteResult> {
+    const { group } = await this.#resolveGroup(ref)
+    const role: Role = opts.role ?? 'member'
+    if (role !== 'admin' && role !== 'member') throw errors.badRequest('role must be "member" or "admin"')
+    const ttl = opts.expiresMs ?? DEFAULT_INVITE_TTL
+    if (!Number.isSafeInteger(ttl) || ttl < 1000 || ttl > 365 * 24 * 3600 * 1000) throw errors.badRequest('expiry must be between 1 second and 365 days')
+    const uses = opts.uses ?? 1
+    if (!Number.isSafeInteger(uses) || uses < 1 || uses > 1000) throw errors.badRequest('uses must be a whole number from 1 to 1000')
+    const me = await group.member(this.#self)
+    if (me?.role !== 'admin') throw errors.notPermitted('Only admins of this group can invite')
+    const expires = this.#now() + ttl
+    const invite = createInvite(group.key, { expires })
+    await this.#appendChecked(group, { t: 'invite/create', id: invite.id, publicKey: invite.publicKey, role, expires, uses, ts: this.#now() })
+    return { code: encodeInviteCode(invite.invite), group: groupIdOf(group.key), expires, uses, role }
+  }
+
+  async join (code: string, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ id: GroupId, name: string }> {
+    const invite = decodeInviteCode(code)
+    if (invite.expires && this.#now() > invite.expires) throw errors.inviteExpired(invite.expires)
+    for (const log of this.#groupLogs()) {
+      if (b4a.equals(log.group.discoveryKey, invite.discoveryKey)) throw errors.alreadyMember(groupIdOf(log.group.key))
+    }
+    if (!this.transport) throw errors.noNetwork()
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_JOIN_TIMEOUT
+    const deadline = this.#now() + timeoutMs
+
+    const namespace = hex(crypto.randomBytes(16))
+    const writer = await Autobase.getLocalKey(this.store.namespace(namespace))
+    const userData = encodeJoinUserData({
+      member: this.identity.publicKey, writer, name: this.identity.name,
+      sig: signBindingForDiscoveryKey(invite.discoveryKey, writer, this.identity.secretKey)
+    })
+    const request = new CandidateRequest(invite.invite, userData)
+    const auth = await this.#awaitReply(request, invite.discoveryKey, timeoutMs, opts.signal)
+
+    const record: LogRecord = { key: hex(auth.key), encryptionKey: hex(auth.encryptionKey), namespace, kind: 'group' }
+    await this.#registry.put(record)
+    const log = await this.#openLog(record)
+    // Admitted: the admin appended our member/add before replying. Wait until it reaches us.
+    const remaining = Math.max(1000, deadline - this.#now())
+    await withTimeout(log.group.waitForWritable(opts.signal), remaining, () => errors.joinTimeout(timeoutMs))
+    let meta = await log.group.meta()
+    while (!meta && this.#now() < deadline + 5000) { await sleep(50); meta = await log.group.meta() }
+    this.#events.emit('event', { type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
+    return { id: groupIdOf(log.group.key), name: meta?.name ?? '' }
+  }
+
+  #awaitReply (request: any, discoveryKey: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<{ key: Buffer, encryptionKey: Buffer }> {
+    return new Promise((resolve, reject) => {
+      let cancel = () => {}
+      const done = (err: Error | null, value?: any) => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        cancel()
+        if (err) reject(err)
+        else resolve(value)
+      }
+      const onAbort = () => done(signal!.reason ?? errors.closed())
+      const timer = setTimeout(() => done(errors.joinTimeout(timeoutMs)), timeoutMs)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      request.once('rejected', (err: any) => {
+        if (err?.code === 'INVITE_USED') done(errors.inviteUsed())
+        else if (err?.code === 'INVITE_EXPIRED') done(errors.inviteExpired(0))
+        else done(errors.inviteRejected())
+      })
+      cancel = this.#pairing.request(discoveryKey, request.encode(), (reply) => {
+        let auth: any = null
+        try { auth = request.handleResponse(reply) } catch { return }
+        if (auth) done(null, { key: b4a.from(auth.key), encryptionKey: b4a.from(auth.encryptionKey) })
+      })
+      this.transport!.join(discoveryKey, { server: true, client: true }).catch(() => {})
+    })
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  async send (ref: string, text: string, opts: { room?: string, replyTo?: string } = {}): Promise<MessageView> {
+    const log = await this.#resolveGroup(ref)
+    const room = opts.room ?? DEFAULT_ROOM
+    if (!(await log.group.room(room))) throw errors.roomNotFound(room)
+    return this.#post(log, text, room, opts.replyTo)
+  }
+
+  async #post (log: OpenLog, text: string, room: string, replyTo?: string): Promise<MessageView> {
+    const body = checkText(text)
+    if (replyTo !== undefined) {
+      if (!isMessageId(replyTo) || !(await log.group.messageById(replyTo))) throw errors.messageNotFound(String(replyTo))
+    }
+    const id = b4a.toString(crypto.randomBytes(12), 'base64url') as MessageId
+    await this.#appendChecked(log.group, { t: 'message/post', id, room, text: body, ts: this.#now(), ...(replyTo ? { replyTo } : {}) })
+    return this.#messageView(log.group, id)
+  }
+
+  async #messageView (group: Group, id: string): Promise<MessageView> {
+    const rec = await group.messageById(id)
+    if (!rec) throw errors.messageNotFound(id)
+    return toMessageView(rec, await this.#memberNames(group))
+  }
+
+  async edit (ref: string, id: string, text: string): Promise<MessageView> {
+    const { group } = await this.#resolveGroup(ref)
+    await this.#ownMessage(group, id)
+    await this.#appendChecked(group, { t: 'message/edit', id, text: checkText(text), ts: this.#now() })
+    return this.#messageView(group, id)
+  }
+
+  async deleteMessage (ref: string, id: string): Promise<MessageView> {
+    const { group } = await this.#resolveGroup(ref)
+    await this.#ownMessage(group, id)
+    await this.#appendChecked(group, { t: 'message/delete', id, ts: this.#now() })
+    return this.#messageView(group, id)
+  }
+
+  async #ownMessage (group: Group, id: string): Promise<MessageRecord> {
+    const rec = isMessageId(id) ? await group.messageById(id) : null
+    if (!rec) throw errors.messageNotFound(String(id))
+    if (rec.author !== this.#self) throw errors.notPermitted('Only the author can edit or delete a message')
+    if (rec.deleted) throw errors.notPermitted('This message was deleted')
+    return rec
+  }
+
+  async messages (ref: string, opts: { room?: string } = {}): Promise<MessageView[]> {
+    const { group } = await this.#resolveGroup(ref)
+    if (opts.room !== undefined && !(await group.room(opts.room))) throw errors.roomNotFound(opts.room)
+    const names = await this.#memberNames(group)
+    return (await group.messages({ room: opts.room })).map(m => toMessageView(m, names))
+  }
+
+  // ---------------------------------------------------------------- direct messages
+
+  /** A member id, or a display name that matches exactly one member of our groups. */
+  async #resolveMember (ref: string): Promise<string> {
+    if (typeof ref !== 'string' || ref.trim() === '') throw errors.badRequest('missing member')
+    let key: Buffer | null = null
+    try { key = decodeKey(ref, 'member id') } catch {}
+    if (key) return hex(key)
+    const found = new Set<string>()
+    for (const log of this.#groupLogs()) {
+      for (const m of await log.group.members()) if (m.name.toLowerCase() === ref.trim().toLowerCase() && m.id !== this.#self) found.add(m.id)
+    }
+    if (found.size === 1) return [...found][0]
+    if (found.size > 1) throw errors.badRequest(`"${ref}" matches several members; use a member id`)
+    throw errors.memberNotFound(ref)
+  }
+
+  #dmLogs (peer: string): OpenLog[] {
+    return [...this.#logs.values()].filter(l => l.record.kind === 'dm' && l.record.peer === peer)
+  }
+
+  async dm (ref: string, text: string, opts: { replyTo?: string } = {}): Promise<MessageView> {
+    const peer = await this.#resolveMember(ref)
+    if (peer === this.#self) throw errors.badRequest('You cannot send a direct message to yourself')
+    checkText(text)
+    // Both sides may have opened a conversation; all converge on the smallest writable key.
+    let log = this.#dmLogs(peer).filter(l => l.group.writable).sort((a, b) => a.record.key.localeCompare(b.record.key))[0]
+    if (!log) log = await this.#openDm(peer)
+    return this.#post(log, text, DM_ROOM, opts.replyTo)
+  }
+
+  async #openDm (peer: string): Promise<OpenLog> {
+    const via = await this.#sharedGroup(peer)
+    if (!via) throw errors.noSharedGroup(z32OfHex(peer))
+    const peerKey = b4a.from(peer, 'hex')
+    const log = await this.#createLog({ kind: 'dm', name: '', peer: peerKey })
+    const box = sealDmPayload({ kind: 'offer', base: log.group.key, encryptionKey: b4a.from(log.record.encryptionKey, 'hex'), from: this.identity.publicKey, to: peerKey }, peerKey)
+    await this.#appendChecked(via.group, { t: 'dm/offer', box, ts: this.#now() })
+    return log
+  }
+
+  async #sharedGroup (peer: string): Promise<OpenLog | null> {
+    for (const log of this.#groupLogs()) {
+      if (log.group.writable && await log.group.member(peer)) return log
+    }
+    return null
+  }
+
+  async dmMessages (ref: string): Promise<MessageView[]> {
+    const peer = await this.#resolveMember(ref)
+    const all: MessageView[] = []
+    for (const log of this.#dmLogs(peer)) {
+      const names = await this.#memberNames(log.group)
+      for (const m of await log.group.messages()) all.push(toMessageView(m, names))
+    }
+    // Several DM logs with one peer can exist briefly (both opened one): merge by time.
+    return all.sort((a, b) => a.ts - b.ts || a.id.localeCompare(b.id))
+  }
+
+  /** Reads new sealed DM envelopes in a group; acts on those addressed to us. */
+  async #processDmSignals (log: OpenLog) {
+    const cursor = log.record.dmCursor ?? 0
+    const signals = await log.group.dmSignals(cursor)
+    if (signals.length === 0) return
+    for (const signal of signals) {
+      const payload = openDmPayload(signal.box, this.identity)
+      if (!payload || hex(payload.from) !== signal.from) continue // not ours, or a forged sender
+      if (payload.kind === 'offer') {
+        const key = hex(payload.base)
+        if (this.#logs.has(key)) continue
+        const record: LogRecord = { key, encryptionKey: hex(payload.encryptionKey), namespace: hex(crypto.randomBytes(16)), kind: 'dm', peer: signal.from }
+        await this.#registry.put(record)
+        const dm = await this.#openLog(record)
+        const sig = signBinding(dm.group.key, dm.group.localWriterKey, this.identity.secretKey)
+        const box = sealDmPayload({ kind: 'accept', base: dm.group.key, writer: dm.group.localWriterKey, sig, from: this.identity.publicKey, to: payload.from }, payload.from)
+        if (log.group.writable) await log.group.append({ t: 'dm/accept', box, ts: this.#now() })
+      } else {
+        const dm = this.#logs.get(hex(payload.base))
+        if (!dm || dm.record.kind !== 'dm' || dm.record.peer !== signal.from || !dm.group.writable) continue
+        if (await dm.group.member(signal.from)) continue
+        const peer = await log.group.member(signal.from)
+        await dm.group.append({ t: 'member/add', member: payload.from, writer: payload.writer, name: peer?.name ?? 'member', role: 'member', sig: payload.sig, ts: this.#now() })
+      }
+    }
+    await this.#registry.update(log.record.key, { dmCursor: signals[signals.length - 1].n })
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async close (): Promise<void> {
+    if (this.#closing) return
+    this.#closing = true
+    this.transport?.off('connection', this.#onConnection)
+    for (const log of this.#logs.values()) await log.group.close().catch(() => {})
+    this.#logs.clear()
+  }
+}
+
+function checkText (text: unknown): string {
+  if (typeof text !== 'string' || text.trim() === '') throw errors.badRequest('message text must not be empty')
+  if (text.length > MAX_TEXT_LENGTH) throw errors.badRequest(`message text is longer than ${MAX_TEXT_LENGTH} characters`)
+  return text
+}
+
+function toMemberView (m: MemberRecord): MemberView {
+  return { id: z32OfHex(m.id), name: m.name, role: m.role, joinedTs: m.joinedTs }
+}
+
+function toMessageView (m: MessageRecord, names: Map<string, string>): MessageView {
+  const view: MessageView = {
+    id: m.id as MessageId, author: z32OfHex(m.author), authorName: names.get(m.author) ?? '?',
+    room: m.room, text: m.text, ts: m.ts, seq: m.seq
+  }
+  if (m.replyTo) view.replyTo = m.replyTo as MessageId
+  if (m.editedTs) view.editedTs = m.editedTs
+  if (m.deleted) view.deleted = true
+  return view
+}
+
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+
+async function withTimeout<T> (p: Promise<T>, ms: number, onTimeout: () => SolidarError): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(onTimeout()), ms) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}

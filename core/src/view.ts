@@ -1,0 +1,94 @@
+/**
+ * The group view: a Hyperbee that only `apply` writes. This file owns the key layout,
+ * the record shapes and a small transaction (read-your-writes overlay, flushed as one
+ * Hyperbee batch at the end of each apply call).
+ *
+ * Keys (utf-8), values CBOR:
+ *   g                      group meta        {kind, name, creator, ts, peer?}
+ *   m!<memberHex>          member            {id, name, role, joinedTs, writers[]}
+ *   w!<writerHex>          writer → member   {member}
+ *   r!<room>               room              {name, createdBy, ts}
+ *   n!msg | n!dm | n!audit counters          number
+ *   s!<seq12>              message           {seq, id, author, room, text, ts, ...}
+ *   x!<room>!<seq12>       per-room index    (empty)
+ *   id!<messageId>         id → seq          number
+ *   i!<inviteIdHex>        invite            {publicKey, role, expires, uses, used, createdBy}
+ *   d!<n12>                sealed DM signal  {n, t, from, box, ts}
+ *   a!<n12>                audit: rejected   {writer, type, reason, ts}
+ */
+import { encode, decode } from './codec.ts'
+import type { Role } from './types.ts'
+
+export interface GroupMeta { kind: 'group' | 'dm', name: string, creator: string, ts: number, peer?: string }
+export interface MemberRecord { id: string, name: string, role: Role, joinedTs: number, writers: string[] }
+export interface RoomRecord { name: string, createdBy: string, ts: number }
+export interface MessageRecord {
+  seq: number, id: string, author: string, room: string, text: string, ts: number,
+  replyTo?: string, editedTs?: number, deleted?: boolean
+}
+export interface InviteRecord { publicKey: string, role: Role, expires: number, uses: number, used: number, createdBy: string }
+export interface DmSignalRecord { n: number, t: 'dm/offer' | 'dm/accept', from: string, box: Uint8Array, ts: number }
+export interface AuditRecord { n: number, writer: string, type: string, reason: string }
+
+export const pad = (n: number) => String(n).padStart(12, '0')
+export const K = {
+  meta: 'g',
+  member: (hex: string) => `m!${hex}`,
+  writer: (hex: string) => `w!${hex}`,
+  room: (name: string) => `r!${name}`,
+  counter: (name: 'msg' | 'dm' | 'audit') => `n!${name}`,
+  message: (seq: number) => `s!${pad(seq)}`,
+  roomIndex: (room: string, seq: number) => `x!${room}!${pad(seq)}`,
+  messageId: (id: string) => `id!${id}`,
+  invite: (hex: string) => `i!${hex}`,
+  dm: (n: number) => `d!${pad(n)}`,
+  audit: (n: number) => `a!${pad(n)}`
+}
+
+/** Minimal Hyperbee surface we use (the package ships no types). */
+export interface Bee {
+  get (key: string): Promise<{ key: string, value: Buffer } | null>
+  batch (): { put (key: string, value: Buffer): Promise<void>, del (key: string): Promise<void>, flush (): Promise<void> }
+  createReadStream (range: { gt?: string, gte?: string, lt?: string, lte?: string, reverse?: boolean, limit?: number }): AsyncIterable<{ key: string, value: Buffer }>
+}
+
+export async function getRecord<T> (bee: Bee, key: string): Promise<T | null> {
+  const node = await bee.get(key)
+  return node ? decode(node.value) as T : null
+}
+
+export async function * rangeRecords<T> (bee: Bee, prefix: string, opts: { gt?: string, reverse?: boolean, limit?: number } = {}): AsyncIterable<{ key: string, value: T }> {
+  const range = { gt: opts.gt ?? prefix, lt: prefix + '\uffff', reverse: opts.reverse, limit: opts.limit }
+  for await (const node of bee.createReadStream(range)) yield { key: node.key, value: decode(node.value) as T }
+}
+
+/** Read-your-writes overlay for one apply call. */
+export class ViewTx {
+  #bee: Bee
+  #pending = new Map<string, unknown>()
+  constructor (bee: Bee) { this.#bee = bee }
+
+  async get<T> (key: string): Promise<T | null> {
+    if (this.#pending.has(key)) return this.#pending.get(key) as T | null
+    return getRecord<T>(this.#bee, key)
+  }
+
+  put (key: string, value: unknown): void { this.#pending.set(key, value) }
+
+  async next (counter: 'msg' | 'dm' | 'audit'): Promise<number> {
+    const n = ((await this.get<number>(K.counter(counter))) ?? 0) + 1
+    this.put(K.counter(counter), n)
+    return n
+  }
+
+  async flush (): Promise<void> {
+    if (this.#pending.size === 0) return
+    const batch = this.#bee.batch()
+    for (const [key, value] of this.#pending) {
+      if (value === null) await batch.del(key)
+      else await batch.put(key, encode(value))
+    }
+    await batch.flush()
+    this.#pending.clear()
+  }
+}

@@ -1,0 +1,32 @@
+import test from 'node:test'
+import assert from 'node:assert/strict'
+import { makeNodes, waitFor } from './helpers.ts'
+
+test('create, invite, join, chat and DM converge across three nodes', async (t) => {
+  const { nodes: [alice, bob, carol] } = await makeNodes(['alice', 'bob', 'carol'], t)
+  const { id } = await alice.createGroup('Works council')
+  const forBob = await alice.createInvite(id)
+  const forCarol = await alice.createInvite(id, { role: 'admin' })
+  assert.deepEqual(await bob.join(forBob.code, { timeoutMs: 10_000 }), { id, name: 'Works council' })
+  assert.equal((await carol.join(forCarol.code, { timeoutMs: 10_000 })).id, id)
+
+  await alice.send(id, 'hello from alice')
+  await bob.send('works council', 'hello from bob')
+  await carol.createRoom(id, 'minutes')
+  await carol.send(id, 'carol in minutes', { room: 'minutes' })
+
+  const ids = async (n: typeof alice) => (await n.messages(id)).map(m => m.id).join()
+  await waitFor(async () => (await alice.messages(id)).length === 3 && await ids(alice) === await ids(bob) && await ids(bob) === await ids(carol), 'same log everywhere')
+  const roles = Object.fromEntries((await bob.members(id)).map(m => [m.name, m.role]))
+  assert.deepEqual(roles, { alice: 'admin', bob: 'member', carol: 'admin' })
+  assert.deepEqual((await bob.messages(id, { room: 'minutes' })).map(m => m.text), ['carol in minutes'])
+
+  await alice.dm(bob.whoami().id, 'psst bob')
+  await waitFor(async () => (await bob.dmMessages(alice.whoami().id)).length === 1, 'bob receives DM')
+  await bob.dm(alice.whoami().id, 'hi alice')
+  await waitFor(async () => (await alice.dmMessages(bob.whoami().id)).length === 2, 'alice receives reply')
+  const seen = (await bob.dmMessages(alice.whoami().id)).map(m => m.text)
+  assert.deepEqual(seen, ['psst bob', 'hi alice'])
+  // carol shares the group but not the DM
+  assert.deepEqual(await carol.dmMessages(alice.whoami().id), [])
+})
