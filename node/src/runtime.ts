@@ -1,9 +1,14 @@
 /**
  * The Node.js runtime of one Solidar node: opens the identity, the on-disk corestore
  * and the chosen network, and hands back the node's `SolidarApi`.
- * (Being implemented; signatures are stable.)
  */
-import type { SolidarApi } from '@solidar/core'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import Corestore from 'corestore'
+import HyperDHT from 'hyperdht'
+import { Solidar, decodeIdentity, errors, type SolidarApi, type Transport } from '@solidar/core'
+import { FileStore } from './file-store.ts'
+import { HyperswarmTransport, parseHostPort } from './hyperswarm-transport.ts'
 
 /** How this node reaches other peers. Nothing beyond 127.0.0.1 is contacted for 'none'. */
 export interface NetworkChoice {
@@ -14,16 +19,70 @@ export interface NetworkChoice {
 
 export interface RunningNode {
   api: SolidarApi
+  /** The full node, for callers that need more than the API (tests, relay). */
+  solidar: Solidar
   close (): Promise<void>
 }
 
 export interface StartNodeOptions {
   home: string
   network: NetworkChoice
+  /** Called with errors no request is waiting for (replication, storage). */
+  onError?: (err: Error) => void
 }
 
-export async function startNode (_opts: StartNodeOptions): Promise<RunningNode> {
-  throw new Error('not implemented yet')
+export const IDENTITY_FILE = 'identity.json'
+
+export async function loadIdentity (home: string) {
+  let text: string
+  try {
+    text = await fs.readFile(path.join(home, IDENTITY_FILE), 'utf8')
+  } catch (err: any) {
+    if (err.code === 'ENOENT') throw errors.notInitialized()
+    throw err
+  }
+  return decodeIdentity(text)
+}
+
+export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
+  const identity = await loadIdentity(opts.home)
+  let transport: Transport | null = null
+  if (opts.network.mode === 'bootstrap') {
+    if (opts.network.bootstrap.length === 0) throw errors.badRequest('--bootstrap needs at least one HOST:PORT')
+    const bootstrap = opts.network.bootstrap.map(b => {
+      try { return parseHostPort(b) } catch (err: any) { throw errors.badRequest(err.message) }
+    })
+    transport = new HyperswarmTransport({ mode: 'bootstrap', bootstrap })
+  } else if (opts.network.mode === 'public') {
+    transport = new HyperswarmTransport({ mode: 'public' })
+  }
+  const store = new Corestore(path.join(opts.home, 'store'))
+  let solidar: Solidar
+  try {
+    solidar = await Solidar.open({
+      identity, store, transport, local: new FileStore(opts.home),
+      networkMode: opts.network.mode, bootstrap: opts.network.bootstrap
+    })
+  } catch (err) {
+    await transport?.close().catch(() => {})
+    await store.close().catch(() => {})
+    throw err
+  }
+  const stopErrors = opts.onError ? solidar.onError(opts.onError) : () => {}
+  let closing: Promise<void> | null = null
+  return {
+    api: solidar,
+    solidar,
+    close () {
+      closing ??= (async () => {
+        stopErrors()
+        await solidar.close()
+        await transport?.close().catch(() => {})
+        await store.close()
+      })()
+      return closing
+    }
+  }
 }
 
 export interface DhtBootstrap {
@@ -32,7 +91,27 @@ export interface DhtBootstrap {
   close (): Promise<void>
 }
 
-/** Runs a small DHT bootstrap network in this process (for a union's private network, demos, tests). */
-export async function runDhtBootstrap (_opts: { host: string, port: number }): Promise<DhtBootstrap> {
-  throw new Error('not implemented yet')
+/**
+ * Runs a small DHT bootstrap network in this process (for a union's private network,
+ * demos, tests): one node on host:port plus two helpers, enough for announces and
+ * lookups to find each other.
+ */
+export async function runDhtBootstrap ({ host, port }: { host: string, port: number }): Promise<DhtBootstrap> {
+  const first = new HyperDHT({ bootstrap: [], port, host, ephemeral: false, firewalled: false })
+  await first.fullyBootstrapped()
+  const address = first.address()
+  const bootstrap = [{ host, port: address.port }]
+  const nodes = [first]
+  for (let i = 0; i < 2; i++) {
+    const node = new HyperDHT({ bootstrap, host, ephemeral: false, firewalled: false })
+    await node.fullyBootstrapped()
+    nodes.push(node)
+  }
+  return {
+    host,
+    port: address.port,
+    async close () {
+      for (const node of nodes.reverse()) await node.destroy()
+    }
+  }
 }

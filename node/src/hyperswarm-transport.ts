@@ -1,0 +1,63 @@
+/**
+ * The Transport over Hyperswarm/HyperDHT. The bootstrap list is always explicit:
+ * a private DHT (`--bootstrap`), or HyperDHT's public nodes only when the user chose
+ * `--public-dht`. With loopback-only bootstrap nodes the DHT node binds 127.0.0.1,
+ * so a local test network never reaches for another interface.
+ */
+import { EventEmitter } from 'node:events'
+import Hyperswarm from 'hyperswarm'
+import HyperDHT from 'hyperdht'
+import b4a from 'b4a'
+import type { PeerConnection, Transport, TransportEvents } from '@solidar/core'
+
+export interface HostPort { host: string, port: number }
+
+export type HyperswarmNetwork = { mode: 'bootstrap', bootstrap: HostPort[] } | { mode: 'public' }
+
+export function parseHostPort (text: string): HostPort {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(text.trim())
+  const port = m ? Number(m[2]) : NaN
+  if (!m || port < 1 || port > 65535) throw new Error(`"${text}" is not HOST:PORT`)
+  return { host: m[1], port }
+}
+
+export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host)
+
+export class HyperswarmTransport extends EventEmitter<TransportEvents> implements Transport {
+  readonly name = 'hyperswarm'
+  readonly swarm: any
+  #topics = new Map<string, any>()
+
+  constructor (network: HyperswarmNetwork) {
+    super()
+    const dht = network.mode === 'public'
+      ? new HyperDHT() // the public bootstrap nodes: only on the user's explicit choice
+      : new HyperDHT({
+        bootstrap: network.bootstrap,
+        ...(network.bootstrap.every(b => isLoopback(b.host)) ? { host: '127.0.0.1' } : {})
+      })
+    this.swarm = new Hyperswarm({ dht })
+    this.swarm.on('connection', (stream: any) => {
+      const conn: PeerConnection = { stream, remotePublicKey: stream.remotePublicKey, transport: this.name }
+      this.emit('connection', conn)
+    })
+  }
+
+  async join (topic: Buffer, opts: { server?: boolean, client?: boolean } = {}): Promise<void> {
+    const key = b4a.toString(topic, 'hex')
+    if (this.#topics.has(key)) return
+    this.#topics.set(key, this.swarm.join(topic, { server: opts.server ?? true, client: opts.client ?? true }))
+  }
+
+  async leave (topic: Buffer): Promise<void> {
+    const key = b4a.toString(topic, 'hex')
+    if (!this.#topics.delete(key)) return
+    await this.swarm.leave(topic)
+  }
+
+  async flush (): Promise<void> { await this.swarm.flush() }
+
+  get connectionCount (): number { return this.swarm.connections.size }
+
+  async close (): Promise<void> { await this.swarm.destroy() }
+}
