@@ -35,3 +35,22 @@ export async function makeNodes (names: string[], t: { after: (fn: () => Promise
   })
   return { nodes, network, dir }
 }
+
+/** A small seeded PRNG (mulberry32), so fuzz and convergence runs are reproducible. */
+export function seededRandom (seed: number) {
+  let s = seed >>> 0
+  const next = (): number => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let x = s
+    x = Math.imul(x ^ (x >>> 15), x | 1)
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+  const int = (n: number) => Math.floor(next() * n)
+  return {
+    next,
+    int,
+    pick: <T>(items: readonly T[]): T => items[int(items.length)],
+    bytes: (n: number): Buffer => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = int(256); return b }
+  }
+}
