@@ -37,7 +37,8 @@ const isRole = (x: unknown): x is Role => x === 'admin' || x === 'member'
 export const isMessageId = (x: unknown): x is string => typeof x === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(x)
 /** Room names: lowercase words with - or _, like chat channels. */
 export const isRoomName = (x: unknown): x is string => typeof x === 'string' && /^[\p{Ll}\p{Lo}\p{N}][\p{Ll}\p{Lo}\p{N}_-]*$/u.test(x) && x.length <= MAX_ROOM_NAME
-const noControl = (s: string) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s)
+/** Names only (not message text): the same rule as `validateName`, so a hand-made entry cannot carry CR/LF/TAB or C1 controls. */
+const noControl = (s: string) => !/\p{Cc}/u.test(s)
 
 export function parseCommand (value: Uint8Array): Parsed {
   const raw = decode(value)
