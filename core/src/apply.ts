@@ -31,10 +31,12 @@ export async function applyNodes (nodes: LogNode[], bee: Bee, host: ApplyHost, b
       await audit(tx, writer, parsed.type, parsed.reason)
       continue
     }
+    tx.begin()
     try {
       await applyCommand(tx, parsed.cmd, node.from.key, writer, host, bootstrapKey)
     } catch (err) {
       if (!(err instanceof Reject)) throw err // storage failure: not the entry's fault
+      tx.rollback()
       await audit(tx, writer, parsed.cmd.t, err.message)
     }
   }
@@ -78,12 +80,11 @@ async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer
     case 'message/post': {
       if (!(await tx.get(K.room(cmd.room)))) reject('no such room')
       if ((await tx.get(K.messageId(cmd.id))) !== null) reject('duplicate message id')
+      // every check before the first write: a rejected entry must leave the view untouched
+      if (cmd.replyTo && (await tx.get(K.messageId(cmd.replyTo))) === null) reject('reply to an unknown message')
       const seq = await tx.next('msg')
       const msg: MessageRecord = { seq, id: cmd.id, author: author.id, room: cmd.room, text: cmd.text, ts: cmd.ts }
-      if (cmd.replyTo) {
-        if ((await tx.get(K.messageId(cmd.replyTo))) === null) reject('reply to an unknown message')
-        msg.replyTo = cmd.replyTo
-      }
+      if (cmd.replyTo) msg.replyTo = cmd.replyTo
       tx.put(K.message(seq), msg)
       tx.put(K.roomIndex(cmd.room, seq), 0)
       return tx.put(K.messageId(cmd.id), seq)

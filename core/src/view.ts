@@ -58,7 +58,10 @@ export async function getRecord<T> (bee: Bee, key: string): Promise<T | null> {
 }
 
 export async function * rangeRecords<T> (bee: Bee, prefix: string, opts: { gt?: string, reverse?: boolean, limit?: number } = {}): AsyncIterable<{ key: string, value: T }> {
-  const range = { gt: opts.gt ?? prefix, lt: prefix + '\uffff', reverse: opts.reverse, limit: opts.limit }
+  // Keys compare as UTF-8 bytes: `prefix + '\uffff'` would stop before keys with characters beyond
+  // U+FFFF (valid in room names). The end bound is the prefix with its last (ASCII) character + 1.
+  const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
+  const range = { gt: opts.gt ?? prefix, lt: end, reverse: opts.reverse, limit: opts.limit }
   for await (const node of bee.createReadStream(range)) yield { key: node.key, value: decode(node.value) as T }
 }
 
@@ -73,7 +76,24 @@ export class ViewTx {
     return getRecord<T>(this.#bee, key)
   }
 
-  put (key: string, value: unknown): void { this.#pending.set(key, value) }
+  put (key: string, value: unknown): void {
+    if (this.#undo && !this.#undo.has(key)) this.#undo.set(key, this.#pending.has(key) ? { had: true, value: this.#pending.get(key) } : { had: false })
+    this.#pending.set(key, value)
+  }
+
+  #undo: Map<string, { had: boolean, value?: unknown }> | null = null
+
+  /** Starts one entry's changes; `rollback` undoes exactly them (a rejected entry changes nothing). */
+  begin (): void { this.#undo = new Map() }
+
+  rollback (): void {
+    if (!this.#undo) return
+    for (const [key, prev] of this.#undo) {
+      if (prev.had) this.#pending.set(key, prev.value)
+      else this.#pending.delete(key)
+    }
+    this.#undo = null
+  }
 
   async next (counter: 'msg' | 'dm' | 'audit'): Promise<number> {
     const n = ((await this.get<number>(K.counter(counter))) ?? 0) + 1
