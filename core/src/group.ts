@@ -91,7 +91,8 @@ export class Group extends EventEmitter {
 
   async members (): Promise<MemberRecord[]> { return collect(rangeRecords<MemberRecord>(this.view, 'm!')) }
   async rooms (): Promise<RoomRecord[]> { return collect(rangeRecords<RoomRecord>(this.view, 'r!')) }
-  async audit (): Promise<AuditRecord[]> { return collect(rangeRecords<AuditRecord>(this.view, 'a!')) }
+  async audit (afterN = 0): Promise<AuditRecord[]> { return collect(rangeRecords<AuditRecord>(this.view, 'a!', { gt: K.audit(afterN) })) }
+  async auditCount (): Promise<number> { return (await getRecord<number>(this.view, K.counter('audit'))) ?? 0 }
 
   /** Messages in linearized order, optionally of one room and/or after a seq. */
   async messages ({ room, afterSeq = 0 }: { room?: string, afterSeq?: number } = {}): Promise<MessageRecord[]> {

@@ -280,10 +280,9 @@ export class Solidar implements SolidarApi {
 
   /** Appends and reports what apply said about it, so a rejected entry is an error, not silence. */
   async #appendChecked (group: Group, cmd: Parameters<Group['append']>[0]): Promise<void> {
-    const before = (await group.audit()).length
+    const before = await group.auditCount()
     await group.append(cmd)
-    const after = await group.audit()
-    const mine = after.slice(before).find(a => a.writer === hex(group.localWriterKey) && a.type === cmd.t)
+    const mine = (await group.audit(before)).find(a => a.writer === hex(group.localWriterKey) && a.type === cmd.t)
     if (mine) throw errors.notPermitted(`The group refused this ${cmd.t}: ${mine.reason}`)
   }
 
