@@ -52,8 +52,9 @@ export const errors = {
   noSharedGroup: (member: string) =>
     new SolidarError('NO_SHARED_GROUP', `You share no group with ${member}; direct messages need one`),
   inviteMalformed: (why: string) => new SolidarError('INVITE_MALFORMED', `This invite code is not valid: ${why}`),
-  inviteExpired: (when: number) =>
-    new SolidarError('INVITE_EXPIRED', `This invite expired on ${new Date(when).toISOString()}`),
+  /** `when` unknown (an admin said so): no date, rather than a wrong one. */
+  inviteExpired: (when?: number) =>
+    new SolidarError('INVITE_EXPIRED', when ? `This invite expired on ${new Date(when).toISOString()}` : 'This invite has expired'),
   inviteUsed: () => new SolidarError('INVITE_USED', 'This invite has already been used'),
   inviteRejected: () => new SolidarError('INVITE_REJECTED', 'A group admin refused this invite'),
   alreadyMember: (group: string) => new SolidarError('ALREADY_MEMBER', `You are already in group ${group}`),

@@ -350,7 +350,7 @@ export class Solidar implements SolidarApi {
       signal?.addEventListener('abort', onAbort, { once: true })
       request.once('rejected', (err: any) => {
         if (err?.code === 'INVITE_USED') done(errors.inviteUsed())
-        else if (err?.code === 'INVITE_EXPIRED') done(errors.inviteExpired(0))
+        else if (err?.code === 'INVITE_EXPIRED') done(errors.inviteExpired())
         else done(errors.inviteRejected())
       })
       cancel = this.#pairing.request(discoveryKey, request.encode(), (reply) => {

@@ -18,22 +18,28 @@ export async function waitFor<T> (fn: () => Promise<T> | T, what: string, timeou
   throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`)
 }
 
-/** N Solidar nodes with real corestores in a temp dir, connected by an in-memory network. */
-export async function makeNodes (names: string[], t: { after: (fn: () => Promise<void>) => void }) {
+/**
+ * N Solidar nodes with real corestores in a temp dir (`<dir>/<name>`), connected by an
+ * in-memory network. `now` replaces the nodes' clock; `locals[i]` is node i's local store.
+ */
+export async function makeNodes (names: string[], t: { after: (fn: () => Promise<void>) => void }, opts: { now?: () => number } = {}) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'solidar-core-'))
   const network = new MemoryNetwork()
   const nodes: Array<Solidar & { label: string }> = []
+  const locals: MemoryLocalStore[] = []
   for (const name of names) {
     const store = new Corestore(path.join(dir, name))
-    const node = await Solidar.open({ identity: createIdentity(name), store, local: new MemoryLocalStore(), transport: network.transport() }) as Solidar & { label: string }
+    const local = new MemoryLocalStore()
+    const node = await Solidar.open({ identity: createIdentity(name), store, local, transport: network.transport(), ...(opts.now ? { now: opts.now } : {}) }) as Solidar & { label: string }
     node.label = name
     nodes.push(node)
+    locals.push(local)
   }
   t.after(async () => {
     for (const n of nodes) { await n.close(); await n.transport?.close(); await n.store.close() }
     await fs.rm(dir, { recursive: true, force: true })
   })
-  return { nodes, network, dir }
+  return { nodes, network, dir, locals }
 }
 
 /** A small seeded PRNG (mulberry32), so fuzz and convergence runs are reproducible. */
