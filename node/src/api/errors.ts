@@ -1,0 +1,60 @@
+/**
+ * How errors cross the local API: `{ error: { code, message } }` with an HTTP status
+ * derived from the code. The CLI maps the same codes back (see cli/client.ts).
+ */
+import type { ErrorCode } from '@solidar/core'
+
+/** Codes the API adds to core's: authentication, host checks, unknown routes, bugs. */
+export type ApiErrorCode = ErrorCode | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'UNSUPPORTED_MEDIA_TYPE' | 'PAYLOAD_TOO_LARGE' | 'INTERNAL'
+
+/** The JSON body of every error response. */
+export interface ApiErrorBody {
+  error: { code: ApiErrorCode, message: string }
+}
+
+const STATUS: Record<ApiErrorCode, number> = {
+  BAD_REQUEST: 400,
+  INVITE_MALFORMED: 400,
+  UNAUTHORIZED: 401,
+  NOT_PERMITTED: 403,
+  FORBIDDEN: 403,
+  NO_SHARED_GROUP: 403,
+  NOT_FOUND: 404,
+  GROUP_NOT_FOUND: 404,
+  MEMBER_NOT_FOUND: 404,
+  MESSAGE_NOT_FOUND: 404,
+  ROOM_NOT_FOUND: 404,
+  GROUP_AMBIGUOUS: 409,
+  ALREADY_MEMBER: 409,
+  ROOM_EXISTS: 409,
+  NOT_INITIALIZED: 409,
+  ALREADY_INITIALIZED: 409,
+  INVITE_EXPIRED: 410,
+  INVITE_USED: 410,
+  INVITE_REJECTED: 410,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL: 500,
+  NO_NETWORK: 503,
+  CLOSED: 503,
+  JOIN_TIMEOUT: 504
+}
+
+/** HTTP status for an error code; unknown codes are server errors. */
+export function statusForCode (code: string): number {
+  return Object.hasOwn(STATUS, code) ? STATUS[code as ApiErrorCode] : 500
+}
+
+/** Builds the JSON error body. */
+export function errorBody (code: ApiErrorCode, message: string): ApiErrorBody {
+  return { error: { code, message } }
+}
+
+/** True if `value` looks like an `ApiErrorBody` (used by clients). */
+export function isApiErrorBody (value: unknown): value is ApiErrorBody {
+  if (typeof value !== 'object' || value === null) return false
+  const error = (value as { error?: unknown }).error
+  return typeof error === 'object' && error !== null &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    typeof (error as { message?: unknown }).message === 'string'
+}

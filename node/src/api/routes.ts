@@ -1,0 +1,74 @@
+/**
+ * The JSON routes of the local API: a thin mapping of `SolidarApi`. Group and member
+ * references in paths may be ids or unambiguous names (the node resolves them).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { SolidarApi, Role } from '@solidar/core'
+import * as s from './schemas.ts'
+
+type GroupParams = { group: string }
+type MessageParams = { group: string, id: string }
+type MemberParams = { member: string }
+
+/** An AbortSignal that fires when the client goes away before the response is sent. */
+function clientGone (request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const controller = new AbortController()
+  const onClose = (): void => { if (!reply.raw.writableFinished) controller.abort() }
+  reply.raw.once('close', onClose)
+  request.raw.once('aborted', () => controller.abort())
+  return controller.signal
+}
+
+/** Registers every JSON route under /api. */
+export function registerRoutes (app: FastifyInstance, api: SolidarApi): void {
+  app.get('/api/whoami', async () => api.whoami())
+  app.get('/api/status', async () => api.status())
+
+  app.get('/api/groups', async () => api.listGroups())
+  app.post<{ Body: { name: string } }>('/api/groups', { schema: { body: s.createGroupBody } },
+    async (req, reply) => reply.code(201).send(await api.createGroup(req.body.name)))
+
+  app.get<{ Params: GroupParams }>('/api/groups/:group/members', { schema: { params: s.groupParams } },
+    async (req) => api.members(req.params.group))
+
+  app.get<{ Params: GroupParams }>('/api/groups/:group/rooms', { schema: { params: s.groupParams } },
+    async (req) => api.rooms(req.params.group))
+  app.post<{ Params: GroupParams, Body: { name: string } }>('/api/groups/:group/rooms',
+    { schema: { params: s.groupParams, body: s.createRoomBody } },
+    async (req, reply) => reply.code(201).send(await api.createRoom(req.params.group, req.body.name)))
+
+  app.post<{ Params: GroupParams, Body: { role?: Role, expiresMs?: number, uses?: number } }>('/api/groups/:group/invites',
+    { schema: { params: s.groupParams, body: s.inviteBody } },
+    async (req, reply) => reply.code(201).send(await api.createInvite(req.params.group, req.body ?? {})))
+
+  app.post<{ Body: { code: string, timeoutMs?: number } }>('/api/join', { schema: { body: s.joinBody } },
+    async (req, reply) => {
+      const signal = clientGone(req, reply)
+      return api.join(req.body.code, { timeoutMs: req.body.timeoutMs, signal })
+    })
+
+  app.get<{ Params: GroupParams, Querystring: { room?: string } }>('/api/groups/:group/messages',
+    { schema: { params: s.groupParams, querystring: s.messagesQuery } },
+    async (req) => api.messages(req.params.group, { room: req.query.room }))
+  app.post<{ Params: GroupParams, Body: { text: string, room?: string, replyTo?: string } }>('/api/groups/:group/messages',
+    { schema: { params: s.groupParams, body: s.sendBody } },
+    async (req, reply) => {
+      const { text, room, replyTo } = req.body
+      return reply.code(201).send(await api.send(req.params.group, text, { room, replyTo }))
+    })
+  app.patch<{ Params: MessageParams, Body: { text: string } }>('/api/groups/:group/messages/:id',
+    { schema: { params: s.messageParams, body: s.editBody } },
+    async (req) => api.edit(req.params.group, req.params.id, req.body.text))
+  app.delete<{ Params: MessageParams }>('/api/groups/:group/messages/:id',
+    { schema: { params: s.messageParams } },
+    async (req) => api.deleteMessage(req.params.group, req.params.id))
+
+  app.get<{ Params: GroupParams }>('/api/groups/:group/audit', { schema: { params: s.groupParams } },
+    async (req) => api.audit(req.params.group))
+
+  app.get<{ Params: MemberParams }>('/api/dms/:member/messages', { schema: { params: s.memberParams } },
+    async (req) => api.dmMessages(req.params.member))
+  app.post<{ Params: MemberParams, Body: { text: string, replyTo?: string } }>('/api/dms/:member/messages',
+    { schema: { params: s.memberParams, body: s.dmBody } },
+    async (req, reply) => reply.code(201).send(await api.dm(req.params.member, req.body.text, { replyTo: req.body.replyTo })))
+}

@@ -1,0 +1,37 @@
+/**
+ * JSON schemas of the local API's requests. Fastify validates with them before a
+ * handler runs; a violation becomes a 400 BAD_REQUEST. Unknown body fields are rejected.
+ */
+
+const ref = { type: 'string', minLength: 1, maxLength: 256 } as const
+const text = { type: 'string', minLength: 1, maxLength: 100_000 } as const
+const name = { type: 'string', minLength: 1, maxLength: 256 } as const
+
+/** Longest join wait the API accepts: one day. */
+export const MAX_JOIN_TIMEOUT_MS = 24 * 60 * 60 * 1000
+/** Longest invite lifetime the API accepts: one year. */
+export const MAX_INVITE_EXPIRY_MS = 366 * 24 * 60 * 60 * 1000
+
+function object (properties: Record<string, unknown>, required: string[] = []) {
+  return { type: 'object', additionalProperties: false, properties, required } as const
+}
+
+export const groupParams = object({ group: ref }, ['group'])
+export const messageParams = object({ group: ref, id: ref }, ['group', 'id'])
+export const memberParams = object({ member: ref }, ['member'])
+
+export const createGroupBody = object({ name }, ['name'])
+export const createRoomBody = object({ name }, ['name'])
+export const inviteBody = object({
+  role: { type: 'string', enum: ['member', 'admin'] },
+  expiresMs: { type: 'integer', minimum: 1000, maximum: MAX_INVITE_EXPIRY_MS },
+  uses: { type: 'integer', minimum: 1, maximum: 10_000 }
+})
+export const joinBody = object({
+  code: { type: 'string', minLength: 1, maxLength: 4096 },
+  timeoutMs: { type: 'integer', minimum: 1, maximum: MAX_JOIN_TIMEOUT_MS }
+}, ['code'])
+export const sendBody = object({ text, room: name, replyTo: ref }, ['text'])
+export const editBody = object({ text }, ['text'])
+export const dmBody = object({ text, replyTo: ref }, ['text'])
+export const messagesQuery = object({ room: name })

@@ -1,0 +1,139 @@
+/**
+ * The daemon's local HTTP + WebSocket API (fastify).
+ *
+ * Security model (the API is reachable by every program and web page on this machine):
+ * - every /api request needs `Authorization: Bearer <token>`; the WebSocket
+ *   `/api/events` also accepts `?token=<token>` because browsers cannot set headers on
+ *   WebSockets. Tokens are compared in constant time.
+ * - the `Host` header must be `127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT` or the
+ *   bound host:port, else 403 (DNS rebinding).
+ * - an `Origin` header, if present, must be `http://` plus one of those, else 403.
+ * Errors are JSON `{ error: { code, message } }`; see errors.ts for the statuses.
+ */
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Fastify from 'fastify'
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import websocket from '@fastify/websocket'
+import pino from 'pino'
+import { isSolidarError } from '@solidar/core'
+import type { SolidarApi } from '@solidar/core'
+import { errorBody, statusForCode } from './errors.ts'
+import type { ApiErrorCode } from './errors.ts'
+import { allowedHosts, bearerToken, hostPort, isAllowedHost, isAllowedOrigin, tokenMatches } from './security.ts'
+import { registerRoutes } from './routes.ts'
+import { registerEvents } from './events.ts'
+import { registerStatic } from './static.ts'
+
+/** The web app shipped with this repository (web/public). */
+export const DEFAULT_STATIC_DIR = path.resolve(fileURLToPath(new URL('../../../web/public/', import.meta.url)))
+
+export interface ApiServerOptions {
+  api: SolidarApi
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string
+  /** Port to bind; 0 picks a free one. */
+  port: number
+  /** Bearer token clients must present. */
+  token: string
+  /** Folder served at `/`; default web/public of this repository. */
+  staticDir?: string
+  /** Where errors are logged; default pino on stderr at level "warn". */
+  logger?: FastifyBaseLogger
+}
+
+export interface ApiServer {
+  /** Base URL without token, e.g. `http://127.0.0.1:7420`. */
+  url: string
+  host: string
+  port: number
+  close (): Promise<void>
+}
+
+const BODY_LIMIT = 1024 * 1024
+
+/** The host to put in URLs for a bound address (wildcards become loopback). */
+export function connectHost (host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1'
+  if (host === '::' || host === '[::]') return '[::1]'
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
+}
+
+function send (reply: FastifyReply, code: ApiErrorCode, message: string, status = statusForCode(code)): FastifyReply {
+  return reply.code(status).send(errorBody(code, message))
+}
+
+function queryToken (request: FastifyRequest): string | undefined {
+  const query = request.query as Record<string, unknown> | undefined
+  const value = query?.token
+  return typeof value === 'string' ? value : undefined
+}
+
+function installGuards (app: FastifyInstance, opts: { token: string, allowed: () => Set<string> }): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const allowed = opts.allowed()
+    if (!isAllowedHost(request.headers.host, allowed)) {
+      return send(reply, 'FORBIDDEN', 'Unexpected Host header')
+    }
+    if (!isAllowedOrigin(request.headers.origin, allowed)) {
+      return send(reply, 'FORBIDDEN', 'Requests from other web sites are not allowed')
+    }
+    if (request.url === '/api' || request.url.startsWith('/api/') || request.url.startsWith('/api?')) {
+      let presented = bearerToken(request.headers.authorization)
+      if (presented === undefined && request.ws) presented = queryToken(request)
+      if (!tokenMatches(presented, opts.token)) {
+        return send(reply, 'UNAUTHORIZED', 'Missing or wrong API token')
+      }
+    }
+  })
+}
+
+function installErrorHandlers (app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (isSolidarError(err)) return send(reply, err.code, err.message)
+    if (err.validation !== undefined) return send(reply, 'BAD_REQUEST', `Invalid request: ${err.message}`)
+    const status = err.statusCode ?? 500
+    if (status === 413) return send(reply, 'PAYLOAD_TOO_LARGE', 'Request body is too large', 413)
+    if (status === 415) return send(reply, 'UNSUPPORTED_MEDIA_TYPE', 'Send JSON (Content-Type: application/json)', 415)
+    if (status >= 400 && status < 500) return send(reply, 'BAD_REQUEST', err.message, 400)
+    request.log.error({ err, method: request.method, route: request.routeOptions.url }, 'unexpected error in API request')
+    return send(reply, 'INTERNAL', 'Internal error; see the daemon log', 500)
+  })
+  app.setNotFoundHandler((request, reply) => send(reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`))
+}
+
+/**
+ * Starts the local API for a running node and resolves once it listens.
+ * Rejects with the listen error (e.g. `EADDRINUSE`) if the port is taken.
+ */
+export async function startApiServer (opts: ApiServerOptions): Promise<ApiServer> {
+  const host = opts.host ?? '127.0.0.1'
+  const logger: FastifyBaseLogger = opts.logger ?? pino({ level: 'warn' }, pino.destination(2))
+  const app = Fastify({
+    loggerInstance: logger,
+    disableRequestLogging: true,
+    bodyLimit: BODY_LIMIT,
+    forceCloseConnections: true,
+    ajv: { customOptions: { removeAdditional: false } }
+  })
+  app.removeContentTypeParser('text/plain')
+
+  let allowed = new Set<string>()
+  installGuards(app, { token: opts.token, allowed: () => allowed })
+  installErrorHandlers(app)
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
+  registerRoutes(app, opts.api)
+  registerEvents(app, opts.api)
+  registerStatic(app, opts.staticDir ?? DEFAULT_STATIC_DIR)
+
+  await app.listen({ host, port: opts.port })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : opts.port
+  allowed = allowedHosts(host, port)
+  return {
+    url: `http://${hostPort(connectHost(host), port)}`,
+    host,
+    port,
+    close: async () => { await app.close() }
+  }
+}

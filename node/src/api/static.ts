@@ -1,0 +1,78 @@
+/**
+ * Serves the web app's files (web/public) at `/`. Only regular files inside the folder,
+ * no dotfiles, no directory listings; strict headers so the page loads nothing foreign.
+ */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { errorBody } from './errors.ts'
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8'
+}
+
+/** Content-Security-Policy of the web app: own files and own API only. */
+export const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'"
+].join('; ')
+
+/** Maps a URL path to a file inside `root`, or null if it would leave it or names a dotfile. */
+export function resolveStaticPath (root: string, urlPath: string): string | null {
+  let decoded: string
+  try { decoded = decodeURIComponent(urlPath.split('?')[0]) } catch { return null }
+  if (decoded.includes('\0')) return null
+  const relative = decoded === '/' || decoded === '' ? 'index.html' : decoded.replace(/^\/+/, '')
+  if (relative.split(/[\\/]/).some((part) => part.startsWith('.'))) return null
+  const file = path.resolve(root, relative)
+  const inside = path.relative(root, file)
+  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) return null
+  return file
+}
+
+function notFound (reply: FastifyReply): FastifyReply {
+  return reply.code(404).send(errorBody('NOT_FOUND', 'Not found'))
+}
+
+/** Registers GET / and GET /* for the files in `staticDir`. */
+export function registerStatic (app: FastifyInstance, staticDir: string): void {
+  const root = path.resolve(staticDir)
+  const handler = async (url: string, reply: FastifyReply): Promise<FastifyReply> => {
+    const file = resolveStaticPath(root, url)
+    if (file === null) return notFound(reply)
+    let data: Buffer
+    try {
+      const stat = await fs.stat(file)
+      if (!stat.isFile()) return notFound(reply)
+      data = await fs.readFile(file)
+    } catch {
+      return notFound(reply)
+    }
+    return reply
+      .header('Content-Type', TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream')
+      .header('Content-Security-Policy', CSP)
+      .header('X-Content-Type-Options', 'nosniff')
+      .header('Referrer-Policy', 'no-referrer')
+      .header('X-Frame-Options', 'DENY')
+      .header('Cache-Control', 'no-cache')
+      .send(data)
+  }
+  app.get('/', async (req, reply) => handler('/', reply))
+  app.get('/*', async (req, reply) => handler(req.url, reply))
+}

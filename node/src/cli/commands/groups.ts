@@ -1,0 +1,71 @@
+/** `group create|list`, `members`, `rooms`, `room create`: groups and their rooms. */
+import type { Command } from 'commander'
+import type { GroupSummary, MemberView, RoomView } from '@solidar/core'
+import { clientOf } from '../context.ts'
+import { seg } from '../client.ts'
+import { nameArg } from '../parsers.ts'
+import { print, printJson, printTable, sanitize } from '../output.ts'
+
+const JSON_HELP = 'print the result as JSON'
+
+/** Registers the group, member and room commands. */
+export function registerGroups (program: Command): void {
+  const group = program.command('group')
+    .description('create and list groups (see: group create --help)')
+
+  group.command('create')
+    .description('create a new group with you as its admin')
+    .argument('<name>', 'name of the group', nameArg)
+    .option('--json', 'print {id, name} as JSON')
+    .addHelpText('after', '\nExample:\n  $ solidar group create "Betriebsrat Nord"')
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      const created = await clientOf(cmd).post<{ id: string, name: string }>('/api/groups', { name })
+      if (opts.json === true) return printJson(created)
+      print(`Created group ${sanitize(created.name)} (id ${created.id})`)
+    })
+
+  group.command('list')
+    .description('list your groups')
+    .option('--json', 'print [{id, name, role, members}] as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const groups = await clientOf(cmd).get<GroupSummary[]>('/api/groups')
+      if (opts.json === true) return printJson(groups)
+      if (groups.length === 0) return print('You are in no group yet: create one with `solidar group create NAME` or join with `solidar join CODE`.')
+      printTable(['NAME', 'ROLE', 'MEMBERS', 'ID'], groups.map((g) => [g.name, g.role ?? '-', String(g.members), g.id]))
+    })
+
+  program.command('members')
+    .description('list the members of a group')
+    .argument('<group>', 'group id or unambiguous name')
+    .option('--json', 'print [{id, name, role, joinedTs}] as JSON')
+    .action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
+      const members = await clientOf(cmd).get<MemberView[]>(`/api/groups/${seg(ref)}/members`)
+      if (opts.json === true) return printJson(members)
+      printTable(['NAME', 'ROLE', 'ID'], members.map((m) => [m.name, m.role, m.id]))
+    })
+
+  program.command('rooms')
+    .description('list the rooms of a group')
+    .argument('<group>', 'group id or unambiguous name')
+    .option('--json', JSON_HELP)
+    .action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
+      const rooms = await clientOf(cmd).get<RoomView[]>(`/api/groups/${seg(ref)}/rooms`)
+      if (opts.json === true) return printJson(rooms)
+      for (const room of rooms) print(sanitize(room.name))
+    })
+
+  const room = program.command('room')
+    .description('manage rooms (see: room create --help)')
+
+  room.command('create')
+    .description('create a room in a group')
+    .argument('<group>', 'group id or unambiguous name')
+    .argument('<name>', 'name of the new room', nameArg)
+    .option('--json', JSON_HELP)
+    .addHelpText('after', '\nExample:\n  $ solidar room create "Betriebsrat Nord" schichtplan')
+    .action(async (ref: string, name: string, opts: { json?: boolean }, cmd: Command) => {
+      const created = await clientOf(cmd).post<RoomView>(`/api/groups/${seg(ref)}/rooms`, { name })
+      if (opts.json === true) return printJson(created)
+      print(`Created room ${sanitize(created.name)}`)
+    })
+}

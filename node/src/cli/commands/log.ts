@@ -1,0 +1,133 @@
+/** `log`: read a group's or a direct conversation's messages, optionally following new ones. */
+import type { Command } from 'commander'
+import type { GroupSummary, MemberView, MessageView, SolidarEvent } from '@solidar/core'
+import type { ApiClient } from '../client.ts'
+import { seg } from '../client.ts'
+import { clientOf } from '../context.ts'
+import { CliError, EXIT } from '../errors.ts'
+import { formatMessage, print, printJson, printJsonLine } from '../output.ts'
+import { untilSignal } from '../signals.ts'
+
+interface LogOptions {
+  dm?: string
+  room?: string
+  json?: boolean
+  follow?: boolean
+  ids?: boolean
+}
+
+type Target =
+  | { kind: 'group', ref: string, room?: string }
+  | { kind: 'dm', ref: string }
+
+function messagesPath (target: Target): string {
+  if (target.kind === 'dm') return `/api/dms/${seg(target.ref)}/messages`
+  const query = target.room !== undefined ? `?room=${encodeURIComponent(target.room)}` : ''
+  return `/api/groups/${seg(target.ref)}/messages${query}`
+}
+
+/** Picks the single match of `ref` among items (by id, then by exact name), else null. */
+function pick<T extends { id: string, name: string }> (items: T[], ref: string): T | null {
+  const byId = items.find((item) => item.id === ref)
+  if (byId !== undefined) return byId
+  const byName = items.filter((item) => item.name === ref)
+  if (byName.length === 1) return byName[0]
+  const byPrefix = items.filter((item) => item.id.startsWith(ref))
+  return byPrefix.length === 1 ? byPrefix[0] : null
+}
+
+/** The id events carry for this target (the node resolved `ref` already, so it exists). */
+async function eventKey (client: ApiClient, target: Target): Promise<string> {
+  const groups = await client.get<GroupSummary[]>('/api/groups')
+  if (target.kind === 'group') return pick(groups, target.ref)?.id ?? target.ref
+  const members: MemberView[] = []
+  for (const g of groups) members.push(...await client.get<MemberView[]>(`/api/groups/${seg(g.id)}/members`))
+  const unique = [...new Map(members.map((m) => [m.id as string, m])).values()]
+  return pick(unique, target.ref)?.id ?? target.ref
+}
+
+function matches (event: SolidarEvent, target: Target, key: string): MessageView | null {
+  if (target.kind === 'group' && event.type === 'message' && event.group === key) {
+    return target.room === undefined || event.message.room === target.room ? event.message : null
+  }
+  if (target.kind === 'dm' && event.type === 'dm' && event.peer === key) return event.message
+  return null
+}
+
+/** Identity of a message's visible state: a re-emitted, unchanged message is not printed twice. */
+function stateOf (m: MessageView): string {
+  return `${m.id}|${m.editedTs ?? ''}|${m.deleted === true ? 'x' : ''}`
+}
+
+async function follow (client: ApiClient, target: Target, opts: LogOptions): Promise<void> {
+  const show = (m: MessageView): void => {
+    if (opts.json === true) printJsonLine(m)
+    else print(formatMessage(m, { ids: opts.ids }))
+  }
+  // Subscribe first and buffer, so nothing sent while we read the history is lost.
+  const stream = await client.openEvents()
+  let ready = false
+  const seen = new Set<string>()
+  let key = ''
+  const emit = (m: MessageView): void => {
+    const state = stateOf(m)
+    if (seen.has(state)) return
+    seen.add(state)
+    show(m)
+  }
+  const buffered: SolidarEvent[] = []
+  stream.onEvent((event) => {
+    if (!ready) { buffered.push(event); return }
+    const m = matches(event, target, key)
+    if (m !== null) emit(m)
+  })
+  const history = await client.get<MessageView[]>(messagesPath(target))
+  key = await eventKey(client, target)
+  for (const m of history) emit(m)
+  for (const event of buffered) {
+    const m = matches(event, target, key)
+    if (m !== null) emit(m)
+  }
+  ready = true
+
+  const stopped = await Promise.race([untilSignal().then(() => 'signal' as const), stream.closed().then(() => 'closed' as const)])
+  stream.close()
+  if (stopped === 'closed') throw new CliError('The node stopped; no more messages')
+  process.exitCode = EXIT.OK
+}
+
+/** Registers `log`. */
+export function registerLog (program: Command): void {
+  program.command('log')
+    .description('show the messages of a group (or, with --dm, of a direct conversation)')
+    .argument('[group]', 'group id or unambiguous name')
+    .option('--dm <member>', 'show the direct conversation with this member instead')
+    .option('--room <room>', 'only this room of the group')
+    .option('--ids', 'put each message\'s id in front (for edit, delete, --reply-to)')
+    .option('-f, --follow', 'keep running and print new messages as they arrive, until Ctrl+C')
+    .option('--json', 'print an array of message objects; with --follow one JSON object per line')
+    .addHelpText('after', `
+Human output: one "[HH:MM] name: text" line per message, marked (edited) or (deleted).
+With --json: an array of {id, author, authorName, room, text, ts, seq, ...} in order.
+With --json --follow: one message object per line (NDJSON), first the existing ones,
+then new and changed ones as they arrive.
+
+Examples:
+  $ solidar log "Betriebsrat Nord" --room schichtplan
+  $ solidar log --dm Alex --json
+  $ solidar log "Betriebsrat Nord" --follow`)
+    .action(async (group: string | undefined, opts: LogOptions, cmd: Command) => {
+      const usage = (message: string): never => cmd.error(`error: ${message}`, { exitCode: EXIT.USAGE, code: 'solidar.usage' })
+      if (group === undefined && opts.dm === undefined) usage('name a group, or a member with --dm')
+      if (group !== undefined && opts.dm !== undefined) usage('give either a group or --dm MEMBER, not both')
+      if (opts.dm !== undefined && opts.room !== undefined) usage('--room applies to groups, not to --dm')
+      const target: Target = opts.dm !== undefined
+        ? { kind: 'dm', ref: opts.dm }
+        : { kind: 'group', ref: group as string, room: opts.room }
+      const client = clientOf(cmd)
+      if (opts.follow === true) return follow(client, target, opts)
+      const messages = await client.get<MessageView[]>(messagesPath(target))
+      if (opts.json === true) return printJson(messages)
+      for (const m of messages) print(formatMessage(m, { ids: opts.ids }))
+    })
+}

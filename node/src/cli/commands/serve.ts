@@ -1,0 +1,162 @@
+/** `solidar serve`: run this home's node with its local API and web UI until stopped. */
+import os from 'node:os'
+import { Option } from 'commander'
+import type { Command } from 'commander'
+import pino from 'pino'
+import { createIdentity, errors, isSolidarError, memberId, validateName } from '@solidar/core'
+import type { Identity } from '@solidar/core'
+import { startNode } from '../../runtime.ts'
+import type { RunningNode } from '../../runtime.ts'
+import { startApiServer } from '../../api/server.ts'
+import type { ApiServer } from '../../api/server.ts'
+import {
+  ensureHome, loadOrCreateToken, readConfig, readDaemonInfo, readIdentity, removeDaemonInfo,
+  writeConfig, writeDaemonInfo, writeIdentity
+} from '../../home.ts'
+import { CliError, EXIT } from '../errors.ts'
+import { homeOf } from '../context.ts'
+import { bootstrapArg, portArg } from '../parsers.ts'
+import { chooseNetwork, describeNetwork, networkFlagConflict } from '../network.ts'
+import { note, print } from '../output.ts'
+import { untilSignal } from '../signals.ts'
+
+/** Port of `solidar serve` when --port is not given (npm start relies on a stable address). */
+export const DEFAULT_PORT = 7420
+const SHUTDOWN_TIMEOUT_MS = 15_000
+
+interface ServeOptions {
+  host: string
+  port?: number
+  bootstrap?: string[]
+  publicDht?: boolean
+  dht?: boolean
+  openHint?: boolean
+}
+
+/** The OS user name as a display name, or "Solidar user" if there is none usable. */
+export function defaultUserName (): string {
+  try {
+    return validateName(os.userInfo().username)
+  } catch {
+    return 'Solidar user'
+  }
+}
+
+function loadOrCreateIdentity (home: string, create: boolean): Identity {
+  const existing = readIdentity(home)
+  if (existing !== null) return existing
+  if (!create) throw errors.notInitialized()
+  const identity = createIdentity(defaultUserName())
+  try {
+    writeIdentity(home, identity)
+  } catch (err) {
+    if (isSolidarError(err) && err.code === 'ALREADY_INITIALIZED') return readIdentity(home) ?? identity
+    throw err
+  }
+  note(`No identity yet: created one named "${identity.name}" (id ${memberId(identity)}).`)
+  note('To use another name, stop Solidar, delete the home folder and run `solidar init --name NAME` (only before you join groups).')
+  return identity
+}
+
+async function listen (node: RunningNode, opts: ServeOptions, port: number, token: string): Promise<ApiServer> {
+  const level = process.env.SOLIDAR_LOG_LEVEL ?? 'warn'
+  try {
+    return await startApiServer({ api: node.api, host: opts.host, port, token, logger: pino({ level }, pino.destination(2)) })
+  } catch (err) {
+    await node.close().catch(() => {})
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') {
+      throw new CliError(`Port ${port} on ${opts.host} is already in use (another program, or another Solidar node?). Choose another with --port N, or --port 0 for any free port.`)
+    }
+    if (code === 'EADDRNOTAVAIL') throw new CliError(`Cannot listen on ${opts.host}: this machine has no such address`)
+    if (code === 'EACCES') throw new CliError(`Not allowed to listen on port ${port}; use a port above 1023 or --port 0`)
+    throw err
+  }
+}
+
+async function shutdown (home: string, server: ApiServer, node: RunningNode): Promise<void> {
+  const timer = setTimeout(() => {
+    note('solidar: shutdown takes too long; exiting anyway')
+    removeDaemonInfo(home)
+    process.exit(EXIT.ERROR)
+  }, SHUTDOWN_TIMEOUT_MS)
+  try {
+    await server.close()
+    await node.close()
+  } finally {
+    removeDaemonInfo(home)
+    clearTimeout(timer)
+  }
+}
+
+/** Registers `serve`. */
+export function registerServe (program: Command): void {
+  program.command('serve')
+    .description('run the Solidar node of this home, with the local API and web UI, until Ctrl+C')
+    .option('--host <host>', 'address of the local API and web UI', '127.0.0.1')
+    .option('--port <port>', `port of the local API and web UI; 0 picks a free one (default ${DEFAULT_PORT})`, portArg)
+    .option('--bootstrap <host:port,...>', 'join a private network through these DHT bootstrap nodes (remembered)', bootstrapArg)
+    .option('--public-dht', 'join through the public DHT (remembered)')
+    .option('--no-dht', 'stay local for this run, whatever was remembered')
+    .addOption(new Option('--open-hint', 'print a hint about opening the web UI; create an identity if needed').hideHelp())
+    .addHelpText('after', `
+Prints the web UI address (with the API token) alone as the first line on stdout,
+e.g. http://127.0.0.1:${DEFAULT_PORT}/#token=..., and notes on stderr. Writes
+<home>/daemon.json while running so other solidar commands find the node.
+
+Network: a choice made with --bootstrap or --public-dht is remembered for later runs.
+Without any, the node stays local and contacts nobody.
+
+Examples:
+  $ solidar serve --bootstrap 192.0.2.10:49737   # private network of your union
+  $ solidar serve --public-dht                   # public DHT
+  $ solidar serve --port 0 --no-dht              # any free port, offline`)
+    .action(async (opts: ServeOptions, cmd: Command) => {
+      const conflict = networkFlagConflict(opts)
+      if (conflict !== null) cmd.error(`error: ${conflict}`, { exitCode: EXIT.USAGE, code: 'solidar.usage' })
+      const home = homeOf(cmd)
+      ensureHome(home)
+      loadOrCreateIdentity(home, opts.openHint === true)
+
+      const running = readDaemonInfo(home)
+      if (running !== null) {
+        throw new CliError(`A Solidar node is already running for home ${home} (pid ${running.pid}, ${running.url}); stop it first, or use another --home`)
+      }
+
+      const config = readConfig(home)
+      const decision = chooseNetwork(opts, config)
+      if (decision.remember) writeConfig(home, { ...config, network: decision.choice })
+      const token = loadOrCreateToken(home)
+      const port = opts.port ?? DEFAULT_PORT
+
+      const node = await startNode({ home, network: decision.choice })
+      const server = await listen(node, opts, port, token)
+      if (!writeDaemonInfo(home, { pid: process.pid, host: opts.host, port: server.port, url: server.url })) {
+        await server.close()
+        await node.close()
+        throw new CliError(`Another Solidar node started for home ${home} at the same time; stopping this one`)
+      }
+
+      const uiUrl = `${server.url}/#token=${token}`
+      print(uiUrl)
+      note(`Solidar is running for home ${home}; network: ${describeNetwork(decision.choice)}.`)
+      if (decision.source === 'default') {
+        note('This node stays local until you choose a network: restart it with --bootstrap HOST:PORT (a private DHT of your union) or --public-dht.')
+      }
+      if (!['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
+        note(`Warning: the API listens on ${opts.host}, so other machines can reach it over unencrypted HTTP, protected only by the token.`)
+      }
+      if (opts.openHint === true) {
+        note('')
+        note(`Open this address in your web browser: ${uiUrl}`)
+        note('Keep this window open while you use Solidar; press Ctrl+C to stop it.')
+      } else {
+        note('Press Ctrl+C to stop.')
+      }
+
+      await untilSignal()
+      note('Stopping Solidar…')
+      await shutdown(home, server, node)
+      process.exit(EXIT.OK)
+    })
+}

@@ -1,0 +1,51 @@
+/**
+ * Which network `solidar serve` joins. An explicit choice (--bootstrap or --public-dht)
+ * is remembered in config.json; without one the remembered choice applies, else the
+ * node stays local (mode "none") and contacts nobody. --no-dht forces "none" for one run.
+ */
+import type { NetworkChoice } from '../runtime.ts'
+import type { HomeConfig } from '../home.ts'
+
+export interface NetworkFlags {
+  bootstrap?: string[]
+  publicDht?: boolean
+  /** false when --no-dht was given. */
+  dht?: boolean
+}
+
+export interface NetworkDecision {
+  choice: NetworkChoice
+  /** Where the choice came from. */
+  source: 'flag' | 'config' | 'default' | 'no-dht'
+  /** True if the choice should be saved to config.json. */
+  remember: boolean
+}
+
+/** Returns the usage problem with these flags, or null if they are consistent. */
+export function networkFlagConflict (flags: NetworkFlags): string | null {
+  const bootstrap = flags.bootstrap !== undefined
+  const publicDht = flags.publicDht === true
+  if (bootstrap && publicDht) return 'choose either --bootstrap (a private DHT) or --public-dht, not both'
+  if (flags.dht === false && (bootstrap || publicDht)) return '--no-dht cannot be combined with --bootstrap or --public-dht'
+  return null
+}
+
+/** Decides the network of this run from the flags and the remembered config (flags must be consistent). */
+export function chooseNetwork (flags: NetworkFlags, config: HomeConfig): NetworkDecision {
+  if (flags.dht === false) return { choice: { mode: 'none', bootstrap: [] }, source: 'no-dht', remember: false }
+  if (flags.bootstrap !== undefined) {
+    return { choice: { mode: 'bootstrap', bootstrap: [...new Set(flags.bootstrap)] }, source: 'flag', remember: true }
+  }
+  if (flags.publicDht === true) return { choice: { mode: 'public', bootstrap: [] }, source: 'flag', remember: true }
+  if (config.network !== undefined) return { choice: config.network, source: 'config', remember: false }
+  return { choice: { mode: 'none', bootstrap: [] }, source: 'default', remember: false }
+}
+
+/** One-line human description of a network choice. */
+export function describeNetwork (choice: NetworkChoice): string {
+  switch (choice.mode) {
+    case 'none': return 'local only (no network)'
+    case 'bootstrap': return `private DHT via ${choice.bootstrap.join(', ')}`
+    case 'public': return 'public DHT'
+  }
+}

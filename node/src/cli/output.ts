@@ -1,0 +1,64 @@
+/**
+ * Output of the CLI. With `--json` a command prints exactly one JSON document on stdout
+ * (streaming commands print one JSON object per line instead). Human output is plain
+ * text; text that came from other people is sanitised so it cannot drive the terminal.
+ */
+import type { MessageView } from '@solidar/core'
+
+/** Prints one JSON document on stdout. */
+export function printJson (value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+}
+
+/** Prints one compact JSON object on its own line (NDJSON, for streams). */
+export function printJsonLine (value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n')
+}
+
+/** Prints a line of human output on stdout. */
+export function print (line = ''): void {
+  process.stdout.write(line + '\n')
+}
+
+/** Prints a note for the human on stderr (never mixed into parseable stdout). */
+export function note (line: string): void {
+  process.stderr.write(line + '\n')
+}
+
+// Control characters (except tab and newline) and bidirectional overrides: they could
+// move the cursor, recolour or rewrite the terminal, or make text read differently.
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu
+
+/** Replaces characters that could manipulate a terminal with U+FFFD. */
+export function sanitize (text: string): string {
+  return text.replace(UNSAFE, '\ufffd')
+}
+
+/** Local wall-clock time as HH:MM. */
+export function formatTime (ts: number): string {
+  const d = new Date(ts)
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`
+}
+
+export interface MessageFormat {
+  /** Put the message id in front (needed for `edit` and `delete`). */
+  ids?: boolean
+}
+
+/**
+ * One message as `[HH:MM] name: text`, marked `(edited)` or shown as `(deleted)`.
+ * Continuation lines of multi-line messages are indented.
+ */
+export function formatMessage (m: MessageView, opts: MessageFormat = {}): string {
+  const prefix = `${opts.ids === true ? `${m.id} ` : ''}[${formatTime(m.ts)}] ${sanitize(m.authorName)}: `
+  if (m.deleted === true) return prefix + '(deleted)'
+  const body = sanitize(m.text).replace(/\n/g, '\n' + ' '.repeat(prefix.length))
+  return prefix + body + (m.editedTs !== undefined ? ' (edited)' : '')
+}
+
+/** Prints rows as left-aligned columns. */
+export function printTable (header: string[], rows: string[][]): void {
+  const all = [header, ...rows.map((r) => r.map(sanitize))]
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)))
+  for (const row of all) print(row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i])).join('  ').trimEnd())
+}

@@ -1,0 +1,64 @@
+/**
+ * The `solidar` command tree (commander). Usage errors are thrown as CommanderError
+ * (exitOverride) and turned into exit code 64 by main.ts; output goes through
+ * `solidar: <message>` on stderr with a hint to --help.
+ */
+import { createRequire } from 'node:module'
+import { Command } from 'commander'
+import { registerIdentity } from './commands/identity.ts'
+import { registerDht } from './commands/dht.ts'
+import { registerServe } from './commands/serve.ts'
+import { registerGroups } from './commands/groups.ts'
+import { registerInvites } from './commands/invites.ts'
+import { registerMessages } from './commands/messages.ts'
+import { registerLog } from './commands/log.ts'
+import { registerStatus } from './commands/status.ts'
+
+const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+
+const EXAMPLES = `
+Homes: every command works on one home folder (identity, data, API token): --home DIR,
+else $SOLIDAR_HOME, else ~/.solidar. All commands except init, whoami, dht and serve
+talk to the node that \`solidar serve\` runs for that home.
+
+Exit codes: 0 ok, 1 error reported by the node, 2 no node running for this home,
+64 usage error (unknown option, missing argument, bad value).
+
+Getting started:
+  $ solidar init --name "Alex Muster"
+  $ solidar serve --bootstrap 192.0.2.10:49737      # keep it running
+  $ solidar group create "Betriebsrat Nord"         # in another terminal
+  $ solidar invite "Betriebsrat Nord" --expires 24h
+  $ solidar send "Betriebsrat Nord" "Hello everyone"
+  $ solidar log "Betriebsrat Nord" --follow
+
+Run \`solidar help COMMAND\` for details of a command.`
+
+/** Builds the CLI program; every command registers itself from its own module. */
+export function createProgram (): Command {
+  const program = new Command()
+  program
+    .name('solidar')
+    .description('Solidar: secure, serverless group chat for trade unions and works councils')
+    .version(version, '-V, --version', 'print the version')
+    .option('--home <dir>', 'home folder of this node (default: $SOLIDAR_HOME or ~/.solidar)')
+    .helpOption('-h, --help', 'show help')
+    .helpCommand('help [command]', 'show help for a command')
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      outputError: (message, write) => write(`solidar: ${message.replace(/^error: /, '')}`)
+    })
+    .addHelpText('after', EXAMPLES)
+
+  registerIdentity(program)
+  registerServe(program)
+  registerDht(program)
+  registerGroups(program)
+  registerInvites(program)
+  registerMessages(program)
+  registerLog(program)
+  registerStatus(program)
+  return program
+}
