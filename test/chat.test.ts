@@ -73,12 +73,7 @@ describe('chat between three daemons', { timeout: 240_000 }, () => {
       }
       const wanted = sent.map((m) => m.id)
       // Wait until every member holds every message and all three agree on the order.
-      const logs = await waitFor(async () => {
-        const all = await Promise.all(everyone.map((n) => n.waitForLog(g.id, wanted)))
-        const first = JSON.stringify(all[0].map((m) => [m.id, m.seq]))
-        return all.every((log) => JSON.stringify(log.map((m) => [m.id, m.seq])) === first) ? all : null
-      }, { timeout: 60_000, interval: 500, what: 'alice, bob and carol to show the same message ids in the same order' })
-
+      const logs = await cluster.converge(everyone, g.id, wanted)
       const [aliceLog] = logs
       for (const [i, log] of logs.entries()) {
         assert.deepEqual(ids(log), ids(aliceLog), `${everyone[i].name}'s order equals alice's`)
@@ -113,16 +108,17 @@ describe('chat between three daemons', { timeout: 240_000 }, () => {
       await alice.ok(['room', 'create', g.id, room])
       const msg = await bob.send(g.id, `in the strike room ${tag}`, { room })
       assert.equal(msg.room, room)
-      for (const node of everyone) {
+      await Promise.all(everyone.map(async (node) => {
         const inRoom = await node.waitForLog(g.id, [msg.id], { room })
         assert.ok(inRoom.every((m) => m.room === room), `${node.name}: log --room ${room} shows only that room: ${JSON.stringify(inRoom)}`)
-        const all = await node.waitForLog(g.id, [msg.id])
+        const all = await node.log(g.id)
         assert.equal(all.find((m) => m.id === msg.id)?.room, room, `${node.name}: log without --room includes it, tagged with its room`)
         if (defaultRoom !== undefined) {
           const main = await node.log(g.id, { room: defaultRoom })
           assert.ok(!ids(main).includes(msg.id), `${node.name}: the default room ${defaultRoom} does not show it`)
+          assert.ok(main.length > 0 && main.every((m) => m.room === defaultRoom), `${node.name}: log --room ${defaultRoom} shows that room's messages only`)
         }
-      }
+      }))
     })
   })
 
@@ -136,16 +132,15 @@ describe('chat between three daemons', { timeout: 240_000 }, () => {
       const b = await bob.json<LogEntry>(['dm', 'alice', toAlice]) // by (unambiguous) display name
       assert.equal(b.text, toAlice)
 
-      const [onAlice, onBob] = await Promise.all([
-        waitFor(async () => {
-          const log = await alice.dmLog(bob.id)
-          return ids(log).includes(a.id) && ids(log).includes(b.id) ? log : null
-        }, { timeout: 45_000, interval: 300, what: "both DMs in alice's `log --dm bob`" }),
-        waitFor(async () => {
-          const log = await bob.dmLog(alice.id)
-          return ids(log).includes(a.id) && ids(log).includes(b.id) ? log : null
-        }, { timeout: 45_000, interval: 300, what: "both DMs in bob's `log --dm alice`" })
-      ])
+      const both = [a.id, b.id]
+      await Promise.all([[alice, bob], [bob, alice]].map(([me, peer]) => waitFor(async () => {
+        const log = await me.apiList<LogEntry>(`/api/dms/${peer.id}/messages`)
+        return both.every((id) => ids(log).includes(id))
+      }, { timeout: 45_000, interval: 200, what: `both DMs in ${me.name}'s conversation with ${peer.name}` })))
+      const [onAlice, onBob] = await Promise.all([alice.dmLog(bob.id), bob.dmLog(alice.id)])
+      for (const [name, log] of [['alice', onAlice], ['bob', onBob]] as const) {
+        assert.ok(both.every((id) => ids(log).includes(id)), `${name}'s \`log --dm\` shows both DMs: ${JSON.stringify(log)}`)
+      }
       assert.deepEqual(ids(onBob), ids(onAlice), 'both ends show the DMs in the same order')
       assert.equal(onBob.find((m) => m.id === a.id)?.text, toBob)
       assert.equal(onAlice.find((m) => m.id === b.id)?.text, toAlice)

@@ -109,8 +109,8 @@ export class SolidarNode {
     const daemonFile = path.join(this.home, 'daemon.json')
     const daemon = await waitFor(async () => {
       const info = JSON.parse(await readFile(daemonFile, 'utf8'))
-      return info.port === this.port && (info.url === undefined || info.url === line) ? info : null
-    }, { timeout: 10_000, interval: 100, what: `${this.name}: ${daemonFile} naming port ${this.port} and the printed URL` })
+      return info.port === this.port ? info : null
+    }, { timeout: 10_000, interval: 100, what: `${this.name}: ${daemonFile} naming port ${this.port}` })
     if (typeof daemon.pid !== 'number') throw new Error(`${this.name}: daemon.json has no pid: ${JSON.stringify(daemon)}`)
     await waitFor(async () => (await readFile(path.join(this.home, 'token'), 'utf8')).trim() === this.token,
       { timeout: 10_000, interval: 100, what: `${this.name}: <home>/token to hold the token from the URL` })
@@ -152,28 +152,46 @@ export class SolidarNode {
     return this.json<LogEntry>(['send', group, text, ...(opts.room !== undefined ? ['--room', opts.room] : [])])
   }
 
-  /** Polls `log --json` until it holds every id in `ids`; returns that log. */
+  /** GET a JSON array from this daemon's API (a fast way to poll; the CLI takes ~1 s a call). */
+  async apiList<T> (apiPath: string): Promise<T[]> {
+    const r = await this.api({ path: apiPath })
+    if (r.status !== 200 || !Array.isArray(r.json)) throw new Error(`${this.name}: GET ${apiPath} → ${r.status} ${r.text.slice(0, 300)}`)
+    return r.json as T[]
+  }
+
+  /**
+   * Waits until the group's log holds every id in `ids` (polling the API), then returns
+   * `log --json` from the CLI, which must hold them too.
+   */
   async waitForLog (group: string, ids: string[], opts: { room?: string, timeout?: number } = {}): Promise<LogEntry[]> {
+    const query = opts.room !== undefined ? `?room=${encodeURIComponent(opts.room)}` : ''
     let last: LogEntry[] = []
+    const what = `${this.name} to see ${ids.length} messages in ${group}${opts.room !== undefined ? ` room ${opts.room}` : ''}`
     try {
-      return await waitFor(async () => {
-        last = await this.log(group, opts)
+      await waitFor(async () => {
+        last = await this.apiList<LogEntry>(`/api/groups/${encodeURIComponent(group)}/messages${query}`)
         const have = new Set(last.map((m) => m.id))
-        return ids.every((id) => have.has(id)) ? last : null
-      }, { timeout: opts.timeout ?? 45_000, interval: 300, what: `${this.name} to see ${ids.length} messages in ${group}${opts.room ? ` room ${opts.room}` : ''}` })
+        return ids.every((id) => have.has(id))
+      }, { timeout: opts.timeout ?? 45_000, interval: 150, what })
     } catch (err: any) {
       const have = new Set(last.map((m) => m.id))
       throw new Error(`${err.message}\nmissing: ${ids.filter((id) => !have.has(id)).join(', ')}\n${this.name}'s log: ${JSON.stringify(last.map((m) => [m.seq, m.id, m.authorName, m.text]))}`)
     }
+    const log = await this.log(group, opts)
+    const have = new Set(log.map((m) => m.id))
+    const missing = ids.filter((id) => !have.has(id))
+    if (missing.length > 0) throw new Error(`${this.name}: the API has ${missing.join(', ')} but \`log --json\` does not: ${JSON.stringify(log)}`)
+    return log
   }
 
-  /** Polls `members GROUP --json` until it lists every id in `ids`. */
+  /** Waits (polling the API) until the group lists every id in `ids`; returns `members --json`. */
   async waitForMembers (group: string, ids: string[], timeout = 45_000): Promise<Array<{ id: string, name: string, role: string }>> {
-    return waitFor(async () => {
-      const members = await this.json<Array<{ id: string, name: string, role: string }>>(['members', group])
+    await waitFor(async () => {
+      const members = await this.apiList<{ id: string }>(`/api/groups/${encodeURIComponent(group)}/members`)
       const have = new Set(members.map((m) => m.id))
-      return ids.every((id) => have.has(id)) ? members : null
-    }, { timeout, interval: 300, what: `${this.name} to list ${ids.length} members of ${group}` })
+      return ids.every((id) => have.has(id))
+    }, { timeout, interval: 150, what: `${this.name} to list ${ids.length} members of ${group}` })
+    return this.json<Array<{ id: string, name: string, role: string }>>(['members', group])
   }
 }
 
@@ -230,24 +248,57 @@ export class Cluster {
   }
 
   /**
-   * `admin` creates a group; each joiner gets its own single-use invite and joins with it,
-   * one after the other. Waits until every member lists every member.
+   * `admin` creates a group; each joiner gets its own single-use invite and joins with it
+   * (all at once). Waits until every member lists every member.
    */
   async createGroup (admin: SolidarNode, name: string, joiners: SolidarNode[]): Promise<GroupRef> {
     const group = await admin.json<GroupRef>(['group', 'create', name])
     if (typeof group.id !== 'string' || group.name !== name) {
       throw new Error(`group create printed ${JSON.stringify(group)}, expected {id, name: "${name}"}`)
     }
-    for (const joiner of joiners) {
-      const code = await admin.ok(['invite', group.id, '--uses', '1'])
-      const joined = await joiner.json<GroupRef>(['join', code, '--timeout', '60s'], { timeout: 90_000 })
+    const codes: string[] = []
+    for (const _ of joiners) codes.push(await admin.ok(['invite', group.id, '--uses', '1']))
+    // Joins run side by side: each can take a while on the loopback DHT.
+    await Promise.all(joiners.map(async (joiner, i) => {
+      const joined = await joiner.json<GroupRef>(['join', codes[i], '--timeout', '60s'], { timeout: 90_000 })
       if (joined.id !== group.id) {
         throw new Error(`${joiner.name} joined ${JSON.stringify(joined)}, expected group ${group.id}`)
       }
-    }
+    }))
     const everyone = [admin, ...joiners]
     await Promise.all(everyone.map((n) => n.waitForMembers(group.id, everyone.map((m) => m.id))))
     return group
+  }
+
+  /**
+   * Waits until every node in `nodes` holds `ids` in the group and all show the same
+   * messages in the same order with the same seq (polling the API), then returns each
+   * node's `log --json` from the CLI.
+   */
+  async converge (nodes: SolidarNode[], group: string, ids: string[], opts: { timeout?: number, what?: string } = {}): Promise<LogEntry[][]> {
+    const order = (log: LogEntry[]): string => JSON.stringify(log.map((m) => [m.id, m.seq]))
+    let last: LogEntry[][] = []
+    try {
+      await waitFor(async () => {
+        last = await Promise.all(nodes.map((n) => n.apiList<LogEntry>(`/api/groups/${encodeURIComponent(group)}/messages`)))
+        if (!last.every((log) => ids.every((id) => log.some((m) => m.id === id)))) return false
+        return last.every((log) => order(log) === order(last[0]))
+      }, {
+        timeout: opts.timeout ?? 60_000,
+        interval: 200,
+        what: opts.what ?? `${nodes.map((n) => n.name).join(', ')} to show the same ${ids.length}+ messages in the same order`
+      })
+    } catch (err: any) {
+      const views = last.map((log, i) => `${nodes[i].name}: ${JSON.stringify(log.map((m) => [m.seq, m.id, m.authorName, m.text]))}`)
+      throw new Error(`${err.message}\nwanted: ${ids.join(', ')}\n${views.join('\n')}`)
+    }
+    const logs = await Promise.all(nodes.map((n) => n.log(group)))
+    for (const [i, log] of logs.entries()) {
+      if (order(log) !== order(last[i])) {
+        throw new Error(`${nodes[i].name}: \`log --json\` differs from the API's messages:\n${JSON.stringify(log)}\n${JSON.stringify(last[i])}`)
+      }
+    }
+    return logs
   }
 
   /** Stops every daemon and the DHT, then removes the temp dir. Safe to call twice. */
