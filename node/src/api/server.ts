@@ -12,7 +12,7 @@
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import Fastify from 'fastify'
+import Fastify, { LogController } from 'fastify'
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import websocket from '@fastify/websocket'
 import pino from 'pino'
@@ -69,20 +69,40 @@ function queryToken (request: FastifyRequest): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
+/** A WebSocket handshake for /api/events: the one place a `?token=` query is accepted. */
+function isEventStreamUpgrade (request: FastifyRequest): boolean {
+  return request.url.split('?')[0] === '/api/events' && request.headers.upgrade?.toLowerCase() === 'websocket'
+}
+
+/**
+ * Refuses a request in a guard. A refused WebSocket handshake also gets its socket
+ * destroyed once the answer is out: nothing else would, and a lingering upgrade socket
+ * keeps `close()` from ever finishing.
+ */
+function deny (request: FastifyRequest, reply: FastifyReply, code: ApiErrorCode, message: string): FastifyReply {
+  if (request.headers.upgrade !== undefined) {
+    const socket = request.raw.socket
+    reply.raw.once('finish', () => socket.destroy())
+    reply.raw.once('close', () => socket.destroy())
+    reply.header('Connection', 'close')
+  }
+  return send(reply, code, message)
+}
+
 function installGuards (app: FastifyInstance, opts: { token: string, allowed: () => Set<string> }): void {
   app.addHook('onRequest', async (request, reply) => {
     const allowed = opts.allowed()
     if (!isAllowedHost(request.headers.host, allowed)) {
-      return send(reply, 'FORBIDDEN', 'Unexpected Host header')
+      return deny(request, reply, 'FORBIDDEN', 'Unexpected Host header')
     }
     if (!isAllowedOrigin(request.headers.origin, allowed)) {
-      return send(reply, 'FORBIDDEN', 'Requests from other web sites are not allowed')
+      return deny(request, reply, 'FORBIDDEN', 'Requests from other web sites are not allowed')
     }
     if (request.url === '/api' || request.url.startsWith('/api/') || request.url.startsWith('/api?')) {
       let presented = bearerToken(request.headers.authorization)
-      if (presented === undefined && request.ws) presented = queryToken(request)
+      if (presented === undefined && isEventStreamUpgrade(request)) presented = queryToken(request)
       if (!tokenMatches(presented, opts.token)) {
-        return send(reply, 'UNAUTHORIZED', 'Missing or wrong API token')
+        return deny(request, reply, 'UNAUTHORIZED', 'Missing or wrong API token')
       }
     }
   })
@@ -111,7 +131,8 @@ export async function startApiServer (opts: ApiServerOptions): Promise<ApiServer
   const logger: FastifyBaseLogger = opts.logger ?? pino({ level: 'warn' }, pino.destination(2))
   const app = Fastify({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    // No per-request logs: URLs may carry the token (?token= on the event stream).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false } }

@@ -46,14 +46,16 @@ export function resolveStaticPath (root: string, urlPath: string): string | null
   return file
 }
 
-function notFound (reply: FastifyReply): FastifyReply {
-  return reply.code(404).send(errorBody('NOT_FOUND', 'Not found'))
+function notFound (reply: FastifyReply, url = ''): FastifyReply {
+  const what = url.startsWith('/api/') ? `No route GET ${url.split('?')[0]}` : 'Not found'
+  return reply.code(404).send(errorBody('NOT_FOUND', what))
 }
 
 /** Registers GET / and GET /* for the files in `staticDir`. */
 export function registerStatic (app: FastifyInstance, staticDir: string): void {
   const root = path.resolve(staticDir)
   const handler = async (url: string, reply: FastifyReply): Promise<FastifyReply> => {
+    if (url.startsWith('/api/')) return notFound(reply, url)
     const file = resolveStaticPath(root, url)
     if (file === null) return notFound(reply)
     let data: Buffer
