@@ -135,7 +135,8 @@ export async function startApiServer (opts: ApiServerOptions): Promise<ApiServer
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     forceCloseConnections: true,
-    ajv: { customOptions: { removeAdditional: false } }
+    // Strict bodies: unknown fields and wrong types are refused, never silently fixed.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } }
   })
   app.removeContentTypeParser('text/plain')
 

@@ -10,8 +10,9 @@ import { CliError, EXIT } from './errors.ts'
 /** Exit code for a failure, after reporting it on stderr. */
 export function reportError (err: unknown): number {
   if (err instanceof CommanderError) {
-    // commander already printed the message (or the help text).
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK
+    // commander already printed the message (or the help text). Help that was asked for
+    // (--help, `help CMD`) and --version exit 0; help shown for a missing command is a usage error.
+    if (err.exitCode === 0) return EXIT.OK
     return EXIT.USAGE
   }
   if (err instanceof CliError) {

@@ -1,6 +1,5 @@
 /** `solidar dht`: run a DHT bootstrap node for a private network. */
 import type { Command } from 'commander'
-import { runDhtBootstrap } from '../../runtime.ts'
 import { note, print } from '../output.ts'
 import { portArg } from '../parsers.ts'
 import { untilSignal } from '../signals.ts'
@@ -19,6 +18,7 @@ Example:
   $ solidar dht --host 192.0.2.10 --port 49737
   192.0.2.10:49737`)
     .action(async (opts: { host: string, port: number }) => {
+      const { runDhtBootstrap } = await import('../../runtime.ts')
       const dht = await runDhtBootstrap({ host: opts.host, port: opts.port })
       print(`${dht.host}:${dht.port}`)
       note(`DHT bootstrap node running; start nodes with --bootstrap ${dht.host}:${dht.port}. Press Ctrl+C to stop.`)

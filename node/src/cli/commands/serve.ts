@@ -2,12 +2,9 @@
 import os from 'node:os'
 import { Option } from 'commander'
 import type { Command } from 'commander'
-import pino from 'pino'
 import { createIdentity, errors, isSolidarError, memberId, validateName } from '@solidar/core'
 import type { Identity } from '@solidar/core'
-import { startNode } from '../../runtime.ts'
 import type { RunningNode } from '../../runtime.ts'
-import { startApiServer } from '../../api/server.ts'
 import type { ApiServer } from '../../api/server.ts'
 import {
   ensureHome, loadOrCreateToken, readConfig, readDaemonInfo, readIdentity, removeDaemonInfo,
@@ -60,6 +57,9 @@ function loadOrCreateIdentity (home: string, create: boolean): Identity {
 
 async function listen (node: RunningNode, opts: ServeOptions, port: number, token: string): Promise<ApiServer> {
   const level = process.env.SOLIDAR_LOG_LEVEL ?? 'warn'
+  // Loaded here, not at the top: the other commands start faster without fastify.
+  const { default: pino } = await import('pino')
+  const { startApiServer } = await import('../../api/server.ts')
   try {
     return await startApiServer({ api: node.api, host: opts.host, port, token, logger: pino({ level }, pino.destination(2)) })
   } catch (err) {
@@ -129,6 +129,7 @@ Examples:
       const token = loadOrCreateToken(home)
       const port = opts.port ?? DEFAULT_PORT
 
+      const { startNode } = await import('../../runtime.ts')
       const node = await startNode({ home, network: decision.choice })
       const server = await listen(node, opts, port, token)
       if (!writeDaemonInfo(home, { pid: process.pid, host: opts.host, port: server.port, url: server.url })) {

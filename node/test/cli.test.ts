@@ -1,0 +1,173 @@
+/** The `solidar` command line: arguments, exit codes, output shapes, and a daemon's life cycle. */
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { LongRunning, run } from './helpers/cli.ts'
+
+describe('solidar CLI', { timeout: 300_000 }, () => {
+  let root: string
+  const home = (name: string): string => path.join(root, name)
+
+  before(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), 'solidar-cli-test-')) })
+  after(() => { fs.rmSync(root, { recursive: true, force: true }) })
+
+  it('--help exits 0 and documents the commands, exit codes and examples', async () => {
+    const r = await run(['--help'])
+    assert.equal(r.code, 0, r.stderr)
+    for (const word of ['Usage: solidar', 'init', 'serve', 'invite', 'join', 'log', '--home', 'Exit codes', 'Getting started']) {
+      assert.ok(r.stdout.includes(word), `help mentions ${word}`)
+    }
+    for (const args of [['help', 'send'], ['send', '--help'], ['group', 'create', '--help'], ['serve', '--help'], ['--version']]) {
+      const sub = await run(args)
+      assert.equal(sub.code, 0, `${args.join(' ')}: ${sub.stderr}`)
+      assert.match(sub.stdout, args[0] === '--version' ? /^\d+\.\d+\.\d+\n$/ : /Usage: solidar/)
+    }
+    assert.doesNotMatch((await run(['serve', '--help'])).stdout, /open-hint/, '--open-hint is hidden')
+  })
+
+  it('usage errors exit 64 with "solidar: …" and a hint', async () => {
+    const cases = [['--bogus'], ['frobnicate'], ['send'], ['send', 'g'], ['group', 'create'], ['init'],
+      ['invite', 'g', '--uses', 'many'], ['invite', 'g', '--role', 'king'], ['join', 'c', '--timeout', '9'],
+      ['serve', '--bootstrap', 'nope'], ['serve', '--bootstrap', '127.0.0.1:1', '--public-dht'],
+      ['serve', '--no-dht', '--public-dht'], ['serve', '--port', '70000'], ['log'], ['log', 'g', '--dm', 'm'], []]
+    const results = await Promise.all(cases.map(async (args) => ({ args, r: await run(['--home', home('usage'), ...args]) })))
+    for (const { args, r } of results) {
+      assert.equal(r.code, 64, `solidar ${args.join(' ')}: exit ${r.code}\n${r.stderr}`)
+      assert.ok(r.stderr.trim().length > 0, `solidar ${args.join(' ')} explains itself`)
+      assert.equal(r.stdout, '', `solidar ${args.join(' ')} prints nothing on stdout`)
+    }
+    const r = await run(['--home', home('usage'), 'send', '--bogus', 'g', 't'])
+    assert.match(r.stderr, /^solidar: unknown option '--bogus'/)
+    assert.match(r.stderr, /--help/)
+  })
+
+  it('a bad --expires value exits 64 and says what a duration looks like', async () => {
+    for (const value of ['soon', '10', '5x', '-1h']) {
+      const r = await run(['--home', home('expires'), 'invite', 'g', '--expires', value])
+      assert.equal(r.code, 64, `--expires ${value}: ${r.stderr}`)
+      assert.match(r.stderr, /30s|unit/, r.stderr)
+    }
+  })
+
+  it('commands that need a node exit 2 with a clear message when none runs', async () => {
+    const h = home('nodaemon')
+    for (const args of [['send', 'g', 'hi'], ['group', 'list'], ['log', 'g'], ['status'], ['invite', 'g']]) {
+      const r = await run(['--home', h, ...args])
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+      assert.equal(r.stderr, `solidar: No Solidar node is running for home ${h}; start one with \`solidar serve\`\n`)
+    }
+    // A stale daemon.json (dead pid) is no daemon either.
+    fs.mkdirSync(h, { recursive: true })
+    fs.writeFileSync(path.join(h, 'daemon.json'), JSON.stringify({ pid: 2 ** 22 + 12345, host: '127.0.0.1', port: 1, url: 'http://127.0.0.1:1' }))
+    assert.equal((await run(['--home', h, 'status'])).code, 2)
+  })
+
+  it('$SOLIDAR_HOME chooses the home when --home is absent', async () => {
+    const h = home('env')
+    const r = await run(['send', 'g', 'hi'], { env: { SOLIDAR_HOME: h } })
+    assert.equal(r.code, 2)
+    assert.ok(r.stderr.includes(h), r.stderr)
+  })
+
+  it('init creates an identity once; whoami reads it without a daemon', async () => {
+    const h = home('init')
+    const missing = await run(['--home', h, 'whoami'])
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /^solidar: No identity yet: run `solidar init --name NAME` first/)
+
+    const first = await run(['--home', h, 'init', '--name', 'Alex Muster', '--json'])
+    assert.equal(first.code, 0, first.stderr)
+    const created = JSON.parse(first.stdout)
+    assert.deepEqual(Object.keys(created).sort(), ['fingerprint', 'id', 'name'])
+    assert.equal(created.name, 'Alex Muster')
+
+    const second = await run(['--home', h, 'init', '--name', 'Someone Else'])
+    assert.equal(second.code, 1)
+    assert.match(second.stderr, /^solidar: This home already has an identity/)
+    assert.ok(second.stderr.includes(created.id))
+
+    const who = await run(['--home', h, 'whoami', '--json'])
+    assert.equal(who.code, 0, who.stderr)
+    const me = JSON.parse(who.stdout)
+    assert.deepEqual(me, created)
+    assert.equal(typeof me.id, 'string')
+    assert.match(me.fingerprint, /^[0-9a-f]{4}( [0-9a-f]{4}){4}$/)
+
+    const human = await run(['--home', h, 'whoami'])
+    assert.match(human.stdout, /name: +Alex Muster/)
+    assert.equal(fs.statSync(path.join(h, 'identity.json')).mode & 0o777, 0o600)
+
+    const badName = await run(['--home', home('badname'), 'init', '--name', 'a\u0007b'])
+    assert.equal(badName.code, 64, badName.stderr)
+  })
+
+  it('serve refuses to start without an identity', async () => {
+    const r = await run(['--home', home('noid'), 'serve', '--port', '0', '--no-dht'])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /solidar init --name NAME/)
+  })
+
+  it('a daemon: URL line, daemon.json, commands, --follow, single instance, clean SIGTERM', async () => {
+    const h = home('daemon')
+    // --open-hint (npm start) creates an identity on a fresh machine.
+    const serve = new LongRunning(['--home', h, 'serve', '--port', '0', '--no-dht', '--open-hint'])
+    try {
+      const [url, port, token] = await serve.waitFor(/^http:\/\/127\.0\.0\.1:(\d+)\/#token=([0-9a-f]{64})\n/, 60_000)
+      assert.equal(serve.stdout.split('\n')[0], url.trim(), 'the URL is the first stdout line')
+      assert.match(serve.stderr, /created one named/)
+      assert.match(serve.stderr, /Open this address in your web browser/)
+      assert.equal(fs.readFileSync(path.join(h, 'token'), 'utf8').trim(), token)
+      const info = JSON.parse(fs.readFileSync(path.join(h, 'daemon.json'), 'utf8'))
+      assert.deepEqual(info, { pid: serve.child.pid, host: '127.0.0.1', port: Number(port), url: `http://127.0.0.1:${port}` })
+      assert.equal(fs.existsSync(path.join(h, 'config.json')), false, '--no-dht is not remembered')
+
+      const who = JSON.parse((await run(['--home', h, 'whoami', '--json'])).stdout)
+
+      const twice = await run(['--home', h, 'serve', '--port', '0', '--no-dht'])
+      assert.equal(twice.code, 1)
+      assert.match(twice.stderr, /already running for home/)
+
+      const group = JSON.parse((await run(['--home', h, 'group', 'create', 'Betriebsrat Nord', '--json'])).stdout)
+      assert.deepEqual(Object.keys(group).sort(), ['id', 'name'])
+      const list = JSON.parse((await run(['--home', h, 'group', 'list', '--json'])).stdout)
+      assert.deepEqual(list, [{ id: group.id, name: 'Betriebsrat Nord', role: 'admin', members: 1 }])
+
+      const sent = await run(['--home', h, 'send', 'Betriebsrat Nord', 'Hallo \u001b[31mzusammen', '--json'])
+      assert.equal(sent.code, 0, sent.stderr)
+      const message = JSON.parse(sent.stdout)
+      assert.equal(message.authorName, who.name)
+
+      const log = JSON.parse((await run(['--home', h, 'log', group.id, '--json'])).stdout)
+      assert.deepEqual(log.map((m: { id: string }) => m.id), [message.id])
+      const human = await run(['--home', h, 'log', group.id])
+      assert.match(human.stdout, /^\[\d\d:\d\d\] .+: Hallo \ufffd\[31mzusammen\n$/, 'escape sequences from others never reach the terminal')
+
+      const follow = new LongRunning(['--home', h, 'log', group.id, '--follow', '--json'])
+      try {
+        await follow.waitFor(new RegExp(`"id":"${message.id}"`))
+        await run(['--home', h, 'send', group.id, 'live'])
+        const [line] = await follow.waitFor(/^.*"text":"live".*$/m)
+        assert.equal(JSON.parse(line).text, 'live', 'one JSON object per line')
+      } finally {
+        assert.equal(await follow.stop('SIGINT'), 0)
+      }
+
+      const unknown = await run(['--home', h, 'send', 'no-such-group', 'hi'])
+      assert.equal(unknown.code, 1)
+      assert.match(unknown.stderr, /^solidar: No group matches "no-such-group"\n$/)
+
+      const invite = await run(['--home', h, 'invite', group.id, '--expires', '10m', '--uses', '2'])
+      assert.equal(invite.code, 0, invite.stderr)
+      assert.match(invite.stdout, /^\S+\n$/, 'the code alone on stdout')
+
+      const status = JSON.parse((await run(['--home', h, 'status', '--json'])).stdout)
+      assert.equal(status.network.mode, 'none')
+    } finally {
+      assert.equal(await serve.stop('SIGTERM'), 0, serve.stderr)
+    }
+    assert.equal(fs.existsSync(path.join(h, 'daemon.json')), false, 'daemon.json is removed on a clean exit')
+    assert.equal((await run(['--home', h, 'group', 'list'])).code, 2)
+  })
+})
