@@ -38,22 +38,47 @@ interface EavesdropperResult {
   stdout: string
 }
 
+/** The JSON events the eavesdropper printed so far. */
+function events (stdout: string): Array<Record<string, any>> {
+  return stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => {
+    try { return JSON.parse(line) } catch { return {} }
+  })
+}
+
 /**
- * Runs test/fixtures/eavesdropper.ts on `group`'s topic while `during` runs; gives it a
- * moment to receive what `during` caused, then ends it with SIGTERM and reads what it got.
+ * Runs test/fixtures/eavesdropper.ts on `group`'s topic while `during` runs, waits until
+ * `until` holds for its events (or `untilTimeout` passes) and a little longer, then ends
+ * it with SIGTERM and reads what it got.
  */
-async function eavesdrop (bootstrap: string, group: string, outDir: string, during: () => Promise<void>): Promise<EavesdropperResult> {
+async function eavesdrop (bootstrap: string, group: string, outDir: string, opts: {
+  during: () => Promise<void>
+  until?: (evs: Array<Record<string, any>>) => boolean
+  untilTimeout?: number
+  /** Fail (instead of going on) when `until` never holds. */
+  requireUntil?: boolean
+}): Promise<EavesdropperResult> {
   const proc = startProcess(process.execPath, [
-    '--import', 'tsx', FIXTURE, '--bootstrap', bootstrap, '--group', group, '--out', outDir, '--max-ms', '120000'
+    '--import', 'tsx', FIXTURE, '--bootstrap', bootstrap, '--group', group, '--out', outDir, '--max-ms', '150000'
   ], { name: 'eavesdropper', cwd: REPO_ROOT })
+  const seen = (type: string): boolean => events(proc.stdout).some((e) => e.event === type)
   try {
-    await waitFor(() => proc.stdout.includes('"event":"ready"') || !proc.running,
+    await waitFor(() => seen('ready') || !proc.running,
       { timeout: 30_000, interval: 100, what: 'the eavesdropper to join the topic' })
     if (!proc.running) throw new Error(`the eavesdropper exited early\n${proc.describe()}`)
-    // Let it connect to the members before they write (not fatal: they may refuse strangers).
-    await waitFor(() => proc.stdout.includes('"event":"connection"'), { timeout: 10_000, interval: 100, what: 'a connection' }).catch(() => {})
-    await during()
-    await sleep(3_000)
+    // Let bytes flow on a connection before the members write. Not fatal: members may
+    // refuse strangers, and a first connection on the loopback DHT can stall for ~15 s.
+    await waitFor(() => seen('data'), { timeout: 30_000, interval: 100, what: 'bytes from a member' }).catch(() => {})
+    await opts.during()
+    if (opts.until !== undefined) {
+      const reached = await waitFor(() => opts.until!(events(proc.stdout)), {
+        timeout: opts.untilTimeout ?? 30_000, interval: 100, what: 'the eavesdropper to receive what it can'
+      }).then(() => true, (err) => {
+        if (opts.requireUntil === true) throw new Error(`${err.message}\n${proc.describe()}`)
+        return false
+      })
+      if (!reached) await sleep(1_000)
+    }
+    await sleep(2_000)
     proc.signal('SIGTERM')
     const exit = await withTimeout(proc.exited, 30_000, `the eavesdropper to finish\n${proc.describe()}`)
     if (exit.code !== 0) throw new Error(`the eavesdropper failed\n${proc.describe()}`)
@@ -171,8 +196,12 @@ describe('security', { timeout: 300_000 }, () => {
       await core.append(Buffer.from(before))
       swarm.on('connection', (conn: any) => { conn.on('error', () => {}); store.replicate(conn) })
       await swarm.join(core.discoveryKey, { server: true, client: true }).flushed()
-      const got = await eavesdrop(cluster.bootstrap, idEncoding.encode(core.key), path.join(dir, 'eaves'), async () => {
-        await core.append(Buffer.from(during))
+      const got = await eavesdrop(cluster.bootstrap, idEncoding.encode(core.key), path.join(dir, 'eaves'), {
+        during: async () => { await core.append(Buffer.from(during)) },
+        // Both blocks downloaded (index 0 and 1).
+        until: (evs) => new Set(evs.filter((e) => e.event === 'download').map((e) => e.index)).size >= 2,
+        untilTimeout: 45_000,
+        requireUntil: true
       })
       assert.ok(got.summary.connections >= 1, `the eavesdropper connected to the control peer: ${JSON.stringify(got.summary)}`)
       for (const text of [before, during]) {
@@ -186,11 +215,11 @@ describe('security', { timeout: 300_000 }, () => {
     }
   })
 
-  it("a stranger on the group's swarm topic gets no plaintext, neither on the wire nor in blocks", async () => {
+  it("a stranger on the group's swarm topic gets no plaintext, neither on the wire nor in blocks", async (t) => {
     const g = needGroup()
     await cluster.withLogs(async () => {
       const outDir = path.join(cluster.dir, 'eavesdropper')
-      const got = await eavesdrop(cluster.bootstrap, g.id, outDir, async () => {
+      const got = await eavesdrop(cluster.bootstrap, g.id, outDir, { during: async () => {
         const sent: LogEntry[] = []
         // alice and bob: carol's membership depends on the previous test.
         for (const node of [alice, bob]) {
@@ -204,8 +233,16 @@ describe('security', { timeout: 300_000 }, () => {
         await Promise.all([alice, bob].map((n) => n.waitForLog(g.id, sent.map((m) => m.id))))
         await waitFor(async () => (await bob.apiList<LogEntry>(`/api/dms/${alice.id}/messages`)).some((m) => m.id === dm.id),
           { timeout: 45_000, interval: 200, what: 'bob to receive the DM' })
-      })
+      },
+      // If members serve the group core to strangers at all, let it download all it can.
+      until: (evs) => {
+        const length = Math.max(0, ...evs.filter((e) => e.event === 'append').map((e) => e.length))
+        return length > 0 && new Set(evs.filter((e) => e.event === 'download').map((e) => e.index)).size >= length
+      },
+      untilTimeout: 10_000 })
       const { summary } = got
+      t.diagnostic(`eavesdropper: ${summary.connections} connections, ${summary.bytesReceived} bytes received, ` +
+        `core length ${summary.coreLength}, ${summary.blocksDownloaded} blocks downloaded, ${summary.announcers.length} announcers`)
       // The eavesdropper must at least have found the members on that topic; otherwise the
       // test proves nothing (a node that derives its topic differently must update this test).
       const found = new Set([...summary.peers, ...summary.announcers])
