@@ -2,6 +2,8 @@
 import os from 'node:os'
 import { Option } from 'commander'
 import type { Command } from 'commander'
+import type { FastifyBaseLogger } from 'fastify'
+import pino from 'pino'
 import { createIdentity, errors, isSolidarError, memberId, validateName } from '@solidar/core'
 import type { Identity } from '@solidar/core'
 import type { RunningNode } from '../../runtime.ts'
@@ -55,13 +57,16 @@ function loadOrCreateIdentity (home: string, create: boolean): Identity {
   return identity
 }
 
-async function listen (node: RunningNode, opts: ServeOptions, port: number, token: string): Promise<ApiServer> {
-  const level = process.env.SOLIDAR_LOG_LEVEL ?? 'warn'
+/** The daemon's log: JSON lines on stderr, level from $SOLIDAR_LOG_LEVEL (default warn). */
+function createLogger (): FastifyBaseLogger {
+  return pino({ level: process.env.SOLIDAR_LOG_LEVEL ?? 'warn' }, pino.destination(2))
+}
+
+async function listen (node: RunningNode, opts: ServeOptions, port: number, token: string, logger: FastifyBaseLogger): Promise<ApiServer> {
   // Loaded here, not at the top: the other commands start faster without fastify.
-  const { default: pino } = await import('pino')
   const { startApiServer } = await import('../../api/server.ts')
   try {
-    return await startApiServer({ api: node.api, host: opts.host, port, token, logger: pino({ level }, pino.destination(2)) })
+    return await startApiServer({ api: node.api, host: opts.host, port, token, logger })
   } catch (err) {
     await node.close().catch(() => {})
     const code = (err as NodeJS.ErrnoException).code
@@ -129,9 +134,15 @@ Examples:
       const token = loadOrCreateToken(home)
       const port = opts.port ?? DEFAULT_PORT
 
+      const logger = createLogger()
       const { startNode } = await import('../../runtime.ts')
-      const node = await startNode({ home, network: decision.choice })
-      const server = await listen(node, opts, port, token)
+      const node = await startNode({
+        home,
+        network: decision.choice,
+        // Replication and storage errors no request waits for: log them, keep running.
+        onError: (err) => logger.error({ err }, 'background error in the node')
+      })
+      const server = await listen(node, opts, port, token, logger)
       if (!writeDaemonInfo(home, { pid: process.pid, host: opts.host, port: server.port, url: server.url })) {
         await server.close()
         await node.close()
