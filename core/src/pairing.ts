@@ -71,9 +71,15 @@ export class Pairing {
     if (topic.serve || topic.candidate) return
     this.#topics.delete(b4a.toString(topic.discoveryKey, 'hex'))
     for (const ch of topic.channels) ch.close()
+    for (const mux of this.#muxes) mux.unpair({ protocol: PROTOCOL, id: topic.discoveryKey })
   }
 
   #open (mux: any, topic: Topic) {
+    // When the peer closes its side and opens again later (a second join attempt), protomux
+    // calls this pairing hook: answer with a fresh channel of our own.
+    mux.pair({ protocol: PROTOCOL, id: topic.discoveryKey }, () => {
+      if (this.#topics.get(b4a.toString(topic.discoveryKey, 'hex')) === topic) this.#open(mux, topic)
+    })
     const ch: any = mux.createChannel({
       protocol: PROTOCOL,
       id: topic.discoveryKey,

@@ -30,3 +30,14 @@ test('create, invite, join, chat and DM converge across three nodes', async (t) 
   // carol shares the group but not the DM
   assert.deepEqual(await carol.dmMessages(alice.whoami().id), [])
 })
+
+test('a join after a refused attempt on the same connection still reaches the admin', async (t) => {
+  const { nodes: [alice, bob, dave] } = await makeNodes(['alice', 'bob', 'dave'], t)
+  const { id } = await alice.createGroup('Council')
+  const once = await alice.createInvite(id)
+  await bob.join(once.code, { timeoutMs: 10_000 })
+  // dave's refused attempt closes his pairing channel; the retry must open a new pair
+  await assert.rejects(dave.join(once.code, { timeoutMs: 10_000 }), { code: 'INVITE_USED' })
+  const fresh = await alice.createInvite(id)
+  assert.equal((await dave.join(fresh.code, { timeoutMs: 10_000 })).id, id)
+})
