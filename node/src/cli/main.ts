@@ -39,4 +39,10 @@ export async function main (argv: string[] = process.argv): Promise<number> {
   }
 }
 
+// `solidar log GROUP | head -1`: a reader that goes away is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK)
+  throw err
+})
+
 process.exitCode = await main()

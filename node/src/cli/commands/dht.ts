@@ -20,8 +20,9 @@ Example:
     .action(async (opts: { host: string, port: number }) => {
       const { runDhtBootstrap } = await import('../../runtime.ts')
       const dht = await runDhtBootstrap({ host: opts.host, port: opts.port })
-      print(`${dht.host}:${dht.port}`)
-      note(`DHT bootstrap node running; start nodes with --bootstrap ${dht.host}:${dht.port}. Press Ctrl+C to stop.`)
+      const address = `${dht.host.includes(':') ? `[${dht.host}]` : dht.host}:${dht.port}`
+      print(address)
+      note(`DHT bootstrap node running; start nodes with --bootstrap ${address}. Press Ctrl+C to stop.`)
       await untilSignal()
       await dht.close()
     })
