@@ -43,6 +43,11 @@ export async function applyNodes (nodes: LogNode[], bee: Bee, host: ApplyHost, b
   await tx.flush()
 }
 
+/** Appends to the change feed that event listeners follow (new, edited, deleted messages). */
+async function changed (tx: ViewTx, seq: number) {
+  tx.put(K.change(await tx.next('change')), seq)
+}
+
 async function audit (tx: ViewTx, writer: string, type: string, reason: string) {
   const n = await tx.next('audit')
   tx.put(K.audit(n), { n, writer, type, reason })
@@ -87,7 +92,8 @@ async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer
       if (cmd.replyTo) msg.replyTo = cmd.replyTo
       tx.put(K.message(seq), msg)
       tx.put(K.roomIndex(cmd.room, seq), 0)
-      return tx.put(K.messageId(cmd.id), seq)
+      tx.put(K.messageId(cmd.id), seq)
+      return changed(tx, seq)
     }
     case 'message/edit':
     case 'message/delete': {
@@ -99,7 +105,8 @@ async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer
       const next: MessageRecord = cmd.t === 'message/edit'
         ? { ...msg, text: cmd.text, editedTs: cmd.ts }
         : { ...msg, text: '', deleted: true, editedTs: cmd.ts }
-      return tx.put(K.message(msg.seq), next)
+      tx.put(K.message(msg.seq), next)
+      return changed(tx, msg.seq)
     }
     case 'dm/offer':
     case 'dm/accept': {

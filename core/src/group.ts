@@ -109,6 +109,24 @@ export class Group extends EventEmitter {
     return out
   }
 
+  /** Messages posted, edited or deleted after change `afterN`, as they are now, with the last change number. */
+  async changedMessages (afterN: number): Promise<{ last: number, messages: MessageRecord[] }> {
+    const seqs = new Set<number>()
+    let last = afterN
+    for await (const { key, value } of rangeRecords<number>(this.view, 'c!', { gt: K.change(afterN) })) {
+      seqs.add(value)
+      last = Number(key.slice(2))
+    }
+    const messages: MessageRecord[] = []
+    for (const seq of [...seqs].sort((a, b) => a - b)) {
+      const msg = await getRecord<MessageRecord>(this.view, K.message(seq))
+      if (msg) messages.push(msg)
+    }
+    return { last, messages }
+  }
+
+  async changeCount (): Promise<number> { return (await getRecord<number>(this.view, K.counter('change'))) ?? 0 }
+
   async dmSignals (afterN = 0): Promise<DmSignalRecord[]> {
     return collect(rangeRecords<DmSignalRecord>(this.view, 'd!', { gt: K.dm(afterN) }))
   }

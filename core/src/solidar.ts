@@ -43,7 +43,7 @@ export interface SolidarOptions {
   now?: () => number
 }
 
-interface OpenLog { record: LogRecord, group: Group, lastSeq: number, signals: Promise<void> }
+interface OpenLog { record: LogRecord, group: Group, lastChange: number }
 
 const hex = (b: Uint8Array): string => b4a.toString(b, 'hex')
 const z32OfHex = (h: string): MemberId => encodeKey(b4a.from(h, 'hex')) as MemberId
@@ -104,7 +104,7 @@ export class Solidar implements SolidarApi {
       encryptionKey: b4a.from(record.encryptionKey, 'hex')
     })
     await group.ready()
-    const log: OpenLog = { record, group, lastSeq: await group.messageCount(), signals: Promise.resolve() }
+    const log: OpenLog = { record, group, lastChange: await group.changeCount() }
     this.#logs.set(record.key, log)
     this.#watch(log)
     await this.#announce(log)
@@ -130,7 +130,7 @@ export class Solidar implements SolidarApi {
       try {
         do {
           again = false
-          await this.#emitNew(log)
+          await this.#emitChanges(log)
           if (log.record.kind === 'group') await this.#processDmSignals(log)
         } while (again && !this.#closing)
       } catch (err) {
@@ -144,10 +144,10 @@ export class Solidar implements SolidarApi {
     onUpdate()
   }
 
-  async #emitNew (log: OpenLog) {
-    const fresh = await log.group.messages({ afterSeq: log.lastSeq })
+  async #emitChanges (log: OpenLog) {
+    const { last, messages: fresh } = await log.group.changedMessages(log.lastChange)
+    log.lastChange = last
     if (fresh.length === 0) return
-    log.lastSeq = fresh[fresh.length - 1].seq
     const names = await this.#memberNames(log.group)
     for (const rec of fresh) {
       const message = toMessageView(rec, names)

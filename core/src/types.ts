@@ -73,7 +73,10 @@ export interface AuditEntry {
   reason: string
 }
 
-/** Events the node emits to API clients (WebSocket) and the CLI's --follow. */
+/**
+ * Events the node emits to API clients (WebSocket) and the CLI's --follow. A `message` or
+ * `dm` event carries a message as it is now: new, edited or deleted (upsert by `id`).
+ */
 export type SolidarEvent =
   | { type: 'message'; group: GroupId; message: MessageView }
   | { type: 'dm'; peer: MemberId; message: MessageView }

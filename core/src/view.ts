@@ -8,13 +8,14 @@
  *   m!<memberHex>          member            {id, name, role, joinedTs, writers[]}
  *   w!<writerHex>          writer → member   {member}
  *   r!<room>               room              {name, createdBy, ts}
- *   n!msg | n!dm | n!audit counters          number
+ *   n!msg | n!dm | n!audit | n!change  counters number
  *   s!<seq12>              message           {seq, id, author, room, text, ts, ...}
  *   x!<room>!<seq12>       per-room index    (empty)
  *   id!<messageId>         id → seq          number
  *   i!<inviteIdHex>        invite            {publicKey, role, expires, uses, used, createdBy}
  *   d!<n12>                sealed DM signal  {n, t, from, box, ts}
  *   a!<n12>                audit: rejected   {writer, type, reason, ts}
+ *   c!<n12>                change feed       seq of a message posted, edited or deleted
  */
 import { encode, decode } from './codec.ts'
 import type { Role } from './types.ts'
@@ -36,14 +37,17 @@ export const K = {
   member: (hex: string) => `m!${hex}`,
   writer: (hex: string) => `w!${hex}`,
   room: (name: string) => `r!${name}`,
-  counter: (name: 'msg' | 'dm' | 'audit') => `n!${name}`,
+  counter: (name: Counter) => `n!${name}`,
   message: (seq: number) => `s!${pad(seq)}`,
   roomIndex: (room: string, seq: number) => `x!${room}!${pad(seq)}`,
   messageId: (id: string) => `id!${id}`,
   invite: (hex: string) => `i!${hex}`,
   dm: (n: number) => `d!${pad(n)}`,
-  audit: (n: number) => `a!${pad(n)}`
+  audit: (n: number) => `a!${pad(n)}`,
+  change: (n: number) => `c!${pad(n)}`
 }
+
+export type Counter = 'msg' | 'dm' | 'audit' | 'change'
 
 /** Minimal Hyperbee surface we use (the package ships no types). */
 export interface Bee {
@@ -95,7 +99,7 @@ export class ViewTx {
     this.#undo = null
   }
 
-  async next (counter: 'msg' | 'dm' | 'audit'): Promise<number> {
+  async next (counter: Counter): Promise<number> {
     const n = ((await this.get<number>(K.counter(counter))) ?? 0) + 1
     this.put(K.counter(counter), n)
     return n

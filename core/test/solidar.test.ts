@@ -41,3 +41,22 @@ test('a join after a refused attempt on the same connection still reaches the ad
   const fresh = await alice.createInvite(id)
   assert.equal((await dave.join(fresh.code, { timeoutMs: 10_000 })).id, id)
 })
+
+test('subscribers see new, edited and deleted messages of groups and DMs', async (t) => {
+  const { nodes: [alice, bob] } = await makeNodes(['alice', 'bob'], t)
+  const { id } = await alice.createGroup('Council')
+  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  const seen: string[] = []
+  const stop = bob.subscribe((e) => {
+    if (e.type === 'message' || e.type === 'dm') seen.push(`${e.type}:${e.message.deleted ? '(deleted)' : e.message.text}`)
+  })
+  t.after(stop)
+  const msg = await alice.send(id, 'draft')
+  await waitFor(() => seen.includes('message:draft'), 'post event')
+  await alice.edit(id, msg.id, 'final')
+  await waitFor(() => seen.includes('message:final'), 'edit event')
+  await alice.deleteMessage(id, msg.id)
+  await waitFor(() => seen.includes('message:(deleted)'), 'delete event')
+  await alice.dm(bob.whoami().id, 'private')
+  await waitFor(() => seen.includes('dm:private'), 'dm event')
+})

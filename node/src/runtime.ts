@@ -2,12 +2,12 @@
  * The Node.js runtime of one Solidar node: opens the identity, the on-disk corestore
  * and the chosen network, and hands back the node's `SolidarApi`.
  */
-import fs from 'node:fs/promises'
 import path from 'node:path'
 import Corestore from 'corestore'
 import HyperDHT from 'hyperdht'
-import { Solidar, decodeIdentity, errors, type SolidarApi, type Transport } from '@solidar/core'
+import { Solidar, errors, type SolidarApi, type Transport } from '@solidar/core'
 import { FileStore } from './file-store.ts'
+import { readIdentity } from './home.ts'
 import { HyperswarmTransport, parseHostPort } from './hyperswarm-transport.ts'
 
 /** How this node reaches other peers. Nothing beyond 127.0.0.1 is contacted for 'none'. */
@@ -31,21 +31,9 @@ export interface StartNodeOptions {
   onError?: (err: Error) => void
 }
 
-export const IDENTITY_FILE = 'identity.json'
-
-export async function loadIdentity (home: string) {
-  let text: string
-  try {
-    text = await fs.readFile(path.join(home, IDENTITY_FILE), 'utf8')
-  } catch (err: any) {
-    if (err.code === 'ENOENT') throw errors.notInitialized()
-    throw err
-  }
-  return decodeIdentity(text)
-}
-
 export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
-  const identity = await loadIdentity(opts.home)
+  const identity = readIdentity(opts.home)
+  if (!identity) throw errors.notInitialized()
   let transport: Transport | null = null
   if (opts.network.mode === 'bootstrap') {
     if (opts.network.bootstrap.length === 0) throw errors.badRequest('--bootstrap needs at least one HOST:PORT')
@@ -97,13 +85,16 @@ export interface DhtBootstrap {
  * lookups to find each other.
  */
 export async function runDhtBootstrap ({ host, port }: { host: string, port: number }): Promise<DhtBootstrap> {
-  const first = new HyperDHT({ bootstrap: [], port, host, ephemeral: false, firewalled: false })
+  // hyperdht turns port 0 into its default 49737 (then 49738…); a one-element range [0, 0]
+  // is how to ask dht-rpc for a port the kernel picks, so parallel networks never collide.
+  const anyPort = [0, 0]
+  const first = new HyperDHT({ bootstrap: [], port: port === 0 ? anyPort : port, host, ephemeral: false, firewalled: false })
   await first.fullyBootstrapped()
   const address = first.address()
   const bootstrap = [{ host, port: address.port }]
   const nodes = [first]
   for (let i = 0; i < 2; i++) {
-    const node = new HyperDHT({ bootstrap, host, ephemeral: false, firewalled: false })
+    const node = new HyperDHT({ bootstrap, host, port: anyPort, ephemeral: false, firewalled: false })
     await node.fullyBootstrapped()
     nodes.push(node)
   }

@@ -4,7 +4,8 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { createIdentity, encodeIdentity } from '@solidar/core'
-import { startNode, runDhtBootstrap, IDENTITY_FILE } from '../src/runtime.ts'
+import { startNode, runDhtBootstrap } from '../src/runtime.ts'
+import { IDENTITY_FILE } from '../src/home.ts'
 
 async function waitFor (fn: () => Promise<boolean>, what: string, timeout = 15_000) {
   const start = Date.now()
