@@ -3,7 +3,7 @@
  * Maps every failure to `solidar: <message>` on stderr and an exit code (see errors.ts).
  */
 import { CommanderError } from 'commander'
-import { isSolidarError } from '@solidar/core'
+import { isSolidarError } from '@solidar/core/errors'
 import { createProgram } from './program.ts'
 import { CliError, EXIT } from './errors.ts'
 

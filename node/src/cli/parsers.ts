@@ -3,7 +3,7 @@
  * which the CLI reports as a usage error (exit 64).
  */
 import { InvalidArgumentError } from 'commander'
-import { validateName } from '@solidar/core'
+import { validateName } from '@solidar/core/identity'
 import { formatDuration, parseDuration } from './duration.ts'
 
 /** `--port N`: 0 (any free port) to 65535. */

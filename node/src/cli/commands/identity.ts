@@ -1,6 +1,7 @@
 /** `solidar init` and `solidar whoami`: the device identity, read from the home folder directly. */
 import type { Command } from 'commander'
-import { createIdentity, errors, fingerprint, memberId } from '@solidar/core'
+import { errors } from '@solidar/core/errors'
+import { createIdentity, fingerprint, memberId } from '@solidar/core/identity'
 import type { Identity, WhoAmI } from '@solidar/core'
 import { readIdentity, writeIdentity } from '../../home.ts'
 import { homeOf } from '../context.ts'

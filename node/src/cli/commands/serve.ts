@@ -3,8 +3,8 @@ import os from 'node:os'
 import { Option } from 'commander'
 import type { Command } from 'commander'
 import type { FastifyBaseLogger } from 'fastify'
-import pino from 'pino'
-import { createIdentity, errors, isSolidarError, memberId, validateName } from '@solidar/core'
+import { errors, isSolidarError } from '@solidar/core/errors'
+import { createIdentity, memberId, validateName } from '@solidar/core/identity'
 import type { Identity } from '@solidar/core'
 import type { RunningNode } from '../../runtime.ts'
 import type { ApiServer } from '../../api/server.ts'
@@ -58,8 +58,10 @@ function loadOrCreateIdentity (home: string, create: boolean): Identity {
 }
 
 /** The daemon's log: JSON lines on stderr, level from $SOLIDAR_LOG_LEVEL (default warn). */
-function createLogger (): FastifyBaseLogger {
-  return pino({ level: process.env.SOLIDAR_LOG_LEVEL ?? 'warn' }, pino.destination(2))
+// (Wrapped in an object: a pino logger has a `then`-like shape TypeScript refuses as a promise value.)
+async function createLogger (): Promise<{ logger: FastifyBaseLogger }> {
+  const { default: pino } = await import('pino') // loaded lazily like fastify, for a fast CLI
+  return { logger: pino({ level: process.env.SOLIDAR_LOG_LEVEL ?? 'warn' }, pino.destination(2)) }
 }
 
 async function listen (node: RunningNode, opts: ServeOptions, port: number, token: string, logger: FastifyBaseLogger): Promise<ApiServer> {
@@ -134,7 +136,7 @@ Examples:
       const token = loadOrCreateToken(home)
       const port = opts.port ?? DEFAULT_PORT
 
-      const logger = createLogger()
+      const { logger } = await createLogger()
       const { startNode } = await import('../../runtime.ts')
       const node = await startNode({
         home,
