@@ -60,18 +60,18 @@ describe('bad input', { timeout: 180_000 }, () => {
   it('an unknown group is a clear error, not a crash', async () => {
     const unknownId = idEncoding.encode(randomBytes(32)) as string
     const failures: string[] = []
-    for (const ref of ['no-such-group', unknownId]) {
-      for (const args of [['send', ref, 'hello'], ['log', ref], ['members', ref], ['invite', ref]]) {
-        const r = await alice.run([...args])
-        const problems: string[] = []
-        if (r.code === 0 || r.code === null) problems.push('exit code should be non-zero')
-        if (r.code === EXIT_USAGE) problems.push('an unknown group is not a usage error')
-        if (!r.stderr.includes(ref) && !/group/i.test(r.stderr)) problems.push('stderr should name the group or say "group"')
-        if (!/^solidar: /m.test(r.stderr)) problems.push('stderr should read "solidar: <message>"')
-        if (/\n\s+at .+:\d+:\d+/.test(r.stderr)) problems.push('stderr shows a stack trace')
-        if (problems.length > 0) failures.push(`solidar ${args.join(' ')}: ${problems.join('; ')}\n${formatResult(r)}`)
-      }
-    }
+    const cases = ['no-such-group', unknownId].flatMap((ref) =>
+      [['send', ref, 'hello'], ['log', ref], ['members', ref], ['invite', ref]].map((args) => ({ ref, args })))
+    await Promise.all(cases.map(async ({ ref, args }) => {
+      const r = await alice.run(args)
+      const problems: string[] = []
+      if (r.code === 0 || r.code === null) problems.push('exit code should be non-zero')
+      if (r.code === EXIT_USAGE) problems.push('an unknown group is not a usage error')
+      if (!r.stderr.includes(ref) && !/group/i.test(r.stderr)) problems.push('stderr should name the group or say "group"')
+      if (!/^solidar: /m.test(r.stderr)) problems.push('stderr should read "solidar: <message>"')
+      if (/\n\s+at .+:\d+:\d+/.test(r.stderr)) problems.push('stderr shows a stack trace')
+      if (problems.length > 0) failures.push(`solidar ${args.join(' ')}: ${problems.join('; ')}\n${formatResult(r)}`)
+    }))
     assert.deepEqual(failures, [], failures.join('\n\n'))
     const api = await alice.api({ path: `/api/groups/${unknownId}/messages` })
     assert.ok(api.status >= 400 && api.status < 500, `GET messages of an unknown group: HTTP ${api.status} ${api.text}`)
@@ -147,14 +147,15 @@ describe('bad input', { timeout: 180_000 }, () => {
       const r = await solidar(home, args)
       if (r.code !== EXIT_NO_DAEMON || !/\S/.test(r.stderr)) failures.push(`${label}: solidar ${args.join(' ')}: expected exit 2 and a message\n${formatResult(r)}`)
     }
-    await check(idle.home, 'never started', ['send', group.id, 'hello'])
-    await check(idle.home, 'never started', ['group', 'list'])
-    await check(path.join(cluster.dir, 'empty-home'), 'no identity', ['send', group.id, 'hello'])
-
     // A daemon that died without cleaning up leaves a stale daemon.json behind.
     await alice.kill9()
-    await check(alice.home, 'after SIGKILL', ['send', group.id, 'hello'])
-    await check(alice.home, 'after SIGKILL', ['status', '--json'])
+    await Promise.all([
+      check(idle.home, 'never started', ['send', group.id, 'hello']),
+      check(idle.home, 'never started', ['group', 'list']),
+      check(path.join(cluster.dir, 'empty-home'), 'no identity', ['send', group.id, 'hello']),
+      check(alice.home, 'after SIGKILL', ['send', group.id, 'hello']),
+      check(alice.home, 'after SIGKILL', ['status', '--json'])
+    ])
     assert.deepEqual(failures, [], failures.join('\n\n'))
     // whoami works without a daemon.
     const me = await idle.json<{ id: string }>(['whoami'])
