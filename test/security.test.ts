@@ -80,7 +80,7 @@ async function eavesdrop (bootstrap: string, group: string, outDir: string, opts
     }
     await sleep(2_000)
     proc.signal('SIGTERM')
-    const exit = await withTimeout(proc.exited, 30_000, `the eavesdropper to finish\n${proc.describe()}`)
+    const exit = await withTimeout(proc.exited, 30_000, () => `the eavesdropper to finish\n${proc.describe()}`)
     if (exit.code !== 0) throw new Error(`the eavesdropper failed\n${proc.describe()}`)
     const summary = JSON.parse(await readFile(path.join(outDir, 'summary.json'), 'utf8'))
     return {

@@ -47,8 +47,6 @@ export async function solidar (home: string | null, args: string[], opts: CliOpt
   proc.child.stderr?.on('data', (chunk: string) => { stderr += chunk })
   try {
     const exit = await withTimeout(proc.exited, timeout, `\`${describeArgs(home, args)}\` did not finish`)
-    // Let the last buffered output arrive.
-    await new Promise((resolve) => setImmediate(resolve))
     return { args, code: exit.code, signal: exit.signal, stdout, stderr, ms: Date.now() - started }
   } catch (err: any) {
     await proc.kill9().catch(() => {})

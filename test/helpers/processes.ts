@@ -35,7 +35,7 @@ export class ManagedProcess {
   readonly name: string
   readonly child: ChildProcess
   readonly pid: number
-  /** Resolves when the process has exited (never rejects). */
+  /** Resolves when the process has exited and its output is read (never rejects). */
   readonly exited: Promise<ExitInfo>
   #stdout = ''
   #stderr = ''
@@ -66,9 +66,14 @@ export class ManagedProcess {
       }
     })
     child.stderr?.on('data', (chunk: string) => { this.#stderr = tail(this.#stderr + chunk) })
+    child.once('exit', (code, signal) => {
+      this.#exit = { code, signal }
+      registry.delete(this.pid)
+    })
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.#exit = { code, signal }
+      // 'close' comes after 'exit' once stdout and stderr are drained: all output is in.
+      child.once('close', (code, signal) => {
+        this.#exit ??= { code, signal }
         registry.delete(this.pid)
         resolve(this.#exit)
       })
@@ -99,14 +104,12 @@ export class ManagedProcess {
   firstLine (timeout = 30_000): Promise<string> {
     const line = Promise.race([
       this.#firstLine,
-      this.exited.then(async () => {
-        // stdout may still hold the line when 'exit' fires before the last 'data'.
-        await new Promise((resolve) => setImmediate(resolve))
+      this.exited.then(() => {
         if (this.#first !== null) return this.#first
         throw new Error(`${this.name} exited before printing its first line\n${this.describe()}`)
       })
     ])
-    return withTimeout(line, timeout, `${this.name} did not print its first line\n${this.describe()}`)
+    return withTimeout(line, timeout, () => `${this.name} did not print its first line\n${this.describe()}`)
   }
 
   /** Sends `signal` to the process (SIGKILL goes to its whole process group). */
@@ -138,14 +141,14 @@ export class ManagedProcess {
       return graceful
     }
     this.signal('SIGKILL')
-    const info = await withTimeout(this.exited, 10_000, `${this.name} did not die after SIGKILL`)
+    const info = await withTimeout(this.exited, 10_000, () => `${this.name} did not die after SIGKILL\n${this.describe()}`)
     return { ...info, forced: true }
   }
 
   /** SIGKILL (no chance to clean up) and wait until the process is gone. */
   async kill9 (): Promise<ExitInfo> {
     this.signal('SIGKILL')
-    return withTimeout(this.exited, 10_000, `${this.name} did not die after SIGKILL`)
+    return withTimeout(this.exited, 10_000, () => `${this.name} did not die after SIGKILL\n${this.describe()}`)
   }
 
   /** After the leader exited, end anything it left in its process group. */

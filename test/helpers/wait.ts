@@ -45,14 +45,17 @@ export async function waitFor<T> (fn: () => T | Promise<T>, opts: WaitOptions): 
   }
 }
 
-/** Rejects with a clear message when `promise` does not settle within `ms`. */
-export async function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * Rejects with a clear message when `promise` does not settle within `ms`. `what` may be a
+ * function, to describe the state at the moment of the timeout (e.g. a process's output).
+ */
+export async function withTimeout<T> (promise: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
   const ac = new AbortController()
   try {
     return await Promise.race([
       promise,
       delay(ms, undefined, { signal: ac.signal, ref: false }).then(() => {
-        throw new Error(`Timed out after ${ms} ms: ${what}`)
+        throw new Error(`Timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`)
       })
     ])
   } finally {
