@@ -503,6 +503,18 @@ export class Solidar implements SolidarApi {
     await this.#registry.update(log.record.key, { dmCursor: signals[signals.length - 1].n })
   }
 
+  // ---------------------------------------------------------------- blind mirrors (runtime hook)
+
+  /**
+   * The Autobase of a group (id or unambiguous name), for the runtime's blind-peering
+   * client, which asks a mirror to store the base's cores. The base holds the group key:
+   * only its core keys and lengths may ever reach a mirror.
+   */
+  async logBase (ref: string): Promise<{ id: GroupId, base: any }> {
+    const { group } = await this.#resolveGroup(ref)
+    return { id: groupIdOf(group.key), base: group.base }
+  }
+
   // ---------------------------------------------------------------- lifecycle
 
   async close (): Promise<void> {

@@ -23,6 +23,24 @@ export function parseHostPort (text: string): HostPort {
 
 export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host)
 
+/**
+ * A HyperDHT node for `network`: the public bootstrap nodes only for mode 'public' (the
+ * user's explicit choice); with loopback-only bootstrap nodes it binds 127.0.0.1.
+ * `host` and `port` pin the UDP socket (e.g. a mirror behind a firewall rule).
+ */
+export function createDht (network: HyperswarmNetwork, bind: { host?: string, port?: number } = {}): any {
+  const socket = {
+    ...(bind.host !== undefined ? { host: bind.host } : {}),
+    ...(bind.port !== undefined && bind.port !== 0 ? { port: bind.port } : {})
+  }
+  if (network.mode === 'public') return new HyperDHT(socket) // the public bootstrap nodes
+  return new HyperDHT({
+    bootstrap: network.bootstrap,
+    ...(network.bootstrap.every(b => isLoopback(b.host)) ? { host: '127.0.0.1' } : {}),
+    ...socket
+  })
+}
+
 export class HyperswarmTransport extends EventEmitter<TransportEvents> implements Transport {
   readonly name = 'hyperswarm'
   readonly swarm: any
@@ -30,13 +48,7 @@ export class HyperswarmTransport extends EventEmitter<TransportEvents> implement
 
   constructor (network: HyperswarmNetwork) {
     super()
-    const dht = network.mode === 'public'
-      ? new HyperDHT() // the public bootstrap nodes: only on the user's explicit choice
-      : new HyperDHT({
-        bootstrap: network.bootstrap,
-        ...(network.bootstrap.every(b => isLoopback(b.host)) ? { host: '127.0.0.1' } : {})
-      })
-    this.swarm = new Hyperswarm({ dht })
+    this.swarm = new Hyperswarm({ dht: createDht(network) })
     this.swarm.on('connection', (stream: any) => {
       const conn: PeerConnection = { stream, remotePublicKey: stream.remotePublicKey, transport: this.name }
       this.emit('connection', conn)
@@ -58,6 +70,9 @@ export class HyperswarmTransport extends EventEmitter<TransportEvents> implement
   async flush (): Promise<void> { await this.swarm.flush() }
 
   get connectionCount (): number { return this.swarm.connections.size }
+
+  /** The swarm's HyperDHT node (blind-peering dials mirrors through it). */
+  get dht (): any { return this.swarm.dht }
 
   async close (): Promise<void> { await this.swarm.destroy() }
 }
