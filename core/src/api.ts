@@ -2,6 +2,7 @@ import type {
   GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
   MessageView, RoomView, SolidarEvent, WhoAmI, AuditEntry
 } from './types.ts'
+import type { VerificationResult, VerifyOptions } from './verification.ts'
 
 /**
  * What a running Solidar node offers to its owner. The daemon's local HTTP/WebSocket
@@ -33,6 +34,9 @@ export interface SolidarApi {
 
   dm (member: string, text: string, opts?: { replyTo?: string }): Promise<MessageView>
   dmMessages (member: string): Promise<MessageView[]>
+
+  /** Fingerprints and safety number with a member; marks or unmarks the member verified. */
+  verify (member: string, opts?: VerifyOptions): Promise<VerificationResult>
 
   /** Subscribe to events; returns an unsubscribe function. */
   subscribe (listener: (event: SolidarEvent) => void): () => void

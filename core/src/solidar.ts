@@ -21,6 +21,7 @@ import { decodeKey, encodeKey, groupIdOf } from './ids.ts'
 import { decodeInviteCode, encodeInviteCode } from './invite-code.ts'
 import { Pairing } from './pairing.ts'
 import { Registry, type LocalStore, type LogRecord } from './registry.ts'
+import { SELF_VERIFY_MESSAGE, sameName, VerificationStore, verifyMember, withVerification, type VerificationResult, type VerifyOptions } from './verification.ts'
 import type { PeerConnection, Transport } from './transport.ts'
 import type {
   AuditEntry, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
@@ -53,6 +54,7 @@ export class Solidar implements SolidarApi {
   readonly store: any
   readonly transport: Transport | null
   #registry: Registry
+  #verification: VerificationStore
   #logs = new Map<string, OpenLog>()
   #pairing = new Pairing()
   #events = new EventEmitter()
@@ -67,6 +69,7 @@ export class Solidar implements SolidarApi {
     this.store = opts.store
     this.transport = opts.transport
     this.#registry = new Registry(opts.local)
+    this.#verification = new VerificationStore(opts.local, { now: opts.now })
     this.#now = opts.now ?? Date.now
     this.#network = opts.transport ? (opts.networkMode ?? 'bootstrap') : 'none'
     this.#bootstrap = opts.bootstrap ?? []
@@ -84,6 +87,7 @@ export class Solidar implements SolidarApi {
   async #open () {
     await this.store.ready()
     await this.#registry.load()
+    await this.#verification.load()
     this.transport?.on('connection', this.#onConnection)
     for (const record of this.#registry.all()) await this.#openLog(record)
   }
@@ -254,7 +258,8 @@ export class Solidar implements SolidarApi {
 
   async members (ref: string): Promise<MemberView[]> {
     const { group } = await this.#resolveGroup(ref)
-    return (await group.members()).map(toMemberView)
+    return (await group.members()).map(m => withVerification(toMemberView(m),
+      m.id === this.#self ? 'unverified' : this.#verification.status(m.id, m.name)))
   }
 
   async rooms (ref: string): Promise<RoomView[]> {
@@ -473,6 +478,28 @@ export class Solidar implements SolidarApi {
     }
     // Several DM logs with one peer can exist briefly (both opened one): merge by time.
     return all.sort((a, b) => a.ts - b.ts || a.id.localeCompare(b.id))
+  }
+
+  // ---------------------------------------------------------------- key verification
+
+  /** Fingerprints and safety number with a member of a shared group (verification.ts). */
+  async verify (ref: string, opts: VerifyOptions = {}): Promise<VerificationResult> {
+    let member: string
+    try {
+      member = await this.#resolveMember(ref)
+    } catch (err) {
+      // Names never resolve to oneself: say why instead of "no member matches".
+      if ((err as SolidarError).code === 'MEMBER_NOT_FOUND' && sameName(ref, this.identity.name)) throw errors.badRequest(SELF_VERIFY_MESSAGE)
+      throw err
+    }
+    if (member === this.#self) throw errors.badRequest(SELF_VERIFY_MESSAGE)
+    let name: string | null = null
+    for (const log of this.#groupLogs()) {
+      name = (await log.group.member(member))?.name ?? null
+      if (name !== null) break
+    }
+    if (name === null) throw errors.memberNotFound(ref)
+    return verifyMember(this.#verification, { own: this.identity.publicKey, member: b4a.from(member, 'hex'), memberId: z32OfHex(member), name }, opts)
   }
 
   /** Reads new sealed DM envelopes in a group; acts on those addressed to us. */

@@ -29,6 +29,10 @@ export interface MemberView {
   name: string
   role: Role
   joinedTs: number
+  /** Set by `members()`: you marked this member's key verified (`solidar verify --mark`). */
+  verified?: boolean
+  /** Set when this member is not verified but uses the name of a member you verified with another key. */
+  keyChanged?: true
 }
 
 export interface GroupSummary {
