@@ -9,6 +9,7 @@ import { encode, decode } from './codec.ts'
 import { verifyBindingForDiscoveryKey } from './binding.ts'
 import { validateName } from './identity.ts'
 import type { Group } from './group.ts'
+import type { EpochBox } from './commands.ts'
 
 /** Reply statuses of blind-pairing-core: 1 rejected, 2 used, 3 expired. */
 const DENY = { rejected: 1, used: 2, expired: 3 } as const
@@ -35,6 +36,8 @@ export interface AnswerContext {
   /** Identity key (hex) of this device's member. */
   self: string
   now: () => number
+  /** Epoch keys after 0, sealed to the newcomer's identity key. */
+  epochKeysFor: (member: Buffer) => Promise<EpochBox[]>
 }
 
 /**
@@ -44,7 +47,7 @@ export interface AnswerContext {
 export async function answerJoinRequest (request: any, ctx: AnswerContext): Promise<Buffer | null> {
   const { group } = ctx
   const me = await group.member(ctx.self)
-  if (!me || me.role !== 'admin' || !group.writable) return null
+  if (!me || me.left || me.role !== 'admin' || !group.writable) return null
   const inviteId = b4a.toString(request.inviteId, 'hex')
   const invite = await group.invite(inviteId)
   if (!invite) return null
@@ -59,7 +62,8 @@ export async function answerJoinRequest (request: any, ctx: AnswerContext): Prom
     return request.response
   }
   const memberHex = b4a.toString(data.member, 'hex')
-  const existing = await group.member(memberHex)
+  const found = await group.member(memberHex)
+  const existing = found && !found.left ? found : null
   if (existing) {
     // The same device asking again (its first reply was lost): confirm again.
     if (existing.writers.includes(b4a.toString(data.writer, 'hex'))) return confirm(request, ctx)
@@ -75,8 +79,10 @@ export async function answerJoinRequest (request: any, ctx: AnswerContext): Prom
     request.deny({ status: DENY.used })
     return request.response
   }
-  await group.append({ t: 'member/add', member: data.member, writer: data.writer, name: data.name, role: invite.role, sig: data.sig, invite: b4a.from(inviteId, 'hex'), ts: now })
-  if (!(await group.member(memberHex))) {
+  const keys = await ctx.epochKeysFor(data.member)
+  await group.append({ t: 'member/add', member: data.member, writer: data.writer, name: data.name, role: invite.role, sig: data.sig, invite: b4a.from(inviteId, 'hex'), ts: now, ...(keys.length ? { keys } : {}) })
+  const added = await group.member(memberHex)
+  if (!added || added.left) {
     request.deny({ status: DENY.rejected })
     return request.response
   }

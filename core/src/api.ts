@@ -1,5 +1,5 @@
 import type {
-  GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
+  Role, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
   MessageView, RoomView, SolidarEvent, WhoAmI, AuditEntry
 } from './types.ts'
 import type { VerificationResult, VerifyOptions } from './verification.ts'
@@ -20,6 +20,14 @@ export interface SolidarApi {
   members (group: string): Promise<MemberView[]>
   rooms (group: string): Promise<RoomView[]>
   createRoom (group: string, name: string): Promise<RoomView>
+
+  /** Admin only: removes a member and starts a new key epoch without them. */
+  removeMember (group: string, member: string): Promise<MemberView>
+  /** Leaves the group; this device forgets it. */
+  leaveGroup (group: string): Promise<{ id: GroupId, name: string }>
+  /** Admin only: 'admin' | 'member' | 'observer'; a group keeps at least one admin. */
+  setRole (group: string, member: string, role: Role): Promise<MemberView>
+  renameGroup (group: string, name: string): Promise<{ id: GroupId, name: string }>
 
   createInvite (group: string, opts?: InviteOptions): Promise<InviteResult>
   /** Waits until a member admits us (or `timeoutMs` passes, default 60 s). */

@@ -4,6 +4,7 @@
  * command or a reason for rejecting it; nothing here reads state.
  */
 import { decode } from './codec.ts'
+import { isSealed, type Sealed } from './content.ts'
 import type { Role } from './types.ts'
 
 export const PROTOCOL_VERSION = 1
@@ -11,18 +12,33 @@ export const MAX_TEXT_LENGTH = 16_000
 export const MAX_ROOM_NAME = 48
 export const MAX_NAME = 64
 export const MAX_SEALED = 4096
+/** UTF-8 bytes of the longest text (MAX_TEXT_LENGTH UTF-16 units, at most 3 bytes each). */
+export const MAX_TEXT_BYTES = MAX_TEXT_LENGTH * 3
+export const MAX_EPOCH_BOXES = 1000
+const MAX_KEY_BOX = 256
 
 export interface GroupCreate { t: 'group/create', kind: 'group' | 'dm', name: string, member: Buffer, memberName: string, sig: Buffer, ts: number, peer?: Buffer }
-export interface MemberAdd { t: 'member/add', member: Buffer, writer: Buffer, name: string, role: Role, sig: Buffer, invite?: Buffer, ts: number }
+/** An epoch key sealed to one member (see content.ts and keys.ts). */
+export interface EpochBox { e: number, box: Buffer }
+export interface MemberBox { member: Buffer, box: Buffer }
+export interface MemberAdd { t: 'member/add', member: Buffer, writer: Buffer, name: string, role: Role, sig: Buffer, invite?: Buffer, keys?: EpochBox[], ts: number }
+export interface MemberRemove { t: 'member/remove', member: Buffer, ts: number }
+export interface MemberLeave { t: 'member/leave', ts: number }
+export interface MemberRole { t: 'member/role', member: Buffer, role: Role, ts: number }
+export interface GroupRename { t: 'group/rename', name: string, ts: number }
+/** A new content epoch: its key sealed to every remaining member. */
+export interface EpochRotate { t: 'epoch/rotate', epoch: number, keys: MemberBox[], ts: number }
 export interface InviteCreate { t: 'invite/create', id: Buffer, publicKey: Buffer, role: Role, expires: number, uses: number, ts: number }
 export interface RoomCreate { t: 'room/create', name: string, ts: number }
-export interface MessagePost { t: 'message/post', id: string, room: string, text: string, ts: number, replyTo?: string }
-export interface MessageEdit { t: 'message/edit', id: string, text: string, ts: number }
+/** `body` is the UTF-8 text sealed under an epoch key (content.ts). */
+export interface MessagePost { t: 'message/post', id: string, room: string, body: Sealed, ts: number, replyTo?: string }
+export interface MessageEdit { t: 'message/edit', id: string, body: Sealed, ts: number }
 export interface MessageDelete { t: 'message/delete', id: string, ts: number }
 /** A sealed box only the addressee can open (DM offers and accepts); see dm.ts. */
 export interface DmSignal { t: 'dm/offer' | 'dm/accept', box: Buffer, ts: number }
 
-export type Command = GroupCreate | MemberAdd | InviteCreate | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal
+export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | MemberLeave | MemberRole | EpochRotate |
+  InviteCreate | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal
 
 export type Parsed = { ok: true, cmd: Command } | { ok: false, type: string, reason: string }
 
@@ -32,7 +48,22 @@ const isBytes = (x: unknown, len?: number): x is Buffer =>
 const isTs = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
 const isText = (x: unknown, max: number, allowEmpty = false): x is string =>
   typeof x === 'string' && x.length <= max && (allowEmpty || x.trim().length > 0)
-const isRole = (x: unknown): x is Role => x === 'admin' || x === 'member'
+const isRole = (x: unknown): x is Role => x === 'admin' || x === 'member' || x === 'observer'
+const sealed = (x: any): Sealed => ({ e: x.e, n: Buffer.from(x.n), c: Buffer.from(x.c) })
+function boxes<T> (x: unknown, item: (o: Record<string, unknown>) => T | null): T[] | null {
+  if (!Array.isArray(x) || x.length > MAX_EPOCH_BOXES) return null
+  const out: T[] = []
+  for (const o of x) {
+    const v = isObj(o) ? item(o) : null
+    if (v === null) return null
+    out.push(v)
+  }
+  return out
+}
+const epochBox = (o: Record<string, unknown>): EpochBox | null =>
+  Number.isSafeInteger(o.e) && (o.e as number) > 0 && isBytes(o.box) && o.box.byteLength <= MAX_KEY_BOX ? { e: o.e as number, box: Buffer.from(o.box) } : null
+const memberBox = (o: Record<string, unknown>): MemberBox | null =>
+  isBytes(o.member, 32) && isBytes(o.box) && o.box.byteLength <= MAX_KEY_BOX ? { member: Buffer.from(o.member), box: Buffer.from(o.box) } : null
 /** Message ids: 8–64 url-safe characters chosen by the author. */
 export const isMessageId = (x: unknown): x is string => typeof x === 'string' && /^[A-Za-z0-9_-]{8,64}$/.test(x)
 /** Room names: lowercase words with - or _, like chat channels. */
@@ -61,7 +92,26 @@ export function parseCommand (value: Uint8Array): Parsed {
       if (!isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid member name')
       if (!isRole(raw.role)) return bad('invalid role')
       if (raw.invite !== undefined && !isBytes(raw.invite, 32)) return bad('invalid invite id')
-      return { ok: true, cmd: { t: raw.t, member: b(raw.member), writer: b(raw.writer), name: raw.name, role: raw.role, sig: b(raw.sig), ts: raw.ts, ...(raw.invite ? { invite: b(raw.invite) } : {}) } }
+      const keys = raw.keys === undefined ? [] : boxes(raw.keys, epochBox)
+      if (keys === null) return bad('invalid epoch keys')
+      return { ok: true, cmd: { t: raw.t, member: b(raw.member), writer: b(raw.writer), name: raw.name, role: raw.role, sig: b(raw.sig), ts: raw.ts, ...(raw.invite ? { invite: b(raw.invite) } : {}), ...(keys.length ? { keys } : {}) } }
+    case 'member/remove':
+      if (!isBytes(raw.member, 32)) return bad('invalid member')
+      return { ok: true, cmd: { t: raw.t, member: b(raw.member), ts: raw.ts } }
+    case 'member/leave':
+      return { ok: true, cmd: { t: raw.t, ts: raw.ts } }
+    case 'member/role':
+      if (!isBytes(raw.member, 32) || !isRole(raw.role)) return bad('invalid member or role')
+      return { ok: true, cmd: { t: raw.t, member: b(raw.member), role: raw.role, ts: raw.ts } }
+    case 'group/rename':
+      if (!isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid group name')
+      return { ok: true, cmd: { t: raw.t, name: raw.name, ts: raw.ts } }
+    case 'epoch/rotate': {
+      if (!Number.isSafeInteger(raw.epoch) || (raw.epoch as number) < 1) return bad('invalid epoch')
+      const keys = boxes(raw.keys, memberBox)
+      if (keys === null || keys.length === 0) return bad('invalid epoch keys')
+      return { ok: true, cmd: { t: raw.t, epoch: raw.epoch as number, keys, ts: raw.ts } }
+    }
     case 'invite/create':
       if (!isBytes(raw.id, 32) || !isBytes(raw.publicKey, 32)) return bad('invalid invite id or key')
       if (!isRole(raw.role)) return bad('invalid role')
@@ -73,12 +123,12 @@ export function parseCommand (value: Uint8Array): Parsed {
     case 'message/post':
       if (!isMessageId(raw.id)) return bad('invalid message id')
       if (!isRoomName(raw.room)) return bad('invalid room')
-      if (!isText(raw.text, MAX_TEXT_LENGTH)) return bad('invalid text')
+      if (!isSealed(raw.body, MAX_TEXT_BYTES)) return bad('invalid sealed body')
       if (raw.replyTo !== undefined && !isMessageId(raw.replyTo)) return bad('invalid replyTo')
-      return { ok: true, cmd: { t: raw.t, id: raw.id, room: raw.room, text: raw.text, ts: raw.ts, ...(raw.replyTo ? { replyTo: raw.replyTo as string } : {}) } }
+      return { ok: true, cmd: { t: raw.t, id: raw.id, room: raw.room, body: sealed(raw.body), ts: raw.ts, ...(raw.replyTo ? { replyTo: raw.replyTo as string } : {}) } }
     case 'message/edit':
-      if (!isMessageId(raw.id) || !isText(raw.text, MAX_TEXT_LENGTH)) return bad('invalid id or text')
-      return { ok: true, cmd: { t: raw.t, id: raw.id, text: raw.text, ts: raw.ts } }
+      if (!isMessageId(raw.id) || !isSealed(raw.body, MAX_TEXT_BYTES)) return bad('invalid id or sealed body')
+      return { ok: true, cmd: { t: raw.t, id: raw.id, body: sealed(raw.body), ts: raw.ts } }
     case 'message/delete':
       if (!isMessageId(raw.id)) return bad('invalid id')
       return { ok: true, cmd: { t: raw.t, id: raw.id, ts: raw.ts } }

@@ -87,9 +87,23 @@ export class Group extends EventEmitter {
     const seq = await getRecord<number>(this.view, K.messageId(id))
     return seq === null ? null : getRecord<MessageRecord>(this.view, K.message(seq))
   }
+  async epoch (): Promise<number> { return (await getRecord<number>(this.view, K.epoch)) ?? 0 }
+  async rekeyPending (): Promise<boolean> { return (await getRecord<number>(this.view, K.rekey)) === 1 }
+  /** Epoch key boxes sealed to `memberHex`, by epoch. */
+  async epochBoxes (memberHex: string): Promise<Array<{ epoch: number, box: Buffer }>> {
+    const out: Array<{ epoch: number, box: Buffer }> = []
+    for await (const { key, value } of rangeRecords<Uint8Array>(this.view, `k!${memberHex}!`)) {
+      out.push({ epoch: Number(key.slice(key.lastIndexOf('!') + 1)), box: Buffer.from(value) })
+    }
+    return out
+  }
+
   async messageCount (): Promise<number> { return (await getRecord<number>(this.view, K.counter('msg'))) ?? 0 }
 
-  async members (): Promise<MemberRecord[]> { return collect(rangeRecords<MemberRecord>(this.view, 'm!')) }
+  /** Current members (not those who left or were removed). */
+  async members (): Promise<MemberRecord[]> { return (await this.allMembers()).filter(m => !m.left) }
+  /** Everyone who was ever a member, for authors' names in history. */
+  async allMembers (): Promise<MemberRecord[]> { return collect(rangeRecords<MemberRecord>(this.view, 'm!')) }
   async rooms (): Promise<RoomRecord[]> { return collect(rangeRecords<RoomRecord>(this.view, 'r!')) }
   async audit (afterN = 0): Promise<AuditRecord[]> { return collect(rangeRecords<AuditRecord>(this.view, 'a!', { gt: K.audit(afterN) })) }
   async auditCount (): Promise<number> { return (await getRecord<number>(this.view, K.counter('audit'))) ?? 0 }

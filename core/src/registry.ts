@@ -51,6 +51,10 @@ export class Registry {
     await this.#save()
   }
 
+  async remove (keyHex: string): Promise<void> {
+    if (this.#records.delete(keyHex)) await this.#save()
+  }
+
   async update (keyHex: string, patch: Partial<LogRecord>): Promise<void> {
     const r = this.#records.get(keyHex)
     if (!r) return

@@ -14,6 +14,9 @@ import { DEFAULT_ROOM, DM_ROOM } from './apply.ts'
 import { signBinding, signBindingForDiscoveryKey } from './binding.ts'
 import { isMessageId, isRoomName, MAX_TEXT_LENGTH } from './commands.ts'
 import { openDmPayload, sealDmPayload } from './dm.ts'
+import { Keyring, randomKey } from './content.ts'
+import { openEpochKey, sealEpochKey } from './keys.ts'
+import type { EpochBox } from './commands.ts'
 import { errors, SolidarError } from './errors.ts'
 import { Group } from './group.ts'
 import { fingerprint, memberId, validateName, type Identity } from './identity.ts'
@@ -27,6 +30,7 @@ import type {
   AuditEntry, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
   MessageView, Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
+import { ROLES } from './types.ts'
 import type { MemberRecord, MessageRecord } from './view.ts'
 
 export const DEFAULT_INVITE_TTL = 24 * 60 * 60 * 1000
@@ -44,7 +48,7 @@ export interface SolidarOptions {
   now?: () => number
 }
 
-interface OpenLog { record: LogRecord, group: Group, lastChange: number }
+interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, rotating: boolean }
 
 const hex = (b: Uint8Array): string => b4a.toString(b, 'hex')
 const z32OfHex = (h: string): MemberId => encodeKey(b4a.from(h, 'hex')) as MemberId
@@ -108,7 +112,9 @@ export class Solidar implements SolidarApi {
       encryptionKey: b4a.from(record.encryptionKey, 'hex')
     })
     await group.ready()
-    const log: OpenLog = { record, group, lastChange: await group.changeCount() }
+    const keyring = new Keyring(b4a.from(record.encryptionKey, 'hex'), group.discoveryKey)
+    const log: OpenLog = { record, group, lastChange: await group.changeCount(), keyring, rotating: false }
+    await this.#refreshKeys(log)
     this.#logs.set(record.key, log)
     this.#watch(log)
     await this.#announce(log)
@@ -119,7 +125,8 @@ export class Solidar implements SolidarApi {
     const { group, record } = log
     if (record.kind === 'group') {
       this.#pairing.serve(group.discoveryKey, (request) => answerJoinRequest(request, {
-        group, encryptionKey: b4a.from(record.encryptionKey, 'hex'), self: this.#self, now: this.#now
+        group, encryptionKey: b4a.from(record.encryptionKey, 'hex'), self: this.#self, now: this.#now,
+        epochKeysFor: (member) => this.#epochKeysFor(log, member)
       }))
     }
     if (this.transport) await this.transport.join(group.discoveryKey, { server: true, client: true })
@@ -134,8 +141,12 @@ export class Solidar implements SolidarApi {
       try {
         do {
           again = false
+          await this.#refreshKeys(log)
           await this.#emitChanges(log)
-          if (log.record.kind === 'group') await this.#processDmSignals(log)
+          if (log.record.kind === 'group') {
+            await this.#processDmSignals(log)
+            await this.#rotateIfNeeded(log)
+          }
         } while (again && !this.#closing)
       } catch (err) {
         if (!this.#closing) this.#events.emit('error', err)
@@ -152,9 +163,9 @@ export class Solidar implements SolidarApi {
     const { last, messages: fresh } = await log.group.changedMessages(log.lastChange)
     log.lastChange = last
     if (fresh.length === 0) return
-    const names = await this.#memberNames(log.group)
+    const view = await this.#reader(log)
     for (const rec of fresh) {
-      const message = toMessageView(rec, names)
+      const message = view(rec)
       const event: SolidarEvent = log.record.kind === 'dm'
         ? { type: 'dm', peer: z32OfHex(log.record.peer!), message }
         : { type: 'message', group: groupIdOf(log.group.key), message }
@@ -162,8 +173,62 @@ export class Solidar implements SolidarApi {
     }
   }
 
-  async #memberNames (group: Group): Promise<Map<string, string>> {
-    return new Map((await group.members()).map(m => [m.id, m.name]))
+  /** Turns message records of `log` into views: authors' names, text opened with the epoch keys. */
+  async #reader (log: OpenLog): Promise<(m: MessageRecord) => MessageView> {
+    const names = new Map((await log.group.allMembers()).map(m => [m.id, m.name]))
+    return (m) => toMessageView(m, names, log.keyring)
+  }
+
+  // ---------------------------------------------------------------- key epochs
+
+  /** Opens the epoch keys sealed to this member that the keyring does not hold yet. */
+  async #refreshKeys (log: OpenLog) {
+    for (const { epoch, box } of await log.group.epochBoxes(this.#self)) {
+      if (log.keyring.has(epoch)) continue
+      const key = openEpochKey(box, log.group.discoveryKey, epoch, this.identity)
+      if (key) log.keyring.add(epoch, key)
+    }
+  }
+
+  /** Every epoch key after 0 (which comes with the log key), sealed to a newcomer. */
+  async #epochKeysFor (log: OpenLog, member: Buffer): Promise<EpochBox[]> {
+    const current = await log.group.epoch()
+    const out: EpochBox[] = []
+    for (let e = 1; e <= current; e++) {
+      const key = log.keyring.get(e)
+      if (key) out.push({ e, box: sealEpochKey(log.group.discoveryKey, e, key, member) })
+    }
+    return out
+  }
+
+  /** Starts a new epoch: a fresh key sealed to every current member. */
+  async #rotate (log: OpenLog): Promise<void> {
+    const { group } = log
+    const epoch = (await group.epoch()) + 1
+    const key = randomKey()
+    const keys = (await group.members()).map(m => {
+      const member = b4a.from(m.id, 'hex')
+      return { member, box: sealEpochKey(group.discoveryKey, epoch, key, member) }
+    })
+    await group.append({ t: 'epoch/rotate', epoch, keys, ts: this.#now() })
+    if ((await group.epoch()) === epoch) log.keyring.add(epoch, key)
+  }
+
+  /** After someone left, the first admin online starts the next epoch (apply accepts one). */
+  async #rotateIfNeeded (log: OpenLog) {
+    if (log.rotating || !log.group.writable || !(await log.group.rekeyPending())) return
+    const me = await log.group.member(this.#self)
+    if (!me || me.left || me.role !== 'admin') return
+    log.rotating = true
+    try { await this.#rotate(log) } finally { log.rotating = false }
+  }
+
+  /** The current epoch and its key, or NOT_PERMITTED if this device was not given it. */
+  async #currentKey (log: OpenLog): Promise<number> {
+    const epoch = await log.group.epoch()
+    if (!log.keyring.has(epoch)) await this.#refreshKeys(log)
+    if (!log.keyring.has(epoch)) throw errors.notPermitted('This device does not hold the current key of this group (removed from it?)')
+    return epoch
   }
 
   // ---------------------------------------------------------------- identity & status
@@ -278,6 +343,82 @@ export class Solidar implements SolidarApi {
     return { name: rec.name, createdBy: z32OfHex(rec.createdBy), ts: rec.ts }
   }
 
+  // ---------------------------------------------------------------- membership
+
+  async #requireAdmin (group: Group, what: string): Promise<void> {
+    const me = await group.member(this.#self)
+    if (!me || me.left) throw errors.notPermitted('You are no longer a member of this group')
+    if (me.role !== 'admin') throw errors.notPermitted(`Only admins of this group can ${what}`)
+  }
+
+  /** A current member of this group, by id or unambiguous display name. */
+  async #groupMember (group: Group, ref: string): Promise<MemberRecord> {
+    if (typeof ref !== 'string' || ref.trim() === '') throw errors.badRequest('missing member')
+    let key: Buffer | null = null
+    try { key = decodeKey(ref, 'member id') } catch {}
+    const members = await group.members()
+    const found = key
+      ? members.filter(m => m.id === hex(key!))
+      : members.filter(m => m.name.toLowerCase() === ref.trim().toLowerCase())
+    if (found.length > 1) throw errors.badRequest(`"${ref}" matches several members; use a member id`)
+    if (found.length === 0) throw errors.memberNotFound(ref)
+    return found[0]
+  }
+
+  /**
+   * Removes a member: their writers are removed from the log and a new key epoch starts at
+   * once, sealed to everyone else, so they read nothing written from now on.
+   */
+  async removeMember (ref: string, memberRef: string): Promise<MemberView> {
+    const log = await this.#resolveGroup(ref)
+    await this.#requireAdmin(log.group, 'remove members')
+    const target = await this.#groupMember(log.group, memberRef)
+    await this.#appendChecked(log.group, { t: 'member/remove', member: b4a.from(target.id, 'hex'), ts: this.#now() })
+    await this.#rotate(log)
+    this.#events.emit('event', { type: 'members', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
+    return toMemberView({ ...target, left: this.#now() })
+  }
+
+  /** Leaves a group: an admin's node starts the next key epoch; this device stops syncing it. */
+  async leaveGroup (ref: string): Promise<{ id: GroupId, name: string }> {
+    const log = await this.#resolveGroup(ref)
+    const name = (await log.group.meta())?.name ?? ''
+    await this.#appendChecked(log.group, { t: 'member/leave', ts: this.#now() })
+    // Stay connected briefly so the entry reaches the others, then forget the group.
+    await sleep(200)
+    await this.#closeLog(log)
+    await this.#registry.remove(log.record.key)
+    this.#events.emit('event', { type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
+    return { id: groupIdOf(log.group.key), name }
+  }
+
+  async setRole (ref: string, memberRef: string, role: Role): Promise<MemberView> {
+    if (!ROLES.includes(role)) throw errors.badRequest(`role must be one of ${ROLES.join(', ')}`)
+    const log = await this.#resolveGroup(ref)
+    await this.#requireAdmin(log.group, 'change roles')
+    const target = await this.#groupMember(log.group, memberRef)
+    if (target.role === role) throw errors.badRequest(`${target.name} is already ${role}`)
+    await this.#appendChecked(log.group, { t: 'member/role', member: b4a.from(target.id, 'hex'), role, ts: this.#now() })
+    this.#events.emit('event', { type: 'members', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
+    return toMemberView({ ...target, role })
+  }
+
+  async renameGroup (ref: string, name: string): Promise<{ id: GroupId, name: string }> {
+    const clean = validateName(name, 'group name')
+    const log = await this.#resolveGroup(ref)
+    await this.#requireAdmin(log.group, 'rename the group')
+    await this.#appendChecked(log.group, { t: 'group/rename', name: clean, ts: this.#now() })
+    this.#events.emit('event', { type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
+    return { id: groupIdOf(log.group.key), name: clean }
+  }
+
+  async #closeLog (log: OpenLog) {
+    this.#logs.delete(log.record.key)
+    this.#pairing.unserve(log.group.discoveryKey)
+    await this.transport?.leave(log.group.discoveryKey).catch(() => {})
+    await log.group.close()
+  }
+
   async audit (ref: string): Promise<AuditEntry[]> {
     const { group } = await this.#resolveGroup(ref)
     return (await group.audit()).map(a => ({ seq: a.n, writer: a.writer, type: a.type, reason: a.reason }))
@@ -301,8 +442,7 @@ export class Solidar implements SolidarApi {
     if (!Number.isSafeInteger(ttl) || ttl < 1000 || ttl > 365 * 24 * 3600 * 1000) throw errors.badRequest('expiry must be between 1 second and 365 days')
     const uses = opts.uses ?? 1
     if (!Number.isSafeInteger(uses) || uses < 1 || uses > 1000) throw errors.badRequest('uses must be a whole number from 1 to 1000')
-    const me = await group.member(this.#self)
-    if (me?.role !== 'admin') throw errors.notPermitted('Only admins of this group can invite')
+    await this.#requireAdmin(group, 'invite')
     const expires = this.#now() + ttl
     const invite = createInvite(group.key, { expires })
     await this.#appendChecked(group, { t: 'invite/create', id: invite.id, publicKey: invite.publicKey, role, expires, uses, ts: this.#now() })
@@ -377,33 +517,37 @@ export class Solidar implements SolidarApi {
   }
 
   async #post (log: OpenLog, text: string, room: string, replyTo?: string): Promise<MessageView> {
-    const body = checkText(text)
+    const plain = checkText(text)
     if (replyTo !== undefined) {
       if (!isMessageId(replyTo) || !(await log.group.messageById(replyTo))) throw errors.messageNotFound(String(replyTo))
     }
+    const epoch = await this.#currentKey(log)
+    const body = log.keyring.seal(epoch, 'message', b4a.from(plain))
     const id = b4a.toString(crypto.randomBytes(12), 'base64url') as MessageId
-    await this.#appendChecked(log.group, { t: 'message/post', id, room, text: body, ts: this.#now(), ...(replyTo ? { replyTo } : {}) })
-    return this.#messageView(log.group, id)
+    await this.#appendChecked(log.group, { t: 'message/post', id, room, body, ts: this.#now(), ...(replyTo ? { replyTo } : {}) })
+    return this.#messageView(log, id)
   }
 
-  async #messageView (group: Group, id: string): Promise<MessageView> {
-    const rec = await group.messageById(id)
+  async #messageView (log: OpenLog, id: string): Promise<MessageView> {
+    const rec = await log.group.messageById(id)
     if (!rec) throw errors.messageNotFound(id)
-    return toMessageView(rec, await this.#memberNames(group))
+    return (await this.#reader(log))(rec)
   }
 
   async edit (ref: string, id: string, text: string): Promise<MessageView> {
-    const { group } = await this.#resolveGroup(ref)
-    await this.#ownMessage(group, id)
-    await this.#appendChecked(group, { t: 'message/edit', id, text: checkText(text), ts: this.#now() })
-    return this.#messageView(group, id)
+    const log = await this.#resolveGroup(ref)
+    await this.#ownMessage(log.group, id)
+    const epoch = await this.#currentKey(log)
+    const body = log.keyring.seal(epoch, 'message', b4a.from(checkText(text)))
+    await this.#appendChecked(log.group, { t: 'message/edit', id, body, ts: this.#now() })
+    return this.#messageView(log, id)
   }
 
   async deleteMessage (ref: string, id: string): Promise<MessageView> {
-    const { group } = await this.#resolveGroup(ref)
-    await this.#ownMessage(group, id)
-    await this.#appendChecked(group, { t: 'message/delete', id, ts: this.#now() })
-    return this.#messageView(group, id)
+    const log = await this.#resolveGroup(ref)
+    await this.#ownMessage(log.group, id)
+    await this.#appendChecked(log.group, { t: 'message/delete', id, ts: this.#now() })
+    return this.#messageView(log, id)
   }
 
   async #ownMessage (group: Group, id: string): Promise<MessageRecord> {
@@ -415,10 +559,10 @@ export class Solidar implements SolidarApi {
   }
 
   async messages (ref: string, opts: { room?: string } = {}): Promise<MessageView[]> {
-    const { group } = await this.#resolveGroup(ref)
-    if (opts.room !== undefined && !(await group.room(opts.room))) throw errors.roomNotFound(opts.room)
-    const names = await this.#memberNames(group)
-    return (await group.messages({ room: opts.room })).map(m => toMessageView(m, names))
+    const log = await this.#resolveGroup(ref)
+    if (opts.room !== undefined && !(await log.group.room(opts.room))) throw errors.roomNotFound(opts.room)
+    const view = await this.#reader(log)
+    return (await log.group.messages({ room: opts.room })).map(view)
   }
 
   // ---------------------------------------------------------------- direct messages
@@ -464,7 +608,8 @@ export class Solidar implements SolidarApi {
 
   async #sharedGroup (peer: string): Promise<OpenLog | null> {
     for (const log of this.#groupLogs()) {
-      if (log.group.writable && await log.group.member(peer)) return log
+      const member = await log.group.member(peer)
+      if (log.group.writable && member && !member.left) return log
     }
     return null
   }
@@ -473,8 +618,8 @@ export class Solidar implements SolidarApi {
     const peer = await this.#resolveMember(ref)
     const all: MessageView[] = []
     for (const log of this.#dmLogs(peer)) {
-      const names = await this.#memberNames(log.group)
-      for (const m of await log.group.messages()) all.push(toMessageView(m, names))
+      const view = await this.#reader(log)
+      for (const m of await log.group.messages()) all.push(view(m))
     }
     // Several DM logs with one peer can exist briefly (both opened one): merge by time.
     return all.sort((a, b) => a.ts - b.ts || a.id.localeCompare(b.id))
@@ -563,11 +708,13 @@ function toMemberView (m: MemberRecord): MemberView {
   return { id: z32OfHex(m.id), name: m.name, role: m.role, joinedTs: m.joinedTs }
 }
 
-function toMessageView (m: MessageRecord, names: Map<string, string>): MessageView {
+function toMessageView (m: MessageRecord, names: Map<string, string>, keyring: Keyring): MessageView {
+  const plain = m.body ? keyring.open(m.body, 'message') : null
   const view: MessageView = {
     id: m.id as MessageId, author: z32OfHex(m.author), authorName: names.get(m.author) ?? '?',
-    room: m.room, text: m.text, ts: m.ts, seq: m.seq
+    room: m.room, text: plain ? b4a.toString(plain) : '', ts: m.ts, seq: m.seq
   }
+  if (m.body && !plain) view.unreadable = true
   if (m.replyTo) view.replyTo = m.replyTo as MessageId
   if (m.editedTs) view.editedTs = m.editedTs
   if (m.deleted) view.deleted = true

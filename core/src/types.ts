@@ -3,8 +3,9 @@ export type MemberId = string & { readonly __brand: 'MemberId' }
 export type GroupId = string & { readonly __brand: 'GroupId' }
 export type MessageId = string & { readonly __brand: 'MessageId' }
 
-export type Role = 'admin' | 'member'
-export const ROLES: readonly Role[] = ['admin', 'member']
+/** admin: manages members and invites; member: reads and writes; observer: reads only. */
+export type Role = 'admin' | 'member' | 'observer'
+export const ROLES: readonly Role[] = ['admin', 'member', 'observer']
 
 /** A chat message as every peer derives it from the log. */
 export interface MessageView {
@@ -20,6 +21,8 @@ export interface MessageView {
   editedTs?: number
   /** Set when the author deleted the message; `text` is then empty. */
   deleted?: boolean
+  /** Sealed under a key epoch this device does not hold (it was removed before): `text` is empty. */
+  unreadable?: boolean
   /** Position in the group's (or DM's) linearized order, 1-based. */
   seq: number
 }

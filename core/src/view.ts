@@ -5,11 +5,14 @@
  *
  * Keys (utf-8), values CBOR:
  *   g                      group meta        {kind, name, creator, ts, peer?}
- *   m!<memberHex>          member            {id, name, role, joinedTs, writers[]}
+ *   e                      current content epoch (number; 0 at creation)
+ *   rk                     1 while a member left/was removed and no new epoch exists yet
+ *   k!<memberHex>!<e12>    epoch key sealed to that member (keys.ts)
+ *   m!<memberHex>          member            {id, name, role, joinedTs, writers[], left?}
  *   w!<writerHex>          writer → member   {member}
  *   r!<room>               room              {name, createdBy, ts}
  *   n!msg | n!dm | n!audit | n!change  counters number
- *   s!<seq12>              message           {seq, id, author, room, text, ts, ...}
+ *   s!<seq12>              message           {seq, id, author, room, body (sealed), ts, ...}
  *   x!<room>!<seq12>       per-room index    (empty)
  *   id!<messageId>         id → seq          number
  *   i!<inviteIdHex>        invite            {publicKey, role, expires, uses, used, createdBy}
@@ -19,12 +22,16 @@
  */
 import { encode, decode } from './codec.ts'
 import type { Role } from './types.ts'
+import type { Sealed } from './content.ts'
 
 export interface GroupMeta { kind: 'group' | 'dm', name: string, creator: string, ts: number, peer?: string }
-export interface MemberRecord { id: string, name: string, role: Role, joinedTs: number, writers: string[] }
+/** `left` is set (ms) when the member left or was removed; the record stays for history. */
+export interface MemberRecord { id: string, name: string, role: Role, joinedTs: number, writers: string[], left?: number }
 export interface RoomRecord { name: string, createdBy: string, ts: number }
 export interface MessageRecord {
-  seq: number, id: string, author: string, room: string, text: string, ts: number,
+  seq: number, id: string, author: string, room: string, ts: number,
+  /** The text sealed under an epoch key; absent once deleted. */
+  body?: Sealed,
   replyTo?: string, editedTs?: number, deleted?: boolean
 }
 export interface InviteRecord { publicKey: string, role: Role, expires: number, uses: number, used: number, createdBy: string }
@@ -34,6 +41,9 @@ export interface AuditRecord { n: number, writer: string, type: string, reason: 
 export const pad = (n: number) => String(n).padStart(12, '0')
 export const K = {
   meta: 'g',
+  epoch: 'e',
+  rekey: 'rk',
+  epochKey: (memberHex: string, epoch: number) => `k!${memberHex}!${pad(epoch)}`,
   member: (hex: string) => `m!${hex}`,
   writer: (hex: string) => `w!${hex}`,
   room: (name: string) => `r!${name}`,
@@ -74,6 +84,20 @@ export class ViewTx {
   #bee: Bee
   #pending = new Map<string, unknown>()
   constructor (bee: Bee) { this.#bee = bee }
+
+  /**
+   * Keys under `prefix` as this transaction sees them (committed keys merged with pending
+   * writes and deletions). Apply must use this, not the bee directly: how autobase groups
+   * entries into apply calls differs between peers, and state must not depend on it.
+   */
+  async keys (prefix: string): Promise<string[]> {
+    const all = new Set<string>()
+    for await (const { key } of rangeRecords(this.#bee, prefix)) all.add(key)
+    for (const key of this.#pending.keys()) if (key.startsWith(prefix)) all.add(key)
+    const out: string[] = []
+    for (const key of [...all].sort()) if ((await this.get(key)) !== null) out.push(key)
+    return out
+  }
 
   async get<T> (key: string): Promise<T | null> {
     if (this.#pending.has(key)) return this.#pending.get(key) as T | null

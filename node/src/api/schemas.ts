@@ -19,11 +19,13 @@ function object (properties: Record<string, unknown>, required: string[] = []) {
 export const groupParams = object({ group: ref }, ['group'])
 export const messageParams = object({ group: ref, id: ref }, ['group', 'id'])
 export const memberParams = object({ member: ref }, ['member'])
+export const groupMemberParams = object({ group: ref, member: ref }, ['group', 'member'])
+export const roleBody = object({ role: { type: 'string', enum: ['admin', 'member', 'observer'] } }, ['role'])
 
 export const createGroupBody = object({ name }, ['name'])
 export const createRoomBody = object({ name }, ['name'])
 export const inviteBody = object({
-  role: { type: 'string', enum: ['member', 'admin'] },
+  role: { type: 'string', enum: ['member', 'admin', 'observer'] },
   expiresMs: { type: 'integer', minimum: 1000, maximum: MAX_INVITE_EXPIRY_MS },
   uses: { type: 'integer', minimum: 1, maximum: 10_000 }
 })
@@ -35,3 +37,4 @@ export const sendBody = object({ text, room: name, replyTo: ref }, ['text'])
 export const editBody = object({ text }, ['text'])
 export const dmBody = object({ text, replyTo: ref }, ['text'])
 export const messagesQuery = object({ room: name })
+export const verificationBody = object({ mark: { type: 'boolean' } }, ['mark'])

@@ -22,6 +22,9 @@ import { errorBody, statusForCode } from './errors.ts'
 import type { ApiErrorCode } from './errors.ts'
 import { allowedHosts, bearerToken, hostPort, isAllowedHost, isAllowedOrigin, tokenMatches } from './security.ts'
 import { registerRoutes } from './routes.ts'
+import { registerMembershipRoutes } from './membership-routes.ts'
+import { registerMirrorRoutes } from './mirror-routes.ts'
+import type { MirrorApi } from '../mirrors.ts'
 import { registerEvents } from './events.ts'
 import { registerStatic } from './static.ts'
 
@@ -40,6 +43,8 @@ export interface ApiServerOptions {
   staticDir?: string
   /** Where errors are logged; default pino on stderr at level "warn". */
   logger?: FastifyBaseLogger
+  /** The node's group mirrors; without it the /mirrors routes do not exist (404). */
+  mirrors?: MirrorApi
 }
 
 export interface ApiServer {
@@ -145,6 +150,8 @@ export async function startApiServer (opts: ApiServerOptions): Promise<ApiServer
   installErrorHandlers(app)
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
   registerRoutes(app, opts.api)
+  registerMembershipRoutes(app, opts.api)
+  if (opts.mirrors !== undefined) registerMirrorRoutes(app, opts.mirrors)
   registerEvents(app, opts.api)
   registerStatic(app, opts.staticDir ?? DEFAULT_STATIC_DIR)
 

@@ -7,12 +7,15 @@ import { createRequire } from 'node:module'
 import { Command } from 'commander'
 import { registerIdentity } from './commands/identity.ts'
 import { registerDht } from './commands/dht.ts'
+import { registerMirror } from './commands/mirror.ts'
 import { registerServe } from './commands/serve.ts'
 import { registerGroups } from './commands/groups.ts'
 import { registerInvites } from './commands/invites.ts'
 import { registerMessages } from './commands/messages.ts'
 import { registerLog } from './commands/log.ts'
 import { registerStatus } from './commands/status.ts'
+import { registerVerify } from './commands/verify.ts'
+import { registerMembership } from './commands/membership.ts'
 
 const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
@@ -55,10 +58,13 @@ export function createProgram (): Command {
   registerIdentity(program)
   registerServe(program)
   registerDht(program)
+  registerMirror(program)
   registerGroups(program)
+  registerMembership(program)
   registerInvites(program)
   registerMessages(program)
   registerLog(program)
   registerStatus(program)
+  registerVerify(program)
   return program
 }

@@ -19,7 +19,7 @@ export function registerInvites (program: Command): void {
   program.command('invite')
     .description('create an invite code for a group; prints the code alone on stdout')
     .argument('<group>', 'group id or unambiguous name')
-    .addOption(new Option('--role <role>', 'role of whoever joins with it').choices(['member', 'admin']).default('member'))
+    .addOption(new Option('--role <role>', 'role of whoever joins with it').choices(['member', 'admin', 'observer']).default('member'))
     .option('--expires <duration>', 'how long the code is valid, e.g. 30m, 24h, 7d (default 24h)', boundedDurationArg(MAX_INVITE_EXPIRY_MS))
     .option('--uses <n>', 'how many people may join with it (default 1)', positiveIntArg)
     .option('--json', 'print {code, group, expires, uses, role} as JSON')
@@ -29,7 +29,7 @@ can ask to join until it expires or is used up.
 
 Example:
   $ solidar invite "Betriebsrat Nord" --expires 2h --uses 3`)
-    .action(async (ref: string, opts: { role: 'member' | 'admin', expires?: number, uses?: number, json?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { role: 'member' | 'admin' | 'observer', expires?: number, uses?: number, json?: boolean }, cmd: Command) => {
       const body: { role: string, expiresMs?: number, uses?: number } = { role: opts.role }
       if (opts.expires !== undefined) body.expiresMs = opts.expires
       if (opts.uses !== undefined) body.uses = opts.uses
