@@ -5,10 +5,11 @@
 import path from 'node:path'
 import Corestore from 'corestore'
 import HyperDHT from 'hyperdht'
-import { Solidar, errors, type SolidarApi, type Transport } from '@solidar/core'
+import { Solidar, errors, type SolidarApi } from '@solidar/core'
 import { FileStore } from './file-store.ts'
 import { readIdentity } from './home.ts'
 import { HyperswarmTransport, parseHostPort } from './hyperswarm-transport.ts'
+import { MirrorManager } from './mirrors.ts'
 
 /** How this node reaches other peers. Nothing beyond 127.0.0.1 is contacted for 'none'. */
 export interface NetworkChoice {
@@ -21,6 +22,8 @@ export interface RunningNode {
   api: SolidarApi
   /** The full node, for callers that need more than the API (tests, relay). */
   solidar: Solidar
+  /** The group mirrors of this node (`mirrors.json`; used only with a hyperswarm transport). */
+  mirrors: MirrorManager
   close (): Promise<void>
 }
 
@@ -34,7 +37,7 @@ export interface StartNodeOptions {
 export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
   const identity = readIdentity(opts.home)
   if (!identity) throw errors.notInitialized()
-  let transport: Transport | null = null
+  let transport: HyperswarmTransport | null = null
   if (opts.network.mode === 'bootstrap') {
     if (opts.network.bootstrap.length === 0) throw errors.badRequest('--bootstrap needs at least one HOST:PORT')
     const bootstrap = opts.network.bootstrap.map(b => {
@@ -57,13 +60,27 @@ export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
     throw err
   }
   const stopErrors = opts.onError ? solidar.onError(opts.onError) : () => {}
+  // Mirrors ride on the transport's DHT: blind-peering dials each mirror by its public key.
+  const mirrors = new MirrorManager({ home: opts.home, node: solidar, store, dht: transport?.dht ?? null, onError: opts.onError })
+  try {
+    await mirrors.start()
+  } catch (err) {
+    stopErrors()
+    await mirrors.close().catch(() => {})
+    await solidar.close().catch(() => {})
+    await transport?.close().catch(() => {})
+    await store.close().catch(() => {})
+    throw err
+  }
   let closing: Promise<void> | null = null
   return {
     api: solidar,
     solidar,
+    mirrors,
     close () {
       closing ??= (async () => {
         stopErrors()
+        await mirrors.close().catch(() => {})
         await solidar.close()
         await transport?.close().catch(() => {})
         await store.close()

@@ -68,7 +68,7 @@ async function listen (node: RunningNode, opts: ServeOptions, port: number, toke
   // Loaded here, not at the top: the other commands start faster without fastify.
   const { startApiServer } = await import('../../api/server.ts')
   try {
-    return await startApiServer({ api: node.api, host: opts.host, port, token, logger })
+    return await startApiServer({ api: node.api, mirrors: node.mirrors, host: opts.host, port, token, logger })
   } catch (err) {
     await node.close().catch(() => {})
     const code = (err as NodeJS.ErrnoException).code
