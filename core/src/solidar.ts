@@ -48,7 +48,7 @@ export interface SolidarOptions {
   now?: () => number
 }
 
-interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, rotating: boolean }
+interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, rotation: Promise<void> }
 
 const hex = (b: Uint8Array): string => b4a.toString(b, 'hex')
 const z32OfHex = (h: string): MemberId => encodeKey(b4a.from(h, 'hex')) as MemberId
@@ -113,7 +113,7 @@ export class Solidar implements SolidarApi {
     })
     await group.ready()
     const keyring = new Keyring(b4a.from(record.encryptionKey, 'hex'), group.discoveryKey)
-    const log: OpenLog = { record, group, lastChange: await group.changeCount(), keyring, rotating: false }
+    const log: OpenLog = { record, group, lastChange: await group.changeCount(), keyring, rotation: Promise.resolve() }
     await this.#refreshKeys(log)
     this.#logs.set(record.key, log)
     this.#watch(log)
@@ -175,6 +175,8 @@ export class Solidar implements SolidarApi {
 
   /** Turns message records of `log` into views: authors' names, text opened with the epoch keys. */
   async #reader (log: OpenLog): Promise<(m: MessageRecord) => MessageView> {
+    // The view may already hold a new epoch's box that the update handler has not opened yet.
+    await this.#refreshKeys(log)
     const names = new Map((await log.group.allMembers()).map(m => [m.id, m.name]))
     return (m) => toMessageView(m, names, log.keyring)
   }
@@ -201,9 +203,20 @@ export class Solidar implements SolidarApi {
     return out
   }
 
-  /** Starts a new epoch: a fresh key sealed to every current member. */
-  async #rotate (log: OpenLog): Promise<void> {
+  /**
+   * Starts a new epoch if one is due (someone left or was removed since the last one):
+   * a fresh key sealed to every current member. Serialized per log; the key enters our
+   * keyring only by opening our own box of the accepted entry, so a concurrent rotation
+   * by another admin (apply accepts one per epoch) can never leave us with a wrong key.
+   */
+  #rotate (log: OpenLog): Promise<void> {
+    log.rotation = log.rotation.catch(() => {}).then(() => this.#rotateNow(log))
+    return log.rotation
+  }
+
+  async #rotateNow (log: OpenLog): Promise<void> {
     const { group } = log
+    if (!group.writable || !(await group.rekeyPending())) return
     const epoch = (await group.epoch()) + 1
     const key = randomKey()
     const keys = (await group.members()).map(m => {
@@ -211,16 +224,15 @@ export class Solidar implements SolidarApi {
       return { member, box: sealEpochKey(group.discoveryKey, epoch, key, member) }
     })
     await group.append({ t: 'epoch/rotate', epoch, keys, ts: this.#now() })
-    if ((await group.epoch()) === epoch) log.keyring.add(epoch, key)
+    await this.#refreshKeys(log)
   }
 
   /** After someone left, the first admin online starts the next epoch (apply accepts one). */
   async #rotateIfNeeded (log: OpenLog) {
-    if (log.rotating || !log.group.writable || !(await log.group.rekeyPending())) return
+    if (!log.group.writable || !(await log.group.rekeyPending())) return
     const me = await log.group.member(this.#self)
     if (!me || me.left || me.role !== 'admin') return
-    log.rotating = true
-    try { await this.#rotate(log) } finally { log.rotating = false }
+    await this.#rotate(log)
   }
 
   /** The current epoch and its key, or NOT_PERMITTED if this device was not given it. */
