@@ -56,6 +56,26 @@ describe('chat between three daemons', { timeout: 240_000 }, () => {
     })
   })
 
+  it('key verification: both ends see one safety number; verify --mark shows in members --json', async () => {
+    const g = needGroup()
+    await cluster.withLogs(async () => {
+      const [fromAlice, fromBob] = await Promise.all([
+        alice.json<{ member: string, safetyNumber: string, fingerprint: string, verified: boolean }>(['verify', bob.id]),
+        bob.json<{ member: string, safetyNumber: string, fingerprint: string }>(['verify', alice.id])
+      ])
+      assert.equal(fromAlice.member, bob.id)
+      assert.equal(fromAlice.fingerprint, bob.fingerprint)
+      assert.equal(fromBob.fingerprint, alice.fingerprint)
+      assert.equal(fromAlice.safetyNumber, fromBob.safetyNumber, 'alice and bob compare the same digits')
+      assert.equal(fromAlice.verified, false)
+      assert.equal((await alice.json<{ verified: boolean }>(['verify', 'bob', '--mark'])).verified, true)
+      const members = await alice.json<Array<{ id: string, verified: boolean }>>(['members', g.id])
+      assert.deepEqual(Object.fromEntries(members.map((m) => [m.id, m.verified])), { [alice.id]: false, [bob.id]: true, [carol.id]: false })
+      const onCarol = await carol.json<Array<{ id: string, verified: boolean }>>(['members', g.id])
+      assert.ok(onCarol.every((m) => !m.verified), "alice's verification stays on alice's device")
+    })
+  })
+
   it('messages from all three reach everyone in one and the same order', async () => {
     const g = needGroup()
     await cluster.withLogs(async () => {
