@@ -71,4 +71,10 @@ export function registerRoutes (app: FastifyInstance, api: SolidarApi): void {
   app.post<{ Params: MemberParams, Body: { text: string, replyTo?: string } }>('/api/dms/:member/messages',
     { schema: { params: s.memberParams, body: s.dmBody } },
     async (req, reply) => reply.code(201).send(await api.dm(req.params.member, req.body.text, { replyTo: req.body.replyTo })))
+
+  app.get<{ Params: MemberParams }>('/api/members/:member/verification', { schema: { params: s.memberParams } },
+    async (req) => api.verify(req.params.member))
+  app.post<{ Params: MemberParams, Body: { mark: boolean } }>('/api/members/:member/verification',
+    { schema: { params: s.memberParams, body: s.verificationBody } },
+    async (req) => api.verify(req.params.member, req.body.mark ? { mark: true } : { unmark: true }))
 }

@@ -37,11 +37,16 @@ export function registerGroups (program: Command): void {
   program.command('members')
     .description('list the members of a group')
     .argument('<group>', 'group id or unambiguous name')
-    .option('--json', 'print [{id, name, role, joinedTs}] as JSON')
+    .option('--json', 'print [{id, name, role, joinedTs, verified, keyChanged?}] as JSON')
     .action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
       const members = await clientOf(cmd).get<MemberView[]>(`/api/groups/${seg(ref)}/members`)
       if (opts.json === true) return printJson(members)
-      printTable(['NAME', 'ROLE', 'ID'], members.map((m) => [m.name, m.role, m.id]))
+      const mark = (m: MemberView): string => m.keyChanged === true ? '!!' : m.verified === true ? '✓' : ''
+      printTable(['NAME', 'ROLE', 'VERIFIED', 'ID'], members.map((m) => [m.name, m.role, mark(m), m.id]))
+      for (const m of members.filter((x) => x.keyChanged === true)) {
+        print(`!! KEY CHANGED: ${sanitize(m.name)} was verified with another key; this is ${m.id}.`)
+        print(`!! It may be a new device or an impostor: compare the safety number (solidar verify ${m.id}) before you trust it.`)
+      }
     })
 
   program.command('rooms')
