@@ -7,128 +7,19 @@
  */
 import test from 'node:test'
 import assert from 'node:assert/strict'
-import fs from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
-import { isDeepStrictEqual } from 'node:util'
-import Corestore from 'corestore'
-import Hyperbee from 'hyperbee'
-import hcrypto from 'hypercore-crypto'
 import b4a from 'b4a'
-import { Group } from '../src/group.ts'
 import { applyNodes, type LogNode } from '../src/apply.ts'
 import { signBinding } from '../src/binding.ts'
-import { encode, decode } from '../src/codec.ts'
+import { encode } from '../src/codec.ts'
 import { commandValue, type Command } from '../src/commands.ts'
 import { createIdentity, type Identity } from '../src/identity.ts'
-import type { Bee, MessageRecord } from '../src/view.ts'
-import { waitFor, seededRandom } from './helpers.ts'
+import type { MessageRecord } from '../src/view.ts'
+import { seededRandom } from './helpers.ts'
+import { Lab, Texts, RecordingHost, bees, converged, dump, hex, node, randomKey, withoutAudit, type Peer } from './lab.ts'
 
-const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
-const randomKey = () => hcrypto.randomBytes(32) as Buffer
-
-// ------------------------------------------------------------------ fixtures
-
-interface Peer { name: string, id: Identity, store: any, group: Group }
-
-/** Temp dir, corestores, groups and replication streams of one test; all torn down in t.after. */
-class Lab {
-  dir = ''
-  stores: any[] = []
-  groups: Group[] = []
-  streams = new Set<any>()
-  encryptionKey = randomKey()
-
-  static async create (t: { after: (fn: () => Promise<void>) => void }): Promise<Lab> {
-    const lab = new Lab()
-    lab.dir = await fs.mkdtemp(path.join(os.tmpdir(), 'solidar-apply-'))
-    t.after(() => lab.cleanup())
-    return lab
-  }
-
-  store (name: string): any {
-    const store = new Corestore(path.join(this.dir, name))
-    this.stores.push(store)
-    return store
-  }
-
-  group (store: any, key: Buffer | null): Group {
-    const group = new Group({ store: store.namespace('group'), key, encryptionKey: this.encryptionKey })
-    group.on('error', () => {})
-    this.groups.push(group)
-    return group
-  }
-
-  /** Replicates two peers' stores in-process; returns a function that cuts the link. */
-  connect (x: Peer, y: Peer): () => void {
-    const a = x.store.replicate(true)
-    const b = y.store.replicate(false)
-    a.on('error', () => {}); b.on('error', () => {})
-    a.pipe(b).pipe(a)
-    this.streams.add(a); this.streams.add(b)
-    return () => { a.destroy(); b.destroy(); this.streams.delete(a); this.streams.delete(b) }
-  }
-
-  async creator (name: string): Promise<Peer> {
-    const id = createIdentity(name)
-    const store = this.store(name)
-    const group = this.group(store, null)
-    await group.ready()
-    await group.append({ t: 'group/create', kind: 'group', name: 'Works council', member: id.publicKey, memberName: name, sig: signBinding(group.key, group.localWriterKey, id.secretKey), ts: Date.now() })
-    return { name, id, store, group }
-  }
-
-  /** A new peer admitted by `admin` (member/add without invite), connected to `admin`. */
-  async member (admin: Peer, name: string, role: 'admin' | 'member' = 'member'): Promise<Peer> {
-    const id = createIdentity(name)
-    const store = this.store(name)
-    const group = this.group(store, admin.group.key)
-    await group.ready()
-    const peer = { name, id, store, group }
-    this.connect(admin, peer)
-    await admin.group.append({ t: 'member/add', member: id.publicKey, writer: group.localWriterKey, name, role, sig: signBinding(admin.group.key, group.localWriterKey, id.secretKey), ts: Date.now() })
-    await group.waitForWritable(AbortSignal.timeout(10_000))
-    return peer
-  }
-
-  disconnectAll () {
-    for (const s of this.streams) s.destroy()
-    this.streams.clear()
-  }
-
-  async cleanup () {
-    for (const s of this.streams) s.destroy()
-    for (const g of this.groups) await g.close().catch(() => {})
-    for (const s of this.stores) await s.close().catch(() => {})
-    await fs.rm(this.dir, { recursive: true, force: true })
-  }
-}
-
-type Entry = [string, unknown]
-
-/** Every key and value of a group's view, in key order. */
-async function dump (bee: Bee): Promise<Entry[]> {
-  const out: Entry[] = []
-  for await (const { key, value } of bee.createReadStream({})) out.push([key, decode(value)])
-  return out
-}
-
-const withoutAudit = (entries: Entry[]) => entries.filter(([k]) => !k.startsWith('a!') && k !== 'n!audit')
-
-/** Waits until all groups have the same view, optionally with `audits` audit entries. */
-async function converged (groups: Group[], what: string, audits?: number, timeout = 10_000): Promise<Entry[]> {
-  const view = await waitFor(async () => {
-    await Promise.all(groups.map(g => g.update()))
-    const dumps = await Promise.all(groups.map(g => dump(g.view)))
-    if (!dumps.every(d => isDeepStrictEqual(d, dumps[0]))) return null
-    if (audits !== undefined && (await groups[0].audit()).length !== audits) return null
-    return dumps[0]
-  }, what, timeout)
-  return view!
-}
-
-const post = (id: string, text: string, extra: Partial<Extract<Command, { t: 'message/post' }>> = {}): Command =>
-  ({ t: 'message/post', id, room: 'general', text, ts: Date.now(), ...extra })
+/** Bodies for the applyNodes tests, which have no real log: any log key and discovery key will do. */
+const offline = new Texts(randomKey(), randomKey())
+const post = offline.post.bind(offline)
 
 // ------------------------------------------------------------------ through real groups
 
@@ -138,6 +29,9 @@ test('invalid and unauthorized entries are audited by every peer and change noth
   const bob = await lab.member(alice, 'bob')
   const all = [alice.group, bob.group]
   const mallory = createIdentity('mallory')
+  const texts = lab.texts(alice.group)
+  const post = texts.post.bind(texts)
+  const edit = texts.edit.bind(texts)
 
   // valid groundwork the bad entries refer to
   await alice.group.append(post('alice-msg-1', 'hello from alice'))
@@ -156,11 +50,11 @@ test('invalid and unauthorized entries are audited by every peer and change noth
   const cases: Array<{ name: string, by: Peer, cmd: Command | Buffer, type: string, reason: string }> = [
     { name: 'member/add by a non-admin', by: bob, cmd: memberAdd(dave, daveWriter, daveSig), type: 'member/add', reason: 'only admins add members' },
     { name: 'invite/create by a non-admin', by: bob, cmd: { t: 'invite/create', id: randomKey(), publicKey: randomKey(), role: 'admin', expires: Date.now() + 1e6, uses: 5, ts: Date.now() }, type: 'invite/create', reason: 'only admins create invites' },
-    { name: 'edit of someone else\'s message', by: bob, cmd: { t: 'message/edit', id: 'alice-msg-1', text: 'forged', ts: Date.now() }, type: 'message/edit', reason: 'only the author edits or deletes a message' },
+    { name: 'edit of someone else\'s message', by: bob, cmd: edit('alice-msg-1', 'forged'), type: 'message/edit', reason: 'only the author edits or deletes a message' },
     { name: 'delete of someone else\'s message', by: bob, cmd: { t: 'message/delete', id: 'alice-msg-1', ts: Date.now() }, type: 'message/delete', reason: 'only the author edits or deletes a message' },
     { name: 'admin deleting a member\'s message', by: alice, cmd: { t: 'message/delete', id: 'bob-msg-01', ts: Date.now() }, type: 'message/delete', reason: 'only the author edits or deletes a message' },
-    { name: 'edit of a deleted message', by: bob, cmd: { t: 'message/edit', id: 'bob-msg-01', text: 'back again', ts: Date.now() }, type: 'message/edit', reason: 'message is deleted' },
-    { name: 'edit of an unknown message', by: bob, cmd: { t: 'message/edit', id: 'nobody-wrote-this', text: 'x', ts: Date.now() }, type: 'message/edit', reason: 'no such message' },
+    { name: 'edit of a deleted message', by: bob, cmd: edit('bob-msg-01', 'back again'), type: 'message/edit', reason: 'message is deleted' },
+    { name: 'edit of an unknown message', by: bob, cmd: edit('nobody-wrote-this', 'x'), type: 'message/edit', reason: 'no such message' },
     { name: 'duplicate message id', by: bob, cmd: post('alice-msg-1', 'same id, other author'), type: 'message/post', reason: 'duplicate message id' },
     { name: 'reply to an unknown id', by: bob, cmd: post('bob-msg-02', 'replying into the void', { replyTo: 'no-such-message' }), type: 'message/post', reason: 'reply to an unknown message' },
     { name: 'message to a room that does not exist', by: bob, cmd: post('bob-msg-03', 'anyone here?', { room: 'nowhere' }), type: 'message/post', reason: 'no such room' },
@@ -176,7 +70,21 @@ test('invalid and unauthorized entries are audited by every peer and change noth
     { name: 'member/add with an expired invite', by: alice, cmd: memberAdd(dave, daveWriter, daveSig, { invite: expiring.id, ts: 5001 }), type: 'member/add', reason: 'invite expired' },
     { name: 'duplicate invite id', by: alice, cmd: { t: 'invite/create', id: expiring.id, publicKey: randomKey(), role: 'admin', expires: Date.now() + 1e6, uses: 1000, ts: Date.now() }, type: 'invite/create', reason: 'invite id already exists' },
     { name: 'bytes that are not a command', by: bob, cmd: b4a.from('definitely not CBOR'), type: '?', reason: 'not a CBOR map' },
-    { name: 'a command of a future version', by: bob, cmd: encode({ ...commandValue(post('bob-msg-04', 'from the future')), v: 2 }), type: 'message/post', reason: 'unsupported version 2' }
+    { name: 'a command of a future version', by: bob, cmd: encode({ ...commandValue(post('bob-msg-04', 'from the future')), v: 2 }), type: 'message/post', reason: 'unsupported version 2' },
+    // key epochs: nothing may be sealed under an epoch that no admin has started
+    { name: 'post sealed under a future epoch', by: bob, cmd: { ...post('bob-msg-05', 'from epoch 1'), body: { ...texts.seal('x'), e: 1 } } as Command, type: 'message/post', reason: 'sealed under an epoch that does not exist' },
+    { name: 'edit sealed under a future epoch', by: alice, cmd: { ...edit('alice-msg-1', 'x'), body: { ...texts.seal('x'), e: 7 } } as Command, type: 'message/edit', reason: 'sealed under an epoch that does not exist' },
+    // membership commands by a member who is not an admin
+    { name: 'member/remove by a non-admin', by: bob, cmd: { t: 'member/remove', member: alice.id.publicKey, ts: Date.now() }, type: 'member/remove', reason: 'only admins remove members' },
+    { name: 'member/role by a non-admin (promoting himself)', by: bob, cmd: { t: 'member/role', member: bob.id.publicKey, role: 'admin', ts: Date.now() }, type: 'member/role', reason: 'only admins change roles' },
+    { name: 'member/role by a non-admin (demoting the admin)', by: bob, cmd: { t: 'member/role', member: alice.id.publicKey, role: 'member', ts: Date.now() }, type: 'member/role', reason: 'only admins change roles' },
+    { name: 'group/rename by a non-admin', by: bob, cmd: { t: 'group/rename', name: 'Bob\'s group', ts: Date.now() }, type: 'group/rename', reason: 'only admins rename the group' },
+    { name: 'epoch/rotate by a non-admin', by: bob, cmd: { t: 'epoch/rotate', epoch: 1, keys: [{ member: bob.id.publicKey, box: randomKey() }], ts: Date.now() }, type: 'epoch/rotate', reason: 'only admins start a new key epoch' },
+    // ...and by the admin, where the target or the epoch is wrong
+    { name: 'member/remove of someone who is not a member', by: alice, cmd: { t: 'member/remove', member: dave.publicKey, ts: Date.now() }, type: 'member/remove', reason: 'not a member' },
+    { name: 'member/role of someone who is not a member', by: alice, cmd: { t: 'member/role', member: dave.publicKey, role: 'admin', ts: Date.now() }, type: 'member/role', reason: 'not a member' },
+    { name: 'member/role to the role the member has', by: alice, cmd: { t: 'member/role', member: bob.id.publicKey, role: 'member', ts: Date.now() }, type: 'member/role', reason: 'already member' },
+    { name: 'epoch/rotate skipping an epoch', by: alice, cmd: { t: 'epoch/rotate', epoch: 2, keys: [{ member: bob.id.publicKey, box: randomKey() }], ts: Date.now() }, type: 'epoch/rotate', reason: 'epoch 2 does not follow the current epoch 0' }
   ]
 
   let audits = 0
@@ -220,7 +128,8 @@ test('invalid and unauthorized entries are audited by every peer and change noth
   }
   // the messages are what the valid entries made, nothing more
   const msgs = await bob.group.messages()
-  assert.deepEqual(msgs.map(m => [m.seq, m.id, m.text, m.deleted ?? false]), [[1, 'alice-msg-1', 'hello from alice', false], [2, 'bob-msg-01', '', true]])
+  assert.deepEqual(msgs.map(m => [m.seq, m.id, texts.open(m), m.deleted ?? false]), [[1, 'alice-msg-1', 'hello from alice', false], [2, 'bob-msg-01', null, true]])
+  assert.equal(msgs[1].body, undefined, 'a deleted message keeps no body')
   assert.equal(await bob.group.messageCount(), 2)
 })
 
@@ -237,7 +146,7 @@ test('entries before group/create and a bad creator binding are audited; the fir
   lab.connect(creator, watcher)
 
   const create = (extra: object = {}): Command => ({ t: 'group/create', kind: 'group', name: 'Works council', member: alice.publicKey, memberName: 'alice', sig: signBinding(group.key, group.localWriterKey, alice.secretKey), ts: 1, ...extra })
-  await group.append(post('too-early-1', 'before the group exists'))
+  await group.append(lab.texts(group).post('too-early-1', 'before the group exists'))
   await group.append({ t: 'room/create', name: 'early', ts: 1 })
   await group.append(create({ sig: signBinding(group.key, randomKey(), alice.secretKey) }))
   await group.append(create({ kind: 'dm' })) // a DM must name its peer
@@ -261,7 +170,7 @@ test('entries before group/create and a bad creator binding are audited; the fir
   assert.equal(await watcher.group.messageCount(), 0)
   assert.deepEqual(view.map(([k]) => k.replace(/![0-9a-f]{64}$/, '!<hex>')), [
     'a!000000000001', 'a!000000000002', 'a!000000000003', 'a!000000000004', 'a!000000000005',
-    'g', 'm!<hex>', 'n!audit', 'r!general', 'w!<hex>'
+    'e', 'g', 'm!<hex>', 'n!audit', 'r!general', 'w!<hex>'
   ])
 })
 
@@ -271,6 +180,8 @@ test('authorship comes from the writer key, never from the entry', async (t) => 
   const bob = await lab.member(alice, 'bob')
   const all = [alice.group, bob.group]
   const claims = { author: hex(alice.id.publicKey), member: alice.id.publicKey, from: alice.id.publicKey, writer: alice.group.localWriterKey, seq: 99 }
+  const texts = lab.texts(alice.group)
+  const post = texts.post.bind(texts)
 
   await bob.group.append({ ...post('bob-claims-1', 'I am alice, honest'), ...claims } as Command)
   await alice.group.append(post('alice-real-1', 'the real alice'))
@@ -282,7 +193,7 @@ test('authorship comes from the writer key, never from the entry', async (t) => 
     assert.equal((await g.messageById('alice-real-1'))?.author, hex(alice.id.publicKey))
   }
   // claiming alice's identity does not let bob touch her message, nor alice bob's
-  await bob.group.append({ t: 'message/edit', id: 'alice-real-1', text: 'edited by "alice"', ts: Date.now(), ...claims } as Command)
+  await bob.group.append({ ...texts.edit('alice-real-1', 'edited by "alice"'), ...claims } as Command)
   await alice.group.append({ t: 'message/delete', id: 'bob-claims-1', ts: Date.now(), author: hex(bob.id.publicKey) } as Command)
   await converged(all, 'both refusals audited', 2)
   for (const g of all) {
@@ -291,7 +202,7 @@ test('authorship comes from the writer key, never from the entry', async (t) => 
       `${hex(bob.group.localWriterKey)} message/edit: only the author edits or deletes a message`,
       `${hex(alice.group.localWriterKey)} message/delete: only the author edits or deletes a message`
     ].sort())
-    assert.equal((await g.messageById('alice-real-1'))?.text, 'the real alice')
+    assert.equal(texts.open(await g.messageById('alice-real-1')), 'the real alice')
     assert.equal((await g.messageById('bob-claims-1'))?.deleted, undefined)
   }
   // rooms record their creator the same way
@@ -308,8 +219,9 @@ test('every valid room name is listed, including names outside the Basic Multili
   assert.ok(await alice.group.room('𠀀'), 'the room exists')
   const names = (await alice.group.rooms()).map(r => r.name).sort()
   assert.deepEqual(names, ['general', 'z', 'ärger', '会議', '𠀀'].sort())
-  await alice.group.append(post('astral-01', 'in the astral room', { room: '𠀀' }))
-  assert.deepEqual((await alice.group.messages({ room: '𠀀' })).map(m => m.id), ['astral-01'])
+  const texts = lab.texts(alice.group)
+  await alice.group.append(texts.post('astral-01', 'in the astral room', { room: '𠀀' }))
+  assert.deepEqual((await alice.group.messages({ room: '𠀀' })).map(m => [m.id, texts.open(m)]), [['astral-01', 'in the astral room']])
 })
 
 test('convergence: three peers write concurrently while partitioned, then agree on everything', async (t) => {
@@ -320,6 +232,7 @@ test('convergence: three peers write concurrently while partitioned, then agree 
   const peers = [alice, bob, carol]
   lab.connect(bob, carol)
   await converged(peers.map(p => p.group), 'initial sync')
+  const texts = lab.texts(alice.group)
 
   const rooms = ['news', 'strike', 'minutes', 'solidarity']
   const counters = new Map<string, number>()
@@ -336,7 +249,7 @@ test('convergence: three peers write concurrently while partitioned, then agree 
         continue
       }
       if (roll < 0.3 && mine.length > 0) {
-        await p.group.append({ t: 'message/edit', id: r.pick(mine).id, text: `edit ${r.int(1e6)} by ${p.name}`, ts: Date.now() })
+        await p.group.append(texts.edit(r.pick(mine).id, `edit ${r.int(1e6)} by ${p.name}`))
         continue
       }
       if (roll < 0.4 && mine.length > 0) {
@@ -347,7 +260,7 @@ test('convergence: three peers write concurrently while partitioned, then agree 
       counters.set(p.name, n)
       const known = (await p.group.rooms()).map(x => x.name)
       const replyTo = local.length > 0 && r.next() < 0.3 ? r.pick(local).id : undefined
-      await p.group.append(post(`${p.name}-${String(n).padStart(4, '0')}`, `${p.name} says ${r.int(1e9)}`, { room: r.pick(known), ...(replyTo ? { replyTo } : {}) }))
+      await p.group.append(texts.post(`${p.name}-${String(n).padStart(4, '0')}`, `${p.name} says ${r.int(1e9)}`, { room: r.pick(known), ...(replyTo ? { replyTo } : {}) }))
       stats.posts++
     }
   }
@@ -373,9 +286,14 @@ test('convergence: three peers write concurrently while partitioned, then agree 
   assert.ok(view.length > 0)
 
   const [ma, mb, mc] = await Promise.all(peers.map(p => p.group.messages()))
-  const shape = (ms: MessageRecord[]) => ms.map(m => [m.seq, m.id, m.author, m.room, m.text, m.replyTo ?? null, m.deleted ?? false])
+  // the views hold sealed bodies only: compare what they decrypt to
+  const shape = (ms: MessageRecord[]) => ms.map(m => [m.seq, m.id, m.author, m.room, texts.open(m), m.replyTo ?? null, m.deleted ?? false])
   assert.deepEqual(shape(mb), shape(ma))
   assert.deepEqual(shape(mc), shape(ma))
+  for (const m of ma) {
+    if (m.deleted) assert.equal(m.body, undefined)
+    else assert.match(texts.open(m) ?? '(does not open)', /^(alice|bob|carol) says \d+$|^edit \d+ by (alice|bob|carol)$/, `${m.id} opens with the epoch-0 key`)
+  }
   for (const p of peers) {
     assert.equal(await p.group.messageCount(), stats.posts, `${p.name}: every post is valid and counted once`)
     assert.deepEqual(await p.group.members(), await alice.group.members())
@@ -390,35 +308,10 @@ test('convergence: three peers write concurrently while partitioned, then agree 
 
 // ------------------------------------------------------------------ applyNodes directly
 
-class RecordingHost {
-  added: Array<{ key: string, indexer: boolean }> = []
-  async addWriter (key: Buffer, opts: { indexer: boolean }) { this.added.push({ key: hex(key), indexer: opts.indexer }) }
-}
-
-async function bee (t: { after: (fn: () => Promise<void>) => void }, n = 1): Promise<Bee[]> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'solidar-bee-'))
-  const stores: any[] = []
-  const bees: Bee[] = []
-  for (let i = 0; i < n; i++) {
-    const store = new Corestore(path.join(dir, String(i)))
-    stores.push(store)
-    const b = new Hyperbee(store.get({ name: 'view' }), { keyEncoding: 'utf-8', valueEncoding: 'binary' })
-    await b.ready()
-    bees.push(b)
-  }
-  t.after(async () => {
-    for (const s of stores) await s.close()
-    await fs.rm(dir, { recursive: true, force: true })
-  })
-  return bees
-}
-
-const node = (writer: Buffer, cmd: Command | null): LogNode => ({ value: cmd === null ? null : encode(commandValue(cmd)), from: { key: writer } })
-
 test('applyNodes: a writer that is not in the member table is ignored; group/create only from the bootstrap key', async (t) => {
-  const [view] = await bee(t)
-  const host = new RecordingHost()
+  const [view] = await bees(t)
   const boot = randomKey()
+  const host = new RecordingHost(boot)
   const alice = createIdentity('alice')
   const stranger = randomKey()
   const create: Command = { t: 'group/create', kind: 'group', name: 'G', member: alice.publicKey, memberName: 'alice', sig: signBinding(boot, boot, alice.secretKey), ts: 1 }
@@ -440,14 +333,15 @@ test('applyNodes: a writer that is not in the member table is ignored; group/cre
     [hex(stranger), 'dm/offer', 'writer is not a member']
   ])
   const keys = (await dump(view)).map(([k]) => k).filter(k => !k.startsWith('a!'))
-  assert.deepEqual(keys, ['g', `m!${hex(alice.publicKey)}`, 'n!audit', 'r!general', `w!${hex(boot)}`])
+  assert.deepEqual(keys, ['e', 'g', `m!${hex(alice.publicKey)}`, 'n!audit', 'r!general', `w!${hex(boot)}`])
   assert.deepEqual(host.added, [], 'group/create adds no writer (the bootstrap writer is one already)')
+  assert.deepEqual(host.removed, [])
 })
 
 test('applyNodes: member/add adds exactly one non-indexer writer, a refused one adds none', async (t) => {
-  const [view] = await bee(t)
-  const host = new RecordingHost()
+  const [view] = await bees(t)
   const boot = randomKey()
+  const host = new RecordingHost(boot)
   const alice = createIdentity('alice')
   const bob = createIdentity('bob')
   const bobWriter = randomKey()
@@ -465,7 +359,7 @@ test('applyNodes: member/add adds exactly one non-indexer writer, a refused one 
 })
 
 test('applyNodes: the state does not depend on how the log is cut into apply batches', async (t) => {
-  const [one, each, pairs] = await bee(t, 3)
+  const [one, each, pairs] = await bees(t, 3)
   const boot = randomKey()
   const alice = createIdentity('alice')
   const bob = createIdentity('bob')
@@ -480,7 +374,7 @@ test('applyNodes: the state does not depend on how the log is cut into apply bat
     const w = r.next() < 0.5 ? boot : bobWriter
     const roll = r.next()
     if (roll < 0.1) nodes.push(node(w, { t: 'room/create', name: r.pick(['a', 'b', 'c']), ts: i }))
-    else if (roll < 0.25 && ids.length) nodes.push(node(w, { t: 'message/edit', id: r.pick(ids), text: `e${i}`, ts: i }))
+    else if (roll < 0.25 && ids.length) nodes.push(node(w, offline.edit(r.pick(ids), `e${i}`, { ts: i })))
     else if (roll < 0.3 && ids.length) nodes.push(node(w, { t: 'message/delete', id: r.pick(ids), ts: i }))
     else if (roll < 0.35) nodes.push({ value: r.bytes(r.int(40)), from: { key: w } })
     else {
@@ -489,9 +383,9 @@ test('applyNodes: the state does not depend on how the log is cut into apply bat
       nodes.push(node(w, post(id, `t${i}`, { room: r.pick(['general', 'a', 'b']), ts: i, ...(r.next() < 0.3 ? { replyTo: r.pick(['msg-00000', ...ids]) } : {}) })))
     }
   }
-  await applyNodes(nodes, one, new RecordingHost(), boot)
-  for (const n of nodes) await applyNodes([n], each, new RecordingHost(), boot)
-  for (let i = 0; i < nodes.length; i += 2) await applyNodes(nodes.slice(i, i + 2), pairs, new RecordingHost(), boot)
+  await applyNodes(nodes, one, new RecordingHost(boot), boot)
+  for (const n of nodes) await applyNodes([n], each, new RecordingHost(boot), boot)
+  for (let i = 0; i < nodes.length; i += 2) await applyNodes(nodes.slice(i, i + 2), pairs, new RecordingHost(boot), boot)
   const expected = await dump(one)
   assert.deepEqual(await dump(each), expected)
   assert.deepEqual(await dump(pairs), expected)

@@ -2,16 +2,24 @@ import test from 'node:test'
 import assert from 'node:assert/strict'
 import { Encoder } from 'cbor-x'
 import {
-  parseCommand, commandValue, isMessageId, isRoomName, MAX_TEXT_LENGTH, MAX_ROOM_NAME, MAX_NAME, MAX_SEALED,
-  PROTOCOL_VERSION, type Command, type Parsed
+  parseCommand, commandValue, isMessageId, isRoomName, MAX_ROOM_NAME, MAX_NAME, MAX_SEALED, MAX_TEXT_BYTES,
+  MAX_EPOCH_BOXES, PROTOCOL_VERSION, type Command, type MessagePost, type Parsed
 } from '../src/commands.ts'
 import { encode } from '../src/codec.ts'
+import { epochZeroKey, openContent, sealContent, type Sealed } from '../src/content.ts'
 import { seededRandom } from './helpers.ts'
 
 const rnd = seededRandom(20240601)
 const k32 = () => rnd.bytes(32)
 const sig64 = () => rnd.bytes(64)
 const TS = 1_717_171_717_171
+/** XChaCha20-Poly1305: 24-byte nonce, 16-byte tag. */
+const NONCE = 24
+const TAG = 16
+/** commands.ts bounds each sealed epoch key box to 256 bytes (a 32-byte key in a sealed CBOR map needs ~130). */
+const MAX_KEY_BOX = 256
+/** A sealed body's shape (parseCommand cannot check the ciphertext: it holds no key). */
+const body = (e: number, plaintextBytes: number): Sealed => ({ e, n: rnd.bytes(NONCE), c: rnd.bytes(plaintextBytes + TAG) })
 
 const VALID: Record<string, Command> = {
   groupCreate: { t: 'group/create', kind: 'group', name: 'Works council', member: k32(), memberName: 'alice', sig: sig64(), ts: TS },
@@ -20,9 +28,16 @@ const VALID: Record<string, Command> = {
   memberAddInvite: { t: 'member/add', member: k32(), writer: k32(), name: 'carol', role: 'admin', sig: sig64(), invite: k32(), ts: TS },
   inviteCreate: { t: 'invite/create', id: k32(), publicKey: k32(), role: 'member', expires: TS + 86_400_000, uses: 1, ts: TS },
   roomCreate: { t: 'room/create', name: 'minutes', ts: TS },
-  post: { t: 'message/post', id: 'AbCdEfGh12_-', room: 'general', text: 'hello\nworld', ts: TS },
-  reply: { t: 'message/post', id: 'reply-00001', room: 'general', text: 'a reply', ts: 0, replyTo: 'AbCdEfGh12_-' },
-  edit: { t: 'message/edit', id: 'AbCdEfGh12_-', text: 'hello, edited', ts: TS + 1 },
+  memberAddKeys: { t: 'member/add', member: k32(), writer: k32(), name: 'dave', role: 'observer', sig: sig64(), invite: k32(), keys: [{ e: 1, box: rnd.bytes(130) }, { e: 2, box: rnd.bytes(MAX_KEY_BOX) }], ts: TS },
+  memberRemove: { t: 'member/remove', member: k32(), ts: TS },
+  memberLeave: { t: 'member/leave', ts: TS },
+  memberRole: { t: 'member/role', member: k32(), role: 'admin', ts: TS },
+  memberRoleObserver: { t: 'member/role', member: k32(), role: 'observer', ts: TS },
+  groupRename: { t: 'group/rename', name: 'Works council 2025', ts: TS },
+  epochRotate: { t: 'epoch/rotate', epoch: 1, keys: [{ member: k32(), box: rnd.bytes(130) }, { member: k32(), box: rnd.bytes(MAX_KEY_BOX) }], ts: TS },
+  post: { t: 'message/post', id: 'AbCdEfGh12_-', room: 'general', body: body(0, 11), ts: TS },
+  reply: { t: 'message/post', id: 'reply-00001', room: 'general', body: body(3, 7), ts: 0, replyTo: 'AbCdEfGh12_-' },
+  edit: { t: 'message/edit', id: 'AbCdEfGh12_-', body: body(1, 13), ts: TS + 1 },
   del: { t: 'message/delete', id: 'AbCdEfGh12_-', ts: TS + 2 },
   offer: { t: 'dm/offer', box: rnd.bytes(200), ts: TS },
   accept: { t: 'dm/accept', box: rnd.bytes(MAX_SEALED), ts: TS }
@@ -37,11 +52,11 @@ function variant (name: keyof typeof VALID, patch: Record<string, unknown>): Buf
   return enc(value)
 }
 
-function rejects (buf: Uint8Array, reason: RegExp, type?: string) {
+function rejects (buf: Uint8Array, reason: RegExp, type?: string, label = '') {
   const parsed = parseCommand(buf)
-  assert.equal(parsed.ok, false, `expected a rejection (${reason}), got ${JSON.stringify(parsed)}`)
+  assert.equal(parsed.ok, false, `${label}: expected a rejection (${reason}), got ${JSON.stringify(parsed).slice(0, 300)}`)
   if (parsed.ok) return
-  assert.match(parsed.reason, reason)
+  assert.match(parsed.reason, reason, label)
   if (type !== undefined) assert.equal(parsed.type, type)
 }
 
@@ -63,8 +78,10 @@ test('parseCommand accepts every valid command and returns exactly its fields', 
   const withExtras = accepts(variant('post', { author: 'f'.repeat(64), seq: 1, deleted: true, __proto__x: 1 }))
   assert.deepEqual(withExtras, VALID.post)
   // boundary values
-  accepts(variant('post', { text: 'x'.repeat(MAX_TEXT_LENGTH) }))
-  accepts(variant('edit', { text: 'x'.repeat(MAX_TEXT_LENGTH) }))
+  accepts(variant('post', { body: body(0, MAX_TEXT_BYTES) }))
+  accepts(variant('edit', { body: body(9, MAX_TEXT_BYTES) }))
+  accepts(variant('post', { body: body(0, 0) })) // an empty plaintext still has its tag
+  accepts(variant('epochRotate', { epoch: Number.MAX_SAFE_INTEGER }))
   accepts(variant('roomCreate', { name: 'a'.repeat(MAX_ROOM_NAME) }))
   accepts(variant('groupCreate', { name: 'n'.repeat(MAX_NAME), memberName: 'm'.repeat(MAX_NAME) }))
   accepts(variant('inviteCreate', { uses: 1000, expires: 0 }))
@@ -133,14 +150,138 @@ test('parseCommand rejects wrong byte lengths and non-binary keys', () => {
   rejects(variant('accept', { box: undefined }), /invalid sealed box/)
 })
 
-test('parseCommand rejects over-long, empty and non-text text', () => {
-  const tooLong = 'x'.repeat(MAX_TEXT_LENGTH + 1)
-  rejects(variant('post', { text: tooLong }), /invalid text/, 'message/post')
-  rejects(variant('edit', { text: tooLong }), /invalid id or text/, 'message/edit')
-  for (const text of ['', '   ', '\n\t', undefined, 42, Buffer.from('hi')]) {
-    rejects(variant('post', { text }), /invalid text/)
-    rejects(variant('edit', { text }), /invalid id or text/)
+test('parseCommand rejects sealed bodies of the wrong shape, and plaintext', () => {
+  const n = rnd.bytes(NONCE)
+  const c = rnd.bytes(40)
+  const bad: Array<[string, unknown]> = [
+    ['no body', undefined],
+    ['null', null],
+    ['a string', 'hello'],
+    ['bytes', rnd.bytes(64)],
+    ['an array [e, n, c]', [0, n, c]],
+    ['nonce of 23 bytes', { e: 0, n: rnd.bytes(NONCE - 1), c }],
+    ['nonce of 25 bytes', { e: 0, n: rnd.bytes(NONCE + 1), c }],
+    ['nonce of 12 bytes (IETF ChaCha20, not XChaCha20)', { e: 0, n: rnd.bytes(12), c }],
+    ['empty nonce', { e: 0, n: Buffer.alloc(0), c }],
+    ['nonce as text', { e: 0, n: n.toString('hex').slice(0, NONCE), c }],
+    ['nonce as an array', { e: 0, n: Array.from(n), c }],
+    ['no nonce', { e: 0, c }],
+    ['ciphertext shorter than its tag', { e: 0, n, c: rnd.bytes(TAG - 1) }],
+    ['empty ciphertext', { e: 0, n, c: Buffer.alloc(0) }],
+    ['oversized ciphertext', { e: 0, n, c: rnd.bytes(MAX_TEXT_BYTES + TAG + 1) }],
+    ['ciphertext as text', { e: 0, n, c: 'x'.repeat(40) }],
+    ['no ciphertext', { e: 0, n }],
+    ['negative epoch', { e: -1, n, c }],
+    ['fractional epoch', { e: 0.5, n, c }],
+    ['epoch as text', { e: '0', n, c }],
+    ['epoch beyond safe integers', { e: Number.MAX_SAFE_INTEGER + 1, n, c }],
+    ['no epoch', { n, c }]
+  ]
+  for (const [what, b] of bad) {
+    rejects(variant('post', { body: b }), /invalid sealed body/, 'message/post', what)
+    rejects(variant('reply', { body: b }), /invalid sealed body/, 'message/post', what)
+    rejects(variant('edit', { body: b }), /invalid id or sealed body/, 'message/edit', what)
   }
+  // the old plaintext format is refused: text cannot reach the log in the clear
+  rejects(variant('post', { body: undefined, text: 'hello' }), /invalid sealed body/)
+  rejects(variant('edit', { body: undefined, text: 'hello' }), /invalid id or sealed body/)
+  // and a plaintext next to a valid body is dropped, never stored
+  const withText = accepts(variant('post', { text: 'plaintext on the side' }))
+  assert.deepEqual(withText, VALID.post)
+  assert.ok(!('text' in withText))
+  // unknown fields inside the body are dropped too
+  const withExtra = accepts(variant('post', { body: { ...(VALID.post as MessagePost).body, text: 'hi', k: rnd.bytes(32) } }))
+  assert.deepEqual(withExtra, VALID.post)
+})
+
+test('a body sealed by sealContent parses, round-trips and opens only with its key, log and kind', () => {
+  const logKey = rnd.bytes(32)
+  const dk = rnd.bytes(32)
+  const key = epochZeroKey(logKey)
+  const sealed = sealContent(key, 0, dk, 'message', Buffer.from('the strike starts monday'))
+  const cmd = accepts(enc(commandValue({ t: 'message/post', id: 'sealed-0001', room: 'general', body: sealed, ts: TS })))
+  assert.ok(cmd.t === 'message/post')
+  assert.equal(openContent(key, cmd.body, dk, 'message')?.toString(), 'the strike starts monday')
+  assert.ok(!encCmd(cmd).includes(Buffer.from('strike')), 'the entry does not carry the plaintext')
+  assert.equal(openContent(rnd.bytes(32), cmd.body, dk, 'message'), null, 'another key')
+  assert.equal(openContent(logKey, cmd.body, dk, 'message'), null, 'the log key itself is not the epoch-0 key')
+  assert.equal(openContent(key, cmd.body, rnd.bytes(32), 'message'), null, 'another log')
+  assert.equal(openContent(key, cmd.body, dk, 'pad'), null, 'another kind of content')
+  assert.equal(openContent(key, { ...cmd.body, e: 1 }, dk, 'message'), null, 'relabelled as another epoch')
+  const flipped = Buffer.from(cmd.body.c); flipped[0] ^= 1
+  assert.equal(openContent(key, { ...cmd.body, c: flipped }, dk, 'message'), null, 'tampered ciphertext')
+  assert.equal(openContent(key, { ...cmd.body, n: rnd.bytes(12) }, dk, 'message'), null, 'a malformed nonce does not throw')
+})
+
+test('parseCommand: membership commands (remove, leave, role, rename, rotate, add with epoch keys)', () => {
+  const short = rnd.bytes(31)
+  const long = rnd.bytes(33)
+  for (const bad of [short, long, Array.from(rnd.bytes(32)), rnd.bytes(32).toString('hex'), undefined, null]) {
+    rejects(variant('memberRemove', { member: bad }), /invalid member/, 'member/remove')
+    rejects(variant('memberRole', { member: bad }), /invalid member or role/, 'member/role')
+  }
+  for (const role of ['owner', 'Admin', 'OBSERVER', '', ' member', undefined, 1, null]) {
+    rejects(variant('memberRole', { role }), /invalid member or role/, 'member/role')
+    rejects(variant('memberAddKeys', { role }), /invalid role/, 'member/add')
+  }
+  // a leave names nobody: whatever else the entry says, it can only mean its author
+  assert.deepEqual(accepts(variant('memberLeave', { member: k32(), writer: k32() })), VALID.memberLeave)
+  rejects(variant('memberLeave', { ts: undefined }), /missing or invalid ts/, 'member/leave')
+
+  // group/rename: the same rule as a group's name at creation
+  for (const name of ['', '   ', 'n'.repeat(MAX_NAME + 1), 'Works\ncouncil', 'a\u009bb', 42, undefined, Buffer.from('x')]) {
+    rejects(variant('groupRename', { name }), /invalid group name/, 'group/rename')
+  }
+  accepts(variant('groupRename', { name: 'n'.repeat(MAX_NAME) }))
+
+  // epoch/rotate: epochs start at 1 (0 comes with the log key); at least one box, at most MAX_EPOCH_BOXES
+  for (const epoch of [0, -1, 1.5, '1', undefined, null, NaN, Number.MAX_SAFE_INTEGER + 1]) {
+    rejects(variant('epochRotate', { epoch }), /invalid epoch/, 'epoch/rotate')
+  }
+  const mbox = () => ({ member: k32(), box: rnd.bytes(130) })
+  const badKeys: Array<[string, unknown]> = [
+    ['empty keys', []],
+    ['no keys', undefined],
+    ['keys as a map', { [k32().toString('hex')]: rnd.bytes(130) }],
+    ['keys as bytes', rnd.bytes(162)],
+    ['too many boxes', Array.from({ length: MAX_EPOCH_BOXES + 1 }, mbox)],
+    ['oversized box', [mbox(), { member: k32(), box: rnd.bytes(MAX_KEY_BOX + 1) }]],
+    ['box as text', [{ member: k32(), box: 'x'.repeat(130) }]],
+    ['no box', [{ member: k32() }]],
+    ['member of 31 bytes', [{ member: short, box: rnd.bytes(130) }]],
+    ['member of 33 bytes', [{ member: long, box: rnd.bytes(130) }]],
+    ['a null box entry', [mbox(), null]],
+    ['an array box entry', [[k32(), rnd.bytes(130)]]]
+  ]
+  for (const [what, keys] of badKeys) rejects(variant('epochRotate', { keys }), /invalid epoch keys/, 'epoch/rotate', what)
+  const many = accepts(variant('epochRotate', { keys: Array.from({ length: MAX_EPOCH_BOXES }, mbox) }))
+  assert.ok(many.t === 'epoch/rotate' && many.keys.length === MAX_EPOCH_BOXES)
+  // extra fields of a box are dropped
+  const extra = accepts(variant('epochRotate', { keys: [{ ...mbox(), key: rnd.bytes(32), e: 5 }] }))
+  assert.ok(extra.t === 'epoch/rotate')
+  assert.deepEqual(Object.keys(extra.keys[0]).sort(), ['box', 'member'])
+
+  // member/add's epoch keys: optional; an empty list is the same as none
+  assert.ok(!('keys' in accepts(variant('memberAddKeys', { keys: [] }))))
+  assert.ok(!('keys' in accepts(variant('memberAddKeys', { keys: undefined }))))
+  const ebox = (e: number) => ({ e, box: rnd.bytes(130) })
+  const badEpochKeys: Array<[string, unknown]> = [
+    ['epoch 0 (comes with the log key, never boxed)', [ebox(0)]],
+    ['negative epoch', [ebox(-1)]],
+    ['fractional epoch', [ebox(1.5)]],
+    ['epoch as text', [{ e: '1', box: rnd.bytes(130) }]],
+    ['too many boxes', Array.from({ length: MAX_EPOCH_BOXES + 1 }, (_, i) => ebox(i + 1))],
+    ['oversized box', [ebox(1), { e: 2, box: rnd.bytes(MAX_KEY_BOX + 1) }]],
+    ['no box', [{ e: 1 }]],
+    ['keys as a map', { 1: rnd.bytes(130) }],
+    ['keys as text', 'keys'],
+    ['a null entry', [null]]
+  ]
+  for (const [what, keys] of badEpochKeys) rejects(variant('memberAddKeys', { keys }), /invalid epoch keys/, 'member/add', what)
+  assert.equal((accepts(variant('memberAddKeys', { keys: Array.from({ length: MAX_EPOCH_BOXES }, (_, i) => ebox(i + 1)) })) as any).keys.length, MAX_EPOCH_BOXES)
+})
+
+test('parseCommand rejects bad names, roles, kinds and invite limits', () => {
   // names
   rejects(variant('groupCreate', { name: '' }), /invalid group name/)
   rejects(variant('groupCreate', { name: 'n'.repeat(MAX_NAME + 1) }), /invalid group name/)
@@ -162,8 +303,7 @@ test('names in the log are held to the same control-character rule as validateNa
     rejects(variant('groupCreate', { memberName: `alice${c}x` }), /invalid creator name/)
     rejects(variant('memberAdd', { name: `bob${c}x` }), /invalid member name/)
   }
-  // message text may span lines
-  accepts(variant('post', { text: 'line one\nline two\ttabbed' }))
+  for (const c of ['\n', '\u009b']) rejects(variant('groupRename', { name: `Works${c}council` }), /invalid group name/)
 })
 
 test('room names: lowercase words with - and _, up to 48', () => {
@@ -191,14 +331,15 @@ test('message ids: 8-64 url-safe characters', () => {
   for (const id of bad) {
     assert.ok(!isMessageId(id), JSON.stringify(id))
     rejects(variant('post', { id }), /invalid message id/)
-    rejects(variant('edit', { id }), /invalid id or text/)
+    rejects(variant('edit', { id }), /invalid id or sealed body/)
     rejects(variant('del', { id }), /invalid id/, 'message/delete')
     if (id !== null && id !== '') rejects(variant('reply', { replyTo: id }), /invalid replyTo/)
   }
 })
 
 test('unknown command types are rejected with their name', () => {
-  rejects(variant('post', { t: 'member/remove' }), /unknown command/, 'member/remove')
+  rejects(variant('post', { t: 'member/kick' }), /unknown command/, 'member/kick')
+  rejects(variant('post', { t: 'epoch/reset' }), /unknown command/, 'epoch/reset')
   rejects(variant('post', { t: 'MESSAGE/POST' }), /unknown command/, 'MESSAGE/POST')
   rejects(variant('post', { t: undefined }), /unknown command/, '?')
   rejects(variant('post', { t: 7 }), /unknown command/, '?')

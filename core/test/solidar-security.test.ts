@@ -16,6 +16,7 @@ import { decodeInviteCode, encodeInviteCode } from '../src/invite-code.ts'
 import { openDmPayload } from '../src/dm.ts'
 import { openSealed } from '../src/seal.ts'
 import { decode } from '../src/codec.ts'
+import { epochZeroKey, openContent } from '../src/content.ts'
 import { SolidarError } from '../src/errors.ts'
 import type { LogRecord } from '../src/registry.ts'
 
@@ -224,16 +225,20 @@ test('a DM is unreadable to a third member of the shared group, and no plaintext
     assert.ok(offer?.kind === 'offer' && b4a.equals(offer.encryptionKey, dmKey))
     assert.equal(openDmPayload(signals[1].box, alice.identity)?.kind, 'accept')
 
-    // nothing in carol's decrypted view of the group mentions the DM's text or keys
+    // nothing in carol's decrypted view of the group mentions the DM's text or keys, nor (since
+    // the view holds message bodies sealed under the epoch key) the group message's own text
     for await (const { key, value } of group.view.createReadStream({})) {
       const raw = b4a.from(value)
-      for (const needle of [dmText, dmReply, dmRecord.encryptionKey, dmRecord.key]) {
+      for (const needle of [dmText, dmReply, dmRecord.encryptionKey, dmRecord.key, groupText]) {
         assert.equal(raw.indexOf(b4a.from(needle)), -1, `view key ${key} contains ${needle}`)
         assert.ok(!JSON.stringify(decode(value)).includes(needle))
       }
       assert.equal(raw.indexOf(dmKey), -1, `view key ${key} holds the DM encryption key`)
     }
-    assert.ok((await group.messages()).some(m => m.text === groupText), 'the view is readable (control)')
+    // control: the view is readable, and its sealed body opens with the epoch-0 key of the group log
+    const contentKey = epochZeroKey(b4a.from(groupRecord.encryptionKey, 'hex'))
+    const opened = (await group.messages()).map(m => m.body && openContent(contentKey, m.body, group.discoveryKey, 'message'))
+    assert.deepEqual(opened.map(p => p && b4a.toString(p)), [groupText])
   } finally {
     await group.close()
   }
