@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'JOIN_TIMEOUT'
   | 'NO_NETWORK'
   | 'CLOSED'
+  | 'STORAGE_FAILED'
 
 export class SolidarError extends Error {
   readonly code: ErrorCode
@@ -62,5 +63,7 @@ export const errors = {
     new SolidarError('JOIN_TIMEOUT', `No member of the group answered within ${Math.round(ms / 1000)} s; is one of them online and on the same network?`),
   noNetwork: () =>
     new SolidarError('NO_NETWORK', 'This node is not connected to any network yet: restart it with --bootstrap HOST:PORT (a private DHT) or --public-dht'),
-  closed: () => new SolidarError('CLOSED', 'This node is shutting down')
+  closed: () => new SolidarError('CLOSED', 'This node is shutting down'),
+  storageFailed: (detail: string) =>
+    new SolidarError('STORAGE_FAILED', `Could not save to disk (${detail}): nothing was acknowledged. Is the disk full? Free some space, then restart Solidar.`)
 }

@@ -41,9 +41,16 @@ export class Group extends EventEmitter {
       apply: (nodes: LogNode[], view: Bee, host: ApplyHost) => applyNodes(nodes, view, host, this.base.key)
     })
     this.base.on('update', () => { if (!this.#closed) this.emit('update') })
-    // An error here means storage failed; surface it instead of crashing the process.
-    this.base.on('error', (err: Error) => this.emit('error', err))
+    // An error here means storage failed (e.g. a full disk): Autobase closes the base for good.
+    // Remember it, so appends fail with a clear error and the owner can reopen the log later.
+    this.base.on('error', (err: Error) => {
+      this.failed ??= err
+      this.emit('error', err)
+    })
   }
+
+  /** Set when the underlying Autobase failed (storage error); the log must be reopened. */
+  failed: Error | null = null
 
   async ready (): Promise<void> { await this.base.ready() }
 
@@ -58,10 +65,17 @@ export class Group extends EventEmitter {
 
   /** Appends a command and waits until it has gone through apply locally. */
   async append (cmd: Command): Promise<void> {
+    if (this.failed) throw errors.storageFailed(this.failed.message)
     if (this.#closed) throw errors.closed()
     if (!this.base.writable) throw errors.notPermitted('This device cannot write to this group (not admitted yet, or removed)')
-    await this.base.append(encode(commandValue(cmd)))
-    await this.base.update()
+    try {
+      await this.base.append(encode(commandValue(cmd)))
+      await this.base.update()
+    } catch (err: any) {
+      // A failed write closes the base; whatever the append reports, the cause is storage.
+      if (this.failed || err?.code === 'ENOSPC' || err?.code === 'SESSION_CLOSED') throw errors.storageFailed((this.failed ?? err).message)
+      throw err
+    }
   }
 
   async waitForWritable (signal?: AbortSignal): Promise<void> {

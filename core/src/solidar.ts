@@ -124,8 +124,9 @@ export class Solidar implements SolidarApi {
   async #announce (log: OpenLog) {
     const { group, record } = log
     if (record.kind === 'group') {
+      // log.group is read per request: it is replaced when a failed log is reopened.
       this.#pairing.serve(group.discoveryKey, (request) => answerJoinRequest(request, {
-        group, encryptionKey: b4a.from(record.encryptionKey, 'hex'), self: this.#self, now: this.#now,
+        group: log.group, encryptionKey: b4a.from(record.encryptionKey, 'hex'), self: this.#self, now: this.#now,
         epochKeysFor: (member) => this.#epochKeysFor(log, member)
       }))
     }
@@ -157,6 +158,32 @@ export class Solidar implements SolidarApi {
     log.group.on('update', onUpdate)
     log.group.on('error', (err: Error) => this.#events.emit('error', err))
     onUpdate()
+  }
+
+  /**
+   * A log whose storage failed (e.g. the disk filled up) is closed by Autobase for good.
+   * Reopen it from disk — what was acknowledged is there — once storage works again;
+   * until then requests get STORAGE_FAILED and the rest of the node keeps running.
+   */
+  async #healthy (log: OpenLog): Promise<void> {
+    const failed = log.group.failed
+    if (!failed) return
+    await log.group.close().catch(() => {})
+    const group = new Group({
+      store: this.store.namespace(log.record.namespace),
+      key: b4a.from(log.record.key, 'hex'),
+      encryptionKey: b4a.from(log.record.encryptionKey, 'hex')
+    })
+    try {
+      await group.ready()
+      await group.update()
+    } catch (err: any) {
+      await group.close().catch(() => {})
+      throw errors.storageFailed(err?.message ?? String(err))
+    }
+    if (group.failed) throw errors.storageFailed(group.failed.message)
+    log.group = group
+    this.#watch(log)
   }
 
   async #emitChanges (log: OpenLog) {
@@ -315,6 +342,12 @@ export class Solidar implements SolidarApi {
 
   /** A group id, or a name that matches exactly one group (case-insensitive). */
   async #resolveGroup (ref: string): Promise<OpenLog> {
+    const log = await this.#findGroup(ref)
+    await this.#healthy(log)
+    return log
+  }
+
+  async #findGroup (ref: string): Promise<OpenLog> {
     if (typeof ref !== 'string' || ref.trim() === '') throw errors.badRequest('missing group')
     const text = ref.trim()
     let key: Buffer | null = null
@@ -605,6 +638,7 @@ export class Solidar implements SolidarApi {
     // Both sides may have opened a conversation; all converge on the smallest writable key.
     let log = this.#dmLogs(peer).filter(l => l.group.writable).sort((a, b) => a.record.key.localeCompare(b.record.key))[0]
     if (!log) log = await this.#openDm(peer)
+    await this.#healthy(log)
     return this.#post(log, text, DM_ROOM, opts.replyTo)
   }
 

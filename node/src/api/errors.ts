@@ -37,7 +37,8 @@ const STATUS: Record<ApiErrorCode, number> = {
   INTERNAL: 500,
   NO_NETWORK: 503,
   CLOSED: 503,
-  JOIN_TIMEOUT: 504
+  JOIN_TIMEOUT: 504,
+  STORAGE_FAILED: 507
 }
 
 /** HTTP status for an error code; unknown codes are server errors. */
