@@ -10,6 +10,7 @@ import { parseCommand, type Command } from './commands.ts'
 import { Reject, reject, type ApplyContext, type ApplyHost } from './apply-context.ts'
 import { addMember, createGroup, createInvite, leaveGroup, removeMember, renameGroup, rotateEpoch, setRole } from './apply-membership.ts'
 import { changeMessage, createRoom, postMessage, storeDmSignal } from './apply-messages.ts'
+import { archivePad, createPad, renamePad, updatePad } from './pads/apply.ts'
 import { K, ViewTx, type Bee, type GroupMeta, type MemberRecord } from './view.ts'
 
 export { DEFAULT_ROOM, DM_ROOM, type ApplyHost } from './apply-context.ts'
@@ -67,5 +68,9 @@ async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer
     case 'message/delete': return changeMessage(ctx)
     case 'dm/offer':
     case 'dm/accept': return storeDmSignal(ctx)
+    case 'pad/create': return createPad(ctx)
+    case 'pad/update': return updatePad(ctx)
+    case 'pad/rename': return renamePad(ctx)
+    case 'pad/archive': return archivePad(ctx)
   }
 }

@@ -15,6 +15,10 @@ export const MAX_SEALED = 4096
 /** UTF-8 bytes of the longest text (MAX_TEXT_LENGTH UTF-16 units, at most 3 bytes each). */
 export const MAX_TEXT_BYTES = MAX_TEXT_LENGTH * 3
 export const MAX_EPOCH_BOXES = 1000
+/** Bytes of one pad update (a merged Yjs update) before sealing: a group commit of typing, or one block of an import. */
+export const MAX_PAD_UPDATE = 256 * 1024
+/** Characters of a pad title (sealed, so apply checks only the sealed size: 3 bytes per character). */
+export const MAX_PAD_TITLE = 200
 const MAX_KEY_BOX = 256
 
 export interface GroupCreate { t: 'group/create', kind: 'group' | 'dm', name: string, member: Buffer, memberName: string, sig: Buffer, ts: number, peer?: Buffer }
@@ -37,8 +41,15 @@ export interface MessageDelete { t: 'message/delete', id: string, ts: number }
 /** A sealed box only the addressee can open (DM offers and accepts); see dm.ts. */
 export interface DmSignal { t: 'dm/offer' | 'dm/accept', box: Buffer, ts: number }
 
+/** Pads (core/src/pads/): titles sealed as kind 'pad-title', updates (Yjs update bytes) as kind 'pad'. */
+export interface PadCreate { t: 'pad/create', id: string, title: Sealed, ts: number }
+export interface PadUpdate { t: 'pad/update', pad: string, body: Sealed, ts: number }
+export interface PadRename { t: 'pad/rename', pad: string, title: Sealed, ts: number }
+export interface PadArchive { t: 'pad/archive', pad: string, archived: boolean, ts: number }
+
 export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | MemberLeave | MemberRole | EpochRotate |
-  InviteCreate | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal
+  InviteCreate | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal |
+  PadCreate | PadUpdate | PadRename | PadArchive
 
 export type Parsed = { ok: true, cmd: Command } | { ok: false, type: string, reason: string }
 
@@ -136,6 +147,21 @@ export function parseCommand (value: Uint8Array): Parsed {
     case 'dm/accept':
       if (!isBytes(raw.box) || raw.box.byteLength > MAX_SEALED) return bad('invalid sealed box')
       return { ok: true, cmd: { t: raw.t, box: b(raw.box), ts: raw.ts } }
+    case 'pad/create':
+      if (!isMessageId(raw.id)) return bad('invalid pad id')
+      if (!isSealed(raw.title, MAX_PAD_TITLE * 3)) return bad('invalid sealed title')
+      return { ok: true, cmd: { t: raw.t, id: raw.id, title: sealed(raw.title), ts: raw.ts } }
+    case 'pad/update':
+      if (!isMessageId(raw.pad)) return bad('invalid pad id')
+      if (!isSealed(raw.body, MAX_PAD_UPDATE)) return bad('invalid sealed update')
+      return { ok: true, cmd: { t: raw.t, pad: raw.pad, body: sealed(raw.body), ts: raw.ts } }
+    case 'pad/rename':
+      if (!isMessageId(raw.pad)) return bad('invalid pad id')
+      if (!isSealed(raw.title, MAX_PAD_TITLE * 3)) return bad('invalid sealed title')
+      return { ok: true, cmd: { t: raw.t, pad: raw.pad, title: sealed(raw.title), ts: raw.ts } }
+    case 'pad/archive':
+      if (!isMessageId(raw.pad) || typeof raw.archived !== 'boolean') return bad('invalid pad id or archived flag')
+      return { ok: true, cmd: { t: raw.t, pad: raw.pad, archived: raw.archived, ts: raw.ts } }
     default:
       return bad('unknown command')
   }

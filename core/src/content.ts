@@ -16,7 +16,8 @@ import b4a from 'b4a'
 
 export interface Sealed { e: number, n: Buffer, c: Buffer }
 
-export type ContentKind = 'message' | 'pad'
+/** 'pad': Yjs updates; 'pad-title': pad titles; 'pad-presence': awareness over the ephemeral channel (never stored). */
+export type ContentKind = 'message' | 'pad' | 'pad-title' | 'pad-presence'
 
 const NONCE = 24
 const TAG = 16
