@@ -7,14 +7,15 @@
 import b4a from 'b4a'
 import { encode, decode } from './codec.ts'
 import { verifyBindingForDiscoveryKey } from './binding.ts'
-import { validateName } from './identity.ts'
+import { validateName, verifyDeviceCert } from './identity.ts'
 import type { Group } from './group.ts'
 import type { EpochBox } from './commands.ts'
 
 /** Reply statuses of blind-pairing-core: 1 rejected, 2 used, 3 expired. */
 const DENY = { rejected: 1, used: 2, expired: 3 } as const
 
-export interface JoinUserData { member: Buffer, writer: Buffer, name: string, sig: Buffer }
+/** `device`/`cert` are set when a linked device (not the member's first) joins. */
+export interface JoinUserData { member: Buffer, writer: Buffer, name: string, sig: Buffer, device?: Buffer, cert?: Buffer }
 
 export function encodeJoinUserData (d: JoinUserData): Buffer { return encode(d) }
 
@@ -23,8 +24,13 @@ export function decodeJoinUserData (buf: Uint8Array): JoinUserData | null {
   if (!d || !(d.member instanceof Uint8Array) || d.member.byteLength !== 32) return null
   if (!(d.writer instanceof Uint8Array) || d.writer.byteLength !== 32) return null
   if (!(d.sig instanceof Uint8Array) || d.sig.byteLength !== 64) return null
+  const linked = d.device !== undefined || d.cert !== undefined
+  if (linked && (!(d.device instanceof Uint8Array) || d.device.byteLength !== 32 || !(d.cert instanceof Uint8Array) || d.cert.byteLength !== 64)) return null
   try {
-    return { member: b4a.from(d.member), writer: b4a.from(d.writer), sig: b4a.from(d.sig), name: validateName(d.name) }
+    return {
+      member: b4a.from(d.member), writer: b4a.from(d.writer), sig: b4a.from(d.sig), name: validateName(d.name),
+      ...(linked ? { device: b4a.from(d.device), cert: b4a.from(d.cert) } : {})
+    }
   } catch {
     return null
   }
@@ -57,7 +63,9 @@ export async function answerJoinRequest (request: any, ctx: AnswerContext): Prom
     return null // signed with another key: a forged or damaged request
   }
   const data = decodeJoinUserData(request.userData)
-  if (!data || !verifyBindingForDiscoveryKey(group.discoveryKey, data.writer, data.member, data.sig)) {
+  const signer = data?.device ?? data?.member
+  const certOk = !data?.device || verifyDeviceCert(data.cert!, data.device, data.member)
+  if (!data || !signer || !certOk || !verifyBindingForDiscoveryKey(group.discoveryKey, data.writer, signer, data.sig)) {
     request.deny({ status: DENY.rejected })
     return request.response
   }
@@ -79,8 +87,12 @@ export async function answerJoinRequest (request: any, ctx: AnswerContext): Prom
     request.deny({ status: DENY.used })
     return request.response
   }
-  const keys = await ctx.epochKeysFor(data.member)
-  await group.append({ t: 'member/add', member: data.member, writer: data.writer, name: data.name, role: invite.role, sig: data.sig, invite: b4a.from(inviteId, 'hex'), ts: now, ...(keys.length ? { keys } : {}) })
+  const keys = await ctx.epochKeysFor(signer)
+  await group.append({
+    t: 'member/add', member: data.member, writer: data.writer, name: data.name, role: invite.role, sig: data.sig,
+    invite: b4a.from(inviteId, 'hex'), ts: now, ...(keys.length ? { keys } : {}),
+    ...(data.device ? { device: data.device, cert: data.cert } : {})
+  })
   const added = await group.member(memberHex)
   if (!added || added.left) {
     request.deny({ status: DENY.rejected })

@@ -29,6 +29,14 @@ export interface SolidarApi {
   setRole (group: string, member: string, role: Role): Promise<MemberView>
   renameGroup (group: string, name: string): Promise<{ id: GroupId, name: string }>
 
+  /** First device only: a one-time code (10 min) for linking another device of yours. */
+  deviceLink (opts?: { expiresMs?: number }): Promise<{ code: string, expires: number }>
+  /** Fresh device: become a device of the member who made `code`; gets all their groups. */
+  deviceAdd (code: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ member: MemberId, device: string }>
+  devices (): Promise<Array<{ id: string, name: string, current: boolean, revoked?: number }>>
+  /** Revokes another of your devices in every log: it reads and writes nothing new. */
+  revokeDevice (device: string): Promise<{ id: string, logs: number }>
+
   createInvite (group: string, opts?: InviteOptions): Promise<InviteResult>
   /** Waits until a member admits us (or `timeoutMs` passes, default 60 s). */
   join (code: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ id: GroupId, name: string }>

@@ -4,27 +4,41 @@
  * observers are plain writers. A group always keeps at least one admin.
  */
 import b4a from 'b4a'
-import type { EpochRotate, GroupCreate, GroupRename, InviteCreate, MemberAdd, MemberLeave, MemberRemove, MemberRole } from './commands.ts'
+import type { DeviceRevoke, EpochRotate, GroupCreate, GroupRename, InviteCreate, MemberAdd, MemberDevice, MemberLeave, MemberRemove, MemberRole } from './commands.ts'
 import { verifyBinding } from './binding.ts'
+import { verifyDeviceCert } from './identity.ts'
 import { activeMember, currentEpoch, DEFAULT_ROOM, DM_ROOM, reject, requireAdmin, type ApplyContext, type ApplyHost } from './apply-context.ts'
-import { K, type ViewTx, type GroupMeta, type InviteRecord, type MemberRecord } from './view.ts'
+import { activeDevices, K, type ViewTx, type DeviceRecord, type GroupMeta, type InviteRecord, type MemberRecord } from './view.ts'
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
+
+/**
+ * Checks a device binding (`sig` over the writer, by the device) and, for a linked device,
+ * its certificate by the member key. Returns the device record for the member.
+ */
+function checkDevice (bootstrapKey: Buffer, cmd: { member: Buffer, writer: Buffer, sig: Buffer, device?: Buffer, cert?: Buffer }): DeviceRecord {
+  const device = cmd.device ?? cmd.member
+  if (!verifyBinding(bootstrapKey, cmd.writer, device, cmd.sig)) reject('bad device binding signature')
+  if (cmd.device && !verifyDeviceCert(cmd.cert!, cmd.device, cmd.member)) reject('bad device certificate')
+  return { device: hex(device), writer: hex(cmd.writer), ...(cmd.cert ? { cert: hex(cmd.cert) } : {}) }
+}
 
 /** First entry of every log; not routed through ApplyContext because there is no author yet. */
 export async function createGroup (tx: ViewTx, cmd: GroupCreate, meta: GroupMeta | null, writerKey: Buffer, writer: string, bootstrapKey: Buffer) {
   if (meta) reject('group already created')
   if (!b4a.equals(writerKey, bootstrapKey)) reject('only the bootstrap writer creates the group')
-  if (!verifyBinding(bootstrapKey, writerKey, cmd.member, cmd.sig)) reject('bad device binding signature')
+  const device = checkDevice(bootstrapKey, { ...cmd, writer: writerKey })
   if (cmd.kind === 'dm' && !cmd.peer) reject('a direct conversation names its peer')
   const creator = hex(cmd.member)
   const record: GroupMeta = { kind: cmd.kind, name: cmd.name, creator, ts: cmd.ts }
   if (cmd.peer) record.peer = hex(cmd.peer)
   tx.put(K.meta, record)
   tx.put(K.epoch, 0)
-  const member: MemberRecord = { id: creator, name: cmd.memberName, role: 'admin', joinedTs: cmd.ts, writers: [writer] }
+  const member: MemberRecord = { id: creator, name: cmd.memberName, role: 'admin', joinedTs: cmd.ts, writers: [writer], devices: [device] }
   tx.put(K.member(creator), member)
   tx.put(K.writer(writer), { member: creator })
+  tx.put(K.device(device.device), { member: creator })
+  if (cmd.kind === 'vault') return // a vault has no rooms
   const room = cmd.kind === 'dm' ? DM_ROOM : DEFAULT_ROOM
   tx.put(K.room(room), { name: room, createdBy: creator, ts: cmd.ts })
 }
@@ -38,7 +52,7 @@ export async function renameGroup (ctx: ApplyContext<GroupRename>) {
 export async function createInvite (ctx: ApplyContext<InviteCreate>) {
   const { tx, cmd } = ctx
   requireAdmin(ctx, 'create invites')
-  if (ctx.meta.kind !== 'group') reject('no invites in a direct conversation')
+  if (ctx.meta.kind === 'dm') reject('no invites in a direct conversation')
   const key = K.invite(hex(cmd.id))
   if (await tx.get(key)) reject('invite id already exists')
   const record: InviteRecord = { publicKey: hex(cmd.publicKey), role: cmd.role, expires: cmd.expires, uses: cmd.uses, used: 0, createdBy: ctx.author.id }
@@ -50,8 +64,11 @@ export async function addMember (ctx: ApplyContext<MemberAdd>) {
   requireAdmin(ctx, 'add members')
   const id = hex(cmd.member)
   const writer = hex(cmd.writer)
-  if (!verifyBinding(ctx.bootstrapKey, cmd.writer, cmd.member, cmd.sig)) reject('bad device binding signature')
+  if (meta.kind === 'vault') reject('devices join a vault with member/device')
+  const device = checkDevice(ctx.bootstrapKey, cmd)
   if (await tx.get(K.writer(writer))) reject('writer already belongs to a member')
+  const owner = await tx.get<{ member: string }>(K.device(device.device))
+  if (owner && owner.member !== id) reject('device belongs to another member')
   const previous = await tx.get<MemberRecord>(K.member(id))
   if (previous && !previous.left) reject('already a member')
   let role = cmd.role
@@ -68,11 +85,12 @@ export async function addMember (ctx: ApplyContext<MemberAdd>) {
     tx.put(key, { ...invite, used: invite.used + 1 })
   }
   const epoch = await currentEpoch(tx)
-  for (const k of cmd.keys ?? []) if (k.e <= epoch) tx.put(K.epochKey(id, k.e), k.box)
+  for (const k of cmd.keys ?? []) if (k.e <= epoch) tx.put(K.epochKey(device.device, k.e), k.box)
   // A member removed earlier and invited again comes back with a new device writer.
-  const member: MemberRecord = { id, name: cmd.name, role, joinedTs: cmd.ts, writers: [writer] }
+  const member: MemberRecord = { id, name: cmd.name, role, joinedTs: cmd.ts, writers: [writer], devices: [device] }
   tx.put(K.member(id), member)
   tx.put(K.writer(writer), { member: id })
+  tx.put(K.device(device.device), { member: id })
   await ctx.host.addWriter(cmd.writer, { indexer: role === 'admin' })
 }
 
@@ -109,14 +127,14 @@ async function memberCount (tx: ViewTx): Promise<number> {
 
 export async function removeMember (ctx: ApplyContext<MemberRemove>) {
   requireAdmin(ctx, 'remove members')
-  if (ctx.meta.kind !== 'group') reject('no removals in a direct conversation')
+  if (ctx.meta.kind !== 'group') reject('members are removed from groups only')
   const target = await activeMember(ctx.tx, hex(ctx.cmd.member))
   if (!target) return reject('not a member')
   await removeFromGroup(ctx, target, 'removed')
 }
 
 export async function leaveGroup (ctx: ApplyContext<MemberLeave>) {
-  if (ctx.meta.kind !== 'group') reject('a direct conversation cannot be left')
+  if (ctx.meta.kind !== 'group') reject('only groups can be left')
   await removeFromGroup(ctx, ctx.author, 'left')
 }
 
@@ -137,12 +155,51 @@ export async function rotateEpoch (ctx: ApplyContext<EpochRotate>) {
   requireAdmin(ctx, 'start a new key epoch')
   const epoch = await currentEpoch(tx)
   if (cmd.epoch !== epoch + 1) reject(`epoch ${cmd.epoch} does not follow the current epoch ${epoch}`)
-  for (const { member, box } of cmd.keys) {
-    const id = hex(member)
-    if (await activeMember(tx, id)) tx.put(K.epochKey(id, cmd.epoch), box)
+  // `member` in each box names the recipient device (a member's first device has the member's key).
+  for (const { member: device, box } of cmd.keys) {
+    const id = hex(device)
+    const owner = await tx.get<{ member: string }>(K.device(id))
+    const m = owner ? await activeMember(tx, owner.member) : null
+    if (m && activeDevices(m).some(d => d.device === id)) tx.put(K.epochKey(id, cmd.epoch), box)
   }
   tx.put(K.epoch, cmd.epoch)
   tx.put(K.rekey, 0)
 }
 
 export type { ApplyHost }
+
+/** A member adds another of its own devices (a sibling device already in this log does it). */
+export async function addDevice (ctx: ApplyContext<MemberDevice>) {
+  const { tx, cmd, author } = ctx
+  const device = hex(cmd.device)
+  if (!verifyDeviceCert(cmd.cert, cmd.device, b4a.from(author.id, 'hex'))) reject('bad device certificate')
+  if (!verifyBinding(ctx.bootstrapKey, cmd.writer, cmd.device, cmd.sig)) reject('bad device binding signature')
+  if (await tx.get(K.device(device))) reject('device already known')
+  const writer = hex(cmd.writer)
+  if (await tx.get(K.writer(writer))) reject('writer already belongs to a member')
+  const epoch = await currentEpoch(tx)
+  for (const k of cmd.keys ?? []) if (k.e <= epoch) tx.put(K.epochKey(device, k.e), k.box)
+  const record: DeviceRecord = { device, writer, name: cmd.name, cert: hex(cmd.cert) }
+  tx.put(K.member(author.id), { ...author, writers: [...author.writers, writer], devices: [...(author.devices ?? []), record] })
+  tx.put(K.writer(writer), { member: author.id })
+  tx.put(K.device(device), { member: author.id })
+  await ctx.host.addWriter(cmd.writer, { indexer: author.role === 'admin' })
+}
+
+/** A member revokes one of its devices: like a removal, for that device only. */
+export async function revokeDevice (ctx: ApplyContext<DeviceRevoke>) {
+  const { tx, cmd, author, host } = ctx
+  const device = hex(cmd.device)
+  const target = (author.devices ?? []).find(d => d.device === device && !d.revoked)
+  if (!target) return reject('not a current device of the author')
+  if (activeDevices(author).length <= 1) reject('a member keeps at least one device (leave the group instead)')
+  const key = b4a.from(target.writer, 'hex')
+  if (!host.removeable(key)) reject('autobase cannot remove this writer (last indexer)')
+  tx.put(K.member(author.id), {
+    ...author,
+    writers: author.writers.filter(w => w !== target.writer),
+    devices: (author.devices ?? []).map(d => d.device === device ? { ...d, revoked: cmd.ts } : d)
+  })
+  tx.put(K.rekey, 1)
+  await host.removeWriter(key)
+}

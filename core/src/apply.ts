@@ -8,7 +8,8 @@
 import b4a from 'b4a'
 import { parseCommand, type Command } from './commands.ts'
 import { Reject, reject, type ApplyContext, type ApplyHost } from './apply-context.ts'
-import { addMember, createGroup, createInvite, leaveGroup, removeMember, renameGroup, rotateEpoch, setRole } from './apply-membership.ts'
+import { addDevice, addMember, createGroup, createInvite, leaveGroup, removeMember, renameGroup, revokeDevice, rotateEpoch, setRole } from './apply-membership.ts'
+import { recordVaultLog, recordVaultWriter } from './apply-vault.ts'
 import { changeMessage, createRoom, postMessage, storeDmSignal } from './apply-messages.ts'
 import { archivePad, createPad, renamePad, updatePad } from './pads/apply.ts'
 import { K, ViewTx, type Bee, type GroupMeta, type MemberRecord } from './view.ts'
@@ -51,7 +52,9 @@ async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer
 
   const link = await tx.get<{ member: string }>(K.writer(writer))
   const author = link ? await tx.get<MemberRecord>(K.member(link.member)) : null
-  if (!author || author.left) return reject('writer is not a member')
+  // The member's current writers only: a writer removed from a member (an old device of a member
+  // who was removed and admitted again) stays out even though its writer link still names them.
+  if (!author || author.left || !author.writers.includes(writer)) return reject('writer is not a member')
 
   const ctx: ApplyContext<any> = { tx, cmd, host, bootstrapKey, writerKey, writer, meta, author }
   switch (cmd.t) {
@@ -61,6 +64,10 @@ async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer
     case 'member/leave': return leaveGroup(ctx)
     case 'member/role': return setRole(ctx)
     case 'epoch/rotate': return rotateEpoch(ctx)
+    case 'member/device': return addDevice(ctx)
+    case 'member/revoke-device': return revokeDevice(ctx)
+    case 'vault/log': return recordVaultLog(ctx)
+    case 'vault/writer': return recordVaultWriter(ctx)
     case 'invite/create': return createInvite(ctx)
     case 'room/create': return createRoom(ctx)
     case 'message/post': return postMessage(ctx)

@@ -21,11 +21,24 @@ export const MAX_PAD_UPDATE = 256 * 1024
 export const MAX_PAD_TITLE = 200
 const MAX_KEY_BOX = 256
 
-export interface GroupCreate { t: 'group/create', kind: 'group' | 'dm', name: string, member: Buffer, memberName: string, sig: Buffer, ts: number, peer?: Buffer }
+export type LogKind = 'group' | 'dm' | 'vault'
+/**
+ * `sig` is the device binding, signed by `device` (or by `member` on a member's first device,
+ * which then omits `device` and `cert`); `cert` is the member key's signature over `device`.
+ */
+export interface GroupCreate { t: 'group/create', kind: LogKind, name: string, member: Buffer, memberName: string, sig: Buffer, ts: number, peer?: Buffer, device?: Buffer, cert?: Buffer }
 /** An epoch key sealed to one member (see content.ts and keys.ts). */
 export interface EpochBox { e: number, box: Buffer }
 export interface MemberBox { member: Buffer, box: Buffer }
-export interface MemberAdd { t: 'member/add', member: Buffer, writer: Buffer, name: string, role: Role, sig: Buffer, invite?: Buffer, keys?: EpochBox[], ts: number }
+export interface MemberAdd { t: 'member/add', member: Buffer, writer: Buffer, name: string, role: Role, sig: Buffer, invite?: Buffer, keys?: EpochBox[], ts: number, device?: Buffer, cert?: Buffer }
+/** The author (a member) adds another of its devices, with that device's writer. */
+export interface MemberDevice { t: 'member/device', device: Buffer, writer: Buffer, cert: Buffer, sig: Buffer, name: string, keys?: EpochBox[], ts: number }
+/** The author revokes one of its own devices: its writers go, a new epoch is due. */
+export interface DeviceRevoke { t: 'member/revoke-device', device: Buffer, ts: number }
+/** Vault only: a log this member belongs to, sealed under the vault's epoch key (kind 'vault'). */
+export interface VaultLog { t: 'vault/log', body: Sealed, ts: number }
+/** Vault only: "my device's writer for log L is W" (binding signed by the device). */
+export interface VaultWriter { t: 'vault/writer', log: Buffer, device: Buffer, writer: Buffer, sig: Buffer, ts: number }
 export interface MemberRemove { t: 'member/remove', member: Buffer, ts: number }
 export interface MemberLeave { t: 'member/leave', ts: number }
 export interface MemberRole { t: 'member/role', member: Buffer, role: Role, ts: number }
@@ -48,6 +61,7 @@ export interface PadRename { t: 'pad/rename', pad: string, title: Sealed, ts: nu
 export interface PadArchive { t: 'pad/archive', pad: string, archived: boolean, ts: number }
 
 export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | MemberLeave | MemberRole | EpochRotate |
+  MemberDevice | DeviceRevoke | VaultLog | VaultWriter |
   InviteCreate | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal |
   PadCreate | PadUpdate | PadRename | PadArchive
 
@@ -73,6 +87,11 @@ function boxes<T> (x: unknown, item: (o: Record<string, unknown>) => T | null): 
 }
 const epochBox = (o: Record<string, unknown>): EpochBox | null =>
   Number.isSafeInteger(o.e) && (o.e as number) > 0 && isBytes(o.box) && o.box.byteLength <= MAX_KEY_BOX ? { e: o.e as number, box: Buffer.from(o.box) } : null
+/** Either both `device` and `cert` (a linked device) or neither (a member's first device). */
+const deviceCert = (raw: Record<string, unknown>): boolean =>
+  (raw.device === undefined && raw.cert === undefined) || (isBytes(raw.device, 32) && isBytes(raw.cert, 64))
+const deviceFields = (raw: Record<string, unknown>): { device?: Buffer, cert?: Buffer } =>
+  raw.device === undefined ? {} : { device: Buffer.from(raw.device as Uint8Array), cert: Buffer.from(raw.cert as Uint8Array) }
 const memberBox = (o: Record<string, unknown>): MemberBox | null =>
   isBytes(o.member, 32) && isBytes(o.box) && o.box.byteLength <= MAX_KEY_BOX ? { member: Buffer.from(o.member), box: Buffer.from(o.box) } : null
 /** Message ids: 8–64 url-safe characters chosen by the author. */
@@ -92,12 +111,13 @@ export function parseCommand (value: Uint8Array): Parsed {
   const b = (x: unknown) => Buffer.from(x as Uint8Array)
   switch (raw.t) {
     case 'group/create':
-      if (raw.kind !== 'group' && raw.kind !== 'dm') return bad('invalid kind')
-      if (!isText(raw.name, MAX_NAME, raw.kind === 'dm') || !noControl(raw.name)) return bad('invalid group name')
+      if (raw.kind !== 'group' && raw.kind !== 'dm' && raw.kind !== 'vault') return bad('invalid kind')
+      if (!isText(raw.name, MAX_NAME, raw.kind !== 'group') || !noControl(raw.name)) return bad('invalid group name')
+      if (!deviceCert(raw)) return bad('invalid device or certificate')
       if (!isBytes(raw.member, 32) || !isBytes(raw.sig, 64)) return bad('invalid creator key or signature')
       if (!isText(raw.memberName, MAX_NAME) || !noControl(raw.memberName)) return bad('invalid creator name')
       if (raw.peer !== undefined && !isBytes(raw.peer, 32)) return bad('invalid dm peer')
-      return { ok: true, cmd: { t: raw.t, kind: raw.kind, name: raw.name, member: b(raw.member), memberName: raw.memberName, sig: b(raw.sig), ts: raw.ts, ...(raw.peer ? { peer: b(raw.peer) } : {}) } }
+      return { ok: true, cmd: { t: raw.t, kind: raw.kind, name: raw.name, member: b(raw.member), memberName: raw.memberName, sig: b(raw.sig), ts: raw.ts, ...(raw.peer ? { peer: b(raw.peer) } : {}), ...deviceFields(raw) } }
     case 'member/add':
       if (!isBytes(raw.member, 32) || !isBytes(raw.writer, 32) || !isBytes(raw.sig, 64)) return bad('invalid member, writer or signature')
       if (!isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid member name')
@@ -105,7 +125,24 @@ export function parseCommand (value: Uint8Array): Parsed {
       if (raw.invite !== undefined && !isBytes(raw.invite, 32)) return bad('invalid invite id')
       const keys = raw.keys === undefined ? [] : boxes(raw.keys, epochBox)
       if (keys === null) return bad('invalid epoch keys')
-      return { ok: true, cmd: { t: raw.t, member: b(raw.member), writer: b(raw.writer), name: raw.name, role: raw.role, sig: b(raw.sig), ts: raw.ts, ...(raw.invite ? { invite: b(raw.invite) } : {}), ...(keys.length ? { keys } : {}) } }
+      if (!deviceCert(raw)) return bad('invalid device or certificate')
+      return { ok: true, cmd: { t: raw.t, member: b(raw.member), writer: b(raw.writer), name: raw.name, role: raw.role, sig: b(raw.sig), ts: raw.ts, ...(raw.invite ? { invite: b(raw.invite) } : {}), ...(keys.length ? { keys } : {}), ...deviceFields(raw) } }
+    case 'member/device': {
+      if (!isBytes(raw.device, 32) || !isBytes(raw.writer, 32) || !isBytes(raw.cert, 64) || !isBytes(raw.sig, 64)) return bad('invalid device, writer, certificate or signature')
+      if (!isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid device name')
+      const keys = raw.keys === undefined ? [] : boxes(raw.keys, epochBox)
+      if (keys === null) return bad('invalid epoch keys')
+      return { ok: true, cmd: { t: raw.t, device: b(raw.device), writer: b(raw.writer), cert: b(raw.cert), sig: b(raw.sig), name: raw.name, ts: raw.ts, ...(keys.length ? { keys } : {}) } }
+    }
+    case 'member/revoke-device':
+      if (!isBytes(raw.device, 32)) return bad('invalid device')
+      return { ok: true, cmd: { t: raw.t, device: b(raw.device), ts: raw.ts } }
+    case 'vault/log':
+      if (!isSealed(raw.body, MAX_SEALED)) return bad('invalid sealed body')
+      return { ok: true, cmd: { t: raw.t, body: sealed(raw.body), ts: raw.ts } }
+    case 'vault/writer':
+      if (!isBytes(raw.log, 32) || !isBytes(raw.device, 32) || !isBytes(raw.writer, 32) || !isBytes(raw.sig, 64)) return bad('invalid log, device, writer or signature')
+      return { ok: true, cmd: { t: raw.t, log: b(raw.log), device: b(raw.device), writer: b(raw.writer), sig: b(raw.sig), ts: raw.ts } }
     case 'member/remove':
       if (!isBytes(raw.member, 32)) return bad('invalid member')
       return { ok: true, cmd: { t: raw.t, member: b(raw.member), ts: raw.ts } }

@@ -12,6 +12,7 @@ import { applyNodes, type ApplyHost, type LogNode } from './apply.ts'
 import { commandValue, type Command } from './commands.ts'
 import { encode } from './codec.ts'
 import { errors } from './errors.ts'
+import type { Sealed } from './content.ts'
 import { groupIdOf } from './ids.ts'
 import type { GroupId } from './types.ts'
 import {
@@ -108,6 +109,21 @@ export class Group extends EventEmitter {
     const out: Array<{ epoch: number, box: Buffer }> = []
     for await (const { key, value } of rangeRecords<Uint8Array>(this.view, `k!${memberHex}!`)) {
       out.push({ epoch: Number(key.slice(key.lastIndexOf('!') + 1)), box: Buffer.from(value) })
+    }
+    return out
+  }
+
+  /** Vault only: sealed log descriptors. */
+  async vaultLogs (): Promise<Array<{ n: number, body: Sealed }>> {
+    return collect(rangeRecords<{ n: number, body: Sealed }>(this.view, 'vl!'))
+  }
+
+  /** Vault only: announced device writers, per log. */
+  async vaultWriters (): Promise<Array<{ log: string, device: string, writer: string, sig: string }>> {
+    const out: Array<{ log: string, device: string, writer: string, sig: string }> = []
+    for await (const { key, value } of rangeRecords<{ writer: string, sig: string }>(this.view, 'vw!')) {
+      const [, log, device] = key.split('!')
+      out.push({ log, device, writer: value.writer, sig: value.sig })
     }
     return out
   }

@@ -1,6 +1,8 @@
 /**
- * Device identity: an Ed25519 key pair. The member id is the public key in z-base-32;
- * the fingerprint is a short digest to compare out of band (read aloud, in person).
+ * Device identity: an Ed25519 key pair per device. A member's first device's public key is
+ * the member id (z-base-32); a device linked later has its own key pair plus the member key
+ * and a certificate signed by the first device ("this device is that member's").
+ * The fingerprint is a short digest to compare out of band (read aloud, in person).
  * sodium-universal keeps this portable (sodium-native in Node, sodium-javascript elsewhere).
  */
 import sodium from 'sodium-universal'
@@ -10,9 +12,30 @@ import { errors } from './errors.ts'
 import type { MemberId } from './types.ts'
 
 export interface Identity {
+  /** This device's key pair. */
   publicKey: Buffer
   secretKey: Buffer
   name: string
+  /** The member this device belongs to, when it is not the member's first device. */
+  member?: Buffer
+  /** The member key's signature over this device key (see `signDeviceCert`). */
+  cert?: Buffer
+}
+
+/** The member key of an identity: its own key on a first device. */
+export function memberKey (identity: Pick<Identity, 'publicKey' | 'member'>): Buffer {
+  return identity.member ?? identity.publicKey
+}
+
+const CERT_DOMAIN = b4a.from('solidar/device-cert/v1')
+
+/** The member key's statement "device belongs to me". */
+export function signDeviceCert (device: Uint8Array, memberSecretKey: Uint8Array): Buffer {
+  return sign(b4a.concat([CERT_DOMAIN, device]), memberSecretKey)
+}
+
+export function verifyDeviceCert (cert: Uint8Array, device: Uint8Array, member: Uint8Array): boolean {
+  return verify(cert, b4a.concat([CERT_DOMAIN, device]), member)
 }
 
 export const MAX_NAME_LENGTH = 64
@@ -34,8 +57,8 @@ export function createIdentity (name: string): Identity {
   return { publicKey, secretKey, name: validateName(name) }
 }
 
-export function memberId (identity: Pick<Identity, 'publicKey'>): MemberId {
-  return memberIdOf(identity.publicKey)
+export function memberId (identity: Pick<Identity, 'publicKey' | 'member'>): MemberId {
+  return memberIdOf(memberKey(identity))
 }
 
 /**
@@ -67,7 +90,10 @@ export function encodeIdentity (identity: Identity): string {
     version: 1,
     name: identity.name,
     publicKey: b4a.toString(identity.publicKey, 'hex'),
-    secretKey: b4a.toString(identity.secretKey, 'hex')
+    secretKey: b4a.toString(identity.secretKey, 'hex'),
+    ...(identity.member && identity.cert
+      ? { member: b4a.toString(identity.member, 'hex'), cert: b4a.toString(identity.cert, 'hex') }
+      : {})
   }, null, 2) + '\n'
 }
 
@@ -80,7 +106,15 @@ export function decodeIdentity (text: string): Identity {
   if (publicKey.byteLength !== 32 || secretKey.byteLength !== 64) throw errors.badRequest('identity file holds malformed keys')
   // The secret key embeds the public key: a mismatch means a damaged or tampered file.
   if (!b4a.equals(secretKey.subarray(32), publicKey)) throw errors.badRequest('identity file keys do not match')
-  return { publicKey, secretKey, name: validateName(raw.name) }
+  const identity: Identity = { publicKey, secretKey, name: validateName(raw.name) }
+  if (raw.member !== undefined || raw.cert !== undefined) {
+    const member = b4a.from(String(raw.member), 'hex')
+    const cert = b4a.from(String(raw.cert), 'hex')
+    if (member.byteLength !== 32 || !verifyDeviceCert(cert, publicKey, member)) throw errors.badRequest('identity file holds an invalid device certificate')
+    identity.member = member
+    identity.cert = cert
+  }
+  return identity
 }
 
 export { decodeKey }

@@ -18,7 +18,8 @@ export interface LogRecord {
   encryptionKey: string
   /** Corestore namespace of this log on this device. */
   namespace: string
-  kind: 'group' | 'dm'
+  /** 'vault': the member's personal log shared by its devices (see devices in solidar.ts). */
+  kind: 'group' | 'dm' | 'vault'
   /** For DMs: the other member's identity key, hex. */
   peer?: string
   /** For groups: the last DM signal processed (see dm.ts). */

@@ -9,9 +9,9 @@ import b4a from 'b4a'
 import crypto from 'hypercore-crypto'
 import { CandidateRequest, createInvite } from 'blind-pairing-core'
 import type { NodeStatus, SolidarApi } from './api.ts'
-import { answerJoinRequest, encodeJoinUserData } from './admission.ts'
+import { answerJoinRequest, decodeJoinUserData, encodeJoinUserData } from './admission.ts'
 import { DEFAULT_ROOM, DM_ROOM } from './apply.ts'
-import { signBinding, signBindingForDiscoveryKey } from './binding.ts'
+import { signBinding, signBindingForDiscoveryKey, verifyBindingForDiscoveryKey } from './binding.ts'
 import { isMessageId, isRoomName, MAX_TEXT_LENGTH } from './commands.ts'
 import { openDmPayload, sealDmPayload } from './dm.ts'
 import { Keyring, randomKey } from './content.ts'
@@ -19,7 +19,9 @@ import { openEpochKey, sealEpochKey } from './keys.ts'
 import type { EpochBox } from './commands.ts'
 import { errors, SolidarError } from './errors.ts'
 import { Group } from './group.ts'
-import { fingerprint, memberId, validateName, type Identity } from './identity.ts'
+import { fingerprint, memberId, memberKey, signDeviceCert, validateName, type Identity } from './identity.ts'
+import { encode, decode } from './codec.ts'
+import { activeDevices } from './view.ts'
 import { decodeKey, encodeKey, groupIdOf } from './ids.ts'
 import { decodeInviteCode, encodeInviteCode } from './invite-code.ts'
 import { Pairing } from './pairing.ts'
@@ -46,6 +48,8 @@ export interface SolidarOptions {
   networkMode?: NodeStatus['network']['mode']
   bootstrap?: string[]
   now?: () => number
+  /** Persists the identity when this device becomes a linked device of a member. */
+  onIdentityChange?: (identity: Identity) => Promise<void>
 }
 
 interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, rotation: Promise<void> }
@@ -66,6 +70,9 @@ export class Solidar implements SolidarApi {
   #network: NodeStatus['network']['mode']
   #bootstrap: string[]
   #closing = false
+  #onIdentityChange: (identity: Identity) => Promise<void>
+  /** Vault entries this device already acted on, so each is handled once per run. */
+  #vaultDone = new Set<string>()
   #onConnection = (conn: PeerConnection) => this.#attach(conn)
 
   constructor (opts: SolidarOptions) {
@@ -75,6 +82,7 @@ export class Solidar implements SolidarApi {
     this.#registry = new Registry(opts.local)
     this.#verification = new VerificationStore(opts.local, { now: opts.now })
     this.#now = opts.now ?? Date.now
+    this.#onIdentityChange = opts.onIdentityChange ?? (async () => {})
     this.#network = opts.transport ? (opts.networkMode ?? 'bootstrap') : 'none'
     this.#bootstrap = opts.bootstrap ?? []
     this.#events.setMaxListeners(0) // one listener per API WebSocket client
@@ -86,7 +94,10 @@ export class Solidar implements SolidarApi {
     return node
   }
 
-  get #self (): string { return hex(this.identity.publicKey) }
+  /** This device's member key (hex): the id others know us by. */
+  get #self (): string { return hex(memberKey(this.identity)) }
+  /** This device's own key (hex): epoch keys and DM boxes are sealed to it. */
+  get #device (): string { return hex(this.identity.publicKey) }
 
   async #open () {
     await this.store.ready()
@@ -123,7 +134,9 @@ export class Solidar implements SolidarApi {
 
   async #announce (log: OpenLog) {
     const { group, record } = log
-    if (record.kind === 'group') {
+    if (record.kind === 'vault') {
+      this.#pairing.serve(group.discoveryKey, (request) => this.#answerDeviceRequest(request, log))
+    } else if (record.kind === 'group') {
       // log.group is read per request: it is replaced when a failed log is reopened.
       this.#pairing.serve(group.discoveryKey, (request) => answerJoinRequest(request, {
         group: log.group, encryptionKey: b4a.from(record.encryptionKey, 'hex'), self: this.#self, now: this.#now,
@@ -144,10 +157,11 @@ export class Solidar implements SolidarApi {
           again = false
           await this.#refreshKeys(log)
           await this.#emitChanges(log)
-          if (log.record.kind === 'group') {
-            await this.#processDmSignals(log)
-            await this.#rotateIfNeeded(log)
-          }
+          if (log.record.kind === 'group') await this.#processDmSignals(log)
+          if (log.record.kind !== 'dm') await this.#rotateIfNeeded(log)
+          // Sibling devices: a change anywhere may let us add a device to a log, or vice versa.
+          const vault = this.#vault()
+          if (vault) await this.#processVault(vault)
         } while (again && !this.#closing)
       } catch (err) {
         if (!this.#closing) this.#events.emit('error', err)
@@ -212,7 +226,7 @@ export class Solidar implements SolidarApi {
 
   /** Opens the epoch keys sealed to this member that the keyring does not hold yet. */
   async #refreshKeys (log: OpenLog) {
-    for (const { epoch, box } of await log.group.epochBoxes(this.#self)) {
+    for (const { epoch, box } of await log.group.epochBoxes(this.#device)) {
       if (log.keyring.has(epoch)) continue
       const key = openEpochKey(box, log.group.discoveryKey, epoch, this.identity)
       if (key) log.keyring.add(epoch, key)
@@ -246,10 +260,11 @@ export class Solidar implements SolidarApi {
     if (!group.writable || !(await group.rekeyPending())) return
     const epoch = (await group.epoch()) + 1
     const key = randomKey()
-    const keys = (await group.members()).map(m => {
-      const member = b4a.from(m.id, 'hex')
-      return { member, box: sealEpochKey(group.discoveryKey, epoch, key, member) }
-    })
+    // One box per current device of every current member.
+    const keys = (await group.members()).flatMap(m => activeDevices(m).map(d => {
+      const device = b4a.from(d.device, 'hex')
+      return { member: device, box: sealEpochKey(group.discoveryKey, epoch, key, device) }
+    }))
     await group.append({ t: 'epoch/rotate', epoch, keys, ts: this.#now() })
     await this.#refreshKeys(log)
   }
@@ -273,7 +288,7 @@ export class Solidar implements SolidarApi {
   // ---------------------------------------------------------------- identity & status
 
   whoami (): WhoAmI {
-    return { id: memberId(this.identity), name: this.identity.name, fingerprint: fingerprint(this.identity.publicKey) }
+    return { id: memberId(this.identity), name: this.identity.name, fingerprint: fingerprint(memberKey(this.identity)) }
   }
 
   async status (): Promise<NodeStatus> {
@@ -309,20 +324,27 @@ export class Solidar implements SolidarApi {
     return { id: groupIdOf(group.key), name: clean }
   }
 
-  async #createLog ({ kind, name, peer }: { kind: 'group' | 'dm', name: string, peer?: Buffer }): Promise<OpenLog> {
+  async #createLog ({ kind, name, peer }: { kind: 'group' | 'dm' | 'vault', name: string, peer?: Buffer }): Promise<OpenLog> {
     if (this.#closing) throw errors.closed()
     const namespace = hex(crypto.randomBytes(16))
     const encryptionKey = crypto.randomBytes(32)
     const group = new Group({ store: this.store.namespace(namespace), key: null, encryptionKey })
     await group.ready()
     await group.append({
-      t: 'group/create', kind, name, member: this.identity.publicKey, memberName: this.identity.name,
+      t: 'group/create', kind, name, member: memberKey(this.identity), memberName: this.identity.name,
       sig: signBinding(group.key, group.localWriterKey, this.identity.secretKey), ts: this.#now(),
-      ...(peer ? { peer } : {})
+      ...(peer ? { peer } : {}), ...this.#deviceFields()
     })
     const record: LogRecord = { key: hex(group.key), encryptionKey: hex(encryptionKey), namespace, kind, ...(peer ? { peer: hex(peer) } : {}) }
     await this.#registry.put(record)
-    return this.#openLog(record, group)
+    const log = await this.#openLog(record, group)
+    if (kind !== 'vault') await this.#listInVault(record)
+    return log
+  }
+
+  /** `device` and `cert` for entries signed by a linked (not first) device. */
+  #deviceFields (): { device?: Buffer, cert?: Buffer } {
+    return this.identity.member ? { device: this.identity.publicKey, cert: this.identity.cert } : {}
   }
 
   async listGroups (): Promise<GroupSummary[]> {
@@ -507,8 +529,9 @@ export class Solidar implements SolidarApi {
     const namespace = hex(crypto.randomBytes(16))
     const writer = await Autobase.getLocalKey(this.store.namespace(namespace))
     const userData = encodeJoinUserData({
-      member: this.identity.publicKey, writer, name: this.identity.name,
-      sig: signBindingForDiscoveryKey(invite.discoveryKey, writer, this.identity.secretKey)
+      member: memberKey(this.identity), writer, name: this.identity.name,
+      sig: signBindingForDiscoveryKey(invite.discoveryKey, writer, this.identity.secretKey),
+      ...this.#deviceFields()
     })
     const request = new CandidateRequest(invite.invite, userData)
     const auth = await this.#awaitReply(request, invite.discoveryKey, timeoutMs, opts.signal)
@@ -516,6 +539,7 @@ export class Solidar implements SolidarApi {
     const record: LogRecord = { key: hex(auth.key), encryptionKey: hex(auth.encryptionKey), namespace, kind: 'group' }
     await this.#registry.put(record)
     const log = await this.#openLog(record)
+    await this.#listInVault(record)
     // Admitted: the admin appended our member/add before replying. Wait until it reaches us.
     const remaining = Math.max(1000, deadline - this.#now())
     await withTimeout(log.group.waitForWritable(opts.signal), remaining, () => errors.joinTimeout(timeoutMs))
@@ -647,7 +671,7 @@ export class Solidar implements SolidarApi {
     if (!via) throw errors.noSharedGroup(z32OfHex(peer))
     const peerKey = b4a.from(peer, 'hex')
     const log = await this.#createLog({ kind: 'dm', name: '', peer: peerKey })
-    const box = sealDmPayload({ kind: 'offer', base: log.group.key, encryptionKey: b4a.from(log.record.encryptionKey, 'hex'), from: this.identity.publicKey, to: peerKey }, peerKey)
+    const box = sealDmPayload({ kind: 'offer', base: log.group.key, encryptionKey: b4a.from(log.record.encryptionKey, 'hex'), from: memberKey(this.identity), to: peerKey }, peerKey)
     await this.#appendChecked(via.group, { t: 'dm/offer', box, ts: this.#now() })
     return log
   }
@@ -690,7 +714,7 @@ export class Solidar implements SolidarApi {
       if (name !== null) break
     }
     if (name === null) throw errors.memberNotFound(ref)
-    return verifyMember(this.#verification, { own: this.identity.publicKey, member: b4a.from(member, 'hex'), memberId: z32OfHex(member), name }, opts)
+    return verifyMember(this.#verification, { own: memberKey(this.identity), member: b4a.from(member, 'hex'), memberId: z32OfHex(member), name }, opts)
   }
 
   /** Reads new sealed DM envelopes in a group; acts on those addressed to us. */
@@ -707,8 +731,9 @@ export class Solidar implements SolidarApi {
         const record: LogRecord = { key, encryptionKey: hex(payload.encryptionKey), namespace: hex(crypto.randomBytes(16)), kind: 'dm', peer: signal.from }
         await this.#registry.put(record)
         const dm = await this.#openLog(record)
+        await this.#listInVault(record)
         const sig = signBinding(dm.group.key, dm.group.localWriterKey, this.identity.secretKey)
-        const box = sealDmPayload({ kind: 'accept', base: dm.group.key, writer: dm.group.localWriterKey, sig, from: this.identity.publicKey, to: payload.from }, payload.from)
+        const box = sealDmPayload({ kind: 'accept', base: dm.group.key, writer: dm.group.localWriterKey, sig, from: memberKey(this.identity), to: payload.from }, payload.from)
         if (log.group.writable) await log.group.append({ t: 'dm/accept', box, ts: this.#now() })
       } else {
         const dm = this.#logs.get(hex(payload.base))
@@ -731,6 +756,189 @@ export class Solidar implements SolidarApi {
   async logBase (ref: string): Promise<{ id: GroupId, base: any }> {
     const { group } = await this.#resolveGroup(ref)
     return { id: groupIdOf(group.key), base: group.base }
+  }
+
+  // ---------------------------------------------------------------- devices
+
+  /**
+   * Multi-device. A member's devices share a *vault*: a personal log (kind 'vault') whose
+   * writers are the member's devices. It lists every log the member belongs to (sealed under
+   * the vault's epoch key) and, per log, the writer each device uses there. A device that
+   * sees a sibling's writer for a log it can write to adds it with `member/device`, so every
+   * device ends up in every log: same groups, same history, all can write.
+   * Only the member's first device holds the member key and signs device certificates.
+   */
+  #vault (): OpenLog | null {
+    for (const log of this.#logs.values()) if (log.record.kind === 'vault') return log
+    return null
+  }
+
+  async #ensureVault (): Promise<OpenLog> {
+    const existing = this.#vault()
+    if (existing) return existing
+    const vault = await this.#createLog({ kind: 'vault', name: '' })
+    for (const log of [...this.#logs.values()]) if (log.record.kind !== 'vault') await this.#listInVault(log.record)
+    return vault
+  }
+
+  /** Adds a log to the vault (if there is one), so the member's other devices open it too. */
+  async #listInVault (record: LogRecord): Promise<void> {
+    const vault = this.#vault()
+    if (!vault || !vault.group.writable) return
+    for (const d of await this.#vaultDescriptors(vault)) if (d.key === record.key) return
+    const epoch = await this.#currentKey(vault)
+    const payload = encode({ key: record.key, encryptionKey: record.encryptionKey, kind: record.kind, ...(record.peer ? { peer: record.peer } : {}) })
+    await vault.group.append({ t: 'vault/log', body: vault.keyring.seal(epoch, 'vault', payload), ts: this.#now() })
+  }
+
+  async #vaultDescriptors (vault: OpenLog): Promise<Array<Pick<LogRecord, 'key' | 'encryptionKey' | 'kind' | 'peer'>>> {
+    const out: Array<Pick<LogRecord, 'key' | 'encryptionKey' | 'kind' | 'peer'>> = []
+    for (const { body } of await vault.group.vaultLogs()) {
+      const plain = vault.keyring.open(body, 'vault')
+      const d = plain ? decode(plain) as any : null
+      if (!d || typeof d.key !== 'string' || typeof d.encryptionKey !== 'string' || (d.kind !== 'group' && d.kind !== 'dm')) continue
+      out.push({ key: d.key, encryptionKey: d.encryptionKey, kind: d.kind, ...(typeof d.peer === 'string' ? { peer: d.peer } : {}) })
+    }
+    return out
+  }
+
+  /** Opens logs listed in the vault, announces our writers, adds siblings' writers. */
+  async #processVault (vault: OpenLog): Promise<void> {
+    await this.#refreshKeys(vault)
+    for (const d of await this.#vaultDescriptors(vault)) {
+      if (this.#logs.has(d.key) || this.#registry.get(d.key)) continue
+      const record: LogRecord = { ...d, namespace: hex(crypto.randomBytes(16)) }
+      await this.#registry.put(record)
+      await this.#openLog(record)
+    }
+    if (!vault.group.writable) return
+    const announced = new Set((await vault.group.vaultWriters()).map(w => `${w.log}!${w.device}`))
+    for (const log of [...this.#logs.values()]) {
+      if (log.record.kind === 'vault' || log.group.failed) continue
+      const id = `${log.record.key}!${this.#device}`
+      if (announced.has(id) || this.#vaultDone.has(`announce!${id}`)) continue
+      const me = await log.group.member(this.#self)
+      if (!me || me.left || activeDevices(me).some(d => d.device === this.#device)) continue
+      this.#vaultDone.add(`announce!${id}`)
+      const writer = log.group.localWriterKey
+      await vault.group.append({
+        t: 'vault/writer', log: log.group.key, device: this.identity.publicKey, writer,
+        sig: signBinding(log.group.key, writer, this.identity.secretKey), ts: this.#now()
+      })
+    }
+    const self = await vault.group.member(this.#self)
+    if (!self) return
+    for (const w of await vault.group.vaultWriters()) {
+      const log = this.#logs.get(w.log)
+      const sibling = activeDevices(self).find(d => d.device === w.device)
+      if (!log || !sibling?.cert || !log.group.writable || this.#vaultDone.has(`add!${w.log}!${w.device}`)) continue
+      const me = await log.group.member(this.#self)
+      if (!me || me.left || (me.devices ?? []).some(d => d.device === w.device)) continue
+      this.#vaultDone.add(`add!${w.log}!${w.device}`)
+      const device = b4a.from(w.device, 'hex')
+      const keys = await this.#epochKeysFor(log, device)
+      await log.group.append({
+        t: 'member/device', device, writer: b4a.from(w.writer, 'hex'), cert: b4a.from(sibling.cert, 'hex'),
+        sig: b4a.from(w.sig, 'hex'), name: sibling.name ?? 'device', ts: this.#now(), ...(keys.length ? { keys } : {})
+      })
+    }
+  }
+
+  /** On the first device: a code that lets a new device of ours join (valid 10 minutes, once). */
+  async deviceLink (opts: { expiresMs?: number } = {}): Promise<{ code: string, expires: number }> {
+    if (this.identity.member) throw errors.notPermitted('Link new devices from your first device (it holds your member key)')
+    const vault = await this.#ensureVault()
+    const expires = this.#now() + (opts.expiresMs ?? 10 * 60_000)
+    const invite = createInvite(vault.group.key, { expires })
+    await this.#appendChecked(vault.group, { t: 'invite/create', id: invite.id, publicKey: invite.publicKey, role: 'member', expires, uses: 1, ts: this.#now() })
+    return { code: encodeInviteCode(invite.invite), expires }
+  }
+
+  /** First device's side of linking: certify the new device and add it to the vault. */
+  async #answerDeviceRequest (request: any, vault: OpenLog): Promise<Buffer | null> {
+    if (this.identity.member || !vault.group.writable) return null
+    const invite = await vault.group.invite(b4a.toString(request.inviteId, 'hex'))
+    if (!invite) return null
+    try { request.open(b4a.from(invite.publicKey, 'hex')) } catch { return null }
+    const data = decodeJoinUserData(request.userData)
+    if (!data || !verifyBindingForDiscoveryKey(vault.group.discoveryKey, data.writer, data.member, data.sig)) {
+      request.deny({ status: 1 })
+      return request.response
+    }
+    const device = data.member // a device asking to be linked signs with (and sends) its own key
+    const self = await vault.group.member(this.#self)
+    const known = (self?.devices ?? []).some(d => d.device === hex(device) && d.writer === hex(data.writer))
+    if (!known) {
+      if (this.#now() > invite.expires) { request.deny({ status: 3 }); return request.response }
+      if (this.#vaultDone.has(`link!${b4a.toString(request.inviteId, 'hex')}`)) { request.deny({ status: 2 }); return request.response }
+      this.#vaultDone.add(`link!${b4a.toString(request.inviteId, 'hex')}`)
+      const keys = await this.#epochKeysFor(vault, device)
+      await vault.group.append({
+        t: 'member/device', device, writer: data.writer, cert: signDeviceCert(device, this.identity.secretKey),
+        sig: data.sig, name: data.name, ts: this.#now(), ...(keys.length ? { keys } : {})
+      })
+    }
+    request.confirm({ key: vault.group.key, encryptionKey: b4a.from(vault.record.encryptionKey, 'hex') })
+    return request.response
+  }
+
+  /** On a fresh device: become a device of the member whose first device made `code`. */
+  async deviceAdd (code: string, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ member: MemberId, device: string }> {
+    if (this.identity.member) throw errors.notPermitted('This device is already linked to a member')
+    if (this.#logs.size > 0) throw errors.notPermitted('This device already has groups of its own; link a fresh device (a new home folder)')
+    const invite = decodeInviteCode(code)
+    if (invite.expires && this.#now() > invite.expires) throw errors.inviteExpired(invite.expires)
+    if (!this.transport) throw errors.noNetwork()
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_JOIN_TIMEOUT
+    const namespace = hex(crypto.randomBytes(16))
+    const writer = await Autobase.getLocalKey(this.store.namespace(namespace))
+    const userData = encodeJoinUserData({
+      member: this.identity.publicKey, writer, name: this.identity.name,
+      sig: signBindingForDiscoveryKey(invite.discoveryKey, writer, this.identity.secretKey)
+    })
+    const auth = await this.#awaitReply(new CandidateRequest(invite.invite, userData), invite.discoveryKey, timeoutMs, opts.signal)
+    const record: LogRecord = { key: hex(auth.key), encryptionKey: hex(auth.encryptionKey), namespace, kind: 'vault' }
+    await this.#registry.put(record)
+    const vault = await this.#openLog(record)
+    await withTimeout(vault.group.waitForWritable(opts.signal), timeoutMs, () => errors.joinTimeout(timeoutMs))
+    const meta = await vault.group.meta()
+    const owner = meta ? await vault.group.member(meta.creator) : null
+    const mine = owner?.devices?.find(d => d.device === this.#device)
+    if (!meta || !owner || !mine?.cert) throw errors.badRequest('The linked vault does not list this device')
+    this.identity.member = b4a.from(meta.creator, 'hex')
+    this.identity.cert = b4a.from(mine.cert, 'hex')
+    this.identity.name = owner.name
+    await this.#onIdentityChange(this.identity)
+    await this.#processVault(vault)
+    return { member: z32OfHex(meta.creator), device: z32OfHex(this.#device) }
+  }
+
+  /** This member's devices (from the vault; just this one before any link). */
+  async devices (): Promise<Array<{ id: string, name: string, current: boolean, revoked?: number }>> {
+    const vault = this.#vault()
+    const self = vault ? await vault.group.member(this.#self) : null
+    if (!self?.devices) return [{ id: z32OfHex(this.#device), name: this.identity.name, current: true }]
+    return self.devices.map(d => ({
+      id: z32OfHex(d.device), name: d.name ?? self.name, current: d.device === this.#device, ...(d.revoked ? { revoked: d.revoked } : {})
+    }))
+  }
+
+  /** Revokes another device of ours everywhere: it is treated like a removed member. */
+  async revokeDevice (ref: string): Promise<{ id: string, logs: number }> {
+    const device = hex(decodeKey(ref, 'device id'))
+    if (device === this.#device) throw errors.badRequest('You cannot revoke the device you are using')
+    const vault = this.#vault()
+    const self = vault ? await vault.group.member(this.#self) : null
+    if (!vault || !self?.devices?.some(d => d.device === device && !d.revoked)) throw errors.memberNotFound(ref)
+    let logs = 0
+    for (const log of [...this.#logs.values()]) {
+      const me = await log.group.member(this.#self)
+      if (!log.group.writable || !me || !activeDevices(me).some(d => d.device === device)) continue
+      await this.#appendChecked(log.group, { t: 'member/revoke-device', device: b4a.from(device, 'hex'), ts: this.#now() })
+      logs++
+      if (me.role === 'admin') await this.#rotate(log)
+    }
+    return { id: z32OfHex(device), logs }
   }
 
   // ---------------------------------------------------------------- lifecycle

@@ -7,7 +7,10 @@
  *   g                      group meta        {kind, name, creator, ts, peer?}
  *   e                      current content epoch (number; 0 at creation)
  *   rk                     1 while a member left/was removed and no new epoch exists yet
- *   k!<memberHex>!<e12>    epoch key sealed to that member (keys.ts)
+ *   k!<deviceHex>!<e12>    epoch key sealed to that device (keys.ts)
+ *   dv!<deviceHex>         device → member   {member}
+ *   vl!<n12>               vault: a sealed log descriptor (vault logs only)
+ *   vw!<logHex>!<device>   vault: a device's writer for a log {writer, sig}
  *   m!<memberHex>          member            {id, name, role, joinedTs, writers[], left?}
  *   w!<writerHex>          writer → member   {member}
  *   r!<room>               room              {name, createdBy, ts}
@@ -24,9 +27,16 @@ import { encode, decode } from './codec.ts'
 import type { Role } from './types.ts'
 import type { Sealed } from './content.ts'
 
-export interface GroupMeta { kind: 'group' | 'dm', name: string, creator: string, ts: number, peer?: string }
+export interface GroupMeta { kind: 'group' | 'dm' | 'vault', name: string, creator: string, ts: number, peer?: string }
+/** One device of a member and its writer in this log. */
+export interface DeviceRecord { device: string, writer: string, name?: string, cert?: string, revoked?: number }
 /** `left` is set (ms) when the member left or was removed; the record stays for history. */
-export interface MemberRecord { id: string, name: string, role: Role, joinedTs: number, writers: string[], left?: number }
+export interface MemberRecord { id: string, name: string, role: Role, joinedTs: number, writers: string[], left?: number, devices?: DeviceRecord[] }
+
+/** A member's current devices (a record from before devices were tracked has one: itself). */
+export function activeDevices (m: MemberRecord): DeviceRecord[] {
+  return (m.devices ?? [{ device: m.id, writer: m.writers[0] ?? '' }]).filter(d => !d.revoked)
+}
 export interface RoomRecord { name: string, createdBy: string, ts: number }
 export interface MessageRecord {
   seq: number, id: string, author: string, room: string, ts: number,
@@ -43,7 +53,10 @@ export const K = {
   meta: 'g',
   epoch: 'e',
   rekey: 'rk',
-  epochKey: (memberHex: string, epoch: number) => `k!${memberHex}!${pad(epoch)}`,
+  epochKey: (deviceHex: string, epoch: number) => `k!${deviceHex}!${pad(epoch)}`,
+  device: (deviceHex: string) => `dv!${deviceHex}`,
+  vaultLog: (n: number) => `vl!${pad(n)}`,
+  vaultWriter: (logHex: string, deviceHex: string) => `vw!${logHex}!${deviceHex}`,
   member: (hex: string) => `m!${hex}`,
   writer: (hex: string) => `w!${hex}`,
   room: (name: string) => `r!${name}`,
@@ -57,7 +70,7 @@ export const K = {
   change: (n: number) => `c!${pad(n)}`
 }
 
-export type Counter = 'msg' | 'dm' | 'audit' | 'change'
+export type Counter = 'msg' | 'dm' | 'audit' | 'change' | 'vault'
 
 /** Minimal Hyperbee surface we use (the package ships no types). */
 export interface Bee {

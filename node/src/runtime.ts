@@ -5,9 +5,9 @@
 import path from 'node:path'
 import Corestore from 'corestore'
 import HyperDHT from 'hyperdht'
-import { Solidar, errors, type SolidarApi } from '@solidar/core'
+import { Solidar, encodeIdentity, errors, type SolidarApi } from '@solidar/core'
 import { FileStore } from './file-store.ts'
-import { readIdentity } from './home.ts'
+import { IDENTITY_FILE, readIdentity, writeFileAtomic } from './home.ts'
 import { HyperswarmTransport, parseHostPort } from './hyperswarm-transport.ts'
 import { MirrorManager } from './mirrors.ts'
 
@@ -52,7 +52,9 @@ export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
   try {
     solidar = await Solidar.open({
       identity, store, transport, local: new FileStore(opts.home),
-      networkMode: opts.network.mode, bootstrap: opts.network.bootstrap
+      networkMode: opts.network.mode, bootstrap: opts.network.bootstrap,
+      // A linked device learns its member key and certificate: keep them (0600, atomic).
+      onIdentityChange: async (changed) => writeFileAtomic(path.join(opts.home, IDENTITY_FILE), encodeIdentity(changed))
     })
   } catch (err) {
     await transport?.close().catch(() => {})
