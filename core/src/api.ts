@@ -3,6 +3,7 @@ import type {
   MessageView, RoomView, SolidarEvent, WhoAmI, AuditEntry
 } from './types.ts'
 import type { VerificationResult, VerifyOptions } from './verification.ts'
+import type { PadApi } from './pads/api.ts'
 
 /**
  * What a running Solidar node offers to its owner. The daemon's local HTTP/WebSocket
@@ -53,6 +54,9 @@ export interface SolidarApi {
 
   /** Fingerprints and safety number with a member; marks or unmarks the member verified. */
   verify (member: string, opts?: VerifyOptions): Promise<VerificationResult>
+
+  /** Collaborative documents (pads) of the groups: see core/src/pads/api.ts. */
+  readonly pads: PadApi
 
   /** Subscribe to events; returns an unsubscribe function. */
   subscribe (listener: (event: SolidarEvent) => void): () => void

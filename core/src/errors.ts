@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'MESSAGE_NOT_FOUND'
   | 'ROOM_NOT_FOUND'
   | 'ROOM_EXISTS'
+  | 'PAD_NOT_FOUND'
+  | 'PAD_AMBIGUOUS'
   | 'NOT_PERMITTED'
   | 'NO_SHARED_GROUP'
   | 'INVITE_MALFORMED'
@@ -49,6 +51,9 @@ export const errors = {
   messageNotFound: (id: string) => new SolidarError('MESSAGE_NOT_FOUND', `No message with id "${id}"`),
   roomNotFound: (room: string) => new SolidarError('ROOM_NOT_FOUND', `No room "${room}" in this group`),
   roomExists: (room: string) => new SolidarError('ROOM_EXISTS', `Room "${room}" already exists`),
+  padNotFound: (ref: string) => new SolidarError('PAD_NOT_FOUND', `No pad matches "${ref}" in this group`),
+  padAmbiguous: (ref: string, ids: string[]) =>
+    new SolidarError('PAD_AMBIGUOUS', `"${ref}" matches several pads; use an id: ${ids.join(', ')}`),
   notPermitted: (what: string) => new SolidarError('NOT_PERMITTED', what),
   noSharedGroup: (member: string) =>
     new SolidarError('NO_SHARED_GROUP', `You share no group with ${member}; direct messages need one`),

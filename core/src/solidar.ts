@@ -25,6 +25,7 @@ import { activeDevices } from './view.ts'
 import { decodeKey, encodeKey, groupIdOf } from './ids.ts'
 import { decodeInviteCode, encodeInviteCode } from './invite-code.ts'
 import { Pairing } from './pairing.ts'
+import { Pads, type PadHost, type PadLog } from './pads/service.ts'
 import { Registry, type LocalStore, type LogRecord } from './registry.ts'
 import { SELF_VERIFY_MESSAGE, sameName, VerificationStore, verifyMember, withVerification, type VerificationResult, type VerifyOptions } from './verification.ts'
 import type { PeerConnection, Transport } from './transport.ts'
@@ -61,6 +62,8 @@ export class Solidar implements SolidarApi {
   readonly identity: Identity
   readonly store: any
   readonly transport: Transport | null
+  /** Collaborative documents of the groups (core/src/pads/). */
+  readonly pads: Pads
   #registry: Registry
   #verification: VerificationStore
   #logs = new Map<string, OpenLog>()
@@ -86,6 +89,7 @@ export class Solidar implements SolidarApi {
     this.#network = opts.transport ? (opts.networkMode ?? 'bootstrap') : 'none'
     this.#bootstrap = opts.bootstrap ?? []
     this.#events.setMaxListeners(0) // one listener per API WebSocket client
+    this.pads = new Pads(this.#padHost(opts.local))
   }
 
   static async open (opts: SolidarOptions): Promise<Solidar> {
@@ -111,6 +115,7 @@ export class Solidar implements SolidarApi {
     conn.stream.on('error', () => {}) // a peer vanishing mid-sync is normal, not fatal
     this.store.replicate(conn.stream)
     this.#pairing.attach(conn.stream)
+    this.pads.attach(conn.stream)
   }
 
   /** Opens a known log (or adopts `opened`, a just-created one) and starts syncing it. */
@@ -158,6 +163,7 @@ export class Solidar implements SolidarApi {
           await this.#refreshKeys(log)
           await this.#emitChanges(log)
           if (log.record.kind === 'group') await this.#processDmSignals(log)
+          if (log.record.kind === 'group') await this.pads.refresh(this.#padLog(log))
           if (log.record.kind !== 'dm') await this.#rotateIfNeeded(log)
           // Sibling devices: a change anywhere may let us add a device to a log, or vice versa.
           const vault = this.#vault()
@@ -481,6 +487,7 @@ export class Solidar implements SolidarApi {
 
   async #closeLog (log: OpenLog) {
     this.#logs.delete(log.record.key)
+    await this.pads.forget(log.record.key)
     this.#pairing.unserve(log.group.discoveryKey)
     await this.transport?.leave(log.group.discoveryKey).catch(() => {})
     await log.group.close()
@@ -746,6 +753,28 @@ export class Solidar implements SolidarApi {
     await this.#registry.update(log.record.key, { dmCursor: signals[signals.length - 1].n })
   }
 
+  // ---------------------------------------------------------------- pads (core/src/pads/)
+
+  #padLog (log: OpenLog): PadLog {
+    return {
+      id: groupIdOf(log.group.key), group: log.group, keyring: log.keyring, logKey: b4a.from(log.record.encryptionKey, 'hex'),
+      currentEpoch: () => this.#currentKey(log),
+      append: (cmd) => this.#appendChecked(log.group, cmd)
+    }
+  }
+
+  #padHost (local: LocalStore): PadHost {
+    return {
+      resolve: async (ref) => this.#padLog(await this.#resolveGroup(ref)),
+      emit: (event) => this.#events.emit('event', event),
+      onError: (err) => { if (!this.#closing) this.#events.emit('error', err) },
+      now: () => this.#now(),
+      identity: this.identity,
+      self: () => this.#self,
+      local
+    }
+  }
+
   // ---------------------------------------------------------------- blind mirrors (runtime hook)
 
   /**
@@ -947,6 +976,7 @@ export class Solidar implements SolidarApi {
     if (this.#closing) return
     this.#closing = true
     this.transport?.off('connection', this.#onConnection)
+    await this.pads.close().catch(() => {})
     for (const log of this.#logs.values()) await log.group.close().catch(() => {})
     this.#logs.clear()
   }

@@ -89,3 +89,62 @@ export type SolidarEvent =
   | { type: 'dm'; peer: MemberId; message: MessageView }
   | { type: 'members'; group: GroupId }
   | { type: 'group'; group: GroupId }
+  | { type: 'pad'; group: GroupId; pad: PadId; change: PadChange; author: MemberId; seq?: number }
+  | { type: 'pad-presence'; group: GroupId; pad: PadId; presence: PadPresence }
+
+// ------------------------------------------------------------------ pads (core/src/pads/)
+
+export type PadId = string & { readonly __brand: 'PadId' }
+export type PadFormat = 'md' | 'txt' | 'html'
+export type PadChange = 'created' | 'updated' | 'renamed' | 'archived' | 'unarchived'
+
+export interface PadSummary {
+  id: PadId
+  title: string
+  createdBy: MemberId
+  createdByName: string
+  ts: number
+  /** Author's clock of the newest change (edit, rename, archive). */
+  changedTs: number
+  /** Edits (log updates) so far. */
+  updates: number
+  archived: boolean
+  /** The title is sealed under a key epoch this device does not hold. */
+  unreadable?: true
+}
+
+export interface PadExport {
+  pad: PadId
+  title: string
+  format: PadFormat
+  /** The document after this many updates (all of them unless `at` was given). */
+  at: number
+  updates: number
+  content: string
+}
+
+/** One version: consecutive updates by one member, less than 5 minutes apart. */
+export interface PadVersion {
+  version: number
+  /** First and last update of the version; `pad export --at SEQ` shows the pad after `seq`. */
+  fromSeq: number
+  seq: number
+  author: MemberId
+  authorName: string
+  startTs: number
+  endTs: number
+  updates: number
+}
+
+export interface PadHistory {
+  pad: PadSummary
+  versions: PadVersion[]
+  /** Who wrote the characters the document holds now. */
+  authors: Array<{ member: MemberId, name: string, chars: number }>
+}
+
+/** Who is in a pad right now (Yjs awareness, ephemeral). `state` is what their editor shares (cursor, colour…). */
+export interface PadPresence {
+  pad: PadId
+  peers: Array<{ clientId: number, member: MemberId, name: string, self: boolean, state: Record<string, unknown> }>
+}

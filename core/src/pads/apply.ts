@@ -11,10 +11,10 @@ import { currentEpoch, reject, requireWriter, type ApplyContext } from '../apply
 import type { ViewTx } from '../view.ts'
 import { chain, PK, ZERO_HEAD, type PadChangeKind, type PadRecord, type PadUpdateRecord } from './records.ts'
 
-async function feed (tx: ViewTx, pad: string, change: PadChangeKind, seq?: number): Promise<void> {
-  const n = ((await tx.get<number>(PK.feedCounter)) ?? 0) + 1
-  tx.put(PK.feedCounter, n)
-  tx.put(PK.feed(n), seq === undefined ? { pad, change } : { pad, change, seq })
+async function feed (ctx: ApplyContext, pad: string, change: PadChangeKind, seq?: number): Promise<void> {
+  const n = ((await ctx.tx.get<number>(PK.feedCounter)) ?? 0) + 1
+  ctx.tx.put(PK.feedCounter, n)
+  ctx.tx.put(PK.feed(n), seq === undefined ? { pad, change, by: ctx.author.id } : { pad, change, by: ctx.author.id, seq })
 }
 
 async function checkEpoch (tx: ViewTx, sealed: Sealed): Promise<void> {
@@ -36,7 +36,7 @@ export async function createPad (ctx: ApplyContext<PadCreate>) {
   await checkEpoch(tx, cmd.title)
   const pad: PadRecord = { id: cmd.id, title: cmd.title, createdBy: ctx.author.id, ts: cmd.ts, updates: 0, archived: false, changedTs: cmd.ts }
   tx.put(PK.pad(cmd.id), pad)
-  await feed(tx, cmd.id, 'created')
+  await feed(ctx, cmd.id, 'created')
 }
 
 export async function updatePad (ctx: ApplyContext<PadUpdate>) {
@@ -48,7 +48,7 @@ export async function updatePad (ctx: ApplyContext<PadUpdate>) {
   const record: PadUpdateRecord = { seq, author: ctx.author.id, body: cmd.body, ts: cmd.ts, h }
   tx.put(PK.update(pad.id, seq), record)
   tx.put(PK.pad(pad.id), { ...pad, updates: seq, head: h, changedTs: cmd.ts })
-  await feed(tx, pad.id, 'updated', seq)
+  await feed(ctx, pad.id, 'updated', seq)
 }
 
 export async function renamePad (ctx: ApplyContext<PadRename>) {
@@ -56,7 +56,7 @@ export async function renamePad (ctx: ApplyContext<PadRename>) {
   const pad = await existing(ctx)
   await checkEpoch(tx, cmd.title)
   tx.put(PK.pad(pad.id), { ...pad, title: cmd.title, changedTs: cmd.ts })
-  await feed(tx, pad.id, 'renamed')
+  await feed(ctx, pad.id, 'renamed')
 }
 
 export async function archivePad (ctx: ApplyContext<PadArchive>) {
@@ -64,5 +64,5 @@ export async function archivePad (ctx: ApplyContext<PadArchive>) {
   const pad = await existing(ctx)
   if (pad.archived === cmd.archived) reject(cmd.archived ? 'pad is archived already' : 'pad is not archived')
   tx.put(PK.pad(pad.id), { ...pad, archived: cmd.archived, changedTs: cmd.ts })
-  await feed(tx, pad.id, cmd.archived ? 'archived' : 'unarchived')
+  await feed(ctx, pad.id, cmd.archived ? 'archived' : 'unarchived')
 }

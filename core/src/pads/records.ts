@@ -5,7 +5,7 @@
  *   pd!<pad>                pad meta     {id, title (sealed), createdBy, ts, updates, head?, archived, changedTs}
  *   pu!<pad>!<seq12>        one update   {seq, author, body (sealed Yjs update), ts, h}
  *   n!pad                   counter of the pad change feed
- *   pc!<n12>                change feed  {pad, change, seq?}   (what subscribers follow)
+ *   pc!<n12>                change feed  {pad, change, by, seq?}   (what subscribers follow; by = author)
  *
  * `seq` counts a pad's accepted updates in log order (1-based). `h` chains them:
  * h_seq = BLAKE2b-256(h_{seq-1} ‖ nonce ‖ ciphertext), h_0 = 32 zero bytes, and `head` in
@@ -36,7 +36,7 @@ export interface PadRecord {
 }
 
 export interface PadUpdateRecord { seq: number, author: string, body: Sealed, ts: number, h: Uint8Array }
-export interface PadChangeRecord { pad: string, change: PadChangeKind, seq?: number }
+export interface PadChangeRecord { pad: string, change: PadChangeKind, by: string, seq?: number }
 
 export const PK = {
   pad: (id: string) => `pd!${id}`,

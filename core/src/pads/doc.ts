@@ -1,0 +1,201 @@
+/**
+ * One pad open on this device: its Y.Doc, built from the log (after a snapshot, if a
+ * valid one exists), kept current by `catchUp`, and the group commit of local edits.
+ *
+ * Invariant: `applied` updates of the log (a prefix, checked by the chain hash `head`) are
+ * in the doc; every other change in the doc is a local edit waiting in `pending` or being
+ * appended. When the prefix no longer matches (the tail of the log was reordered) or an
+ * append was refused, the service drops this object and loads the pad again.
+ */
+import * as Y from 'yjs'
+import b4a from 'b4a'
+import type { Keyring } from '../content.ts'
+import type { Bee } from '../view.ts'
+import { MAX_PAD_UPDATE } from '../commands.ts'
+import { errors } from '../errors.ts'
+import { BATCH_MS } from './constants.ts'
+import { readPad, readUpdate, readUpdates, ZERO_HEAD } from './records.ts'
+import type { SnapshotStore } from './snapshot.ts'
+
+/** Transaction origin of updates that came from the log. */
+export const FROM_LOG = Symbol('solidar/pad/log')
+
+export interface PadSource {
+  view: Bee
+  keyring: Keyring
+  snapshots: SnapshotStore
+}
+
+export interface LoadStats {
+  /** Updates covered by the snapshot used (0: none used). */
+  fromSnapshot: number
+  /** Updates read from the log and applied after it. */
+  replayed: number
+  ms: number
+}
+
+/** Appends one sealed-able update (the caller seals and appends `pad/update`). */
+export type AppendUpdate = (update: Uint8Array) => Promise<void>
+
+export class OpenPad {
+  readonly id: string
+  readonly doc = new Y.Doc()
+  applied = 0
+  head: Uint8Array = ZERO_HEAD
+  /** Log updates this device could not open (sealed under an epoch it lacks). */
+  readonly skipped = new Set<number>()
+  /** Log updates covered by the newest snapshot on disk. */
+  snapshotAt = 0
+  /** True once a local edit was refused by the log: the doc holds what the log does not. */
+  dirty = false
+  lastUsed = Date.now()
+  readonly #pending: Uint8Array[] = []
+  #timer: NodeJS.Timeout | null = null
+  #flushing: Promise<void> = Promise.resolve()
+  #inflight = 0
+  #catching: Promise<number> = Promise.resolve(0)
+  #append: AppendUpdate
+  #onError: (err: Error) => void
+
+  private constructor (id: string, append: AppendUpdate, onError: (err: Error) => void) {
+    this.id = id
+    this.#append = append
+    this.#onError = onError
+    this.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === FROM_LOG) return
+      this.#pending.push(update)
+      this.#schedule()
+    })
+  }
+
+  /** Opens a pad: snapshot (if `useSnapshot` and it still matches the log) plus the rest of the log. */
+  static async load (src: PadSource, id: string, opts: { useSnapshot: boolean, append: AppendUpdate, onError: (err: Error) => void, upTo?: number }): Promise<{ pad: OpenPad, stats: LoadStats }> {
+    const started = performance.now()
+    const pad = new OpenPad(id, opts.append, opts.onError)
+    const upTo = opts.upTo ?? Infinity
+    let fromSnapshot = 0
+    const snap = opts.useSnapshot ? await src.snapshots.load(id) : null
+    if (snap && snap.n <= upTo) {
+      const meta = await readPad(src.view, id)
+      const rec = meta && snap.n <= meta.updates ? await readUpdate(src.view, id, snap.n) : null
+      if (rec && b4a.equals(rec.h, snap.h)) {
+        Y.applyUpdate(pad.doc, snap.state, FROM_LOG)
+        pad.applied = snap.n
+        pad.head = snap.h
+        pad.snapshotAt = snap.n
+        fromSnapshot = snap.n
+      }
+    }
+    const replayed = await pad.catchUp(src, upTo)
+    return { pad, stats: { fromSnapshot, replayed, ms: performance.now() - started } }
+  }
+
+  /**
+   * Applies log updates after `applied` (up to `upTo`); returns how many were read, or -1
+   * if the log's prefix no longer is the one this doc was built from (reload the pad).
+   * Serialized: concurrent calls run one after the other.
+   */
+  catchUp (src: PadSource, upTo = Infinity): Promise<number> {
+    this.#catching = this.#catching.catch(() => 0).then(() => this.#catchUp(src, upTo))
+    return this.#catching
+  }
+
+  async #catchUp (src: PadSource, upTo: number): Promise<number> {
+    if (this.applied > 0) {
+      const rec = await readUpdate(src.view, this.id, this.applied)
+      if (!rec || !b4a.equals(rec.h, this.head)) return -1
+    }
+    // Updates sealed under an epoch whose key arrived late (e.g. a newcomer's keys) become readable.
+    for (const seq of [...this.skipped]) {
+      const rec = await readUpdate(src.view, this.id, seq)
+      const plain = rec ? src.keyring.open(rec.body, 'pad') : null
+      if (plain) { Y.applyUpdate(this.doc, plain, FROM_LOG); this.skipped.delete(seq) }
+    }
+    const updates: Uint8Array[] = []
+    let read = 0
+    for await (const rec of readUpdates(src.view, this.id, this.applied, upTo)) {
+      const plain = src.keyring.open(rec.body, 'pad')
+      if (plain) updates.push(plain)
+      else this.skipped.add(rec.seq)
+      this.applied = rec.seq
+      this.head = rec.h
+      read++
+    }
+    if (updates.length) {
+      // One transaction: observers (and the 'update' event) fire once for the whole tail.
+      Y.transact(this.doc, () => { for (const u of updates) Y.applyUpdate(this.doc, u, FROM_LOG) }, FROM_LOG)
+    }
+    return read
+  }
+
+  /** True when the doc is exactly the log's first `applied` updates (safe to snapshot). */
+  get clean (): boolean {
+    return !this.dirty && this.#pending.length === 0 && this.#inflight === 0 && this.skipped.size === 0
+  }
+
+  /** Edits the document as this device; the edit is appended within BATCH_MS (or by `flush`). */
+  change (fn: (doc: Y.Doc) => void, origin: unknown = 'local'): void {
+    if (this.dirty) throw errors.badRequest('This pad is being reloaded; try again')
+    this.lastUsed = Date.now()
+    this.doc.transact(() => fn(this.doc), origin)
+  }
+
+  #schedule () {
+    if (this.#timer) return
+    this.#timer = setTimeout(() => {
+      this.#timer = null
+      this.flush().catch(err => this.#onError(err))
+    }, BATCH_MS)
+    this.#timer.unref?.()
+  }
+
+  /** Appends pending local edits now (merged; split only where one entry would exceed MAX_PAD_UPDATE). */
+  flush (): Promise<void> {
+    if (this.#timer) { clearTimeout(this.#timer); this.#timer = null }
+    const updates = this.#pending.splice(0)
+    if (updates.length === 0) return this.#flushing
+    this.#inflight++
+    const run = async () => {
+      try {
+        for (const chunk of groups(updates)) await this.#append(chunk)
+      } catch (err) {
+        this.dirty = true // the doc now holds edits the log refused: reload before the next use
+        throw err
+      } finally {
+        this.#inflight--
+      }
+    }
+    this.#flushing = this.#flushing.catch(() => {}).then(run)
+    return this.#flushing
+  }
+
+  /** Local edits not yet appended (re-applied to a reloaded doc so nothing typed is lost). */
+  takePending (): Uint8Array[] {
+    if (this.#timer) { clearTimeout(this.#timer); this.#timer = null }
+    return this.#pending.splice(0)
+  }
+
+  destroy (): void {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.doc.destroy()
+  }
+}
+
+/** Merges updates into as few entries as fit MAX_PAD_UPDATE each. */
+function * groups (updates: Uint8Array[]): Iterable<Uint8Array> {
+  let group: Uint8Array[] = []
+  let size = 0
+  for (const u of updates) {
+    if (u.byteLength > MAX_PAD_UPDATE) throw errors.badRequest(`One edit is ${Math.ceil(u.byteLength / 1024)} KiB; the most is ${MAX_PAD_UPDATE / 1024} KiB: split it into smaller edits`)
+    if (size + u.byteLength > MAX_PAD_UPDATE && group.length) {
+      yield merge(group)
+      group = []
+      size = 0
+    }
+    group.push(u)
+    size += u.byteLength
+  }
+  if (group.length) yield merge(group)
+}
+
+const merge = (group: Uint8Array[]) => group.length === 1 ? group[0] : Y.mergeUpdates(group)

@@ -1,0 +1,45 @@
+/**
+ * A pad's history, Etherpad-style: versions are runs of consecutive updates by one member
+ * less than SESSION_GAP_MS apart (a "session" of typing); any version can be shown by
+ * replaying the log up to its last update (`export --at SEQ`). Authorship of the text that
+ * is there now comes from Yjs: every inserted character carries the client id of the doc
+ * that typed it, and the first log update carrying a client id names the member.
+ */
+import * as Y from 'yjs'
+import { SESSION_GAP_MS } from './constants.ts'
+import { fragmentOf } from './schema.ts'
+
+export interface VersionOf<A> { version: number, fromSeq: number, seq: number, author: A, startTs: number, endTs: number, updates: number }
+
+export function versions (records: Array<{ seq: number, author: string, ts: number }>): Array<VersionOf<string>> {
+  const out: Array<VersionOf<string>> = []
+  for (const r of records) {
+    const last = out[out.length - 1]
+    if (last && last.author === r.author && r.ts - last.endTs < SESSION_GAP_MS && r.ts >= last.startTs - SESSION_GAP_MS) {
+      last.seq = r.seq
+      last.endTs = Math.max(last.endTs, r.ts)
+      last.updates++
+    } else {
+      out.push({ version: out.length + 1, fromSeq: r.seq, seq: r.seq, author: r.author, startTs: r.ts, endTs: r.ts, updates: 1 })
+    }
+  }
+  return out
+}
+
+/** Characters now in the document per member (by `clients`: Yjs client id → member), most first. */
+export function authorship (doc: Y.Doc, clients: Map<number, string>): Array<{ member: string, chars: number }> {
+  const counts = new Map<string, number>()
+  const visit = (type: Y.XmlFragment | Y.XmlElement) => {
+    for (const child of type.toArray()) {
+      if (child instanceof Y.XmlText) {
+        for (let item = child._start; item !== null; item = item.right) {
+          if (item.deleted || !(item.content instanceof Y.ContentString)) continue
+          const member = clients.get(item.id.client)
+          if (member !== undefined) counts.set(member, (counts.get(member) ?? 0) + item.length)
+        }
+      } else if (child instanceof Y.XmlElement) visit(child)
+    }
+  }
+  visit(fragmentOf(doc))
+  return [...counts].map(([member, chars]) => ({ member, chars })).sort((a, b) => b.chars - a.chars || a.member.localeCompare(b.member))
+}

@@ -1,0 +1,228 @@
+/**
+ * Presence in pads (who is here, their cursor): Yjs awareness (y-protocols) carried over
+ * an ephemeral protomux channel `solidar/presence/v1` per group (id = the group's
+ * discovery key) on every peer connection, like pairing.ts. Never written to any log or
+ * disk. Each message is
+ *
+ *   Sealed('pad-presence', current epoch) of CBOR {p: pad, u: awareness update, d: device key, s: sig}
+ *   sig = Ed25519(device, "solidar/presence/v1" ‖ discoveryKey ‖ p ‖ u)
+ *
+ * so only holders of the group's current epoch key read it, and receivers accept it only
+ * from an active device of a current member whose signature checks; the awareness client ids in it become
+ * bound to that member (another member cannot move someone else's cursor). A node sends
+ * only its own state, to directly connected peers; states time out after 30 s without
+ * renewal (y-protocols renews every 15 s) and are dropped when the connection closes.
+ */
+import Protomux from 'protomux'
+import c from 'compact-encoding'
+import b4a from 'b4a'
+import sodium from 'sodium-universal'
+import * as Y from 'yjs'
+import * as decoding from 'lib0/decoding'
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
+import { decode, encode } from '../codec.ts'
+import { isSealed } from '../content.ts'
+import type { Identity } from '../identity.ts'
+import { encodeKey } from '../ids.ts'
+import type { MemberId, PadId, PadPresence } from '../types.ts'
+import { activeDevices, getRecord, K } from '../view.ts'
+import type { PadLog } from './service.ts'
+
+const PROTOCOL = 'solidar/presence/v1'
+const MAX_MESSAGE = 16 * 1024
+const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
+
+interface PadAwareness { awareness: Awareness, fromChannel: Map<any, Set<number>> }
+interface Topic { log: PadLog, channels: Set<any>, pads: Map<string, PadAwareness>, owners: Map<number, string> }
+
+export interface PresenceOptions {
+  identity: Identity
+  /** The member this device acts for (hex). */
+  self: () => string
+  onChange: (log: PadLog, pad: string, presence: PadPresence) => void
+  memberName: (log: PadLog, memberHex: string) => Promise<string | null>
+}
+
+export class Presence {
+  readonly #opts: PresenceOptions
+  readonly #topics = new Map<string, Topic>()
+  readonly #muxes = new Set<any>()
+  readonly #names = new Map<string, string>()
+  #closed = false
+
+  constructor (opts: PresenceOptions) { this.#opts = opts }
+
+  attach (stream: any): void {
+    if (this.#closed) return
+    const mux = Protomux.from(stream)
+    stream.userData = mux
+    this.#muxes.add(mux)
+    stream.once('close', () => this.#muxes.delete(mux))
+    for (const topic of this.#topics.values()) this.#open(mux, topic)
+  }
+
+  /** Starts the channel of a group on every connection (idempotent). */
+  serve (log: PadLog): void {
+    if (this.#closed) return
+    const key = hex(log.group.discoveryKey)
+    const topic = this.#topics.get(key)
+    if (topic) { topic.log = log; return }
+    const fresh: Topic = { log, channels: new Set(), pads: new Map(), owners: new Map() }
+    this.#topics.set(key, fresh)
+    for (const mux of this.#muxes) this.#open(mux, fresh)
+  }
+
+  unserve (discoveryKey: Buffer): void {
+    const key = hex(discoveryKey)
+    const topic = this.#topics.get(key)
+    if (!topic) return
+    this.#topics.delete(key)
+    for (const ch of topic.channels) ch.close()
+    for (const mux of this.#muxes) mux.unpair({ protocol: PROTOCOL, id: discoveryKey })
+    for (const p of topic.pads.values()) p.awareness.destroy()
+  }
+
+  async set (log: PadLog, pad: string, state: Record<string, unknown> | null): Promise<PadPresence> {
+    const topic = this.#topics.get(hex(log.group.discoveryKey))!
+    const { awareness } = this.#pad(topic, pad)
+    if (state !== null) await log.currentEpoch() // NOT_PERMITTED for a device without the current key
+    awareness.setLocalState(state)
+    return this.get(log, pad)
+  }
+
+  async get (log: PadLog, pad: string): Promise<PadPresence> {
+    const topic = this.#topics.get(hex(log.group.discoveryKey))
+    const entry = topic?.pads.get(pad)
+    const peers: PadPresence['peers'] = []
+    if (topic && entry) {
+      const self = this.#opts.self()
+      for (const [clientId, state] of entry.awareness.getStates()) {
+        const member = clientId === entry.awareness.clientID ? self : topic.owners.get(clientId)
+        if (!member) continue
+        const name = member === self ? this.#opts.identity.name : (this.#names.get(member) ?? await this.#opts.memberName(topic.log, member) ?? '?')
+        this.#names.set(member, name)
+        peers.push({ clientId, member: encodeKey(b4a.from(member, 'hex')) as MemberId, name, self: clientId === entry.awareness.clientID, state: state as Record<string, unknown> })
+      }
+    }
+    return { pad: pad as PadId, peers }
+  }
+
+  close (): void {
+    this.#closed = true
+    for (const topic of [...this.#topics.values()]) this.unserve(topic.log.group.discoveryKey)
+  }
+
+  #pad (topic: Topic, pad: string): PadAwareness {
+    let entry = topic.pads.get(pad)
+    if (entry) return entry
+    const awareness = new Awareness(new Y.Doc())
+    awareness.setLocalState(null) // present only once `set` says so
+    entry = { awareness, fromChannel: new Map() }
+    topic.pads.set(pad, entry)
+    awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
+      if (origin !== 'local') return
+      if (![...added, ...updated, ...removed].includes(awareness.clientID)) return
+      const update = encodeAwarenessUpdate(awareness, [awareness.clientID])
+      this.#broadcast(topic, pad, update).catch(() => {})
+    })
+    awareness.on('change', async () => {
+      if (this.#closed) return
+      this.#opts.onChange(topic.log, pad, await this.get(topic.log, pad))
+    })
+    return entry
+  }
+
+  async #seal (topic: Topic, pad: string, update: Uint8Array): Promise<Buffer> {
+    const { identity } = this.#opts
+    const epoch = await topic.log.currentEpoch()
+    const sig = b4a.alloc(64)
+    sodium.crypto_sign_detached(sig, signed(topic.log.group.discoveryKey, pad, update), identity.secretKey)
+    const body = topic.log.keyring.seal(epoch, 'pad-presence', encode({ p: pad, u: update, d: identity.publicKey, s: sig }))
+    return encode(body)
+  }
+
+  async #broadcast (topic: Topic, pad: string, update: Uint8Array) {
+    if (topic.channels.size === 0) return
+    const msg = await this.#seal(topic, pad, update)
+    for (const ch of topic.channels) if (ch.opened) ch.messages[0].send(msg)
+  }
+
+  #open (mux: any, topic: Topic) {
+    mux.pair({ protocol: PROTOCOL, id: topic.log.group.discoveryKey }, () => {
+      if (this.#topics.get(hex(topic.log.group.discoveryKey)) === topic) this.#open(mux, topic)
+    })
+    const ch: any = mux.createChannel({
+      protocol: PROTOCOL,
+      id: topic.log.group.discoveryKey,
+      messages: [{ encoding: c.buffer, onmessage: (buf: Buffer) => { this.#onmessage(topic, ch, buf).catch(() => {}) } }],
+      onopen: () => { this.#greet(topic, ch).catch(() => {}) },
+      onclose: () => {
+        topic.channels.delete(ch)
+        for (const entry of topic.pads.values()) {
+          const clients = entry.fromChannel.get(ch)
+          entry.fromChannel.delete(ch)
+          if (clients?.size) removeAwarenessStates(entry.awareness, [...clients], 'disconnect')
+        }
+      }
+    })
+    if (ch === null) return
+    topic.channels.add(ch)
+    ch.open()
+  }
+
+  /** A new peer gets our state in every pad we are present in. */
+  async #greet (topic: Topic, ch: any) {
+    for (const [pad, { awareness }] of topic.pads) {
+      if (awareness.getLocalState() === null) continue
+      ch.messages[0].send(await this.#seal(topic, pad, encodeAwarenessUpdate(awareness, [awareness.clientID])))
+    }
+  }
+
+  async #onmessage (topic: Topic, ch: any, buf: Buffer) {
+    if (buf.byteLength > MAX_MESSAGE || this.#closed) return
+    const body = decode(buf)
+    if (!isSealed(body, MAX_MESSAGE)) return
+    const plain = topic.log.keyring.open({ e: body.e, n: b4a.from(body.n), c: b4a.from(body.c) }, 'pad-presence')
+    if (!plain) return // not a member's, or sealed under an epoch we do not hold
+    const msg = decode(plain) as any
+    if (!msg || typeof msg.p !== 'string' || !(msg.u instanceof Uint8Array) || !(msg.d instanceof Uint8Array) || msg.d.byteLength !== 32 || !(msg.s instanceof Uint8Array) || msg.s.byteLength !== 64) return
+    if (!sodium.crypto_sign_verify_detached(msg.s, signed(topic.log.group.discoveryKey, msg.p, msg.u), msg.d)) return
+    const device = hex(msg.d)
+    if (device === hex(this.#opts.identity.publicKey)) return
+    // device → member (a member's first device is the member key itself); only active devices of current members.
+    const link = await getRecord<{ member: string }>(topic.log.group.view, K.device(device))
+    const member = link?.member ?? device
+    const record = await topic.log.group.member(member)
+    if (!record || record.left || !activeDevices(record).some(d => d.device === device)) return
+    const clients = clientIds(msg.u)
+    if (clients === null || clients.some(id => (topic.owners.get(id) ?? member) !== member)) return
+    for (const id of clients) topic.owners.set(id, member)
+    const entry = this.#pad(topic, msg.p)
+    let mine = entry.fromChannel.get(ch)
+    if (!mine) entry.fromChannel.set(ch, mine = new Set())
+    for (const id of clients) mine.add(id)
+    applyAwarenessUpdate(entry.awareness, msg.u, 'remote')
+  }
+}
+
+function signed (discoveryKey: Uint8Array, pad: string, update: Uint8Array): Buffer {
+  return b4a.concat([b4a.from(PROTOCOL), discoveryKey, b4a.from(pad), update])
+}
+
+/** The client ids an awareness update speaks for, or null if it does not parse. */
+function clientIds (update: Uint8Array): number[] | null {
+  try {
+    const d = decoding.createDecoder(update)
+    const n = decoding.readVarUint(d)
+    if (n > 64) return null
+    const out: number[] = []
+    for (let i = 0; i < n; i++) {
+      out.push(decoding.readVarUint(d))
+      decoding.readVarUint(d)
+      JSON.parse(decoding.readVarString(d))
+    }
+    return out
+  } catch {
+    return null
+  }
+}

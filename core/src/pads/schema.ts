@@ -1,0 +1,192 @@
+/**
+ * The rich-text model of a pad. A pad's Y.Doc holds one Y.XmlFragment named `default`
+ * shaped like ProseMirror/TipTap's StarterKit schema, so the web editor can bind TipTap
+ * (Collaboration extension, y-prosemirror) to the same document:
+ *
+ *   paragraph | heading{level 1–3} | bulletList > listItem > block+ | orderedList{start} > listItem
+ *   text marks (Y.XmlText formatting attributes): bold {}, italic {}, code {}, link {href}
+ *
+ * `Block`s are a plain-data view of that document: what import builds and export reads.
+ * Reading is lenient (unknown nodes from a newer editor degrade to their text); writing
+ * produces only the nodes above.
+ */
+import * as Y from 'yjs'
+
+export const FRAGMENT = 'default'
+
+export interface Marks { bold?: true, italic?: true, code?: true, link?: string }
+export interface Run { text: string, marks: Marks }
+export type Block =
+  | { type: 'paragraph', runs: Run[] }
+  | { type: 'heading', level: 1 | 2 | 3, runs: Run[] }
+  | { type: 'bulletList', items: Block[][] }
+  | { type: 'orderedList', start: number, items: Block[][] }
+
+export const fragmentOf = (doc: Y.Doc): Y.XmlFragment => doc.getXmlFragment(FRAGMENT)
+
+export const paragraph = (text: string, marks: Marks = {}): Block => ({ type: 'paragraph', runs: text ? [{ text, marks }] : [] })
+export const heading = (level: 1 | 2 | 3, text: string): Block => ({ type: 'heading', level, runs: [{ text, marks: {} }] })
+
+// ------------------------------------------------------------------ write
+
+function attributesOf (marks: Marks): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  if (marks.bold) out.bold = {}
+  if (marks.italic) out.italic = {}
+  if (marks.code) out.code = {}
+  if (marks.link !== undefined) out.link = { href: marks.link }
+  return out
+}
+
+function textOf (runs: Run[]): Y.XmlText {
+  const text = new Y.XmlText()
+  let at = 0
+  for (const run of runs) {
+    if (run.text === '') continue
+    // An explicit (possibly empty) attribute set: the run never inherits its neighbour's marks.
+    text.insert(at, run.text, attributesOf(run.marks))
+    at += run.text.length
+  }
+  return text
+}
+
+/** A Y element for a block (not yet integrated: insert it into a fragment or element). */
+export function elementOf (block: Block): Y.XmlElement {
+  const el = new Y.XmlElement(block.type)
+  switch (block.type) {
+    case 'paragraph':
+      el.insert(0, [textOf(block.runs)])
+      break
+    case 'heading':
+      el.setAttribute('level', block.level as any)
+      el.insert(0, [textOf(block.runs)])
+      break
+    case 'bulletList':
+    case 'orderedList':
+      if (block.type === 'orderedList' && block.start !== 1) el.setAttribute('start', block.start as any)
+      el.insert(0, block.items.map(item => {
+        const li = new Y.XmlElement('listItem')
+        li.insert(0, (item.length ? item : [paragraph('')]).map(elementOf))
+        return li
+      }))
+      break
+  }
+  return el
+}
+
+/** Appends blocks at the end of the document (one transaction if called inside one). */
+export function appendBlocks (doc: Y.Doc, blocks: Block[]): void {
+  if (blocks.length === 0) return
+  const frag = fragmentOf(doc)
+  frag.insert(frag.length, blocks.map(elementOf))
+}
+
+/**
+ * Appends `text` to the end of the document's last paragraph or heading (top level or the
+ * last list item's); starts a paragraph when the document ends with none.
+ */
+export function appendInline (doc: Y.Doc, text: string): void {
+  let node: Y.XmlElement | Y.XmlFragment = fragmentOf(doc)
+  for (;;) {
+    const last: unknown = node.length ? node.get(node.length - 1) : null
+    if (!(last instanceof Y.XmlElement)) break
+    if (last.nodeName === 'paragraph' || last.nodeName === 'heading') {
+      const t = last.length ? last.get(last.length - 1) : null
+      if (t instanceof Y.XmlText) t.insert(t.length, text, {})
+      else last.insert(last.length, [textOf([{ text, marks: {} }])])
+      return
+    }
+    if (!['bulletList', 'orderedList', 'listItem'].includes(last.nodeName)) break
+    node = last
+  }
+  appendBlocks(doc, [paragraph(text)])
+}
+
+// ------------------------------------------------------------------ read
+
+function marksOf (attrs: Record<string, any> | undefined): Marks {
+  const marks: Marks = {}
+  if (!attrs) return marks
+  if (attrs.bold != null || attrs.strong != null) marks.bold = true
+  if (attrs.italic != null || attrs.em != null) marks.italic = true
+  if (attrs.code != null) marks.code = true
+  if (attrs.link != null && typeof attrs.link.href === 'string') marks.link = attrs.link.href
+  return marks
+}
+
+const sameMarks = (a: Marks, b: Marks) => a.bold === b.bold && a.italic === b.italic && a.code === b.code && a.link === b.link
+
+/** The text runs of an inline container (paragraph, heading), adjacent equal marks merged. */
+function runsOf (el: Y.XmlElement): Run[] {
+  const runs: Run[] = []
+  const push = (text: string, marks: Marks) => {
+    if (text === '') return
+    const prev = runs[runs.length - 1]
+    if (prev && sameMarks(prev.marks, marks)) prev.text += text
+    else runs.push({ text, marks })
+  }
+  for (const child of el.toArray()) {
+    if (child instanceof Y.XmlText) {
+      for (const op of child.toDelta() as Array<{ insert: unknown, attributes?: Record<string, any> }>) {
+        if (typeof op.insert === 'string') push(op.insert, marksOf(op.attributes))
+      }
+    } else if (child instanceof Y.XmlElement) {
+      if (child.nodeName === 'hardBreak') push('\n', {})
+      else for (const r of runsOf(child)) push(r.text, r.marks)
+    }
+  }
+  return runs
+}
+
+function blocksOf (parent: Y.XmlElement | Y.XmlFragment): Block[] {
+  const out: Block[] = []
+  for (const child of parent.toArray()) {
+    if (child instanceof Y.XmlText) {
+      // Text directly in a container (not TipTap's shape): keep it as a paragraph.
+      const text = child.toString()
+      if (text) out.push(paragraph(text))
+      continue
+    }
+    if (!(child instanceof Y.XmlElement)) continue
+    switch (child.nodeName) {
+      case 'paragraph':
+        out.push({ type: 'paragraph', runs: runsOf(child) })
+        break
+      case 'heading': {
+        const level = Number(child.getAttribute('level'))
+        out.push({ type: 'heading', level: (level >= 1 && level <= 3 ? level : 3) as 1 | 2 | 3, runs: runsOf(child) })
+        break
+      }
+      case 'bulletList':
+      case 'orderedList': {
+        const items = child.toArray().filter((x): x is Y.XmlElement => x instanceof Y.XmlElement).map(li => blocksOf(li))
+        if (child.nodeName === 'bulletList') out.push({ type: 'bulletList', items })
+        else {
+          const start = Number(child.getAttribute('start') ?? 1)
+          out.push({ type: 'orderedList', start: Number.isSafeInteger(start) && start >= 0 ? start : 1, items })
+        }
+        break
+      }
+      case 'codeBlock':
+        out.push({ type: 'paragraph', runs: [{ text: runsOf(child).map(r => r.text).join(''), marks: { code: true } }] })
+        break
+      default:
+        // blockquote and anything newer: its blocks, or its text.
+        if (child.toArray().some(c => c instanceof Y.XmlElement)) out.push(...blocksOf(child))
+        else out.push({ type: 'paragraph', runs: runsOf(child) })
+    }
+  }
+  return out
+}
+
+/** The document as blocks. */
+export function readBlocks (doc: Y.Doc): Block[] {
+  return blocksOf(fragmentOf(doc))
+}
+
+/** A fresh document holding `blocks` (for import and templates; its update is appended as one entry). */
+export function docOf (blocks: Block[]): Y.Doc {
+  const doc = new Y.Doc()
+  doc.transact(() => appendBlocks(doc, blocks))
+  return doc
+}
