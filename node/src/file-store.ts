@@ -14,7 +14,7 @@ export class FileStore implements LocalStore {
 
   async read (name: string): Promise<string | null> {
     try {
-      return await fs.readFile(path.join(this.dir, name), 'utf8')
+      return await fs.readFile(path.join(this.dir, safeName(name)), 'utf8')
     } catch (err: any) {
       if (err.code === 'ENOENT') return null
       throw err
@@ -22,6 +22,15 @@ export class FileStore implements LocalStore {
   }
 
   async write (name: string, text: string): Promise<void> {
-    writeFileAtomic(path.join(this.dir, name), text)
+    const file = path.join(this.dir, safeName(name))
+    // Names may have folders (the pad snapshot cache: pads/<group>/<pad>.snap), made 0700.
+    if (path.dirname(file) !== this.dir) await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
+    writeFileAtomic(file, text)
   }
+}
+
+/** Relative names of letters, digits, '.', '_', '-' in '/'-separated parts; never '..' or absolute. */
+function safeName (name: string): string {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/.test(name)) throw new Error(`not a local file name: ${JSON.stringify(name)}`)
+  return name
 }

@@ -23,6 +23,7 @@ import type { ApiErrorCode } from './errors.ts'
 import { allowedHosts, bearerToken, hostPort, isAllowedHost, isAllowedOrigin, tokenMatches } from './security.ts'
 import { registerRoutes } from './routes.ts'
 import { registerMembershipRoutes } from './membership-routes.ts'
+import { registerPadRoutes } from './pad-routes.ts'
 import { registerMirrorRoutes } from './mirror-routes.ts'
 import type { MirrorApi } from '../mirrors.ts'
 import { registerEvents } from './events.ts'
@@ -151,6 +152,7 @@ export async function startApiServer (opts: ApiServerOptions): Promise<ApiServer
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
   registerRoutes(app, opts.api)
   registerMembershipRoutes(app, opts.api)
+  registerPadRoutes(app, opts.api)
   if (opts.mirrors !== undefined) registerMirrorRoutes(app, opts.mirrors)
   registerEvents(app, opts.api)
   registerStatic(app, opts.staticDir ?? DEFAULT_STATIC_DIR)
