@@ -10,6 +10,15 @@ type GroupParams = { group: string }
 type GroupMemberParams = { group: string, member: string }
 
 export function registerMembershipRoutes (app: FastifyInstance, api: SolidarApi): void {
+  // Devices of this member (multi-device).
+  app.get('/api/devices', async () => api.devices())
+  app.post<{ Body: { expiresMs?: number } }>('/api/devices/link', { schema: { body: s.deviceLinkBody } },
+    async (req, reply) => reply.code(201).send(await api.deviceLink({ expiresMs: req.body?.expiresMs })))
+  app.post<{ Body: { code: string, timeoutMs?: number } }>('/api/devices/add', { schema: { body: s.joinBody } },
+    async (req) => api.deviceAdd(req.body.code, { timeoutMs: req.body.timeoutMs }))
+  app.delete<{ Params: { device: string } }>('/api/devices/:device', { schema: { params: s.deviceParams } },
+    async (req) => api.revokeDevice(req.params.device))
+
   app.delete<{ Params: GroupMemberParams }>('/api/groups/:group/members/:member',
     { schema: { params: s.groupMemberParams } },
     async (req) => api.removeMember(req.params.group, req.params.member))

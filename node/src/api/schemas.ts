@@ -19,6 +19,8 @@ function object (properties: Record<string, unknown>, required: string[] = []) {
 export const groupParams = object({ group: ref }, ['group'])
 export const messageParams = object({ group: ref, id: ref }, ['group', 'id'])
 export const memberParams = object({ member: ref }, ['member'])
+export const deviceParams = object({ device: ref }, ['device'])
+export const deviceLinkBody = object({ expiresMs: { type: 'integer', minimum: 10_000, maximum: 24 * 3600 * 1000 } })
 export const groupMemberParams = object({ group: ref, member: ref }, ['group', 'member'])
 export const roleBody = object({ role: { type: 'string', enum: ['admin', 'member', 'observer'] } }, ['role'])
 

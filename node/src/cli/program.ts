@@ -16,6 +16,7 @@ import { registerLog } from './commands/log.ts'
 import { registerStatus } from './commands/status.ts'
 import { registerVerify } from './commands/verify.ts'
 import { registerMembership } from './commands/membership.ts'
+import { registerDevices } from './commands/devices.ts'
 import { registerPads } from './commands/pads.ts'
 
 const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
@@ -62,6 +63,7 @@ export function createProgram (): Command {
   registerMirror(program)
   registerGroups(program)
   registerMembership(program)
+  registerDevices(program)
   registerInvites(program)
   registerMessages(program)
   registerPads(program)
