@@ -53,7 +53,8 @@ export interface SolidarOptions {
   onIdentityChange?: (identity: Identity) => Promise<void>
 }
 
-interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, rotation: Promise<void> }
+/** `boxes`: for each epoch key in the keyring, the box (hex) it was opened from. */
+interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, boxes: Map<number, string>, rotation: Promise<void> }
 
 const hex = (b: Uint8Array): string => b4a.toString(b, 'hex')
 const z32OfHex = (h: string): MemberId => encodeKey(b4a.from(h, 'hex')) as MemberId
@@ -129,7 +130,7 @@ export class Solidar implements SolidarApi {
     })
     await group.ready()
     const keyring = new Keyring(b4a.from(record.encryptionKey, 'hex'), group.discoveryKey)
-    const log: OpenLog = { record, group, lastChange: await group.changeCount(), keyring, rotation: Promise.resolve() }
+    const log: OpenLog = { record, group, lastChange: await group.changeCount(), keyring, boxes: new Map(), rotation: Promise.resolve() }
     await this.#refreshKeys(log)
     this.#logs.set(record.key, log)
     this.#watch(log)
@@ -233,9 +234,12 @@ export class Solidar implements SolidarApi {
   /** Opens the epoch keys sealed to this member that the keyring does not hold yet. */
   async #refreshKeys (log: OpenLog) {
     for (const { epoch, box } of await log.group.epochBoxes(this.#device)) {
-      if (log.keyring.has(epoch)) continue
+      // Re-open when the box changed: two admins may rotate to the same epoch at once, and the
+      // log can reorder so that the other's rotation (and key) wins after ours was applied here.
+      const id = b4a.toString(box, 'hex')
+      if (log.boxes.get(epoch) === id) continue
       const key = openEpochKey(box, log.group.discoveryKey, epoch, this.identity)
-      if (key) log.keyring.add(epoch, key)
+      if (key) { log.keyring.add(epoch, key); log.boxes.set(epoch, id) }
     }
   }
 
@@ -286,7 +290,7 @@ export class Solidar implements SolidarApi {
   /** The current epoch and its key, or NOT_PERMITTED if this device was not given it. */
   async #currentKey (log: OpenLog): Promise<number> {
     const epoch = await log.group.epoch()
-    if (!log.keyring.has(epoch)) await this.#refreshKeys(log)
+    await this.#refreshKeys(log) // also when we hold a key for it: the box may have changed
     if (!log.keyring.has(epoch)) throw errors.notPermitted('This device does not hold the current key of this group (removed from it?)')
     return epoch
   }
