@@ -5,9 +5,23 @@
  */
 import test from 'node:test'
 import assert from 'node:assert/strict'
+import fs from 'node:fs/promises'
+import path from 'node:path'
 import * as Y from 'yjs'
+import Protomux from 'protomux'
+import c from 'compact-encoding'
 import { makeNodes, waitFor } from './helpers.ts'
 import { fragmentOf } from '../src/pads/schema.ts'
+
+async function listFiles (dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name)
+    if (e.isDirectory()) out.push(...await listFiles(p))
+    else out.push(p)
+  }
+  return out
+}
 
 async function threeInAGroup (t: Parameters<typeof makeNodes>[1]) {
   const made = await makeNodes(['alice', 'bob', 'carol'], t)
@@ -124,4 +138,41 @@ test('pads: presence travels sealed between members and is cleared', async (t) =
   assert.ok(seen.length > 0, 'a pad-presence event was emitted')
   await alice.pads.setPresence(group, pad.id, null)
   await waitFor(async () => (await bob.pads.presence(group, pad.id)).peers.length === 0, 'alice left the pad')
+})
+
+test('pads: a node holding only the topic gets no pad text, not from the log, not from presence', async (t) => {
+  const { nodes: [alice, bob, mallory], dir } = await makeNodes(['alice', 'bob', 'mallory'], t)
+  const { id: group } = await alice.createGroup('Works council')
+  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 10_000 })
+  const secret = `secret-minutes-${Math.random().toString(36).slice(2)}`
+  const pad = await alice.pads.create(group, `Title ${secret}`, { content: `# ${secret}\n\nText ${secret}` })
+  await waitFor(async () => (await bob.pads.list(group)).length === 1, 'bob lists the pad')
+
+  // mallory joins the swarm topic (the discovery key) and listens to everything she is sent.
+  const { base } = await alice.logBase(group)
+  const heard: Buffer[] = []
+  let presenceMessages = 0
+  mallory.transport!.on('connection', ({ stream }: any) => {
+    stream.on('data', (b: Buffer) => heard.push(Buffer.from(b)))
+    const ch = Protomux.from(stream).createChannel({
+      protocol: 'solidar/presence/v1',
+      id: base.discoveryKey,
+      messages: [{ encoding: c.buffer, onmessage: (m: Buffer) => { presenceMessages++; heard.push(Buffer.from(m)) } }]
+    })
+    ch?.open()
+  })
+  await mallory.transport!.join(base.discoveryKey)
+  await waitFor(() => mallory.transport!.connectionCount > 0, 'mallory is connected to the members')
+  await alice.pads.setPresence(group, pad.id, { cursor: 1, note: secret })
+  await alice.pads.append(group, pad.id, `More ${secret}`)
+  await waitFor(() => presenceMessages > 0, 'mallory received (sealed) presence')
+
+  const needle = Buffer.from(secret)
+  assert.ok(heard.length > 0)
+  assert.equal(heard.findIndex(b => b.includes(needle)), -1, 'nothing mallory received holds pad text')
+  await assert.rejects(mallory.pads.list(group), { code: 'GROUP_NOT_FOUND' })
+  const files = await listFiles(path.join(dir, 'mallory'))
+  for (const f of files) assert.ok(!(await fs.readFile(f)).includes(needle), `${f} holds no pad text`)
+  // Control: the members do read it.
+  await waitFor(async () => (await bob.pads.export(group, pad.id)).content.includes(`More ${secret}`), 'bob reads the pad')
 })
