@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import * as Y from 'yjs'
 import b4a from 'b4a'
 import { makeNodes, seededRandom } from './helpers.ts'
-import { fragmentOf } from '../src/pads/schema.ts'
+import { firstText, fragmentOf } from '../src/pads/schema.ts'
 
 const EDITS = 20_000
 /** An append costs ~25–50 ms on this machine (one fsync'd Autobase append): 100 edits per append keeps the test near 15 s. */
@@ -53,7 +53,7 @@ test('a pad with a long history opens from its snapshot and equals a full replay
   for (let i = 0; i < patches.length; i += EDITS_PER_APPEND) {
     const batch = patches.slice(i, i + EDITS_PER_APPEND)
     await alice.pads.change(group, pad.id, doc => {
-      const text = fragmentOf(doc).get(0).get(0) as Y.XmlText
+      const text = firstText(doc)
       for (const [pos, del, ins] of batch) {
         if (del) text.delete(pos + 1, del)
         if (ins) text.insert(pos + 1, ins, {})
@@ -71,7 +71,7 @@ test('a pad with a long history opens from its snapshot and equals a full replay
   const full = await alice.pads.load(group, pad.id, { useSnapshot: false })
   assert.equal(full.stats.fromSnapshot, 0)
   assert.equal(full.stats.replayed, updates)
-  assert.equal((fragmentOf(full.doc).get(0).get(0) as Y.XmlText).toString(), expected, 'the log replays to the trace\'s text')
+  assert.equal(firstText(full.doc).toString(), expected, 'the log replays to the trace\'s text')
 
   // The service writes snapshots on its own (every SNAPSHOT_EVERY updates, a little later); write the newest now.
   assert.equal(await alice.pads.saveSnapshot(group, pad.id), true)

@@ -11,7 +11,7 @@ import * as Y from 'yjs'
 import Protomux from 'protomux'
 import c from 'compact-encoding'
 import { makeNodes, waitFor } from './helpers.ts'
-import { fragmentOf } from '../src/pads/schema.ts'
+import { firstText, fragmentOf } from '../src/pads/schema.ts'
 
 async function listFiles (dir: string): Promise<string[]> {
   const out: string[] = []
@@ -62,7 +62,7 @@ test('pads: three nodes editing one paragraph while partitioned converge to the 
 
   const { base } = await alice.logBase(group)
   for (const n of nodes) (n.transport as any).disconnectAll()
-  const textOf = (doc: Y.Doc) => fragmentOf(doc).get(0).get(0) as Y.XmlText
+  const textOf = (doc: Y.Doc) => firstText(doc)
   // The same paragraph, concurrently: insert at the start, in the middle, at the end; format a word.
   await alice.pads.change(group, pad.id, doc => textOf(doc).insert(0, 'Alice: '))
   await bob.pads.change(group, pad.id, doc => { const x = textOf(doc); x.insert(x.length - 1, ' (with changes from Bob)') })
@@ -133,8 +133,8 @@ test('pads: presence travels sealed between members and is cleared', async (t) =
     const p = (await bob.pads.presence(group, pad.id)).peers
     return p.length === 1 && p[0].state.cursor === 5 ? p : null
   }, 'bob sees alice in the pad')
-  assert.equal(peers[0].name, 'alice')
-  assert.equal(peers[0].member, alice.whoami().id)
+  assert.equal(peers![0].name, 'alice')
+  assert.equal(peers![0].member, alice.whoami().id)
   assert.ok(seen.length > 0, 'a pad-presence event was emitted')
   await alice.pads.setPresence(group, pad.id, null)
   await waitFor(async () => (await bob.pads.presence(group, pad.id)).peers.length === 0, 'alice left the pad')

@@ -190,3 +190,11 @@ export function docOf (blocks: Block[]): Y.Doc {
   doc.transact(() => appendBlocks(doc, blocks))
   return doc
 }
+
+/** The text of the document's first paragraph or heading (tests and benchmarks edit it directly). */
+export function firstText (doc: Y.Doc): Y.XmlText {
+  const block = fragmentOf(doc).get(0)
+  const text = block instanceof Y.XmlElement ? block.get(0) : null
+  if (!(text instanceof Y.XmlText)) throw new Error('the document does not start with a paragraph')
+  return text
+}
