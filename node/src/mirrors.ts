@@ -249,6 +249,11 @@ export class MirrorManager implements MirrorApi {
     if (!this.#closed) this.#onError(err)
   }
 
+  /** True while blind-peering holds an open connection to the mirror (blind-peering 2.x keeps it in `blindPeers`). */
+  #connected (publicKey: Buffer): boolean {
+    return this.#peering?.blindPeers?.get(b4a.toString(publicKey, 'hex'))?.connected === true
+  }
+
   #status (group: GroupId, base: any): GroupMirrors {
     const local = base.local
     const localLength: number = local?.length ?? 0
@@ -256,12 +261,11 @@ export class MirrorManager implements MirrorApi {
     const mirrors = (this.#mirrors.get(group) ?? []).map((key): MirrorStatus => {
       const publicKey = decodeKey(key)
       const peer = peers.find((p) => p.remotePublicKey !== undefined && p.remotePublicKey !== null && b4a.equals(p.remotePublicKey, publicKey))
-      return {
-        key,
-        connected: peer !== undefined,
-        localLength,
-        mirroredLength: peer === undefined ? null : Math.min(localLength, peer.remoteContiguousLength)
-      }
+      const connected = this.#connected(publicKey) || peer !== undefined
+      let mirroredLength: number | null = null
+      if (peer !== undefined) mirroredLength = Math.min(localLength, peer.remoteContiguousLength)
+      else if (connected && localLength === 0) mirroredLength = 0
+      return { key, connected, localLength, mirroredLength }
     })
     return { group, active: this.active, mirrors }
   }

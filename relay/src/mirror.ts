@@ -40,6 +40,8 @@ export interface MirrorOptions {
   port?: number
   /** Stored bytes above which blind-peer frees the least recently used cores (default 100 GB). */
   maxBytes?: number
+  /** Receives what the mirror does (connections, cores added): for the operator's log. */
+  onEvent?: (event: string, fields: Record<string, unknown>) => void
 }
 
 export interface MirrorStats {
@@ -102,6 +104,33 @@ function networkOf (opts: MirrorOptions): HyperswarmNetwork {
   return { mode: 'bootstrap', bootstrap }
 }
 
+const short = (key: Uint8Array | null | undefined): string | null => key ? IdEnc.normalize(key).slice(0, 12) : null
+
+/** Reports connections and blind-peer's core events: keys shortened, never any content (there is none to see). */
+function watch (peer: any, swarm: any, emit: NonNullable<MirrorOptions['onEvent']>): void {
+  swarm.on('connection', (conn: any) => {
+    const remote = short(conn.remotePublicKey)
+    emit('connection', { remote })
+    conn.once('close', () => emit('disconnection', { remote }))
+  })
+  peer.on('add-cores-received', (_stream: any, request: any) => emit('add-cores', {
+    referrer: short(request.referrer), cores: request.cores.map((c: any) => `${short(c.key)}@${c.length}`)
+  }))
+  peer.on('add-new-core', (record: any) => emit('new-core', { core: short(record.key), referrer: short(record.referrer) }))
+  // Block traffic is summed up: at most one line per core every two seconds.
+  const changed = new Map<string, any>()
+  let timer: NodeJS.Timeout | null = null
+  peer.on('core-activity', (core: any) => {
+    changed.set(short(core.key) ?? '?', core)
+    timer ??= setTimeout(() => {
+      timer = null
+      for (const [id, c] of changed) emit('core', { core: id, length: c.length, stored: c.contiguousLength })
+      changed.clear()
+    }, 2000)
+  })
+  peer.once('close', () => { if (timer !== null) clearTimeout(timer) })
+}
+
 /** Starts a blind mirror; resolves once it is announced on the DHT and reachable by its key. */
 export async function startMirror (opts: MirrorOptions): Promise<RunningMirror> {
   const network = networkOf(opts)
@@ -114,6 +143,7 @@ export async function startMirror (opts: MirrorOptions): Promise<RunningMirror> 
   const swarm = new Hyperswarm({ dht, keyPair })
   // No trusted keys: no member can make the mirror announce cores on the DHT or delete them.
   const peer = new BlindPeer(dbDir, { swarm, maxBytes: opts.maxBytes })
+  if (opts.onEvent !== undefined) watch(peer, swarm, opts.onEvent)
   try {
     await peer.ready()
     await peer.listen()

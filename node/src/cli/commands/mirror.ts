@@ -21,6 +21,7 @@ interface ServeOptions {
   publicDht?: boolean
   host?: string
   port?: number
+  verbose?: boolean
 }
 
 function mirrorLine (m: GroupMirrors['mirrors'][number]): string[] {
@@ -49,6 +50,7 @@ ${TRANSPORT_NOTE}`)
     .option('--public-dht', 'use the public DHT instead of a private one')
     .option('--host <host>', 'address of the mirror\'s UDP socket (default: 127.0.0.1 for loopback bootstrap nodes, else all)')
     .option('--port <port>', 'UDP port of the mirror (default: any free port; fix one for firewall rules)', portArg)
+    .option('--verbose', 'log connections and stored cores as JSON lines on stderr')
     .addHelpText('after', `
 Prints the mirror key (52 characters) alone as the first line on stdout, notes on
 stderr, then runs until Ctrl+C (SIGINT) or SIGTERM. The key pair is kept in
@@ -72,7 +74,10 @@ Example:
       const { startMirror } = await import('@solidar/relay/mirror')
       let running
       try {
-        running = await startMirror({ storage, bootstrap: opts.bootstrap, publicDht: opts.publicDht === true, host: opts.host, port: opts.port })
+        running = await startMirror({
+          storage, bootstrap: opts.bootstrap, publicDht: opts.publicDht === true, host: opts.host, port: opts.port,
+          ...(opts.verbose === true ? { onEvent: (event, fields) => note(JSON.stringify({ time: new Date().toISOString(), event, ...fields })) } : {})
+        })
       } catch (err) {
         throw new CliError(`Cannot start the mirror: ${(err as Error).message}`)
       }
