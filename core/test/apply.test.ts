@@ -170,7 +170,7 @@ test('entries before group/create and a bad creator binding are audited; the fir
   assert.equal(await watcher.group.messageCount(), 0)
   assert.deepEqual(view.map(([k]) => k.replace(/![0-9a-f]{64}$/, '!<hex>')), [
     'a!000000000001', 'a!000000000002', 'a!000000000003', 'a!000000000004', 'a!000000000005',
-    'e', 'g', 'm!<hex>', 'n!audit', 'r!general', 'w!<hex>'
+    'dv!<hex>', 'e', 'g', 'm!<hex>', 'n!audit', 'r!general', 'w!<hex>'
   ])
 })
 
@@ -333,7 +333,7 @@ test('applyNodes: a writer that is not in the member table is ignored; group/cre
     [hex(stranger), 'dm/offer', 'writer is not a member']
   ])
   const keys = (await dump(view)).map(([k]) => k).filter(k => !k.startsWith('a!'))
-  assert.deepEqual(keys, ['e', 'g', `m!${hex(alice.publicKey)}`, 'n!audit', 'r!general', `w!${hex(boot)}`])
+  assert.deepEqual(keys, [`dv!${hex(alice.publicKey)}`, 'e', 'g', `m!${hex(alice.publicKey)}`, 'n!audit', 'r!general', `w!${hex(boot)}`])
   assert.deepEqual(host.added, [], 'group/create adds no writer (the bootstrap writer is one already)')
   assert.deepEqual(host.removed, [])
 })
