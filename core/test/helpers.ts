@@ -5,13 +5,13 @@ import Corestore from 'corestore'
 import { Solidar, MemoryNetwork, MemoryLocalStore, createIdentity } from '../src/index.ts'
 
 /** Polls `fn` until it returns a truthy value, or fails after `timeout` ms with `what`. */
-export async function waitFor<T> (fn: () => Promise<T> | T, what: string, timeout = 10_000): Promise<T> {
+export async function waitFor<T> (fn: () => Promise<T> | T, what: string, timeout = 10_000): Promise<NonNullable<T>> {
   const start = Date.now()
   let last: unknown
   while (Date.now() - start < timeout) {
     try {
       const v = await fn()
-      if (v) return v
+      if (v) return v as NonNullable<T>
     } catch (err) { last = err }
     await new Promise(resolve => setTimeout(resolve, 25))
   }
