@@ -290,7 +290,7 @@ export class Cluster {
       })
     } catch (err: any) {
       const views = last.map((log, i) => `${nodes[i].name}: ${JSON.stringify(log.map((m) => [m.seq, m.id, m.authorName, m.text]))}`)
-      throw new Error(`${err.message}\nwanted: ${ids.join(', ')}\n${views.join('\n')}`)
+      throw new Error(`${err.message}\nwanted: ${ids.join(', ')}\n${views.join('\n')}\n${await this.statuses()}`)
     }
     const logs = await Promise.all(nodes.map((n) => n.log(group)))
     for (const [i, log] of logs.entries()) {
@@ -299,6 +299,16 @@ export class Cluster {
       }
     }
     return logs
+  }
+
+  /** Every running node's GET /api/status (connections, peers and length per group), for failure messages. */
+  async statuses (): Promise<string> {
+    const lines = await Promise.all(this.nodes.map(async (n) => {
+      if (!n.running) return `${n.name}: not running`
+      const r = await n.api({ path: '/api/status' }).catch((err) => ({ text: String(err) }))
+      return `${n.name} status: ${r.text.slice(0, 1000)}`
+    }))
+    return lines.join('\n')
   }
 
   /** Stops every daemon and the DHT, then removes the temp dir. Safe to call twice. */
