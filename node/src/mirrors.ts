@@ -235,12 +235,15 @@ export class MirrorManager implements MirrorApi {
     for (const writer of base.activeWriters ?? []) this.#addWriter(entry, writer.core, [key])
   }
 
-  /** Asks the mirrors `keys` to keep one writer core (blind-peering sends writers only once per base). */
+  /**
+   * Asks the mirrors `keys` to keep one writer core (blind-peering sends writers only once per
+   * base). Priority 1 like addAutobase's cores: writers are the data, not to be cleared first.
+   */
   #addWriter (entry: Attached, core: any, keys: string[]): void {
     if (this.#closed || core === undefined || core === null || entry.base.closing) return
     entry.writers.add(b4a.toString(core.key, 'hex'))
     for (const key of keys) {
-      this.#peeringClient().addCore(core, { keys: [decodeKey(key)], pick: 1, referrer: entry.base.key })
+      this.#peeringClient().addCore(core, { keys: [decodeKey(key)], pick: 1, referrer: entry.base.key, priority: 1 })
         .catch((err: Error) => this.#report(err))
     }
   }
