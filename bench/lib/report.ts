@@ -1,0 +1,136 @@
+/**
+ * The run's report: the machine, every scenario's figures, the Markdown tables that are
+ * printed and that BENCHMARKS.md quotes, and the JSON with every run's raw figures.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { median } from './stats.ts'
+import type { CatchupResult } from '../scenarios/catchup.ts'
+import type { LatencyResult } from '../scenarios/latency.ts'
+import type { ThroughputResult } from '../scenarios/throughput.ts'
+
+export interface Machine {
+  cpu: string
+  cores: number
+  memoryGB: number
+  node: string
+  os: string
+  date: string
+  mode: 'quick' | 'full'
+  loadStart: number[]
+  loadEnd: number[]
+  workers: number
+  durationS: number
+}
+
+export interface Report {
+  machine: Machine
+  placement: string
+  latency?: LatencyResult
+  throughput?: ThroughputResult
+  catchup?: CatchupResult
+  notMeasured: Array<{ scenario: string, why: string }>
+  errors: Array<{ scenario: string, error: string }>
+}
+
+export function machineInfo (mode: 'quick' | 'full'): Omit<Machine, 'loadEnd' | 'workers' | 'durationS'> {
+  const cpus = os.cpus()
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    date: new Date().toISOString(),
+    mode,
+    loadStart: os.loadavg().map(x => Math.round(x * 100) / 100)
+  }
+}
+
+const ms = (x: number, digits = 1) => Number.isFinite(x) ? `${x.toFixed(digits)} ms` : (Number.isNaN(x) ? '–' : '∞')
+const times = (x: number) => Number.isFinite(x) ? `${x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2)}×` : '–'
+const int = (x: number) => Number.isFinite(x) ? Math.round(x).toLocaleString('en') : '–'
+const secs = (x: number) => Number.isFinite(x) ? `${(x / 1000).toFixed(2)} s` : '–'
+
+export function markdown (r: Report): string {
+  const m = r.machine
+  const out: string[] = []
+  out.push(`Run of ${m.date.slice(0, 16).replace('T', ' ')} UTC, \`${m.mode === 'quick' ? 'npm run bench -- --quick' : 'npm run bench'}\` (${m.mode}), ${Math.round(m.durationS)} s.`)
+  out.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}, ${m.os}. Load average (1/5/15 min) at start ${m.loadStart.join(' / ')}, at end ${m.loadEnd.join(' / ')}.`)
+  out.push(`Placement: ${r.placement}`)
+  out.push('')
+
+  out.push('### 1. Message latency: send on one member → in every other member\'s state')
+  if (r.latency) {
+    const o = r.latency.options
+    out.push(`Median over ${o.runs} runs of ${o.perRun} messages (${o.textBytes}-byte texts, senders in turn, one message at a time); p50/p99 within each run.`)
+    out.push('')
+    out.push('| members | Solidar p50 | Solidar p99 | Prosody MUC p50 | Prosody MUC p99 | Solidar/Prosody p50 | Solidar/Prosody p99 |')
+    out.push('|---:|---:|---:|---:|---:|---:|---:|')
+    for (const row of r.latency.rows) {
+      out.push(`| ${row.members} | ${ms(row.solidar.p50)} | ${ms(row.solidar.p99)} | ${row.prosody ? ms(row.prosody.p50, 2) : '–'} | ${row.prosody ? ms(row.prosody.p99, 2) : '–'} | ${times(row.ratioP50)} | ${times(row.ratioP99)} |`)
+    }
+    const lost = r.latency.rows.reduce((a, row) => a + row.solidar.lost + (row.prosody?.lost ?? 0), 0)
+    if (lost) out.push(`\nLost (not delivered within ${o.timeoutMs / 1000} s): ${lost}.`)
+  } else out.push(notRun(r, 'latency'))
+  out.push('')
+
+  out.push('### 2. Throughput: highest sustained rate of a group of 3 with p99 < 1 s')
+  if (r.throughput) {
+    const t = r.throughput
+    const o = t.options
+    out.push(`All ${o.members} members send on a fixed schedule for ${o.stepMs / 1000} s per step (${o.textBytes}-byte texts); the rate doubles from ${o.startRate} msg/s until a step fails, then ${o.bisections} bisection steps. Median over ${o.runs} search${o.runs > 1 ? 'es' : ''}.`)
+    out.push('')
+    out.push('| system | sustained msg/s | p50 at that rate | p99 at that rate | searches (msg/s) |')
+    out.push('|---|---:|---:|---:|---|')
+    const line = (name: string, s: ThroughputResult['solidar']) => {
+      const best = s.runs.map(run => run.steps.filter(st => st.pass && st.rate === run.ceiling)[0]).filter(Boolean)
+      out.push(`| ${name} | ${int(s.ceiling)} | ${ms(median(best.map(b => b.p50)))} | ${ms(median(best.map(b => b.p99)))} | ${s.runs.map(run => int(run.ceiling)).join(', ')} |`)
+    }
+    line('Solidar', t.solidar)
+    if (t.prosody) line('Prosody MUC', t.prosody)
+    if (t.prosody) out.push(`\nSolidar/Prosody: ${times(t.ratio)}`)
+  } else out.push(notRun(r, 'throughput'))
+  out.push('')
+
+  out.push('### 3. Catch-up: a newcomer joins a group with history')
+  if (r.catchup) {
+    const c = r.catchup
+    out.push(`${int(c.options.messages)} messages of ${c.options.textBytes}-byte texts (entries ${Math.round(c.history.entryBytes)} B, writer-core blocks ${c.history.blockBytes} B); median over ${c.options.runs} newcomers. Baseline: raw hypercore, the same number of ${c.history.blockBytes}-byte blocks between two Corestores over the same Hyperswarm loopback DHT.`)
+    out.push('')
+    out.push('| system | time to all | per second | first message after | joined after |')
+    out.push('|---|---:|---:|---:|---:|')
+    out.push(`| Solidar newcomer | ${secs(c.solidar.ms)} | ${int(c.solidar.perSecond)} msg/s | ${secs(median(c.solidar.runs.map(x => x.firstMs)))} | ${secs(median(c.solidar.runs.map(x => x.joinMs)))} |`)
+    out.push(`| raw hypercore | ${secs(c.raw.ms)} | ${int(c.raw.perSecond)} blocks/s | ${secs(median(c.raw.runs.map(x => x.firstMs)))} | – |`)
+    out.push(`\nraw hypercore/Solidar (rate): ${times(c.ratio)}`)
+  } else out.push(notRun(r, 'catchup'))
+  out.push('')
+
+  if (r.notMeasured.length) {
+    out.push('### Not measured in this run')
+    for (const n of r.notMeasured) out.push(`- ${n.scenario}: ${n.why}`)
+    out.push('')
+  }
+  if (r.errors.length) {
+    out.push('### Errors')
+    for (const e of r.errors) out.push(`- ${e.scenario}: ${e.error.split('\n')[0]}`)
+    out.push('')
+  }
+  return out.join('\n')
+}
+
+function notRun (r: Report, scenario: string): string {
+  const e = r.errors.find(x => x.scenario === scenario)
+  if (e) return `Failed: ${e.error.split('\n')[0]}`
+  return 'Not run.'
+}
+
+export function writeReport (r: Report, dir: string, base: string): { json: string, md: string } {
+  fs.mkdirSync(dir, { recursive: true })
+  const json = path.join(dir, `${base}.json`)
+  const md = path.join(dir, `${base}.md`)
+  fs.writeFileSync(json, JSON.stringify(r, (_, v) => typeof v === 'number' && !Number.isFinite(v) ? String(v) : v, 2) + '\n')
+  fs.writeFileSync(md, markdown(r) + '\n')
+  return { json, md }
+}

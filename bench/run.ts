@@ -1,0 +1,145 @@
+/**
+ * `npm run bench` — Solidar side by side with the systems people would otherwise use,
+ * on this machine, in one run, everything on 127.0.0.1.
+ *
+ *   npm run bench                 full run → bench/results/latest.{json,md}
+ *   npm run bench -- --quick      small sizes, under 3 minutes (CI smoke) → bench/results/quick.{json,md}
+ *   options: --only latency,throughput,catchup   --workers N   --no-prosody
+ *
+ * Placement: one private DHT bootstrap (three HyperDHT nodes in this process, 127.0.0.1),
+ * W worker processes (default: one per member of the largest group); member i of every chat,
+ * Solidar or XMPP, lives in worker i mod W. Prosody is a child process with its own config.
+ * Every loop is bounded in count and time; every process started here is stopped by PID.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { runDhtBootstrap, type DhtBootstrap } from '@solidar/node/runtime'
+import type { Ctx } from './lib/chat.ts'
+import { prosodyInstalled, startProsody, type Prosody } from './lib/prosody.ts'
+import { registerTempDir, removeTempDir, stopAll, Worker } from './lib/procs.ts'
+import { machineInfo, markdown, writeReport, type Report } from './lib/report.ts'
+import { catchupScenario, type CatchupOptions } from './scenarios/catchup.ts'
+import { latencyScenario, type LatencyOptions } from './scenarios/latency.ts'
+import { throughputScenario, type ThroughputOptions } from './scenarios/throughput.ts'
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const SCENARIOS = ['latency', 'throughput', 'catchup'] as const
+type Scenario = typeof SCENARIOS[number]
+
+function parseArgs (argv: string[]) {
+  const opts = { quick: false, only: [...SCENARIOS] as Scenario[], workers: 0, prosody: true }
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2)
+    const value = () => inline ?? argv[++i]
+    if (flag === '--quick') opts.quick = true
+    else if (flag === '--no-prosody') opts.prosody = false
+    else if (flag === '--only') {
+      const list = value().split(',').map(s => s.trim()) as Scenario[]
+      for (const s of list) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (${SCENARIOS.join(', ')})`)
+      opts.only = list
+    } else if (flag === '--workers') {
+      opts.workers = Number(value())
+      if (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > 64) throw new Error('--workers takes 1..64')
+    } else if (flag === '--help' || flag === '-h') {
+      console.log('usage: npm run bench [-- --quick] [--only latency,throughput,catchup] [--workers N] [--no-prosody]')
+      process.exit(0)
+    } else throw new Error(`unknown option ${argv[i]}`)
+  }
+  return opts
+}
+
+const TEXT_BYTES = 100
+
+function settings (quick: boolean) {
+  const latency: LatencyOptions = quick
+    ? { sizes: [3, 10], runs: 3, perRun: 20, textBytes: TEXT_BYTES, gapMs: 20, timeoutMs: 10_000 }
+    : { sizes: [3, 10, 25], runs: 5, perRun: 100, textBytes: TEXT_BYTES, gapMs: 20, timeoutMs: 10_000 }
+  const throughput: ThroughputOptions = quick
+    ? { members: 3, runs: 1, stepMs: 1500, startRate: 50, minRate: 3, maxRate: 6400, bisections: 1, textBytes: TEXT_BYTES, limitMs: 1000, drainMs: 2000 }
+    : { members: 3, runs: 3, stepMs: 5000, startRate: 50, minRate: 3, maxRate: 12_800, bisections: 3, textBytes: TEXT_BYTES, limitMs: 1000, drainMs: 5000 }
+  const catchup: CatchupOptions = quick
+    ? { messages: 5000, runs: 2, textBytes: TEXT_BYTES }
+    : { messages: 100_000, runs: 3, textBytes: TEXT_BYTES }
+  return { latency, throughput, catchup }
+}
+
+async function main () {
+  const args = parseArgs(process.argv.slice(2))
+  const started = Date.now()
+  const s = settings(args.quick)
+  const mode = args.quick ? 'quick' : 'full'
+  const info = machineInfo(mode)
+  const log = (line: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`)
+  const largest = Math.max(args.only.includes('latency') ? Math.max(...s.latency.sizes) : 0, args.only.includes('throughput') ? s.throughput.members : 0, args.only.includes('catchup') ? 2 : 0)
+  const workerCount = args.workers || largest
+  log(`Solidar benchmarks (${mode}): ${args.only.join(', ')}; ${info.cores} cores, load ${info.loadStart.join(' ')}; ${workerCount} worker processes`)
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'solidar-bench-'))
+  registerTempDir(dir)
+  let dht: DhtBootstrap | null = null
+  let prosody: Prosody | null = null
+  const workers: Worker[] = []
+  const report: Report = {
+    machine: { ...info, loadEnd: [], workers: workerCount, durationS: 0 },
+    placement: '',
+    notMeasured: [
+      { scenario: '4. pad ingest (automerge-paper trace)', why: 'not yet measured: the pad path (core/src/pads) has no usable API yet' },
+      { scenario: '5. pad live latency (vs y-websocket)', why: 'not yet measured: the pad path has no usable API yet' },
+      { scenario: '6. footprint (RSS, fds, cold start)', why: 'not yet measured' }
+    ],
+    errors: []
+  }
+  try {
+    dht = await runDhtBootstrap({ host: '127.0.0.1', port: 0 })
+    const needProsody = args.prosody && (args.only.includes('latency') || args.only.includes('throughput'))
+    if (needProsody && !prosodyInstalled()) {
+      log('prosody is not installed (apt-get install prosody): the XMPP baseline is skipped')
+      report.notMeasured.push({ scenario: 'Prosody baselines', why: 'prosody is not installed on this machine' })
+    } else if (needProsody) {
+      const users = Math.max(args.only.includes('latency') ? Math.max(...s.latency.sizes) : 0, s.throughput.members)
+      prosody = await startProsody(path.join(dir, 'prosody'), users)
+      log(`prosody listening on 127.0.0.1:${prosody.port} (pid ${prosody.proc.pid}), ${users} users`)
+    }
+    for (let i = 0; i < workerCount; i += 4) {
+      workers.push(...await Promise.all(Array.from({ length: Math.min(4, workerCount - i) }, (_, k) => Worker.start(`worker${i + k}`))))
+    }
+    log(`${workers.length} workers ready (pids ${workers.map(w => w.proc.pid).join(' ')})`)
+    report.placement = `${workers.length} worker processes; member i of each chat in worker i mod ${workers.length}` +
+      `${workers.length >= largest ? ' (every member in its own process)' : ''}. Each Solidar member is a full node (startNode: own home, Corestore on disk, Hyperswarm with its own HyperDHT node on 127.0.0.1); ` +
+      'each XMPP member one @xmpp/client connection to a Prosody 0.12 on 127.0.0.1. One private DHT bootstrap (3 HyperDHT nodes) in the coordinator.'
+    const ctx: Ctx = { quick: args.quick, dir, bootstrap: `127.0.0.1:${dht.port}`, workers, prosody, log }
+
+    const attempt = async (name: Scenario, fn: () => Promise<void>) => {
+      if (!args.only.includes(name)) return
+      try {
+        await fn()
+      } catch (err: any) {
+        log(`${name} failed: ${err?.stack ?? err}`)
+        report.errors.push({ scenario: name, error: String(err?.message ?? err) })
+      }
+    }
+    await attempt('latency', async () => { report.latency = await latencyScenario(ctx, s.latency) })
+    await attempt('throughput', async () => { report.throughput = await throughputScenario(ctx, s.throughput) })
+    await attempt('catchup', async () => { report.catchup = await catchupScenario(ctx, s.catchup) })
+  } finally {
+    for (const w of workers) await w.stop().catch(() => {})
+    await prosody?.stop().catch(() => {})
+    await dht?.close().catch(() => {})
+    await stopAll()
+    removeTempDir(dir)
+  }
+  report.machine.loadEnd = os.loadavg().map(x => Math.round(x * 100) / 100)
+  report.machine.durationS = (Date.now() - started) / 1000
+  const files = writeReport(report, path.join(HERE, 'results'), args.quick ? 'quick' : 'latest')
+  console.log(markdown(report))
+  log(`wrote ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.md)}`)
+  if (report.errors.length) process.exitCode = 1
+}
+
+main().then(
+  // Everything was closed above; exit even if a library left a timer behind.
+  () => process.exit(process.exitCode ?? 0),
+  (err) => { console.error(err?.stack ?? err); process.exit(1) }
+)

@@ -1,0 +1,2 @@
+// @xmpp/client ships no TypeScript types. (Holepunch shims live in types/holepunch.d.ts.)
+declare module '@xmpp/client'
