@@ -26,16 +26,23 @@ export interface GroupOptions {
   /** The base key; null to create a new group. */
   key: Buffer | null
   encryptionKey: Buffer
+  /**
+   * A ProtomuxWakeup shared by all logs of a node: it tells connected peers which writer
+   * heads are new, so they fetch entries appended while they were away (also after a
+   * restart). The node adds every connection's stream to it.
+   */
+  wakeup?: any
 }
 
 export class Group extends EventEmitter {
   readonly base: any
   #closed = false
 
-  constructor ({ store, key, encryptionKey }: GroupOptions) {
+  constructor ({ store, key, encryptionKey, wakeup }: GroupOptions) {
     super()
     this.base = new Autobase(store, key, {
       encryptionKey,
+      ...(wakeup ? { wakeup } : {}),
       valueEncoding: 'binary',
       ackInterval: 1000,
       open: (viewStore: any) => new Hyperbee(viewStore.get('view'), { keyEncoding: 'utf-8', valueEncoding: 'binary', extension: false }),

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events'
 import Autobase from 'autobase'
+import ProtomuxWakeup from 'protomux-wakeup'
 import b4a from 'b4a'
 import crypto from 'hypercore-crypto'
 import { CandidateRequest, createInvite } from 'blind-pairing-core'
@@ -69,6 +70,7 @@ export class Solidar implements SolidarApi {
   #verification: VerificationStore
   #logs = new Map<string, OpenLog>()
   #pairing = new Pairing()
+  #wakeup = new ProtomuxWakeup()
   #events = new EventEmitter()
   #now: () => number
   #network: NodeStatus['network']['mode']
@@ -115,6 +117,7 @@ export class Solidar implements SolidarApi {
   #attach (conn: PeerConnection) {
     conn.stream.on('error', () => {}) // a peer vanishing mid-sync is normal, not fatal
     this.store.replicate(conn.stream)
+    this.#wakeup.addStream(conn.stream) // autobase's "new heads" hints, for every log at once
     this.#pairing.attach(conn.stream)
     this.pads.attach(conn.stream)
   }
@@ -124,6 +127,7 @@ export class Solidar implements SolidarApi {
     const existing = this.#logs.get(record.key)
     if (existing) return existing
     const group = opened ?? new Group({
+      wakeup: this.#wakeup,
       store: this.store.namespace(record.namespace),
       key: b4a.from(record.key, 'hex'),
       encryptionKey: b4a.from(record.encryptionKey, 'hex')
@@ -191,6 +195,7 @@ export class Solidar implements SolidarApi {
     if (!failed) return
     await log.group.close().catch(() => {})
     const group = new Group({
+      wakeup: this.#wakeup,
       store: this.store.namespace(log.record.namespace),
       key: b4a.from(log.record.key, 'hex'),
       encryptionKey: b4a.from(log.record.encryptionKey, 'hex')
@@ -338,7 +343,7 @@ export class Solidar implements SolidarApi {
     if (this.#closing) throw errors.closed()
     const namespace = hex(crypto.randomBytes(16))
     const encryptionKey = crypto.randomBytes(32)
-    const group = new Group({ store: this.store.namespace(namespace), key: null, encryptionKey })
+    const group = new Group({ store: this.store.namespace(namespace), key: null, encryptionKey, wakeup: this.#wakeup })
     await group.ready()
     await group.append({
       t: 'group/create', kind, name, member: memberKey(this.identity), memberName: this.identity.name,
