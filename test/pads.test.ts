@@ -92,7 +92,12 @@ describe('pads across three daemons', { timeout: 400_000 }, () => {
           return last.every(md => md === last[0]) && written.every(t => last[0].includes(t))
         }, { timeout: 90_000, interval: 300, what: 'all three pads to hold every edit and agree' })
       } catch (err: any) {
-        throw new Error(`${err.message}\nwritten: ${written.join(', ')}\n${last.map((md, i) => `--- ${['alice', 'bob', 'carol'][i]}\n${md}`).join('\n')}`)
+        const state = await Promise.all([alice, bob, carol].map(async n => {
+          const info = await n.api({ path: `/api/groups/${group.id}/pads/${pad.id}` })
+          const status = await n.api({ path: '/api/status' })
+          return `${n.name}: pad ${info.text} status ${status.text}`
+        }))
+        throw new Error(`${err.message}\nwritten: ${written.join(', ')}\n${state.join('\n')}\n${last.map((md, i) => `--- ${['alice', 'bob', 'carol'][i]}\n${md}`).join('\n')}`)
       }
       const exports = await Promise.all([alice, bob, carol].map(exportMd))
       assert.equal(exports[1], exports[0], 'bob exports the same bytes as alice')

@@ -14,8 +14,11 @@ import type { Bee } from '../view.ts'
 import { MAX_PAD_UPDATE } from '../commands.ts'
 import { errors } from '../errors.ts'
 import { BATCH_MS } from './constants.ts'
-import { readPad, readUpdate, readUpdates, ZERO_HEAD } from './records.ts'
+import { chain, readPad, readUpdate, readUpdates, ZERO_HEAD } from './records.ts'
 import type { SnapshotStore } from './snapshot.ts'
+
+/** Reads of a pad that found the log reordered under them before giving up. */
+const LOAD_ATTEMPTS = 5
 
 /** Transaction origin of updates that came from the log. */
 export const FROM_LOG = Symbol('solidar/pad/log')
@@ -71,23 +74,29 @@ export class OpenPad {
   /** Opens a pad: snapshot (if `useSnapshot` and it still matches the log) plus the rest of the log. */
   static async load (src: PadSource, id: string, opts: { useSnapshot: boolean, append: AppendUpdate, onError: (err: Error) => void, upTo?: number }): Promise<{ pad: OpenPad, stats: LoadStats }> {
     const started = performance.now()
-    const pad = new OpenPad(id, opts.append, opts.onError)
-    const upTo = opts.upTo ?? Infinity
-    let fromSnapshot = 0
-    const snap = opts.useSnapshot ? await src.snapshots.load(id) : null
-    if (snap && snap.n <= upTo) {
-      const meta = await readPad(src.view, id)
-      const rec = meta && snap.n <= meta.updates ? await readUpdate(src.view, id, snap.n) : null
-      if (rec && b4a.equals(rec.h, snap.h)) {
-        Y.applyUpdate(pad.doc, snap.state, FROM_LOG)
-        pad.applied = snap.n
-        pad.head = snap.h
-        pad.snapshotAt = snap.n
-        fromSnapshot = snap.n
+    // The view can be reordered while we read it (the tail of an Autobase log is not final):
+    // the chain check then fails and we read again.
+    for (let attempt = 1; ; attempt++) {
+      const pad = new OpenPad(id, opts.append, opts.onError)
+      const upTo = opts.upTo ?? Infinity
+      let fromSnapshot = 0
+      const snap = opts.useSnapshot ? await src.snapshots.load(id) : null
+      if (snap && snap.n <= upTo) {
+        const meta = await readPad(src.view, id)
+        const rec = meta && snap.n <= meta.updates ? await readUpdate(src.view, id, snap.n) : null
+        if (rec && b4a.equals(rec.h, snap.h)) {
+          Y.applyUpdate(pad.doc, snap.state, FROM_LOG)
+          pad.applied = snap.n
+          pad.head = snap.h
+          pad.snapshotAt = snap.n
+          fromSnapshot = snap.n
+        }
       }
+      const replayed = await pad.catchUp(src, upTo)
+      if (replayed >= 0) return { pad, stats: { fromSnapshot, replayed, ms: performance.now() - started } }
+      pad.destroy()
+      if (attempt >= LOAD_ATTEMPTS) throw errors.badRequest('This pad changed too often while it was being opened; try again')
     }
-    const replayed = await pad.catchUp(src, upTo)
-    return { pad, stats: { fromSnapshot, replayed, ms: performance.now() - started } }
   }
 
   /**
@@ -111,20 +120,29 @@ export class OpenPad {
       const plain = rec ? src.keyring.open(rec.body, 'pad') : null
       if (plain) { Y.applyUpdate(this.doc, plain, FROM_LOG); this.skipped.delete(seq) }
     }
+    // Read first, then commit: if the read fails half-way, or the records do not chain onto
+    // what the doc holds (the view was reordered while we read), nothing changes here.
     const updates: Uint8Array[] = []
+    const skipped: number[] = []
+    let applied = this.applied
+    let head = this.head
     let read = 0
     for await (const rec of readUpdates(src.view, this.id, this.applied, upTo)) {
+      if (rec.seq !== applied + 1 || !b4a.equals(chain(head, rec.body), rec.h)) return -1
       const plain = src.keyring.open(rec.body, 'pad')
       if (plain) updates.push(plain)
-      else this.skipped.add(rec.seq)
-      this.applied = rec.seq
-      this.head = rec.h
+      else skipped.push(rec.seq)
+      applied = rec.seq
+      head = rec.h
       read++
     }
     if (updates.length) {
       // One transaction: observers (and the 'update' event) fire once for the whole tail.
       Y.transact(this.doc, () => { for (const u of updates) Y.applyUpdate(this.doc, u, FROM_LOG) }, FROM_LOG)
     }
+    for (const seq of skipped) this.skipped.add(seq)
+    this.applied = applied
+    this.head = head
     return read
   }
 

@@ -84,7 +84,8 @@ Examples:
     .action(async (group: string, ref: string, opts: { format: string, at?: number } & JsonOpt, cmd: Command) => {
       const out = await clientOf(cmd).get<PadExport>(padPath(group, ref, `/export?format=${opts.format}${opts.at !== undefined ? `&at=${opts.at}` : ''}`))
       if (opts.json === true) return printJson(out)
-      process.stdout.write(opts.format === 'txt' ? sanitize(out.content) : out.content)
+      // Exact bytes into files and pipes; on a terminal, nothing a member wrote may drive it.
+      process.stdout.write(opts.format === 'txt' || process.stdout.isTTY === true ? sanitize(out.content) : out.content)
     })
 
   pad.command('append')
