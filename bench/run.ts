@@ -29,12 +29,16 @@ const SCENARIOS = ['latency', 'throughput', 'catchup'] as const
 type Scenario = typeof SCENARIOS[number]
 
 function parseArgs (argv: string[]) {
-  const opts = { quick: false, only: [...SCENARIOS] as Scenario[], workers: 0, prosody: true }
+  const opts = { quick: false, only: [...SCENARIOS] as Scenario[], workers: 0, prosody: true, sizes: [] as number[], profile: '' }
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2)
     const value = () => inline ?? argv[++i]
     if (flag === '--quick') opts.quick = true
     else if (flag === '--no-prosody') opts.prosody = false
+    else if (flag === '--sizes') {
+      opts.sizes = value().split(',').map(Number)
+      if (opts.sizes.some(n => !Number.isInteger(n) || n < 2 || n > 64)) throw new Error('--sizes takes group sizes 2..64, e.g. 3,10')
+    } else if (flag === '--cpu-prof') opts.profile = path.resolve(value())
     else if (flag === '--only') {
       const list = value().split(',').map(s => s.trim()) as Scenario[]
       for (const s of list) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (${SCENARIOS.join(', ')})`)
@@ -43,7 +47,7 @@ function parseArgs (argv: string[]) {
       opts.workers = Number(value())
       if (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > 64) throw new Error('--workers takes 1..64')
     } else if (flag === '--help' || flag === '-h') {
-      console.log('usage: npm run bench [-- --quick] [--only latency,throughput,catchup] [--workers N] [--no-prosody]')
+      console.log('usage: npm run bench [-- --quick] [--only latency,throughput,catchup] [--sizes 3,10,25] [--workers N] [--no-prosody] [--cpu-prof DIR]')
       process.exit(0)
     } else throw new Error(`unknown option ${argv[i]}`)
   }
@@ -69,6 +73,11 @@ async function main () {
   const args = parseArgs(process.argv.slice(2))
   const started = Date.now()
   const s = settings(args.quick)
+  if (args.sizes.length) s.latency.sizes = args.sizes
+  if (args.profile) {
+    fs.mkdirSync(args.profile, { recursive: true })
+    process.env.BENCH_CPU_PROF = args.profile // the workers write WORKER.cpuprofile there
+  }
   const mode = args.quick ? 'quick' : 'full'
   const info = machineInfo(mode)
   const log = (line: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`)
@@ -105,6 +114,7 @@ async function main () {
     for (let i = 0; i < workerCount; i += 4) {
       workers.push(...await Promise.all(Array.from({ length: Math.min(4, workerCount - i) }, (_, k) => Worker.start(`worker${i + k}`))))
     }
+    for (const w of workers) w.on('log', (d: any) => log(`${w.name} ${d.node}: ${d.line}`))
     log(`${workers.length} workers ready (pids ${workers.map(w => w.proc.pid).join(' ')})`)
     report.placement = `${workers.length} worker processes; member i of each chat in worker i mod ${workers.length}` +
       `${workers.length >= largest ? ' (every member in its own process)' : ''}. Each Solidar member is a full node (startNode: own home, Corestore on disk, Hyperswarm with its own HyperDHT node on 127.0.0.1); ` +

@@ -60,6 +60,10 @@ export const ops = {
     return { id }
   },
 
+  swarmKey ({ id }: { id: string }) {
+    return b4a.toString((node(id).running.solidar.transport as any).swarm.keyPair.publicKey, 'hex').slice(0, 6)
+  },
+
   async createGroup ({ id, name }: { id: string, name: string }) {
     return (await node(id).running.api.createGroup(name)).id
   },
@@ -68,8 +72,20 @@ export const ops = {
     return (await node(id).running.api.createInvite(group, { uses })).code
   },
 
-  async join ({ id, code, timeoutMs = 120_000 }: { id: string, code: string, timeoutMs?: number }) {
-    return (await node(id).running.api.join(code, { timeoutMs })).id
+  async join ({ id, code, timeoutMs = 120_000 }: { id: string, code: string, timeoutMs?: number }, emit: (e: string, d: unknown) => void) {
+    const n = node(id)
+    const t0 = now()
+    const conns: number[] = []
+    const conns2: string[] = []
+    const onConn = (c: any) => { conns.push(now() - t0); conns2.push(b4a.toString(c.remotePublicKey, 'hex').slice(0, 6)) }
+    n.running.solidar.transport?.on('connection', onConn)
+    try {
+      const group = (await n.running.api.join(code, { timeoutMs })).id
+      if (process.env.BENCH_DEBUG) emit('log', { node: id, line: `joined after ${(now() - t0).toFixed(0)} ms; connections at ${conns.map((c, i) => c.toFixed(0) + ' ' + conns2[i]).join(', ')} ms` })
+      return group
+    } finally {
+      n.running.solidar.transport?.off('connection', onConn)
+    }
   },
 
   async members ({ id, group }: { id: string, group: string }) {

@@ -25,7 +25,6 @@ export const ops = {
     // A resource of its own per connection: a later chat reusing the account never collides with an earlier session.
     const xmpp = client({ service: `xmpp://127.0.0.1:${port}`, domain, resource: `${id}-${Date.now().toString(36)}`, username, password })
     xmpp.on('error', (err: any) => emit('log', { node: id, line: `xmpp error: ${err?.message ?? err}` }))
-    xmpp.on('offline', () => emit('log', { node: id, line: 'xmpp offline' }))
     xmpp.reconnect?.stop?.()
     let joined: () => void = () => {}
     const inRoom = new Promise<void>((resolve) => { joined = resolve })

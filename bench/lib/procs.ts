@@ -107,8 +107,10 @@ export class Worker {
   }
 
   static async start (name: string, env: NodeJS.ProcessEnv = {}): Promise<Worker> {
+    // BENCH_CPU_PROF=DIR: every worker writes a V8 CPU profile there when it exits.
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF, '--cpu-prof-name', `${name}.cpuprofile`] : []
     const child = fork(WORKER, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...prof],
       env: { ...process.env, ...env, BENCH_WORKER: name },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,
@@ -159,6 +161,8 @@ export class Worker {
   async stop (): Promise<void> {
     if (!this.proc.running) return
     await this.call('shutdown', {}, 20_000).catch(() => {})
+    // It exits by itself after shutdown (so a CPU profile gets written); signals only if not.
+    await Promise.race([this.proc.exited, new Promise(resolve => setTimeout(resolve, 3000))])
     await this.proc.stop(5000)
   }
 }

@@ -40,7 +40,12 @@ async function shutdown () {
 
 async function handle (op: string, args: any): Promise<unknown> {
   if (op === 'ping') return { pid: process.pid, t: now() }
-  if (op === 'shutdown') { await shutdown(); return true }
+  if (op === 'shutdown') {
+    await shutdown()
+    // Exit on our own (not by signal) so that --cpu-prof writes its profile.
+    setTimeout(() => process.exit(0), 50)
+    return true
+  }
   if (op === 'usage') return { rss: process.memoryUsage().rss, cpu: process.cpuUsage() }
   const dot = op.indexOf('.')
   const family = op.slice(0, dot)

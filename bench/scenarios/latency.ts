@@ -21,31 +21,53 @@ export interface LatencyOptions {
   timeoutMs: number
 }
 
-export interface SystemRuns { runs: Array<LatencySummary & { lost: number }>, p50: number, p99: number, lost: number, setupMs: number }
+/** One run: delivery latency; `ackP50`: send until the sender's own call returned; `view*`: Solidar only, until in every other member's view (before the event). */
+export interface RunSummary extends LatencySummary { lost: number, ackP50: number, viewP50?: number, viewP99?: number }
+export interface SystemRuns { runs: RunSummary[], p50: number, p99: number, ackP50: number, viewP50?: number, viewP99?: number, lost: number, setupMs: number }
 export interface LatencyRow { members: number, solidar: SystemRuns, prosody: SystemRuns | null, ratioP50: number, ratioP99: number }
 export interface LatencyResult { options: LatencyOptions, rows: LatencyRow[] }
 
-async function batch (chat: Chat, receipts: Receipts, prefix: string, count: number, opts: LatencyOptions): Promise<LatencySummary & { lost: number }> {
+async function batch (chat: Chat, receipts: Receipts, view: Receipts | null, prefix: string, count: number, opts: LatencyOptions): Promise<RunSummary> {
   const samples: number[] = []
+  const acks: number[] = []
+  const inView: number[] = []
   let lost = 0
   const n = chat.members.length
   for (let k = 0; k < count; k++) {
     const sender = k % n
     const tag = `${prefix}.${k}`
     const others = chat.members.filter((_, i) => i !== sender).map(m => m.id)
-    const { t0 } = await chat.send(sender, makeText(tag, opts.textBytes))
+    const { t0, t1 } = await chat.send(sender, makeText(tag, opts.textBytes))
+    acks.push(t1 - t0)
     if (!(await receipts.waitAll(tag, others, opts.timeoutMs))) lost++
     samples.push(receipts.latency(tag, t0, others))
+    if (view) {
+      await view.waitAll(tag, others, 1000)
+      inView.push(view.latency(tag, t0, others))
+    }
     await sleep(opts.gapMs)
   }
   const s = summarize(samples)
   // A lost message counts as infinitely late: with more than 1% lost, p99 is Infinity.
   const p99 = lost > samples.length * 0.01 ? Infinity : s.p99
-  return { ...s, p99, n: samples.length, lost }
+  const v = view ? summarize(inView) : null
+  return { ...s, p99, n: samples.length, lost, ackP50: summarize(acks).p50, ...(v ? { viewP50: v.p50, viewP99: v.p99 } : {}) }
 }
 
-function combine (runs: Array<LatencySummary & { lost: number }>, setupMs: number): SystemRuns {
-  return { runs, p50: median(runs.map(r => r.p50)), p99: median(runs.map(r => r.p99)), lost: runs.reduce((a, r) => a + r.lost, 0), setupMs }
+function combine (runs: RunSummary[], setupMs: number): SystemRuns {
+  const out: SystemRuns = {
+    runs,
+    p50: median(runs.map(r => r.p50)),
+    p99: median(runs.map(r => r.p99)),
+    ackP50: median(runs.map(r => r.ackP50)),
+    lost: runs.reduce((a, r) => a + r.lost, 0),
+    setupMs
+  }
+  if (runs.every(r => r.viewP50 !== undefined)) {
+    out.viewP50 = median(runs.map(r => r.viewP50!))
+    out.viewP99 = median(runs.map(r => r.viewP99!))
+  }
+  return out
 }
 
 export async function latencyScenario (ctx: Ctx, opts: LatencyOptions): Promise<LatencyResult> {
@@ -53,8 +75,11 @@ export async function latencyScenario (ctx: Ctx, opts: LatencyOptions): Promise<
   for (const n of opts.sizes) {
     ctx.log(`latency: ${n} members — setting up Solidar group${ctx.prosody ? ' and Prosody room' : ''}`)
     const receipts = new Receipts(ctx.workers)
+    const inView = new Receipts(ctx.workers, 'state')
     let t = Date.now()
     const solidar = await solidarChat(ctx, n, `s${n}m`)
+    // Diagnostic: when each message is in each member's view, before Solidar's event (see watchState).
+    for (const m of solidar.members) await m.worker.call('solidar.watchState', { id: m.id, group: solidar.group })
     const solidarSetup = Date.now() - t
     t = Date.now()
     const prosody = ctx.prosody ? await prosodyChat(ctx, n, `p${n}m`) : null
@@ -62,18 +87,18 @@ export async function latencyScenario (ctx: Ctx, opts: LatencyOptions): Promise<
     ctx.log(`latency: ${n} members — set up (Solidar ${(solidarSetup / 1000).toFixed(1)} s${prosody ? `, Prosody ${(prosodySetup / 1000).toFixed(1)} s` : ''}); warming up`)
     try {
       // Warm-up: every member sends once (connections, caches, JIT), not recorded.
-      await batch(solidar, receipts, `S${n}w`, n, opts)
-      if (prosody) await batch(prosody, receipts, `P${n}w`, n, opts)
-      const sRuns: Array<LatencySummary & { lost: number }> = []
-      const pRuns: Array<LatencySummary & { lost: number }> = []
+      await batch(solidar, receipts, inView, `S${n}w`, n, opts)
+      if (prosody) await batch(prosody, receipts, null, `P${n}w`, n, opts)
+      const sRuns: RunSummary[] = []
+      const pRuns: RunSummary[] = []
       const ratios50: number[] = []
       const ratios99: number[] = []
       for (let r = 0; r < opts.runs; r++) {
-        const s = await batch(solidar, receipts, `S${n}r${r}`, opts.perRun, opts)
+        const s = await batch(solidar, receipts, inView, `S${n}r${r}`, opts.perRun, opts)
         sRuns.push(s)
-        let line = `latency: ${n} members run ${r + 1}/${opts.runs}: Solidar p50 ${s.p50.toFixed(1)} ms p99 ${s.p99.toFixed(1)} ms`
+        let line = `latency: ${n} members run ${r + 1}/${opts.runs}: Solidar p50 ${s.p50.toFixed(1)} ms p99 ${s.p99.toFixed(1)} ms (send returned ${s.ackP50.toFixed(1)} ms, in views ${s.viewP50?.toFixed(1)} ms)`
         if (prosody) {
-          const p = await batch(prosody, receipts, `P${n}r${r}`, opts.perRun, opts)
+          const p = await batch(prosody, receipts, null, `P${n}r${r}`, opts.perRun, opts)
           pRuns.push(p)
           ratios50.push(ratio(s.p50, p.p50))
           ratios99.push(ratio(s.p99, p.p99))
@@ -90,6 +115,7 @@ export async function latencyScenario (ctx: Ctx, opts: LatencyOptions): Promise<
       })
     } finally {
       receipts.close()
+      inView.close()
       await solidar.close()
       await prosody?.close()
     }
