@@ -175,13 +175,14 @@ export class Solidar implements SolidarApi {
           if (vault) await this.#processVault(vault)
         } while (again && !this.#closing)
       } catch (err) {
-        if (!this.#closing) this.#events.emit('error', err)
+        // A log closed meanwhile (left, reopened after a storage failure, node closing) ends quietly.
+        if (!this.#closing && this.#logs.get(log.record.key) === log && !log.group.failed) this.#reportError(err as Error)
       } finally {
         running = false
       }
     }
     log.group.on('update', onUpdate)
-    log.group.on('error', (err: Error) => this.#events.emit('error', err))
+    log.group.on('error', (err: Error) => this.#reportError(err))
     onUpdate()
   }
 
@@ -323,6 +324,11 @@ export class Solidar implements SolidarApi {
   subscribe (listener: (event: SolidarEvent) => void): () => void {
     this.#events.on('event', listener)
     return () => this.#events.off('event', listener)
+  }
+
+  /** To `onError` listeners; an EventEmitter 'error' without listeners would throw instead. */
+  #reportError (err: Error): void {
+    if (this.#events.listenerCount('error') > 0) this.#events.emit('error', err)
   }
 
   /** Errors from replication or storage that no request is waiting for. */
@@ -776,7 +782,7 @@ export class Solidar implements SolidarApi {
     return {
       resolve: async (ref) => this.#padLog(await this.#resolveGroup(ref)),
       emit: (event) => this.#events.emit('event', event),
-      onError: (err) => { if (!this.#closing) this.#events.emit('error', err) },
+      onError: (err) => { if (!this.#closing) this.#reportError(err) },
       now: () => this.#now(),
       identity: this.identity,
       self: () => this.#self,
