@@ -4,7 +4,7 @@
  *
  *   npm run bench                 full run → bench/results/latest.{json,md}
  *   npm run bench -- --quick      small sizes, under 3 minutes (CI smoke) → bench/results/quick.{json,md}
- *   options: --only latency,throughput,catchup   --workers N   --no-prosody
+ *   options: --only latency,throughput,catchup,pad-ingest,pad-latency,footprint   --workers N   --no-prosody
  *
  * Placement: one private DHT bootstrap (three HyperDHT nodes in this process, 127.0.0.1),
  * W worker processes (default: one per member of the largest group); member i of every chat,
@@ -23,9 +23,12 @@ import { machineInfo, markdown, writeReport, type Report } from './lib/report.ts
 import { catchupScenario, type CatchupOptions } from './scenarios/catchup.ts'
 import { latencyScenario, type LatencyOptions } from './scenarios/latency.ts'
 import { throughputScenario, type ThroughputOptions } from './scenarios/throughput.ts'
+import { padIngestScenario, type PadIngestOptions } from './scenarios/pad-ingest.ts'
+import { padLatencyScenario, type PadLatencyOptions } from './scenarios/pad-latency.ts'
+import { footprintScenario, type FootprintOptions } from './scenarios/footprint.ts'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['latency', 'throughput', 'catchup'] as const
+const SCENARIOS = ['latency', 'throughput', 'catchup', 'pad-ingest', 'pad-latency', 'footprint'] as const
 type Scenario = typeof SCENARIOS[number]
 
 function parseArgs (argv: string[]) {
@@ -47,7 +50,7 @@ function parseArgs (argv: string[]) {
       opts.workers = Number(value())
       if (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > 64) throw new Error('--workers takes 1..64')
     } else if (flag === '--help' || flag === '-h') {
-      console.log('usage: npm run bench [-- --quick] [--only latency,throughput,catchup] [--sizes 3,10,25] [--workers N] [--no-prosody] [--cpu-prof DIR]')
+      console.log('usage: npm run bench [-- --quick] [--only latency,throughput,catchup,pad-ingest,pad-latency,footprint] [--sizes 3,10,25] [--workers N] [--no-prosody] [--cpu-prof DIR]')
       process.exit(0)
     } else throw new Error(`unknown option ${argv[i]}`)
   }
@@ -66,7 +69,12 @@ function settings (quick: boolean) {
   const catchup: CatchupOptions = quick
     ? { messages: 5000, runs: 2, textBytes: TEXT_BYTES }
     : { messages: 100_000, runs: 3, textBytes: TEXT_BYTES }
-  return { latency, throughput, catchup }
+  const padIngest: PadIngestOptions = quick ? { edits: 5000, runs: 1 } : { edits: Infinity, runs: 3 }
+  const padLatency: PadLatencyOptions = quick
+    ? { runs: 3, perRun: 15, gapMs: 20, timeoutMs: 10_000 }
+    : { runs: 5, perRun: 100, gapMs: 20, timeoutMs: 10_000 }
+  const footprint: FootprintOptions = quick ? { groups: [1, 10], runs: 2, idleMs: 1000 } : { groups: [1, 10, 100], runs: 3, idleMs: 3000 }
+  return { latency, throughput, catchup, padIngest, padLatency, footprint }
 }
 
 async function main () {
@@ -81,7 +89,7 @@ async function main () {
   const mode = args.quick ? 'quick' : 'full'
   const info = machineInfo(mode)
   const log = (line: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`)
-  const largest = Math.max(args.only.includes('latency') ? Math.max(...s.latency.sizes) : 0, args.only.includes('throughput') ? s.throughput.members : 0, args.only.includes('catchup') ? 2 : 0)
+  const largest = Math.max(args.only.includes('latency') ? Math.max(...s.latency.sizes) : 0, args.only.includes('throughput') ? s.throughput.members : 0, args.only.includes('catchup') || args.only.includes('pad-ingest') ? 2 : 0, args.only.includes('pad-latency') ? 3 : 0, 1)
   const workerCount = args.workers || largest
   log(`Solidar benchmarks (${mode}): ${args.only.join(', ')}; ${info.cores} cores, load ${info.loadStart.join(' ')}; ${workerCount} worker processes`)
 
@@ -93,11 +101,7 @@ async function main () {
   const report: Report = {
     machine: { ...info, loadEnd: [], workers: workerCount, durationS: 0 },
     placement: '',
-    notMeasured: [
-      { scenario: '4. pad ingest (automerge-paper trace)', why: 'not yet measured: the pad path (core/src/pads) has no usable API yet' },
-      { scenario: '5. pad live latency (vs y-websocket)', why: 'not yet measured: the pad path has no usable API yet' },
-      { scenario: '6. footprint (RSS, fds, cold start)', why: 'not yet measured' }
-    ],
+    notMeasured: [],
     errors: []
   }
   try {
@@ -133,6 +137,9 @@ async function main () {
     await attempt('latency', async () => { report.latency = await latencyScenario(ctx, s.latency) })
     await attempt('throughput', async () => { report.throughput = await throughputScenario(ctx, s.throughput) })
     await attempt('catchup', async () => { report.catchup = await catchupScenario(ctx, s.catchup) })
+    await attempt('pad-ingest', async () => { report.padIngest = await padIngestScenario(ctx, s.padIngest) })
+    await attempt('pad-latency', async () => { report.padLatency = await padLatencyScenario(ctx, s.padLatency) })
+    await attempt('footprint', async () => { report.footprint = await footprintScenario(ctx, s.footprint) })
   } finally {
     for (const w of workers) await w.stop().catch(() => {})
     await prosody?.stop().catch(() => {})

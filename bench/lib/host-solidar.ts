@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import b4a from 'b4a'
+import * as Y from 'yjs'
 import { createIdentity, type SolidarEvent } from '@solidar/core'
 import { writeIdentity } from '@solidar/node/home'
 import { startNode, type RunningNode } from '@solidar/node/runtime'
@@ -18,8 +19,22 @@ import { epochZeroKey, openContent, sealContent } from '../../core/src/content.t
 import { K, getRecord, rangeRecords, type MessageRecord } from '../../core/src/view.ts'
 import { now, sleep } from './clock.ts'
 import { makeText, sendPaced, tagOf, type PacedArgs } from './pace.ts'
+import { applyPatches, loadTrace, plainText, traceText } from './trace.ts'
 
-interface Node { id: string, home: string, running: RunningNode, unsubscribe: () => void, errors: number, history: number, watchers: Array<() => void> }
+type Emit = (event: string, data: unknown) => void
+interface Node {
+  id: string
+  home: string
+  bootstrap: string
+  running: RunningNode
+  unsubscribe: () => void
+  errors: number
+  history: number
+  watchers: Array<() => void>
+  /** Pad editors (the web editor's Y.Doc stand-in) and pad watchers, by pad id. */
+  editors: Map<string, Editor>
+}
+interface Editor { doc: Y.Doc, text: Y.XmlText, send (update: Uint8Array): Promise<void>, last: Uint8Array | null }
 const nodes = new Map<string, Node>()
 
 function node (id: string): Node {
@@ -33,6 +48,33 @@ async function messageCount (n: Node, group: string): Promise<number> {
   return status.groups.find(g => g.id === group)?.length ?? 0
 }
 
+/** Starts (or restarts) the node on its home: what `solidar serve` does, minus the HTTP API. */
+async function start (n: Node, emit: Emit): Promise<number> {
+  const t0 = now()
+  n.running = await startNode({ home: n.home, network: { mode: 'bootstrap', bootstrap: [n.bootstrap] }, onError: () => { n.errors++ } })
+  const ms = now() - t0
+  // A message is "in this member's state" when Solidar emits its event: the view holds it.
+  n.unsubscribe = n.running.api.subscribe((event: SolidarEvent) => {
+    if (event.type !== 'message') return
+    const tag = tagOf(event.message.text)
+    if (tag === null) return
+    if (tag.startsWith('h-')) n.history++ // catch-up history: counted here, not reported one by one
+    else emit('recv', { node: n.id, tag, t: now() })
+  })
+  return ms
+}
+
+/** Total bytes of the files under `dir`. */
+function du (dir: string): number {
+  let total = 0
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name)
+    if (entry.isDirectory()) total += du(p)
+    else if (entry.isFile()) total += fs.statSync(p).size
+  }
+  return total
+}
+
 /** The group's epoch-0 content key, from the node's logs.json (no epoch rotates in a benchmark). */
 function epochZero (n: Node, base: any): Buffer {
   const logs = JSON.parse(fs.readFileSync(path.join(n.home, 'logs.json'), 'utf8'))
@@ -42,26 +84,14 @@ function epochZero (n: Node, base: any): Buffer {
 }
 
 export const ops = {
-  async open ({ id, dir, bootstrap }: { id: string, dir: string, bootstrap: string }, emit: (e: string, d: unknown) => void) {
+  async open ({ id, dir, bootstrap }: { id: string, dir: string, bootstrap: string }, emit: Emit) {
     const home = path.join(dir, id)
     fs.mkdirSync(home, { recursive: true, mode: 0o700 })
     writeIdentity(home, createIdentity(id))
-    const n: Node = { id, home, running: null as unknown as RunningNode, unsubscribe: () => {}, errors: 0, history: 0, watchers: [] }
-    n.running = await startNode({ home, network: { mode: 'bootstrap', bootstrap: [bootstrap] }, onError: () => { n.errors++ } })
-    // A message is "in this member's state" when Solidar emits its event: the view holds it.
-    n.unsubscribe = n.running.api.subscribe((event: SolidarEvent) => {
-      if (event.type !== 'message') return
-      const tag = tagOf(event.message.text)
-      if (tag === null) return
-      if (tag.startsWith('h-')) n.history++ // catch-up history: counted here, not reported one by one
-      else emit('recv', { node: id, tag, t: now() })
-    })
+    const n: Node = { id, home, bootstrap, running: null as unknown as RunningNode, unsubscribe: () => {}, errors: 0, history: 0, watchers: [], editors: new Map() }
+    await start(n, emit)
     nodes.set(id, n)
     return { id }
-  },
-
-  swarmKey ({ id }: { id: string }) {
-    return b4a.toString((node(id).running.solidar.transport as any).swarm.keyPair.publicKey, 'hex').slice(0, 6)
   },
 
   async createGroup ({ id, name }: { id: string, name: string }) {
@@ -72,20 +102,8 @@ export const ops = {
     return (await node(id).running.api.createInvite(group, { uses })).code
   },
 
-  async join ({ id, code, timeoutMs = 120_000 }: { id: string, code: string, timeoutMs?: number }, emit: (e: string, d: unknown) => void) {
-    const n = node(id)
-    const t0 = now()
-    const conns: number[] = []
-    const conns2: string[] = []
-    const onConn = (c: any) => { conns.push(now() - t0); conns2.push(b4a.toString(c.remotePublicKey, 'hex').slice(0, 6)) }
-    n.running.solidar.transport?.on('connection', onConn)
-    try {
-      const group = (await n.running.api.join(code, { timeoutMs })).id
-      if (process.env.BENCH_DEBUG) emit('log', { node: id, line: `joined after ${(now() - t0).toFixed(0)} ms; connections at ${conns.map((c, i) => c.toFixed(0) + ' ' + conns2[i]).join(', ')} ms` })
-      return group
-    } finally {
-      n.running.solidar.transport?.off('connection', onConn)
-    }
+  async join ({ id, code, timeoutMs = 120_000 }: { id: string, code: string, timeoutMs?: number }) {
+    return (await node(id).running.api.join(code, { timeoutMs })).id
   },
 
   async members ({ id, group }: { id: string, group: string }) {
@@ -247,12 +265,162 @@ export const ops = {
     return { t0, tJoined, tFirst, tCounter, tDone, count: n.history, group, retries }
   },
 
+  // ---------------------------------------------------------------- pads
+
+  /** Creates a pad whose document is one empty paragraph (the trace is typed into its text). */
+  async padCreate ({ id, group, title }: { id: string, group: string, title: string }) {
+    const pads = node(id).running.solidar.pads
+    const pad = await pads.create(group, title)
+    await pads.change(group, pad.id, (doc: Y.Doc) => { traceText(doc, true) })
+    await pads.flush(group, pad.id)
+    return pad.id
+  },
+
+  /**
+   * An editor on this node: a Y.Doc of its own that starts from the pad's state and sends
+   * every local transaction to the node as a Yjs update (`pads.applyUpdate`), as the web editor does.
+   */
+  async padEditor ({ id, group, pad }: { id: string, group: string, pad: string }) {
+    const n = node(id)
+    const pads = n.running.solidar.pads
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, (await pads.state(group, pad)).update, 'node')
+    const text = traceText(doc, false)
+    if (!text) throw new Error('the pad has no paragraph to type into')
+    const editor: Editor = { doc, text, last: null, send: (update) => pads.applyUpdate(group, pad, update) }
+    doc.on('update', (update: Uint8Array, origin: unknown) => { if (origin !== 'node') editor.last = update })
+    n.editors.set(pad, editor)
+    return text.length
+  },
+
+  /** One keystroke at the end of the text; returns when the node took the update. */
+  async padKey ({ id, pad }: { id: string, pad: string }) {
+    const e = node(id).editors.get(pad)
+    if (!e) throw new Error('no editor for this pad')
+    const t0 = now()
+    e.doc.transact(() => e.text.insert(e.text.length, 'x'))
+    const update = e.last!
+    e.last = null
+    await e.send(update)
+    return { t0, t1: now(), length: e.text.length }
+  },
+
+  /**
+   * Reports (`recv`, tag `<prefix><length>`) each time the text of the pad, as this node's open
+   * document holds it, grows: after every `pad` event of the pad, the live document is read.
+   */
+  async padWatch ({ id, group, pad, prefix }: { id: string, group: string, pad: string, prefix: string }, emit: Emit) {
+    const n = node(id)
+    const pads = n.running.solidar.pads
+    let last = 0
+    let running = false
+    let again = false
+    let stopped = false
+    const check = async () => {
+      if (running) { again = true; return }
+      running = true
+      try {
+        do {
+          again = false
+          let len = 0
+          // A read-only "edit" of the live document: brings it up to date with the log, changes nothing.
+          await pads.change(group, pad, (doc: Y.Doc) => { len = traceText(doc, false)?.length ?? 0 })
+          const t = now()
+          for (let l = last + 1; l <= len; l++) emit('recv', { node: id, tag: `${prefix}${l}`, t })
+          if (len > last) last = len
+        } while (again && !stopped)
+      } catch {
+        // The pad was being reloaded: the next event reads again.
+      } finally {
+        running = false
+      }
+    }
+    const off = n.running.api.subscribe((event: SolidarEvent) => {
+      if (event.type === 'pad' && event.pad === pad && event.change === 'updated') void check()
+    })
+    n.watchers.push(() => { stopped = true; off() })
+    await check()
+    return last
+  },
+
+  /**
+   * Replays the first `limit` transactions of the editing trace through the editor (one Yjs
+   * update per transaction into pads.applyUpdate, awaited in order), then flushes the group commit.
+   */
+  async padIngest ({ id, group, pad, limit }: { id: string, group: string, pad: string, limit: number }, emit: Emit) {
+    const n = node(id)
+    const e = n.editors.get(pad)
+    if (!e) throw new Error('no editor for this pad')
+    const trace = loadTrace(limit)
+    const t0 = now()
+    let lastReport = t0
+    for (let i = 0; i < trace.txns.length; i++) {
+      e.doc.transact(() => applyPatches(e.text, trace.txns[i]))
+      const update = e.last
+      e.last = null
+      if (update) await e.send(update)
+      // Each edit arrives as its own event, as from the web editor's WebSocket: a tight loop of
+      // promise continuations would never let the group commit's timer run.
+      await new Promise(resolve => setImmediate(resolve))
+      if (now() - lastReport >= 2000) { lastReport = now(); emit('progress', { phase: 'pad ingest', done: i + 1, total: trace.txns.length, t: lastReport - t0 }) }
+    }
+    const tEdited = now()
+    await n.running.solidar.pads.flush(group, pad)
+    const tFlushed = now()
+    const summary = await n.running.solidar.pads.get(group, pad)
+    return { t0, tEdited, tFlushed, updates: summary.updates, edits: trace.txns.length, length: e.text.length }
+  },
+
+  /** Waits until the pad's text in this node's live document equals `expected`. */
+  async padWaitText ({ id, group, pad, expected, timeoutMs = 1_800_000 }: { id: string, group: string, pad: string, expected: string, timeoutMs?: number }, emit: Emit) {
+    const pads = node(id).running.solidar.pads
+    const t0 = now()
+    let lastReport = t0
+    for (;;) {
+      let text = ''
+      await pads.change(group, pad, (doc: Y.Doc) => { const t = traceText(doc, false); text = t ? plainText(t) : '' }).catch(() => {})
+      if (text === expected) return { tDone: now() }
+      if (now() - t0 > timeoutMs) throw new Error(`pad text: ${text.length} of ${expected.length} characters after ${timeoutMs} ms`)
+      if (now() - lastReport >= 2000) { lastReport = now(); emit('progress', { phase: 'pad at the second peer', done: text.length, total: expected.length }) }
+      await sleep(50)
+    }
+  },
+
+  /**
+   * Closes the node, measures its store on disk, starts it again and opens the pad cold:
+   * once as Solidar does (its snapshot cache, then the rest of the log), once replaying the
+   * whole log (no snapshot). Returns the text too, for the caller's assertion.
+   */
+  async padCold ({ id, group, pad }: { id: string, group: string, pad: string }, emit: Emit) {
+    const n = node(id)
+    n.unsubscribe()
+    for (const stop of n.watchers.splice(0)) stop()
+    await n.running.close()
+    const storeBytes = du(path.join(n.home, 'store'))
+    const homeBytes = du(n.home)
+    const startMs = await start(n, emit)
+    const pads = n.running.solidar.pads
+    let t = now()
+    const state = await pads.state(group, pad)
+    const openMs = now() - t
+    t = now()
+    const replay = await pads.load(group, pad, { useSnapshot: false })
+    const replayMs = now() - t
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, state.update)
+    const text = plainText(traceText(doc, false)!)
+    doc.destroy()
+    replay.doc.destroy()
+    return { storeBytes, otherBytes: homeBytes - storeBytes, startMs, openMs, replayMs, replayed: replay.stats.replayed, stateBytes: state.update.byteLength, updates: state.updates, text }
+  },
+
   async close ({ id }: { id: string }) {
     const n = nodes.get(id)
     if (!n) return
     nodes.delete(id)
     n.unsubscribe()
     for (const stop of n.watchers) stop()
+    for (const e of n.editors.values()) e.doc.destroy()
     await n.running.close()
   }
 }

@@ -9,6 +9,9 @@ import { median } from './stats.ts'
 import type { CatchupResult } from '../scenarios/catchup.ts'
 import type { LatencyResult } from '../scenarios/latency.ts'
 import type { ThroughputResult } from '../scenarios/throughput.ts'
+import type { PadIngestResult } from '../scenarios/pad-ingest.ts'
+import type { PadLatencyResult } from '../scenarios/pad-latency.ts'
+import type { FootprintResult } from '../scenarios/footprint.ts'
 
 export interface Machine {
   cpu: string
@@ -30,6 +33,9 @@ export interface Report {
   latency?: LatencyResult
   throughput?: ThroughputResult
   catchup?: CatchupResult
+  padIngest?: PadIngestResult
+  padLatency?: PadLatencyResult
+  footprint?: FootprintResult
   notMeasured: Array<{ scenario: string, why: string }>
   errors: Array<{ scenario: string, error: string }>
 }
@@ -51,6 +57,8 @@ export function machineInfo (mode: 'quick' | 'full'): Omit<Machine, 'loadEnd' | 
 const ms = (x: number, digits = 1) => Number.isFinite(x) ? `${x.toFixed(digits)} ms` : (Number.isNaN(x) ? '–' : '∞')
 const times = (x: number) => Number.isFinite(x) ? `${x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2)}×` : '–'
 const int = (x: number) => Number.isFinite(x) ? Math.round(x).toLocaleString('en') : '–'
+const mb = (x: number) => Number.isFinite(x) ? `${(x / 1e6).toFixed(2)} MB` : '–'
+const kb = (x: number) => Number.isFinite(x) ? `${(x / 1e3).toFixed(0)} kB` : '–'
 const secs = (x: number) => Number.isFinite(x) ? `${(x / 1000).toFixed(2)} s` : '–'
 
 export function markdown (r: Report): string {
@@ -105,6 +113,45 @@ export function markdown (r: Report): string {
     out.push(`| raw hypercore | ${secs(c.raw.ms)} | ${int(c.raw.perSecond)} blocks/s | ${secs(median(c.raw.runs.map(x => x.firstMs)))} | – |`)
     out.push(`\nraw hypercore/Solidar (rate): ${times(c.ratio)}`)
   } else out.push(notRun(r, 'catchup'))
+  out.push('')
+
+  out.push('### 4. Pad ingest: a real editing trace typed into a pad, until the second member has it')
+  if (r.padIngest) {
+    const p = r.padIngest
+    const m = p.median
+    out.push(`automerge-paper trace (bench/data, CC BY 4.0): ${int(p.edits)} edits, final text ${int(p.finalLength)} characters, checked against the ${p.checkedAgainst}; member A's editor sends one Yjs update per edit into \`pads.applyUpdate\`, member B has the pad open. Baseline: the same edits on a plain in-memory Y.Doc of the same shape. Median over ${p.runs.length} run${p.runs.length > 1 ? 's' : ''}.`)
+    out.push('')
+    out.push('| | Solidar (A → B) | plain Y.Doc | Solidar/plain |')
+    out.push('|---|---:|---:|---:|')
+    out.push(`| time for all edits | ${secs(m.ms)} | ${secs(m.plainMs)} | ${times(m.ratio)} |`)
+    out.push(`| edits per second | ${int(p.edits / m.ms * 1000)} | ${int(p.edits / m.plainMs * 1000)} | |`)
+    out.push('')
+    out.push(`A's node took every edit after ${secs(m.editedMs)} and appended them as ${int(m.entries)} log entries (group commit). B's store on disk: ${mb(m.storeBytes)} (the whole group log) plus ${kb(m.otherBytes)} of local files (identity, logs.json, pad snapshot); \`Y.encodeStateAsUpdate\` of the final document: ${kb(m.stateBytes)} (${times(m.storeBytes / m.stateBytes)}). Cold: node start ${ms(m.nodeStartMs, 0)}, pad open ${ms(m.coldOpenMs, 0)} (snapshot + log tail), whole log replayed without snapshot ${ms(m.replayMs, 0)}.`)
+  } else out.push(notRun(r, 'pad-ingest'))
+  out.push('')
+
+  out.push('### 5. Pad live latency: keystroke on one member → in the other member\'s document')
+  if (r.padLatency) {
+    const p = r.padLatency
+    out.push(`Median over ${p.options.runs} runs of ${p.options.perRun} keystrokes (one character each, one at a time). Solidar appends local edits with a group commit of up to 80 ms (BATCH_MS) by design.`)
+    out.push('')
+    out.push('| | p50 | p99 |')
+    out.push('|---|---:|---:|')
+    out.push(`| Solidar pad | ${ms(p.solidar.p50)} | ${ms(p.solidar.p99)} |`)
+    out.push(`| y-websocket (2 clients, 1 server) | ${ms(p.ywebsocket.p50, 2)} | ${ms(p.ywebsocket.p99, 2)} |`)
+    out.push(`| Solidar/y-websocket | ${times(p.ratioP50)} | ${times(p.ratioP99)} |`)
+  } else out.push(notRun(r, 'pad-latency'))
+  out.push('')
+
+  out.push('### 6. Footprint: `solidar serve` idle, by number of groups')
+  if (r.footprint) {
+    const f = r.footprint
+    out.push(`The daemon started cold on a home that belongs to that many groups (all on the loopback DHT), ready = its URL line; RSS and open file descriptors after ${f.options.idleMs / 1000} s idle. Median over ${f.options.runs} starts.`)
+    out.push('')
+    out.push('| groups | cold start to ready | idle RSS | open fds |')
+    out.push('|---:|---:|---:|---:|')
+    for (const row of f.rows) out.push(`| ${row.groups} | ${ms(row.startMs, 0)} | ${Math.round(row.rssMB)} MB | ${int(row.fds)} |`)
+  } else out.push(notRun(r, 'footprint'))
   out.push('')
 
   if (r.notMeasured.length) {

@@ -13,7 +13,8 @@ type Module = { ops: Record<string, Handler>, shutdown (): Promise<void> }
 const loaders: Record<string, () => Promise<Module>> = {
   solidar: () => import('./host-solidar.ts'),
   xmpp: () => import('./host-xmpp.ts'),
-  hc: () => import('./host-hypercore.ts')
+  hc: () => import('./host-hypercore.ts'),
+  yjs: () => import('./host-yjs.ts')
 }
 const loaded = new Map<string, Module>()
 
