@@ -36,6 +36,7 @@ export interface Report {
   padIngest?: PadIngestResult
   padLatency?: PadLatencyResult
   footprint?: FootprintResult
+  notes: string[]
   notMeasured: Array<{ scenario: string, why: string }>
   errors: Array<{ scenario: string, error: string }>
 }
@@ -79,6 +80,12 @@ export function markdown (r: Report): string {
     for (const row of r.latency.rows) {
       out.push(`| ${row.members} | ${ms(row.solidar.p50)} | ${ms(row.solidar.p99)} | ${row.prosody ? ms(row.prosody.p50, 2) : '–'} | ${row.prosody ? ms(row.prosody.p99, 2) : '–'} | ${times(row.ratioP50)} | ${times(row.ratioP99)} |`)
     }
+    out.push('')
+    out.push('Where Solidar\'s time goes (p50, same runs): the sender\'s `send` returns once the entry is in its own log and view; the message is then in every other member\'s view (Autobase applied it) and, last, their nodes emit the event.')
+    out.push('')
+    out.push('| members | send returned | in every other view | event at every other member |')
+    out.push('|---:|---:|---:|---:|')
+    for (const row of r.latency.rows) out.push(`| ${row.members} | ${ms(row.solidar.ackP50)} | ${ms(row.solidar.viewP50 ?? NaN)} | ${ms(row.solidar.p50)} |`)
     const lost = r.latency.rows.reduce((a, row) => a + row.solidar.lost + (row.prosody?.lost ?? 0), 0)
     if (lost) out.push(`\nLost (not delivered within ${o.timeoutMs / 1000} s): ${lost}.`)
   } else out.push(notRun(r, 'latency'))
@@ -99,6 +106,10 @@ export function markdown (r: Report): string {
     line('Solidar', t.solidar)
     if (t.prosody) line('Prosody MUC', t.prosody)
     if (t.prosody) out.push(`\nSolidar/Prosody: ${times(t.ratio)}`)
+    const steps = t.solidar.runs.flatMap(run => run.steps)
+    const viaEvents = steps.reduce((a, st) => a + (st.viaEvents ?? 0), 0)
+    const delivered = steps.reduce((a, st) => a + st.delivered, 0)
+    out.push(`\nSolidar is measured by arrival in each member's view (a watcher on the Autobase view), not by its \`message\` events: with several members sending at once, the event feed missed messages. Over all steps, ${int(delivered)} messages reached both other views; the events of ${int(viaEvents)} of them reached both other members' subscribers.`)
   } else out.push(notRun(r, 'throughput'))
   out.push('')
 
@@ -107,10 +118,12 @@ export function markdown (r: Report): string {
     const c = r.catchup
     out.push(`${int(c.options.messages)} messages of ${c.options.textBytes}-byte texts (entries ${Math.round(c.history.entryBytes)} B, writer-core blocks ${c.history.blockBytes} B); median over ${c.options.runs} newcomers. Baseline: raw hypercore, the same number of ${c.history.blockBytes}-byte blocks between two Corestores over the same Hyperswarm loopback DHT.`)
     out.push('')
-    out.push('| system | time to all | per second | first message after | joined after |')
-    out.push('|---|---:|---:|---:|---:|')
-    out.push(`| Solidar newcomer | ${secs(c.solidar.ms)} | ${int(c.solidar.perSecond)} msg/s | ${secs(median(c.solidar.runs.map(x => x.firstMs)))} | ${secs(median(c.solidar.runs.map(x => x.joinMs)))} |`)
-    out.push(`| raw hypercore | ${secs(c.raw.ms)} | ${int(c.raw.perSecond)} blocks/s | ${secs(median(c.raw.runs.map(x => x.firstMs)))} | – |`)
+    out.push('| system | time to all | per second | first message after | join returned after | view counter complete after |')
+    out.push('|---|---:|---:|---:|---:|---:|')
+    out.push(`| Solidar newcomer | ${secs(c.solidar.ms)} | ${int(c.solidar.perSecond)} msg/s | ${secs(median(c.solidar.runs.map(x => x.firstMs)))} | ${secs(median(c.solidar.runs.map(x => x.joinMs)))} | ${secs(median(c.solidar.runs.map(x => x.counterMs)))} |`)
+    out.push(`| raw hypercore | ${secs(c.raw.ms)} | ${int(c.raw.perSecond)} blocks/s | ${secs(median(c.raw.runs.map(x => x.firstMs)))} | – | – |`)
+    const retries = c.solidar.runs.reduce((a, x) => a + (x.joinRetries ?? 0), 0)
+    if (retries) out.push(`\nJoin requests asked again after 60 s without an answer: ${retries} (the time counts).`)
     out.push(`\nraw hypercore/Solidar (rate): ${times(c.ratio)}`)
   } else out.push(notRun(r, 'catchup'))
   out.push('')
@@ -154,6 +167,11 @@ export function markdown (r: Report): string {
   } else out.push(notRun(r, 'footprint'))
   out.push('')
 
+  if (r.notes.length) {
+    out.push('### Notes')
+    for (const n of r.notes) out.push(`- ${n}`)
+    out.push('')
+  }
   if (r.notMeasured.length) {
     out.push('### Not measured in this run')
     for (const n of r.notMeasured) out.push(`- ${n.scenario}: ${n.why}`)
