@@ -32,7 +32,7 @@ const SCENARIOS = ['latency', 'throughput', 'catchup', 'pad-ingest', 'pad-latenc
 type Scenario = typeof SCENARIOS[number]
 
 function parseArgs (argv: string[]) {
-  const opts = { quick: false, only: [...SCENARIOS] as Scenario[], workers: 0, prosody: true, sizes: [] as number[], profile: '' }
+  const opts = { quick: false, only: [...SCENARIOS] as Scenario[], workers: 0, prosody: true, sizes: [] as number[], profile: '', runs: 0 }
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2)
     const value = () => inline ?? argv[++i]
@@ -42,6 +42,10 @@ function parseArgs (argv: string[]) {
       opts.sizes = value().split(',').map(Number)
       if (opts.sizes.some(n => !Number.isInteger(n) || n < 2 || n > 64)) throw new Error('--sizes takes group sizes 2..64, e.g. 3,10')
     } else if (flag === '--cpu-prof') opts.profile = path.resolve(value())
+    else if (flag === '--runs') {
+      opts.runs = Number(value())
+      if (!Number.isInteger(opts.runs) || opts.runs < 1 || opts.runs > 20) throw new Error('--runs takes 1..20')
+    }
     else if (flag === '--only') {
       const list = value().split(',').map(s => s.trim()) as Scenario[]
       for (const s of list) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (${SCENARIOS.join(', ')})`)
@@ -50,7 +54,7 @@ function parseArgs (argv: string[]) {
       opts.workers = Number(value())
       if (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > 64) throw new Error('--workers takes 1..64')
     } else if (flag === '--help' || flag === '-h') {
-      console.log('usage: npm run bench [-- --quick] [--only latency,throughput,catchup,pad-ingest,pad-latency,footprint] [--sizes 3,10,25] [--workers N] [--no-prosody] [--cpu-prof DIR]')
+      console.log('usage: npm run bench [-- --quick] [--only latency,throughput,catchup,pad-ingest,pad-latency,footprint] [--sizes 3,10,25] [--runs N] [--workers N] [--no-prosody] [--cpu-prof DIR]')
       process.exit(0)
     } else throw new Error(`unknown option ${argv[i]}`)
   }
@@ -67,8 +71,8 @@ function settings (quick: boolean) {
     ? { members: 3, runs: 1, stepMs: 1500, startRate: 50, minRate: 3, maxRate: 6400, bisections: 1, textBytes: TEXT_BYTES, limitMs: 1000, drainMs: 2000 }
     : { members: 3, runs: 3, stepMs: 5000, startRate: 50, minRate: 3, maxRate: 12_800, bisections: 3, textBytes: TEXT_BYTES, limitMs: 1000, drainMs: 5000 }
   const catchup: CatchupOptions = quick
-    ? { messages: 3000, runs: 2, textBytes: TEXT_BYTES }
-    : { messages: 100_000, runs: 3, textBytes: TEXT_BYTES }
+    ? { messages: 3000, runs: 2, textBytes: TEXT_BYTES, timeoutMs: 300_000 }
+    : { messages: 100_000, runs: 3, textBytes: TEXT_BYTES, timeoutMs: 2_400_000 }
   const padIngest: PadIngestOptions = quick ? { edits: 3000, runs: 1 } : { edits: Infinity, runs: 3 }
   const padLatency: PadLatencyOptions = quick
     ? { runs: 3, perRun: 15, gapMs: 20, timeoutMs: 10_000 }
@@ -82,6 +86,7 @@ async function main () {
   const started = Date.now()
   const s = settings(args.quick)
   if (args.sizes.length) s.latency.sizes = args.sizes
+  if (args.runs) for (const o of Object.values(s)) o.runs = args.runs // every scenario: repetitions (development)
   if (args.profile) {
     fs.mkdirSync(args.profile, { recursive: true })
     process.env.BENCH_CPU_PROF = args.profile // the workers write WORKER.cpuprofile there

@@ -60,7 +60,7 @@ export const ops = {
       if (now() > deadline) throw new Error(`raw hypercore: ${core.contiguousLength} of ${count} blocks after ${timeoutMs} ms`)
       await sleep(20)
       if (core.contiguousLength > 0 && Number.isNaN(tFirst)) tFirst = now()
-      if (now() - lastReport >= 500) { lastReport = now(); emit('progress', { phase: 'raw', done: core.contiguousLength, total: count, t: lastReport - t0 }) }
+      if (now() - lastReport >= 2000) { lastReport = now(); emit('progress', { phase: 'raw', done: core.contiguousLength, total: count, t: lastReport - t0 }) }
     }
     const tDone = now()
     await download.done().catch(() => {})

@@ -30,6 +30,8 @@ interface Node {
   unsubscribe: () => void
   errors: number
   history: number
+  /** When the first history message arrived (catch-up). */
+  historyFirst: number
   watchers: Array<() => void>
   /** Pad editors (the web editor's Y.Doc stand-in) and pad watchers, by pad id. */
   editors: Map<string, Editor>
@@ -58,7 +60,9 @@ async function start (n: Node, emit: Emit): Promise<number> {
     if (event.type !== 'message') return
     const tag = tagOf(event.message.text)
     if (tag === null) return
-    if (tag.startsWith('h-')) n.history++ // catch-up history: counted here, not reported one by one
+    if (tag.startsWith('h-')) { // catch-up history: counted here, not reported one by one
+      if (n.history++ === 0) n.historyFirst = now()
+    }
     else emit('recv', { node: n.id, tag, t: now() })
   })
   return ms
@@ -88,7 +92,7 @@ export const ops = {
     const home = path.join(dir, id)
     fs.mkdirSync(home, { recursive: true, mode: 0o700 })
     writeIdentity(home, createIdentity(id))
-    const n: Node = { id, home, bootstrap, running: null as unknown as RunningNode, unsubscribe: () => {}, errors: 0, history: 0, watchers: [], editors: new Map() }
+    const n: Node = { id, home, bootstrap, running: null as unknown as RunningNode, unsubscribe: () => {}, errors: 0, history: 0, historyFirst: NaN, watchers: [], editors: new Map() }
     await start(n, emit)
     nodes.set(id, n)
     return { id }
@@ -229,40 +233,43 @@ export const ops = {
   async catchup ({ id, code, expected, timeoutMs = 600_000 }: { id: string, code: string, expected: number, timeoutMs?: number }, emit: (e: string, d: unknown) => void) {
     const n = node(id)
     const t0 = now()
-    let group = ''
-    let retries = 0
-    for (let attempt = 1; ; attempt++) {
-      try {
-        group = (await n.running.api.join(code, { timeoutMs: 60_000 })).id
-        break
-      } catch (err: any) {
-        const message = String(err?.message)
-        // The timeout also covers catching up to our own member/add: admitted after all.
-        if (/already in group/i.test(message)) { group = (await n.running.api.status()).groups[0].id; break }
-        // A request never answered (see lib/chat.ts): asked again, the time still counts.
-        if (attempt >= 3 || !/answered within/.test(message)) throw err
-        retries++
+    // Progress from the start: history arrives while `join` still waits for our own admission.
+    const progress = setInterval(() => emit('progress', { phase: 'catchup', done: n.history, total: expected, t: now() - t0 }), 2000)
+    try {
+      let group = ''
+      let retries = 0
+      for (let attempt = 1; ; attempt++) {
+        try {
+          group = (await n.running.api.join(code, { timeoutMs: 60_000 })).id
+          break
+        } catch (err: any) {
+          // Admitted, but the timeout hit while catching up to our own member/add: keep waiting below.
+          const joined = (await n.running.api.status()).groups[0]
+          if (joined) { group = joined.id; break }
+          // A request never answered (see lib/chat.ts): asked again, the time still counts.
+          if (attempt >= 3 || !/answered within/.test(String(err?.message))) throw err
+          retries++
+        }
       }
+      const tJoined = now()
+      let tCounter = NaN
+      const deadline = t0 + timeoutMs
+      while (n.history < expected) {
+        if (now() > deadline) throw new Error(`catch-up: ${n.history} of ${expected} messages after ${timeoutMs} ms`)
+        await sleep(10)
+        if (Number.isNaN(tCounter) && (await messageCount(n, group)) >= expected) tCounter = now()
+      }
+      const tDone = now()
+      const tFirst = n.historyFirst
+      if (Number.isNaN(tCounter)) tCounter = tDone
+      // Not timed: every message reads back through the API with its text.
+      const all = await n.running.api.messages(group)
+      const readable = all.filter(m => tagOf(m.text)?.startsWith('h-')).length
+      if (readable < expected) throw new Error(`catch-up: only ${readable} of ${expected} messages read back`)
+      return { t0, tJoined, tFirst, tCounter, tDone, count: n.history, group, retries }
+    } finally {
+      clearInterval(progress)
     }
-    const tJoined = now()
-    let tFirst = n.history > 0 ? now() : NaN
-    let tCounter = NaN
-    let lastReport = now()
-    const deadline = t0 + timeoutMs
-    while (n.history < expected) {
-      if (now() > deadline) throw new Error(`catch-up: ${n.history} of ${expected} messages after ${timeoutMs} ms`)
-      await sleep(10)
-      if (n.history > 0 && Number.isNaN(tFirst)) tFirst = now()
-      if (Number.isNaN(tCounter) && (await messageCount(n, group)) >= expected) tCounter = now()
-      if (now() - lastReport >= 500) { lastReport = now(); emit('progress', { phase: 'catchup', done: n.history, total: expected, t: lastReport - t0 }) }
-    }
-    const tDone = now()
-    if (Number.isNaN(tCounter)) tCounter = tDone
-    // Not timed: every message reads back through the API with its text.
-    const all = await n.running.api.messages(group)
-    const readable = all.filter(m => tagOf(m.text)?.startsWith('h-')).length
-    if (readable < expected) throw new Error(`catch-up: only ${readable} of ${expected} messages read back`)
-    return { t0, tJoined, tFirst, tCounter, tDone, count: n.history, group, retries }
   },
 
   // ---------------------------------------------------------------- pads

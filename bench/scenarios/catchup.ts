@@ -14,7 +14,7 @@ import path from 'node:path'
 import { place, solidarChat, type Ctx } from '../lib/chat.ts'
 import { median, ratio } from '../lib/stats.ts'
 
-export interface CatchupOptions { messages: number, runs: number, textBytes: number }
+export interface CatchupOptions { messages: number, runs: number, textBytes: number, /** Per newcomer (and per raw reader): a bound, not a target. */ timeoutMs: number }
 
 export interface CatchupRun { ms: number, perSecond: number, joinMs: number, firstMs: number, counterMs: number, joinRetries: number }
 export interface RawRun { ms: number, perSecond: number, firstMs: number }
@@ -54,14 +54,14 @@ export async function catchupScenario (ctx: Ctx, opts: CatchupOptions): Promise<
       await newcomerWorker.call('solidar.open', { id, dir: ctx.dir, bootstrap: ctx.bootstrap })
       let s: CatchupRun
       try {
-        const c = await newcomerWorker.call('solidar.catchup', { id, code, expected: N }, 1_800_000)
+        const c = await newcomerWorker.call('solidar.catchup', { id, code, expected: N, timeoutMs: opts.timeoutMs }, opts.timeoutMs + 120_000)
         const ms = c.tDone - c.t0
         s = { ms, perSecond: N / ms * 1000, joinMs: c.tJoined - c.t0, firstMs: c.tFirst - c.t0, counterMs: c.tCounter - c.t0, joinRetries: c.retries }
       } finally {
         await newcomerWorker.call('solidar.close', { id }).catch(() => {})
       }
       sRuns.push(s)
-      const rc = await newcomerWorker.call('hc.reader', { id: `rawR${r}`, dir: rawDir, bootstrap: ctx.bootstrap, key: writer.key, count: N }, 1_800_000)
+      const rc = await newcomerWorker.call('hc.reader', { id: `rawR${r}`, dir: rawDir, bootstrap: ctx.bootstrap, key: writer.key, count: N, timeoutMs: opts.timeoutMs }, opts.timeoutMs + 120_000)
       await newcomerWorker.call('hc.close', { id: `rawR${r}` }).catch(() => {})
       const rms = rc.tDone - rc.t0
       const raw: RawRun = { ms: rms, perSecond: N / rms * 1000, firstMs: rc.tFirst - rc.t0 }
