@@ -490,7 +490,7 @@ test('applyNodes fuzz: mutated sealed bodies and epoch entries never throw and c
     state = next
   }
 
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 200; i++) {
     const seed = r.pick(seeds)
     const mode = r.int(3)
     if (mode === 0) {
@@ -513,7 +513,7 @@ test('applyNodes fuzz: mutated sealed bodies and epoch entries never throw and c
   // the seeds themselves still apply afterwards where they make sense (posts of fresh ids)
   await step(node(bw, texts.post('bob-final', 'still fine', { epoch: 1, ts: 99 })), false, 'final post')
   t.diagnostic(`${applied.length} mutated or misattributed entries: ${audits} audited, ${accepted} accepted`)
-  assert.ok(audits > 200, `audited ${audits}`)
+  assert.ok(audits > 130, `audited ${audits}`)
   assert.ok(accepted > 0, 'some mutations stay valid (e.g. ciphertext bytes), so the checks are reached')
   assert.equal(texts.open(await getMessage(view, 'bob-final')), 'still fine')
 
