@@ -42,6 +42,7 @@ export const ops = {
       }
     })
     await xmpp.start()
+    xmpp.socket?.setNoDelay?.(true) // no Nagle on our side either (see prosody.ts)
     await xmpp.send(xml('presence', { to: `${room}/${id}` },
       xml('x', { xmlns: 'http://jabber.org/protocol/muc' }, xml('history', { maxstanzas: '0' }))))
     let timer: NodeJS.Timeout | undefined

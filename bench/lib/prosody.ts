@@ -71,6 +71,8 @@ authentication = "internal_hashed"
 default_iteration_count = 500
 storage = "internal"
 log = { error = "*console" }
+-- Tuned for latency (Prosody's defaults keep Nagle on and queue writes to the next loop turn).
+network_settings = { nagle = false; opportunistic_writes = true; }
 daemonize = false
 
 VirtualHost "${DOMAIN}"

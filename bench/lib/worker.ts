@@ -18,16 +18,18 @@ const loaders: Record<string, () => Promise<Module>> = {
 }
 const loaded = new Map<string, Module>()
 
+// Events go out at the end of the current turn of the event loop (batched within it): the
+// coordinator reacts at once, so the harness adds no idle pauses of its own between messages.
 let queue: Array<{ event: string, data: unknown }> = []
-let flushTimer: NodeJS.Timeout | null = null
+let flushScheduled: NodeJS.Immediate | null = null
 function emit (event: string, data: unknown) {
   queue.push({ event, data })
   if (queue.length >= 500) flush()
-  else flushTimer ??= setTimeout(flush, 10)
+  else flushScheduled ??= setImmediate(flush)
 }
 function flush () {
-  if (flushTimer) clearTimeout(flushTimer)
-  flushTimer = null
+  if (flushScheduled) clearImmediate(flushScheduled)
+  flushScheduled = null
   if (queue.length === 0 || !process.connected) return
   const events = queue
   queue = []
