@@ -9,6 +9,7 @@ import { sleep } from '../lib/clock.ts'
 import { prosodyChat, solidarChat, type Chat, type Ctx } from '../lib/chat.ts'
 import { makeText } from '../lib/pace.ts'
 import { Receipts } from '../lib/receipts.ts'
+import { settle } from '../lib/settle.ts'
 import { median, ratio, summarize, type LatencySummary } from '../lib/stats.ts'
 
 export interface LatencyOptions {
@@ -28,6 +29,7 @@ export interface LatencyRow { members: number, solidar: SystemRuns, prosody: Sys
 export interface LatencyResult { options: LatencyOptions, rows: LatencyRow[] }
 
 async function batch (chat: Chat, receipts: Receipts, view: Receipts | null, prefix: string, count: number, opts: LatencyOptions): Promise<RunSummary> {
+  await settle([...new Set(chat.members.map(m => m.worker))])
   const samples: number[] = []
   const acks: number[] = []
   const inView: number[] = []

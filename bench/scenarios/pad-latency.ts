@@ -8,8 +8,10 @@
  * third. Keystrokes one at a time, each waited for; runs alternate between the two systems.
  */
 import { place, solidarChat, type Ctx } from '../lib/chat.ts'
+import type { Worker } from '../lib/procs.ts'
 import { sleep } from '../lib/clock.ts'
 import { Receipts } from '../lib/receipts.ts'
+import { settle } from '../lib/settle.ts'
 import { median, ratio, summarize, type LatencySummary } from '../lib/stats.ts'
 
 export interface PadLatencyOptions { runs: number, perRun: number, gapMs: number, timeoutMs: number }
@@ -23,7 +25,8 @@ export interface PadLatencyResult {
 
 type Key = () => Promise<{ t0: number, length: number }>
 
-async function batch (receipts: Receipts, key: Key, prefix: string, receiver: string, count: number, opts: PadLatencyOptions) {
+async function batch (workers: Worker[], receipts: Receipts, key: Key, prefix: string, receiver: string, count: number, opts: PadLatencyOptions) {
+  await settle(workers)
   const samples: number[] = []
   let lost = 0
   for (let k = 0; k < count; k++) {
@@ -54,18 +57,19 @@ export async function padLatencyScenario (ctx: Ctx, opts: PadLatencyOptions): Pr
     serverStarted = true
     await yA.call('yjs.client', { id: 'ya', url, room: 'latency', prefix: 'Y' })
     await yB.call('yjs.client', { id: 'yb', url, room: 'latency', prefix: 'Y' })
+    const used = [...new Set([a.worker, b.worker, yServer, yA, yB])]
     const solidarKey: Key = () => a.worker.call('solidar.padKey', { id: a.id, pad })
     const yKey: Key = () => yA.call('yjs.key', { id: 'ya' })
     // Warm-up, not recorded.
-    await batch(receipts, solidarKey, 'S', b.id, 5, opts)
-    await batch(receipts, yKey, 'Y', 'yb', 5, opts)
+    await batch(used, receipts, solidarKey, 'S', b.id, 5, opts)
+    await batch(used, receipts, yKey, 'Y', 'yb', 5, opts)
     const sRuns: Array<LatencySummary & { lost: number }> = []
     const yRuns: Array<LatencySummary & { lost: number }> = []
     const r50: number[] = []
     const r99: number[] = []
     for (let r = 0; r < opts.runs; r++) {
-      const s = await batch(receipts, solidarKey, 'S', b.id, opts.perRun, opts)
-      const y = await batch(receipts, yKey, 'Y', 'yb', opts.perRun, opts)
+      const s = await batch(used, receipts, solidarKey, 'S', b.id, opts.perRun, opts)
+      const y = await batch(used, receipts, yKey, 'Y', 'yb', opts.perRun, opts)
       sRuns.push(s)
       yRuns.push(y)
       r50.push(ratio(s.p50, y.p50))

@@ -10,6 +10,7 @@
 import { now, sleep } from '../lib/clock.ts'
 import { prosodyChat, solidarChat, type Chat, type Ctx } from '../lib/chat.ts'
 import { Receipts } from '../lib/receipts.ts'
+import { settle } from '../lib/settle.ts'
 import { median, ratio, summarize } from '../lib/stats.ts'
 
 export interface ThroughputOptions {
@@ -33,6 +34,7 @@ export interface ThroughputResult { options: ThroughputOptions, solidar: { runs:
 async function step (chat: Chat, receipts: Receipts, feed: Receipts | null, prefix: string, rate: number, opts: ThroughputOptions): Promise<Step> {
   const n = chat.members.length
   const ids = chat.members.map(m => m.id)
+  await settle([...new Set(chat.members.map(m => m.worker))])
   const results = await Promise.all(chat.members.map((_, i) => chat.sendPaced(i, {
     rate: rate / n, durationMs: opts.stepMs, prefix: `${prefix}.${i}`, size: opts.textBytes, maxInflight: Math.max(50, Math.ceil(rate / n * 2))
   })))
