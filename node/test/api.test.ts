@@ -18,7 +18,8 @@ import { startApiServer, DEFAULT_STATIC_DIR } from '../src/api/server.ts'
 import type { ApiServer } from '../src/api/server.ts'
 import { resolveStaticPath } from '../src/api/static.ts'
 import { statusForCode } from '../src/api/errors.ts'
-import { loadOrCreateToken, writeIdentity } from '../src/home.ts'
+import { loadOrCreateToken, readConfig, readIdentity, writeIdentity } from '../src/home.ts'
+import { createSettings } from '../src/settings.ts'
 import { raw } from './helpers/http.ts'
 
 /** Outcome of a WebSocket handshake: 'open' or the HTTP status it was refused with. */
@@ -38,10 +39,17 @@ describe('local API', { timeout: 60_000 }, () => {
   let token: string
   let port: number
   let me: string
+  let webDir: string
   const logged: string[] = []
 
   before(async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'solidar-api-test-'))
+    // A stand-in for web/dist (the built app), so these tests do not need a Vite build.
+    webDir = path.join(home, 'web')
+    fs.mkdirSync(webDir)
+    fs.writeFileSync(path.join(webDir, 'index.html'), '<!doctype html><title>Solidar</title><script type="module" src="/assets/app.js"></script>')
+    fs.mkdirSync(path.join(webDir, 'assets'))
+    fs.writeFileSync(path.join(webDir, 'assets', 'app.js'), 'export {}')
     const identity = createIdentity('Tester')
     writeIdentity(home, identity)
     me = memberId(identity)
@@ -56,7 +64,7 @@ describe('local API', { timeout: 60_000 }, () => {
       }
     }) as SolidarApi
     const sink = new Writable({ write (chunk, _enc, done) { logged.push(String(chunk)); done() } })
-    server = await startApiServer({ api, port: 0, token, logger: pino({ level: 'warn' }, sink) })
+    server = await startApiServer({ api, port: 0, token, staticDir: webDir, logger: pino({ level: 'warn' }, sink) })
     port = server.port
   })
 
@@ -224,13 +232,15 @@ describe('local API', { timeout: 60_000 }, () => {
     assert.equal(event.group, created.json.id)
   })
 
-  it('serves the web UI with a strict CSP and nothing outside web/public', async () => {
+  it('serves the web UI with a strict CSP and nothing outside its folder', async () => {
     const page = await get('/', { token: null })
     assert.equal(page.status, 200)
     assert.match(String(page.headers['content-type']), /^text\/html/)
     assert.match(String(page.headers['content-security-policy']), /default-src 'none'/)
     assert.doesNotMatch(page.text, /(src|href)="(https?:)?\/\//, 'no external resources')
-    assert.equal((await get('/app.js', { token: null })).status, 200)
+    const script = await get('/assets/app.js', { token: null })
+    assert.equal(script.status, 200)
+    assert.match(String(script.headers['content-type']), /^text\/javascript/)
     for (const p of ['/../package.json', '/%2e%2e/package.json', '/.hidden', '/nope.html', '/%00']) {
       assert.equal((await get(p, { token: null })).status, 404, p)
     }
@@ -239,6 +249,19 @@ describe('local API', { timeout: 60_000 }, () => {
     assert.equal(resolveStaticPath(DEFAULT_STATIC_DIR, '/a/../../x'), null)
     assert.equal(resolveStaticPath(DEFAULT_STATIC_DIR, '/%2e%2e%2fx'), null)
     assert.equal(resolveStaticPath(DEFAULT_STATIC_DIR, '/.git/config'), null)
+  })
+
+  it('says how to build the web app when it is not built (503), and still serves the API', async () => {
+    const unbuilt = await startApiServer({ api: node.api, port: 0, token, staticDir: path.join(home, 'no-such-dist'), logger: pino({ level: 'silent' }) })
+    try {
+      const page = await raw({ port: unbuilt.port, path: '/', token: null })
+      assert.equal(page.status, 503)
+      assert.match(page.text, /npm run build/)
+      assert.equal((await raw({ port: unbuilt.port, path: '/other.js', token: null })).status, 404)
+      assert.equal((await raw({ port: unbuilt.port, path: '/api/whoami', token })).status, 200)
+    } finally {
+      await unbuilt.close()
+    }
   })
 
   it('still answers after all of that', async () => {
@@ -254,5 +277,76 @@ describe('local API', { timeout: 60_000 }, () => {
     assert.equal(statusForCode('NOT_PERMITTED'), 403)
     assert.equal(statusForCode('whatever'), 500)
     assert.equal(statusForCode('toString'), 500)
+  })
+})
+
+describe('settings routes (web onboarding)', { timeout: 60_000 }, () => {
+  let home: string
+  let node: RunningNode
+  let server: ApiServer
+  let token: string
+
+  before(async () => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'solidar-settings-test-'))
+    writeIdentity(home, createIdentity('user'))
+    token = loadOrCreateToken(home)
+    const running = { mode: 'none' as const, bootstrap: [] }
+    node = await startNode({ home, network: running })
+    server = await startApiServer({ api: node.api, port: 0, token, settings: createSettings({ home, solidar: node.solidar, running }), logger: pino({ level: 'silent' }) })
+  })
+
+  after(async () => {
+    await server?.close()
+    await node?.close()
+    fs.rmSync(home, { recursive: true, force: true })
+  })
+
+  const call = (method: string, p: string, body?: unknown, t: string | null = token) => raw({ port: server.port, method, path: p, token: t, body })
+
+  it('needs the token like every /api route', async () => {
+    assert.equal((await call('GET', '/api/settings', undefined, null)).status, 401)
+    assert.equal((await call('PUT', '/api/settings/name', { name: 'x' }, null)).status, 401)
+  })
+
+  it('renames the identity before any group (on disk too), not after', async () => {
+    const before = await call('GET', '/api/settings')
+    assert.equal(before.status, 200, before.text)
+    assert.deepEqual(before.json, { name: 'user', canRename: true, network: { running: { mode: 'none', bootstrap: [] }, saved: null, restartRequired: false } })
+    const renamed = await call('PUT', '/api/settings/name', { name: '  Maria Müller ' })
+    assert.equal(renamed.status, 200, renamed.text)
+    assert.equal(renamed.json.name, 'Maria Müller')
+    assert.equal(readIdentity(home)?.name, 'Maria Müller')
+    assert.equal((await call('GET', '/api/whoami')).json.name, 'Maria Müller')
+    for (const bad of [{ name: '' }, { name: 'x'.repeat(300) }, { nom: 'x' }, { name: 7 }]) {
+      assert.equal((await call('PUT', '/api/settings/name', bad)).status, 400, JSON.stringify(bad))
+    }
+    const group = await call('POST', '/api/groups', { name: 'Council' })
+    assert.equal(group.status, 201, group.text)
+    const members = await call('GET', `/api/groups/${group.json.id}/members`)
+    assert.equal(members.json[0].name, 'Maria Müller', 'the group knows the new name')
+    assert.equal((await call('GET', '/api/settings')).json.canRename, false)
+    const refused = await call('PUT', '/api/settings/name', { name: 'Someone else' })
+    assert.equal(refused.status, 403, refused.text)
+    assert.equal(refused.json.error.code, 'NOT_PERMITTED')
+    assert.equal(readIdentity(home)?.name, 'Maria Müller')
+  })
+
+  it('remembers a network choice for the next start and says a restart is needed', async () => {
+    const chosen = await call('PUT', '/api/settings/network', { mode: 'bootstrap', bootstrap: ['127.0.0.1:49737', ' 127.0.0.1:49737 '] })
+    assert.equal(chosen.status, 200, chosen.text)
+    assert.deepEqual(chosen.json.network, {
+      running: { mode: 'none', bootstrap: [] },
+      saved: { mode: 'bootstrap', bootstrap: ['127.0.0.1:49737'] },
+      restartRequired: true
+    })
+    assert.deepEqual(readConfig(home).network, { mode: 'bootstrap', bootstrap: ['127.0.0.1:49737'] })
+    const back = await call('PUT', '/api/settings/network', { mode: 'none' })
+    assert.equal(back.json.network.restartRequired, false)
+    for (const bad of [{ mode: 'bootstrap' }, { mode: 'bootstrap', bootstrap: ['nohost'] }, { mode: 'bootstrap', bootstrap: ['1.2.3.4:99999'] },
+      { mode: 'public', bootstrap: ['127.0.0.1:1'] }, { mode: 'lan' }, { mode: 'none', extra: 1 }]) {
+      const r = await call('PUT', '/api/settings/network', bad)
+      assert.equal(r.status, 400, `${JSON.stringify(bad)}: ${r.text}`)
+    }
+    assert.deepEqual(readConfig(home).network, { mode: 'none', bootstrap: [] }, 'refused choices change nothing')
   })
 })

@@ -26,11 +26,13 @@ import { registerMembershipRoutes } from './membership-routes.ts'
 import { registerPadRoutes } from './pad-routes.ts'
 import { registerMirrorRoutes } from './mirror-routes.ts'
 import type { MirrorApi } from '../mirrors.ts'
+import { registerSettingsRoutes } from './settings-routes.ts'
+import type { SettingsApi } from '../settings.ts'
 import { registerEvents } from './events.ts'
 import { registerStatic } from './static.ts'
 
-/** The web app shipped with this repository (web/public). */
-export const DEFAULT_STATIC_DIR = path.resolve(fileURLToPath(new URL('../../../web/public/', import.meta.url)))
+/** The web app of this repository as Vite builds it (`npm run build`; `npm start` builds it first). */
+export const DEFAULT_STATIC_DIR = path.resolve(fileURLToPath(new URL('../../../web/dist/', import.meta.url)))
 
 export interface ApiServerOptions {
   api: SolidarApi
@@ -40,12 +42,14 @@ export interface ApiServerOptions {
   port: number
   /** Bearer token clients must present. */
   token: string
-  /** Folder served at `/`; default web/public of this repository. */
+  /** Folder served at `/`; default web/dist of this repository. */
   staticDir?: string
   /** Where errors are logged; default pino on stderr at level "warn". */
   logger?: FastifyBaseLogger
   /** The node's group mirrors; without it the /mirrors routes do not exist (404). */
   mirrors?: MirrorApi
+  /** Name and network settings (web onboarding); without it the /settings routes do not exist (404). */
+  settings?: SettingsApi
 }
 
 export interface ApiServer {
@@ -154,6 +158,7 @@ export async function startApiServer (opts: ApiServerOptions): Promise<ApiServer
   registerMembershipRoutes(app, opts.api)
   registerPadRoutes(app, opts.api)
   if (opts.mirrors !== undefined) registerMirrorRoutes(app, opts.mirrors)
+  if (opts.settings !== undefined) registerSettingsRoutes(app, opts.settings)
   registerEvents(app, opts.api)
   registerStatic(app, opts.staticDir ?? DEFAULT_STATIC_DIR)
 

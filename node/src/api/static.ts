@@ -1,5 +1,5 @@
 /**
- * Serves the web app's files (web/public) at `/`. Only regular files inside the folder,
+ * Serves the web app's files (web/dist, built by Vite) at `/`. Only regular files inside the folder,
  * no dotfiles, no directory listings; strict headers so the page loads nothing foreign.
  */
 import fs from 'node:fs/promises'
@@ -51,6 +51,15 @@ function notFound (reply: FastifyReply, url = ''): FastifyReply {
   return reply.code(404).send(errorBody('NOT_FOUND', what))
 }
 
+/** The start page when the web app was never built (a fresh clone run without `npm start`). */
+function notBuilt (reply: FastifyReply, root: string): FastifyReply {
+  return reply.code(503)
+    .header('Content-Type', 'text/plain; charset=utf-8')
+    .header('Content-Security-Policy', CSP)
+    .send(`The Solidar web app is not built yet (no ${path.join(root, 'index.html')}).\n` +
+      'Run `npm run build` in the Solidar folder (`npm start` does this) and reload this page.\n')
+}
+
 /** Registers GET / and GET /* for the files in `staticDir`. */
 export function registerStatic (app: FastifyInstance, staticDir: string): void {
   const root = path.resolve(staticDir)
@@ -64,6 +73,7 @@ export function registerStatic (app: FastifyInstance, staticDir: string): void {
       if (!stat.isFile()) return notFound(reply)
       data = await fs.readFile(file)
     } catch {
+      if (path.basename(file) === 'index.html' && path.dirname(file) === root) return notBuilt(reply, root)
       return notFound(reply)
     }
     return reply

@@ -8,6 +8,7 @@ import { createIdentity, memberId, validateName } from '@solidar/core/identity'
 import type { Identity } from '@solidar/core'
 import type { RunningNode } from '../../runtime.ts'
 import type { ApiServer } from '../../api/server.ts'
+import type { SettingsApi } from '../../settings.ts'
 import {
   ensureHome, loadOrCreateToken, readConfig, readDaemonInfo, readIdentity, removeDaemonInfo,
   writeConfig, writeDaemonInfo, writeIdentity
@@ -64,11 +65,11 @@ async function createLogger (): Promise<{ logger: FastifyBaseLogger }> {
   return { logger: pino({ level: process.env.SOLIDAR_LOG_LEVEL ?? 'warn' }, pino.destination(2)) }
 }
 
-async function listen (node: RunningNode, opts: ServeOptions, port: number, token: string, logger: FastifyBaseLogger): Promise<ApiServer> {
+async function listen (node: RunningNode, opts: ServeOptions, port: number, token: string, logger: FastifyBaseLogger, settings: SettingsApi): Promise<ApiServer> {
   // Loaded here, not at the top: the other commands start faster without fastify.
   const { startApiServer } = await import('../../api/server.ts')
   try {
-    return await startApiServer({ api: node.api, mirrors: node.mirrors, host: opts.host, port, token, logger })
+    return await startApiServer({ api: node.api, mirrors: node.mirrors, settings, host: opts.host, port, token, logger })
   } catch (err) {
     await node.close().catch(() => {})
     const code = (err as NodeJS.ErrnoException).code
@@ -144,7 +145,9 @@ Examples:
         // Replication and storage errors no request waits for: log them, keep running.
         onError: (err) => logger.error({ err }, 'background error in the node')
       })
-      const server = await listen(node, opts, port, token, logger)
+      const { createSettings } = await import('../../settings.ts')
+      const settings = createSettings({ home, solidar: node.solidar, running: decision.choice })
+      const server = await listen(node, opts, port, token, logger, settings)
       if (!writeDaemonInfo(home, { pid: process.pid, host: opts.host, port: server.port, url: server.url })) {
         await server.close()
         await node.close()

@@ -1,0 +1,85 @@
+/**
+ * Settings a user changes from the web app (onboarding): the display name while this device
+ * is in no group yet, and the remembered network choice (config.json). The network a node
+ * uses is fixed while it runs: a changed choice applies at the next `solidar serve`, and
+ * `restartRequired` says so.
+ */
+import path from 'node:path'
+import { encodeIdentity, errors, validateName } from '@solidar/core'
+import type { Solidar } from '@solidar/core'
+import { IDENTITY_FILE, readConfig, writeConfig, writeFileAtomic } from './home.ts'
+import { parseHostPort } from './hyperswarm-transport.ts'
+import type { NetworkChoice } from './runtime.ts'
+
+/** Most bootstrap nodes accepted in one choice. */
+const MAX_BOOTSTRAP = 16
+
+export interface NodeSettings {
+  name: string
+  /** The name can change only before this device creates or joins a group (others have seen it then). */
+  canRename: boolean
+  network: {
+    /** The network this running node uses. */
+    running: NetworkChoice
+    /** The remembered choice for the next start, or null if none was made. */
+    saved: NetworkChoice | null
+    /** True when the remembered choice differs from the running one: restart `solidar serve`. */
+    restartRequired: boolean
+  }
+}
+
+export interface SettingsApi {
+  get (): Promise<NodeSettings>
+  setName (name: string): Promise<NodeSettings>
+  setNetwork (choice: NetworkChoice): Promise<NodeSettings>
+}
+
+const sameNetwork = (a: NetworkChoice, b: NetworkChoice): boolean =>
+  a.mode === b.mode && a.bootstrap.join(',') === b.bootstrap.join(',')
+
+/** Checks and normalises a network choice from a client; throws BAD_REQUEST. */
+export function normalizeNetwork (choice: { mode: string, bootstrap?: string[] }): NetworkChoice {
+  if (choice.mode === 'none' || choice.mode === 'public') {
+    if (choice.bootstrap !== undefined && choice.bootstrap.length > 0) throw errors.badRequest(`bootstrap addresses belong to mode "bootstrap", not "${choice.mode}"`)
+    return { mode: choice.mode, bootstrap: [] }
+  }
+  if (choice.mode !== 'bootstrap') throw errors.badRequest(`unknown network mode "${choice.mode}"`)
+  const list = [...new Set((choice.bootstrap ?? []).map((b) => b.trim()).filter((b) => b !== ''))]
+  if (list.length === 0) throw errors.badRequest('a private DHT needs at least one bootstrap address HOST:PORT')
+  if (list.length > MAX_BOOTSTRAP) throw errors.badRequest(`at most ${MAX_BOOTSTRAP} bootstrap addresses`)
+  for (const b of list) {
+    try { parseHostPort(b) } catch (err: any) { throw errors.badRequest(err.message) }
+  }
+  return { mode: 'bootstrap', bootstrap: list }
+}
+
+export function createSettings (opts: { home: string, solidar: Solidar, running: NetworkChoice }): SettingsApi {
+  const { home, solidar, running } = opts
+  const canRename = async (): Promise<boolean> =>
+    (await solidar.listGroups()).length === 0 && (await solidar.devices()).length <= 1
+  const get = async (): Promise<NodeSettings> => {
+    const saved = readConfig(home).network ?? null
+    return {
+      name: solidar.identity.name,
+      canRename: await canRename(),
+      network: { running, saved, restartRequired: saved !== null && !sameNetwork(saved, running) }
+    }
+  }
+  return {
+    get,
+    async setName (name) {
+      const valid = validateName(name)
+      if (!(await canRename())) {
+        throw errors.notPermitted('The name can only be changed before this device creates or joins a group (the other members already know it)')
+      }
+      solidar.identity.name = valid
+      writeFileAtomic(path.join(home, IDENTITY_FILE), encodeIdentity(solidar.identity))
+      return get()
+    },
+    async setNetwork (choice) {
+      const network = normalizeNetwork(choice)
+      writeConfig(home, { ...readConfig(home), network })
+      return get()
+    }
+  }
+}
