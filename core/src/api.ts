@@ -1,5 +1,5 @@
 import type {
-  Role, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
+  Role, BridgeAllowEntry, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
   MessageView, RoomView, SolidarEvent, WhoAmI, AuditEntry
 } from './types.ts'
 import type { VerificationResult, VerifyOptions } from './verification.ts'
@@ -54,6 +54,13 @@ export interface SolidarApi {
 
   /** Fingerprints and safety number with a member; marks or unmarks the member verified. */
   verify (member: string, opts?: VerifyOptions): Promise<VerificationResult>
+
+  /** The group's XMPP bridge allowlist (bare JIDs and domains). */
+  bridgeAllowlist (group: string): Promise<BridgeAllowEntry[]>
+  /** Admin only: allow a bare JID or a whole domain to use the group's XMPP bridge; returns the new list. */
+  bridgeAllow (group: string, entry: string): Promise<BridgeAllowEntry[]>
+  /** Admin only: take an entry off the bridge allowlist; returns the new list. */
+  bridgeRevoke (group: string, entry: string): Promise<BridgeAllowEntry[]>
 
   /** Collaborative documents (pads) of the groups: see core/src/pads/api.ts. */
   readonly pads: PadApi

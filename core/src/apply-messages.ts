@@ -13,7 +13,12 @@ export async function createRoom (ctx: ApplyContext<RoomCreate>) {
 }
 
 export async function postMessage (ctx: ApplyContext<MessagePost>) {
-  const { tx, cmd } = ctx
+  await storeMessage(ctx, ctx.cmd)
+}
+
+/** Stores a new message (`message/post`, or `bridge/post` with its `bridged` marker). */
+export async function storeMessage (ctx: ApplyContext, cmd: Pick<MessagePost, 'id' | 'room' | 'body' | 'ts' | 'replyTo'>, bridged?: MessageRecord['bridged']) {
+  const { tx } = ctx
   requireWriter(ctx)
   if (!(await tx.get(K.room(cmd.room)))) reject('no such room')
   if ((await tx.get(K.messageId(cmd.id))) !== null) reject('duplicate message id')
@@ -23,6 +28,7 @@ export async function postMessage (ctx: ApplyContext<MessagePost>) {
   const seq = await tx.next('msg')
   const msg: MessageRecord = { seq, id: cmd.id, author: ctx.author.id, room: cmd.room, body: cmd.body, ts: cmd.ts }
   if (cmd.replyTo) msg.replyTo = cmd.replyTo
+  if (bridged) msg.bridged = bridged
   tx.put(K.message(seq), msg)
   tx.put(K.roomIndex(cmd.room, seq), 0)
   tx.put(K.messageId(cmd.id), seq)

@@ -6,6 +6,7 @@
 import { decode } from './codec.ts'
 import { isSealed, type Sealed } from './content.ts'
 import type { Role } from './types.ts'
+import { MAX_NICK, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
 
 export const PROTOCOL_VERSION = 1
 export const MAX_TEXT_LENGTH = 16_000
@@ -60,10 +61,15 @@ export interface PadUpdate { t: 'pad/update', pad: string, body: Sealed, ts: num
 export interface PadRename { t: 'pad/rename', pad: string, title: Sealed, ts: number }
 export interface PadArchive { t: 'pad/archive', pad: string, archived: boolean, ts: number }
 
+/** XMPP bridge (core/src/bridge.ts): the allowlist in group state (`entry` a bare JID or a domain, normalized). */
+export interface BridgeAllow { t: 'bridge/allow' | 'bridge/revoke', entry: string, ts: number }
+/** A message a Jabber user (bare `jid`, room nickname `nick`) wrote, posted by the bridge member. */
+export interface BridgePost { t: 'bridge/post', id: string, room: string, body: Sealed, jid: string, nick?: string, ts: number, replyTo?: string }
+
 export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | MemberLeave | MemberRole | EpochRotate |
   MemberDevice | DeviceRevoke | VaultLog | VaultWriter |
   InviteCreate | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal |
-  PadCreate | PadUpdate | PadRename | PadArchive
+  PadCreate | PadUpdate | PadRename | PadArchive | BridgeAllow | BridgePost
 
 export type Parsed = { ok: true, cmd: Command } | { ok: false, type: string, reason: string }
 
@@ -199,6 +205,22 @@ export function parseCommand (value: Uint8Array): Parsed {
     case 'pad/archive':
       if (!isMessageId(raw.pad) || typeof raw.archived !== 'boolean') return bad('invalid pad id or archived flag')
       return { ok: true, cmd: { t: raw.t, pad: raw.pad, archived: raw.archived, ts: raw.ts } }
+    case 'bridge/allow':
+    case 'bridge/revoke': {
+      const entry = normalizeBridgeEntry(raw.entry)
+      if (entry === null || entry !== raw.entry) return bad('invalid JID or domain')
+      return { ok: true, cmd: { t: raw.t, entry, ts: raw.ts } }
+    }
+    case 'bridge/post': {
+      if (!isMessageId(raw.id)) return bad('invalid message id')
+      if (!isRoomName(raw.room)) return bad('invalid room')
+      if (!isSealed(raw.body, MAX_TEXT_BYTES)) return bad('invalid sealed body')
+      const jid = normalizeBareJid(raw.jid)
+      if (jid === null || jid !== raw.jid) return bad('invalid bridged JID')
+      if (raw.nick !== undefined && (!isText(raw.nick, MAX_NICK) || !noControl(raw.nick))) return bad('invalid nickname')
+      if (raw.replyTo !== undefined && !isMessageId(raw.replyTo)) return bad('invalid replyTo')
+      return { ok: true, cmd: { t: raw.t, id: raw.id, room: raw.room, body: sealed(raw.body), jid, ts: raw.ts, ...(raw.nick !== undefined ? { nick: raw.nick as string } : {}), ...(raw.replyTo ? { replyTo: raw.replyTo as string } : {}) } }
+    }
     default:
       return bad('unknown command')
   }

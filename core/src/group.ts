@@ -17,7 +17,7 @@ import { groupIdOf } from './ids.ts'
 import type { GroupId } from './types.ts'
 import {
   K, getRecord, rangeRecords, type AuditRecord, type Bee, type DmSignalRecord, type GroupMeta,
-  type InviteRecord, type MemberRecord, type MessageRecord, type RoomRecord
+  type InviteRecord, type MemberRecord, type MessageRecord, type RoomRecord, type BridgeAllowRecord
 } from './view.ts'
 
 export interface GroupOptions {
@@ -179,6 +179,9 @@ export class Group extends EventEmitter {
     }
     return { last, messages }
   }
+
+  /** The XMPP bridge allowlist: bare JIDs and domains, in key order. */
+  async bridgeAllowlist (): Promise<BridgeAllowRecord[]> { return collect(rangeRecords<BridgeAllowRecord>(this.view, 'ba!')) }
 
   async changeCount (): Promise<number> { return (await getRecord<number>(this.view, K.counter('change'))) ?? 0 }
 

@@ -14,6 +14,7 @@ import { answerJoinRequest, decodeJoinUserData, encodeJoinUserData } from './adm
 import { DEFAULT_ROOM, DM_ROOM } from './apply.ts'
 import { signBinding, signBindingForDiscoveryKey, verifyBindingForDiscoveryKey } from './binding.ts'
 import { isMessageId, isRoomName, MAX_TEXT_LENGTH } from './commands.ts'
+import { MAX_NICK, bridgeAllows, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
 import { openDmPayload, sealDmPayload } from './dm.ts'
 import { Keyring, randomKey } from './content.ts'
 import { openEpochKey, sealEpochKey } from './keys.ts'
@@ -31,7 +32,7 @@ import { Registry, type LocalStore, type LogRecord } from './registry.ts'
 import { SELF_VERIFY_MESSAGE, sameName, VerificationStore, verifyMember, withVerification, type VerificationResult, type VerifyOptions } from './verification.ts'
 import type { PeerConnection, Transport } from './transport.ts'
 import type {
-  AuditEntry, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
+  AuditEntry, BridgeAllowEntry, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
   MessageView, Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
 import { ROLES } from './types.ts'
@@ -717,6 +718,89 @@ export class Solidar implements SolidarApi {
     return all.sort((a, b) => a.ts - b.ts || a.id.localeCompare(b.id))
   }
 
+  // ---------------------------------------------------------------- XMPP bridge (relay/src/xmpp)
+
+  /** The group's bridge allowlist: bare JIDs and domains whose users may use its XMPP bridge. */
+  async bridgeAllowlist (ref: string): Promise<BridgeAllowEntry[]> {
+    const { group } = await this.#resolveGroup(ref)
+    return (await group.bridgeAllowlist()).map(r => ({ entry: r.entry, addedBy: z32OfHex(r.by), ts: r.ts }))
+  }
+
+  /** Admins: allow a bare JID or a whole domain to use the group's XMPP bridge. */
+  bridgeAllow (ref: string, entry: string): Promise<BridgeAllowEntry[]> {
+    return this.#changeBridgeAllowlist(ref, entry, 'bridge/allow')
+  }
+
+  /** Admins: take a bare JID or domain off the allowlist (exactly as it was added). */
+  bridgeRevoke (ref: string, entry: string): Promise<BridgeAllowEntry[]> {
+    return this.#changeBridgeAllowlist(ref, entry, 'bridge/revoke')
+  }
+
+  async #changeBridgeAllowlist (ref: string, text: string, t: 'bridge/allow' | 'bridge/revoke'): Promise<BridgeAllowEntry[]> {
+    const entry = normalizeBridgeEntry(text)
+    if (entry === null) throw errors.badRequest(`"${String(text)}" is neither a bare JID (user@example.org, no /resource) nor a domain (example.org)`)
+    const log = await this.#resolveGroup(ref)
+    await this.#requireAdmin(log.group, 'change the bridge allowlist')
+    const listed = (await log.group.bridgeAllowlist()).some(r => r.entry === entry)
+    if (t === 'bridge/allow' && listed) throw errors.badRequest(`${entry} is already on the bridge allowlist`)
+    if (t === 'bridge/revoke' && !listed) throw errors.badRequest(`${entry} is not on the bridge allowlist`)
+    await this.#appendChecked(log.group, { t, entry, ts: this.#now() })
+    return this.bridgeAllowlist(ref)
+  }
+
+  /** Whether the user with this (bare or full) JID may use the group's bridge. */
+  async bridgeAllowed (ref: string, jid: string): Promise<boolean> {
+    const bare = normalizeBareJid(typeof jid === 'string' ? jid.split('/')[0] : jid)
+    if (bare === null) return false
+    const { group } = await this.#resolveGroup(ref)
+    return bridgeAllows((await group.bridgeAllowlist()).map(r => r.entry), bare)
+  }
+
+  /**
+   * The bridge member posts what a Jabber user wrote in a room. `id` is chosen by the bridge
+   * (core/src/bridge.ts `bridgedMessageId`): posting the same id again changes nothing and
+   * returns the message with `duplicate: true`.
+   */
+  async sendBridged (ref: string, msg: BridgedText & { room: string }): Promise<{ message: MessageView, duplicate: boolean }> {
+    const log = await this.#resolveGroup(ref)
+    if (!(await log.group.room(msg.room))) throw errors.roomNotFound(msg.room)
+    return this.#postBridged([log], log, msg.room, msg)
+  }
+
+  /** The bridge member passes a Jabber user's direct message on to a member (idempotent by `id` like `sendBridged`). */
+  async dmBridged (ref: string, msg: BridgedText): Promise<{ message: MessageView, duplicate: boolean }> {
+    const peer = await this.#resolveMember(ref)
+    if (peer === this.#self) throw errors.badRequest('You cannot send a direct message to yourself')
+    checkText(msg.text)
+    const logs = this.#dmLogs(peer)
+    let log = logs.filter(l => l.group.writable).sort((a, b) => a.record.key.localeCompare(b.record.key))[0]
+    if (!log) log = await this.#openDm(peer)
+    await this.#healthy(log)
+    return this.#postBridged(logs.includes(log) ? logs : [...logs, log], log, DM_ROOM, msg)
+  }
+
+  async #postBridged (seen: OpenLog[], log: OpenLog, room: string, msg: BridgedText): Promise<{ message: MessageView, duplicate: boolean }> {
+    const plain = checkText(msg.text)
+    const jid = normalizeBareJid(msg.jid)
+    if (jid === null) throw errors.badRequest(`"${String(msg.jid)}" is not a bare JID`)
+    if (!isMessageId(msg.id)) throw errors.badRequest('message ids are 8 to 64 characters A-Z a-z 0-9 _ -')
+    if (msg.nick !== undefined && (typeof msg.nick !== 'string' || msg.nick.trim() === '' || msg.nick.length > MAX_NICK || /\p{Cc}/u.test(msg.nick))) {
+      throw errors.badRequest(`nicknames are 1 to ${MAX_NICK} characters without control characters`)
+    }
+    for (const l of seen) {
+      const existing = await l.group.messageById(msg.id)
+      if (existing) return { message: (await this.#reader(l))(existing), duplicate: true }
+    }
+    if (msg.replyTo !== undefined && (!isMessageId(msg.replyTo) || !(await log.group.messageById(msg.replyTo)))) throw errors.messageNotFound(String(msg.replyTo))
+    const epoch = await this.#currentKey(log)
+    const body = log.keyring.seal(epoch, 'message', b4a.from(plain))
+    await this.#appendChecked(log.group, {
+      t: 'bridge/post', id: msg.id, room, body, jid, ts: this.#now(),
+      ...(msg.nick !== undefined ? { nick: msg.nick } : {}), ...(msg.replyTo !== undefined ? { replyTo: msg.replyTo } : {})
+    })
+    return { message: await this.#messageView(log, msg.id), duplicate: false }
+  }
+
   // ---------------------------------------------------------------- key verification
 
   /** Fingerprints and safety number with a member of a shared group (verification.ts). */
@@ -1017,7 +1101,20 @@ function toMessageView (m: MessageRecord, names: Map<string, string>, keyring: K
   if (m.replyTo) view.replyTo = m.replyTo as MessageId
   if (m.editedTs) view.editedTs = m.editedTs
   if (m.deleted) view.deleted = true
+  if (m.bridged) view.bridged = { jid: m.bridged.jid, ...(m.bridged.nick !== undefined ? { nick: m.bridged.nick } : {}) }
   return view
+}
+
+/** A Jabber user's message as the XMPP bridge hands it to `sendBridged` / `dmBridged`. */
+export interface BridgedText {
+  /** Chosen by the bridge, deterministic per stanza (8–64 url-safe characters). */
+  id: string
+  text: string
+  /** The sender's bare JID. */
+  jid: string
+  /** The sender's room nickname. */
+  nick?: string
+  replyTo?: string
 }
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))

@@ -25,6 +25,15 @@ export interface MessageView {
   unreadable?: boolean
   /** Position in the group's (or DM's) linearized order, 1-based. */
   seq: number
+  /** Written by a Jabber user through the XMPP bridge: their bare JID and room nickname; `author` is the bridge member. */
+  bridged?: { jid: string, nick?: string }
+}
+
+/** An entry of a group's XMPP bridge allowlist: a bare JID (`user@domain`) or a whole domain. */
+export interface BridgeAllowEntry {
+  entry: string
+  addedBy: MemberId
+  ts: number
 }
 
 export interface MemberView {

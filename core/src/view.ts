@@ -22,6 +22,7 @@
  *   d!<n12>                sealed DM signal  {n, t, from, box, ts}
  *   a!<n12>                audit: rejected   {writer, type, reason, ts}
  *   c!<n12>                change feed       seq of a message posted, edited or deleted
+ *   ba!<entry>             XMPP bridge allowlist: a bare JID or a domain {entry, by, ts}
  */
 import { encode, decode } from './codec.ts'
 import type { Role } from './types.ts'
@@ -42,8 +43,11 @@ export interface MessageRecord {
   seq: number, id: string, author: string, room: string, ts: number,
   /** The text sealed under an epoch key; absent once deleted. */
   body?: Sealed,
-  replyTo?: string, editedTs?: number, deleted?: boolean
+  replyTo?: string, editedTs?: number, deleted?: boolean,
+  /** Written by a Jabber user through the XMPP bridge (`bridge/post`); the author is the bridge member. */
+  bridged?: { jid: string, nick?: string }
 }
+export interface BridgeAllowRecord { entry: string, by: string, ts: number }
 export interface InviteRecord { publicKey: string, role: Role, expires: number, uses: number, used: number, createdBy: string }
 export interface DmSignalRecord { n: number, t: 'dm/offer' | 'dm/accept', from: string, box: Uint8Array, ts: number }
 export interface AuditRecord { n: number, writer: string, type: string, reason: string }
@@ -67,7 +71,8 @@ export const K = {
   invite: (hex: string) => `i!${hex}`,
   dm: (n: number) => `d!${pad(n)}`,
   audit: (n: number) => `a!${pad(n)}`,
-  change: (n: number) => `c!${pad(n)}`
+  change: (n: number) => `c!${pad(n)}`,
+  bridgeAllow: (entry: string) => `ba!${entry}`
 }
 
 export type Counter = 'msg' | 'dm' | 'audit' | 'change' | 'vault'

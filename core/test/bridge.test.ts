@@ -1,0 +1,123 @@
+/**
+ * The XMPP bridge's part of group state: the allowlist (bridge/allow, bridge/revoke; admins
+ * only) and bridged messages (bridge/post: the sender's JID must be allowed when the entry is
+ * applied), on every peer alike; the facade methods the bridge and the CLI use.
+ */
+import test from 'node:test'
+import assert from 'node:assert/strict'
+import { encode } from '../src/codec.ts'
+import { commandValue, parseCommand } from '../src/commands.ts'
+import { bridgeAllows, bridgedMessageId, normalizeBareJid, normalizeBridgeEntry } from '../src/bridge.ts'
+import type { MessageRecord } from '../src/view.ts'
+import { makeNodes, waitFor } from './helpers.ts'
+import { Lab, converged } from './lab.ts'
+
+test('allowlist entries: bare JIDs and domains, normalized; resources, spaces and junk refused', () => {
+  assert.equal(normalizeBridgeEntry('Anna@Jabber.Example.ORG'), 'anna@jabber.example.org')
+  assert.equal(normalizeBridgeEntry(' jabber.example.org '), 'jabber.example.org')
+  assert.equal(normalizeBridgeEntry('müller@gewerkschaft.de'), 'müller@gewerkschaft.de')
+  for (const bad of ['', 'anna@jabber.example.org/phone', 'an na@example.org', '@example.org', 'anna@', 'a@b@c', 'exa mple.org', '-bad.example', 'x'.repeat(300), 42, null]) {
+    assert.equal(normalizeBridgeEntry(bad), null, `refuses ${String(bad)}`)
+  }
+  assert.equal(normalizeBareJid('example.org'), null, 'a domain is no bare JID')
+  assert.equal(bridgeAllows(['example.org'], 'anna@example.org'), true)
+  assert.equal(bridgeAllows(['example.org'], 'anna@sub.example.org'), false, 'a domain entry does not cover subdomains')
+  assert.equal(bridgeAllows(['bob@example.org'], 'anna@example.org'), false)
+  const id = bridgedMessageId('general', 'anna@example.org', 'abc')
+  assert.match(id, /^[A-Za-z0-9_-]{22}$/)
+  assert.equal(id, bridgedMessageId('general', 'anna@example.org', 'abc'))
+  assert.notEqual(id, bridgedMessageId('general', 'anna@example.org', 'abd'))
+})
+
+test('parseCommand checks bridge entries', () => {
+  const parse = (cmd: Record<string, unknown>) => parseCommand(encode({ v: 1, ts: 1, ...cmd }))
+  const body = { e: 0, n: Buffer.alloc(24), c: Buffer.alloc(20) }
+  assert.equal(parse({ t: 'bridge/allow', entry: 'example.org' }).ok, true)
+  assert.deepEqual(parse({ t: 'bridge/allow', entry: 'Example.org' }), { ok: false, type: 'bridge/allow', reason: 'invalid JID or domain' })
+  assert.deepEqual(parse({ t: 'bridge/revoke', entry: 'a@example.org/res' }), { ok: false, type: 'bridge/revoke', reason: 'invalid JID or domain' })
+  const post = { t: 'bridge/post', id: 'abcdefgh', room: 'general', body, jid: 'anna@example.org', nick: 'Anna' }
+  assert.equal(parse(post).ok, true)
+  assert.deepEqual(parse({ ...post, jid: 'example.org' }), { ok: false, type: 'bridge/post', reason: 'invalid bridged JID' })
+  assert.deepEqual(parse({ ...post, nick: 'a\nb' }), { ok: false, type: 'bridge/post', reason: 'invalid nickname' })
+  assert.deepEqual(parse({ ...post, nick: 'x'.repeat(65) }), { ok: false, type: 'bridge/post', reason: 'invalid nickname' })
+  assert.deepEqual(parse({ ...post, id: 'short' }), { ok: false, type: 'bridge/post', reason: 'invalid message id' })
+})
+
+test('every peer enforces the allowlist: only admins change it, bridged posts need an allowed JID', async (t) => {
+  const lab = await Lab.create(t)
+  const alice = await lab.creator('alice')
+  const bob = await lab.member(alice, 'bob')
+  const all = [alice.group, bob.group]
+  const texts = lab.texts(alice.group)
+  const bridged = (id: string, jid: string) => ({ t: 'bridge/post' as const, id, room: 'general', body: texts.seal(`from ${jid}`), jid, nick: jid.split('@')[0], ts: Date.now() })
+
+  // Each step waits for the previous one on both peers, so the log order is the order written here.
+  let audits = 0
+  const step = async (by: typeof alice, cmd: Parameters<typeof alice.group.append>[0], refused: boolean) => {
+    await by.group.append(cmd)
+    if (refused) audits++
+    return converged(all, `${cmd.t} by ${by.name}`, audits)
+  }
+  await step(bob, { t: 'bridge/allow', entry: 'evil.example', ts: Date.now() }, true)
+  await step(bob, bridged('bridged-0001', 'anna@jabber.example'), true)
+  await step(alice, { t: 'bridge/allow', entry: 'jabber.example', ts: Date.now() }, false)
+  await step(alice, { t: 'bridge/allow', entry: 'jabber.example', ts: Date.now() }, true)
+  await step(bob, bridged('bridged-0002', 'anna@jabber.example'), false)
+  await step(bob, bridged('bridged-0003', 'mallory@evil.example'), true)
+  await step(alice, { t: 'bridge/revoke', entry: 'jabber.example', ts: Date.now() }, false)
+  await step(bob, bridged('bridged-0004', 'anna@jabber.example'), true)
+  const view = await step(alice, { t: 'bridge/revoke', entry: 'jabber.example', ts: Date.now() }, true)
+
+  const reasons = (await bob.group.audit()).map(a => `${a.type}: ${a.reason}`)
+  assert.deepEqual(reasons, [
+    'bridge/allow: only admins change the bridge allowlist',
+    'bridge/post: JID not on the bridge allowlist',
+    'bridge/allow: already on the bridge allowlist',
+    'bridge/post: JID not on the bridge allowlist',
+    'bridge/post: JID not on the bridge allowlist',
+    'bridge/revoke: not on the bridge allowlist'
+  ])
+  const messages = view.filter(([k]) => k.startsWith('s!')).map(([, v]) => v as MessageRecord)
+  assert.deepEqual(messages.map(m => [m.id, m.author, m.bridged]), [['bridged-0002', (await bob.group.memberByWriter(bob.group.localWriterKey.toString('hex')))!.id, { jid: 'anna@jabber.example', nick: 'anna' }]])
+  assert.equal(texts.open(messages[0]), 'from anna@jabber.example')
+  assert.deepEqual(await bob.group.bridgeAllowlist(), [])
+  assert.equal(view.some(([k]) => k.startsWith('ba!')), false)
+  // the encoded form round-trips
+  assert.deepEqual(parseCommand(encode(commandValue(bridged('bridged-0005', 'x@y.example')))).ok, true)
+})
+
+test('facade: admins manage the allowlist; bridged posts and DMs carry the JID and are idempotent', async (t) => {
+  const { nodes: [alice, bridge] } = await makeNodes(['alice', 'bridge'], t)
+  const { id } = await alice.createGroup('Council')
+  await bridge.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+
+  await assert.rejects(bridge.bridgeAllow(id, 'jabber.example'), { code: 'NOT_PERMITTED' })
+  await assert.rejects(alice.bridgeAllow(id, 'anna@jabber.example/phone'), { code: 'BAD_REQUEST' })
+  const list = await alice.bridgeAllow(id, 'Anna@Jabber.Example')
+  assert.deepEqual(list.map(e => [e.entry, e.addedBy]), [['anna@jabber.example', alice.whoami().id]])
+  await assert.rejects(alice.bridgeAllow(id, 'anna@jabber.example'), { code: 'BAD_REQUEST', message: /already/ })
+  await waitFor(async () => (await bridge.bridgeAllowlist(id)).length === 1, 'allowlist replicated')
+  assert.equal(await bridge.bridgeAllowed(id, 'anna@jabber.example/gajim'), true)
+  assert.equal(await bridge.bridgeAllowed(id, 'eve@jabber.example'), false)
+
+  const msgId = bridgedMessageId('general', 'anna@jabber.example', 'stanza-1')
+  const first = await bridge.sendBridged(id, { id: msgId, room: 'general', text: 'hello from Jabber', jid: 'anna@jabber.example', nick: 'Anna' })
+  assert.equal(first.duplicate, false)
+  assert.deepEqual(first.message.bridged, { jid: 'anna@jabber.example', nick: 'Anna' })
+  const again = await bridge.sendBridged(id, { id: msgId, room: 'general', text: 'hello from Jabber', jid: 'anna@jabber.example', nick: 'Anna' })
+  assert.equal(again.duplicate, true)
+  await assert.rejects(bridge.sendBridged(id, { id: 'other-id-1', room: 'general', text: 'hi', jid: 'eve@jabber.example' }), { code: 'NOT_PERMITTED', message: /allowlist/ })
+  await assert.rejects(bridge.sendBridged(id, { id: 'other-id-2', room: 'nowhere', text: 'hi', jid: 'anna@jabber.example' }), { code: 'ROOM_NOT_FOUND' })
+  await assert.rejects(bridge.sendBridged(id, { id: 'other-id-3', room: 'general', text: 'hi', jid: 'anna@jabber.example', nick: 'a\u0007' }), { code: 'BAD_REQUEST' })
+  const seen = await waitFor(async () => { const m = await alice.messages(id); return m.length === 1 ? m : null }, 'alice sees the bridged message')
+  assert.deepEqual([seen[0].text, seen[0].author, seen[0].bridged], ['hello from Jabber', bridge.whoami().id, { jid: 'anna@jabber.example', nick: 'Anna' }])
+
+  const dmId = bridgedMessageId('dm', 'anna@jabber.example', 'stanza-2')
+  assert.equal((await bridge.dmBridged(alice.whoami().id, { id: dmId, text: 'just for you', jid: 'anna@jabber.example' })).duplicate, false)
+  assert.equal((await bridge.dmBridged(alice.whoami().id, { id: dmId, text: 'just for you', jid: 'anna@jabber.example' })).duplicate, true)
+  const dms = await waitFor(async () => { const m = await alice.dmMessages(bridge.whoami().id); return m.length === 1 ? m : null }, 'alice gets the bridged DM')
+  assert.deepEqual(dms[0].bridged, { jid: 'anna@jabber.example' })
+
+  assert.deepEqual(await alice.bridgeRevoke(id, 'anna@jabber.example'), [])
+  await assert.rejects(alice.bridgeRevoke(id, 'anna@jabber.example'), { code: 'BAD_REQUEST', message: /not on/ })
+})
