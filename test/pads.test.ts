@@ -40,8 +40,13 @@ describe('pads across three daemons', { timeout: 400_000 }, () => {
     return (r.json as { content: string }).content
   }
 
-  it('creates a minutes pad that every member lists', async () => {
+  const presentNames = async (node: SolidarNode): Promise<string> =>
+    (await node.apiList<{ name: string }>(`/api/groups/${group.id}/present`)).map(m => m.name).join(',')
+
+  it('creates a minutes pad that every member lists, with the members online as attendees', async () => {
     await cluster.withLogs(async () => {
+      await waitFor(async () => await presentNames(alice) === 'alice,bob,carol',
+        { timeout: 45_000, interval: 200, what: 'alice to see bob and carol online' })
       pad = await alice.json<{ id: string, title: string }>(['pad', 'new', group.id, `Minutes ${tag}`, '--template', 'minutes'])
       assert.equal(pad.title, `Minutes ${tag}`)
       assert.match(pad.id, /^[A-Za-z0-9_-]{8,64}$/)
@@ -54,6 +59,29 @@ describe('pads across three daemons', { timeout: 400_000 }, () => {
       assert.match(md, /## Decisions/)
       // By title, too (PAD is an id or an unambiguous title).
       assert.equal(await carol.ok(['pad', 'export', group.id, `minutes ${tag}`]), md)
+    })
+  })
+
+  it('presence (cursors) travels between daemons and leaves with its member', async () => {
+    await cluster.withLogs(async () => {
+      const presencePath = `/api/groups/${group.id}/pads/${pad.id}/presence`
+      type Presence = { peers: Array<{ name: string, member: string, self: boolean, state: Record<string, unknown> }> }
+      const put = await alice.api({ method: 'PUT', path: presencePath, body: { state: { cursor: 7, name: 'alice' } } })
+      assert.equal(put.status, 200, put.text)
+      const seen = await waitFor(async () => {
+        const r = await bob.api({ path: presencePath })
+        const peers = (r.json as Presence).peers
+        return peers.some(p => p.name === 'alice' && p.state.cursor === 7) ? peers : null
+      }, { timeout: 30_000, interval: 200, what: 'bob to see alice\'s cursor' })
+      const alices = seen!.find(p => p.name === 'alice')!
+      assert.equal(alices.self, false)
+      assert.equal(alices.member, alice.id)
+      // A forged or malformed state is refused with a clear error.
+      const bad = await alice.api({ method: 'PUT', path: presencePath, body: { state: [1, 2] } })
+      assert.equal(bad.status, 400, bad.text)
+      assert.equal((await alice.api({ method: 'PUT', path: presencePath, body: { state: null } })).status, 200)
+      await waitFor(async () => !((await bob.api({ path: presencePath })).json as Presence).peers.some(p => p.name === 'alice'),
+        { timeout: 30_000, interval: 200, what: 'alice\'s cursor to leave bob\'s view' })
     })
   })
 
@@ -73,6 +101,8 @@ describe('pads across three daemons', { timeout: 400_000 }, () => {
       await carol.stop()
       ;(carol as { bootstrap: string }).bootstrap = NOWHERE
       await carol.start()
+      await waitFor(async () => await presentNames(alice) === 'alice,bob' && await presentNames(carol) === 'carol',
+        { timeout: 45_000, interval: 200, what: 'alice to see carol gone, and carol to see only herself' })
       await Promise.all([
         append(alice, 'partitioned'), append(bob, 'partitioned'),
         (async () => { await append(carol, 'offline'); await append(carol, 'offline-inline', true) })()

@@ -153,6 +153,9 @@ export interface PadHistory {
 }
 
 /** Who is in a pad right now (Yjs awareness, ephemeral). `state` is what their editor shares (cursor, colour…). */
+/** A member online in a group right now (this node's member or one directly connected). */
+export interface PresentMember { member: MemberId, name: string, self: boolean }
+
 export interface PadPresence {
   pad: PadId
   peers: Array<{ clientId: number, member: MemberId, name: string, self: boolean, state: Record<string, unknown> }>

@@ -100,8 +100,11 @@ test('pads: observers read but cannot write; hand-made entries from an observer 
   assert.equal((await alice.pads.get(group, pad.id)).updates, 1)
 })
 
+const presentNames = async (n: Awaited<ReturnType<typeof threeInAGroup>>['alice'], group: string) => (await n.pads.present(group)).map(m => m.name).join(',')
+
 test('pads: minutes template, history versions and authorship, earlier versions', async (t) => {
   const { alice, bob, group } = await threeInAGroup(t)
+  await waitFor(async () => await presentNames(alice, group) === 'alice,bob,carol', 'alice sees everyone online')
   const pad = await alice.pads.create(group, 'Meeting 12 March', { template: 'minutes' })
   const md = (await alice.pads.export(group, pad.id)).content
   for (const s of ['# Meeting 12 March', '**Date:** ', '## Attendees', '- alice\n- bob\n- carol', '## Agenda', '## Decisions', 'yes 0, no 0, abstentions 0', '## Tasks']) {
@@ -119,6 +122,24 @@ test('pads: minutes template, history versions and authorship, earlier versions'
   const before = await alice.pads.export(group, pad.id, { at: 1 })
   assert.equal(before.at, 1)
   assert.ok(!before.content.includes('Bob wrote'))
+})
+
+test('pads: the minutes template lists as attendees the members online, not those away', async (t) => {
+  const { alice, bob, carol, group, network } = await threeInAGroup(t)
+  await waitFor(async () => await presentNames(bob, group) === 'alice,bob,carol' && await presentNames(carol, group) === 'alice,bob,carol', 'bob and carol see everyone online')
+  const present = await bob.pads.present(group)
+  assert.deepEqual(present.map(m => [m.name, m.self, m.member]), [
+    ['alice', false, alice.whoami().id], ['bob', true, bob.whoami().id], ['carol', false, carol.whoami().id]
+  ])
+  // Carol goes offline: her presence goes with her connections.
+  network.leave(carol.transport as any)
+  ;(carol.transport as any).disconnectAll()
+  await waitFor(async () => await presentNames(bob, group) === 'alice,bob', 'bob sees carol gone')
+  assert.equal(await presentNames(carol, group), 'carol', 'alone, carol sees only herself')
+  const pad = await bob.pads.create(group, 'Meeting 13 March', { template: 'minutes' })
+  const md = (await bob.pads.export(group, pad.id)).content
+  assert.ok(md.includes('## Attendees\n\n- alice\n- bob\n\n'), `attendees are alice and bob:\n${md}`)
+  assert.ok(!md.includes('- carol'), 'carol was not there')
 })
 
 test('pads: presence travels sealed between members and is cleared', async (t) => {

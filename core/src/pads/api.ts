@@ -4,7 +4,7 @@
  * Every method throws `SolidarError` with a code on bad input (PAD_NOT_FOUND, PAD_AMBIGUOUS,
  * NOT_PERMITTED for observers and removed members, BAD_REQUEST).
  */
-import type { GroupId, PadExport, PadFormat, PadHistory, PadPresence, PadSummary } from '../types.ts'
+import type { GroupId, PadExport, PadFormat, PadHistory, PadPresence, PadSummary, PresentMember } from '../types.ts'
 import type { TemplateName } from './template.ts'
 
 export interface PadCreateOptions {
@@ -34,6 +34,8 @@ export interface PadApi {
   /** Sets (or with null clears) this node's presence in a pad: sent sealed to connected members, never stored. */
   setPresence (group: string, pad: string, state: Record<string, unknown> | null): Promise<PadPresence>
   presence (group: string, pad: string): Promise<PadPresence>
+  /** Members online in the group now: this node's and those directly connected (the minutes template's attendees). */
+  present (group: string): Promise<PresentMember[]>
 }
 
 export type { GroupId }

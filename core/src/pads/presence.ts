@@ -12,6 +12,11 @@
  * bound to that member (another member cannot move someone else's cursor). A node sends
  * only its own state, to directly connected peers; states time out after 30 s without
  * renewal (y-protocols renews every 15 s) and are dropped when the connection closes.
+ *
+ * Besides one awareness per pad there is one for the group itself, under the pad id ''
+ * (pad ids are never empty): every node that serves a group is present in it with the
+ * state {online: true} for as long as it runs. `present` lists the members online right
+ * now (this node's own and directly connected ones), e.g. for the attendees of a minutes pad.
  */
 import Protomux from 'protomux'
 import c from 'compact-encoding'
@@ -29,11 +34,19 @@ import { activeDevices, getRecord, K } from '../view.ts'
 import type { PadLog } from './service.ts'
 
 const PROTOCOL = 'solidar/presence/v1'
+/** The awareness of the group itself (who is online), beside one per pad. */
+const GROUP = ''
 const MAX_MESSAGE = 16 * 1024
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
 
 interface PadAwareness { awareness: Awareness, fromChannel: Map<any, Set<number>> }
-interface Topic { log: PadLog, channels: Set<any>, pads: Map<string, PadAwareness>, owners: Map<number, string> }
+interface Topic {
+  log: PadLog, channels: Set<any>, pads: Map<string, PadAwareness>, owners: Map<number, string>, heard: WeakSet<any>
+  /** Messages from devices our view does not know yet (it is still catching up), retried on the next update. */
+  pending: Map<any, Buffer[]>
+}
+/** Bounds the messages kept per connection for a retry (only holders of the group key get here). */
+const MAX_PENDING = 8
 
 export interface PresenceOptions {
   identity: Identity
@@ -66,10 +79,32 @@ export class Presence {
     if (this.#closed) return
     const key = hex(log.group.discoveryKey)
     const topic = this.#topics.get(key)
-    if (topic) { topic.log = log; return }
-    const fresh: Topic = { log, channels: new Set(), pads: new Map(), owners: new Map() }
+    if (topic) {
+      topic.log = log
+      if (topic.pending.size > 0) this.#retry(topic)
+      return
+    }
+    const fresh: Topic = { log, channels: new Set(), pads: new Map(), owners: new Map(), heard: new WeakSet(), pending: new Map() }
     this.#topics.set(key, fresh)
+    this.#pad(fresh, GROUP).awareness.setLocalState({ online: true })
     for (const mux of this.#muxes) this.#open(mux, fresh)
+  }
+
+  /**
+   * Members online in the group now, as hex member keys: this node's member and every
+   * member with a device directly connected to this node whose presence checked out.
+   */
+  present (log: PadLog): string[] {
+    const topic = this.#topics.get(hex(log.group.discoveryKey))
+    const out = new Set<string>([this.#opts.self()])
+    const entry = topic?.pads.get(GROUP)
+    if (topic && entry) {
+      for (const clientId of entry.awareness.getStates().keys()) {
+        const member = topic.owners.get(clientId)
+        if (member && clientId !== entry.awareness.clientID) out.add(member)
+      }
+    }
+    return [...out]
   }
 
   unserve (discoveryKey: Buffer): void {
@@ -126,7 +161,7 @@ export class Presence {
       this.#broadcast(topic, pad, update).catch(() => {})
     })
     awareness.on('change', async () => {
-      if (this.#closed) return
+      if (this.#closed || pad === GROUP) return
       this.#opts.onChange(topic.log, pad, await this.get(topic.log, pad))
     })
     return entry
@@ -158,6 +193,7 @@ export class Presence {
       onopen: () => { this.#greet(topic, ch).catch(() => {}) },
       onclose: () => {
         topic.channels.delete(ch)
+        topic.pending.delete(ch)
         for (const entry of topic.pads.values()) {
           const clients = entry.fromChannel.get(ch)
           entry.fromChannel.delete(ch)
@@ -168,6 +204,13 @@ export class Presence {
     if (ch === null) return
     topic.channels.add(ch)
     ch.open()
+  }
+
+  /** Processes again the messages kept while their senders were unknown (still unknown: kept again). */
+  #retry (topic: Topic) {
+    const pending = [...topic.pending]
+    topic.pending.clear()
+    for (const [ch, queue] of pending) for (const buf of queue) this.#onmessage(topic, ch, buf).catch(() => {})
   }
 
   /** A new peer gets our state in every pad we are present in. */
@@ -193,7 +236,15 @@ export class Presence {
     const link = await getRecord<{ member: string }>(topic.log.group.view, K.device(device))
     const member = link?.member ?? device
     const record = await topic.log.group.member(member)
-    if (!record || record.left || !activeDevices(record).some(d => d.device === device)) return
+    if (!record || record.left || !activeDevices(record).some(d => d.device === device)) {
+      // Unknown so far: maybe a member our view has not caught up with yet. Keep it for the next update.
+      if (!record && ch.opened) {
+        const queue = topic.pending.get(ch) ?? []
+        if (queue.length < MAX_PENDING) queue.push(buf)
+        topic.pending.set(ch, queue)
+      }
+      return
+    }
     const clients = clientIds(msg.u)
     if (clients === null || clients.some(id => (topic.owners.get(id) ?? member) !== member)) return
     for (const id of clients) topic.owners.set(id, member)
@@ -202,6 +253,12 @@ export class Presence {
     if (!mine) entry.fromChannel.set(ch, mine = new Set())
     for (const id of clients) mine.add(id)
     applyAwarenessUpdate(entry.awareness, msg.u, 'remote')
+    // Our greeting may have reached this peer before it could open it (e.g. while it was
+    // still joining): the first valid message on a channel is answered with our states.
+    if (!topic.heard.has(ch)) {
+      topic.heard.add(ch)
+      await this.#greet(topic, ch)
+    }
   }
 }
 

@@ -16,7 +16,7 @@ import type { Group } from '../group.ts'
 import type { Identity } from '../identity.ts'
 import { encodeKey } from '../ids.ts'
 import type { LocalStore } from '../registry.ts'
-import type { GroupId, MemberId, PadExport, PadFormat, PadHistory, PadId, PadPresence, PadSummary, SolidarEvent } from '../types.ts'
+import type { GroupId, MemberId, PadExport, PresentMember, PadFormat, PadHistory, PadId, PadPresence, PadSummary, SolidarEvent } from '../types.ts'
 import type { PadApi, PadCreateOptions } from './api.ts'
 import { IMPORT_BLOCKS_PER_UPDATE, MAX_OPEN_PADS, SNAPSHOT_DELAY_MS, SNAPSHOT_EVERY } from './constants.ts'
 import { OpenPad, type LoadStats, type PadSource } from './doc.ts'
@@ -327,8 +327,8 @@ export class Pads implements PadApi {
     let blocks: Block[] = []
     if (opts.template !== undefined) {
       if (!TEMPLATES.includes(opts.template)) throw errors.badRequest(`unknown template "${String(opts.template)}"; there is: ${TEMPLATES.join(', ')}`)
-      const members = (await g.log.group.members()).map(m => m.name).sort((a, b) => a.localeCompare(b))
-      blocks = minutes({ title: clean, date: isoDate(this.#host.now()), attendees: members })
+      const attendees = (await this.present(groupRef)).map(m => m.name)
+      blocks = minutes({ title: clean, date: isoDate(this.#host.now()), attendees })
     }
     if (opts.content !== undefined) {
       if (typeof opts.content !== 'string') throw errors.badRequest('content must be text')
@@ -463,6 +463,17 @@ export class Pads implements PadApi {
     if (state !== null && (typeof state !== 'object' || Array.isArray(state))) throw errors.badRequest('presence state must be an object or null')
     this.presenceChannel.serve(g.log)
     return this.presenceChannel.set(g.log, p.id, state)
+  }
+
+  async present (groupRef: string): Promise<PresentMember[]> {
+    const g = await this.#resolve(groupRef)
+    this.presenceChannel.serve(g.log)
+    const here = new Set(this.presenceChannel.present(g.log))
+    const self = this.#host.self()
+    return (await g.log.group.members())
+      .filter(m => here.has(m.id))
+      .map(m => ({ member: memberIdOfHex(m.id), name: m.name, self: m.id === self }))
+      .sort((a, b) => a.name.localeCompare(b.name) || a.member.localeCompare(b.member))
   }
 
   async presence (groupRef: string, padRef: string): Promise<PadPresence> {

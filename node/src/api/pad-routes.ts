@@ -77,6 +77,9 @@ export function registerPadRoutes (app: FastifyInstance, api: SolidarApi): void 
       return reply.code(202).send({ accepted: true })
     })
 
+  app.get<{ Params: GroupParams }>('/api/groups/:group/present', { schema: { params: groupParams } },
+    async (req) => api.pads.present(req.params.group))
+
   app.get<{ Params: PadParams }>('/api/groups/:group/pads/:pad/presence', { schema: { params: padParams } },
     async (req) => api.pads.presence(req.params.group, req.params.pad))
   app.put<{ Params: PadParams, Body: { state: Record<string, unknown> | null } }>('/api/groups/:group/pads/:pad/presence',

@@ -43,7 +43,7 @@ Examples:
     .argument('<title>', 'title of the pad')
     .addOption(new Option('--template <name>', 'start from a template').choices(['minutes']))
     .option('--json', 'print {id, title, …} as JSON')
-    .addHelpText('after', '\nThe minutes template holds date, attendees (the group\'s members), agenda, decisions with votes and tasks.')
+    .addHelpText('after', '\nThe minutes template holds date, attendees (the group\'s members online now: you and those connected to you), agenda, decisions with votes and tasks.')
     .action(async (group: string, title: string, opts: { template?: string } & JsonOpt, cmd: Command) => {
       const body: Record<string, unknown> = { title }
       if (opts.template !== undefined) body.template = opts.template
