@@ -1,0 +1,175 @@
+/**
+ * The node's local API as the web app uses it. The token arrives once in the address the
+ * node prints (`http://127.0.0.1:PORT/#token=…`); it is kept in sessionStorage (this tab
+ * only, gone when the tab closes), removed from the address bar, and sent as a bearer
+ * token. The event WebSocket carries it as `?token=` (browsers cannot set headers there).
+ */
+import type {
+  GroupSummary, InviteResult, MemberView, MessageView, PadExport, PadHistory, PadPresence, PadSummary,
+  Role, RoomView, SolidarEvent, WhoAmI
+} from './types.ts'
+
+const TOKEN_KEY = 'solidar.token'
+
+export class ApiError extends Error {
+  readonly status: number
+  readonly code: string
+  constructor (status: number, code: string, message: string) {
+    super(message)
+    this.status = status
+    this.code = code
+  }
+}
+
+/** Takes the token from the fragment (and strips it), else from sessionStorage. */
+export function takeToken (): string | null {
+  const params = new URLSearchParams(location.hash.slice(1))
+  const fromHash = params.get('token')
+  if (fromHash !== null && fromHash !== '') {
+    sessionStorage.setItem(TOKEN_KEY, fromHash)
+    history.replaceState(null, '', location.pathname + location.search)
+    return fromHash
+  }
+  return sessionStorage.getItem(TOKEN_KEY)
+}
+
+let token: string | null = null
+export const setToken = (t: string | null): void => { token = t }
+export const hasToken = (): boolean => token !== null
+
+const enc = encodeURIComponent
+
+async function request<T> (method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {}
+  if (token !== null) headers.Authorization = `Bearer ${token}`
+  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' })
+  const data = await res.json().catch(() => null)
+  if (!res.ok) {
+    const err = data?.error
+    throw new ApiError(res.status, typeof err?.code === 'string' ? err.code : 'HTTP', typeof err?.message === 'string' ? err.message : `HTTP ${res.status}`)
+  }
+  return data as T
+}
+
+export interface NetworkChoice { mode: 'none' | 'bootstrap' | 'public', bootstrap: string[] }
+export interface NodeSettings {
+  name: string
+  canRename: boolean
+  network: { running: NetworkChoice, saved: NetworkChoice | null, restartRequired: boolean }
+}
+export interface NodeStatus {
+  id: string
+  name: string
+  network: { mode: NetworkChoice['mode'], bootstrap: string[], connections: number }
+  groups: Array<{ id: string, name: string, peers: number, length: number }>
+}
+export interface Verification {
+  member: string
+  name: string
+  safetyNumber: string
+  verified: boolean
+  [more: string]: unknown
+}
+
+const g = (group: string): string => `/api/groups/${enc(group)}`
+const p = (group: string, pad: string): string => `${g(group)}/pads/${enc(pad)}`
+
+export const api = {
+  whoami: () => request<WhoAmI>('GET', '/api/whoami'),
+  status: () => request<NodeStatus>('GET', '/api/status'),
+  settings: () => request<NodeSettings>('GET', '/api/settings'),
+  setName: (name: string) => request<NodeSettings>('PUT', '/api/settings/name', { name }),
+  setNetwork: (choice: NetworkChoice) => request<NodeSettings>('PUT', '/api/settings/network', choice),
+
+  groups: () => request<GroupSummary[]>('GET', '/api/groups'),
+  createGroup: (name: string) => request<{ id: string, name: string }>('POST', '/api/groups', { name }),
+  renameGroup: (group: string, name: string) => request<{ id: string, name: string }>('PATCH', g(group), { name }),
+  leaveGroup: (group: string) => request<{ id: string, name: string }>('POST', `${g(group)}/leave`),
+  members: (group: string) => request<MemberView[]>('GET', `${g(group)}/members`),
+  removeMember: (group: string, member: string) => request<MemberView>('DELETE', `${g(group)}/members/${enc(member)}`),
+  setRole: (group: string, member: string, role: Role) => request<MemberView>('PUT', `${g(group)}/members/${enc(member)}/role`, { role }),
+  rooms: (group: string) => request<RoomView[]>('GET', `${g(group)}/rooms`),
+  createRoom: (group: string, name: string) => request<RoomView>('POST', `${g(group)}/rooms`, { name }),
+  invite: (group: string, opts: { role: Role, expiresMs: number, uses: number }) => request<InviteResult>('POST', `${g(group)}/invites`, opts),
+  join: (code: string) => request<{ id: string, name: string }>('POST', '/api/join', { code: code.trim(), timeoutMs: 120_000 }),
+
+  messages: (group: string, room?: string) => request<MessageView[]>('GET', `${g(group)}/messages${room !== undefined ? `?room=${enc(room)}` : ''}`),
+  send: (group: string, text: string, opts: { room?: string, replyTo?: string }) => request<MessageView>('POST', `${g(group)}/messages`, { text, ...opts }),
+  edit: (group: string, id: string, text: string) => request<MessageView>('PATCH', `${g(group)}/messages/${enc(id)}`, { text }),
+  remove: (group: string, id: string) => request<MessageView>('DELETE', `${g(group)}/messages/${enc(id)}`),
+  dmMessages: (member: string) => request<MessageView[]>('GET', `/api/dms/${enc(member)}/messages`),
+  dm: (member: string, text: string, replyTo?: string) => request<MessageView>('POST', `/api/dms/${enc(member)}/messages`, { text, ...(replyTo !== undefined ? { replyTo } : {}) }),
+
+  verification: (member: string) => request<Verification>('GET', `/api/members/${enc(member)}/verification`),
+  markVerified: (member: string, mark: boolean) => request<Verification>('POST', `/api/members/${enc(member)}/verification`, { mark }),
+
+  deviceLink: () => request<{ code: string, expires: number }>('POST', '/api/devices/link', {}),
+  deviceAdd: (code: string) => request<{ member: string, device: string }>('POST', '/api/devices/add', { code: code.trim(), timeoutMs: 120_000 }),
+
+  pads: (group: string) => request<PadSummary[]>('GET', `${g(group)}/pads`),
+  createPad: (group: string, title: string, template?: 'minutes') => request<PadSummary>('POST', `${g(group)}/pads`, { title, ...(template ? { template } : {}) }),
+  pad: (group: string, pad: string) => request<PadSummary>('GET', p(group, pad)),
+  padExport: (group: string, pad: string, format: 'md' | 'txt' | 'html') => request<PadExport>('GET', `${p(group, pad)}/export?format=${format}`),
+  padHistory: (group: string, pad: string) => request<PadHistory>('GET', `${p(group, pad)}/history`),
+  padState: (group: string, pad: string) => request<{ id: string, update: string, updates: number }>('GET', `${p(group, pad)}/state`),
+  padUpdate: (group: string, pad: string, update: string) => request<{ accepted: true }>('POST', `${p(group, pad)}/updates`, { update }),
+  setPresence: (group: string, pad: string, state: Record<string, unknown> | null) => request<PadPresence>('PUT', `${p(group, pad)}/presence`, { state }),
+  presence: (group: string, pad: string) => request<PadPresence>('GET', `${p(group, pad)}/presence`)
+}
+
+type Listener = (event: SolidarEvent) => void
+const listeners = new Set<Listener>()
+const connectionListeners = new Set<(up: boolean) => void>()
+let socket: WebSocket | null = null
+let retry = 500
+
+/** Subscribes to the node's events; one WebSocket for the whole app, reconnecting with backoff. */
+export function onEvent (listener: Listener): () => void {
+  listeners.add(listener)
+  return () => { listeners.delete(listener) }
+}
+
+/** Called with true when the event stream (re)connects and false when it drops: views reload then. */
+export function onConnection (listener: (up: boolean) => void): () => void {
+  connectionListeners.add(listener)
+  return () => { connectionListeners.delete(listener) }
+}
+
+export function connectEvents (): void {
+  if (socket !== null || token === null) return
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events?token=${enc(token)}`
+  const ws = new WebSocket(url)
+  socket = ws
+  ws.onopen = () => {
+    retry = 500
+    for (const l of connectionListeners) l(true)
+  }
+  ws.onmessage = (msg) => {
+    let event: SolidarEvent
+    try { event = JSON.parse(String(msg.data)) } catch { return }
+    for (const l of [...listeners]) {
+      try { l(event) } catch (err) { console.error('event listener failed', err) }
+    }
+  }
+  ws.onclose = () => {
+    socket = null
+    for (const l of connectionListeners) l(false)
+    setTimeout(connectEvents, retry)
+    retry = Math.min(retry * 2, 10_000)
+  }
+}
+
+export const base64 = {
+  encode (bytes: Uint8Array): string {
+    let s = ''
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+    return btoa(s)
+  },
+  decode (text: string): Uint8Array {
+    const s = atob(text)
+    const out = new Uint8Array(s.length)
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i)
+    return out
+  }
+}

@@ -1,0 +1,199 @@
+/** The app shell: header (language, network), navigation (groups with unread counts, DMs), the routed view. */
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks'
+import { api, connectEvents, onConnection, onEvent } from './api.ts'
+import { LANGUAGES, currentLanguage, setLanguage, useT } from './i18n.ts'
+import type { Language } from './i18n.ts'
+import { go, href, useRoute } from './route.ts'
+import type { Route } from './route.ts'
+import type { GroupSummary, MessageView, WhoAmI } from './types.ts'
+import { ErrorBox } from './ui.tsx'
+import { Onboarding, ONBOARDED_KEY } from './views/onboarding.tsx'
+import { Chat } from './views/chat.tsx'
+import { Members } from './views/members.tsx'
+import { Invite, JoinGroup, NewGroup } from './views/groups.tsx'
+import { PadList, PadView } from './views/pads.tsx'
+import { Network } from './views/network.tsx'
+
+const SEEN_KEY = 'solidar.seen'
+const DMS_KEY = 'solidar.dms'
+
+function loadJson<T> (key: string, fallback: T): T {
+  try { return JSON.parse(localStorage.getItem(key) ?? '') as T } catch { return fallback }
+}
+
+export interface AppContext {
+  me: WhoAmI
+  groups: GroupSummary[]
+  reloadGroups: () => Promise<void>
+  reloadMe: () => Promise<void>
+  /** Remembers a DM peer for the navigation; a null name keeps the one known (or a short id). */
+  addDm: (member: string, name: string | null) => void
+}
+
+/** Unread messages: per group the newest seq this browser showed, and the messages it knows of. */
+function useUnread (me: WhoAmI | null, groups: GroupSummary[], route: Route) {
+  const [seen, setSeen] = useState<Record<string, number>>(() => loadJson(SEEN_KEY, {}))
+  const [known, setKnown] = useState<Record<string, Record<string, number>>>({})
+  const open = route.view === 'chat' ? route.group : null
+
+  useEffect(() => {
+    if (me === null) return
+    let live = true
+    Promise.all(groups.map(async (g) => [g.id, await api.messages(g.id).catch(() => [] as MessageView[])] as const)).then((all) => {
+      if (!live) return
+      const next: Record<string, Record<string, number>> = {}
+      for (const [id, list] of all) next[id] = Object.fromEntries(list.filter((m) => m.author !== me.id && !m.deleted).map((m) => [m.id, m.seq]))
+      setKnown(next)
+    })
+    return () => { live = false }
+  }, [me, groups.map((g) => g.id).join()])
+
+  useEffect(() => onEvent((e) => {
+    if (e.type !== 'message' || me === null || e.message.author === me.id) return
+    setKnown((k) => ({ ...k, [e.group]: { ...(k[e.group] ?? {}), [e.message.id]: e.message.seq } }))
+  }), [me])
+
+  const markSeen = useCallback((group: string, seq: number) => {
+    setSeen((s) => {
+      if ((s[group] ?? 0) >= seq) return s
+      const next = { ...s, [group]: seq }
+      localStorage.setItem(SEEN_KEY, JSON.stringify(next))
+      return next
+    })
+  }, [])
+
+  const unread = useMemo(() => {
+    const out: Record<string, number> = {}
+    for (const [group, ids] of Object.entries(known)) {
+      out[group] = group === open ? 0 : Object.values(ids).filter((seq) => seq > (seen[group] ?? 0)).length
+    }
+    return out
+  }, [known, seen, open])
+  return { unread, markSeen }
+}
+
+export function App () {
+  const t = useT()
+  const route = useRoute()
+  const [me, setMe] = useState<WhoAmI | null>(null)
+  const [groups, setGroups] = useState<GroupSummary[]>([])
+  const [error, setError] = useState<unknown>(null)
+  const [online, setOnline] = useState(true)
+  const [dms, setDms] = useState<Record<string, string>>(() => loadJson(DMS_KEY, {}))
+  const [menuOpen, setMenuOpen] = useState(false)
+
+  const reloadGroups = useCallback(async () => { setGroups(await api.groups()) }, [])
+  const reloadMe = useCallback(async () => { setMe(await api.whoami()) }, [])
+  const addDm = useCallback((member: string, given: string | null) => {
+    setDms((d) => {
+      const name = given ?? d[member] ?? member.slice(0, 8)
+      if (d[member] === name) return d
+      const next = { ...d, [member]: name }
+      localStorage.setItem(DMS_KEY, JSON.stringify(next))
+      return next
+    })
+  }, [])
+
+  useEffect(() => {
+    (async () => {
+      try {
+        const [who, list] = await Promise.all([api.whoami(), api.groups()])
+        setMe(who)
+        setGroups(list)
+        if (list.length === 0 && localStorage.getItem(ONBOARDED_KEY) === null && location.hash.replace(/^#\/?/, '') === '') go('onboarding')
+      } catch (err) { setError(err) }
+    })()
+    connectEvents()
+    const stopConn = onConnection((up) => { setOnline(up); if (up) void reloadGroups().catch(() => {}) })
+    const stopEvents = onEvent((e) => {
+      if (e.type === 'group' || e.type === 'members') void reloadGroups().catch(() => {})
+      if (e.type === 'dm') addDm(e.peer, e.message.author === e.peer ? e.message.authorName : null)
+    })
+    return () => { stopConn(); stopEvents() }
+  }, [])
+
+  useEffect(() => { setMenuOpen(false) }, [route])
+
+  const { unread, markSeen } = useUnread(me, groups, route)
+  const activeGroup = 'group' in route ? route.group : null
+
+  if (error !== null) {
+    return <main class="center"><h1>Solidar</h1><ErrorBox error={error} /><p>{t('app.noToken')}</p></main>
+  }
+  if (me === null) return <main class="center"><p role="status">{t('app.loading')}</p></main>
+
+  const ctx: AppContext = { me, groups, reloadGroups, reloadMe, addDm }
+  return (
+    <div class="shell">
+      <a class="skip" href="#main">{t('app.skip')}</a>
+      <header class="top">
+        <button type="button" class="menu-toggle" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}>{t('app.menu')}</button>
+        <a class="brand" href="#/">Solidar</a>
+        <span class={online ? 'conn up' : 'conn down'} role="status">{online ? t('app.connected') : t('app.disconnected')}</span>
+        <label class="lang">
+          <span class="sr-only">{t('app.language')}</span>
+          <select value={currentLanguage()} onChange={(e) => { void setLanguage((e.currentTarget as HTMLSelectElement).value as Language) }}>
+            {LANGUAGES.map((l) => <option value={l}>{l === 'de' ? 'Deutsch' : 'English'}</option>)}
+          </select>
+        </label>
+      </header>
+      <nav id="nav" class={menuOpen ? 'side open' : 'side'} aria-label={t('nav.label')}>
+        <h2>{t('nav.groups')}</h2>
+        {groups.length === 0 ? <p class="muted">{t('nav.noGroups')}</p> : null}
+        <ul class="groups">
+          {groups.map((g) => (
+            <li>
+              <a href={href('g', g.id)} aria-current={activeGroup === g.id ? 'page' : undefined}>
+                <span class="gname">{g.name}</span>
+                {(unread[g.id] ?? 0) > 0
+                  ? <span class="badge" aria-label={t('nav.unread', { count: unread[g.id] })}>{unread[g.id]}</span>
+                  : null}
+              </a>
+            </li>
+          ))}
+        </ul>
+        <p class="actions"><a class="button" href="#/new">{t('nav.newGroup')}</a> <a class="button" href="#/join">{t('nav.join')}</a></p>
+        {Object.keys(dms).length > 0 ? <h2>{t('nav.dms')}</h2> : null}
+        <ul class="groups">
+          {Object.entries(dms).map(([id, name]) => (
+            <li><a href={href('dm', id)} aria-current={route.view === 'dm' && route.member === id ? 'page' : undefined}>{name}</a></li>
+          ))}
+        </ul>
+        <p><a href="#/network">{t('nav.network')}</a></p>
+        <p class="muted small">{t('nav.me', { name: me.name })}</p>
+      </nav>
+      <main id="main" tabIndex={-1}>
+        {renderView(route, ctx, markSeen)}
+      </main>
+    </div>
+  )
+}
+
+function renderView (route: Route, ctx: AppContext, markSeen: (group: string, seq: number) => void) {
+  switch (route.view) {
+    case 'onboarding': return <Onboarding ctx={ctx} />
+    case 'new-group': return <NewGroup ctx={ctx} />
+    case 'join': return <JoinGroup ctx={ctx} />
+    case 'network': return <Network ctx={ctx} />
+    case 'chat': return <Chat key={`${route.group}/${route.room}`} ctx={ctx} group={route.group} room={route.room} markSeen={markSeen} />
+    case 'dm': return <Chat key={`dm/${route.member}`} ctx={ctx} dm={route.member} markSeen={markSeen} />
+    case 'members': return <Members key={route.group} ctx={ctx} group={route.group} />
+    case 'invite': return <Invite key={route.group} ctx={ctx} group={route.group} />
+    case 'pads': return <PadList key={route.group} ctx={ctx} group={route.group} />
+    case 'pad': return <PadView key={`${route.group}/${route.pad}`} ctx={ctx} group={route.group} pad={route.pad} />
+    case 'home': return <Home ctx={ctx} />
+  }
+}
+
+function Home ({ ctx }: { ctx: AppContext }) {
+  const t = useT()
+  return (
+    <section>
+      <h1>{t('home.title', { name: ctx.me.name })}</h1>
+      {ctx.groups.length === 0
+        ? <p>{t('home.empty')}</p>
+        : <p>{t('home.pick')}</p>}
+      <p class="actions"><a class="button" href="#/new">{t('nav.newGroup')}</a> <a class="button" href="#/join">{t('nav.join')}</a> <a class="button" href="#/onboarding">{t('home.setup')}</a></p>
+    </section>
+  )
+}

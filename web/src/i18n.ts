@@ -1,0 +1,63 @@
+/**
+ * German and English with i18next. The language comes from the browser (navigator.languages)
+ * unless the user picked one (localStorage); `useT()` re-renders a component on a switch.
+ */
+import i18next from 'i18next'
+import { useEffect, useState } from 'preact/hooks'
+import { en } from './locales/en.ts'
+import { de } from './locales/de.ts'
+
+export const LANGUAGES = ['en', 'de'] as const
+export type Language = typeof LANGUAGES[number]
+const KEY = 'solidar.language'
+
+function initialLanguage (): Language {
+  const saved = localStorage.getItem(KEY)
+  if (saved === 'en' || saved === 'de') return saved
+  for (const l of navigator.languages ?? [navigator.language]) {
+    const base = l.toLowerCase().split('-')[0]
+    if (base === 'de' || base === 'en') return base
+  }
+  return 'en'
+}
+
+export async function initI18n (): Promise<void> {
+  await i18next.init({
+    lng: initialLanguage(),
+    fallbackLng: 'en',
+    keySeparator: false, // flat keys such as 'chat.send'
+    nsSeparator: false,
+    resources: { en: { translation: en }, de: { translation: de } },
+    interpolation: { escapeValue: false } // Preact escapes text itself
+  })
+  document.documentElement.lang = i18next.language
+}
+
+export async function setLanguage (lang: Language): Promise<void> {
+  localStorage.setItem(KEY, lang)
+  await i18next.changeLanguage(lang)
+  document.documentElement.lang = lang
+}
+
+export const currentLanguage = (): Language => (i18next.language === 'de' ? 'de' : 'en')
+
+export type T = (key: keyof typeof en, vars?: Record<string, unknown>) => string
+
+export const t: T = (key, vars) => i18next.t(key, vars ?? {})
+
+/** The translate function; the calling component re-renders when the language changes. */
+export function useT (): T {
+  const [, setLang] = useState(i18next.language)
+  useEffect(() => {
+    const onChange = (lng: string): void => setLang(lng)
+    i18next.on('languageChanged', onChange)
+    return () => i18next.off('languageChanged', onChange)
+  }, [])
+  return t
+}
+
+export function formatTime (ts: number): string {
+  const d = new Date(ts)
+  const sameDay = new Date().toDateString() === d.toDateString()
+  return new Intl.DateTimeFormat(currentLanguage(), sameDay ? { hour: '2-digit', minute: '2-digit' } : { dateStyle: 'short', timeStyle: 'short' }).format(d)
+}

@@ -1,0 +1,192 @@
+/**
+ * Keeps a browser Y.Doc in step with a pad on the local node, and shares presence.
+ *
+ * - Load: GET …/state (the whole document as one Yjs update) → applied with origin REMOTE.
+ * - Local edits: every Y.Doc update not from REMOTE is queued; the queue is merged
+ *   (Y.mergeUpdates) and POSTed to …/updates, one request at a time. The node appends it
+ *   to the group's log with its next group commit (core/src/pads/doc.ts).
+ * - Remote edits: a `pad` event for this pad (from the event WebSocket) makes the doc fetch
+ *   the state again and apply it; Yjs ignores what it already has, so repeats are harmless.
+ * - Presence: the local awareness state (TipTap's caret: user name and colour, cursor as
+ *   relative positions) is PUT to …/presence when it changes and every 15 s (the node drops
+ *   states after 30 s); `pad-presence` events fill in the other members' states, named by
+ *   the node (the member the signing device belongs to), not by what they claim.
+ */
+import * as Y from 'yjs'
+import { Awareness } from 'y-protocols/awareness'
+import { api, base64, onConnection, onEvent } from '../api.ts'
+import type { PadPresence } from '../types.ts'
+
+const REMOTE = Symbol('solidar-remote')
+const FLUSH_DELAY_MS = 40
+const PRESENCE_DELAY_MS = 120
+const PRESENCE_RENEW_MS = 15_000
+const PRESENCE_POLL_MS = 10_000
+const RETRY_MS = 1_000
+
+export type SyncState = 'loading' | 'saved' | 'saving' | 'offline' | 'error'
+
+export class PadSync {
+  readonly doc = new Y.Doc()
+  readonly awareness = new Awareness(this.doc)
+  readonly group: string
+  readonly pad: string
+  #pending: Uint8Array[] = []
+  #sending = false
+  #flushTimer: ReturnType<typeof setTimeout> | null = null
+  #fetching = false
+  #refetch = false
+  #presenceTimer: ReturnType<typeof setTimeout> | null = null
+  #intervals: Array<ReturnType<typeof setInterval>> = []
+  #stops: Array<() => void> = []
+  #closed = false
+  #state: SyncState = 'loading'
+  #onState: (state: SyncState, detail?: string) => void
+
+  constructor (group: string, pad: string, onState: (state: SyncState, detail?: string) => void) {
+    this.group = group
+    this.pad = pad
+    this.#onState = onState
+  }
+
+  /** Loads the document; resolves once the first state is applied. */
+  async start (): Promise<void> {
+    const state = await api.padState(this.group, this.pad)
+    Y.applyUpdate(this.doc, base64.decode(state.update), REMOTE)
+    this.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === REMOTE || this.#closed) return
+      this.#pending.push(update)
+      this.#schedule()
+    })
+    this.awareness.on('update', ({ added, updated, removed }: { added: number[], updated: number[], removed: number[] }, origin: unknown) => {
+      if (origin === REMOTE) return
+      if ([...added, ...updated, ...removed].includes(this.doc.clientID)) this.#schedulePresence()
+    })
+    this.#stops.push(onEvent((event) => {
+      if (event.type === 'pad' && event.group === this.group && event.pad === this.pad) void this.refresh()
+      if (event.type === 'pad-presence' && event.group === this.group && event.pad === this.pad) this.#applyPresence(event.presence)
+    }))
+    this.#stops.push(onConnection((up) => {
+      if (up) { void this.refresh(); this.#schedule() } else this.#set('offline')
+    }))
+    this.#intervals.push(setInterval(() => this.#schedulePresence(), PRESENCE_RENEW_MS))
+    this.#intervals.push(setInterval(() => { api.presence(this.group, this.pad).then((p) => this.#applyPresence(p), () => {}) }, PRESENCE_POLL_MS))
+    this.#set('saved')
+    api.presence(this.group, this.pad).then((p) => this.#applyPresence(p), () => {})
+  }
+
+  get state (): SyncState { return this.#state }
+
+  #set (state: SyncState, detail?: string): void {
+    this.#state = state
+    this.#onState(state, detail)
+  }
+
+  #schedule (): void {
+    if (this.#flushTimer !== null || this.#pending.length === 0) return
+    this.#set('saving')
+    this.#flushTimer = setTimeout(() => { this.#flushTimer = null; void this.flush() }, FLUSH_DELAY_MS)
+  }
+
+  /** Sends every queued local update now (one request at a time). */
+  async flush (): Promise<void> {
+    if (this.#sending || this.#pending.length === 0) return
+    this.#sending = true
+    const batch = this.#pending
+    this.#pending = []
+    const merged = batch.length === 1 ? batch[0] : Y.mergeUpdates(batch)
+    try {
+      await api.padUpdate(this.group, this.pad, base64.encode(merged))
+      this.#sending = false
+      if (this.#pending.length > 0) this.#schedule()
+      else this.#set('saved')
+    } catch (err) {
+      // Keep the edits and try again: they are in this tab only until the node has them.
+      this.#pending.unshift(merged)
+      this.#sending = false
+      this.#set('error', (err as Error).message)
+      if (!this.#closed) setTimeout(() => this.#schedule(), RETRY_MS)
+    }
+  }
+
+  /** Fetches the node's document and merges it in (after a `pad` event). */
+  async refresh (): Promise<void> {
+    if (this.#closed) return
+    if (this.#fetching) { this.#refetch = true; return }
+    this.#fetching = true
+    try {
+      do {
+        this.#refetch = false
+        const state = await api.padState(this.group, this.pad)
+        if (this.#closed) return
+        Y.applyUpdate(this.doc, base64.decode(state.update), REMOTE)
+      } while (this.#refetch)
+      if (this.#state === 'offline' || this.#state === 'error') this.#set(this.#pending.length > 0 ? 'saving' : 'saved')
+    } catch (err) {
+      this.#set('error', (err as Error).message)
+    } finally {
+      this.#fetching = false
+    }
+  }
+
+  #schedulePresence (): void {
+    if (this.#presenceTimer !== null || this.#closed) return
+    this.#presenceTimer = setTimeout(() => {
+      this.#presenceTimer = null
+      const local = this.awareness.getLocalState()
+      api.setPresence(this.group, this.pad, local).then((p) => this.#applyPresence(p), () => {})
+    }, PRESENCE_DELAY_MS)
+  }
+
+  #applyPresence (presence: PadPresence): void {
+    if (this.#closed) return
+    const now = Date.now()
+    const seen = new Set<number>()
+    const added: number[] = []
+    const updated: number[] = []
+    for (const peer of presence.peers) {
+      if (peer.self || peer.clientId === this.doc.clientID) continue
+      seen.add(peer.clientId)
+      const claimed = typeof peer.state.user === 'object' && peer.state.user !== null ? peer.state.user as Record<string, unknown> : {}
+      const state = { ...peer.state, user: { ...claimed, name: peer.name, member: peer.member } }
+      const before = this.awareness.states.get(peer.clientId)
+      this.awareness.states.set(peer.clientId, state)
+      const meta = this.awareness.meta.get(peer.clientId)
+      this.awareness.meta.set(peer.clientId, { clock: (meta?.clock ?? 0) + 1, lastUpdated: now })
+      if (before === undefined) added.push(peer.clientId)
+      else if (JSON.stringify(before) !== JSON.stringify(state)) updated.push(peer.clientId)
+    }
+    const removed: number[] = []
+    for (const id of this.awareness.states.keys()) {
+      if (id !== this.doc.clientID && !seen.has(id)) removed.push(id)
+    }
+    for (const id of removed) { this.awareness.states.delete(id); this.awareness.meta.delete(id) }
+    if (added.length + updated.length + removed.length === 0) return
+    this.awareness.emit('change', [{ added, updated, removed }, REMOTE])
+    this.awareness.emit('update', [{ added, updated, removed }, REMOTE])
+  }
+
+  /** Other members present in this pad (for the list of names next to the editor). */
+  peers (): Array<{ clientId: number, name: string, color: number }> {
+    const out: Array<{ clientId: number, name: string, color: number }> = []
+    for (const [id, state] of this.awareness.states) {
+      if (id === this.doc.clientID) continue
+      const user = state.user as { name?: string, color?: number } | undefined
+      out.push({ clientId: id, name: user?.name ?? '?', color: typeof user?.color === 'number' ? user.color : 0 })
+    }
+    return out
+  }
+
+  /** Sends what is still queued, leaves the pad (presence null) and stops listening. */
+  async close (): Promise<void> {
+    if (this.#flushTimer !== null) { clearTimeout(this.#flushTimer); this.#flushTimer = null }
+    await this.flush().catch(() => {})
+    this.#closed = true
+    for (const stop of this.#stops) stop()
+    for (const i of this.#intervals) clearInterval(i)
+    if (this.#presenceTimer !== null) clearTimeout(this.#presenceTimer)
+    await api.setPresence(this.group, this.pad, null).catch(() => {})
+    this.awareness.destroy()
+    this.doc.destroy()
+  }
+}

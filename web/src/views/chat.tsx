@@ -1,0 +1,229 @@
+/**
+ * A chat: a group room (with room tabs) or a DM. Live through `message`/`dm` events
+ * (upserts by id: new, edited, deleted); replies, edits and deletes of one's own messages.
+ * Enter sends, Shift+Enter starts a new line.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { api, onConnection, onEvent } from '../api.ts'
+import type { AppContext } from '../app.tsx'
+import { formatTime, useT } from '../i18n.ts'
+import { go, href } from '../route.ts'
+import type { MessageView, RoomView } from '../types.ts'
+import { ErrorBox } from '../ui.tsx'
+
+interface Props {
+  ctx: AppContext
+  group?: string
+  room?: string
+  dm?: string
+  markSeen: (group: string, seq: number) => void
+}
+
+function upsert (list: MessageView[], m: MessageView): MessageView[] {
+  const i = list.findIndex((x) => x.id === m.id)
+  if (i === -1) return [...list, m].sort((a, b) => a.seq - b.seq || a.ts - b.ts)
+  const next = list.slice()
+  next[i] = m
+  return next
+}
+
+export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
+  const t = useT()
+  const [messages, setMessages] = useState<MessageView[] | null>(null)
+  const [rooms, setRooms] = useState<RoomView[]>([])
+  const [error, setError] = useState<unknown>(null)
+  const [text, setText] = useState('')
+  const [replyTo, setReplyTo] = useState<MessageView | null>(null)
+  const [editing, setEditing] = useState<{ id: string, text: string } | null>(null)
+  const [busy, setBusy] = useState(false)
+  const [newRoom, setNewRoom] = useState('')
+  const input = useRef<HTMLTextAreaElement>(null)
+  const bottom = useRef<HTMLDivElement>(null)
+  const groupInfo = group !== undefined ? ctx.groups.find((g) => g.id === group) : undefined
+  const canWrite = dm !== undefined || (groupInfo?.role !== 'observer' && groupInfo?.role !== null)
+
+  const load = async (): Promise<void> => {
+    try {
+      if (dm !== undefined) setMessages(await api.dmMessages(dm))
+      else {
+        const [list, roomList] = await Promise.all([api.messages(group!, room), api.rooms(group!)])
+        setMessages(list)
+        setRooms(roomList)
+      }
+      setError(null)
+    } catch (err) { setError(err) }
+  }
+
+  useEffect(() => {
+    void load()
+    const stopEvents = onEvent((e) => {
+      if (dm === undefined && e.type === 'message' && e.group === group && e.message.room === room) setMessages((l) => upsert(l ?? [], e.message))
+      if (dm !== undefined && e.type === 'dm' && e.peer === dm) setMessages((l) => upsert(l ?? [], e.message))
+      if (dm === undefined && e.type === 'group' && e.group === group) void api.rooms(group).then(setRooms, () => {})
+    })
+    const stopConn = onConnection((up) => { if (up) void load() })
+    return () => { stopEvents(); stopConn() }
+  }, [group, room, dm])
+
+  useEffect(() => {
+    if (messages === null) return
+    bottom.current?.scrollIntoView({ block: 'end' })
+    if (group !== undefined && messages.length > 0) markSeen(group, Math.max(...messages.map((m) => m.seq)))
+    if (dm !== undefined) {
+      const theirs = messages.find((m) => m.author === dm)
+      if (theirs !== undefined) ctx.addDm(dm, theirs.authorName)
+    }
+  }, [messages])
+
+  const send = async (): Promise<void> => {
+    const body = text.trim()
+    if (body === '' || busy) return
+    setBusy(true)
+    try {
+      const sent = dm !== undefined
+        ? await api.dm(dm, body, replyTo?.id)
+        : await api.send(group!, body, { room, ...(replyTo !== null ? { replyTo: replyTo.id } : {}) })
+      setMessages((l) => upsert(l ?? [], sent))
+      if (dm !== undefined) ctx.addDm(dm, null)
+      setText('')
+      setReplyTo(null)
+      setError(null)
+    } catch (err) { setError(err) } finally {
+      setBusy(false)
+      input.current?.focus()
+    }
+  }
+
+  const saveEdit = async (): Promise<void> => {
+    if (editing === null || group === undefined) return
+    try {
+      const m = await api.edit(group, editing.id, editing.text.trim())
+      setMessages((l) => upsert(l ?? [], m))
+      setEditing(null)
+    } catch (err) { setError(err) }
+  }
+
+  const remove = async (m: MessageView): Promise<void> => {
+    if (group === undefined || !confirm(t('chat.confirmDelete'))) return
+    try {
+      const deleted = await api.remove(group, m.id)
+      setMessages((l) => upsert(l ?? [], deleted))
+    } catch (err) { setError(err) }
+  }
+
+  const addRoom = async (e: Event): Promise<void> => {
+    e.preventDefault()
+    if (group === undefined || newRoom.trim() === '') return
+    try {
+      const r = await api.createRoom(group, newRoom.trim().toLowerCase())
+      setNewRoom('')
+      go('g', group, 'r', r.name)
+    } catch (err) { setError(err) }
+  }
+
+  const byId = new Map((messages ?? []).map((m) => [m.id, m]))
+  const title = dm !== undefined ? t('chat.dmTitle', { name: messages?.find((m) => m.author === dm)?.authorName ?? dm.slice(0, 8) }) : (groupInfo?.name ?? t('chat.group'))
+
+  return (
+    <section class="chat">
+      <header class="view-head">
+        <h1>{title}</h1>
+        {group !== undefined
+          ? (
+            <nav class="tabs" aria-label={t('chat.groupNav')}>
+              <a href={href('g', group)} aria-current="page">{t('chat.chat')}</a>
+              <a href={href('g', group, 'pads')}>{t('chat.pads')}</a>
+              <a href={href('g', group, 'members')}>{t('chat.members')}</a>
+              {groupInfo?.role === 'admin' ? <a href={href('g', group, 'invite')}>{t('chat.invite')}</a> : null}
+            </nav>
+            )
+          : null}
+      </header>
+      {group !== undefined
+        ? (
+          <div class="rooms">
+            <ul aria-label={t('chat.rooms')}>
+              {(rooms.length > 0 ? rooms.map((r) => r.name) : ['general']).map((name) => (
+                <li><a href={href('g', group, 'r', name)} aria-current={name === room ? 'page' : undefined}>#{name}</a></li>
+              ))}
+            </ul>
+            {canWrite
+              ? (
+                <form class="inline" onSubmit={addRoom}>
+                  <label><span class="sr-only">{t('chat.newRoom')}</span>
+                    <input value={newRoom} onInput={(e) => setNewRoom((e.currentTarget as HTMLInputElement).value)} placeholder={t('chat.newRoom')} maxLength={48} pattern="[a-zA-Z0-9_\-]+" /></label>
+                  <button type="submit">{t('chat.addRoom')}</button>
+                </form>
+                )
+              : null}
+          </div>
+          )
+        : null}
+      <ErrorBox error={error} />
+      {messages === null
+        ? <p role="status">{t('app.loading')}</p>
+        : (
+          <div role="log" aria-live="polite" aria-label={t('chat.messages')}><ol class="messages">
+            {messages.length === 0 ? <li class="muted">{t('chat.empty')}</li> : null}
+            {messages.map((m) => {
+              const mine = m.author === ctx.me.id
+              const parent = m.replyTo !== undefined ? byId.get(m.replyTo) : undefined
+              return (
+                <li class={mine ? 'msg mine' : 'msg'} data-id={m.id}>
+                  <div class="meta">
+                    <strong>{m.authorName}</strong> <time dateTime={new Date(m.ts).toISOString()}>{formatTime(m.ts)}</time>
+                    {m.editedTs !== undefined && !m.deleted ? <span class="muted"> · {t('chat.edited')}</span> : null}
+                  </div>
+                  {m.replyTo !== undefined
+                    ? <blockquote class="quote">{parent !== undefined ? `${parent.authorName}: ${parent.deleted ? t('chat.deleted') : parent.text.slice(0, 140)}` : t('chat.replyUnknown')}</blockquote>
+                    : null}
+                  {editing?.id === m.id
+                    ? (
+                      <form class="edit" onSubmit={(e) => { e.preventDefault(); void saveEdit() }}>
+                        <label><span class="sr-only">{t('chat.editLabel')}</span>
+                          <textarea value={editing.text} rows={2} onInput={(e) => setEditing({ id: m.id, text: (e.currentTarget as HTMLTextAreaElement).value })}
+                            onKeyDown={(e) => { if (e.key === 'Escape') setEditing(null) }} /></label>
+                        <button type="submit">{t('common.save')}</button>
+                        <button type="button" onClick={() => setEditing(null)}>{t('common.cancel')}</button>
+                      </form>
+                      )
+                    : <p class="text">{m.deleted ? <em class="muted">{t('chat.deleted')}</em> : m.unreadable ? <em class="muted">{t('chat.unreadable')}</em> : m.text}</p>}
+                  {!m.deleted && canWrite && editing?.id !== m.id
+                    ? (
+                      <div class="msg-actions">
+                        <button type="button" class="link" onClick={() => { setReplyTo(m); input.current?.focus() }} aria-label={t('chat.replyTo', { name: m.authorName })}>{t('chat.reply')}</button>
+                        {mine && dm === undefined
+                          ? <>
+                            <button type="button" class="link" onClick={() => setEditing({ id: m.id, text: m.text })}>{t('chat.edit')}</button>
+                            <button type="button" class="link" onClick={() => { void remove(m) }}>{t('chat.delete')}</button>
+                          </>
+                          : null}
+                      </div>
+                      )
+                    : null}
+                </li>
+              )
+            })}
+          </ol></div>
+          )}
+      <div ref={bottom} />
+      {canWrite
+        ? (
+          <form class="composer" onSubmit={(e) => { e.preventDefault(); void send() }}>
+            {replyTo !== null
+              ? (
+                <p class="replying">{t('chat.replyingTo', { name: replyTo.authorName })} <span class="muted">{replyTo.text.slice(0, 80)}</span>
+                  <button type="button" class="link" onClick={() => setReplyTo(null)}>{t('common.cancel')}</button></p>
+                )
+              : null}
+            <label class="sr-only" for="composer">{t('chat.messageLabel')}</label>
+            <textarea id="composer" ref={input} rows={2} value={text} placeholder={t('chat.placeholder')} maxLength={100_000}
+              onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
+              onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void send() } }} />
+            <button type="submit" disabled={busy || text.trim() === ''}>{t('chat.send')}</button>
+          </form>
+          )
+        : <p class="muted">{t('chat.observer')}</p>}
+    </section>
+  )
+}

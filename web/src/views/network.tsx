@@ -1,0 +1,115 @@
+/** Network status (transport, connections, peers and sync per group), the network choice, this device. */
+import { useEffect, useState } from 'preact/hooks'
+import { api } from '../api.ts'
+import type { NetworkChoice, NodeSettings, NodeStatus } from '../api.ts'
+import type { AppContext } from '../app.tsx'
+import { formatTime, useT } from '../i18n.ts'
+import { CodeBox, ErrorBox, Qr } from '../ui.tsx'
+
+/** Choose how the node finds peers: each option says in plain words what it reveals. */
+export function NetworkForm ({ settings, onSaved }: { settings: NodeSettings, onSaved: (s: NodeSettings) => void }) {
+  const t = useT()
+  const initial = settings.network.saved ?? settings.network.running
+  const [mode, setMode] = useState<NetworkChoice['mode']>(initial.mode)
+  const [bootstrap, setBootstrap] = useState(initial.bootstrap.join(', '))
+  const [error, setError] = useState<unknown>(null)
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault()
+    try {
+      const list = mode === 'bootstrap' ? bootstrap.split(/[\s,]+/).filter((b) => b !== '') : []
+      onSaved(await api.setNetwork({ mode, bootstrap: list }))
+      setError(null)
+    } catch (err) { setError(err) }
+  }
+  const option = (value: NetworkChoice['mode'], title: string, note: string) => (
+    <label class="option">
+      <input type="radio" name="network" value={value} checked={mode === value} onChange={() => setMode(value)} />
+      <span><strong>{title}</strong><span class="note">{note}</span></span>
+    </label>
+  )
+  return (
+    <form class="stack" onSubmit={submit}>
+      <fieldset>
+        <legend>{t('network.choose')}</legend>
+        {option('none', t('network.none'), t('network.noneNote'))}
+        {option('bootstrap', t('network.private'), t('network.privateNote'))}
+        {mode === 'bootstrap'
+          ? <label class="indent">{t('network.bootstrap')}
+            <input value={bootstrap} required placeholder="10.0.0.5:49737" onInput={(e) => setBootstrap((e.currentTarget as HTMLInputElement).value)} /></label>
+          : null}
+        {option('public', t('network.public'), t('network.publicNote'))}
+      </fieldset>
+      <p class="muted small">{t('network.lanLater')}</p>
+      <ErrorBox error={error} />
+      <button type="submit">{t('network.save')}</button>
+    </form>
+  )
+}
+
+export function RestartNotice ({ settings }: { settings: NodeSettings }) {
+  const t = useT()
+  if (!settings.network.restartRequired) return null
+  return <p class="notice" role="status">{t('network.restart')}</p>
+}
+
+const describe = (t: ReturnType<typeof useT>, n: NetworkChoice): string =>
+  n.mode === 'none' ? t('network.none') : n.mode === 'public' ? t('network.public') : `${t('network.private')} (${n.bootstrap.join(', ')})`
+
+export function Network ({ ctx }: { ctx: AppContext }) {
+  const t = useT()
+  const [status, setStatus] = useState<NodeStatus | null>(null)
+  const [settings, setSettings] = useState<NodeSettings | null>(null)
+  const [link, setLink] = useState<{ code: string, expires: number } | null>(null)
+  const [error, setError] = useState<unknown>(null)
+  useEffect(() => {
+    const load = (): void => { api.status().then(setStatus, setError) }
+    load()
+    api.settings().then(setSettings, setError)
+    const timer = setInterval(load, 3000)
+    return () => clearInterval(timer)
+  }, [])
+  return (
+    <section>
+      <h1>{t('network.title')}</h1>
+      <ErrorBox error={error} />
+      {status !== null
+        ? (
+          <div class="panel">
+            <h2>{t('network.status')}</h2>
+            <dl>
+              <dt>{t('network.transport')}</dt><dd>{describe(t, { mode: status.network.mode, bootstrap: status.network.bootstrap })}</dd>
+              <dt>{t('network.connections')}</dt><dd data-testid="connections">{status.network.connections}</dd>
+            </dl>
+            <table>
+              <caption class="sr-only">{t('network.perGroup')}</caption>
+              <thead><tr><th scope="col">{t('network.group')}</th><th scope="col">{t('network.peers')}</th><th scope="col">{t('network.length')}</th></tr></thead>
+              <tbody>{status.groups.map((g) => <tr><td>{g.name}</td><td>{g.peers}</td><td>{g.length}</td></tr>)}</tbody>
+            </table>
+          </div>
+          )
+        : <p role="status">{t('app.loading')}</p>}
+      {settings !== null
+        ? (
+          <div class="panel">
+            <h2>{t('network.settings')}</h2>
+            <RestartNotice settings={settings} />
+            <NetworkForm settings={settings} onSaved={setSettings} />
+          </div>
+          )
+        : null}
+      <div class="panel">
+        <h2>{t('device.title')}</h2>
+        <dl>
+          <dt>{t('device.name')}</dt><dd>{ctx.me.name}</dd>
+          <dt>{t('device.id')}</dt><dd><code>{ctx.me.id}</code></dd>
+          <dt>{t('device.fingerprint')}</dt><dd><code>{ctx.me.fingerprint}</code></dd>
+        </dl>
+        <p>{t('device.linkNote')}</p>
+        <button type="button" onClick={async () => { try { setLink(await api.deviceLink()) } catch (err) { setError(err) } }}>{t('device.link')}</button>
+        {link !== null
+          ? <div><CodeBox code={link.code} label={t('device.code')} /><Qr text={link.code} label={t('device.qr')} /><p class="muted">{t('device.expires', { when: formatTime(link.expires) })}</p></div>
+          : null}
+      </div>
+    </section>
+  )
+}

@@ -1,0 +1,93 @@
+/**
+ * First start: the name others see (or linking this device to one you already use) and how
+ * to connect. The node's network is fixed while it runs: a new choice applies after a restart,
+ * and the page says so.
+ */
+import { useEffect, useState } from 'preact/hooks'
+import { api } from '../api.ts'
+import type { NodeSettings } from '../api.ts'
+import type { AppContext } from '../app.tsx'
+import { LANGUAGES, currentLanguage, setLanguage, useT } from '../i18n.ts'
+import { go } from '../route.ts'
+import { ErrorBox } from '../ui.tsx'
+import { NetworkForm, RestartNotice } from './network.tsx'
+
+export const ONBOARDED_KEY = 'solidar.onboarded'
+
+export function Onboarding ({ ctx }: { ctx: AppContext }) {
+  const t = useT()
+  const [settings, setSettings] = useState<NodeSettings | null>(null)
+  const [path, setPath] = useState<'new' | 'link'>('new')
+  const [name, setName] = useState(ctx.me.name)
+  const [code, setCode] = useState('')
+  const [step, setStep] = useState<'who' | 'network'>('who')
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<unknown>(null)
+  useEffect(() => { api.settings().then(setSettings, setError) }, [])
+
+  const saveWho = async (e: Event): Promise<void> => {
+    e.preventDefault()
+    setBusy(true)
+    setError(null)
+    try {
+      if (path === 'new') {
+        if (settings?.canRename === true && name.trim() !== ctx.me.name) setSettings(await api.setName(name.trim()))
+      } else {
+        await api.deviceAdd(code)
+        await ctx.reloadGroups()
+      }
+      await ctx.reloadMe()
+      setStep('network')
+    } catch (err) { setError(err) } finally { setBusy(false) }
+  }
+  const finish = (): void => {
+    localStorage.setItem(ONBOARDED_KEY, '1')
+    go()
+  }
+
+  return (
+    <section class="onboarding">
+      <h1>{t('onboarding.title')}</h1>
+      <p>{t('onboarding.intro')}</p>
+      <div role="group" aria-label={t('app.language')} class="actions">
+        {LANGUAGES.map((l) => (
+          <button type="button" aria-pressed={currentLanguage() === l} onClick={() => { void setLanguage(l) }}>{l === 'de' ? 'Deutsch' : 'English'}</button>
+        ))}
+      </div>
+      {step === 'who'
+        ? (
+          <form class="stack" onSubmit={saveWho}>
+            <fieldset>
+              <legend>{t('onboarding.device')}</legend>
+              <label class="option"><input type="radio" name="path" checked={path === 'new'} onChange={() => setPath('new')} />
+                <span><strong>{t('onboarding.new')}</strong><span class="note">{t('onboarding.newNote')}</span></span></label>
+              <label class="option"><input type="radio" name="path" checked={path === 'link'} onChange={() => setPath('link')} />
+                <span><strong>{t('onboarding.link')}</strong><span class="note">{t('onboarding.linkNote')}</span></span></label>
+            </fieldset>
+            {path === 'new'
+              ? settings?.canRename === false
+                ? <p class="muted">{t('onboarding.nameFixed', { name: ctx.me.name })}</p>
+                : <label>{t('onboarding.name')}
+                  <input required maxLength={64} value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} autoFocus />
+                  <span class="note">{t('onboarding.nameNote')}</span></label>
+              : <label>{t('onboarding.code')}
+                <textarea required rows={3} value={code} onInput={(e) => setCode((e.currentTarget as HTMLTextAreaElement).value)} /></label>}
+            <ErrorBox error={error} />
+            <button type="submit" disabled={busy}>{busy && path === 'link' ? t('join.waiting') : t('onboarding.next')}</button>
+          </form>
+          )
+        : (
+          <div>
+            {settings !== null
+              ? <>
+                <NetworkForm settings={settings} onSaved={setSettings} />
+                <RestartNotice settings={settings} />
+              </>
+              : null}
+            <ErrorBox error={error} />
+            <p><button type="button" class="primary" onClick={finish}>{t('onboarding.done')}</button></p>
+          </div>
+          )}
+    </section>
+  )
+}
