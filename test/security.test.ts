@@ -1,7 +1,8 @@
 /**
  * Security properties seen from outside the daemons: invites are single-use, expire and
  * resist tampering; no message text lies in clear on a member's disk; and a stranger who
- * joins the group's swarm topic (an eavesdropper process) receives no plaintext.
+ * joins the group's swarm topic (an eavesdropper process) receives no plaintext: no message,
+ * no DM, no pad title, pad text or cursor.
  *
  * TODO (covered by core unit tests, not reachable through the CLI): entries appended by a
  * writer that is not a member are ignored by every member's view.
@@ -234,6 +235,18 @@ describe('security', { timeout: 300_000 }, () => {
         await Promise.all([alice, bob].map((n) => n.waitForLog(g.id, sent.map((m) => m.id))))
         await waitFor(async () => (await bob.apiList<LogEntry>(`/api/dms/${alice.id}/messages`)).some((m) => m.id === dm.id),
           { timeout: 45_000, interval: 200, what: 'bob to receive the DM' })
+        // A pad: its title, its text, an edit and a cursor (presence) are all group content.
+        const [padTitle, padText, padEdit, cursorNote] = ['pad-title', 'pad-text', 'pad-edit', 'pad-cursor'].map(canary)
+        secrets.push(padTitle, padText, padEdit, cursorNote)
+        const pad = await alice.json<{ id: string }>(['pad', 'new', g.id, padTitle])
+        await alice.ok(['pad', 'append', g.id, pad.id, padText])
+        const cursor = await alice.api({ method: 'PUT', path: `/api/groups/${g.id}/pads/${pad.id}/presence`, body: { state: { note: cursorNote } } })
+        assert.equal(cursor.status, 200, cursor.text)
+        await waitFor(async () => (await bob.apiList<{ id: string }>(`/api/groups/${g.id}/pads`)).some((p) => p.id === pad.id),
+          { timeout: 45_000, interval: 200, what: 'bob to list the pad' })
+        await bob.ok(['pad', 'append', g.id, pad.id, padEdit])
+        await waitFor(async () => (await alice.ok(['pad', 'cat', g.id, pad.id])).includes(padEdit),
+          { timeout: 45_000, interval: 200, what: 'alice to see bob\'s pad edit' })
       },
       // If members serve the group core to strangers at all, let it download all it can.
       until: (evs) => {
