@@ -11,7 +11,10 @@ export class MemoryNetwork {
   #topics = new Map<string, Set<MemoryTransport>>()
   #pairs = new Set<string>()
 
-  transport (): MemoryTransport { return new MemoryTransport(this) }
+  /** `name` and `keyPair` let tests stand in for two transports of one node (MultiTransport). */
+  transport (opts: { name?: string, keyPair?: { publicKey: Buffer, secretKey: Buffer } } = {}): MemoryTransport {
+    return new MemoryTransport(this, opts)
+  }
 
   join (t: MemoryTransport, topic: Buffer) {
     const hex = b4a.toString(topic, 'hex')
@@ -29,8 +32,8 @@ export class MemoryNetwork {
     const id = a.id < b.id ? `${a.id}-${b.id}` : `${b.id}-${a.id}`
     if (this.#pairs.has(id) || a.closed || b.closed) return
     this.#pairs.add(id)
-    const sa = new NoiseSecretStream(true)
-    const sb = new NoiseSecretStream(false)
+    const sa = new NoiseSecretStream(true, null, a.keyPair ? { keyPair: a.keyPair } : {})
+    const sb = new NoiseSecretStream(false, null, b.keyPair ? { keyPair: b.keyPair } : {})
     sa.rawStream.pipe(sb.rawStream).pipe(sa.rawStream)
     const cleanup = () => this.#pairs.delete(id)
     sa.on('close', cleanup)
@@ -42,13 +45,19 @@ export class MemoryNetwork {
 let nextId = 0
 
 export class MemoryTransport extends EventEmitter<TransportEvents> implements Transport {
-  readonly name = 'memory'
+  readonly name: string
+  readonly keyPair: { publicKey: Buffer, secretKey: Buffer } | null
   readonly id = nextId++
   closed = false
   #network: MemoryNetwork
   #streams = new Set<any>()
 
-  constructor (network: MemoryNetwork) { super(); this.#network = network }
+  constructor (network: MemoryNetwork, opts: { name?: string, keyPair?: { publicKey: Buffer, secretKey: Buffer } } = {}) {
+    super()
+    this.#network = network
+    this.name = opts.name ?? 'memory'
+    this.keyPair = opts.keyPair ?? null
+  }
 
   add (stream: any) {
     this.#streams.add(stream)

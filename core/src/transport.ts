@@ -1,7 +1,8 @@
 /**
  * What Solidar needs from a network: authenticated, encrypted duplex connections to
- * peers, found by topic. Hyperswarm (node/), libp2p (later) and the in-memory pair
- * below all implement this; replication and pairing code never know which one it is.
+ * peers, found by topic. Hyperswarm and libp2p (node/) and the in-memory pair all
+ * implement this; replication and pairing code never know which one it is.
+ * `MultiTransport` (multi-transport.ts) runs several at once, one connection per peer.
  */
 import { EventEmitter } from 'node:events'
 
@@ -16,6 +17,21 @@ export interface PeerConnection {
   transport: string
 }
 
+/** What `solidar status` shows of one transport. */
+export interface TransportInfo {
+  name: string
+  /** Open connections of this transport (including standbys of a MultiTransport). */
+  connections: number
+  /** Connections replication runs over (MultiTransport only). */
+  active?: number
+  /** Connections kept for failover (MultiTransport only). */
+  standby?: number
+  /** Addresses the transport listens on, where it has any (libp2p). */
+  listening?: string[]
+  /** Discovery in use (e.g. 'mdns', 'dht'), and peers dialled by address. */
+  discovery?: string[]
+}
+
 export interface TransportEvents {
   connection: [PeerConnection]
 }
@@ -28,5 +44,9 @@ export interface Transport extends EventEmitter<TransportEvents> {
   /** Resolves once pending announces/lookups have been flushed (best effort). */
   flush (): Promise<void>
   readonly connectionCount: number
+  /** Details for status; a transport made of several lists each. */
+  info? (): TransportInfo[]
+  /** The transport name carrying replication with this peer (MultiTransport), or null. */
+  carrier? (remotePublicKey: Uint8Array): string | null
   close (): Promise<void>
 }

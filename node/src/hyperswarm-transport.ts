@@ -48,9 +48,13 @@ export class HyperswarmTransport extends EventEmitter<TransportEvents> implement
   readonly swarm: any
   #topics = new Map<string, any>()
 
-  constructor (network: HyperswarmNetwork) {
+  /**
+   * `keyPair`: this node's transport key pair, shared with its other transports so that
+   * connections to one peer over several transports carry the same key (MultiTransport).
+   */
+  constructor (network: HyperswarmNetwork, opts: { keyPair?: { publicKey: Buffer, secretKey: Buffer } } = {}) {
     super()
-    this.swarm = new Hyperswarm({ dht: createDht(network) })
+    this.swarm = new Hyperswarm({ dht: createDht(network), ...(opts.keyPair ? { keyPair: opts.keyPair } : {}) })
     this.swarm.on('connection', (stream: any) => {
       const conn: PeerConnection = { stream, remotePublicKey: stream.remotePublicKey, transport: this.name }
       this.emit('connection', conn)

@@ -10,6 +10,7 @@ import { formatTime, useT } from '../i18n.ts'
 import { go, href } from '../route.ts'
 import type { MessageView, RoomView } from '../types.ts'
 import { ErrorBox } from '../ui.tsx'
+import { GroupTabs } from './group-tabs.tsx'
 
 interface Props {
   ctx: AppContext
@@ -128,16 +129,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
     <section class="chat">
       <header class="view-head">
         <h1>{title}</h1>
-        {group !== undefined
-          ? (
-            <nav class="tabs" aria-label={t('chat.groupNav')}>
-              <a href={href('g', group)} aria-current="page">{t('chat.chat')}</a>
-              <a href={href('g', group, 'pads')}>{t('chat.pads')}</a>
-              <a href={href('g', group, 'members')}>{t('chat.members')}</a>
-              {groupInfo?.role === 'admin' ? <a href={href('g', group, 'invite')}>{t('chat.invite')}</a> : null}
-            </nav>
-            )
-          : null}
+        {group !== undefined ? <GroupTabs ctx={ctx} group={group} current="chat" /> : null}
       </header>
       {group !== undefined
         ? (

@@ -3,9 +3,10 @@ import { useState } from 'preact/hooks'
 import { api } from '../api.ts'
 import type { AppContext } from '../app.tsx'
 import { formatTime, useT } from '../i18n.ts'
-import { go, href } from '../route.ts'
+import { go } from '../route.ts'
 import type { InviteResult, Role } from '../types.ts'
 import { CodeBox, ErrorBox, Qr } from '../ui.tsx'
+import { GroupTabs } from './group-tabs.tsx'
 
 export function NewGroup ({ ctx }: { ctx: AppContext }) {
   const t = useT()
@@ -54,8 +55,10 @@ export function Invite ({ ctx, group }: { ctx: AppContext, group: string }) {
   }
   return (
     <section>
-      <h1>{t('invite.title', { group: info?.name ?? '' })}</h1>
-      <p><a href={href('g', group)}>{t('common.back')}</a></p>
+      <header class="view-head">
+        <h1>{t('invite.title', { group: info?.name ?? '' })}</h1>
+        <GroupTabs ctx={ctx} group={group} current="invite" />
+      </header>
       {info !== undefined && info.role !== 'admin' ? <p class="muted">{t('invite.adminsOnly')}</p> : null}
       <form onSubmit={submit} class="stack">
         <label>{t('invite.role')}

@@ -6,6 +6,7 @@ import type { AppContext } from '../app.tsx'
 import { formatTime, useT } from '../i18n.ts'
 import { go, href } from '../route.ts'
 import type { MemberView, Role } from '../types.ts'
+import { GroupTabs } from './group-tabs.tsx'
 import { ErrorBox } from '../ui.tsx'
 
 export function Members ({ ctx, group }: { ctx: AppContext, group: string }) {
@@ -36,12 +37,7 @@ export function Members ({ ctx, group }: { ctx: AppContext, group: string }) {
     <section>
       <header class="view-head">
         <h1>{t('members.title', { group: info?.name ?? '' })}</h1>
-        <nav class="tabs" aria-label={t('chat.groupNav')}>
-          <a href={href('g', group)}>{t('chat.chat')}</a>
-          <a href={href('g', group, 'pads')}>{t('chat.pads')}</a>
-          <a href={href('g', group, 'members')} aria-current="page">{t('chat.members')}</a>
-          {admin ? <a href={href('g', group, 'invite')}>{t('chat.invite')}</a> : null}
-        </nav>
+        <GroupTabs ctx={ctx} group={group} current="members" />
       </header>
       <ErrorBox error={error} />
       {members === null

@@ -5,6 +5,7 @@ import type { AppContext } from '../app.tsx'
 import { formatTime, useT } from '../i18n.ts'
 import { go, href } from '../route.ts'
 import type { PadHistory, PadSummary } from '../types.ts'
+import { GroupTabs } from './group-tabs.tsx'
 import { ErrorBox, download, fileName } from '../ui.tsx'
 import { PadEditor } from '../pad/editor.tsx'
 import { PadSync } from '../pad/sync.ts'
@@ -35,12 +36,7 @@ export function PadList ({ ctx, group }: { ctx: AppContext, group: string }) {
     <section>
       <header class="view-head">
         <h1>{t('pads.title', { group: info?.name ?? '' })}</h1>
-        <nav class="tabs" aria-label={t('chat.groupNav')}>
-          <a href={href('g', group)}>{t('chat.chat')}</a>
-          <a href={href('g', group, 'pads')} aria-current="page">{t('chat.pads')}</a>
-          <a href={href('g', group, 'members')}>{t('chat.members')}</a>
-          {info?.role === 'admin' ? <a href={href('g', group, 'invite')}>{t('chat.invite')}</a> : null}
-        </nav>
+        <GroupTabs ctx={ctx} group={group} current="pads" />
       </header>
       <ErrorBox error={error} />
       {pads === null

@@ -1,0 +1,19 @@
+/** The sections of a group (chat, pads, members, invite for admins) as tab-like links. */
+import type { AppContext } from '../app.tsx'
+import { useT } from '../i18n.ts'
+import { href } from '../route.ts'
+
+export function GroupTabs ({ ctx, group, current }: { ctx: AppContext, group: string, current: 'chat' | 'pads' | 'members' | 'invite' }) {
+  const t = useT()
+  const admin = ctx.groups.find((g) => g.id === group)?.role === 'admin'
+  const tab = (id: typeof current, label: string, link: string) =>
+    <a href={link} aria-current={current === id ? 'page' : undefined}>{label}</a>
+  return (
+    <nav class="tabs" aria-label={t('chat.groupNav')}>
+      {tab('chat', t('chat.chat'), href('g', group))}
+      {tab('pads', t('chat.pads'), href('g', group, 'pads'))}
+      {tab('members', t('chat.members'), href('g', group, 'members'))}
+      {admin ? tab('invite', t('chat.invite'), href('g', group, 'invite')) : null}
+    </nav>
+  )
+}
