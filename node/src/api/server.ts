@@ -25,6 +25,7 @@ import { registerRoutes } from './routes.ts'
 import { registerMembershipRoutes } from './membership-routes.ts'
 import { registerPadRoutes } from './pad-routes.ts'
 import { registerMirrorRoutes } from './mirror-routes.ts'
+import { registerBridgeRoutes } from './bridge-routes.ts'
 import type { MirrorApi } from '../mirrors.ts'
 import { registerSettingsRoutes } from './settings-routes.ts'
 import type { SettingsApi } from '../settings.ts'
@@ -157,6 +158,7 @@ export async function startApiServer (opts: ApiServerOptions): Promise<ApiServer
   registerRoutes(app, opts.api)
   registerMembershipRoutes(app, opts.api)
   registerPadRoutes(app, opts.api)
+  registerBridgeRoutes(app, opts.api)
   if (opts.mirrors !== undefined) registerMirrorRoutes(app, opts.mirrors)
   if (opts.settings !== undefined) registerSettingsRoutes(app, opts.settings)
   registerEvents(app, opts.api)

@@ -46,11 +46,15 @@ export interface MessageFormat {
 }
 
 /**
- * One message as `[HH:MM] name: text`, marked `(edited)` or shown as `(deleted)`.
+ * One message as `[HH:MM] name: text`, marked `(edited)` or shown as `(deleted)`; a Jabber
+ * user's message (XMPP bridge) as `[HH:MM] nick <jid> via bridge-name: text`.
  * Continuation lines of multi-line messages are indented.
  */
 export function formatMessage (m: MessageView, opts: MessageFormat = {}): string {
-  const prefix = `${opts.ids === true ? `${m.id} ` : ''}[${formatTime(m.ts)}] ${sanitize(m.authorName)}: `
+  const author = m.bridged !== undefined
+    ? `${sanitize(m.bridged.nick ?? m.bridged.jid)} <${sanitize(m.bridged.jid)}> via ${sanitize(m.authorName)}`
+    : sanitize(m.authorName)
+  const prefix = `${opts.ids === true ? `${m.id} ` : ''}[${formatTime(m.ts)}] ${author}: `
   if (m.deleted === true) return prefix + '(deleted)'
   const body = sanitize(m.text).replace(/\n/g, '\n' + ' '.repeat(prefix.length))
   return prefix + body + (m.editedTs !== undefined ? ' (edited)' : '')

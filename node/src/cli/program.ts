@@ -8,6 +8,7 @@ import { Command } from 'commander'
 import { registerIdentity } from './commands/identity.ts'
 import { registerDht } from './commands/dht.ts'
 import { registerMirror } from './commands/mirror.ts'
+import { registerRelay } from './commands/relay.ts'
 import { registerServe } from './commands/serve.ts'
 import { registerGroups } from './commands/groups.ts'
 import { registerInvites } from './commands/invites.ts'
@@ -61,6 +62,7 @@ export function createProgram (): Command {
   registerServe(program)
   registerDht(program)
   registerMirror(program)
+  registerRelay(program)
   registerGroups(program)
   registerMembership(program)
   registerDevices(program)

@@ -1,0 +1,596 @@
+/**
+ * The XMPP bridge: an XEP-0114 external component of an existing XMPP server (Prosody,
+ * ejabberd) that links one Solidar group to Jabber users. The bridge is an ordinary group
+ * member (its own identity and home, admitted by invite); it reads the group like any member
+ * and therefore decrypts it (see docs/SECURITY.md).
+ *
+ *   ROOM@DOMAIN           each group room as a multi-user chat (XEP-0045 basics: join with a
+ *                         nickname, occupant presence, groupchat both ways, fixed subject,
+ *                         recent history on join, leave). Solidar members are occupants under
+ *                         their display names; Jabber users' messages are posted to Solidar as
+ *                         `bridge/post` with their JID (shown as bridged).
+ *   NAME@DOMAIN           a member for direct messages: the display name, lower case, XEP-0106
+ *                         escaped ("Maria Schmidt" → maria\20schmidt@DOMAIN), or the member id.
+ *                         A member's DM to the bridge goes to the JID of the message it replies
+ *                         to, else to the JID that last wrote to that member.
+ *
+ * Only JIDs on the group's allowlist (`bridge/allow`, group state) may join, write or query;
+ * others get `registration-required` (joins) or `forbidden`. Every stanza is handled in one
+ * queue; a stanza that cannot be handled gets an XMPP error, nothing throws out of the queue.
+ * The connection is re-established with exponential backoff; what Solidar members wrote while
+ * the server was away is passed on after reconnecting (state.ts remembers what was sent).
+ */
+import crypto from 'node:crypto'
+import xmppComponent from '@xmpp/component'
+import { bridgedMessageId, isSolidarError, normalizeBareJid, type MemberView, type MessageView, type Solidar, type SolidarEvent } from '@solidar/core'
+import { BridgeState, type Occupant } from './state.ts'
+import {
+  NS, StanzaError, clientMessageId, errorElement, errorReply, groupchat, jid, memberLocal, occupantPresence, parseJid, xml,
+  type Affiliation, type Condition, type Element, type Jid
+} from './stanzas.ts'
+
+const { component } = xmppComponent as unknown as { component: (opts: { service: string, domain: string, password: string }) => any }
+
+/** Reconnect delays: first retry after 0.5 s, doubling up to 30 s (a restarting server is back in seconds; a long outage is not hammered). */
+export const MIN_RECONNECT_MS = 500
+export const MAX_RECONNECT_MS = 30_000
+/** History sent on join when the client asks for none in particular, and the most it may ask for. */
+export const DEFAULT_HISTORY = 20
+export const MAX_HISTORY = 100
+/** Messages per room (and per DM) re-checked after a (re)connect for anything not yet passed on. */
+export const CATCHUP_WINDOW = 200
+/** How often membership is re-read, so members who joined or left elsewhere show up as occupants. */
+export const MEMBERS_REFRESH_MS = 3000
+/** Characters of a room nickname. */
+export const MAX_NICK = 64
+
+export interface XmppBridgeOptions {
+  solidar: Solidar
+  /** Group id or unambiguous name. */
+  group: string
+  /** The component's domain, e.g. bridge.example.org (configured on the server with the same secret). */
+  domain: string
+  /** HOST:PORT of the server's component port (Prosody: component_ports, default 5347). */
+  server: string
+  secret: string
+  /** Folder for the bridge's state file. */
+  stateDir: string
+  onEvent?: (event: string, fields: Record<string, unknown>) => void
+  minReconnectMs?: number
+  maxReconnectMs?: number
+}
+
+export interface RunningBridge {
+  /** Resolves when the component is connected the first time; rejects if the server refuses the secret or the domain. */
+  readonly online: Promise<void>
+  readonly group: { id: string, name: string }
+  close (): Promise<void>
+}
+
+interface MemberOccupant { member: MemberView, nick: string, local: string }
+
+const FATAL = new Set(['not-authorized', 'conflict', 'host-unknown', 'improper-addressing'])
+const sleep = (ms: number, signal: AbortSignal) => new Promise<void>(resolve => {
+  const timer = setTimeout(done, ms)
+  function done () { clearTimeout(timer); signal.removeEventListener('abort', done); resolve() }
+  signal.addEventListener('abort', done, { once: true })
+})
+
+export async function startXmppBridge (opts: XmppBridgeOptions): Promise<RunningBridge> {
+  const bridge = new XmppBridge(opts)
+  await bridge.open()
+  return bridge
+}
+
+class XmppBridge implements RunningBridge {
+  readonly #o: XmppBridgeOptions
+  readonly #solidar: Solidar
+  readonly #domain: string
+  readonly #self: string
+  #group!: { id: string, name: string }
+  #state!: BridgeState
+  #xmpp: any = null
+  #queue: Promise<void> = Promise.resolve()
+  #members = new Map<string, MemberOccupant>() // lower-case nick → member
+  #rooms = new Set<string>()
+  #stop = new AbortController()
+  #unsubscribe = () => {}
+  #timer: NodeJS.Timeout | null = null
+  #loop: Promise<void> = Promise.resolve()
+  #resolveOnline!: () => void
+  #rejectOnline!: (err: Error) => void
+  #everOnline = false
+  readonly online: Promise<void>
+
+  constructor (opts: XmppBridgeOptions) {
+    this.#o = opts
+    this.#solidar = opts.solidar
+    this.#domain = opts.domain.toLowerCase()
+    this.#self = opts.solidar.whoami().id
+    this.online = new Promise((resolve, reject) => { this.#resolveOnline = resolve; this.#rejectOnline = reject })
+    this.online.catch(() => {}) // observed by the caller; never an unhandled rejection
+  }
+
+  get group () { return this.#group }
+
+  async open (): Promise<void> {
+    if (normalizeBareJid(`x@${this.#domain}`) === null) throw new Error(`"${this.#o.domain}" is not a valid domain`)
+    this.#group = await this.#findGroup(this.#o.group)
+    this.#state = BridgeState.load(this.#o.stateDir, this.#group.id)
+    await this.#refreshMembers(false)
+    if (!this.#state.initialized) {
+      // First run: the existing history is there for joins to fetch; only new messages go out live.
+      for (const m of await this.#recentMessages()) this.#state.markForwarded([m.id])
+      this.#state.save()
+    }
+    this.#unsubscribe = this.#solidar.subscribe((event) => this.#enqueue(() => this.#onSolidarEvent(event)))
+    this.#timer = setInterval(() => this.#enqueue(() => this.#refreshMembers(true)), MEMBERS_REFRESH_MS)
+    this.#loop = this.#connectLoop()
+  }
+
+  async close (): Promise<void> {
+    this.#stop.abort()
+    this.#unsubscribe()
+    if (this.#timer) clearInterval(this.#timer)
+    await this.#xmpp?.stop().catch(() => {})
+    await this.#loop
+    await this.#queue
+  }
+
+  #emit (event: string, fields: Record<string, unknown> = {}): void {
+    this.#o.onEvent?.(event, fields)
+  }
+
+  /** Runs `fn` after everything queued before it; its failure is reported, never thrown. */
+  #enqueue (fn: () => Promise<void>): void {
+    this.#queue = this.#queue.then(fn).catch((err) => this.#emit('error', { message: (err as Error)?.message ?? String(err) }))
+  }
+
+  async #findGroup (ref: string): Promise<{ id: string, name: string }> {
+    const groups = await this.#solidar.listGroups()
+    const found = groups.filter(g => g.id === ref || g.name.toLowerCase() === ref.trim().toLowerCase())
+    if (found.length === 1) return { id: found[0].id, name: found[0].name }
+    if (found.length > 1) throw new Error(`"${ref}" matches several groups; use the group id`)
+    throw new Error(`This bridge's node is not a member of group "${ref}" (admit it with an invite: --join CODE)`)
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  async #connectLoop (): Promise<void> {
+    const [host, port] = splitHostPort(this.#o.server)
+    const min = this.#o.minReconnectMs ?? MIN_RECONNECT_MS
+    const max = this.#o.maxReconnectMs ?? MAX_RECONNECT_MS
+    let delay = min
+    while (!this.#stop.signal.aborted) {
+      const xmpp = component({ service: `xmpp://${host}:${port}`, domain: this.#domain, password: this.#o.secret })
+      xmpp.reconnect.stop() // our own loop, with backoff, on a fresh instance each time
+      let lastError: any = null
+      const ended = new Promise<void>(resolve => xmpp.on('disconnect', () => resolve()))
+      xmpp.on('error', (err: any) => { lastError = err; this.#emit('xmpp-error', { message: err?.message ?? String(err), condition: err?.condition }) })
+      xmpp.on('stanza', (stanza: Element) => { if (!stanza.is('iq')) this.#enqueue(() => this.#onStanza(stanza)) })
+      // IQ requests go through @xmpp/component's iq middleware, which sends our answer (or its own
+      // service-unavailable if none is given); queued like every other stanza.
+      xmpp.middleware.use((ctx: { stanza: Element }, next: () => Promise<unknown>) => {
+        if (!ctx.stanza.is('iq')) return next()
+        return new Promise(resolve => this.#enqueue(async () => resolve(await this.#answerIq(ctx.stanza))))
+      })
+      xmpp.on('online', () => {
+        this.#xmpp = xmpp
+        delay = min
+        this.#emit('online', { domain: this.#domain, server: this.#o.server })
+        // Before any stanza that arrives now: pass on what members wrote while we were away.
+        this.#enqueue(() => this.#catchUp())
+        this.#enqueue(async () => { this.#everOnline = true; this.#resolveOnline() })
+      })
+      let started = false
+      try {
+        await xmpp.start()
+        started = true
+      } catch (err: any) {
+        lastError ??= err
+      }
+      if (started) await Promise.race([ended, new Promise(resolve => this.#stop.signal.addEventListener('abort', resolve, { once: true }))])
+      if (this.#xmpp === xmpp) this.#xmpp = null
+      await xmpp.stop().catch(() => {})
+      if (this.#stop.signal.aborted) break
+      const condition = lastError?.condition
+      if (!this.#everOnline && FATAL.has(condition)) {
+        this.#rejectOnline(new Error(`The XMPP server refused the component ${this.#domain} (${condition}): check the domain and secret in its Component entry`))
+        return
+      }
+      this.#emit('reconnecting', { inMs: delay, reason: lastError?.message ?? 'disconnected' })
+      await sleep(delay + Math.floor(Math.random() * delay / 4), this.#stop.signal)
+      delay = Math.min(delay * 2, max)
+    }
+  }
+
+  /** Sends a stanza; false when not connected (the caller decides whether that matters). */
+  async #send (stanza: Element): Promise<boolean> {
+    const xmpp = this.#xmpp
+    if (xmpp === null) return false
+    try {
+      await xmpp.send(stanza)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  // ------------------------------------------------------------------ Solidar → XMPP
+
+  async #onSolidarEvent (event: SolidarEvent): Promise<void> {
+    if (event.type === 'members' || event.type === 'group') return this.#refreshMembers(true)
+    if (event.type === 'message' && event.group === this.#group.id) {
+      if (await this.#forwardRoomMessage(event.message)) this.#state.save()
+    } else if (event.type === 'dm') {
+      if (await this.#forwardDm(event.peer, event.message)) this.#state.save()
+    }
+  }
+
+  /** A new message from a member (not the bridge's own posts, not edits): to every occupant. */
+  async #forwardRoomMessage (m: MessageView): Promise<boolean> {
+    if (m.author === this.#self || m.deleted || m.unreadable || m.editedTs !== undefined || this.#state.wasForwarded(m.id)) return false
+    if (this.#xmpp === null) return false // after reconnecting, #catchUp sends it
+    const room = this.#roomJid(m.room)
+    const from = `${room}/${this.#nickOf(m)}`
+    for (const o of this.#occupants(m.room)) await this.#send(groupchat(from, o.jid, m.id, m.text, { room, stanzaId: m.id }))
+    this.#state.markForwarded([m.id])
+    this.#emit('to-xmpp', { room: m.room, id: m.id, occupants: this.#occupants(m.room).length })
+    return true
+  }
+
+  /** A member's DM to the bridge: to the JID it replies to, else the JID that last wrote to that member. */
+  async #forwardDm (peer: string, m: MessageView): Promise<boolean> {
+    if (m.author === this.#self || m.deleted || m.unreadable || m.editedTs !== undefined || this.#state.wasForwarded(m.id)) return false
+    if (this.#xmpp === null) return false
+    let to: string | null = null
+    if (m.replyTo !== undefined) to = (await this.#solidar.dmMessages(peer)).find(x => x.id === m.replyTo)?.bridged?.jid ?? null
+    to ??= this.#state.replyTo.get(peer) ?? null
+    this.#state.markForwarded([m.id])
+    if (to === null || !(await this.#solidar.bridgeAllowed(this.#group.id, to))) {
+      const why = to === null ? 'no Jabber user has written to you through this bridge yet' : `${to} is no longer on the group's bridge allowlist`
+      await this.#solidar.dm(peer, `Not delivered: ${why}. Reply to a message from a Jabber user to answer them.`)
+      return true
+    }
+    const member = [...this.#members.values()].find(x => x.member.id === peer)
+    const from = `${member?.local ?? peer.toLowerCase()}@${this.#domain}`
+    await this.#send(xml('message', { from, to, id: m.id, type: 'chat' }, xml('body', {}, m.text), xml('stanza-id', { xmlns: NS.sid, id: m.id, by: to })))
+    this.#emit('dm-to-xmpp', { id: m.id, to })
+    return true
+  }
+
+  /** After every (re)connect: whatever members wrote that has not gone out yet (bounded per room and DM). */
+  async #catchUp (): Promise<void> {
+    await this.#refreshMembers(true)
+    let sent = 0
+    for (const room of this.#rooms) {
+      for (const m of (await this.#solidar.messages(this.#group.id, { room })).slice(-CATCHUP_WINDOW)) if (await this.#forwardRoomMessage(m)) sent++
+    }
+    for (const { member } of this.#members.values()) {
+      for (const m of (await this.#solidar.dmMessages(member.id)).slice(-CATCHUP_WINDOW)) if (await this.#forwardDm(member.id, m)) sent++
+    }
+    this.#state.save()
+    if (sent > 0) this.#emit('caught-up', { sent })
+  }
+
+  async #recentMessages (): Promise<MessageView[]> {
+    const out: MessageView[] = []
+    for (const room of this.#rooms) out.push(...(await this.#solidar.messages(this.#group.id, { room })).slice(-CATCHUP_WINDOW))
+    for (const { member } of this.#members.values()) out.push(...(await this.#solidar.dmMessages(member.id)).slice(-CATCHUP_WINDOW))
+    return out
+  }
+
+  /** Re-reads rooms and members; occupants see members arrive and leave as presence. */
+  async #refreshMembers (announce: boolean): Promise<void> {
+    this.#rooms = new Set((await this.#solidar.rooms(this.#group.id)).map(r => r.name))
+    const next = new Map<string, MemberOccupant>()
+    const members = (await this.#solidar.members(this.#group.id)).filter(m => m.id !== this.#self)
+    const names = new Map<string, number>()
+    for (const m of members) names.set(m.name.toLowerCase(), (names.get(m.name.toLowerCase()) ?? 0) + 1)
+    for (const m of members) {
+      // Two members with one name: both get their id in the nickname, so neither can pose as the other.
+      const unique = names.get(m.name.toLowerCase()) === 1
+      const nick = unique ? m.name : `${m.name} (${m.id.slice(0, 8)})`
+      next.set(nick.toLowerCase(), { member: m, nick, local: unique ? memberLocal(m.name) : m.id.toLowerCase() })
+    }
+    const before = this.#members
+    this.#members = next
+    if (!announce || this.#xmpp === null) return
+    const key = (x: MemberOccupant) => `${x.nick}\n${x.member.role}`
+    const gone = [...before.values()].filter(x => ![...next.values()].some(y => key(y) === key(x)))
+    const came = [...next.values()].filter(x => ![...before.values()].some(y => key(y) === key(x)))
+    if (gone.length === 0 && came.length === 0) return
+    for (const room of this.#rooms) {
+      for (const o of this.#occupants(room)) {
+        for (const x of gone) await this.#send(occupantPresence(`${this.#roomJid(room)}/${x.nick}`, o.jid, memberAffiliation(x.member), { unavailable: true }))
+        for (const x of came) await this.#send(occupantPresence(`${this.#roomJid(room)}/${x.nick}`, o.jid, memberAffiliation(x.member)))
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ XMPP → Solidar
+
+  async #onStanza (stanza: Element): Promise<void> {
+    const type = stanza.attrs.type
+    try {
+      if (type === 'error') return await this.#onBounce(stanza)
+      if (!stanza.is('message') && !stanza.is('presence')) return
+      const from = parseJid(stanza.attrs.from, 'sender')
+      const to = parseJid(stanza.attrs.to, 'recipient')
+      if (to.domain.toLowerCase() !== this.#domain) throw new StanzaError('item-not-found', 'not an address of this bridge')
+      const bare = normalizeBareJid(from.bare().toString())
+      if (bare === null) throw new StanzaError('jid-malformed', 'the sender is not a user JID')
+      const allowed = await this.#solidar.bridgeAllowed(this.#group.id, bare)
+      if (stanza.is('presence')) return await this.#onPresence(stanza, from, to, bare, allowed)
+      return await this.#onMessage(stanza, from, to, bare, allowed)
+    } catch (err) {
+      if (type === 'error' || type === 'result') return // never answer an error or a result
+      if (err instanceof StanzaError) {
+        this.#emit('refused', { from: stanza.attrs.from, to: stanza.attrs.to, kind: stanza.name, condition: err.condition, reason: err.message })
+        await this.#send(errorReply(stanza, err.condition, err.message))
+        return
+      }
+      this.#emit('error', { message: (err as Error)?.message ?? String(err), stanza: stanza.name })
+      await this.#send(errorReply(stanza, 'internal-server-error', 'the bridge could not handle this stanza'))
+    }
+  }
+
+  /** An error bounced back from an occupant (its session ended, e.g. the server restarted): it leaves. */
+  async #onBounce (stanza: Element): Promise<void> {
+    const from = stanza.attrs.from
+    if (from === undefined) return
+    for (const room of this.#rooms) {
+      const o = this.#occupants(room).find(x => x.jid === from)
+      if (o) await this.#leave(room, o, false)
+    }
+  }
+
+  async #onPresence (stanza: Element, from: Jid, to: Jid, bare: string, allowed: boolean): Promise<void> {
+    const type = stanza.attrs.type
+    const local = to.local.toLowerCase()
+    if (local === '' || !this.#rooms.has(local)) {
+      // Presence to a member's address: answer subscriptions and probes so rosters show members.
+      const member = local === '' ? null : this.#memberByLocal(local)
+      if (member === null || !allowed) return
+      const self = `${member.local}@${this.#domain}`
+      if (type === 'subscribe') await this.#send(xml('presence', { from: self, to: bare, type: 'subscribed' }))
+      if (type === 'subscribe' || type === 'probe') await this.#send(xml('presence', { from: self, to: from.toString() }))
+      return
+    }
+    const room = local
+    const current = this.#occupants(room).find(o => o.jid === from.toString())
+    if (type === 'unavailable') {
+      if (current) await this.#leave(room, current, true)
+      return
+    }
+    if (type !== undefined) return // subscriptions and probes to a room mean nothing here
+    if (!allowed) throw new StanzaError('registration-required', `Only Jabber addresses on the group's bridge allowlist may join; ask a group admin (solidar relay allow GROUP ${bare})`)
+    const nick = to.resource.trim()
+    if (nick === '') throw new StanzaError('jid-malformed', `join with a nickname: ${room}@${this.#domain}/NICK`)
+    if (nick.length > MAX_NICK || /\p{Cc}/u.test(nick)) throw new StanzaError('not-acceptable', `nicknames are 1 to ${MAX_NICK} characters without control characters`)
+    if (this.#members.has(nick.toLowerCase())) throw new StanzaError('conflict', `"${nick}" is a member of the group; choose another nickname`)
+    const taken = this.#occupants(room).find(o => o.nick.toLowerCase() === nick.toLowerCase() && o.jid !== from.toString())
+    if (taken) throw new StanzaError('conflict', `"${nick}" is in use in this room; choose another nickname`)
+
+    const roomJid = this.#roomJid(room)
+    if (current && current.nick !== nick) {
+      // Nickname change (XEP-0045 §7.6): unavailable with 303 for the old one, then the new one.
+      for (const o of this.#occupants(room)) {
+        const codes = o.jid === current.jid ? ['303', '110'] : ['303']
+        await this.#send(occupantPresence(`${roomJid}/${current.nick}`, o.jid, JABBER_USER, { unavailable: true, codes, newNick: nick }))
+      }
+      current.nick = nick
+      this.#state.save()
+      for (const o of this.#occupants(room)) await this.#send(occupantPresence(`${roomJid}/${nick}`, o.jid, JABBER_USER, { codes: o.jid === current.jid ? ['110'] : [] }))
+      return
+    }
+    const joining = stanza.getChild('x', NS.muc)
+    if (current && !joining) {
+      // A status change: everyone sees the occupant's new presence.
+      for (const o of this.#occupants(room)) await this.#send(occupantPresence(`${roomJid}/${nick}`, o.jid, JABBER_USER, { codes: o.jid === current.jid ? ['110'] : [] }))
+      return
+    }
+    await this.#join(room, { nick, jid: from.toString() }, joining, !current)
+  }
+
+  /** XEP-0045 §7.2: occupants' presence, own presence (110), history, subject. */
+  async #join (room: string, occupant: Occupant, request: Element | undefined, isNew: boolean): Promise<void> {
+    const roomJid = this.#roomJid(room)
+    if (isNew) {
+      this.#state.occupants.set(room, [...this.#occupants(room), occupant])
+      this.#state.save()
+    }
+    for (const x of this.#members.values()) await this.#send(occupantPresence(`${roomJid}/${x.nick}`, occupant.jid, memberAffiliation(x.member)))
+    for (const o of this.#occupants(room)) {
+      if (o.jid === occupant.jid) continue
+      await this.#send(occupantPresence(`${roomJid}/${o.nick}`, occupant.jid, JABBER_USER))
+      if (isNew) await this.#send(occupantPresence(`${roomJid}/${occupant.nick}`, o.jid, JABBER_USER))
+    }
+    await this.#send(occupantPresence(`${roomJid}/${occupant.nick}`, occupant.jid, JABBER_USER, { codes: ['110'] }))
+    for (const m of await this.#history(room, request?.getChild('history'))) {
+      await this.#send(groupchat(`${roomJid}/${this.#nickOf(m)}`, occupant.jid, m.id, m.text, { room: roomJid, stanzaId: m.id, delayed: m.ts }))
+    }
+    await this.#send(xml('message', { from: roomJid, to: occupant.jid, type: 'groupchat', id: `subject-${room}` }, xml('subject', {}, `${this.#group.name}: ${room}`)))
+    this.#emit('joined', { room, nick: occupant.nick, jid: occupant.jid })
+  }
+
+  async #leave (room: string, occupant: Occupant, tellSelf: boolean): Promise<void> {
+    this.#state.occupants.set(room, this.#occupants(room).filter(o => o.jid !== occupant.jid))
+    this.#state.save()
+    const from = `${this.#roomJid(room)}/${occupant.nick}`
+    for (const o of this.#occupants(room)) await this.#send(occupantPresence(from, o.jid, JABBER_USER, { unavailable: true }))
+    if (tellSelf) await this.#send(occupantPresence(from, occupant.jid, JABBER_USER, { unavailable: true, codes: ['110'] }))
+    this.#emit('left', { room, nick: occupant.nick, jid: occupant.jid })
+  }
+
+  /** The room's recent messages as the join's <history/> asks (maxstanzas, maxchars=0, seconds, since). */
+  async #history (room: string, request: Element | undefined): Promise<MessageView[]> {
+    let max = DEFAULT_HISTORY
+    const a = request?.attrs ?? {}
+    if (a.maxchars === '0') return []
+    if (a.maxstanzas !== undefined) {
+      const n = Number(a.maxstanzas)
+      if (!Number.isSafeInteger(n) || n < 0) throw new StanzaError('bad-request', 'maxstanzas must be a whole number')
+      max = Math.min(n, MAX_HISTORY)
+    }
+    let after = -Infinity
+    if (a.seconds !== undefined) after = Date.now() - Number(a.seconds) * 1000
+    if (a.since !== undefined) {
+      const t = Date.parse(a.since)
+      if (Number.isNaN(t)) throw new StanzaError('bad-request', 'since must be an XEP-0082 date-time')
+      after = Math.max(after, t)
+    }
+    if (Number.isNaN(after)) throw new StanzaError('bad-request', 'seconds must be a number')
+    const all = (await this.#solidar.messages(this.#group.id, { room })).filter(m => !m.deleted && !m.unreadable && m.ts > after)
+    return max === 0 ? [] : all.slice(-max)
+  }
+
+  async #onMessage (stanza: Element, from: Jid, to: Jid, bare: string, allowed: boolean): Promise<void> {
+    const type = stanza.attrs.type ?? 'normal'
+    const local = to.local.toLowerCase()
+    const body = stanza.getChildText('body')
+    if (local === '') throw new StanzaError('service-unavailable', `write to ROOM@${this.#domain} or MEMBER@${this.#domain}`)
+    if (!allowed) throw new StanzaError('forbidden', `${bare} is not on the group's bridge allowlist`)
+    const isRoom = this.#rooms.has(local)
+    if (type === 'groupchat') {
+      if (!isRoom || to.resource !== '') throw new StanzaError('item-not-found', `no room ${to.toString()}`)
+      const sender = this.#occupants(local).find(o => o.jid === from.toString())
+      if (!sender) throw new StanzaError('not-acceptable', `join ${this.#roomJid(local)} before writing to it`)
+      if (stanza.getChild('subject')) throw new StanzaError('forbidden', 'the subject of a bridged room cannot be changed')
+      if (body === null || body.trim() === '') return // chat states and receipts: nothing for Solidar
+      return this.#groupchatToSolidar(stanza, local, sender, bare, body)
+    }
+    if (body === null || body.trim() === '') return
+    if (isRoom && to.resource !== '') {
+      // A private message inside the room (XEP-0045 §7.5) to a member or another Jabber occupant.
+      const sender = this.#occupants(local).find(o => o.jid === from.toString())
+      if (!sender) throw new StanzaError('not-acceptable', `join ${this.#roomJid(local)} before writing to its occupants`)
+      const member = this.#members.get(to.resource.toLowerCase())
+      if (member) return this.#dmToSolidar(stanza, member, bare, body, sender.nick)
+      const target = this.#occupants(local).find(o => o.nick.toLowerCase() === to.resource.toLowerCase())
+      if (!target) throw new StanzaError('item-not-found', `nobody called "${to.resource}" is in this room`)
+      await this.#send(xml('message', { from: `${this.#roomJid(local)}/${sender.nick}`, to: target.jid, type: 'chat', id: stanza.attrs.id }, xml('body', {}, body), xml('x', { xmlns: NS.mucUser })))
+      return
+    }
+    const member = this.#memberByLocal(local)
+    if (member === null) throw new StanzaError('item-not-found', `no member ${to.getLocal(true)} in this group`)
+    return this.#dmToSolidar(stanza, member, bare, body)
+  }
+
+  async #groupchatToSolidar (stanza: Element, room: string, sender: Occupant, bare: string, body: string): Promise<void> {
+    const clientId = clientMessageId(stanza)
+    const id = bridgedMessageId(`room:${room}`, bare, clientId ?? crypto.randomUUID())
+    const { duplicate } = await solidarCall(() => this.#solidar.sendBridged(this.#group.id, { id, room, text: body, jid: bare, nick: sender.nick }))
+    this.#emit('to-solidar', { room, id, jid: bare, duplicate })
+    // Reflect it (XEP-0045 §7.4) with the client's id; a repeat goes back to its sender only.
+    const roomJid = this.#roomJid(room)
+    const targets = duplicate ? [sender] : this.#occupants(room)
+    for (const o of targets) await this.#send(groupchat(`${roomJid}/${sender.nick}`, o.jid, clientId ?? id, body, { room: roomJid, stanzaId: id }))
+  }
+
+  async #dmToSolidar (stanza: Element, member: MemberOccupant, bare: string, body: string, nick?: string): Promise<void> {
+    const clientId = clientMessageId(stanza)
+    const id = bridgedMessageId(`dm:${member.member.id}`, bare, clientId ?? crypto.randomUUID())
+    const { duplicate } = await solidarCall(() => this.#solidar.dmBridged(member.member.id, { id, text: body, jid: bare, ...(nick !== undefined ? { nick } : {}) }))
+    this.#state.replyTo.set(member.member.id, bare)
+    this.#state.save()
+    this.#emit('dm-to-solidar', { member: member.member.id, id, jid: bare, duplicate })
+  }
+
+  /** The answer to an IQ get/set: the result's payload (true: an empty result) or an <error/>. */
+  async #answerIq (stanza: Element): Promise<Element | true> {
+    try {
+      const from = parseJid(stanza.attrs.from, 'sender')
+      const to = parseJid(stanza.attrs.to, 'recipient')
+      const bare = normalizeBareJid(from.bare().toString())
+      if (bare === null) throw new StanzaError('jid-malformed', 'the sender is not a user JID')
+      if (!(await this.#solidar.bridgeAllowed(this.#group.id, bare))) throw new StanzaError('forbidden', 'this bridge answers only Jabber addresses on the group\'s allowlist')
+      return await this.#onIq(stanza, to)
+    } catch (err) {
+      const known = err instanceof StanzaError
+      if (!known) this.#emit('error', { message: (err as Error)?.message ?? String(err), stanza: 'iq' })
+      const condition: Condition = known ? err.condition : 'internal-server-error'
+      const text = known ? err.message : 'the bridge could not handle this request'
+      if (known) this.#emit('refused', { from: stanza.attrs.from, to: stanza.attrs.to, kind: 'iq', condition, reason: text })
+      return errorElement(condition, text)
+    }
+  }
+
+  async #onIq (stanza: Element, to: Jid): Promise<Element | true> {
+    const type = stanza.attrs.type
+    const payload = stanza.children.find((c): c is Element => typeof c !== 'string')
+    const ns = payload?.attrs.xmlns
+    const local = to.local.toLowerCase()
+    if (type === 'get' && ns === NS.ping) return true
+    if (type === 'get' && ns === NS.discoInfo && to.resource === '') {
+      const features = (list: string[]) => list.map(v => xml('feature', { var: v }))
+      if (local === '') {
+        return xml('query', { xmlns: NS.discoInfo }, xml('identity', { category: 'conference', type: 'text', name: `Solidar: ${this.#group.name}` }),
+          ...features([NS.discoInfo, NS.discoItems, NS.muc, NS.ping]))
+      }
+      if (this.#rooms.has(local)) {
+        return xml('query', { xmlns: NS.discoInfo }, xml('identity', { category: 'conference', type: 'text', name: `${this.#group.name}: ${local}` }),
+          ...features([NS.discoInfo, NS.muc, 'muc_persistent', 'muc_membersonly', 'muc_semianonymous', 'muc_unmoderated', NS.sid]))
+      }
+      const member = this.#memberByLocal(local)
+      if (member) return xml('query', { xmlns: NS.discoInfo }, xml('identity', { category: 'account', type: 'registered', name: member.member.name }), ...features([NS.discoInfo]))
+      throw new StanzaError('item-not-found', `no room or member ${to.toString()}`)
+    }
+    if (type === 'get' && ns === NS.discoItems && to.resource === '') {
+      if (local !== '' && !this.#rooms.has(local) && this.#memberByLocal(local) === null) throw new StanzaError('item-not-found', `no room or member ${to.toString()}`)
+      const items = local === '' ? [...this.#rooms].map(r => xml('item', { jid: this.#roomJid(r), name: r })) : []
+      return xml('query', { xmlns: NS.discoItems }, ...items)
+    }
+    throw new StanzaError('service-unavailable', 'not supported by this bridge')
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  #roomJid (room: string): string { return `${room}@${this.#domain}` }
+
+  #occupants (room: string): Occupant[] { return this.#state.occupants.get(room) ?? [] }
+
+  /** The nickname a message shows under: a Jabber user's own nick, a member's room nick. */
+  #nickOf (m: MessageView): string {
+    if (m.bridged) return m.bridged.nick ?? m.bridged.jid.split('@')[0]
+    for (const x of this.#members.values()) if (x.member.id === m.author) return x.nick
+    return m.authorName
+  }
+
+  /** A member by the local part of NAME@DOMAIN (escaped display name) or MEMBERID@DOMAIN. */
+  #memberByLocal (local: string): MemberOccupant | null {
+    for (const x of this.#members.values()) if (x.local === local || x.member.id.toLowerCase() === local) return x
+    return null
+  }
+}
+
+const JABBER_USER: Affiliation = { affiliation: 'member', role: 'participant' }
+
+function memberAffiliation (m: MemberView): Affiliation {
+  if (m.role === 'admin') return { affiliation: 'admin', role: 'moderator' }
+  if (m.role === 'observer') return { affiliation: 'member', role: 'visitor' }
+  return JABBER_USER
+}
+
+/** Solidar's coded errors as XMPP conditions. */
+async function solidarCall<T> (fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (!isSolidarError(err)) throw err
+    const map: Partial<Record<string, Condition>> = {
+      NOT_PERMITTED: 'forbidden', BAD_REQUEST: 'not-acceptable', ROOM_NOT_FOUND: 'item-not-found',
+      MEMBER_NOT_FOUND: 'item-not-found', NO_SHARED_GROUP: 'item-not-found', MESSAGE_NOT_FOUND: 'item-not-found'
+    }
+    throw new StanzaError(map[err.code] ?? 'internal-server-error', err.message)
+  }
+}
+
+function splitHostPort (text: string): [string, number] {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(text.trim())
+  const port = m ? Number(m[2]) : NaN
+  if (!m || port < 1 || port > 65535) throw new Error(`--server must be HOST:PORT (the XMPP server's component port), not "${text}"`)
+  return [m[1], port]
+}
+
+export { splitHostPort, jid }
