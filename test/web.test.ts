@@ -36,6 +36,16 @@ function watch (page: Page, origin: string, problems: string[]): void {
   })
 }
 
+/** Step timings of a test, reported as diagnostics (the suite should stay fast). */
+function stopwatch (t: { diagnostic: (msg: string) => void }): (step: string) => void {
+  let last = Date.now()
+  return (step) => {
+    const now = Date.now()
+    t.diagnostic(`${step}: ${now - last} ms`)
+    last = now
+  }
+}
+
 async function shot (page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true })
 }
@@ -49,6 +59,7 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
   let group = ''
 
   before(async () => {
+    const started = Date.now()
     if (!existsSync(path.join(REPO_ROOT, 'web', 'dist', 'index.html'))) {
       throw new Error('web/dist is missing: run `npm run build` first (npm test does)')
     }
@@ -67,6 +78,7 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
     }
     alice = await open(cluster.node('user-a'))
     bob = await open(cluster.node('user-b'))
+    process.stderr.write(`web test set-up (DHT, two nodes, Chromium): ${Date.now() - started} ms\n`)
   })
 
   after(async () => {
@@ -140,7 +152,8 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
     await b.getByText('Alice', { exact: true }).waitFor({ timeout: LIVE })
   })
 
-  it('chat both ways, live: reply, edit, delete, and a keyboard-only send', async () => {
+  it('chat both ways, live: reply, edit, delete, and a keyboard-only send', async (t) => {
+    const lap = stopwatch(t)
     const a = alice.page
     const b = bob.page
     await a.getByRole('link', { name: 'Chat', exact: true }).click()
@@ -148,6 +161,7 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
     await composer(alice).fill('Hello from Alice')
     await composer(alice).press('Enter')
     await messageLog(bob).getByText('Hello from Alice').waitFor({ timeout: LIVE })
+    lap('first message live')
 
     // Bob, keyboard only: Tab to the message field, type, Enter.
     await b.locator('body').click({ position: { x: 1, y: 1 } })
@@ -160,6 +174,7 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
     await b.keyboard.type('Hello from Bob, by keyboard')
     await b.keyboard.press('Enter')
     await messageLog(alice).getByText('Hello from Bob, by keyboard').waitFor({ timeout: LIVE })
+    lap('keyboard-only message live')
 
     await messageLog(alice).getByRole('button', { name: 'Reply to Bob' }).click()
     await composer(alice).fill('Agreed')
@@ -176,10 +191,12 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
     a.once('dialog', (d) => { void d.accept() })
     await messageLog(alice).locator('li.msg', { hasText: 'Agreed' }).getByRole('button', { name: 'Delete' }).click()
     await messageLog(bob).getByText('Message deleted').waitFor({ timeout: LIVE })
+    lap('reply, edit, delete live')
     await shot(b, '04-chat')
 
     // Both nodes hold the same log: what the browsers did went through the API into the group.
     const log = await bob.node.log(group)
+    lap('CLI log')
     assert.deepEqual(log.map((m) => [m.authorName, m.text]), [
       ['Alice', 'Hello from Alice (edited)'], ['Bob', 'Hello from Bob, by keyboard'], ['Alice', '']
     ])
@@ -191,7 +208,8 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
     await b.getByRole('navigation', { name: 'Groups and conversations' }).getByLabel('1 unread').waitFor({ timeout: LIVE })
   })
 
-  it('the same pad typed in both browsers at once ends identical; CLI append and Markdown export agree', async () => {
+  it('the same pad typed in both browsers at once ends identical; CLI append and Markdown export agree', async (t) => {
+    const lap = stopwatch(t)
     const a = alice.page
     const b = bob.page
     await a.getByRole('link', { name: 'Pads' }).click()
@@ -203,10 +221,12 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
     await b.getByRole('link', { name: 'Minutes' }).click({ timeout: LIVE })
     const editorB = b.getByRole('textbox', { name: 'Text of Minutes' })
     await editorB.waitFor()
+    lap('pad created and opened in both')
 
     await editorA.click()
     await a.keyboard.type('Agenda: wages. ')
     await b.getByText('Agenda: wages.').waitFor({ timeout: LIVE })
+    lap('first edit seen by the other browser')
     await editorB.click()
     await b.keyboard.press('Control+End')
     // Concurrent typing in both editors.
@@ -227,22 +247,26 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
       if (last[0] === last[1] && last[0].includes('Alice was here.') && last[0].includes('Bob wrote this.')) break
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
+    lap('concurrent typing converged')
     assert.equal(last[0], last[1], 'both editors show the same text')
     for (const part of ['Agenda: wages.', 'Alice was here.', 'Bob wrote this.']) assert.ok(last[0].includes(part), `${part} in ${last[0]}`)
 
     // Remote carets with names, from presence.
     await a.locator('.caret-label', { hasText: 'Bob' }).waitFor({ timeout: LIVE })
+    lap('remote caret shown')
     await shot(a, '05-pad')
 
     // The CLI edits the same document the browsers edit.
     await bob.node.ok(['pad', 'append', group, 'Minutes', 'Appended by the CLI'])
     await a.getByText('Appended by the CLI').waitFor({ timeout: LIVE })
     await b.getByText('Appended by the CLI').waitFor({ timeout: LIVE })
+    lap('CLI append shown in both')
 
     const [download] = await Promise.all([a.waitForEvent('download'), a.getByRole('button', { name: 'Markdown' }).click()])
     assert.equal(download.suggestedFilename(), 'Minutes.md')
     const markdown = await readFile((await download.path())!, 'utf8')
     const cli = await alice.node.ok(['pad', 'export', group, 'Minutes'])
+    lap('download and CLI export')
     assert.equal(markdown.trim(), cli.trim(), 'the download is the node\'s Markdown export')
     for (const part of ['Agenda: wages.', 'Alice was here.', 'Bob wrote this.', 'Appended by the CLI']) assert.ok(markdown.includes(part), `${part} in ${markdown}`)
   })
