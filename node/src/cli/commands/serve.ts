@@ -112,8 +112,8 @@ Prints the web UI address (with the API token) alone as the first line on stdout
 e.g. http://127.0.0.1:${DEFAULT_PORT}/#token=..., and notes on stderr. Writes
 <home>/daemon.json while running so other solidar commands find the node.
 
-Network: a choice made with --bootstrap or --public-dht is remembered for later runs.
-Without any, the node stays local and contacts nobody.
+Network: a choice made with --bootstrap or --public-dht (or in the web app) is remembered
+for later runs. Without any, the node stays local and contacts nobody.
 
 Examples:
   $ solidar serve --bootstrap 192.0.2.10:49737   # private network of your union
@@ -158,7 +158,7 @@ Examples:
       print(uiUrl)
       note(`Solidar is running for home ${home}; network: ${describeNetwork(decision.choice)}.`)
       if (decision.source === 'default') {
-        note('This node stays local until you choose a network: restart it with --bootstrap HOST:PORT (a private DHT of your union) or --public-dht.')
+        note('This node stays local until you choose a network: in the web app (then restart), or restart it with --bootstrap HOST:PORT (a private DHT of your union) or --public-dht.')
       }
       if (!['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
         note(`Warning: the API listens on ${opts.host}, so other machines can reach it over unencrypted HTTP, protected only by the token.`)
