@@ -1,3 +1,5 @@
+import type { GroupSync } from './sync-state.ts'
+import type { TransportInfo } from './transport.ts'
 import type {
   Role, BridgeAllowEntry, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
   MessageView, RoomView, SolidarEvent, WhoAmI, AuditEntry
@@ -76,9 +78,14 @@ export interface NodeStatus {
     mode: 'none' | 'bootstrap' | 'public'
     bootstrap: string[]
     connections: number
+    /** The transports that are up (hyperswarm, libp2p) and their connections. */
+    transports: TransportInfo[]
   }
-  /** Per group: peers currently replicating its log, and messages in this node's view. */
-  groups: Array<{ id: GroupId, name: string, peers: number, length: number }>
+  /**
+   * Per group: peers currently replicating its log (in all and per transport), messages
+   * in this node's view, and whether this node and its peers hold the same blocks.
+   */
+  groups: Array<{ id: GroupId, name: string, peers: number, peersByTransport: Record<string, number>, length: number, sync: GroupSync }>
 }
 
 export type { MessageId }

@@ -31,6 +31,7 @@ import { Pads, type PadHost, type PadLog } from './pads/service.ts'
 import { Registry, type LocalStore, type LogRecord } from './registry.ts'
 import { SELF_VERIFY_MESSAGE, sameName, VerificationStore, verifyMember, withVerification, type VerificationResult, type VerifyOptions } from './verification.ts'
 import type { PeerConnection, Transport } from './transport.ts'
+import { groupSync } from './sync-state.ts'
 import type {
   AuditEntry, BridgeAllowEntry, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
   MessageView, Role, RoomView, SolidarEvent, WhoAmI
@@ -304,6 +305,9 @@ export class Solidar implements SolidarApi {
 
   // ---------------------------------------------------------------- identity & status
 
+  /** Which transport carries replication with a peer (its transport key). */
+  #carrier = (remotePublicKey: Uint8Array): string => this.transport?.carrier?.(remotePublicKey) ?? this.transport?.name ?? 'none'
+
   whoami (): WhoAmI {
     return { id: memberId(this.identity), name: this.identity.name, fingerprint: fingerprint(memberKey(this.identity)) }
   }
@@ -312,12 +316,19 @@ export class Solidar implements SolidarApi {
     const groups: NodeStatus['groups'] = []
     for (const log of this.#groupLogs()) {
       const meta = await log.group.meta()
-      groups.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', peers: log.group.peerCount, length: await log.group.messageCount() })
+      const { peers, peersByTransport, sync } = groupSync(log.group.base, this.#carrier)
+      groups.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', peers, peersByTransport, length: await log.group.messageCount(), sync })
     }
+    const t = this.transport
     return {
       id: memberId(this.identity),
       name: this.identity.name,
-      network: { mode: this.#network, bootstrap: this.#bootstrap, connections: this.transport?.connectionCount ?? 0 },
+      network: {
+        mode: this.#network,
+        bootstrap: this.#bootstrap,
+        connections: t?.connectionCount ?? 0,
+        transports: t ? (t.info?.() ?? [{ name: t.name, connections: t.connectionCount }]) : []
+      },
       groups
     }
   }

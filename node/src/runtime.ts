@@ -5,17 +5,40 @@
 import path from 'node:path'
 import Corestore from 'corestore'
 import HyperDHT from 'hyperdht'
-import { Solidar, encodeIdentity, errors, type SolidarApi } from '@solidar/core'
+import crypto from 'hypercore-crypto'
+import { MultiTransport, Solidar, encodeIdentity, errors, type SolidarApi, type Transport } from '@solidar/core'
 import { FileStore } from './file-store.ts'
 import { IDENTITY_FILE, readIdentity, writeFileAtomic } from './home.ts'
 import { HyperswarmTransport, parseHostPort } from './hyperswarm-transport.ts'
 import { MirrorManager } from './mirrors.ts'
+import { parseLanAddress, type LanAddress } from './lan/addresses.ts'
 
 /** How this node reaches other peers. Nothing beyond 127.0.0.1 is contacted for 'none'. */
 export interface NetworkChoice {
   mode: 'none' | 'bootstrap' | 'public'
   /** HOST:PORT entries of a private DHT (mode 'bootstrap'). */
   bootstrap: string[]
+}
+
+/**
+ * LAN mode (libp2p). Off unless mDNS is on or an address is given. `listen` and `peers`
+ * are HOST:PORT; mDNS listens on 0.0.0.0 with a free port unless `listen` says otherwise.
+ */
+export interface LanChoice {
+  mdns: boolean
+  listen: string[]
+  peers: string[]
+}
+
+export const lanEnabled = (lan: LanChoice | undefined): lan is LanChoice =>
+  lan !== undefined && (lan.mdns || lan.listen.length > 0 || lan.peers.length > 0)
+
+/** Parses LAN addresses; a bad one is a BAD_REQUEST naming the option. */
+export function parseLanChoice (lan: LanChoice): { listen: LanAddress[], peers: LanAddress[] } {
+  const parse = (list: string[], option: string, allowAnyPort: boolean) => list.map(a => {
+    try { return parseLanAddress(a, { allowAnyPort }) } catch (err: any) { throw errors.badRequest(`${option}: ${err.message}`) }
+  })
+  return { listen: parse(lan.listen, '--listen', true), peers: parse(lan.peers, '--peer', false) }
 }
 
 export interface RunningNode {
@@ -30,23 +53,47 @@ export interface RunningNode {
 export interface StartNodeOptions {
   home: string
   network: NetworkChoice
+  /** LAN mode over libp2p, beside (or instead of) the DHT. */
+  lan?: LanChoice
   /** Called with errors no request is waiting for (replication, storage). */
   onError?: (err: Error) => void
+  /** Notes about peers worth a log line (failed dials, malformed matching messages). */
+  onWarning?: (message: string, err?: unknown) => void
 }
 
 export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
   const identity = readIdentity(opts.home)
   if (!identity) throw errors.notInitialized()
-  let transport: HyperswarmTransport | null = null
+  // One transport key pair per run, shared by all transports: a peer reached over both is
+  // recognised as one (MultiTransport) and never linked to this device's identity key.
+  const keyPair = crypto.keyPair()
+  const lan = lanEnabled(opts.lan) ? { ...parseLanChoice(opts.lan), mdns: opts.lan.mdns } : null
+  let swarm: HyperswarmTransport | null = null
   if (opts.network.mode === 'bootstrap') {
     if (opts.network.bootstrap.length === 0) throw errors.badRequest('--bootstrap needs at least one HOST:PORT')
     const bootstrap = opts.network.bootstrap.map(b => {
       try { return parseHostPort(b) } catch (err: any) { throw errors.badRequest(err.message) }
     })
-    transport = new HyperswarmTransport({ mode: 'bootstrap', bootstrap })
+    swarm = new HyperswarmTransport({ mode: 'bootstrap', bootstrap }, { keyPair })
   } else if (opts.network.mode === 'public') {
-    transport = new HyperswarmTransport({ mode: 'public' })
+    swarm = new HyperswarmTransport({ mode: 'public' }, { keyPair })
   }
+  const parts: Transport[] = swarm ? [swarm] : []
+  if (lan) {
+    try {
+      // Loaded only in LAN mode: libp2p is large and needs its Node 20 polyfill first.
+      const { Libp2pTransport } = await import('./lan/libp2p-transport.ts')
+      parts.push(await Libp2pTransport.create({ keyPair, ...lan, onWarning: opts.onWarning }))
+    } catch (err: any) {
+      await swarm?.close().catch(() => {})
+      if (err?.code === 'EADDRINUSE') throw errors.badRequest(`--listen: the address is already in use (${err.message})`)
+      if (err?.code === 'EADDRNOTAVAIL') throw errors.badRequest(`--listen: this machine has no such address (${err.message})`)
+      throw err
+    }
+  }
+  // Hyperswarm first: of two connections to one peer, replication uses the hyperswarm one
+  // (hyperswarm reconnects on its own schedule; a libp2p session is ours to reopen at once).
+  const transport = parts.length > 0 ? new MultiTransport(parts) : null
   const store = new Corestore(path.join(opts.home, 'store'))
   let solidar: Solidar
   try {
@@ -63,7 +110,7 @@ export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
   }
   const stopErrors = opts.onError ? solidar.onError(opts.onError) : () => {}
   // Mirrors ride on the transport's DHT: blind-peering dials each mirror by its public key.
-  const mirrors = new MirrorManager({ home: opts.home, node: solidar, store, dht: transport?.dht ?? null, onError: opts.onError })
+  const mirrors = new MirrorManager({ home: opts.home, node: solidar, store, dht: swarm?.dht ?? null, onError: opts.onError })
   try {
     await mirrors.start()
   } catch (err) {

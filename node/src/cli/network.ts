@@ -3,8 +3,10 @@
  * is remembered in config.json; without one the remembered choice applies, else the
  * node stays local (mode "none") and contacts nobody. --no-dht forces "none" for one run.
  */
-import type { NetworkChoice } from '../runtime.ts'
+import { InvalidArgumentError } from 'commander'
+import type { LanChoice, NetworkChoice } from '../runtime.ts'
 import type { HomeConfig } from '../home.ts'
+import { parseLanAddress } from '../lan/addresses.ts'
 
 export interface NetworkFlags {
   bootstrap?: string[]
@@ -48,4 +50,26 @@ export function describeNetwork (choice: NetworkChoice): string {
     case 'bootstrap': return `private DHT via ${choice.bootstrap.join(', ')}`
     case 'public': return 'public DHT'
   }
+}
+
+/** `--listen HOST:PORT` (repeatable; port 0 picks a free one): a usage error when malformed. */
+export function listenArg (value: string, previous: string[] = []): string[] {
+  try { parseLanAddress(value, { allowAnyPort: true }) } catch (err) { throw new InvalidArgumentError((err as Error).message + '.') }
+  return [...previous, value.trim()]
+}
+
+/** `--peer HOST:PORT` (repeatable): a usage error when malformed. */
+export function peerArg (value: string, previous: string[] = []): string[] {
+  try { parseLanAddress(value) } catch (err) { throw new InvalidArgumentError((err as Error).message + '.') }
+  return [...previous, value.trim()]
+}
+
+/** One-line description of LAN mode, or null when it is off. */
+export function describeLan (lan: LanChoice): string | null {
+  const parts = [
+    ...(lan.mdns ? ['mDNS discovery'] : []),
+    ...(lan.peers.length > 0 ? [`peers ${lan.peers.join(', ')}`] : []),
+    ...(lan.listen.length > 0 ? [`listening on ${lan.listen.join(', ')}`] : [])
+  ]
+  return parts.length > 0 ? `LAN over libp2p (${parts.join('; ')})` : null
 }

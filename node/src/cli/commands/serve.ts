@@ -16,7 +16,7 @@ import {
 import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
 import { bootstrapArg, portArg } from '../parsers.ts'
-import { chooseNetwork, describeNetwork, networkFlagConflict } from '../network.ts'
+import { chooseNetwork, describeLan, describeNetwork, listenArg, networkFlagConflict, peerArg } from '../network.ts'
 import { note, print } from '../output.ts'
 import { untilSignal } from '../signals.ts'
 
@@ -30,6 +30,9 @@ interface ServeOptions {
   bootstrap?: string[]
   publicDht?: boolean
   dht?: boolean
+  lan?: boolean
+  listen?: string[]
+  peer?: string[]
   openHint?: boolean
 }
 
@@ -105,7 +108,10 @@ export function registerServe (program: Command): void {
     .option('--port <port>', `port of the local API and web UI; 0 picks a free one (default ${DEFAULT_PORT})`, portArg)
     .option('--bootstrap <host:port,...>', 'join a private network through these DHT bootstrap nodes (remembered)', bootstrapArg)
     .option('--public-dht', 'join through the public DHT (remembered)')
-    .option('--no-dht', 'stay local for this run, whatever was remembered')
+    .option('--no-dht', 'no DHT for this run, whatever was remembered (with --lan: LAN only)')
+    .option('--lan', 'find peers on the local network by mDNS and sync with them over libp2p (this run)')
+    .option('--listen <host:port>', 'libp2p listen address, repeatable; port 0 picks a free one (default with --lan: 0.0.0.0:0)', listenArg)
+    .option('--peer <host:port>', 'dial this peer over libp2p and keep dialling while not connected; repeatable (for networks that block multicast)', peerArg)
     .addOption(new Option('--open-hint', 'print a hint about opening the web UI; create an identity if needed').hideHelp())
     .addHelpText('after', `
 Prints the web UI address (with the API token) alone as the first line on stdout,
@@ -115,10 +121,18 @@ e.g. http://127.0.0.1:${DEFAULT_PORT}/#token=..., and notes on stderr. Writes
 Network: a choice made with --bootstrap or --public-dht (or in the web app) is remembered
 for later runs. Without any, the node stays local and contacts nobody.
 
+LAN mode (this run only): --lan finds other Solidar nodes on the local network by mDNS
+and syncs the groups you share with them over libp2p; nodes that meet learn which groups
+they share and nothing about the others. --listen and --peer use libp2p without mDNS
+(--peer alone also works behind a firewall that blocks multicast). LAN and DHT can run
+at once: a peer reached both ways is synced over one connection.
+
 Examples:
   $ solidar serve --bootstrap 192.0.2.10:49737   # private network of your union
   $ solidar serve --public-dht                   # public DHT
-  $ solidar serve --port 0 --no-dht              # any free port, offline`)
+  $ solidar serve --port 0 --no-dht              # any free port, offline
+  $ solidar serve --lan --no-dht                 # meeting room: local network only
+  $ solidar serve --no-dht --listen 0.0.0.0:4100 --peer 192.168.1.20:4100`)
     .action(async (opts: ServeOptions, cmd: Command) => {
       const conflict = networkFlagConflict(opts)
       if (conflict !== null) cmd.error(`error: ${conflict}`, { exitCode: EXIT.USAGE, code: 'solidar.usage' })
@@ -139,11 +153,14 @@ Examples:
 
       const { logger } = await createLogger()
       const { startNode } = await import('../../runtime.ts')
+      const lan = { mdns: opts.lan === true, listen: opts.listen ?? [], peers: opts.peer ?? [] }
       const node = await startNode({
         home,
         network: decision.choice,
+        lan,
         // Replication and storage errors no request waits for: log them, keep running.
-        onError: (err) => logger.error({ err }, 'background error in the node')
+        onError: (err) => logger.error({ err }, 'background error in the node'),
+        onWarning: (message, err) => logger.warn({ err }, message)
       })
       const { createSettings } = await import('../../settings.ts')
       const settings = createSettings({ home, solidar: node.solidar, running: decision.choice })
@@ -156,8 +173,11 @@ Examples:
 
       const uiUrl = `${server.url}/#token=${token}`
       print(uiUrl)
-      note(`Solidar is running for home ${home}; network: ${describeNetwork(decision.choice)}.`)
-      if (decision.source === 'default') {
+      const lanText = describeLan(lan)
+      note(`Solidar is running for home ${home}; network: ${describeNetwork(decision.choice)}${lanText !== null ? `; ${lanText}` : ''}.`)
+      const listening = node.solidar.transport?.info?.().find(i => i.name === 'libp2p')?.listening ?? []
+      if (listening.length > 0) note(`libp2p listens on ${listening.join(', ')}`)
+      if (decision.source === 'default' && lanText === null) {
         note('This node stays local until you choose a network: in the web app (then restart), or restart it with --bootstrap HOST:PORT (a private DHT of your union) or --public-dht.')
       }
       if (!['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {

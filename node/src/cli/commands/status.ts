@@ -8,7 +8,7 @@ import { print, printJson, printTable, sanitize } from '../output.ts'
 /** Registers `status`. */
 export function registerStatus (program: Command): void {
   program.command('status')
-    .description('show the running node: identity, network, connections, groups')
+    .description('show the running node: identity, transports and their peers, groups with peers per transport and sync state')
     .option('--json', 'print the status as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const client = clientOf(cmd)
@@ -18,8 +18,20 @@ export function registerStatus (program: Command): void {
       print(`api:         ${client.info.url} (pid ${client.info.pid})`)
       print(`network:     ${describeNetwork(status.network)}`)
       print(`connections: ${status.network.connections}`)
+      for (const t of status.network.transports) {
+        const extra = [
+          t.standby !== undefined && t.standby > 0 ? `${t.standby} standby` : null,
+          t.discovery !== undefined && t.discovery.length > 0 ? `discovery: ${t.discovery.join(', ')}` : null,
+          t.listening !== undefined && t.listening.length > 0 ? `listening: ${t.listening.join(' ')}` : null
+        ].filter(x => x !== null)
+        print(`transport:   ${t.name} up, ${t.active ?? t.connections} peer(s)${extra.length > 0 ? `; ${extra.join('; ')}` : ''}`)
+      }
       if (status.groups.length === 0) return print('groups:      none')
       print('')
-      printTable(['GROUP', 'PEERS', 'ENTRIES', 'ID'], status.groups.map((g) => [g.name, String(g.peers), String(g.length), g.id]))
+      const perTransport = (g: NodeStatus['groups'][number]) => Object.entries(g.peersByTransport).map(([name, n]) => `${name} ${n}`).join(', ') || '-'
+      const sync = (g: NodeStatus['groups'][number]) => g.sync.state + (g.sync.missing > 0 ? ` (${g.sync.missing} to fetch)` : '') + (g.sync.unsent > 0 ? ` (${g.sync.unsent} to send)` : '')
+      printTable(['GROUP', 'PEERS', 'BY TRANSPORT', 'SYNC', 'ENTRIES', 'ID'], status.groups.map((g) => [
+        g.name, String(g.peers), perTransport(g), sync(g), String(g.length), g.id
+      ]))
     })
 }
