@@ -70,7 +70,14 @@ export function isSealed (x: unknown, maxBytes: number): x is Sealed {
 
 /** The epoch keys this device holds for one log. */
 export class Keyring {
+  /** The key of each epoch: what this device seals with. */
   #keys = new Map<number, Buffer>()
+  /**
+   * Other keys of an epoch, only for opening: concurrent rotations by two admins both make
+   * a key for the same epoch, and content sealed under the one that came second in the order
+   * (or under one this device used before the order settled) must stay readable.
+   */
+  #alternates = new Map<number, Buffer[]>()
   readonly discoveryKey: Buffer
 
   constructor (logKey: Uint8Array, discoveryKey: Buffer) {
@@ -78,9 +85,30 @@ export class Keyring {
     this.#keys.set(0, epochZeroKey(logKey))
   }
 
-  add (epoch: number, key: Buffer): void { this.#keys.set(epoch, key) }
+  /** Sets the key of an epoch; a different key it replaces stays as an alternate. */
+  add (epoch: number, key: Buffer): void {
+    const old = this.#keys.get(epoch)
+    this.#keys.set(epoch, key)
+    if (old && !b4a.equals(old, key)) this.addAlternate(epoch, old)
+    const alts = this.#alternates.get(epoch)
+    if (alts) this.#alternates.set(epoch, alts.filter(k => !b4a.equals(k, key)))
+  }
+
+  /** Another key of an epoch, tried when the epoch's key does not open something. */
+  addAlternate (epoch: number, key: Buffer): void {
+    if (this.#keys.has(epoch) && b4a.equals(this.#keys.get(epoch)!, key)) return
+    const alts = this.#alternates.get(epoch) ?? []
+    if (!alts.some(k => b4a.equals(k, key))) alts.push(key)
+    this.#alternates.set(epoch, alts)
+  }
+
   has (epoch: number): boolean { return this.#keys.has(epoch) }
   get (epoch: number): Buffer | undefined { return this.#keys.get(epoch) }
+  /** Every key of an epoch: its key first, then the alternates. */
+  all (epoch: number): Buffer[] {
+    const key = this.#keys.get(epoch)
+    return [...(key ? [key] : []), ...(this.#alternates.get(epoch) ?? [])]
+  }
   get epochs (): number[] { return [...this.#keys.keys()].sort((a, b) => a - b) }
 
   seal (epoch: number, kind: ContentKind, plaintext: Uint8Array): Sealed {
@@ -90,7 +118,10 @@ export class Keyring {
   }
 
   open (sealed: Sealed, kind: ContentKind): Buffer | null {
-    const key = this.#keys.get(sealed.e)
-    return key ? openContent(key, sealed, this.discoveryKey, kind) : null
+    for (const key of this.all(sealed.e)) {
+      const plain = openContent(key, sealed, this.discoveryKey, kind)
+      if (plain) return plain
+    }
+    return null
   }
 }

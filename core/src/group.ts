@@ -115,11 +115,12 @@ export class Group extends EventEmitter {
   }
   async epoch (): Promise<number> { return (await getRecord<number>(this.view, K.epoch)) ?? 0 }
   async rekeyPending (): Promise<boolean> { return (await getRecord<number>(this.view, K.rekey)) === 1 }
-  /** Epoch key boxes sealed to `memberHex`, by epoch. */
-  async epochBoxes (memberHex: string): Promise<Array<{ epoch: number, box: Buffer }>> {
-    const out: Array<{ epoch: number, box: Buffer }> = []
-    for await (const { key, value } of rangeRecords<Uint8Array>(this.view, `k!${memberHex}!`)) {
-      out.push({ epoch: Number(key.slice(key.lastIndexOf('!') + 1)), box: Buffer.from(value) })
+  /** Epoch key boxes sealed to the device `deviceHex`, by epoch; `alt` names an alternate key of that epoch. */
+  async epochBoxes (deviceHex: string): Promise<Array<{ epoch: number, box: Buffer, alt: number }>> {
+    const out: Array<{ epoch: number, box: Buffer, alt: number }> = []
+    for await (const { key, value } of rangeRecords<Uint8Array>(this.view, `k!${deviceHex}!`)) {
+      const [epoch, alt] = key.slice(`k!${deviceHex}!`.length).split('!')
+      out.push({ epoch: Number(epoch), box: Buffer.from(value), alt: alt === undefined ? 0 : Number(alt) })
     }
     return out
   }

@@ -56,8 +56,8 @@ export interface SolidarOptions {
   onIdentityChange?: (identity: Identity) => Promise<void>
 }
 
-/** `boxes`: for each epoch key in the keyring, the box (hex) it was opened from. */
-interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, boxes: Map<number, string>, rotation: Promise<void> }
+/** `boxes`: for each epoch key in the keyring (`epoch` or `epoch!alternate`), the box (hex) it was opened from. */
+interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, boxes: Map<string, string>, rotation: Promise<void> }
 
 const hex = (b: Uint8Array): string => b4a.toString(b, 'hex')
 const z32OfHex = (h: string): MemberId => encodeKey(b4a.from(h, 'hex')) as MemberId
@@ -241,13 +241,18 @@ export class Solidar implements SolidarApi {
 
   /** Opens the epoch keys sealed to this member that the keyring does not hold yet. */
   async #refreshKeys (log: OpenLog) {
-    for (const { epoch, box } of await log.group.epochBoxes(this.#device)) {
+    for (const { epoch, box, alt } of await log.group.epochBoxes(this.#device)) {
       // Re-open when the box changed: two admins may rotate to the same epoch at once, and the
       // log can reorder so that the other's rotation (and key) wins after ours was applied here.
+      // The keyring keeps the key it replaces, and the other rotation's key, as alternates.
+      const slot = alt ? `${epoch}!${alt}` : String(epoch)
       const id = b4a.toString(box, 'hex')
-      if (log.boxes.get(epoch) === id) continue
+      if (log.boxes.get(slot) === id) continue
       const key = openEpochKey(box, log.group.discoveryKey, epoch, this.identity)
-      if (key) { log.keyring.add(epoch, key); log.boxes.set(epoch, id) }
+      if (!key) continue
+      if (alt) log.keyring.addAlternate(epoch, key)
+      else log.keyring.add(epoch, key)
+      log.boxes.set(slot, id)
     }
   }
 
@@ -256,8 +261,8 @@ export class Solidar implements SolidarApi {
     const current = await log.group.epoch()
     const out: EpochBox[] = []
     for (let e = 1; e <= current; e++) {
-      const key = log.keyring.get(e)
-      if (key) out.push({ e, box: sealEpochKey(log.group.discoveryKey, e, key, member) })
+      // The epoch's key first (apply takes the first box of an epoch as its key), then its alternates.
+      for (const key of log.keyring.all(e)) out.push({ e, box: sealEpochKey(log.group.discoveryKey, e, key, member) })
     }
     return out
   }

@@ -58,6 +58,8 @@ export const K = {
   epoch: 'e',
   rekey: 'rk',
   epochKey: (deviceHex: string, epoch: number) => `k!${deviceHex}!${pad(epoch)}`,
+  /** Another key of the same epoch: a concurrent rotation that came second in the order (see rotateEpoch). */
+  epochKeyAlt: (deviceHex: string, epoch: number, n: number) => `k!${deviceHex}!${pad(epoch)}!${pad(n)}`,
   device: (deviceHex: string) => `dv!${deviceHex}`,
   vaultLog: (n: number) => `vl!${pad(n)}`,
   vaultWriter: (logHex: string, deviceHex: string) => `vw!${logHex}!${deviceHex}`,
@@ -75,7 +77,7 @@ export const K = {
   bridgeAllow: (entry: string) => `ba!${entry}`
 }
 
-export type Counter = 'msg' | 'dm' | 'audit' | 'change' | 'vault'
+export type Counter = 'msg' | 'dm' | 'audit' | 'change' | 'vault' | 'altkey'
 
 /** Minimal Hyperbee surface we use (the package ships no types). */
 export interface Bee {

@@ -177,7 +177,7 @@ test('apply: removal marks the member as left, drops their writer and asks for a
   }
 })
 
-test('apply: epoch/rotate — admins only, exactly current+1, boxes stored for current members only; bodies never from a future epoch', async (t) => {
+test('apply: epoch/rotate — admins only, current+1 (or an alternate key of an epoch that began), boxes stored for current members only; bodies never from a future epoch', async (t) => {
   const lab = await Lab.create(t, 'solidar-membership-')
   const alice = await lab.creator('alice')
   const bob = await lab.member(alice, 'bob')
@@ -217,17 +217,29 @@ test('apply: epoch/rotate — admins only, exactly current+1, boxes stored for c
   assert.equal(openEpochKey(bobBox.box, dk, 2, bob.id), null, 'a box names its epoch')
   assert.equal(openEpochKey(bobBox.box, randomKey(), 1, bob.id), null, 'and its log')
 
-  await refused(all, alice, rotate(1, [alice.id, bob.id], randomContentKey()), 'epoch/rotate', 'epoch 1 does not follow the current epoch 1')
+  // A second rotation to an epoch that already began (another admin's, concurrent) is kept as an
+  // alternate key of that epoch: its author may have sealed with it. Still only for current devices.
+  const key1b = randomContentKey()
+  await alice.group.append(rotate(1, [alice.id, bob.id, carol.id], key1b))
+  await converged(groups, 'alternate key of epoch 1', 3)
+  for (const g of groups) {
+    assert.equal(await g.epoch(), 1, 'the epoch did not move')
+    assert.deepEqual((await g.epochBoxes(hex(bob.id.publicKey))).map(b => [b.epoch, b.alt]), [[1, 0], [1, 1]])
+    assert.deepEqual(await g.epochBoxes(hex(carol.id.publicKey)), [], 'no alternate box for the removed member')
+  }
+  const [bobMain, bobAlt] = await bob.group.epochBoxes(hex(bob.id.publicKey))
+  assert.deepEqual(openEpochKey(bobMain.box, dk, 1, bob.id), key1, 'the first rotation\'s key stays the epoch\'s key')
+  assert.deepEqual(openEpochKey(bobAlt.box, dk, 1, bob.id), key1b)
   await refused(all, alice, rotate(3, [alice.id, bob.id]), 'epoch/rotate', 'epoch 3 does not follow the current epoch 1')
 
   // bodies: epoch 1 now exists; an older epoch is still accepted (a member that missed the rotation)
   texts.keys.set(1, key1)
   await bob.group.append(texts.post('bob-epoch-1', 'under epoch one', { epoch: 1 }))
-  await converged(groups, 'bob\'s post', 5)
+  await converged(groups, 'bob\'s post', 4)
   await alice.group.append(texts.post('alice-epoch-0', 'late under epoch zero', { epoch: 0 }))
   await refused(all, bob, { ...texts.post('bob-epoch-2', 'too early'), body: { ...texts.seal('x', 1), e: 2 } } as Command, 'message/post', 'sealed under an epoch that does not exist')
   await refused(all, bob, texts.edit('bob-epoch-1', 'x', { body: { ...texts.seal('x', 1), e: 2 } }), 'message/edit', 'sealed under an epoch that does not exist')
-  const view = await converged(groups, 'posts everywhere', 7)
+  const view = await converged(groups, 'posts everywhere', 6)
   for (const g of groups) {
     const msgs = await g.messages()
     assert.deepEqual(msgs.map(m => [m.id, m.body?.e, texts.open(m)]), [['bob-epoch-1', 1, 'under epoch one'], ['alice-epoch-0', 0, 'late under epoch zero']])
@@ -436,7 +448,8 @@ test('applyNodes fuzz: mutated sealed bodies and epoch entries never throw and c
       c => ({ ...c, body: [c.body.e, c.body.n, c.body.c] })
     ],
     'epoch/rotate': [
-      (c, now) => ({ ...c, epoch: r.pick([now, now + 2 + r.int(5), 0, -1]) }),
+      // (`now` itself is valid: a concurrent rotation's key becomes an alternate key of that epoch)
+      (c, now) => ({ ...c, epoch: r.pick([now + 2 + r.int(5), 0, -1]) }),
       c => ({ ...c, keys: [] }),
       c => ({ ...c, keys: c.keys.map((k: any) => ({ ...k, box: r.bytes(257) })) }),
       c => ({ ...c, keys: Array.from({ length: MAX_EPOCH_BOXES + 1 }, () => c.keys[0]) }),
@@ -486,7 +499,7 @@ test('applyNodes fuzz: mutated sealed bodies and epoch entries never throw and c
     const msgs = next.filter(([k]) => k.startsWith('s!')).map(([, v]) => v as MessageRecord)
     assert.equal((await getRecord<number>(view, 'n!msg')) ?? 0, msgs.length, `${label}: n!msg counts the messages`)
     for (const m of msgs) if (m.body) assert.ok(m.body.e <= epoch && m.body.n.byteLength === 24, `${label}: stored body ${m.id} is well-formed and not from the future`)
-    for (const [k] of next.filter(([k]) => k.startsWith('k!'))) assert.ok(Number(k.slice(-12)) <= epoch, `${label}: box ${k} beyond the current epoch`)
+    for (const [k] of next.filter(([k]) => k.startsWith('k!'))) assert.ok(Number(k.split('!')[2]) <= epoch, `${label}: box ${k} beyond the current epoch`)
     state = next
   }
 
@@ -642,7 +655,7 @@ test('Solidar: a removed member who stays connected reads nothing new, stores no
   for (const needle of news) assert.deepEqual(await filesContaining(path.join(dir, 'bob'), b4a.from(needle)), [], 'bob stores no plaintext either')
 })
 
-test('Solidar: leaving — the leaver forgets the group, an admin starts the next epoch at once, and with two admins exactly one rotation counts and everyone can still read everyone', async (t) => {
+test('Solidar: leaving — the leaver forgets the group, an admin starts the next epoch at once, and with two admins one rotation starts the epoch, the other is kept as its alternate key, and everyone can still read everyone', async (t) => {
   const { nodes, locals } = await makeNodes(['alice', 'bob', 'carol', 'dave'], t)
   const [alice, bob, carol, dave] = nodes
   const { id } = await alice.createGroup('Works council')
@@ -657,12 +670,6 @@ test('Solidar: leaving — the leaver forgets the group, an admin starts the nex
     return (await getRecord(v, 'e')) === e && (await getRecord(v, 'rk')) === 0
   }, `${n.label} reached epoch ${e}`)))
   /** The epoch-`e` key each node opens from its own box, as it is in its own view now (hex). */
-  const boxKey = async (n: typeof alice, e: number) => {
-    for await (const { key, value } of rangeRecords<Uint8Array>(await viewOf(n, id), `k!${hex(n.identity.publicKey)}!`)) {
-      if (Number(key.slice(key.lastIndexOf('!') + 1)) === e) return hex(openEpochKey(b4a.from(value), (await n.logBase(id)).base.discoveryKey, e, n.identity) ?? Buffer.alloc(0))
-    }
-    return null
-  }
 
   // carol leaves: she forgets the group at once; both admins see the leave and may both rotate
   assert.deepEqual(await carol.leaveGroup(id), { id, name: 'Works council' })
@@ -670,31 +677,14 @@ test('Solidar: leaving — the leaver forgets the group, an admin starts the nex
   assert.deepEqual(records(locals[2]).filter(r => r.kind === 'group'), [], 'her registry forgot the group')
   await failure(carol.messages(id), 'GROUP_NOT_FOUND')
   await settled(1)
-  // Until the two concurrent rotations are in the signed (final) order, the log may still swap
-  // them: a message sealed meanwhile under the key that then loses is unreadable to everyone
-  // (seen under load; a known limitation, see the report). Wait for the final order here.
-  const final = async () => {
-    const bases = await Promise.all(stay.map(async n => (await n.logBase(id)).base))
-    await Promise.all(bases.map(b => b.update()))
-    // the view's blocks are all signed by the indexers: what apply made of the log so far is final
-    const views = bases.map(b => b.view.core)
-    if (!views.every(v => v.signedLength === v.length && v.length === views[0].length)) return false
-    const keys = await Promise.all(stay.map(n => boxKey(n, 1)))
-    return keys[0] !== null && keys.every(k => k === keys[0])
-  }
-  const finalStart = Date.now()
-  await waitFor(final, 'the rotation is in the signed order and every node opens the same epoch-1 key', 45_000).catch(async (err) => {
-    const views = await Promise.all(stay.map(async n => (await n.logBase(id)).base.view.core))
-    assert.fail(`${err.message}\nview signed/length: ${views.map(v => `${v.signedLength}/${v.length}`).join(' ')}\n${await keyDiagnosis(stay, id)}`)
-  })
-  t.diagnostic(`the rotation order was final after ${Date.now() - finalStart} ms`)
+  // Members write at once, while the two admins' concurrent rotations may still swap places
+  // in the order: whatever key each sealed with, everyone holds it (as the epoch's key or as
+  // its alternate).
   for (const n of stay) {
     assert.deepEqual((await n.members(id)).map(m => m.name).sort(), ['alice', 'bob', 'dave'])
-      // at most one refused rotation (the other admin's, for the same epoch); nothing else refused
-    // but the second answer to a join request (both admins answer it; the first member/add wins)
+    // nothing refused but the second answer to a join request (both admins answer it; the first member/add wins)
     const audit = (await n.audit(id)).filter(a => !(a.type === 'member/add' && a.reason === 'writer already belongs to a member'))
-    assert.ok(audit.length <= 1, JSON.stringify(audit))
-    for (const a of audit) assert.deepEqual([a.type, a.reason], ['epoch/rotate', 'epoch 1 does not follow the current epoch 1'])
+    assert.deepEqual(audit, [])
   }
   await waitFor(async () => (await Promise.all(stay.map(n => n.audit(id)))).every((a, _, all) => a.length === all[0].length), 'the same audit everywhere')
 
@@ -729,6 +719,52 @@ test('Solidar: leaving — the leaver forgets the group, an admin starts the nex
  * For a failure message: per node, the epoch keys it opens from its own boxes in its own view,
  * and which of those keys open each message body in that view.
  */
+test('Solidar: two admins, cut off from each other, each remove a member and rotate to the same epoch; after they meet, every message sealed under either key is readable to all who stayed, not to those removed', async (t) => {
+  const { nodes, network } = await makeNodes(['alice', 'bob', 'carol', 'dave', 'erin'], t)
+  const [alice, bob, carol, dave, erin] = nodes
+  const { id } = await alice.createGroup('Works council')
+  await bob.join((await alice.createInvite(id, { role: 'admin' })).code, { timeoutMs: 30_000 })
+  for (const n of [carol, dave, erin]) await n.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
+  for (const n of nodes) await waitFor(async () => (await n.members(id)).length === 5, `${n.label} sees five members`)
+  const { base } = await alice.logBase(id)
+
+  // The two admins go offline, each on its own.
+  for (const n of [alice, bob]) { network.leave(n.transport as any); (n.transport as any).disconnectAll() }
+  const epochOne = (n: typeof alice) => waitFor(async () => {
+    const v = await viewOf(n, id)
+    return (await getRecord(v, 'e')) === 1 && (await getRecord(v, 'rk')) === 0
+  }, `${n.label} rotated to epoch 1 alone`)
+  await alice.removeMember(id, carol.whoami().id)
+  await bob.removeMember(id, dave.whoami().id)
+  await Promise.all([epochOne(alice), epochOne(bob)])
+  const fromAlice = secret('alice-under-her-key')
+  const fromBob = secret('bob-under-his-key')
+  assert.equal((await alice.send(id, fromAlice)).text, fromAlice)
+  assert.equal((await bob.send(id, fromBob)).text, fromBob)
+
+  // They meet again: one rotation starts epoch 1, the other becomes its alternate key; the second
+  // removal after the first rotation in the order makes one more epoch.
+  for (const n of [alice, bob]) await n.transport!.join(base.discoveryKey)
+  const stay = [alice, bob, erin]
+  for (const n of stay) {
+    await waitFor(async () => {
+      const seen = await n.messages(id)
+      return seen.length === 2 && seen.every(m => !m.unreadable)
+    }, `${n.label} reads both messages`, 45_000).catch(async (err) => assert.fail(`${err.message}\n${JSON.stringify(await n.messages(id))}\n${await keyDiagnosis(stay, id)}`))
+    assert.deepEqual((await n.messages(id)).map(m => m.text).sort(), [fromAlice, fromBob].sort())
+    assert.deepEqual((await n.members(id)).map(m => m.name).sort(), ['alice', 'bob', 'erin'])
+  }
+  await Promise.all(stay.map(n => waitFor(async () => (await getRecord(await viewOf(n, id), 'e')) === 2, `${n.label} reached epoch 2`, 30_000)))
+  // After the last rotation, what anyone writes is for those who stayed only.
+  const later = secret('erin-epoch-2')
+  await erin.send(id, later)
+  for (const n of stay) await waitFor(async () => (await n.messages(id)).some(m => m.text === later), `${n.label} reads erin's message`, 30_000)
+  for (const n of [carol, dave]) {
+    const seen = await n.messages(id).catch(() => [])
+    assert.ok(!seen.some(m => m.text === later), `${n.label} (removed) cannot read what was written after the last rotation`)
+  }
+})
+
 async function keyDiagnosis (ns: Array<Awaited<ReturnType<typeof makeNodes>>['nodes'][number]>, id: string): Promise<string> {
   const lines: string[] = []
   const keys = new Map<string, string>()
@@ -746,9 +782,9 @@ async function keyDiagnosis (ns: Array<Awaited<ReturnType<typeof makeNodes>>['no
     const dk = (await n.logBase(id)).base.discoveryKey
     const mine = new Map<number, Buffer>()
     for await (const { key, value } of rangeRecords<Uint8Array>(view, `k!${hex(n.identity.publicKey)}!`)) {
-      const e = Number(key.slice(key.lastIndexOf('!') + 1))
+      const [e, alt] = key.split('!').slice(2).map(Number)
       const k = openEpochKey(b4a.from(value), dk, e, n.identity)
-      if (k) mine.set(e, k)
+      if (k && !alt) mine.set(e, k) // alternates: shown by the keyring (Solidar opens them too)
     }
     held.set(n.label, mine)
     lines.push(`${n.label}: epoch ${await getRecord(view, 'e')}, boxes ${[...mine].map(([e, k]) => `${e}=${name(k)}`).join(' ')}, audit ${(await n.audit(id)).map(auditLine).join('; ')}`)
