@@ -12,7 +12,9 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
 import path from 'node:path'
 import { Cluster, type GroupRef, type LogEntry, type SolidarNode } from './helpers/cluster.ts'
 import { solidarArgv, solidarOk, solidar, REPO_ROOT } from './helpers/cli.ts'
@@ -26,6 +28,8 @@ const BRIDGE = 'bridge.localhost'
 const SECRET = randomBytes(12).toString('hex')
 const ROOM = `general@${BRIDGE}`
 const PASSWORDS: Record<string, string> = { anna: 'pw-anna', ben: 'pw-ben', eve: 'pw-eve' }
+/** A second, independent XMPP client (Perl, Net::XMPP): Debian's sendxmpp. */
+const SENDXMPP = fs.existsSync('/usr/bin/sendxmpp') ? '/usr/bin/sendxmpp' : null
 
 interface BridgedEntry extends LogEntry { bridged?: { jid: string, nick?: string } }
 
@@ -180,6 +184,23 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
     })
   })
 
+  it('a second client implementation (sendxmpp) reaches a member through the bridge', { skip: SENDXMPP === null ? 'sendxmpp is not installed (apt-get install sendxmpp)' : false }, async () => {
+    await step('sendxmpp', async () => {
+      // sendxmpp cannot join MUC rooms on Prosody 0.12: it sends a DM to bob, as ben.
+      const text = `from sendxmpp ${randomBytes(3).toString('hex')}`
+      const child = execFile(SENDXMPP!, ['-u', 'ben', '-p', PASSWORDS.ben, '-j', `127.0.0.1:${prosody.c2sPort}`, '-o', DOMAIN,
+        '-r', 'perl', '--messages-type', 'chat', `bob@${BRIDGE}`], { timeout: 30_000 })
+      child.stdin!.end(text + '\n')
+      const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
+      assert.equal(code, 0, 'sendxmpp exits 0')
+      const dms = await waitFor(async () => {
+        const log = await bob.apiList<BridgedEntry>(`/api/dms/${bridgeId}/messages`)
+        return log.some(m => m.text.trim() === text) ? log : null
+      }, { what: 'bob gets the DM sendxmpp sent', timeout: 45_000, interval: 150 })
+      assert.deepEqual(dms.find(m => m.text.trim() === text)!.bridged, { jid: 'ben@localhost' })
+    })
+  })
+
   it('a JID not on the allowlist gets XMPP errors and reaches nothing; malformed stanzas get errors', async () => {
     await step('refusals', async () => {
       const eve = await connect('eve', 'x')
@@ -203,7 +224,7 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
         ['join without nickname', xml('presence', { to: ROOM, id: 'bad-4' }, xml('x', { xmlns: MUC })), 'jid-malformed'],
         ['nickname of a member', xml('presence', { to: `${ROOM}/bob`, id: 'bad-5' }, xml('x', { xmlns: MUC })), 'conflict'],
         ['unknown iq', xml('iq', { to: BRIDGE, type: 'get', id: 'bad-6' }, xml('query', { xmlns: 'jabber:iq:version:nonsense' })), 'service-unavailable'],
-        ['bad history request', xml('presence', { to: `${ROOM}/Anna2`, id: 'bad-7' }, xml('x', { xmlns: MUC }, xml('history', { since: 'yesterday' }))), 'bad-request'],
+        ['bad history request', xml('presence', { to: `${ROOM}/Anna`, id: 'bad-7' }, xml('x', { xmlns: MUC }, xml('history', { since: 'yesterday' }))), 'bad-request'],
         ['groupchat without joining', xml('message', { to: `random@${BRIDGE}`, type: 'groupchat', id: 'bad-8' }, xml('body', {}, 'x')), 'item-not-found']
       ]
       for (const [what, stanza, condition] of cases) {
@@ -268,6 +289,20 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
       assert.deepEqual(liveIds.filter((id, i) => liveIds.indexOf(id) !== i), [], 'no message live twice')
       const all = new Set(seen.map(m => m.stanzaId))
       for (const m of log) assert.ok(all.has(m.id), `anna (history + live) has "${m.text}"`)
+    })
+  })
+
+  it('an admin taking a JID off the allowlist removes it from its rooms and refuses it from then on', async () => {
+    await step('revoke', async () => {
+      const anna = users[users.length - 1]
+      const from = anna.received.length
+      await alice.ok(['relay', 'revoke', group.id, 'anna@localhost'])
+      const gone = await anna.expect(s => s.is('presence') && s.attrs.from === `${ROOM}/Anna` && s.attrs.type === 'unavailable', 'her removal from the room', { from, timeout: 45_000 })
+      assert.deepEqual(gone.getChild('x', MUC_USER)!.getChildren('status').map(st => st.attrs.code).sort(), ['110', '321'])
+      await groupchat(anna, 'after the revocation', 'anna-revoked')
+      assert.equal(errorCondition(await anna.expect(s => s.attrs.id === 'anna-revoked' && s.attrs.type === 'error', 'error for her message')), 'forbidden')
+      const log = await alice.apiList<BridgedEntry>(`/api/groups/${group.id}/messages`)
+      assert.ok(!log.some(m => m.text === 'after the revocation'))
     })
   })
 })

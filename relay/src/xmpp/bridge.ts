@@ -22,7 +22,7 @@
  */
 import crypto from 'node:crypto'
 import xmppComponent from '@xmpp/component'
-import { bridgedMessageId, isSolidarError, normalizeBareJid, type MemberView, type MessageView, type Solidar, type SolidarEvent } from '@solidar/core'
+import { bridgeAllows, bridgedMessageId, isSolidarError, normalizeBareJid, type MemberView, type MessageView, type Solidar, type SolidarEvent } from '@solidar/core'
 import { BridgeState, type Occupant } from './state.ts'
 import {
   NS, StanzaError, clientMessageId, errorElement, errorReply, groupchat, jid, memberLocal, occupantPresence, parseJid, xml,
@@ -296,6 +296,7 @@ class XmppBridge implements RunningBridge {
     const before = this.#members
     this.#members = next
     if (!announce || this.#xmpp === null) return
+    await this.#removeRevoked()
     const key = (x: MemberOccupant) => `${x.nick}\n${x.member.role}`
     const gone = [...before.values()].filter(x => ![...next.values()].some(y => key(y) === key(x)))
     const came = [...next.values()].filter(x => ![...before.values()].some(y => key(y) === key(x)))
@@ -396,6 +397,7 @@ class XmppBridge implements RunningBridge {
   /** XEP-0045 §7.2: occupants' presence, own presence (110), history, subject. */
   async #join (room: string, occupant: Occupant, request: Element | undefined, isNew: boolean): Promise<void> {
     const roomJid = this.#roomJid(room)
+    const history = await this.#history(room, request?.getChild('history')) // a malformed request is refused before anything changes
     if (isNew) {
       this.#state.occupants.set(room, [...this.#occupants(room), occupant])
       this.#state.save()
@@ -407,20 +409,31 @@ class XmppBridge implements RunningBridge {
       if (isNew) await this.#send(occupantPresence(`${roomJid}/${occupant.nick}`, o.jid, JABBER_USER))
     }
     await this.#send(occupantPresence(`${roomJid}/${occupant.nick}`, occupant.jid, JABBER_USER, { codes: ['110'] }))
-    for (const m of await this.#history(room, request?.getChild('history'))) {
+    for (const m of history) {
       await this.#send(groupchat(`${roomJid}/${this.#nickOf(m)}`, occupant.jid, m.id, m.text, { room: roomJid, stanzaId: m.id, delayed: m.ts }))
     }
     await this.#send(xml('message', { from: roomJid, to: occupant.jid, type: 'groupchat', id: `subject-${room}` }, xml('subject', {}, `${this.#group.name}: ${room}`)))
     this.#emit('joined', { room, nick: occupant.nick, jid: occupant.jid })
   }
 
-  async #leave (room: string, occupant: Occupant, tellSelf: boolean): Promise<void> {
+  async #leave (room: string, occupant: Occupant, tellSelf: boolean, codes: string[] = []): Promise<void> {
     this.#state.occupants.set(room, this.#occupants(room).filter(o => o.jid !== occupant.jid))
     this.#state.save()
     const from = `${this.#roomJid(room)}/${occupant.nick}`
-    for (const o of this.#occupants(room)) await this.#send(occupantPresence(from, o.jid, JABBER_USER, { unavailable: true }))
-    if (tellSelf) await this.#send(occupantPresence(from, occupant.jid, JABBER_USER, { unavailable: true, codes: ['110'] }))
-    this.#emit('left', { room, nick: occupant.nick, jid: occupant.jid })
+    for (const o of this.#occupants(room)) await this.#send(occupantPresence(from, o.jid, JABBER_USER, { unavailable: true, codes }))
+    if (tellSelf) await this.#send(occupantPresence(from, occupant.jid, JABBER_USER, { unavailable: true, codes: [...codes, '110'] }))
+    this.#emit('left', { room, nick: occupant.nick, jid: occupant.jid, ...(codes.length > 0 ? { codes } : {}) })
+  }
+
+  /** Occupants whose JID an admin took off the allowlist leave their rooms (status 321: affiliation change). */
+  async #removeRevoked (): Promise<void> {
+    const entries = (await this.#solidar.bridgeAllowlist(this.#group.id)).map(e => e.entry)
+    for (const room of [...this.#state.occupants.keys()]) {
+      for (const o of this.#occupants(room)) {
+        const bare = normalizeBareJid(o.jid.split('/')[0])
+        if (bare === null || !bridgeAllows(entries, bare)) await this.#leave(room, o, true, ['321'])
+      }
+    }
   }
 
   /** The room's recent messages as the join's <history/> asks (maxstanzas, maxchars=0, seconds, since). */
