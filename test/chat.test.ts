@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { Cluster, type GroupRef, type LogEntry, type SolidarNode } from './helpers/cluster.ts'
-import { solidar } from './helpers/cli.ts'
+import { formatResult, solidar } from './helpers/cli.ts'
 import { waitFor } from './helpers/wait.ts'
 
 const tag = randomBytes(4).toString('hex')
@@ -18,15 +18,17 @@ describe('chat between three daemons', { timeout: 240_000 }, () => {
   let alice: SolidarNode
   let bob: SolidarNode
   let carol: SolidarNode
+  /** Joins last, into a group with history. */
+  let dave: SolidarNode
   let group: GroupRef | undefined
   let everyone: SolidarNode[]
   /** The room that messages sent without --room land in (read from the first message). */
   let defaultRoom: string | undefined
 
   before(async () => {
-    cluster = await Cluster.start({ names: ['alice', 'bob', 'carol'] })
-    ;[alice, bob, carol] = cluster.nodes
-    everyone = cluster.nodes
+    cluster = await Cluster.start({ names: ['alice', 'bob', 'carol', 'dave'] })
+    ;[alice, bob, carol, dave] = cluster.nodes
+    everyone = [alice, bob, carol]
   }, { timeout: 120_000 })
 
   after(async () => { await cluster?.close() })
@@ -179,6 +181,34 @@ describe('chat between three daemons', { timeout: 240_000 }, () => {
       const carolGroup = await carol.log(group!.id)
       assert.ok(!carolGroup.some((m) => m.text === toBob || m.text === toAlice || m.id === a.id || m.id === b.id),
         "a DM showed up in carol's group log")
+    })
+  })
+
+  it('a newcomer joining a group with history sees the sync progress and, when join returns, has every message', async () => {
+    const g = needGroup()
+    await cluster.withLogs(async () => {
+      // Some history: 150 more messages from alice, 10 at a time through the API.
+      for (let i = 0; i < 150; i += 10) {
+        await Promise.all(Array.from({ length: 10 }, async (_, k) => {
+          const r = await alice.api({ method: 'POST', path: `/api/groups/${g.id}/messages`, body: { text: `history ${i + k} ${tag}` } })
+          assert.equal(r.status, 201, r.text)
+        }))
+      }
+      const total = (await alice.apiList<LogEntry>(`/api/groups/${g.id}/messages`)).length
+      assert.ok(total >= 150, `alice has ${total} messages`)
+      const code = await alice.ok(['invite', g.id])
+      const r = await dave.run(['join', code, '--timeout', '60s'], { timeout: 180_000 })
+      assert.equal(r.code, 0, formatResult(r))
+      assert.match(r.stdout, new RegExp(`Joined group council-${tag}`))
+      assert.match(r.stderr, /Syncing history: [\d,]+ messages here/, `progress on stderr:\n${r.stderr}`)
+      const done = /History complete: ([\d,]+) messages/.exec(r.stderr)
+      assert.ok(done, `join reports the history complete:\n${r.stderr}`)
+      assert.equal(Number(done[1].replace(/,/g, '')), total, 'the count join reports')
+      // Right away, without waiting: dave's node holds every message.
+      assert.equal((await dave.apiList<LogEntry>(`/api/groups/${g.id}/messages`)).length, total)
+      const status = await dave.json<{ groups: Array<{ id: string, sync: { state: string, missing: number, unapplied: number } }> }>(['status'])
+      const mine = status.groups.find((x) => x.id === g.id)
+      assert.deepEqual(mine && { state: mine.sync.state, missing: mine.sync.missing, unapplied: mine.sync.unapplied }, { state: 'synced', missing: 0, unapplied: 0 })
     })
   })
 })

@@ -14,6 +14,8 @@ export interface GroupSync {
   missing: number
   /** Blocks of this device's writer that some connected peer does not have yet. */
   unsent: number
+  /** Blocks downloaded but not yet taken into this node's view (Autobase is still applying them). */
+  unapplied: number
 }
 
 export interface NetworkStatusDetail {
@@ -25,9 +27,11 @@ export interface NetworkStatusDetail {
 interface BaseLike {
   core?: { peers?: PeerLike[] } | null
   local?: CoreLike | null
-  activeWriters?: Iterable<{ core: CoreLike }>
+  activeWriters?: Iterable<WriterLike>
 }
 interface CoreLike { length: number, contiguousLength?: number, peers?: PeerLike[] }
+/** An Autobase writer: its core, and how many of its nodes the base has taken in so far. */
+interface WriterLike { core: CoreLike, length?: number }
 interface PeerLike { remotePublicKey?: Uint8Array, remoteLength?: number }
 
 export function groupSync (base: BaseLike, carrier: (remotePublicKey: Uint8Array) => string): { peers: number, peersByTransport: Record<string, number>, sync: GroupSync } {
@@ -39,10 +43,12 @@ export function groupSync (base: BaseLike, carrier: (remotePublicKey: Uint8Array
     peersByTransport[name] = (peersByTransport[name] ?? 0) + 1
   }
   let missing = 0
+  let unapplied = 0
   for (const w of base.activeWriters ?? []) {
     const have = w.core.contiguousLength ?? w.core.length
     const best = Math.max(0, ...(w.core.peers ?? []).map(p => p.remoteLength ?? 0))
     missing += Math.max(0, best - have)
+    if (w.length !== undefined) unapplied += Math.max(0, have - w.length)
   }
   let unsent = 0
   const local = base.local
@@ -50,6 +56,6 @@ export function groupSync (base: BaseLike, carrier: (remotePublicKey: Uint8Array
     const lengths = (local.peers ?? []).map(p => p.remoteLength ?? 0)
     if (lengths.length > 0) unsent = Math.max(0, local.length - Math.min(...lengths))
   }
-  const state: SyncPhase = peers.length === 0 ? 'offline' : (missing > 0 || unsent > 0 ? 'syncing' : 'synced')
-  return { peers: peers.length, peersByTransport, sync: { state, missing, unsent } }
+  const state: SyncPhase = peers.length === 0 ? 'offline' : (missing > 0 || unsent > 0 || unapplied > 0 ? 'syncing' : 'synced')
+  return { peers: peers.length, peersByTransport, sync: { state, missing, unsent, unapplied } }
 }

@@ -8,11 +8,14 @@ import { boundedDurationArg, positiveIntArg } from '../parsers.ts'
 import { MAX_INVITE_EXPIRY_MS, MAX_JOIN_TIMEOUT_MS } from '../../api/schemas.ts'
 import { formatDuration } from '../duration.ts'
 import { note, print, printJson, sanitize } from '../output.ts'
+import { followSync, type SyncOutcome } from '../sync-progress.ts'
 
 /** How long `join` waits for a member to admit us by default. */
 export const DEFAULT_JOIN_TIMEOUT_MS = 60_000
 /** Extra time the HTTP request gets beyond the join timeout, so the node's answer always arrives. */
 const REQUEST_MARGIN_MS = 30_000
+/** How long `join` follows the history sync at most (the node goes on syncing afterwards). */
+const MAX_SYNC_FOLLOW_MS = 60 * 60_000
 
 /** Registers `invite` and `join`. */
 export function registerInvites (program: Command): void {
@@ -43,15 +46,39 @@ Example:
     .description('join a group with an invite code; waits until a member admits you')
     .argument('<code>', 'the invite code you received')
     .option('--timeout <duration>', `how long to wait for a member to answer (default ${formatDuration(DEFAULT_JOIN_TIMEOUT_MS)})`, boundedDurationArg(MAX_JOIN_TIMEOUT_MS))
-    .option('--json', 'print {id, name} of the group as JSON')
-    .addHelpText('after', '\nA member of the group must be online on the same network.\n\nExample:\n  $ solidar join <code> --timeout 5m')
-    .action(async (code: string, opts: { timeout?: number, json?: boolean }, cmd: Command) => {
+    .option('--sync', 'then wait until the group\'s history is here, showing progress on stderr (default without --json)')
+    .option('--no-sync', 'return as soon as you are admitted; the history syncs in the background')
+    .option('--json', 'print {id, name} of the group as JSON (with --sync also {sync: {state, messages, ms}})')
+    .addHelpText('after', `
+A member of the group must be online on the same network. After admission the command shows
+how the history syncs (entries here, blocks still to fetch and to apply) until this device has
+everything its peers have; the node keeps syncing if you stop it with Ctrl+C.
+
+Example:
+  $ solidar join <code> --timeout 5m`)
+    .action(async (code: string, opts: { timeout?: number, json?: boolean, sync?: boolean }, cmd: Command) => {
       const timeoutMs = opts.timeout ?? DEFAULT_JOIN_TIMEOUT_MS
+      const json = opts.json === true
       const client = clientOf(cmd)
-      if (opts.json !== true) note(`Waiting up to ${formatDuration(timeoutMs)} for a member of the group to admit you…`)
+      if (!json) note(`Waiting up to ${formatDuration(timeoutMs)} for a member of the group to admit you…`)
       const joined = await client.post<{ id: string, name: string }>('/api/join', { code: code.trim(), timeoutMs },
         { timeoutMs: timeoutMs + REQUEST_MARGIN_MS })
-      if (opts.json === true) return printJson(joined)
-      print(`Joined group ${sanitize(joined.name)} (id ${joined.id})`)
+      if (!json) print(`Joined group ${sanitize(joined.name)} (id ${joined.id})`)
+      let sync: SyncOutcome | undefined
+      if (opts.sync ?? !json) {
+        sync = await followSync(client, joined.id, { maxMs: MAX_SYNC_FOLLOW_MS, tty: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) })
+        if (!json) note(syncVerdict(sync))
+      }
+      if (json) printJson(sync === undefined ? joined : { ...joined, sync })
     })
+}
+
+function syncVerdict (s: SyncOutcome): string {
+  const seconds = `${(s.ms / 1000).toFixed(1)} s`
+  switch (s.state) {
+    case 'synced': return `History complete: ${s.messages.toLocaleString('en-US')} messages (${seconds}).`
+    case 'offline': return `No member is online to sync the history from; your node will fetch it when one is (see \`solidar status\`).`
+    case 'stalled': return `The history sync made no progress for a minute (${s.messages.toLocaleString('en-US')} messages so far); your node keeps trying (see \`solidar status\`).`
+    case 'timeout': return `Still syncing after ${seconds} (${s.messages.toLocaleString('en-US')} messages so far); your node goes on in the background (see \`solidar status\`).`
+  }
 }
