@@ -28,6 +28,10 @@ export interface TransportInfo {
   standby?: number
   /** Addresses the transport listens on, where it has any (libp2p). */
   listening?: string[]
+  /** Peers met on the network, shared topic or not (libp2p connections). */
+  lanPeers?: number
+  /** Private-matching exchanges completed, with or without a shared topic (libp2p). */
+  matchings?: number
   /** Discovery in use (e.g. 'mdns', 'dht'), and peers dialled by address. */
   discovery?: string[]
 }

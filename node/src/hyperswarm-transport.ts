@@ -10,6 +10,9 @@ import HyperDHT from 'hyperdht'
 import b4a from 'b4a'
 import type { PeerConnection, Transport, TransportEvents } from '@solidar/core'
 
+/** A connection with no bytes (keep-alives included) for this long is closed. */
+const CONNECTION_TIMEOUT_MS = 15_000
+
 export interface HostPort { host: string, port: number }
 
 export type HyperswarmNetwork = { mode: 'bootstrap', bootstrap: HostPort[] } | { mode: 'public' }
@@ -56,6 +59,9 @@ export class HyperswarmTransport extends EventEmitter<TransportEvents> implement
     super()
     this.swarm = new Hyperswarm({ dht: createDht(network), ...(opts.keyPair ? { keyPair: opts.keyPair } : {}) })
     this.swarm.on('connection', (stream: any) => {
+      // HyperDHT sends keep-alives every 5 s; a connection silent for longer is dead. Noticing it
+      // lets another transport's connection to the same peer take over (MultiTransport).
+      stream.setTimeout?.(CONNECTION_TIMEOUT_MS)
       const conn: PeerConnection = { stream, remotePublicKey: stream.remotePublicKey, transport: this.name }
       this.emit('connection', conn)
     })

@@ -7,6 +7,7 @@ import { runTransportSuite } from '../../core/test/transport-suite.ts'
 import { HyperswarmTransport } from '../src/hyperswarm-transport.ts'
 import { Libp2pTransport } from '../src/lan/libp2p-transport.ts'
 import { parseLanAddress, type LanAddress } from '../src/lan/addresses.ts'
+import { listeningOn } from './helpers/lan.ts'
 import { runDhtBootstrap } from '../src/runtime.ts'
 
 runTransportSuite('hyperswarm', async () => {
@@ -21,13 +22,6 @@ runTransportSuite('hyperswarm', async () => {
     close: () => dht.close()
   }
 })
-
-/** The TCP address a libp2p transport listens on, from its status info. */
-export function listeningOn (t: Libp2pTransport): LanAddress {
-  const ma = t.info()[0].listening?.map(a => /^\/ip4\/([\d.]+)\/tcp\/(\d+)/.exec(a)).find(m => m !== null)
-  if (!ma) throw new Error('libp2p transport listens nowhere')
-  return parseLanAddress(`${ma[1]}:${ma[2]}`)
-}
 
 runTransportSuite('libp2p', async () => {
   const known: LanAddress[] = []

@@ -69,6 +69,8 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
   #timers = new Set<NodeJS.Timeout>()
   #connectionWaiters = new Map<string, () => void>()
   #closed = false
+  /** Matching exchanges completed (with or without a shared topic), for status. */
+  #matchings = 0
 
   private constructor (node: Libp2p, opts: Libp2pTransportOptions) {
     super()
@@ -78,7 +80,9 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
   }
 
   static async create (opts: Libp2pTransportOptions): Promise<Libp2pTransport> {
-    const listen = opts.listen ?? (opts.mdns === true ? [{ host: '0.0.0.0', port: 0, multiaddr: '/ip4/0.0.0.0/tcp/0' }] : [])
+    const listen = opts.listen !== undefined && opts.listen.length > 0
+      ? opts.listen
+      : (opts.mdns === true ? [{ host: '0.0.0.0', port: 0, multiaddr: '/ip4/0.0.0.0/tcp/0' }] : [])
     const node = await createLibp2p({
       addresses: {
         listen: listen.map(a => a.multiaddr),
@@ -244,6 +248,7 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
     }
     try {
       const shared = await runMatch(channel, role, this.#topicList())
+      this.#matchings++
       // Anything after the peer's proofs (already buffered) is the start of the secret stream.
       return { shared: shared.length, rest: reader.rest() }
     } finally {
@@ -305,6 +310,8 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
       name: this.name,
       connections: this.#sessions.size,
       listening: this.node.getMultiaddrs().map(String),
+      lanPeers: this.node.getPeers().length,
+      matchings: this.#matchings,
       discovery: [
         ...(this.#opts.mdns === true ? ['mdns'] : []),
         ...(this.#opts.peers ?? []).map(p => `peer ${formatLanAddress(p)}`)
