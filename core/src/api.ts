@@ -6,6 +6,7 @@ import type {
 } from './types.ts'
 import type { VerificationResult, VerifyOptions } from './verification.ts'
 import type { PadApi } from './pads/api.ts'
+import type { MeetingApi } from './meetings/api.ts'
 
 /**
  * What a running Solidar node offers to its owner. The daemon's local HTTP/WebSocket
@@ -66,6 +67,9 @@ export interface SolidarApi {
 
   /** Collaborative documents (pads) of the groups: see core/src/pads/api.ts. */
   readonly pads: PadApi
+
+  /** Video meeting signalling (WebRTC between browsers): see core/src/meetings/api.ts. */
+  readonly meetings: MeetingApi
 
   /** Subscribe to events; returns an unsubscribe function. */
   subscribe (listener: (event: SolidarEvent) => void): () => void

@@ -17,7 +17,7 @@ import b4a from 'b4a'
 export interface Sealed { e: number, n: Buffer, c: Buffer }
 
 /** 'pad': Yjs updates; 'pad-title': pad titles; 'pad-presence': awareness over the ephemeral channel (never stored). */
-export type ContentKind = 'message' | 'pad' | 'vault' | 'pad-title' | 'pad-presence'
+export type ContentKind = 'message' | 'pad' | 'vault' | 'pad-title' | 'pad-presence' | 'meeting'
 
 const NONCE = 24
 const TAG = 16

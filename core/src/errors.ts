@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'ROOM_EXISTS'
   | 'PAD_NOT_FOUND'
   | 'PAD_AMBIGUOUS'
+  | 'MEETING_NOT_FOUND'
+  | 'MEETING_FULL'
   | 'NOT_PERMITTED'
   | 'NO_SHARED_GROUP'
   | 'INVITE_MALFORMED'
@@ -54,6 +56,8 @@ export const errors = {
   padNotFound: (ref: string) => new SolidarError('PAD_NOT_FOUND', `No pad matches "${ref}" in this group`),
   padAmbiguous: (ref: string, ids: string[]) =>
     new SolidarError('PAD_AMBIGUOUS', `"${ref}" matches several pads; use an id: ${ids.join(', ')}`),
+  meetingNotFound: (id: string) => new SolidarError('MEETING_NOT_FOUND', `No meeting "${id}" is running in this group`),
+  meetingFull: (max: number) => new SolidarError('MEETING_FULL', `This meeting already has ${max} participants, the most a meeting can have`),
   notPermitted: (what: string) => new SolidarError('NOT_PERMITTED', what),
   noSharedGroup: (member: string) =>
     new SolidarError('NO_SHARED_GROUP', `You share no group with ${member}; direct messages need one`),

@@ -28,6 +28,7 @@ import { decodeKey, encodeKey, groupIdOf } from './ids.ts'
 import { decodeInviteCode, encodeInviteCode } from './invite-code.ts'
 import { Pairing } from './pairing.ts'
 import { Pads, type PadHost, type PadLog } from './pads/service.ts'
+import { Meetings } from './meetings/service.ts'
 import { Registry, type LocalStore, type LogRecord } from './registry.ts'
 import { SELF_VERIFY_MESSAGE, sameName, VerificationStore, verifyMember, withVerification, type VerificationResult, type VerifyOptions } from './verification.ts'
 import type { PeerConnection, Transport } from './transport.ts'
@@ -68,6 +69,8 @@ export class Solidar implements SolidarApi {
   readonly transport: Transport | null
   /** Collaborative documents of the groups (core/src/pads/). */
   readonly pads: Pads
+  /** Video meeting signalling of the groups (core/src/meetings/). */
+  readonly meetings: Meetings
   #registry: Registry
   #verification: VerificationStore
   #logs = new Map<string, OpenLog>()
@@ -95,6 +98,13 @@ export class Solidar implements SolidarApi {
     this.#bootstrap = opts.bootstrap ?? []
     this.#events.setMaxListeners(0) // one listener per API WebSocket client
     this.pads = new Pads(this.#padHost(opts.local))
+    this.meetings = new Meetings({
+      resolve: async (ref) => this.#padLog(await this.#resolveGroup(ref)),
+      emit: (event) => this.#events.emit('event', event),
+      now: () => this.#now(),
+      identity: this.identity,
+      self: () => this.#self
+    })
   }
 
   static async open (opts: SolidarOptions): Promise<Solidar> {
@@ -122,6 +132,7 @@ export class Solidar implements SolidarApi {
     this.#wakeup.addStream(conn.stream) // autobase's "new heads" hints, for every log at once
     this.#pairing.attach(conn.stream)
     this.pads.attach(conn.stream)
+    this.meetings.attach(conn.stream)
   }
 
   /** Opens a known log (or adopts `opened`, a just-created one) and starts syncing it. */
@@ -171,6 +182,7 @@ export class Solidar implements SolidarApi {
           await this.#emitChanges(log)
           if (log.record.kind === 'group') await this.#processDmSignals(log)
           if (log.record.kind === 'group') await this.pads.refresh(this.#padLog(log))
+          if (log.record.kind === 'group') await this.meetings.refresh(this.#padLog(log))
           if (log.record.kind !== 'dm') await this.#rotateIfNeeded(log)
           // Sibling devices: a change anywhere may let us add a device to a log, or vice versa.
           const vault = this.#vault()
@@ -520,6 +532,7 @@ export class Solidar implements SolidarApi {
   async #closeLog (log: OpenLog) {
     this.#logs.delete(log.record.key)
     await this.pads.forget(log.record.key)
+    this.meetings.forget(log.group.discoveryKey)
     this.#pairing.unserve(log.group.discoveryKey)
     await this.transport?.leave(log.group.discoveryKey).catch(() => {})
     await log.group.close()
@@ -1092,6 +1105,7 @@ export class Solidar implements SolidarApi {
     this.#closing = true
     this.transport?.off('connection', this.#onConnection)
     await this.pads.close().catch(() => {})
+    this.meetings.close()
     for (const log of this.#logs.values()) await log.group.close().catch(() => {})
     this.#logs.clear()
   }

@@ -100,6 +100,8 @@ export type SolidarEvent =
   | { type: 'group'; group: GroupId }
   | { type: 'pad'; group: GroupId; pad: PadId; change: PadChange; author: MemberId; seq?: number }
   | { type: 'pad-presence'; group: GroupId; pad: PadId; presence: PadPresence }
+  | { type: 'meeting-update'; group: GroupId; meeting: MeetingView }
+  | { type: 'meeting-signal'; group: GroupId; meeting: MeetingId; from: MeetingPeer; to: string; signal: MeetingSignal }
 
 // ------------------------------------------------------------------ pads (core/src/pads/)
 
@@ -160,3 +162,45 @@ export interface PadPresence {
   pad: PadId
   peers: Array<{ clientId: number, member: MemberId, name: string, self: boolean, state: Record<string, unknown> }>
 }
+
+// ------------------------------------------------------------------ meetings (core/src/meetings/)
+
+export type MeetingId = string & { readonly __brand: 'MeetingId' }
+
+/** What a participant sends: microphone, camera, screen (false = muted / off). */
+export interface MediaState { audio: boolean, video: boolean, screen: boolean }
+
+/** One browser session of a member's device in a meeting. */
+export interface MeetingPeer {
+  member: MemberId
+  name: string
+  /** The device (z-base-32 key) whose node signed for this participant. */
+  device: string
+  /** A random id per join of a browser tab: a rejoin is a new session. */
+  session: string
+}
+
+export interface MeetingParticipant extends MeetingPeer {
+  /** This node's own participant (a browser tab on this node). */
+  self: boolean
+  /** When this session joined (its node's clock). */
+  since: number
+  media: MediaState
+}
+
+/** A running meeting of a group; no participants left means it ended. */
+export interface MeetingView {
+  id: MeetingId
+  group: GroupId
+  /** The room it was started in, if any. */
+  room?: string
+  started: number
+  participants: MeetingParticipant[]
+}
+
+/**
+ * A WebRTC signalling message as simple-peer emits it: `{type: 'offer' | 'answer', sdp}`,
+ * `{type: 'candidate', candidate: {candidate, sdpMLineIndex, sdpMid}}`, `{type: 'renegotiate'}` or
+ * `{type: 'transceiverRequest', transceiverRequest: {kind, init}}`.
+ */
+export type MeetingSignal = Record<string, unknown> & { type: string }

@@ -1,0 +1,451 @@
+/**
+ * Video meetings of a node (`Solidar.meetings`): signalling only. Browsers send each other
+ * audio and video directly (WebRTC, DTLS-SRTP); what they need to find each other travels
+ * browser → local node (API) → the group's meeting channel → the peer's node → its browser.
+ *
+ * The channel is an ephemeral protomux channel `solidar/meeting/v1` per group (id = the
+ * group's discovery key) on every peer connection, like pad presence: never written to a
+ * log or to disk. Every message is signed by the sending device and sealed under the group's
+ * current epoch key (wire.ts); a receiver accepts it only from an active device of a current
+ * member. So only members see which meetings run, and an offer or answer, with the DTLS
+ * fingerprint in its SDP, reaches a browser only with the member it is signed by.
+ *
+ * Each node announces its own participants (browser sessions) every 5 s; a remote participant
+ * not heard of for 16 s is gone, a local one whose tab stopped renewing for 20 s leaves.
+ * Signals are addressed to one device and session; they go to every directly connected
+ * peer of the group (sealed) and only the addressee's node passes them to its browser.
+ */
+import Protomux from 'protomux'
+import c from 'compact-encoding'
+import b4a from 'b4a'
+import crypto from 'hypercore-crypto'
+import type { Keyring } from '../content.ts'
+import { errors, isSolidarError } from '../errors.ts'
+import type { Group } from '../group.ts'
+import type { Identity } from '../identity.ts'
+import { decodeKey, encodeKey } from '../ids.ts'
+import { isRoomName } from '../commands.ts'
+import type { GroupId, MediaState, MeetingId, MeetingParticipant, MeetingSignal, MeetingView, MemberId, SolidarEvent } from '../types.ts'
+import { activeDevices, getRecord, K } from '../view.ts'
+import type { MeetingApi, MeetingJoinOptions, MeetingSignalOptions } from './api.ts'
+import {
+  ANNOUNCE_INTERVAL_MS, MAX_PARTICIPANTS, MAX_PENDING, PARTICIPANT_TTL_MS, SESSION_TTL_MS, SWEEP_INTERVAL_MS
+} from './constants.ts'
+import {
+  checkSignal, isMediaState, isMeetingId, isSessionId, openMessage, parseSignal, PROTOCOL, Rejected, sealMessage, wireMedia,
+  type MeetingPayload, type RejectReason
+} from './wire.ts'
+
+/** One group's log as the meeting service sees it (Solidar hands in the same object as to pads). */
+export interface MeetingLog {
+  id: GroupId
+  group: Group
+  keyring: Keyring
+  /** The current epoch, or NOT_PERMITTED when this device does not hold its key. */
+  currentEpoch (): Promise<number>
+}
+
+export interface MeetingHost {
+  resolve (ref: string): Promise<MeetingLog>
+  emit (event: SolidarEvent): void
+  now (): number
+  identity: Identity
+  /** The member this device acts for (hex). */
+  self (): string
+}
+
+interface Participant {
+  member: string
+  device: string
+  session: string
+  since: number
+  media: MediaState
+  room?: string
+  /** Last heard (remote: announcement; local: the tab's renewal), by this node's clock. */
+  seen: number
+  self: boolean
+}
+
+interface Topic {
+  log: MeetingLog
+  channels: Set<any>
+  /** meeting id → `${device}/${session}` → participant */
+  meetings: Map<string, Map<string, Participant>>
+  pending: Map<any, Buffer[]>
+}
+
+const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
+const z32 = (h: string) => encodeKey(b4a.from(h, 'hex'))
+const keyOf = (device: string, session: string) => `${device}/${session}`
+
+export class Meetings implements MeetingApi {
+  readonly maxParticipants = MAX_PARTICIPANTS
+  readonly #host: MeetingHost
+  readonly #topics = new Map<string, Topic>()
+  readonly #muxes = new Set<any>()
+  readonly #names = new Map<string, string>()
+  readonly #rejected = new Map<RejectReason, number>()
+  #accepted = 0
+  #timers: NodeJS.Timeout[] = []
+  #closed = false
+
+  constructor (host: MeetingHost) {
+    this.#host = host
+    const announce = setInterval(() => { for (const t of this.#topics.values()) this.#announceAll(t).catch(() => {}) }, ANNOUNCE_INTERVAL_MS)
+    const sweep = setInterval(() => { for (const t of this.#topics.values()) this.#sweep(t) }, SWEEP_INTERVAL_MS)
+    announce.unref()
+    sweep.unref()
+    this.#timers = [announce, sweep]
+  }
+
+  get #device (): string { return hex(this.#host.identity.publicKey) }
+
+  // ---------------------------------------------------------------- wiring (called by Solidar)
+
+  /** Every new peer connection: the meeting channel of each served group rides on it. */
+  attach (stream: any): void {
+    if (this.#closed) return
+    const mux = Protomux.from(stream)
+    stream.userData = mux
+    this.#muxes.add(mux)
+    stream.once('close', () => this.#muxes.delete(mux))
+    for (const topic of this.#topics.values()) this.#open(mux, topic)
+  }
+
+  /**
+   * After each update of a group's log (and when it opens): serve its channel, retry messages
+   * from senders the view did not know, and drop participants who are no longer members.
+   */
+  async refresh (log: MeetingLog): Promise<void> {
+    if (this.#closed) return
+    const key = hex(log.group.discoveryKey)
+    let topic = this.#topics.get(key)
+    if (!topic) {
+      topic = { log, channels: new Set(), meetings: new Map(), pending: new Map() }
+      this.#topics.set(key, topic)
+      for (const mux of this.#muxes) this.#open(mux, topic)
+      return
+    }
+    topic.log = log
+    if (topic.pending.size > 0) this.#retry(topic)
+    const changed = new Set<string>()
+    for (const [meeting, parts] of topic.meetings) {
+      for (const [k, p] of parts) {
+        if (p.self ? await this.#selfAllowed(topic) : (await this.#memberOf(topic, p.device)) === p.member) continue
+        parts.delete(k)
+        changed.add(meeting)
+      }
+    }
+    for (const meeting of changed) await this.#changed(topic, meeting)
+  }
+
+  /** The group is gone from this device (left, closed). */
+  forget (discoveryKey: Buffer): void {
+    const key = hex(discoveryKey)
+    const topic = this.#topics.get(key)
+    if (!topic) return
+    this.#topics.delete(key)
+    for (const ch of topic.channels) ch.close()
+    for (const mux of this.#muxes) mux.unpair({ protocol: PROTOCOL, id: discoveryKey })
+  }
+
+  close (): void {
+    this.#closed = true
+    for (const t of this.#timers) clearInterval(t)
+    for (const topic of [...this.#topics.values()]) this.forget(topic.log.group.discoveryKey)
+  }
+
+  /** Messages accepted, and dropped per reason (malformed, not a member's, …): for tests and diagnosis. */
+  stats (): { accepted: number, rejected: Partial<Record<RejectReason, number>> } {
+    return { accepted: this.#accepted, rejected: Object.fromEntries(this.#rejected) }
+  }
+
+  // ---------------------------------------------------------------- MeetingApi
+
+  async list (groupRef: string): Promise<MeetingView[]> {
+    const topic = await this.#topic(groupRef)
+    const out: MeetingView[] = []
+    for (const id of topic.meetings.keys()) {
+      const view = await this.#view(topic, id)
+      if (view.participants.length > 0) out.push(view)
+    }
+    return out.sort((a, b) => a.started - b.started || a.id.localeCompare(b.id))
+  }
+
+  async get (groupRef: string, meeting: string): Promise<MeetingView> {
+    const topic = await this.#topic(groupRef)
+    if (!isMeetingId(meeting) || !(topic.meetings.get(meeting)?.size)) throw errors.meetingNotFound(String(meeting).slice(0, 64))
+    return this.#view(topic, meeting)
+  }
+
+  async start (groupRef: string, opts: MeetingJoinOptions): Promise<MeetingView> {
+    if (opts.room !== undefined && !isRoomName(opts.room)) throw errors.badRequest('invalid room name')
+    const id = b4a.toString(crypto.randomBytes(12), 'hex')
+    return this.#join(await this.#topic(groupRef), id, opts, true)
+  }
+
+  async join (groupRef: string, meeting: string, opts: MeetingJoinOptions): Promise<MeetingView> {
+    if (!isMeetingId(meeting)) throw errors.badRequest('invalid meeting id')
+    return this.#join(await this.#topic(groupRef), meeting, opts, false)
+  }
+
+  async leave (groupRef: string, meeting: string, session: string): Promise<void> {
+    const topic = await this.#topic(groupRef)
+    if (!isMeetingId(meeting) || !isSessionId(session)) throw errors.badRequest('invalid meeting or session id')
+    const parts = topic.meetings.get(meeting)
+    const mine = parts?.get(keyOf(this.#device, session))
+    if (!parts || !mine?.self) throw errors.meetingNotFound(meeting)
+    parts.delete(keyOf(this.#device, session))
+    await this.#broadcast(topic, { k: 'leave', m: meeting, se: session, ts: this.#host.now() }).catch(() => {})
+    await this.#changed(topic, meeting)
+  }
+
+  async signal (groupRef: string, meeting: string, opts: MeetingSignalOptions): Promise<void> {
+    const topic = await this.#topic(groupRef)
+    if (!isMeetingId(meeting) || !isSessionId(opts.session) || !isSessionId(opts.to)) throw errors.badRequest('invalid meeting or session id')
+    try { checkSignal(opts.signal) } catch (err) { throw errors.badRequest(`not a WebRTC signal: ${(err as Error).message}`) }
+    let to: string
+    try { to = hex(decodeKey(opts.device, 'device')) } catch { throw errors.badRequest('invalid device id') }
+    const parts = topic.meetings.get(meeting)
+    if (!parts?.get(keyOf(this.#device, opts.session))?.self) throw errors.meetingNotFound(meeting)
+    if (!parts.has(keyOf(to, opts.to))) throw errors.badRequest('the addressee is not in this meeting')
+    const x = JSON.stringify(opts.signal)
+    const payload: MeetingPayload = { k: 'signal', m: meeting, se: opts.session, ts: this.#host.now(), to: b4a.from(to, 'hex'), tt: opts.to, x }
+    if (to === this.#device) {
+      // Two tabs on this node: no network involved, the same checks.
+      await this.#deliver(topic, payload, this.#device)
+      return
+    }
+    await this.#broadcast(topic, payload)
+  }
+
+  // ---------------------------------------------------------------- local participants
+
+  async #join (topic: Topic, meeting: string, opts: MeetingJoinOptions, fresh: boolean): Promise<MeetingView> {
+    if (!isSessionId(opts.session)) throw errors.badRequest('invalid session id')
+    if (!isMediaState(opts.media)) throw errors.badRequest('media must be {audio, video, screen} booleans')
+    await topic.log.currentEpoch() // NOT_PERMITTED for a removed member or a device without the current key
+    if (!(await this.#selfAllowed(topic))) throw errors.notPermitted('Only members of the group can join its meetings')
+    let parts = topic.meetings.get(meeting)
+    const key = keyOf(this.#device, opts.session)
+    const existing = parts?.get(key)
+    if (!fresh && !existing && !(parts?.size)) throw errors.meetingNotFound(meeting)
+    if (!existing && (parts?.size ?? 0) >= MAX_PARTICIPANTS) throw errors.meetingFull(MAX_PARTICIPANTS)
+    if (!parts) topic.meetings.set(meeting, parts = new Map())
+    const now = this.#host.now()
+    const media = { audio: opts.media.audio, video: opts.media.video, screen: opts.media.screen }
+    const changed = !existing || JSON.stringify(existing.media) !== JSON.stringify(media)
+    const me: Participant = existing ?? { member: this.#host.self(), device: this.#device, session: opts.session, since: now, media, seen: now, self: true, ...(opts.room !== undefined ? { room: opts.room } : {}) }
+    me.media = media
+    me.seen = now
+    parts.set(key, me)
+    if (changed) {
+      await this.#announce(topic, meeting, me)
+      await this.#changed(topic, meeting)
+    }
+    return this.#view(topic, meeting)
+  }
+
+  async #selfAllowed (topic: Topic): Promise<boolean> {
+    return (await this.#memberOf(topic, this.#device)) === this.#host.self()
+  }
+
+  #announce (topic: Topic, meeting: string, p: Participant): Promise<void> {
+    return this.#broadcast(topic, { k: 'announce', m: meeting, se: p.session, ts: this.#host.now(), si: p.since, md: p.media, ...(p.room !== undefined ? { r: p.room } : {}) })
+  }
+
+  async #announceAll (topic: Topic, only?: any) {
+    for (const [meeting, parts] of topic.meetings) {
+      for (const p of parts.values()) {
+        if (!p.self) continue
+        try {
+          if (only) only.messages[0].send(await this.#seal(topic, { k: 'announce', m: meeting, se: p.session, ts: this.#host.now(), si: p.since, md: p.media, ...(p.room !== undefined ? { r: p.room } : {}) }))
+          else await this.#announce(topic, meeting, p)
+        } catch (err) {
+          // This device lost the group's current key (removed): its participants leave.
+          if (isSolidarError(err) && err.code === 'NOT_PERMITTED') { parts.delete(keyOf(p.device, p.session)); await this.#changed(topic, meeting) }
+        }
+      }
+    }
+  }
+
+  #sweep (topic: Topic) {
+    const now = this.#host.now()
+    for (const [meeting, parts] of topic.meetings) {
+      let changed = false
+      for (const [k, p] of parts) {
+        if (now - p.seen <= (p.self ? SESSION_TTL_MS : PARTICIPANT_TTL_MS)) continue
+        parts.delete(k)
+        changed = true
+        if (p.self) this.#broadcast(topic, { k: 'leave', m: meeting, se: p.session, ts: now }).catch(() => {})
+      }
+      if (changed) this.#changed(topic, meeting).catch(() => {})
+    }
+  }
+
+  // ---------------------------------------------------------------- the channel
+
+  async #seal (topic: Topic, payload: MeetingPayload): Promise<Buffer> {
+    const epoch = await topic.log.currentEpoch()
+    const wire = payload.k === 'announce' ? { ...payload, md: wireMedia(payload.md) } : payload
+    return sealMessage(topic.log.keyring, epoch, this.#host.identity, wire as MeetingPayload)
+  }
+
+  async #broadcast (topic: Topic, payload: MeetingPayload) {
+    if (topic.channels.size === 0) return
+    const msg = await this.#seal(topic, payload)
+    for (const ch of topic.channels) if (ch.opened) ch.messages[0].send(msg)
+  }
+
+  #open (mux: any, topic: Topic) {
+    mux.pair({ protocol: PROTOCOL, id: topic.log.group.discoveryKey }, () => {
+      if (this.#topics.get(hex(topic.log.group.discoveryKey)) === topic) this.#open(mux, topic)
+    })
+    const ch: any = mux.createChannel({
+      protocol: PROTOCOL,
+      id: topic.log.group.discoveryKey,
+      messages: [{ encoding: c.buffer, onmessage: (buf: Buffer) => { this.#onmessage(topic, ch, buf).catch(() => {}) } }],
+      onopen: () => { this.#announceAll(topic, ch).catch(() => {}) },
+      onclose: () => {
+        topic.channels.delete(ch)
+        topic.pending.delete(ch)
+      }
+    })
+    if (ch === null) return
+    topic.channels.add(ch)
+    ch.open()
+  }
+
+  #retry (topic: Topic) {
+    const pending = [...topic.pending]
+    topic.pending.clear()
+    for (const [ch, queue] of pending) for (const buf of queue) this.#onmessage(topic, ch, buf).catch(() => {})
+  }
+
+  #reject (reason: RejectReason) {
+    this.#rejected.set(reason, (this.#rejected.get(reason) ?? 0) + 1)
+  }
+
+  async #onmessage (topic: Topic, ch: any, buf: Buffer) {
+    if (this.#closed) return
+    let payload: MeetingPayload
+    let device: string
+    try {
+      const opened = openMessage(topic.log.keyring, buf)
+      payload = opened.payload
+      device = hex(opened.device)
+    } catch (err) {
+      if (err instanceof Rejected) { this.#reject(err.reason); return }
+      throw err
+    }
+    if (device === this.#device) return
+    const member = await this.#memberOf(topic, device)
+    if (member === null) {
+      // Maybe a member our view has not caught up with yet: kept for the next update of the log.
+      if ((await this.#knownMember(topic, device)) === false && ch.opened) {
+        const queue = topic.pending.get(ch) ?? []
+        if (queue.length < MAX_PENDING) queue.push(buf)
+        topic.pending.set(ch, queue)
+      }
+      this.#reject('not-member')
+      return
+    }
+    await this.#deliver(topic, payload, device, member)
+  }
+
+  /** Applies a checked message from `device` (of `member`). */
+  async #deliver (topic: Topic, payload: MeetingPayload, device: string, member = this.#host.self()) {
+    const now = this.#host.now()
+    const key = keyOf(device, payload.se)
+    switch (payload.k) {
+      case 'announce': {
+        let parts = topic.meetings.get(payload.m)
+        const existing = parts?.get(key)
+        if (!existing && (parts?.size ?? 0) >= MAX_PARTICIPANTS) { this.#reject('meeting-full'); return }
+        if (!parts) topic.meetings.set(payload.m, parts = new Map())
+        const changed = !existing || JSON.stringify(existing.media) !== JSON.stringify(payload.md)
+        parts.set(key, { member, device, session: payload.se, since: payload.si, media: payload.md, seen: now, self: false, ...(payload.r !== undefined ? { room: payload.r } : {}) })
+        this.#accepted++
+        if (changed) await this.#changed(topic, payload.m)
+        return
+      }
+      case 'leave': {
+        const parts = topic.meetings.get(payload.m)
+        this.#accepted++
+        if (parts?.delete(key)) await this.#changed(topic, payload.m)
+        return
+      }
+      case 'signal': {
+        if (hex(payload.to) !== this.#device || !topic.meetings.get(payload.m)?.get(keyOf(this.#device, payload.tt))?.self) {
+          this.#reject('not-addressed')
+          return
+        }
+        this.#accepted++
+        this.#host.emit({
+          type: 'meeting-signal',
+          group: topic.log.id,
+          meeting: payload.m as MeetingId,
+          from: { member: z32(member) as MemberId, name: await this.#name(topic, member), device: z32(device), session: payload.se },
+          to: payload.tt,
+          signal: parseSignal(payload.x)
+        })
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- membership and views
+
+  /** The member whose active device `device` is, or null (unknown, left, revoked). */
+  async #memberOf (topic: Topic, device: string): Promise<string | null> {
+    const view = topic.log.group.view
+    const link = await getRecord<{ member: string }>(view, K.device(device))
+    const member = link?.member ?? device
+    const record = await topic.log.group.member(member)
+    if (!record || record.left || !activeDevices(record).some(d => d.device === device)) return null
+    return member
+  }
+
+  /** Whether the view knows the device's member at all (false: maybe still catching up). */
+  async #knownMember (topic: Topic, device: string): Promise<boolean> {
+    const link = await getRecord<{ member: string }>(topic.log.group.view, K.device(device))
+    return (await topic.log.group.member(link?.member ?? device)) !== null
+  }
+
+  async #name (topic: Topic, member: string): Promise<string> {
+    if (member === this.#host.self()) return this.#host.identity.name
+    const cached = this.#names.get(member)
+    if (cached !== undefined) return cached
+    const name = (await topic.log.group.member(member))?.name ?? '?'
+    this.#names.set(member, name)
+    return name
+  }
+
+  async #view (topic: Topic, meeting: string): Promise<MeetingView> {
+    const parts = [...(topic.meetings.get(meeting)?.values() ?? [])].sort((a, b) => a.since - b.since || a.session.localeCompare(b.session))
+    const participants: MeetingParticipant[] = []
+    for (const p of parts) {
+      participants.push({
+        member: z32(p.member) as MemberId, name: await this.#name(topic, p.member), device: z32(p.device), session: p.session,
+        self: p.self, since: p.since, media: { ...p.media }
+      })
+    }
+    const room = parts.find(p => p.room !== undefined)?.room
+    return { id: meeting as MeetingId, group: topic.log.id, ...(room !== undefined ? { room } : {}), started: parts[0]?.since ?? 0, participants }
+  }
+
+  async #changed (topic: Topic, meeting: string) {
+    const view = await this.#view(topic, meeting)
+    if (view.participants.length === 0) topic.meetings.delete(meeting)
+    if (!this.#closed) this.#host.emit({ type: 'meeting-update', group: topic.log.id, meeting: view })
+  }
+
+  async #topic (ref: string): Promise<Topic> {
+    const log = await this.#host.resolve(ref)
+    let topic = this.#topics.get(hex(log.group.discoveryKey))
+    if (!topic) {
+      await this.refresh(log)
+      topic = this.#topics.get(hex(log.group.discoveryKey))!
+    }
+    return topic
+  }
+}
