@@ -25,6 +25,7 @@ import { registerRoutes } from './routes.ts'
 import { registerMembershipRoutes } from './membership-routes.ts'
 import { registerPadRoutes } from './pad-routes.ts'
 import { registerMirrorRoutes } from './mirror-routes.ts'
+import { registerMeetingRoutes, type IceServer } from './meeting-routes.ts'
 import { registerBridgeRoutes } from './bridge-routes.ts'
 import type { MirrorApi } from '../mirrors.ts'
 import { registerSettingsRoutes } from './settings-routes.ts'
@@ -51,6 +52,8 @@ export interface ApiServerOptions {
   mirrors?: MirrorApi
   /** Name and network settings (web onboarding); without it the /settings routes do not exist (404). */
   settings?: SettingsApi
+  /** STUN/TURN servers the web app's meetings may use (`serve --ice-server`); none by default. */
+  iceServers?: IceServer[]
 }
 
 export interface ApiServer {
@@ -158,6 +161,7 @@ export async function startApiServer (opts: ApiServerOptions): Promise<ApiServer
   registerRoutes(app, opts.api)
   registerMembershipRoutes(app, opts.api)
   registerPadRoutes(app, opts.api)
+  registerMeetingRoutes(app, opts.api, { iceServers: opts.iceServers ?? [] })
   registerBridgeRoutes(app, opts.api)
   if (opts.mirrors !== undefined) registerMirrorRoutes(app, opts.mirrors)
   if (opts.settings !== undefined) registerSettingsRoutes(app, opts.settings)

@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from 'commander'
 import { validateName } from '@solidar/core/identity'
 import { formatDuration, parseDuration } from './duration.ts'
+import { parseIceServer, type IceServer } from '../api/meeting-routes.ts'
 
 /** `--port N`: 0 (any free port) to 65535. */
 export function portArg (value: string): number {
@@ -62,4 +63,13 @@ export function bootstrapArg (value: string, previous: string[] = []): string[] 
   if (entries.length === 0) throw new InvalidArgumentError('give at least one HOST:PORT.')
   for (const entry of entries) parseHostPort(entry)
   return [...previous, ...entries]
+}
+
+/** `--ice-server URL` (repeatable): collects the STUN/TURN servers for video meetings. */
+export function iceServerArg (value: string, previous: IceServer[] = []): IceServer[] {
+  try {
+    return [...previous, parseIceServer(value)]
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message + '.')
+  }
 }

@@ -8,6 +8,7 @@ import { createIdentity, memberId, validateName } from '@solidar/core/identity'
 import type { Identity } from '@solidar/core'
 import type { RunningNode } from '../../runtime.ts'
 import type { ApiServer } from '../../api/server.ts'
+import type { IceServer } from '../../api/meeting-routes.ts'
 import type { SettingsApi } from '../../settings.ts'
 import {
   ensureHome, loadOrCreateToken, readConfig, readDaemonInfo, readIdentity, removeDaemonInfo,
@@ -15,7 +16,7 @@ import {
 } from '../../home.ts'
 import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
-import { bootstrapArg, portArg } from '../parsers.ts'
+import { bootstrapArg, iceServerArg, portArg } from '../parsers.ts'
 import { chooseNetwork, describeLan, describeNetwork, listenArg, networkFlagConflict, peerArg } from '../network.ts'
 import { note, print } from '../output.ts'
 import { untilSignal } from '../signals.ts'
@@ -34,6 +35,7 @@ interface ServeOptions {
   listen?: string[]
   peer?: string[]
   openHint?: boolean
+  iceServer?: IceServer[]
 }
 
 /** The OS user name as a display name, or "Solidar user" if there is none usable. */
@@ -72,7 +74,7 @@ async function listen (node: RunningNode, opts: ServeOptions, port: number, toke
   // Loaded here, not at the top: the other commands start faster without fastify.
   const { startApiServer } = await import('../../api/server.ts')
   try {
-    return await startApiServer({ api: node.api, mirrors: node.mirrors, settings, host: opts.host, port, token, logger })
+    return await startApiServer({ api: node.api, mirrors: node.mirrors, settings, host: opts.host, port, token, logger, iceServers: opts.iceServer ?? [] })
   } catch (err) {
     await node.close().catch(() => {})
     const code = (err as NodeJS.ErrnoException).code
@@ -120,6 +122,11 @@ e.g. http://127.0.0.1:${DEFAULT_PORT}/#token=..., and notes on stderr. Writes
 
 Network: a choice made with --bootstrap or --public-dht (or in the web app) is remembered
 for later runs. Without any, the node stays local and contacts nobody.
+
+Video meetings: browsers connect directly. Without --ice-server they use host
+candidates only (same LAN, no STUN or TURN contacted); across the internet, add a
+TURN server your union runs, e.g. --ice-server turn:solidar:SECRET@turn.example.org:3478
+(repeat the option for several; a STUN server alone helps only behind simple NATs).
 
 LAN mode (this run only): --lan finds other Solidar nodes on the local network by mDNS
 and syncs the groups you share with them over libp2p; nodes that meet learn which groups
