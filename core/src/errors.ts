@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'NO_NETWORK'
   | 'CLOSED'
   | 'STORAGE_FAILED'
+  | 'LOG_FAILED'
+  | 'BUSY'
 
 export class SolidarError extends Error {
   readonly code: ErrorCode
@@ -74,5 +76,9 @@ export const errors = {
     new SolidarError('NO_NETWORK', 'This node is not connected to any network yet: restart it with --bootstrap HOST:PORT (a private DHT) or --public-dht'),
   closed: () => new SolidarError('CLOSED', 'This node is shutting down'),
   storageFailed: (detail: string) =>
-    new SolidarError('STORAGE_FAILED', `Could not save to disk (${detail}): nothing was acknowledged. Is the disk full? Free some space, then restart Solidar.`)
+    new SolidarError('STORAGE_FAILED', `Could not save to disk (${detail}): nothing was acknowledged. Is the disk full? Free some space, then restart Solidar.`),
+  /** The log's Autobase stopped for a reason other than the disk (an internal error). */
+  logFailed: (detail: string) =>
+    new SolidarError('LOG_FAILED', `This group's log stopped after an internal error (${detail}): nothing was acknowledged. Restart Solidar to reopen it; if it happens again, please report it.`),
+  busy: (what: string) => new SolidarError('BUSY', what)
 }

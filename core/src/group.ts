@@ -11,7 +11,7 @@ import crypto from 'hypercore-crypto'
 import { applyNodes, type ApplyHost, type LogNode } from './apply.ts'
 import { commandValue, type Command } from './commands.ts'
 import { encode } from './codec.ts'
-import { errors } from './errors.ts'
+import { errors, type SolidarError } from './errors.ts'
 import type { Sealed } from './content.ts'
 import { groupIdOf } from './ids.ts'
 import type { GroupId } from './types.ts'
@@ -53,16 +53,34 @@ export class Group extends EventEmitter {
       apply: (nodes: LogNode[], view: Bee, host: ApplyHost) => applyNodes(nodes, view, host, this.base.key)
     })
     this.base.on('update', () => { if (!this.#closed) this.emit('update') })
-    // An error here means storage failed (e.g. a full disk): Autobase closes the base for good.
-    // Remember it, so appends fail with a clear error and the owner can reopen the log later.
+    // An error here means storage failed (e.g. a full disk) or Autobase hit an internal assertion:
+    // either way it closes the base for good. Remember it, so appends fail with a clear error
+    // (see `failureError`) and the owner can reopen the log later.
     this.base.on('error', (err: Error) => {
       this.failed ??= err
       this.emit('error', err)
     })
   }
 
-  /** Set when the underlying Autobase failed (storage error); the log must be reopened. */
+  /** Set when the underlying Autobase failed (storage or internal error); the log must be reopened. */
   failed: Error | null = null
+
+  /**
+   * Waits until Autobase has taken in the last change of the indexer set (admins are
+   * indexers). Removing an indexer while another is still being added crashes Autobase 7.28
+   * ("Invalid checkout N for batch"), so role changes, removals and leaves wait for this.
+   */
+  async settleIndexers (timeoutMs = SETTLE_INDEXERS_MS): Promise<void> {
+    const pending = () => (this.base.system?.pendingIndexers?.length ?? 0) > 0
+    if (!pending()) return
+    const until = Date.now() + timeoutMs
+    while (pending()) {
+      if (this.failed) throw failureError(this.failed)
+      if (Date.now() > until) throw errors.busy('The group is still taking in a change of its admins; try again in a moment')
+      await new Promise(resolve => setTimeout(resolve, 50))
+      await this.base.update()
+    }
+  }
 
   async ready (): Promise<void> { await this.base.ready() }
 
@@ -77,15 +95,15 @@ export class Group extends EventEmitter {
 
   /** Appends a command and waits until it has gone through apply locally. */
   async append (cmd: Command): Promise<void> {
-    if (this.failed) throw errors.storageFailed(this.failed.message)
+    if (this.failed) throw failureError(this.failed)
     if (this.#closed) throw errors.closed()
     if (!this.base.writable) throw errors.notPermitted('This device cannot write to this group (not admitted yet, or removed)')
     try {
       await this.base.append(encode(commandValue(cmd)))
       await this.base.update()
     } catch (err: any) {
-      // A failed write closes the base; whatever the append reports, the cause is storage.
-      if (this.failed || err?.code === 'ENOSPC' || err?.code === 'SESSION_CLOSED') throw errors.storageFailed((this.failed ?? err).message)
+      // A failed write closes the base: report its cause (the disk, or an internal error).
+      if (this.failed || err?.code === 'ENOSPC' || err?.code === 'SESSION_CLOSED') throw failureError(this.failed ?? err)
       throw err
     }
   }
@@ -203,4 +221,16 @@ async function collect<T> (it: AsyncIterable<{ value: T }>): Promise<T[]> {
   const out: T[] = []
   for await (const { value } of it) out.push(value)
   return out
+}
+
+/** How long a membership change waits for Autobase to take in an earlier change of admins. */
+const SETTLE_INDEXERS_MS = 30_000
+
+/** Error codes of the file system that mean the disk (full, read-only, failing), not Solidar. */
+const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'EPERM', 'SESSION_CLOSED'])
+
+/** The coded error for a log whose Autobase failed: STORAGE_FAILED for the disk, else LOG_FAILED. */
+export function failureError (err: Error & { code?: string }): SolidarError {
+  const disk = (err.code !== undefined && DISK_ERRORS.has(err.code)) || /no space|ENOSPC|read-only file system|EROFS|EIO/i.test(err.message)
+  return disk ? errors.storageFailed(err.message) : errors.logFailed(err.message)
 }

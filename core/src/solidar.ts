@@ -20,7 +20,7 @@ import { Keyring, randomKey } from './content.ts'
 import { openEpochKey, sealEpochKey } from './keys.ts'
 import type { EpochBox } from './commands.ts'
 import { errors, SolidarError } from './errors.ts'
-import { Group } from './group.ts'
+import { Group, failureError } from './group.ts'
 import { fingerprint, memberId, memberKey, signDeviceCert, validateName, type Identity } from './identity.ts'
 import { encode, decode } from './codec.ts'
 import { activeDevices } from './view.ts'
@@ -220,9 +220,9 @@ export class Solidar implements SolidarApi {
       await group.update()
     } catch (err: any) {
       await group.close().catch(() => {})
-      throw errors.storageFailed(err?.message ?? String(err))
+      throw failureError(err instanceof Error ? err : new Error(String(err)))
     }
-    if (group.failed) throw errors.storageFailed(group.failed.message)
+    if (group.failed) throw failureError(group.failed)
     log.group = group
     this.#watch(log)
   }
@@ -490,6 +490,7 @@ export class Solidar implements SolidarApi {
     const log = await this.#resolveGroup(ref)
     await this.#requireAdmin(log.group, 'remove members')
     const target = await this.#groupMember(log.group, memberRef)
+    await log.group.settleIndexers()
     await this.#appendChecked(log.group, { t: 'member/remove', member: b4a.from(target.id, 'hex'), ts: this.#now() })
     await this.#rotate(log)
     this.#events.emit('event', { type: 'members', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
@@ -500,6 +501,7 @@ export class Solidar implements SolidarApi {
   async leaveGroup (ref: string): Promise<{ id: GroupId, name: string }> {
     const log = await this.#resolveGroup(ref)
     const name = (await log.group.meta())?.name ?? ''
+    await log.group.settleIndexers()
     await this.#appendChecked(log.group, { t: 'member/leave', ts: this.#now() })
     // Stay connected briefly so the entry reaches the others, then forget the group.
     await sleep(200)
@@ -515,6 +517,7 @@ export class Solidar implements SolidarApi {
     await this.#requireAdmin(log.group, 'change roles')
     const target = await this.#groupMember(log.group, memberRef)
     if (target.role === role) throw errors.badRequest(`${target.name} is already ${role}`)
+    await log.group.settleIndexers()
     await this.#appendChecked(log.group, { t: 'member/role', member: b4a.from(target.id, 'hex'), role, ts: this.#now() })
     this.#events.emit('event', { type: 'members', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
     return toMemberView({ ...target, role })

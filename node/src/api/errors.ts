@@ -41,6 +41,8 @@ const STATUS: Record<ApiErrorCode, number> = {
   INTERNAL: 500,
   NO_NETWORK: 503,
   CLOSED: 503,
+  BUSY: 503,
+  LOG_FAILED: 500,
   JOIN_TIMEOUT: 504,
   STORAGE_FAILED: 507
 }
