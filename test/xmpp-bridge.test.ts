@@ -26,12 +26,14 @@ import { waitFor } from './helpers/wait.ts'
 const DOMAIN = 'localhost'
 const BRIDGE = 'bridge.localhost'
 const SECRET = randomBytes(12).toString('hex')
+const CORRECT = 'urn:xmpp:message-correct:0'
+const RETRACT = 'urn:xmpp:message-retract:1'
 const ROOM = `general@${BRIDGE}`
 const PASSWORDS: Record<string, string> = { anna: 'pw-anna', ben: 'pw-ben', eve: 'pw-eve' }
 /** A second, independent XMPP client (Perl, Net::XMPP): Debian's sendxmpp. */
 const SENDXMPP = fs.existsSync('/usr/bin/sendxmpp') ? '/usr/bin/sendxmpp' : null
 
-interface BridgedEntry extends LogEntry { bridged?: { jid: string, nick?: string } }
+interface BridgedEntry extends LogEntry { bridged?: { jid: string, nick?: string }, editedTs?: number, deleted?: boolean }
 
 describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosody is not installed' : false }, () => {
   let cluster: Cluster
@@ -184,6 +186,33 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
     })
   })
 
+  it('edits and deletions both ways (XEP-0308 corrections, XEP-0424 retractions)', async () => {
+    await step('edits', async () => {
+      const [anna, ben] = users
+      const m = await alice.send(group.id, 'typo here')
+      await anna.expect(() => anna.groupchat(ROOM).some(x => x.body === 'typo here'), 'alice\'s message')
+      await alice.ok(['edit', group.id, m.id, 'typo fixed'])
+      const corrected = await anna.expect(s => s.is('message') && s.getChild('replace', CORRECT)?.attrs.id === m.id, 'the correction')
+      assert.equal(corrected.getChildText('body'), 'typo fixed')
+      await alice.ok(['delete', group.id, m.id])
+      await anna.expect(s => s.is('message') && s.getChild('retract', RETRACT)?.attrs.id === m.id, 'the retraction')
+
+      await groupchat(anna, 'anna tpyo', 'anna-typo')
+      const mine = (await aliceSees(l => l.some(x => x.text === 'anna tpyo'), 'anna\'s message')).find(x => x.text === 'anna tpyo')!
+      await anna.send(xml('message', { to: ROOM, type: 'groupchat', id: 'anna-typo-2' }, xml('body', {}, 'anna typo'), xml('replace', { xmlns: CORRECT, id: 'anna-typo' })))
+      await aliceSees(l => l.some(x => x.id === mine.id && x.text === 'anna typo' && x.editedTs !== undefined), 'her correction')
+      await ben.expect(s => s.is('message') && s.getChild('replace', CORRECT)?.attrs.id === 'anna-typo' && s.getChildText('body') === 'anna typo', 'ben sees her correction')
+      // ben's correction of anna's message names his own stanza id space: no such message
+      await ben.send(xml('message', { to: ROOM, type: 'groupchat', id: 'ben-forge' }, xml('body', {}, 'forged'), xml('replace', { xmlns: CORRECT, id: 'anna-typo' })))
+      assert.equal(errorCondition(await ben.expect(s => s.attrs.id === 'ben-forge' && s.attrs.type === 'error', 'error for his correction')), 'item-not-found')
+      await ben.send(xml('message', { to: ROOM, type: 'groupchat', id: 'ben-retract' }, xml('retract', { xmlns: RETRACT, id: mine.id }), xml('body', {}, 'x')))
+      assert.equal(errorCondition(await ben.expect(s => s.attrs.id === 'ben-retract' && s.attrs.type === 'error', 'error for his retraction')), 'forbidden')
+      await anna.send(xml('message', { to: ROOM, type: 'groupchat', id: 'anna-retract' }, xml('retract', { xmlns: RETRACT, id: mine.id }), xml('body', {}, 'This message was retracted')))
+      await aliceSees(l => l.some(x => x.id === mine.id && x.deleted === true), 'her retraction')
+      await ben.expect(s => s.is('message') && s.getChild('retract', RETRACT)?.attrs.id === mine.id, 'ben sees her retraction')
+    })
+  })
+
   it('a second client implementation (sendxmpp) reaches a member through the bridge', { skip: SENDXMPP === null ? 'sendxmpp is not installed (apt-get install sendxmpp)' : false }, async () => {
     await step('sendxmpp', async () => {
       // sendxmpp cannot join MUC rooms on Prosody 0.12: it sends a DM to bob, as ben.
@@ -278,7 +307,7 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
       await anna.expect(() => anna.groupchat(ROOM).some(m => m.body === 'bob after the prosody restart' && !m.delayed), 'bob\'s message live')
 
       // No duplicates and no losses, on either side.
-      const log = await alice.apiList<BridgedEntry>(`/api/groups/${group.id}/messages`)
+      const log = (await alice.apiList<BridgedEntry>(`/api/groups/${group.id}/messages`)).filter(m => m.deleted !== true)
       const texts = log.map(m => m.text)
       assert.deepEqual(texts.filter((t, i) => texts.indexOf(t) !== i), [], `no text twice in Solidar: ${JSON.stringify(texts)}`)
       for (const t of ['hello solidar', 'ben here', 'after the refusals', 'sent twice', 'after the bridge restart', 'after the prosody restart']) {

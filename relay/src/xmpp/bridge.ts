@@ -25,7 +25,7 @@ import xmppComponent from '@xmpp/component'
 import { bridgeAllows, bridgedMessageId, isSolidarError, normalizeBareJid, type MemberView, type MessageView, type Solidar, type SolidarEvent } from '@solidar/core'
 import { BridgeState, type Occupant } from './state.ts'
 import {
-  NS, StanzaError, clientMessageId, errorElement, errorReply, groupchat, jid, memberLocal, occupantPresence, parseJid, xml,
+  NS, StanzaError, clientMessageId, errorElement, errorReply, groupchat, jid, memberLocal, occupantPresence, parseJid, retraction, xml,
   type Affiliation, type Condition, type Element, type Jid
 } from './stanzas.ts'
 
@@ -120,7 +120,7 @@ class XmppBridge implements RunningBridge {
     await this.#refreshMembers(false)
     if (!this.#state.initialized) {
       // First run: the existing history is there for joins to fetch; only new messages go out live.
-      for (const m of await this.#recentMessages()) this.#state.markForwarded([m.id])
+      for (const m of await this.#recentMessages()) this.#state.markForwarded([m.id, `${m.id}~${m.editedTs ?? 0}`, ...(m.deleted ? [`${m.id}~deleted`] : [])])
       this.#state.save()
     }
     this.#unsubscribe = this.#solidar.subscribe((event) => this.#enqueue(() => this.#onSolidarEvent(event)))
@@ -227,21 +227,37 @@ class XmppBridge implements RunningBridge {
     }
   }
 
-  /** A new message from a member (not the bridge's own posts, not edits): to every occupant. */
+  /**
+   * A member's message to every occupant: new ones as groupchat, later edits as XEP-0308
+   * corrections, deletions as XEP-0424 retractions (each once; the bridge's own posts never).
+   */
   async #forwardRoomMessage (m: MessageView): Promise<boolean> {
-    if (m.author === this.#self || m.deleted || m.unreadable || m.editedTs !== undefined || this.#state.wasForwarded(m.id)) return false
+    if (m.author === this.#self || m.unreadable) return false
+    const editKey = `${m.id}~${m.editedTs ?? 0}`
+    const deleteKey = `${m.id}~deleted`
+    const isNew = !this.#state.wasForwarded(m.id)
+    if (isNew && m.ts < this.#state.since) return false // history from before the bridge's first start
+    if (!isNew && !m.deleted && (m.editedTs === undefined || this.#state.wasForwarded(editKey))) return false
+    if (m.deleted && (isNew || this.#state.wasForwarded(deleteKey))) {
+      if (isNew) this.#state.markForwarded([m.id, deleteKey])
+      return isNew
+    }
     if (this.#xmpp === null) return false // after reconnecting, #catchUp sends it
     const room = this.#roomJid(m.room)
     const from = `${room}/${this.#nickOf(m)}`
-    for (const o of this.#occupants(m.room)) await this.#send(groupchat(from, o.jid, m.id, m.text, { room, stanzaId: m.id }))
-    this.#state.markForwarded([m.id])
-    this.#emit('to-xmpp', { room: m.room, id: m.id, occupants: this.#occupants(m.room).length })
+    for (const o of this.#occupants(m.room)) {
+      if (m.deleted) await this.#send(retraction(from, o.jid, m.id, 'groupchat'))
+      else if (isNew) await this.#send(groupchat(from, o.jid, m.id, m.text, { room, stanzaId: m.id }))
+      else await this.#send(groupchat(from, o.jid, `${m.id}-edit-${m.editedTs}`, m.text, { room, stanzaId: m.id, replaces: m.id }))
+    }
+    this.#state.markForwarded(m.deleted ? [deleteKey] : [m.id, editKey])
+    this.#emit('to-xmpp', { room: m.room, id: m.id, change: m.deleted ? 'deleted' : isNew ? 'new' : 'edited', occupants: this.#occupants(m.room).length })
     return true
   }
 
   /** A member's DM to the bridge: to the JID it replies to, else the JID that last wrote to that member. */
   async #forwardDm (peer: string, m: MessageView): Promise<boolean> {
-    if (m.author === this.#self || m.deleted || m.unreadable || m.editedTs !== undefined || this.#state.wasForwarded(m.id)) return false
+    if (m.author === this.#self || m.deleted || m.unreadable || m.editedTs !== undefined || this.#state.wasForwarded(m.id) || m.ts < this.#state.since) return false
     if (this.#xmpp === null) return false
     let to: string | null = null
     if (m.replyTo !== undefined) to = (await this.#solidar.dmMessages(peer)).find(x => x.id === m.replyTo)?.bridged?.jid ?? null
@@ -470,7 +486,11 @@ class XmppBridge implements RunningBridge {
       const sender = this.#occupants(local).find(o => o.jid === from.toString())
       if (!sender) throw new StanzaError('not-acceptable', `join ${this.#roomJid(local)} before writing to it`)
       if (stanza.getChild('subject')) throw new StanzaError('forbidden', 'the subject of a bridged room cannot be changed')
+      const retract = stanza.getChild('retract', NS.retract)?.attrs.id
+      if (retract !== undefined) return this.#retractInSolidar(stanza, local, sender, bare, retract)
       if (body === null || body.trim() === '') return // chat states and receipts: nothing for Solidar
+      const replaces = stanza.getChild('replace', NS.correct)?.attrs.id
+      if (replaces !== undefined) return this.#correctInSolidar(stanza, local, sender, bare, replaces, body)
       return this.#groupchatToSolidar(stanza, local, sender, bare, body)
     }
     if (body === null || body.trim() === '') return
@@ -499,6 +519,29 @@ class XmppBridge implements RunningBridge {
     const roomJid = this.#roomJid(room)
     const targets = duplicate ? [sender] : this.#occupants(room)
     for (const o of targets) await this.#send(groupchat(`${roomJid}/${sender.nick}`, o.jid, clientId ?? id, body, { room: roomJid, stanzaId: id }))
+  }
+
+  /** XEP-0308: a Jabber user corrects their own last message; it is edited in Solidar (the bridge is its author). */
+  async #correctInSolidar (stanza: Element, room: string, sender: Occupant, bare: string, replaces: string, body: string): Promise<void> {
+    // The id is derived from the sender's own JID: nobody can correct someone else's message.
+    const id = bridgedMessageId(`room:${room}`, bare, replaces)
+    await solidarCall(() => this.#solidar.edit(this.#group.id, id, body))
+    this.#emit('to-solidar', { room, id, jid: bare, change: 'edited' })
+    const roomJid = this.#roomJid(room)
+    for (const o of this.#occupants(room)) {
+      await this.#send(groupchat(`${roomJid}/${sender.nick}`, o.jid, stanza.attrs.id ?? `${id}-edit`, body, { room: roomJid, stanzaId: id, replaces }))
+    }
+  }
+
+  /** XEP-0424: a Jabber user retracts one of their messages (by the stanza-id the bridge gave it); deleted in Solidar. */
+  async #retractInSolidar (stanza: Element, room: string, sender: Occupant, bare: string, id: string): Promise<void> {
+    const target = (await this.#solidar.messages(this.#group.id, { room })).find(m => m.id === id)
+    if (!target || target.deleted) throw new StanzaError('item-not-found', `no message ${id} in this room`)
+    if (target.author !== this.#self || target.bridged?.jid !== bare) throw new StanzaError('forbidden', 'only the author of a message retracts it')
+    await solidarCall(() => this.#solidar.deleteMessage(this.#group.id, id))
+    this.#emit('to-solidar', { room, id, jid: bare, change: 'deleted' })
+    const roomJid = this.#roomJid(room)
+    for (const o of this.#occupants(room)) await this.#send(retraction(`${roomJid}/${sender.nick}`, o.jid, id, 'groupchat'))
   }
 
   async #dmToSolidar (stanza: Element, member: MemberOccupant, bare: string, body: string, nick?: string): Promise<void> {

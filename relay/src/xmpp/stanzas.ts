@@ -31,7 +31,10 @@ export const NS = {
   sid: 'urn:xmpp:sid:0',
   discoInfo: 'http://jabber.org/protocol/disco#info',
   discoItems: 'http://jabber.org/protocol/disco#items',
-  ping: 'urn:xmpp:ping'
+  ping: 'urn:xmpp:ping',
+  correct: 'urn:xmpp:message-correct:0',
+  retract: 'urn:xmpp:message-retract:1',
+  fallback: 'urn:xmpp:fallback:0'
 } as const
 
 /** RFC 6120 §8.3.3 conditions the bridge uses, with their error type. */
@@ -79,10 +82,11 @@ export function occupantPresence (from: string, to: string, item: Affiliation, o
       ...(opts.codes ?? []).map(code => xml('status', { code }))))
 }
 
-export function groupchat (from: string, to: string, id: string, body: string, opts: { room: string, stanzaId: string, delayed?: number }): Element {
+export function groupchat (from: string, to: string, id: string, body: string, opts: { room: string, stanzaId: string, delayed?: number, replaces?: string }): Element {
   return xml('message', { from, to, id, type: 'groupchat' },
     xml('body', {}, body),
     xml('stanza-id', { xmlns: NS.sid, id: opts.stanzaId, by: opts.room }),
+    opts.replaces !== undefined ? xml('replace', { xmlns: NS.correct, id: opts.replaces }) : null,
     opts.delayed !== undefined ? xml('delay', { xmlns: NS.delay, from: opts.room, stamp: new Date(opts.delayed).toISOString() }) : null)
 }
 
@@ -105,4 +109,13 @@ export function parseJid (text: string | undefined, what: string): Jid {
 /** XEP-0106: the local part that stands for a display name ("Maria Schmidt" → maria\20schmidt). */
 export function memberLocal (name: string): string {
   return jid.escapeLocal(name.normalize('NFKC').toLowerCase())
+}
+
+/** XEP-0424: the message with stanza-id `id` was deleted (with a fallback body for older clients). */
+export function retraction (from: string, to: string, id: string, type: 'groupchat' | 'chat'): Element {
+  return xml('message', { from, to, id: `retract-${id}`, type },
+    xml('retract', { xmlns: NS.retract, id }),
+    xml('fallback', { xmlns: NS.fallback, for: NS.retract }),
+    xml('body', {}, 'This message was deleted.'),
+    xml('store', { xmlns: 'urn:xmpp:hints' }))
 }

@@ -20,6 +20,7 @@ export interface Occupant { nick: string, jid: string }
 interface StateFile {
   version: number
   group: string
+  since: number
   forwarded: string[]
   occupants: Record<string, Occupant[]>
   replyTo: Record<string, string>
@@ -29,6 +30,8 @@ export class BridgeState {
   readonly file: string
   /** False until the first run finished marking the existing history as already seen. */
   initialized: boolean
+  /** When the bridge first ran for this group: older messages are history, never sent live (they may replicate to it late). */
+  readonly since: number
   #forwarded: Set<string>
   /** room → occupants (Jabber users only) */
   occupants: Map<string, Occupant[]>
@@ -40,6 +43,7 @@ export class BridgeState {
     this.file = file
     this.#group = group
     this.initialized = data !== null
+    this.since = typeof data?.since === 'number' ? data.since : data === null ? Date.now() : 0
     this.#forwarded = new Set(data?.forwarded ?? [])
     this.occupants = new Map(Object.entries(data?.occupants ?? {}))
     this.replyTo = new Map(Object.entries(data?.replyTo ?? {}))
@@ -77,6 +81,7 @@ export class BridgeState {
     const data: StateFile = {
       version: VERSION,
       group: this.#group,
+      since: this.since,
       forwarded: [...this.#forwarded],
       occupants: Object.fromEntries(this.occupants),
       replyTo: Object.fromEntries(this.replyTo)
