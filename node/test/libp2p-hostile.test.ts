@@ -42,8 +42,8 @@ it('malformed matching messages are refused with a warning and never crash the n
     const stream = await attacker.dialProtocol(target, LAN_PROTOCOL)
     const closed = new Promise(resolve => stream.addEventListener('close', resolve))
     stream.send(bytes)
-    await waitFor(() => warnings.length > before, `a warning for ${what}`, 10_000)
-    assert.match(warnings.at(-1)!, /malformed matching message/, `${what}: ${warnings.join(' | ')}`)
+    // (The node may also warn that the attacker, which speaks no Solidar, offers no session.)
+    await waitFor(() => warnings.slice(before).some(w => /malformed matching message/.test(w)), `a "malformed" warning for ${what}: ${warnings.join(' | ')}`, 10_000)
     await closed
   }
   assert.equal(node.connectionCount, 0)

@@ -38,6 +38,13 @@ const KEEP_ALIVE_MS = 2_000
 const SESSION_TIMEOUT_MS = 8_000
 /** After a session closes while libp2p stays connected, open a new one after this. */
 const RESESSION_DELAY_MS = 1_000
+/**
+ * Every so often, peers libp2p is connected to but we have no session with get one (both
+ * sides try; the collision rule keeps one). Heals what events miss: a link that came back
+ * after a partition, a dead connection libp2p still counts (the attempt fails and hangs up).
+ * Peers that matched nothing are retried only after our topics change.
+ */
+const SWEEP_MS = 3_000
 /** Dial backoff for --peer addresses: 0.5 s doubling to 30 s; reset on success. */
 const DIAL_BACKOFF_MIN_MS = 500
 const DIAL_BACKOFF_MAX_MS = 30_000
@@ -71,6 +78,9 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
   #closed = false
   /** Matching exchanges completed (with or without a shared topic), for status. */
   #matchings = 0
+  /** Bumped on join: peers that shared nothing with an older topic set are worth another try. */
+  #topicsVersion = 0
+  #unmatched = new Map<string, number>()
 
   private constructor (node: Libp2p, opts: Libp2pTransportOptions) {
     super()
@@ -123,6 +133,14 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
       if (done) done()
     })
     await node.start()
+    const sweep = setInterval(() => {
+      for (const peerId of node.getPeers()) {
+        const peer = peerId.toString()
+        if (this.#unmatched.get(peer) !== this.#topicsVersion) this.#trySession(peerId)
+      }
+    }, SWEEP_MS)
+    sweep.unref()
+    this.#timers.add(sweep as unknown as NodeJS.Timeout)
     for (const addr of this.#opts.peers ?? []) void this.#dialLoop(addr)
   }
 
@@ -181,12 +199,15 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
       let stream: Stream | null = null
       try {
         stream = await this.node.dialProtocol(peerId, LAN_PROTOCOL, { signal: AbortSignal.timeout(MATCH_TIMEOUT_MS) })
+        const version = this.#topicsVersion
         const { shared, rest } = await this.#match(stream, 'initiator')
-        if (shared === 0) { await stream.close().catch(() => {}); return }
+        if (shared === 0) { this.#unmatched.set(peer, version); await stream.close().catch(() => {}); return }
+        this.#unmatched.delete(peer)
         this.#establish(peer, this.#self, stream, true, rest)
       } catch (err) {
         stream?.abort(err instanceof Error ? err : new Error(String(err)))
         if (err instanceof MatchError) this.#warn(`peer ${peer} sent a malformed matching message: ${err.message}`)
+        else if ((err as Error)?.name === 'UnsupportedProtocolError') this.#unmatched.set(peer, this.#topicsVersion) // not a Solidar node
         else if (this.node.getConnections(peerId).length > 0) {
           // A stream we cannot open or finish on a connection libp2p thinks is open: the link is dead.
           this.#warn(`no session with peer ${peer}; closing its connections`, err)
@@ -293,6 +314,7 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
     const key = b4a.toString(topic, 'hex')
     if (this.#topics.has(key)) return
     this.#topics.set(key, b4a.from(topic))
+    this.#topicsVersion++
     // A new topic may match peers we met before without anything in common.
     for (const peerId of this.node.getPeers()) this.#trySession(peerId)
   }
@@ -322,7 +344,7 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    for (const timer of this.#timers) clearTimeout(timer)
+    for (const timer of this.#timers) { clearTimeout(timer); clearInterval(timer) }
     this.#timers.clear()
     for (const done of this.#connectionWaiters.values()) done()
     for (const s of this.#sessions.values()) s.secret.destroy()
