@@ -54,6 +54,10 @@ export interface SolidarApi {
 
   dm (member: string, text: string, opts?: { replyTo?: string }): Promise<MessageView>
   dmMessages (member: string): Promise<MessageView[]>
+  /** Edits one of your own direct messages with `member` (MESSAGE_NOT_FOUND, NOT_PERMITTED). */
+  dmEdit (member: string, id: string, text: string): Promise<MessageView>
+  /** Deletes one of your own direct messages with `member`; the other side sees it deleted. */
+  dmDelete (member: string, id: string): Promise<MessageView>
 
   /** Fingerprints and safety number with a member; marks or unmarks the member verified. */
   verify (member: string, opts?: VerifyOptions): Promise<VerificationResult>

@@ -659,7 +659,15 @@ export class Solidar implements SolidarApi {
   }
 
   async edit (ref: string, id: string, text: string): Promise<MessageView> {
-    const log = await this.#resolveGroup(ref)
+    return this.#editIn(await this.#resolveGroup(ref), id, text)
+  }
+
+  async deleteMessage (ref: string, id: string): Promise<MessageView> {
+    return this.#deleteIn(await this.#resolveGroup(ref), id)
+  }
+
+  /** Edits one's own message in a group or DM log (apply accepts it from the author only). */
+  async #editIn (log: OpenLog, id: string, text: string): Promise<MessageView> {
     await this.#ownMessage(log.group, id)
     const epoch = await this.#currentKey(log)
     const body = log.keyring.seal(epoch, 'message', b4a.from(checkText(text)))
@@ -667,8 +675,7 @@ export class Solidar implements SolidarApi {
     return this.#messageView(log, id)
   }
 
-  async deleteMessage (ref: string, id: string): Promise<MessageView> {
-    const log = await this.#resolveGroup(ref)
+  async #deleteIn (log: OpenLog, id: string): Promise<MessageView> {
     await this.#ownMessage(log.group, id)
     await this.#appendChecked(log.group, { t: 'message/delete', id, ts: this.#now() })
     return this.#messageView(log, id)
@@ -737,6 +744,28 @@ export class Solidar implements SolidarApi {
       if (log.group.writable && member && !member.left) return log
     }
     return null
+  }
+
+  /** The DM log with `ref` that holds message `id` (several can exist briefly: both opened one). */
+  async #dmLogOf (ref: string, id: string): Promise<OpenLog> {
+    const peer = await this.#resolveMember(ref)
+    if (isMessageId(id)) {
+      for (const log of this.#dmLogs(peer)) {
+        if (await log.group.messageById(id)) {
+          await this.#healthy(log)
+          return log
+        }
+      }
+    }
+    throw errors.messageNotFound(String(id))
+  }
+
+  async dmEdit (ref: string, id: string, text: string): Promise<MessageView> {
+    return this.#editIn(await this.#dmLogOf(ref, id), id, text)
+  }
+
+  async dmDelete (ref: string, id: string): Promise<MessageView> {
+    return this.#deleteIn(await this.#dmLogOf(ref, id), id)
   }
 
   async dmMessages (ref: string): Promise<MessageView[]> {

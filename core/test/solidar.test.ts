@@ -60,3 +60,34 @@ test('subscribers see new, edited and deleted messages of groups and DMs', async
   await alice.dm(bob.whoami().id, 'private')
   await waitFor(() => seen.includes('dm:private'), 'dm event')
 })
+
+test('DM edit and delete: the author changes their own message, the other side sees it, nobody else may', async (t) => {
+  const { nodes: [alice, bob] } = await makeNodes(['alice', 'bob'], t)
+  const { id } = await alice.createGroup('Council')
+  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  const aliceId = alice.whoami().id
+  const bobId = bob.whoami().id
+  const seen: string[] = []
+  const stop = bob.subscribe((e) => { if (e.type === 'dm') seen.push(e.message.deleted ? '(deleted)' : e.message.text) })
+  t.after(stop)
+
+  const msg = await alice.dm(bobId, 'meet at 9')
+  await waitFor(async () => (await bob.dmMessages(aliceId)).length === 1, 'bob receives the DM')
+  const edited = await alice.dmEdit(bobId, msg.id, 'meet at 10')
+  assert.equal(edited.text, 'meet at 10')
+  assert.equal(typeof edited.editedTs, 'number')
+  await waitFor(async () => (await bob.dmMessages(aliceId))[0]?.text === 'meet at 10', 'bob sees the edit')
+  await waitFor(() => seen.includes('meet at 10'), 'dm event for the edit')
+
+  // Only the author: bob may neither edit nor delete alice's message; unknown ids are refused.
+  await assert.rejects(bob.dmEdit(aliceId, msg.id, 'meet never'), { code: 'NOT_PERMITTED' })
+  await assert.rejects(bob.dmDelete(aliceId, msg.id), { code: 'NOT_PERMITTED' })
+  await assert.rejects(alice.dmEdit(bobId, 'AAAAAAAAAAAAAAAA', 'x'), { code: 'MESSAGE_NOT_FOUND' })
+  await assert.rejects(alice.dmEdit(bobId, msg.id, ''), { code: 'BAD_REQUEST' })
+
+  const deleted = await alice.dmDelete(bobId, msg.id)
+  assert.equal(deleted.deleted, true)
+  await waitFor(async () => (await bob.dmMessages(aliceId))[0]?.deleted === true, 'bob sees the delete')
+  assert.equal((await bob.dmMessages(aliceId))[0].text, '')
+  await assert.rejects(alice.dmEdit(bobId, msg.id, 'again'), { code: 'NOT_PERMITTED' })
+})

@@ -166,6 +166,13 @@ describe('local API', { timeout: 60_000 }, () => {
     const dm = await get('/api/dms/nobody/messages')
     assert.equal(dm.status, 404, dm.text)
     assert.equal(dm.json.error.code, 'MEMBER_NOT_FOUND')
+    const dmEdit = await raw({ port, method: 'PATCH', path: '/api/dms/nobody/messages/AAAAAAAAAAAAAAAA', token, body: { text: 'x' } })
+    assert.equal(dmEdit.status, 404, dmEdit.text)
+    assert.equal(dmEdit.json.error.code, 'MEMBER_NOT_FOUND')
+    const dmDelete = await raw({ port, method: 'DELETE', path: '/api/dms/nobody/messages/AAAAAAAAAAAAAAAA', token })
+    assert.equal(dmDelete.status, 404, dmDelete.text)
+    const dmEmpty = await raw({ port, method: 'PATCH', path: '/api/dms/nobody/messages/AAAAAAAAAAAAAAAA', token, body: { text: '' } })
+    assert.equal(dmEmpty.status, 400, 'an empty DM edit is refused by the schema')
   })
 
   it('an unexpected error is a generic, logged 500, and the server keeps going', async () => {

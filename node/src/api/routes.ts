@@ -9,6 +9,7 @@ import * as s from './schemas.ts'
 type GroupParams = { group: string }
 type MessageParams = { group: string, id: string }
 type MemberParams = { member: string }
+type DmMessageParams = { member: string, id: string }
 
 /** An AbortSignal that fires when the client goes away before the response is sent. */
 function clientGone (request: FastifyRequest, reply: FastifyReply): AbortSignal {
@@ -71,6 +72,12 @@ export function registerRoutes (app: FastifyInstance, api: SolidarApi): void {
   app.post<{ Params: MemberParams, Body: { text: string, replyTo?: string } }>('/api/dms/:member/messages',
     { schema: { params: s.memberParams, body: s.dmBody } },
     async (req, reply) => reply.code(201).send(await api.dm(req.params.member, req.body.text, { replyTo: req.body.replyTo })))
+  app.patch<{ Params: DmMessageParams, Body: { text: string } }>('/api/dms/:member/messages/:id',
+    { schema: { params: s.dmMessageParams, body: s.editBody } },
+    async (req) => api.dmEdit(req.params.member, req.params.id, req.body.text))
+  app.delete<{ Params: DmMessageParams }>('/api/dms/:member/messages/:id',
+    { schema: { params: s.dmMessageParams } },
+    async (req) => api.dmDelete(req.params.member, req.params.id))
 
   app.get<{ Params: MemberParams }>('/api/members/:member/verification', { schema: { params: s.memberParams } },
     async (req) => api.verify(req.params.member))

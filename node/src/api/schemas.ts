@@ -19,6 +19,7 @@ function object (properties: Record<string, unknown>, required: string[] = []) {
 export const groupParams = object({ group: ref }, ['group'])
 export const messageParams = object({ group: ref, id: ref }, ['group', 'id'])
 export const memberParams = object({ member: ref }, ['member'])
+export const dmMessageParams = object({ member: ref, id: ref }, ['member', 'id'])
 export const deviceParams = object({ device: ref }, ['device'])
 export const deviceLinkBody = object({ expiresMs: { type: 'integer', minimum: 10_000, maximum: 24 * 3600 * 1000 } })
 export const groupMemberParams = object({ group: ref, member: ref }, ['group', 'member'])
