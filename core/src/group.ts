@@ -226,11 +226,13 @@ async function collect<T> (it: AsyncIterable<{ value: T }>): Promise<T[]> {
 /** How long a membership change waits for Autobase to take in an earlier change of admins. */
 const SETTLE_INDEXERS_MS = 30_000
 
-/** Error codes of the file system that mean the disk (full, read-only, failing), not Solidar. */
-const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'EPERM', 'SESSION_CLOSED'])
-
-/** The coded error for a log whose Autobase failed: STORAGE_FAILED for the disk, else LOG_FAILED. */
+/**
+ * The coded error for a log whose Autobase failed. Storage errors reach us in many shapes
+ * (RocksDB says "Batch was not applied" on a full disk, with no code), so everything is
+ * STORAGE_FAILED except Hypercore/Autobase's own assertions, which are bugs, not the disk:
+ * those are LOG_FAILED.
+ */
 export function failureError (err: Error & { code?: string }): SolidarError {
-  const disk = (err.code !== undefined && DISK_ERRORS.has(err.code)) || /no space|ENOSPC|read-only file system|EROFS|EIO/i.test(err.message)
-  return disk ? errors.storageFailed(err.message) : errors.logFailed(err.message)
+  const internal = err.code === 'ERR_ASSERTION' || /^ERR_ASSERTION\b/.test(err.message)
+  return internal ? errors.logFailed(err.message) : errors.storageFailed(err.message)
 }

@@ -784,10 +784,10 @@ test('Solidar: an admin hands over at once — promotes another member and steps
   assert.deepEqual(errorsSeen.map(e => e.message), [])
 })
 
-test('failureError: the disk (full, read-only, failing) is STORAGE_FAILED, anything else LOG_FAILED', () => {
+test('failureError: Hypercore/Autobase assertions are LOG_FAILED, anything else (the disk in its many shapes) STORAGE_FAILED', () => {
   const withCode = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {})
   assert.equal(failureError(withCode('ENOSPC: no space left on device, write', 'ENOSPC')).code, 'STORAGE_FAILED')
-  assert.equal(failureError(withCode('IO error: No space left on device')).code, 'STORAGE_FAILED')
+  assert.equal(failureError(withCode('Batch was not applied')).code, 'STORAGE_FAILED', 'RocksDB on a full disk')
   assert.equal(failureError(withCode('EROFS: read-only file system', 'EROFS')).code, 'STORAGE_FAILED')
   const internal = failureError(withCode('Invalid checkout 12 for batch, length is 0', 'ERR_ASSERTION'))
   assert.equal(internal.code, 'LOG_FAILED')
