@@ -134,12 +134,12 @@ Example:
       const conflict = networkFlagConflict(opts)
       if (conflict !== null) cmd.error(`error: ${conflict}`, { exitCode: EXIT.USAGE, code: 'solidar.usage' })
       const secret = readSecret(opts)
+      const { splitHostPort, startXmppBridge } = await import('@solidar/relay/xmpp')
+      try { splitHostPort(opts.server) } catch (err) { throw new CliError((err as Error).message, EXIT.USAGE) }
       const home = homeOf(cmd)
       if (readIdentity(home) === null) throw new CliError(`No identity in ${home} yet: run \`solidar init --home ${home} --name "Jabber bridge"\` first`)
       const daemon = readDaemonInfo(home)
       if (daemon !== null) throw new CliError(`A Solidar node is already running for home ${home} (pid ${daemon.pid}); the bridge runs its own node: stop that one, or give the bridge its own --home`)
-      const { splitHostPort, startXmppBridge } = await import('@solidar/relay/xmpp')
-      try { splitHostPort(opts.server) } catch (err) { throw new CliError((err as Error).message, EXIT.USAGE) }
 
       const config = readConfig(home)
       const decision = chooseNetwork(opts, config)
