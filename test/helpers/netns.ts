@@ -1,0 +1,126 @@
+/**
+ * A LAN made of Linux network namespaces: one namespace per host, joined by a bridge that
+ * lives in a namespace of its own (the root namespace is never touched), with no route to
+ * anywhere else. Multicast (mDNS) goes out on each host's veth. Solidar processes run in
+ * a host with `ip netns exec` (which execs, so the PID we hold is the node's own).
+ * Needs root; `netnsUnavailable()` says why not when it cannot run.
+ */
+import { execFileSync } from 'node:child_process'
+import { REPO_ROOT, solidarArgv, type CliResult } from './cli.ts'
+import { childEnv, startProcess, type ManagedProcess } from './processes.ts'
+import { withTimeout } from './wait.ts'
+
+/** Null when namespaces can be made here, else the reason the tests are skipped. */
+export function netnsUnavailable (): string | null {
+  if (process.getuid?.() !== 0) return 'not running as root (network namespaces need root; CI runs as root)'
+  try {
+    execFileSync('ip', ['netns', 'list'], { stdio: 'pipe' })
+  } catch (err: any) {
+    return `\`ip netns\` is unavailable (${String(err.message).split('\n')[0]}); install iproute2`
+  }
+  return null
+}
+
+export function ip (args: string[]): string {
+  try {
+    return execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' })
+  } catch (err: any) {
+    throw new Error(`ip ${args.join(' ')} failed: ${String(err.stderr ?? err.message).trim()}`)
+  }
+}
+
+export interface LanHost { ns: string, veth: string, bridgePort: string, address: string }
+
+export class Lan {
+  readonly bridgeNs: string
+  readonly hosts: LanHost[] = []
+  readonly #created: string[] = []
+
+  /** `tag`: a short unique word for this run (namespace names carry it). */
+  constructor (readonly tag: string) {
+    this.bridgeNs = `${tag}-br`
+  }
+
+  /** Creates the bridge namespace and `count` hosts 10.77.0.1…N/24. */
+  create (count: number): this {
+    this.#add(this.bridgeNs)
+    ip(['-n', this.bridgeNs, 'link', 'add', 'br0', 'type', 'bridge'])
+    ip(['-n', this.bridgeNs, 'link', 'set', 'br0', 'up'])
+    for (let i = 1; i <= count; i++) this.addHost(i)
+    return this
+  }
+
+  addHost (i: number): LanHost {
+    const host: LanHost = { ns: `${this.tag}-h${i}`, veth: 'veth0', bridgePort: `vbr${i}`, address: `10.77.0.${i}` }
+    this.#add(host.ns)
+    ip(['link', 'add', host.veth, 'netns', host.ns, 'type', 'veth', 'peer', 'name', host.bridgePort, 'netns', this.bridgeNs])
+    ip(['-n', this.bridgeNs, 'link', 'set', host.bridgePort, 'master', 'br0', 'up'])
+    ip(['-n', host.ns, 'addr', 'add', `${host.address}/24`, 'dev', host.veth])
+    ip(['-n', host.ns, 'link', 'set', host.veth, 'up'])
+    ip(['-n', host.ns, 'link', 'set', 'lo', 'up'])
+    // mDNS: multicast leaves on the LAN link (there is no default route at all).
+    ip(['-n', host.ns, 'route', 'add', '224.0.0.0/4', 'dev', host.veth])
+    this.hosts.push(host)
+    return host
+  }
+
+  /** A namespace with nothing but its own loopback (for loopback-only networks that must be cut at will). */
+  isolated (name: string): string {
+    const ns = `${this.tag}-${name}`
+    this.#add(ns)
+    ip(['-n', ns, 'link', 'set', 'lo', 'up'])
+    return ns
+  }
+
+  #add (ns: string) {
+    ip(['netns', 'add', ns])
+    this.#created.push(ns)
+  }
+
+  /** Cuts a host off the LAN (its bridge port down: silent loss both ways, routes kept). */
+  cut (host: LanHost) { ip(['-n', this.bridgeNs, 'link', 'set', host.bridgePort, 'down']) }
+  heal (host: LanHost) { ip(['-n', this.bridgeNs, 'link', 'set', host.bridgePort, 'up']) }
+
+  /** Deletes every namespace this Lan made (their veths and bridge go with them). */
+  destroy (): string[] {
+    const problems: string[] = []
+    for (const ns of this.#created.reverse()) {
+      try { ip(['netns', 'del', ns]) } catch (err: any) { problems.push(err.message) }
+    }
+    this.#created.length = 0
+    return problems
+  }
+}
+
+/** Runs an nft script inside a namespace. */
+export function nft (ns: string, script: string): void {
+  try {
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: script, stdio: ['pipe', 'pipe', 'pipe'] })
+  } catch (err: any) {
+    throw new Error(`nft in ${ns} failed: ${String(err.stderr ?? err.message).trim()}`)
+  }
+}
+
+/** Starts a long-running `solidar …` (serve, dht) inside namespace `ns`. */
+export function startInNs (ns: string, home: string, args: string[], name: string, env: NodeJS.ProcessEnv = {}): ManagedProcess {
+  return startProcess('ip', ['netns', 'exec', ns, process.execPath, ...solidarArgv(home, args)], {
+    name, cwd: REPO_ROOT, env: childEnv(env)
+  })
+}
+
+/** Runs one `solidar …` command inside namespace `ns` to completion (bounded). */
+export async function cliInNs (ns: string, home: string, args: string[], timeout = 60_000): Promise<CliResult> {
+  const started = Date.now()
+  const proc = startInNs(ns, home, args, `solidar ${args.join(' ')}`.slice(0, 100))
+  let stdout = ''
+  let stderr = ''
+  proc.child.stdout?.on('data', (c: string) => { stdout += c })
+  proc.child.stderr?.on('data', (c: string) => { stderr += c })
+  try {
+    const exit = await withTimeout(proc.exited, timeout, () => `\`solidar ${args.join(' ')}\` in ${ns} did not finish`)
+    return { args, code: exit.code, signal: exit.signal, stdout, stderr, ms: Date.now() - started }
+  } catch (err: any) {
+    await proc.kill9().catch(() => {})
+    throw new Error(`${err.message}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`)
+  }
+}
