@@ -4,7 +4,7 @@
  * Files (all mode 0600, all written atomically: temporary file + fsync + rename):
  * - `identity.json`: the device key pair (core's `encodeIdentity`), never overwritten
  * - `token`: 32 random bytes as hex; the bearer token of the local API
- * - `config.json`: `{ network: { mode, bootstrap } }`, the remembered network choice
+ * - `config.json`: `{ network: { mode, bootstrap }, lan? }`, the remembered network choice (and LAN mode)
  * - `daemon.json`: `{ pid, host, port, url }` of the running daemon, removed on clean exit
  */
 import { randomBytes } from 'node:crypto'
@@ -27,6 +27,8 @@ export const DAEMON_FILE = 'daemon.json'
 /** Remembered settings of a home. Absent keys mean "not chosen yet". */
 export interface HomeConfig {
   network?: NetworkChoice
+  /** LAN mode (mDNS discovery, libp2p) at every start, chosen in the web app; `--no-lan` skips it for one run. */
+  lan?: boolean
 }
 
 /** What a running daemon publishes about itself; `url` is the API base URL without the token. */
@@ -181,6 +183,11 @@ export function readConfig (home: string): HomeConfig {
     const choice = parseNetworkChoice(network)
     if (choice === null) throw errors.badRequest(`${file} holds an invalid "network" entry`)
     config.network = choice
+  }
+  const lan = (raw as Record<string, unknown>).lan
+  if (lan !== undefined) {
+    if (typeof lan !== 'boolean') throw errors.badRequest(`${file} holds an invalid "lan" entry (true or false)`)
+    config.lan = lan
   }
   return config
 }

@@ -1,7 +1,8 @@
 /**
  * Settings a user changes from the web app (onboarding): the display name while this device
- * is in no group yet, and the remembered network choice (config.json). The network a node
- * uses is fixed while it runs: a changed choice applies at the next `solidar serve`, and
+ * is in no group yet, and the remembered network choice (config.json): a DHT mode and whether
+ * to find peers on the local network (LAN mode, as `serve --lan`). The network a node uses is
+ * fixed while it runs: a changed choice applies at the next `solidar serve`, and
  * `restartRequired` says so.
  */
 import path from 'node:path'
@@ -23,6 +24,8 @@ export interface NodeSettings {
     running: NetworkChoice
     /** The remembered choice for the next start, or null if none was made. */
     saved: NetworkChoice | null
+    /** LAN mode (mDNS discovery over libp2p): in this run, and remembered (null: never chosen). */
+    lan: { running: boolean, saved: boolean | null }
     /** True when the remembered choice differs from the running one: restart `solidar serve`. */
     restartRequired: boolean
   }
@@ -31,7 +34,8 @@ export interface NodeSettings {
 export interface SettingsApi {
   get (): Promise<NodeSettings>
   setName (name: string): Promise<NodeSettings>
-  setNetwork (choice: NetworkChoice): Promise<NodeSettings>
+  /** Remembers a network choice; `lan` undefined keeps the remembered LAN mode. */
+  setNetwork (choice: NetworkChoice, lan?: boolean): Promise<NodeSettings>
 }
 
 const sameNetwork = (a: NetworkChoice, b: NetworkChoice): boolean =>
@@ -53,16 +57,24 @@ export function normalizeNetwork (choice: { mode: string, bootstrap?: string[] }
   return { mode: 'bootstrap', bootstrap: list }
 }
 
-export function createSettings (opts: { home: string, solidar: Solidar, running: NetworkChoice }): SettingsApi {
+export function createSettings (opts: { home: string, solidar: Solidar, running: NetworkChoice, runningLan?: boolean }): SettingsApi {
   const { home, solidar, running } = opts
+  const runningLan = opts.runningLan ?? false
   const canRename = async (): Promise<boolean> =>
     (await solidar.listGroups()).length === 0 && (await solidar.devices()).length <= 1
   const get = async (): Promise<NodeSettings> => {
-    const saved = readConfig(home).network ?? null
+    const config = readConfig(home)
+    const saved = config.network ?? null
+    const savedLan = config.lan ?? null
     return {
       name: solidar.identity.name,
       canRename: await canRename(),
-      network: { running, saved, restartRequired: saved !== null && !sameNetwork(saved, running) }
+      network: {
+        running,
+        saved,
+        lan: { running: runningLan, saved: savedLan },
+        restartRequired: (saved !== null && !sameNetwork(saved, running)) || (savedLan !== null && savedLan !== runningLan)
+      }
     }
   }
   return {
@@ -76,9 +88,11 @@ export function createSettings (opts: { home: string, solidar: Solidar, running:
       writeFileAtomic(path.join(home, IDENTITY_FILE), encodeIdentity(solidar.identity))
       return get()
     },
-    async setNetwork (choice) {
+    async setNetwork (choice, lan) {
       const network = normalizeNetwork(choice)
-      writeConfig(home, { ...readConfig(home), network })
+      if (lan !== undefined && typeof lan !== 'boolean') throw errors.badRequest('lan must be true or false')
+      const config = readConfig(home)
+      writeConfig(home, { ...config, network, ...(lan !== undefined ? { lan } : {}) })
       return get()
     }
   }

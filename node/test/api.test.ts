@@ -318,7 +318,11 @@ describe('settings routes (web onboarding)', { timeout: 60_000 }, () => {
   it('renames the identity before any group (on disk too), not after', async () => {
     const before = await call('GET', '/api/settings')
     assert.equal(before.status, 200, before.text)
-    assert.deepEqual(before.json, { name: 'user', canRename: true, network: { running: { mode: 'none', bootstrap: [] }, saved: null, restartRequired: false } })
+    assert.deepEqual(before.json, {
+      name: 'user',
+      canRename: true,
+      network: { running: { mode: 'none', bootstrap: [] }, saved: null, lan: { running: false, saved: null }, restartRequired: false }
+    })
     const renamed = await call('PUT', '/api/settings/name', { name: '  Maria Müller ' })
     assert.equal(renamed.status, 200, renamed.text)
     assert.equal(renamed.json.name, 'Maria Müller')
@@ -344,6 +348,7 @@ describe('settings routes (web onboarding)', { timeout: 60_000 }, () => {
     assert.deepEqual(chosen.json.network, {
       running: { mode: 'none', bootstrap: [] },
       saved: { mode: 'bootstrap', bootstrap: ['127.0.0.1:49737'] },
+      lan: { running: false, saved: null },
       restartRequired: true
     })
     assert.deepEqual(readConfig(home).network, { mode: 'bootstrap', bootstrap: ['127.0.0.1:49737'] })
@@ -355,5 +360,19 @@ describe('settings routes (web onboarding)', { timeout: 60_000 }, () => {
       assert.equal(r.status, 400, `${JSON.stringify(bad)}: ${r.text}`)
     }
     assert.deepEqual(readConfig(home).network, { mode: 'none', bootstrap: [] }, 'refused choices change nothing')
+
+    // "Local network" in the web app: no DHT, LAN mode at the next start (serve reads config.json).
+    const lan = await call('PUT', '/api/settings/network', { mode: 'none', lan: true })
+    assert.equal(lan.status, 200, lan.text)
+    assert.deepEqual(lan.json.network.lan, { running: false, saved: true })
+    assert.equal(lan.json.network.restartRequired, true, 'this node runs without LAN mode until restarted')
+    assert.deepEqual(readConfig(home), { network: { mode: 'none', bootstrap: [] }, lan: true })
+    const keep = await call('PUT', '/api/settings/network', { mode: 'public' })
+    assert.equal(readConfig(home).lan, true, 'a choice without "lan" keeps the remembered LAN mode')
+    assert.equal(keep.json.network.saved.mode, 'public')
+    assert.equal((await call('PUT', '/api/settings/network', { mode: 'none', lan: 'yes' })).status, 400)
+    const off = await call('PUT', '/api/settings/network', { mode: 'none', lan: false })
+    assert.deepEqual(off.json.network.lan, { running: false, saved: false })
+    assert.equal(off.json.network.restartRequired, false)
   })
 })

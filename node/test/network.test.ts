@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { InvalidArgumentError } from 'commander'
-import { chooseNetwork, networkFlagConflict } from '../src/cli/network.ts'
+import { chooseLan, chooseNetwork, networkFlagConflict } from '../src/cli/network.ts'
 import { bootstrapArg, parseHostPort, portArg, positiveIntArg } from '../src/cli/parsers.ts'
 
 describe('network choice of serve', () => {
@@ -23,6 +23,17 @@ describe('network choice of serve', () => {
 
   it('--no-dht stays local for one run and is not remembered', () => {
     assert.deepEqual(chooseNetwork({ dht: false }, remembered), { choice: { mode: 'none', bootstrap: [] }, source: 'no-dht', remember: false })
+  })
+
+  it('LAN mode: --lan or --no-lan for the run, else the web app\'s remembered choice', () => {
+    const lanOn = { lan: true }
+    assert.deepEqual(chooseLan({}, lanOn), { mdns: true, listen: [], peers: [] }, 'remembered LAN mode applies')
+    assert.deepEqual(chooseLan({}, { ...lanOn, network: { mode: 'none', bootstrap: [] } }), { mdns: true, listen: [], peers: [] })
+    assert.equal(chooseLan({ lan: false }, lanOn).mdns, false, '--no-lan skips it for this run')
+    assert.equal(chooseLan({}, {}).mdns, false, 'never chosen: off')
+    assert.equal(chooseLan({}, { lan: false }).mdns, false)
+    assert.equal(chooseLan({ lan: true }, {}).mdns, true, '--lan for this run')
+    assert.deepEqual(chooseLan({ listen: ['0.0.0.0:4100'], peer: ['10.0.0.2:4100'] }, {}), { mdns: false, listen: ['0.0.0.0:4100'], peers: ['10.0.0.2:4100'] })
   })
 
   it('contradicting flags are a usage error', () => {

@@ -2,7 +2,8 @@
  * Settings routes of the local API (see node/src/settings.ts), used by the web app's onboarding:
  * - GET /api/settings                                  → NodeSettings
  * - PUT /api/settings/name { name }                    → NodeSettings (403 NOT_PERMITTED once in a group)
- * - PUT /api/settings/network { mode, bootstrap? }     → NodeSettings; applies at the next start
+ * - PUT /api/settings/network { mode, bootstrap?, lan? } → NodeSettings; applies at the next start
+ *   (`lan`: LAN mode, mDNS discovery on the local network, at every start; omitted: unchanged)
  */
 import type { FastifyInstance } from 'fastify'
 import type { NetworkChoice } from '../runtime.ts'
@@ -20,7 +21,8 @@ const networkBody = {
   additionalProperties: false,
   properties: {
     mode: { type: 'string', enum: ['none', 'bootstrap', 'public'] },
-    bootstrap: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 300 } }
+    bootstrap: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 300 } },
+    lan: { type: 'boolean' }
   },
   required: ['mode']
 } as const
@@ -29,6 +31,6 @@ export function registerSettingsRoutes (app: FastifyInstance, settings: Settings
   app.get('/api/settings', async () => settings.get())
   app.put<{ Body: { name: string } }>('/api/settings/name', { schema: { body: nameBody } },
     async (req) => settings.setName(req.body.name))
-  app.put<{ Body: { mode: NetworkChoice['mode'], bootstrap?: string[] } }>('/api/settings/network', { schema: { body: networkBody } },
-    async (req) => settings.setNetwork({ mode: req.body.mode, bootstrap: req.body.bootstrap ?? [] }))
+  app.put<{ Body: { mode: NetworkChoice['mode'], bootstrap?: string[], lan?: boolean } }>('/api/settings/network', { schema: { body: networkBody } },
+    async (req) => settings.setNetwork({ mode: req.body.mode, bootstrap: req.body.bootstrap ?? [] }, req.body.lan))
 }

@@ -43,6 +43,11 @@ export function chooseNetwork (flags: NetworkFlags, config: HomeConfig): Network
   return { choice: { mode: 'none', bootstrap: [] }, source: 'default', remember: false }
 }
 
+/** LAN mode of this run: --lan or --no-lan, else the choice remembered from the web app (config.json `lan`). */
+export function chooseLan (flags: { lan?: boolean, listen?: string[], peer?: string[] }, config: HomeConfig): LanChoice {
+  return { mdns: flags.lan ?? config.lan === true, listen: flags.listen ?? [], peers: flags.peer ?? [] }
+}
+
 /** One-line human description of a network choice. */
 export function describeNetwork (choice: NetworkChoice): string {
   switch (choice.mode) {

@@ -17,7 +17,7 @@ import {
 import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
 import { bootstrapArg, iceServerArg, portArg } from '../parsers.ts'
-import { chooseNetwork, describeLan, describeNetwork, listenArg, networkFlagConflict, peerArg } from '../network.ts'
+import { chooseLan, chooseNetwork, describeLan, describeNetwork, listenArg, networkFlagConflict, peerArg } from '../network.ts'
 import { note, print } from '../output.ts'
 import { untilSignal } from '../signals.ts'
 
@@ -112,6 +112,7 @@ export function registerServe (program: Command): void {
     .option('--public-dht', 'join through the public DHT (remembered)')
     .option('--no-dht', 'no DHT for this run, whatever was remembered (with --lan: LAN only)')
     .option('--lan', 'find peers on the local network by mDNS and sync with them over libp2p (this run)')
+    .option('--no-lan', 'no LAN mode for this run, even if it was chosen in the web app')
     .option('--listen <host:port>', 'libp2p listen address, repeatable; port 0 picks a free one (default with --lan: 0.0.0.0:0)', listenArg)
     .option('--peer <host:port>', 'dial this peer over libp2p and keep dialling while not connected; repeatable (for networks that block multicast)', peerArg)
     .addOption(new Option('--open-hint', 'print a hint about opening the web UI; create an identity if needed').hideHelp())
@@ -128,7 +129,8 @@ candidates only (same LAN, no STUN or TURN contacted); across the internet, add 
 TURN server your union runs, e.g. --ice-server turn:solidar:SECRET@turn.example.org:3478
 (repeat the option for several; a STUN server alone helps only behind simple NATs).
 
-LAN mode (this run only): --lan finds other Solidar nodes on the local network by mDNS
+LAN mode: --lan (this run), or "local network" chosen in the web app (remembered;
+--no-lan skips it for a run), finds other Solidar nodes on the local network by mDNS
 and syncs the groups you share with them over libp2p; nodes that meet learn which groups
 they share and nothing about the others. --listen and --peer use libp2p without mDNS
 (--peer alone also works behind a firewall that blocks multicast). LAN and DHT can run
@@ -160,7 +162,7 @@ Examples:
 
       const { logger } = await createLogger()
       const { startNode } = await import('../../runtime.ts')
-      const lan = { mdns: opts.lan === true, listen: opts.listen ?? [], peers: opts.peer ?? [] }
+      const lan = chooseLan(opts, config)
       const node = await startNode({
         home,
         network: decision.choice,
@@ -170,7 +172,7 @@ Examples:
         onWarning: (message, err) => logger.warn({ err }, message)
       })
       const { createSettings } = await import('../../settings.ts')
-      const settings = createSettings({ home, solidar: node.solidar, running: decision.choice })
+      const settings = createSettings({ home, solidar: node.solidar, running: decision.choice, runningLan: lan.mdns })
       const server = await listen(node, opts, port, token, logger, settings)
       if (!writeDaemonInfo(home, { pid: process.pid, host: opts.host, port: server.port, url: server.url })) {
         await server.close()
