@@ -39,7 +39,7 @@ export const hasToken = (): boolean => token !== null
 
 const enc = encodeURIComponent
 
-async function request<T> (method: string, path: string, body?: unknown): Promise<T> {
+export async function request<T> (method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {}
   if (token !== null) headers.Authorization = `Bearer ${token}`
   if (body !== undefined) headers['Content-Type'] = 'application/json'

@@ -13,6 +13,7 @@ import { Members } from './views/members.tsx'
 import { Invite, JoinGroup, NewGroup } from './views/groups.tsx'
 import { PadList, PadView } from './views/pads.tsx'
 import { Network } from './views/network.tsx'
+import { MeetingPage } from './views/meeting.tsx'
 
 const SEEN_KEY = 'solidar.seen'
 const DMS_KEY = 'solidar.dms'
@@ -181,6 +182,7 @@ function renderView (route: Route, ctx: AppContext, markSeen: (group: string, se
     case 'invite': return <Invite key={route.group} ctx={ctx} group={route.group} />
     case 'pads': return <PadList key={route.group} ctx={ctx} group={route.group} />
     case 'pad': return <PadView key={`${route.group}/${route.pad}`} ctx={ctx} group={route.group} pad={route.pad} />
+    case 'meeting': return <MeetingPage key={route.group} ctx={ctx} group={route.group} />
     case 'home': return <Home ctx={ctx} />
   }
 }

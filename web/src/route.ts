@@ -12,6 +12,7 @@ export type Route =
   | { view: 'invite', group: string }
   | { view: 'pads', group: string }
   | { view: 'pad', group: string, pad: string }
+  | { view: 'meeting', group: string }
   | { view: 'dm', member: string }
 
 export function parseRoute (hash: string): Route {
@@ -29,6 +30,7 @@ export function parseRoute (hash: string): Route {
       if (c === 'invite') return { view: 'invite', group: b }
       if (c === 'pads' && d !== undefined) return { view: 'pad', group: b, pad: d }
       if (c === 'pads') return { view: 'pads', group: b }
+      if (c === 'meeting') return { view: 'meeting', group: b }
       if (c === 'r' && d !== undefined) return { view: 'chat', group: b, room: d }
       return { view: 'chat', group: b, room: 'general' }
   }
