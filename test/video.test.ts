@@ -1,0 +1,57 @@
+/**
+ * Video meetings in real Chromium: runs test/video/mesh.ts (three nodes, three browsers, one
+ * meeting) inside a network namespace of its own that has only the loopback interface up, so
+ * WebRTC's ICE can only use 127.0.0.1 (Chrome offers no loopback candidates while another
+ * interface exists; see ../shared/NOTES.md). The namespace and everything in it are removed
+ * afterwards, also on failure or timeout.
+ *
+ * Needs root (ip netns), /usr/bin/chromium and the built app (npm test builds it).
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { REPO_ROOT } from './helpers/cli.ts'
+import { childEnv, startProcess } from './helpers/processes.ts'
+
+const run = promisify(execFile)
+const INNER = path.join('test', 'video', 'mesh.ts')
+/** A quiet machine needs ~1.5 min; two loaded cores up to ~5. */
+const INNER_TIMEOUT_MS = 420_000
+
+/** PIDs of the processes in a namespace (all started by this test: the driver, daemons, browsers). */
+async function pidsIn (ns: string): Promise<number[]> {
+  const { stdout } = await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))
+  return stdout.split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number)
+}
+
+describe('video meetings in Chromium', { timeout: INNER_TIMEOUT_MS + 60_000 }, () => {
+  it('three browsers meet peer to peer over loopback only (in their own network namespace)', async () => {
+    assert.ok(existsSync(path.join(REPO_ROOT, 'web', 'dist', 'index.html')), 'web/dist is missing: run `npm run build` first (npm test does)')
+    const ns = `solidar-video-${process.pid}`
+    await run('ip', ['netns', 'add', ns])
+    try {
+      await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up'])
+      const { stdout: links } = await run('ip', ['-n', ns, '-brief', 'link'])
+      assert.deepEqual(links.trim().split('\n').map((l) => l.split(/\s+/)[0]), ['lo'], 'the namespace has only the loopback interface')
+      const inner = startProcess('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', INNER],
+        { name: 'video mesh (in namespace)', cwd: REPO_ROOT, env: childEnv() })
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), INNER_TIMEOUT_MS) })
+      const result = await Promise.race([inner.exited, timedOut])
+      clearTimeout(timer)
+      if (result === 'timeout') await inner.kill9().catch(() => {})
+      const output = `${inner.stdout}\n${inner.stderr}`
+      if (process.env.SOLIDAR_TEST_VERBOSE === '1' || result === 'timeout' || result.code !== 0) console.log(output)
+      assert.notEqual(result, 'timeout', `the meeting test did not finish within ${INNER_TIMEOUT_MS / 1000} s`)
+      assert.equal(inner.exit?.code, 0, 'the meeting test inside the namespace passed (its output is above)')
+      assert.match(inner.stdout, /# pass [1-9]/)
+      assert.match(inner.stdout, /# fail 0/)
+    } finally {
+      for (const pid of await pidsIn(ns)) { try { process.kill(pid, 'SIGKILL') } catch {} }
+      await run('ip', ['netns', 'del', ns]).catch(() => {})
+    }
+  })
+})
