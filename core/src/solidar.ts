@@ -770,13 +770,12 @@ export class Solidar implements SolidarApi {
 
   async dmMessages (ref: string): Promise<MessageView[]> {
     const peer = await this.#resolveMember(ref)
-    const all: MessageView[] = []
+    const logs: MessageView[][] = []
     for (const log of this.#dmLogs(peer)) {
       const view = await this.#reader(log)
-      for (const m of await log.group.messages()) all.push(view(m))
+      logs.push((await log.group.messages()).map(view))
     }
-    // Several DM logs with one peer can exist briefly (both opened one): merge by time.
-    return all.sort((a, b) => a.ts - b.ts || a.id.localeCompare(b.id))
+    return mergeLogs(logs)
   }
 
   // ---------------------------------------------------------------- XMPP bridge (relay/src/xmpp)
@@ -1177,6 +1176,28 @@ export interface BridgedText {
   /** The sender's room nickname. */
   nick?: string
   replyTo?: string
+}
+
+/**
+ * The messages of several DM logs with one peer (both opened one at once) as one list: each
+ * log keeps its own order (causal, whatever the authors' clocks say), and the logs are
+ * interleaved by timestamp only where they meet. One log is returned as it is.
+ */
+export function mergeLogs (logs: MessageView[][]): MessageView[] {
+  if (logs.length <= 1) return logs[0] ?? []
+  const at = logs.map(() => 0)
+  const out: MessageView[] = []
+  for (;;) {
+    let best = -1
+    for (const [i, log] of logs.entries()) {
+      if (at[i] >= log.length) continue
+      const m = log[at[i]]
+      const b = best === -1 ? undefined : logs[best][at[best]]
+      if (b === undefined || m.ts < b.ts || (m.ts === b.ts && m.id < b.id)) best = i
+    }
+    if (best === -1) return out
+    out.push(logs[best][at[best]++])
+  }
 }
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))

@@ -20,17 +20,19 @@ export async function waitFor<T> (fn: () => Promise<T> | T, what: string, timeou
 
 /**
  * N Solidar nodes with real corestores in a temp dir (`<dir>/<name>`), connected by an
- * in-memory network. `now` replaces the nodes' clock; `locals[i]` is node i's local store.
+ * in-memory network. `now` replaces the nodes' clock (one per node if an array: clock-skew
+ * tests); `locals[i]` is node i's local store.
  */
-export async function makeNodes (names: string[], t: { after: (fn: () => Promise<void>) => void }, opts: { now?: () => number } = {}) {
+export async function makeNodes (names: string[], t: { after: (fn: () => Promise<void>) => void }, opts: { now?: (() => number) | Array<() => number> } = {}) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'solidar-core-'))
   const network = new MemoryNetwork()
   const nodes: Array<Solidar & { label: string }> = []
   const locals: MemoryLocalStore[] = []
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
+    const now = Array.isArray(opts.now) ? opts.now[i] : opts.now
     const store = new Corestore(path.join(dir, name))
     const local = new MemoryLocalStore()
-    const node = await Solidar.open({ identity: createIdentity(name), store, local, transport: network.transport(), ...(opts.now ? { now: opts.now } : {}) }) as Solidar & { label: string }
+    const node = await Solidar.open({ identity: createIdentity(name), store, local, transport: network.transport(), ...(now ? { now } : {}) }) as Solidar & { label: string }
     node.label = name
     nodes.push(node)
     locals.push(local)
