@@ -1,0 +1,211 @@
+/**
+ * Reliability 2 — partition schedule. Three daemons and their private DHT run in one network
+ * namespace that has nothing but its own loopback (no route anywhere; hyperswarm on a
+ * 127.0.0.1 DHT as everywhere in the tests). nftables rules in that namespace drop the UDP
+ * traffic between chosen nodes, matched by each daemon's UDP ports: a seeded random schedule
+ * of phases — all healed, one node isolated, one pair split (the third still talks to both),
+ * one direction only (A's packets never reach B, B's reach A), a node that sends but hears
+ * nothing — while each node writes chat messages and pad edits without pause (a writer
+ * process inside the namespace, talking to the daemon's local API). After a final heal all
+ * three converge: every acknowledged message and pad edit on all three, same log order, same
+ * pad Markdown. The seed is printed (replay with SOLIDAR_SEED).
+ *
+ * Phases: 6 by default, 24 with SOLIDAR_LONG=1. Skipped (loudly) only when not root or
+ * without `ip netns`/`nft`.
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { makeTempDir, removeTempDir, type LogEntry } from './helpers/cluster.ts'
+import { REPO_ROOT, formatResult } from './helpers/cli.ts'
+import { Lan, cliInNs, netnsUnavailable, nft, startInNs } from './helpers/netns.ts'
+import { childEnv, startProcess, type ManagedProcess } from './helpers/processes.ts'
+import { LONG, testSeed } from './helpers/seeded.ts'
+import { sleep, waitFor } from './helpers/wait.ts'
+
+const PHASES = Number(process.env.SOLIDAR_PARTITION_PHASES ?? (LONG ? 24 : 6))
+const WRITER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'api-writer.ts')
+const TABLE = 'solidar_partition'
+
+function unavailable (): string | null {
+  const why = netnsUnavailable()
+  if (why !== null) return why
+  try { execFileSync('nft', ['--version'], { stdio: 'pipe' }) } catch { return '`nft` is unavailable; install nftables' }
+  return null
+}
+const skip = unavailable()
+if (skip !== null) console.error(`\n!!! SKIPPING the partition schedule test: ${skip} !!!\n`)
+
+class Node {
+  proc: ManagedProcess | null = null
+  port = 0
+  token = ''
+  udpPorts: number[] = []
+  constructor (readonly name: string, readonly ns: string, readonly home: string) {}
+
+  async ok (args: string[], timeout = 60_000): Promise<string> {
+    const r = await cliInNs(this.ns, this.home, args, timeout)
+    if (r.code !== 0) throw new Error(`${this.name}: \`solidar ${args.join(' ')}\` failed\n${formatResult(r)}`)
+    return r.stdout.trim()
+  }
+
+  async json<T = any> (args: string[], timeout?: number): Promise<T> { return JSON.parse(await this.ok([...args, '--json'], timeout)) as T }
+
+  async serve (bootstrap: string): Promise<void> {
+    await this.ok(['init', '--name', this.name])
+    this.proc = startInNs(this.ns, this.home, ['serve', '--host', '127.0.0.1', '--port', '0', '--bootstrap', bootstrap], `${this.name} serve`)
+    const line = (await this.proc.firstLine(60_000)).trim()
+    const m = /^http:\/\/127\.0\.0\.1:(\d+)\/#token=(\S+)$/.exec(line)
+    if (m === null) throw new Error(`${this.name}: serve printed "${line}"\n${this.proc.describe()}`)
+    this.port = Number(m[1])
+    this.token = decodeURIComponent(m[2])
+  }
+}
+
+/** The UDP ports each PID has bound in `ns` (hyperdht binds a server and a client socket). */
+function udpPortsByPid (ns: string): Map<number, number[]> {
+  const out = execFileSync('ip', ['netns', 'exec', ns, 'ss', '-H', '-uanp'], { encoding: 'utf8' })
+  const map = new Map<number, number[]>()
+  for (const line of out.split('\n')) {
+    const port = /127\.0\.0\.1:(\d+)\s/.exec(line) ?? /\*:(\d+)\s/.exec(line) ?? /0\.0\.0\.0:(\d+)\s/.exec(line)
+    const pid = /pid=(\d+)/.exec(line)
+    if (port === null || pid === null) continue
+    const list = map.get(Number(pid[1])) ?? []
+    list.push(Number(port[1]))
+    map.set(Number(pid[1]), list)
+  }
+  return map
+}
+
+type Cut = [from: Node, to: Node]
+
+/** Packets the current drop rules have dropped so far. */
+function dropped (ns: string): number {
+  let out = ''
+  try { out = execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', TABLE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) } catch { return 0 }
+  return [...out.matchAll(/packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
+}
+
+/** Replaces the namespace's drop rules by `cuts` (packets from `from`'s ports to `to`'s ports). */
+function applyCuts (ns: string, cuts: Cut[]): void {
+  const set = (ports: number[]): string => `{ ${ports.join(', ')} }`
+  const rules = cuts.map(([a, b]) => `    udp sport ${set(a.udpPorts)} udp dport ${set(b.udpPorts)} counter drop`).join('\n')
+  nft(ns, `table inet ${TABLE}\ndelete table inet ${TABLE}\ntable inet ${TABLE} {\n  chain out {\n    type filter hook output priority 0; policy accept;\n${rules}\n  }\n}\n`)
+}
+
+describe('partition schedule on a network namespace', { skip: skip ?? false, timeout: LONG ? 1_200_000 : 300_000 }, () => {
+  const tag = `sp${process.pid % 100000}`
+  let lan: Lan
+  let ns = ''
+  let dir = ''
+  let dht: ManagedProcess | null = null
+  let nodes: Node[] = []
+  const writers: ManagedProcess[] = []
+  let group = ''
+  let pad = ''
+
+  before(async () => {
+    dir = await makeTempDir('solidar-partition-')
+    lan = new Lan(tag)
+    ns = lan.isolated('lo')
+    dht = startInNs(ns, path.join(dir, 'dht'), ['dht', '--host', '127.0.0.1', '--port', '0'], 'dht')
+    const bootstrap = (await dht.firstLine(30_000)).trim()
+    assert.match(bootstrap, /^127\.0\.0\.1:\d+$/)
+    nodes = ['alice', 'bob', 'carol'].map((name) => new Node(name, ns, path.join(dir, name)))
+    await Promise.all(nodes.map((n) => n.serve(bootstrap)))
+    const byPid = udpPortsByPid(ns)
+    for (const n of nodes) {
+      n.udpPorts = byPid.get(n.proc!.pid) ?? []
+      assert.ok(n.udpPorts.length > 0, `${n.name}'s UDP ports (pid ${n.proc!.pid}) in ${JSON.stringify([...byPid])}`)
+    }
+    const [alice, bob, carol] = nodes
+    group = (await alice.json<{ id: string }>(['group', 'create', 'Partitioned'])).id
+    const codes = [await alice.ok(['invite', group, '--uses', '1']), await alice.ok(['invite', group, '--uses', '1'])]
+    await Promise.all([bob, carol].map((n, i) => n.json(['join', codes[i], '--timeout', '60s'], 90_000)))
+    pad = (await alice.json<{ id: string }>(['pad', 'new', group, 'Partition minutes'])).id
+    await Promise.all([bob, carol].map((n) => waitFor(async () => (await cliInNs(ns, n.home, ['pad', 'cat', group, pad])).code === 0,
+      { timeout: 60_000, interval: 500, what: `${n.name} to see the pad` })))
+  }, { timeout: 240_000 })
+
+  after(async () => {
+    await Promise.all(writers.map((w) => w.kill9().catch(() => {})))
+    await Promise.all(nodes.map((n) => n.proc?.stop(10_000).catch(() => {})))
+    await dht?.stop(5_000).catch(() => {})
+    const problems = lan?.destroy() ?? []
+    if (dir !== '') await removeTempDir(dir)
+    assert.deepEqual(problems, [], 'every namespace removed')
+  })
+
+  it(`${PHASES} seeded partitions and heals during writes; all converge, nothing acknowledged lost`, async () => {
+    const rng = testSeed('partition schedule')
+    const started = Date.now()
+    const acked = { chat: [] as string[], pad: [] as string[] }
+    for (const [i, n] of nodes.entries()) {
+      const w = startProcess('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', WRITER, String(n.port), n.token, group, pad, n.name, String(rng.seed + i + 1)],
+        { name: `${n.name} writer`, cwd: REPO_ROOT, env: childEnv() })
+      let pending = ''
+      w.child.stdout?.on('data', (chunk: string) => {
+        pending += chunk
+        let nl: number
+        while ((nl = pending.indexOf('\n')) !== -1) {
+          const line = pending.slice(0, nl)
+          pending = pending.slice(nl + 1)
+          const m = /^ACK (chat|pad) (.+)$/.exec(line)
+          if (m !== null) acked[m[1] as 'chat' | 'pad'].push(m[2])
+        }
+      })
+      writers.push(w)
+    }
+
+    const schedule: string[] = []
+    let drops = 0
+    let cutPhases = 0
+    for (let phase = 1; phase <= PHASES; phase++) {
+      const [a, b, c] = [...nodes].sort(() => rng.next() - 0.5)
+      const kind = rng.pick(['heal', 'isolate', 'split', 'one-way', 'deaf'] as const)
+      const cuts: Cut[] = kind === 'heal'
+        ? []
+        : kind === 'isolate' ? [[a, b], [b, a], [a, c], [c, a]]
+          : kind === 'split' ? [[a, b], [b, a]]
+            : kind === 'one-way' ? [[a, b]]
+              : [[b, a], [c, a]] // deaf: a sends, hears nothing
+      const ms = rng.int(2000, 7000)
+      drops += dropped(ns)
+      applyCuts(ns, cuts)
+      if (cuts.length > 0) cutPhases++
+      schedule.push(`${kind}${kind === 'heal' ? '' : ` ${a.name}${kind === 'isolate' || kind === 'deaf' ? '' : `/${b.name}`}`} ${ms}ms`)
+      await sleep(ms)
+    }
+    drops += dropped(ns)
+    applyCuts(ns, [])
+    console.log(`# partition schedule: ${schedule.join(', ')}; ${drops} packets dropped`)
+    if (cutPhases > 0) assert.ok(drops > 0, 'the cuts dropped packets between the nodes')
+    await sleep(1000) // a little traffic after the heal too
+    await Promise.all(writers.map((w) => w.stop(30_000)))
+    for (const w of writers) assert.match(w.stdout, /DONE \d+ \d+/, `${w.name} ended cleanly\n${w.describe()}`)
+    console.log(`# partition schedule: acknowledged ${acked.chat.length} messages, ${acked.pad.length} pad edits; writers: ${writers.map((w) => /DONE (\d+ \d+)/.exec(w.stdout)?.[1]).join(' / ')} (attempts failures)`)
+    assert.ok(acked.chat.length >= PHASES && acked.pad.length >= 1, 'writes were acknowledged during the schedule')
+
+    const healed = Date.now()
+    let logs: LogEntry[][] = []
+    try {
+      await waitFor(async () => {
+        logs = await Promise.all(nodes.map((n) => n.json<LogEntry[]>(['log', group])))
+        const order = logs.map((log) => log.map((m) => m.id).join(','))
+        return logs.every((log) => acked.chat.every((id) => log.some((m) => m.id === id))) && order.every((o) => o === order[0])
+      }, { timeout: 150_000, interval: 1000, what: 'all three to hold every acknowledged message in one order after the final heal' })
+    } catch (err: any) {
+      const missing = logs.map((log, i) => `${nodes[i].name} lacks ${acked.chat.filter((id) => !log.some((m) => m.id === id)).length} of ${acked.chat.length}`)
+      const status = await Promise.all(nodes.map((n) => n.ok(['status', '--json']).catch(String)))
+      throw new Error(`${err.message}\n${missing.join('; ')}\n${status.join('\n')}\n${nodes.map((n) => n.proc!.describe()).join('\n')}`)
+    }
+    let md: string[] = []
+    await waitFor(async () => {
+      md = await Promise.all(nodes.map((n) => n.ok(['pad', 'export', group, pad])))
+      return md.every((m) => m === md[0]) && acked.pad.every((t) => md[0].includes(t))
+    }, { timeout: 60_000, interval: 1000, what: 'the same pad Markdown on all three, with every acknowledged edit' })
+    console.log(`# partition schedule: converged ${((Date.now() - healed) / 1000).toFixed(1)} s after the final heal; ${((Date.now() - started) / 1000).toFixed(1)} s in all`)
+  })
+})
