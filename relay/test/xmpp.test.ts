@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { BridgeState, MAX_FORWARDED } from '../src/xmpp/state.ts'
+import { BridgeState, MAX_FORWARDED, SAVE_DELAY_MS } from '../src/xmpp/state.ts'
 import { errorReply, memberLocal, occupantPresence, xml } from '../src/xmpp/stanzas.ts'
 import { splitHostPort } from '../src/xmpp/bridge.ts'
 
@@ -38,6 +38,19 @@ test('bridge state: survives a reload, 0600, bounded, refuses a damaged or forei
   assert.throws(() => BridgeState.load(dir, 'group2'), /not valid JSON/)
   fs.copyFileSync(first.file, path.join(dir, 'xmpp-bridge-group3.json'))
   assert.throws(() => BridgeState.load(dir, 'group3'), /for group group3/)
+})
+
+test('bridge state: a burst of changes is written once, shortly after', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'solidar-bridge-state-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const state = BridgeState.load(dir, 'g')
+  state.save()
+  for (let i = 0; i < 50; i++) { state.markForwarded([`m${i}`]); state.saveSoon() }
+  assert.equal(BridgeState.load(dir, 'g').wasForwarded('m0'), false, 'not written at once')
+  await new Promise(resolve => setTimeout(resolve, SAVE_DELAY_MS * 3))
+  const reloaded = BridgeState.load(dir, 'g')
+  assert.equal(reloaded.wasForwarded('m0') && reloaded.wasForwarded('m49'), true)
+  assert.equal(fs.readdirSync(dir).length, 1, 'no temp files left')
 })
 
 test('stanzas: error replies swap addresses and keep the id; presence items; member addresses', () => {

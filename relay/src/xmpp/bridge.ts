@@ -135,6 +135,7 @@ class XmppBridge implements RunningBridge {
     await this.#xmpp?.stop().catch(() => {})
     await this.#loop
     await this.#queue
+    this.#state.save()
   }
 
   #emit (event: string, fields: Record<string, unknown> = {}): void {
@@ -221,9 +222,9 @@ class XmppBridge implements RunningBridge {
   async #onSolidarEvent (event: SolidarEvent): Promise<void> {
     if (event.type === 'members' || event.type === 'group') return this.#refreshMembers(true)
     if (event.type === 'message' && event.group === this.#group.id) {
-      if (await this.#forwardRoomMessage(event.message)) this.#state.save()
+      if (await this.#forwardRoomMessage(event.message)) this.#state.saveSoon()
     } else if (event.type === 'dm') {
-      if (await this.#forwardDm(event.peer, event.message)) this.#state.save()
+      if (await this.#forwardDm(event.peer, event.message)) this.#state.saveSoon()
     }
   }
 
@@ -285,7 +286,7 @@ class XmppBridge implements RunningBridge {
     for (const { member } of this.#members.values()) {
       for (const m of (await this.#solidar.dmMessages(member.id)).slice(-CATCHUP_WINDOW)) if (await this.#forwardDm(member.id, m)) sent++
     }
-    this.#state.save()
+    this.#state.saveSoon()
     if (sent > 0) this.#emit('caught-up', { sent })
   }
 
@@ -298,6 +299,7 @@ class XmppBridge implements RunningBridge {
 
   /** Re-reads rooms and members; occupants see members arrive and leave as presence. */
   async #refreshMembers (announce: boolean): Promise<void> {
+    this.#group.name = (await this.#solidar.listGroups()).find(g => g.id === this.#group.id)?.name ?? this.#group.name
     this.#rooms = new Set((await this.#solidar.rooms(this.#group.id)).map(r => r.name))
     const next = new Map<string, MemberOccupant>()
     const members = (await this.#solidar.members(this.#group.id)).filter(m => m.id !== this.#self)
@@ -397,7 +399,7 @@ class XmppBridge implements RunningBridge {
         await this.#send(occupantPresence(`${roomJid}/${current.nick}`, o.jid, JABBER_USER, { unavailable: true, codes, newNick: nick }))
       }
       current.nick = nick
-      this.#state.save()
+      this.#state.saveSoon()
       for (const o of this.#occupants(room)) await this.#send(occupantPresence(`${roomJid}/${nick}`, o.jid, JABBER_USER, { codes: o.jid === current.jid ? ['110'] : [] }))
       return
     }
@@ -416,7 +418,7 @@ class XmppBridge implements RunningBridge {
     const history = await this.#history(room, request?.getChild('history')) // a malformed request is refused before anything changes
     if (isNew) {
       this.#state.occupants.set(room, [...this.#occupants(room), occupant])
-      this.#state.save()
+      this.#state.saveSoon()
     }
     for (const x of this.#members.values()) await this.#send(occupantPresence(`${roomJid}/${x.nick}`, occupant.jid, memberAffiliation(x.member)))
     for (const o of this.#occupants(room)) {
@@ -434,7 +436,7 @@ class XmppBridge implements RunningBridge {
 
   async #leave (room: string, occupant: Occupant, tellSelf: boolean, codes: string[] = []): Promise<void> {
     this.#state.occupants.set(room, this.#occupants(room).filter(o => o.jid !== occupant.jid))
-    this.#state.save()
+    this.#state.saveSoon()
     const from = `${this.#roomJid(room)}/${occupant.nick}`
     for (const o of this.#occupants(room)) await this.#send(occupantPresence(from, o.jid, JABBER_USER, { unavailable: true, codes }))
     if (tellSelf) await this.#send(occupantPresence(from, occupant.jid, JABBER_USER, { unavailable: true, codes: [...codes, '110'] }))
@@ -549,7 +551,7 @@ class XmppBridge implements RunningBridge {
     const id = bridgedMessageId(`dm:${member.member.id}`, bare, clientId ?? crypto.randomUUID())
     const { duplicate } = await solidarCall(() => this.#solidar.dmBridged(member.member.id, { id, text: body, jid: bare, ...(nick !== undefined ? { nick } : {}) }))
     this.#state.replyTo.set(member.member.id, bare)
-    this.#state.save()
+    this.#state.saveSoon()
     this.#emit('dm-to-solidar', { member: member.member.id, id, jid: bare, duplicate })
   }
 

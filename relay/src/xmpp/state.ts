@@ -11,8 +11,15 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { writeFileAtomic } from '@solidar/node/home'
 
-/** Solidar message ids remembered as forwarded; older ones are beyond the catch-up window anyway. */
-export const MAX_FORWARDED = 20_000
+/** Solidar message ids (and edit/delete markers) remembered as forwarded; older ones are beyond the catch-up window anyway. */
+export const MAX_FORWARDED = 5000
+/**
+ * Changes are written at most this long after they happen (one fsync'd write for a burst of
+ * messages, not one per message). A crash in that window can send those messages to XMPP once
+ * more after the restart; it never loses one (Solidar → XMPP catch-up) and never duplicates in
+ * Solidar (XMPP → Solidar ids are derived from the stanza).
+ */
+export const SAVE_DELAY_MS = 100
 const VERSION = 1
 
 export interface Occupant { nick: string, jid: string }
@@ -76,7 +83,16 @@ export class BridgeState {
     while (this.#forwarded.size > MAX_FORWARDED) this.#forwarded.delete(this.#forwarded.values().next().value as string)
   }
 
+  #timer: NodeJS.Timeout | null = null
+
+  /** Saves within SAVE_DELAY_MS (coalescing a burst of changes into one write). */
+  saveSoon (): void {
+    this.#timer ??= setTimeout(() => { this.#timer = null; this.save() }, SAVE_DELAY_MS)
+  }
+
+  /** Writes now (atomically, fsync'd); cancels a pending delayed save. */
   save (): void {
+    if (this.#timer !== null) { clearTimeout(this.#timer); this.#timer = null }
     this.initialized = true
     const data: StateFile = {
       version: VERSION,
