@@ -89,7 +89,7 @@ test('every peer enforces the allowlist: only admins change it, bridged posts ne
 test('facade: admins manage the allowlist; bridged posts and DMs carry the JID and are idempotent', async (t) => {
   const { nodes: [alice, bridge] } = await makeNodes(['alice', 'bridge'], t)
   const { id } = await alice.createGroup('Council')
-  await bridge.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  await bridge.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
 
   await assert.rejects(bridge.bridgeAllow(id, 'jabber.example'), { code: 'NOT_PERMITTED' })
   await assert.rejects(alice.bridgeAllow(id, 'anna@jabber.example/phone'), { code: 'BAD_REQUEST' })

@@ -5,11 +5,11 @@ import { makeNodes, waitFor } from './helpers.ts'
 test('a linked device joins the same identity: same groups, same history, both write; a revoked one reads nothing new', async (t) => {
   const { nodes: [alice, phone, bob] } = await makeNodes(['alice', 'alice-phone', 'bob'], t)
   const { id } = await alice.createGroup('Works council')
-  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   const before = await bob.send(id, 'history from before the link')
 
   const { code } = await alice.deviceLink()
-  const linked = await phone.deviceAdd(code, { timeoutMs: 10_000 })
+  const linked = await phone.deviceAdd(code, { timeoutMs: 30_000 })
   assert.equal(linked.member, alice.whoami().id, 'the member id stays the same')
   assert.equal(phone.whoami().id, alice.whoami().id)
 

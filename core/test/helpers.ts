@@ -5,7 +5,7 @@ import Corestore from 'corestore'
 import { Solidar, MemoryNetwork, MemoryLocalStore, createIdentity } from '../src/index.ts'
 
 /** Polls `fn` until it returns a truthy value, or fails after `timeout` ms with `what`. */
-export async function waitFor<T> (fn: () => Promise<T> | T, what: string, timeout = 10_000): Promise<NonNullable<T>> {
+export async function waitFor<T> (fn: () => Promise<T> | T, what: string, timeout = 30_000): Promise<NonNullable<T>> {
   const start = Date.now()
   let last: unknown
   while (Date.now() - start < timeout) {

@@ -41,8 +41,8 @@ function rawChannel (node: any, topic: Buffer) {
 test('meetings: start, see, join, mute, signal to one participant, leave', async (t) => {
   const { nodes: [alice, bob, carol] } = await makeNodes(['alice', 'bob', 'carol'], t)
   const { id: group } = await alice.createGroup('Works council')
-  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 10_000 })
-  await carol.join((await alice.createInvite(group)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
+  await carol.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
   const bobEvents = events(bob)
   const carolEvents = events(carol)
 
@@ -104,7 +104,7 @@ test('meetings: start, see, join, mute, signal to one participant, leave', async
 test('meetings: a node holding only the topic cannot inject signals or participants', async (t) => {
   const { nodes: [alice, bob, mallory] } = await makeNodes(['alice', 'bob', 'mallory'], t)
   const { id: group } = await alice.createGroup('Works council')
-  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
   const { base } = await alice.logBase(group)
   const aliceEvents = events(alice)
   const meeting = (await alice.meetings.start(group, { session: 'alice-tab-1', media: AV })).id
@@ -133,8 +133,8 @@ test('meetings: a node holding only the topic cannot inject signals or participa
 test('meetings: a removed member cannot join, and what it still signs is rejected', async (t) => {
   const { nodes: [alice, bob, carol], network } = await makeNodes(['alice', 'bob', 'carol'], t)
   const { id: group } = await alice.createGroup('Works council')
-  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 10_000 })
-  await carol.join((await alice.createInvite(group)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
+  await carol.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
   const { base } = await alice.logBase(group)
   const meeting = (await alice.meetings.start(group, { session: 'alice-tab-1', media: AV })).id
   await waitFor(async () => (await bob.meetings.list(group)).length === 1, 'bob sees the meeting')

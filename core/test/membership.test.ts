@@ -552,8 +552,8 @@ test('Solidar: a removed member who stays connected reads nothing new, stores no
   const { nodes, dir, locals } = await makeNodes(['alice', 'bob', 'carol'], t)
   const [alice, bob, carol] = nodes
   const { id } = await alice.createGroup('Works council')
-  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
-  await carol.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
+  await carol.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   const before = secret('before')
   await alice.send(id, before)
   await waitFor(async () => (await carol.messages(id)).some(m => m.text === before), 'carol reads the message before her removal')
@@ -660,9 +660,9 @@ test('Solidar: leaving — the leaver forgets the group, an admin starts the nex
   const { nodes, locals } = await makeNodes(['alice', 'bob', 'carol', 'dave'], t)
   const [alice, bob, carol, dave] = nodes
   const { id } = await alice.createGroup('Works council')
-  await bob.join((await alice.createInvite(id, { role: 'admin' })).code, { timeoutMs: 10_000 })
-  await carol.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
-  await dave.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(id, { role: 'admin' })).code, { timeoutMs: 30_000 })
+  await carol.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
+  await dave.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   const stay = [alice, bob, dave]
   for (const n of stay) await waitFor(async () => (await n.members(id)).length === 4, `${n.label} sees four members`)
   const epochOf = async (n: typeof alice) => (await getRecord<number>(await viewOf(n, id), 'e')) ?? 0
@@ -832,8 +832,8 @@ async function keyDiagnosis (ns: Array<Awaited<ReturnType<typeof makeNodes>>['no
 test('Solidar: roles — members are refused admin actions locally and by every peer; a promoted member invites; a group keeps one admin', async (t) => {
   const { nodes: [alice, bob, carol, dave] } = await makeNodes(['alice', 'bob', 'carol', 'dave'], t)
   const { id } = await alice.createGroup('Works council')
-  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
-  await carol.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
+  await carol.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   for (const n of [alice, bob, carol]) await waitFor(async () => (await n.members(id)).length === 3, `${n.label} sees three members`)
 
   // the only admin cannot step down while others remain
@@ -886,7 +886,7 @@ test('Solidar: roles — members are refused admin actions locally and by every 
   await waitFor(async () => (await bob.members(id)).find(m => m.name === 'bob')?.role === 'admin', 'bob sees himself as admin')
   const invite = await bob.createInvite(id)
   assert.equal(invite.role, 'member')
-  await dave.join(invite.code, { timeoutMs: 10_000 })
+  await dave.join(invite.code, { timeoutMs: 30_000 })
   await waitFor(async () => (await alice.members(id)).some(m => m.name === 'dave'), 'alice sees dave')
   // now alice may step down (bob stays admin) — once Autobase took bob into its indexer set
   const aliceBase = (await alice.logBase(id)).base
@@ -909,7 +909,7 @@ test('Solidar: roles — members are refused admin actions locally and by every 
 test('Solidar: a newcomer admitted after two rotations reads the history of every epoch', async (t) => {
   const { nodes: [alice, bob, carol, dave, erin, frank] } = await makeNodes(['alice', 'bob', 'carol', 'dave', 'erin', 'frank'], t)
   const { id } = await alice.createGroup('Works council')
-  for (const n of [bob, carol, dave]) await n.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  for (const n of [bob, carol, dave]) await n.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   const bobView = await viewOf(bob, id)
   const history: string[] = []
   const say = async (n: typeof alice, label: string) => { const text = secret(label); history.push(text); await n.send(id, text) }
@@ -930,7 +930,7 @@ test('Solidar: a newcomer admitted after two rotations reads the history of ever
   assert.deepEqual((await carol.messages(id)).map(m => m.unreadable ?? false).slice(0, 2), [false, true])
 
   // erin joins through alice: member/add carries epoch keys 1 and 2, sealed to her
-  await erin.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  await erin.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   await waitFor(async () => (await erin.messages(id)).length === 3, 'erin has the history')
   assert.deepEqual((await erin.messages(id)).map(m => [m.text, m.unreadable ?? false]), history.map(h => [h, false]))
   const erinHex = hex(erin.identity.publicKey)
@@ -944,7 +944,7 @@ test('Solidar: a newcomer admitted after two rotations reads the history of ever
   await waitFor(async () => (await bob.members(id)).find(m => m.name === 'bob')?.role === 'admin', 'bob is admin')
   const code = (await bob.createInvite(id)).code
   await alice.transport!.close()
-  await frank.join(code, { timeoutMs: 10_000 })
+  await frank.join(code, { timeoutMs: 30_000 })
   await waitFor(async () => (await frank.messages(id)).length === 4, 'frank has the history')
   assert.deepEqual((await frank.messages(id)).map(m => [m.text, m.unreadable ?? false]), history.map(h => [h, false]))
 })

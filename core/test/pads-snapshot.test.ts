@@ -40,7 +40,7 @@ function loadTrace (t: test.TestContext): Patch[] {
   return out
 }
 
-test('a pad with a long history opens from its snapshot and equals a full replay', { timeout: 120_000 }, async (t) => {
+test('a pad with a long history opens from its snapshot and equals a full replay', { timeout: 300_000 }, async (t) => {
   const patches = loadTrace(t)
   const { nodes: [alice], locals } = await makeNodes(['alice'], t)
   const { id: group } = await alice.createGroup('Works council')

@@ -27,8 +27,8 @@ async function threeInAGroup (t: Parameters<typeof makeNodes>[1]) {
   const made = await makeNodes(['alice', 'bob', 'carol'], t)
   const [alice, bob, carol] = made.nodes
   const { id } = await alice.createGroup('Works council')
-  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
-  await carol.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
+  await carol.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   return { ...made, alice, bob, carol, group: id }
 }
 
@@ -164,7 +164,7 @@ test('pads: presence travels sealed between members and is cleared', async (t) =
 test('pads: a node holding only the topic gets no pad text, not from the log, not from presence', async (t) => {
   const { nodes: [alice, bob, mallory], dir } = await makeNodes(['alice', 'bob', 'mallory'], t)
   const { id: group } = await alice.createGroup('Works council')
-  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
   const secret = `secret-minutes-${Math.random().toString(36).slice(2)}`
   const pad = await alice.pads.create(group, `Title ${secret}`, { content: `# ${secret}\n\nText ${secret}` })
   await waitFor(async () => (await bob.pads.list(group)).length === 1, 'bob lists the pad')

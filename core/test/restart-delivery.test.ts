@@ -14,7 +14,7 @@ test('an entry appended offline before a restart is delivered after reconnecting
   const { nodes, network, dir, locals } = await makeNodes(['alice', 'bob', 'carol'], t)
   const [alice, bob, carol] = nodes
   const { id } = await alice.createGroup('Council')
-  for (const n of [bob, carol]) await n.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  for (const n of [bob, carol]) await n.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   const first = await alice.send(id, 'everyone online')
   await waitFor(async () => (await carol.messages(id)).some(m => m.id === first.id), 'carol has the first message')
 

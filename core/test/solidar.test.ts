@@ -7,8 +7,8 @@ test('create, invite, join, chat and DM converge across three nodes', async (t) 
   const { id } = await alice.createGroup('Works council')
   const forBob = await alice.createInvite(id)
   const forCarol = await alice.createInvite(id, { role: 'admin' })
-  assert.deepEqual(await bob.join(forBob.code, { timeoutMs: 10_000 }), { id, name: 'Works council' })
-  assert.equal((await carol.join(forCarol.code, { timeoutMs: 10_000 })).id, id)
+  assert.deepEqual(await bob.join(forBob.code, { timeoutMs: 30_000 }), { id, name: 'Works council' })
+  assert.equal((await carol.join(forCarol.code, { timeoutMs: 30_000 })).id, id)
 
   await alice.send(id, 'hello from alice')
   await bob.send('works council', 'hello from bob')
@@ -35,17 +35,17 @@ test('a join after a refused attempt on the same connection still reaches the ad
   const { nodes: [alice, bob, dave] } = await makeNodes(['alice', 'bob', 'dave'], t)
   const { id } = await alice.createGroup('Council')
   const once = await alice.createInvite(id)
-  await bob.join(once.code, { timeoutMs: 10_000 })
+  await bob.join(once.code, { timeoutMs: 30_000 })
   // dave's refused attempt closes his pairing channel; the retry must open a new pair
-  await assert.rejects(dave.join(once.code, { timeoutMs: 10_000 }), { code: 'INVITE_USED' })
+  await assert.rejects(dave.join(once.code, { timeoutMs: 30_000 }), { code: 'INVITE_USED' })
   const fresh = await alice.createInvite(id)
-  assert.equal((await dave.join(fresh.code, { timeoutMs: 10_000 })).id, id)
+  assert.equal((await dave.join(fresh.code, { timeoutMs: 30_000 })).id, id)
 })
 
 test('subscribers see new, edited and deleted messages of groups and DMs', async (t) => {
   const { nodes: [alice, bob] } = await makeNodes(['alice', 'bob'], t)
   const { id } = await alice.createGroup('Council')
-  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   const seen: string[] = []
   const stop = bob.subscribe((e) => {
     if (e.type === 'message' || e.type === 'dm') seen.push(`${e.type}:${e.message.deleted ? '(deleted)' : e.message.text}`)
@@ -64,7 +64,7 @@ test('subscribers see new, edited and deleted messages of groups and DMs', async
 test('DM edit and delete: the author changes their own message, the other side sees it, nobody else may', async (t) => {
   const { nodes: [alice, bob] } = await makeNodes(['alice', 'bob'], t)
   const { id } = await alice.createGroup('Council')
-  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   const aliceId = alice.whoami().id
   const bobId = bob.whoami().id
   const seen: string[] = []

@@ -101,7 +101,7 @@ test('verify: alice marks bob verified; a second "bob" with another key shows as
     await fs.rm(dir, { recursive: true, force: true })
   })
   const { id } = await alice.createGroup('Council')
-  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   await waitFor(async () => (await alice.members(id)).length === 2, 'alice sees bob')
 
   const before = await alice.verify('bob')
@@ -124,7 +124,7 @@ test('verify: alice marks bob verified; a second "bob" with another key shows as
   assert.ok((await bob.members(id)).every(m => m.verified === false))
 
   // someone else joins under the name "bob"
-  await newBob.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  await newBob.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   await waitFor(async () => (await alice.members(id)).length === 3, 'alice sees the second bob')
   const now = await alice.members(id)
   const old = now.find(m => m.id === bob.whoami().id)!
@@ -149,7 +149,7 @@ test('verify: alice marks bob verified; a second "bob" with another key shows as
 test('verify: refuses oneself, unknown members and mark+unmark together', async (t) => {
   const { nodes: [alice, bob] } = await makeNodes(['alice', 'bob'], t)
   const { id } = await alice.createGroup('Council')
-  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 10_000 })
+  await bob.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
   await waitFor(async () => (await alice.members(id)).length === 2, 'alice sees bob')
   await assert.rejects(alice.verify('alice'), { code: 'BAD_REQUEST', message: /cannot verify yourself/ })
   await assert.rejects(alice.verify(alice.whoami().id), { code: 'BAD_REQUEST', message: /cannot verify yourself/ })
