@@ -56,7 +56,13 @@ export interface NetworkChoice { mode: 'none' | 'bootstrap' | 'public', bootstra
 export interface NodeSettings {
   name: string
   canRename: boolean
-  network: { running: NetworkChoice, saved: NetworkChoice | null, restartRequired: boolean }
+  network: {
+    running: NetworkChoice
+    saved: NetworkChoice | null
+    /** LAN mode (mDNS on the local network): in this run, and remembered for the next start (null: never chosen). */
+    lan: { running: boolean, saved: boolean | null }
+    restartRequired: boolean
+  }
 }
 export interface NodeStatus {
   id: string
@@ -80,7 +86,7 @@ export const api = {
   status: () => request<NodeStatus>('GET', '/api/status'),
   settings: () => request<NodeSettings>('GET', '/api/settings'),
   setName: (name: string) => request<NodeSettings>('PUT', '/api/settings/name', { name }),
-  setNetwork: (choice: NetworkChoice) => request<NodeSettings>('PUT', '/api/settings/network', choice),
+  setNetwork: (choice: NetworkChoice & { lan: boolean }) => request<NodeSettings>('PUT', '/api/settings/network', choice),
 
   groups: () => request<GroupSummary[]>('GET', '/api/groups'),
   createGroup: (name: string) => request<{ id: string, name: string }>('POST', '/api/groups', { name }),
@@ -100,6 +106,8 @@ export const api = {
   remove: (group: string, id: string) => request<MessageView>('DELETE', `${g(group)}/messages/${enc(id)}`),
   dmMessages: (member: string) => request<MessageView[]>('GET', `/api/dms/${enc(member)}/messages`),
   dm: (member: string, text: string, replyTo?: string) => request<MessageView>('POST', `/api/dms/${enc(member)}/messages`, { text, ...(replyTo !== undefined ? { replyTo } : {}) }),
+  dmEdit: (member: string, id: string, text: string) => request<MessageView>('PATCH', `/api/dms/${enc(member)}/messages/${enc(id)}`, { text }),
+  dmDelete: (member: string, id: string) => request<MessageView>('DELETE', `/api/dms/${enc(member)}/messages/${enc(id)}`),
 
   verification: (member: string) => request<Verification>('GET', `/api/members/${enc(member)}/verification`),
   markVerified: (member: string, mark: boolean) => request<Verification>('POST', `/api/members/${enc(member)}/verification`, { mark }),
@@ -107,10 +115,16 @@ export const api = {
   deviceLink: () => request<{ code: string, expires: number }>('POST', '/api/devices/link', {}),
   deviceAdd: (code: string) => request<{ member: string, device: string }>('POST', '/api/devices/add', { code: code.trim(), timeoutMs: 120_000 }),
 
-  pads: (group: string) => request<PadSummary[]>('GET', `${g(group)}/pads`),
+  pads: (group: string, archived = false) => request<PadSummary[]>('GET', `${g(group)}/pads${archived ? '?archived=true' : ''}`),
   createPad: (group: string, title: string, template?: 'minutes') => request<PadSummary>('POST', `${g(group)}/pads`, { title, ...(template ? { template } : {}) }),
+  /** A new pad whose text is `content`, read as Markdown or plain text. */
+  importPad: (group: string, title: string, content: string, format: 'md' | 'txt') => request<PadSummary>('POST', `${g(group)}/pads`, { title, content, format }),
   pad: (group: string, pad: string) => request<PadSummary>('GET', p(group, pad)),
-  padExport: (group: string, pad: string, format: 'md' | 'txt' | 'html') => request<PadExport>('GET', `${p(group, pad)}/export?format=${format}`),
+  renamePad: (group: string, pad: string, title: string) => request<PadSummary>('PATCH', p(group, pad), { title }),
+  archivePad: (group: string, pad: string, archived: boolean) => request<PadSummary>('PATCH', p(group, pad), { archived }),
+  /** The pad as it is, or (with `at`) as it was after its first `at` edits. */
+  padExport: (group: string, pad: string, format: 'md' | 'txt' | 'html', at?: number) =>
+    request<PadExport>('GET', `${p(group, pad)}/export?format=${format}${at !== undefined ? `&at=${at}` : ''}`),
   padHistory: (group: string, pad: string) => request<PadHistory>('GET', `${p(group, pad)}/history`),
   padState: (group: string, pad: string) => request<{ id: string, update: string, updates: number }>('GET', `${p(group, pad)}/state`),
   padUpdate: (group: string, pad: string, update: string) => request<{ accepted: true }>('POST', `${p(group, pad)}/updates`, { update }),

@@ -96,18 +96,18 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
   }
 
   const saveEdit = async (): Promise<void> => {
-    if (editing === null || group === undefined) return
+    if (editing === null) return
     try {
-      const m = await api.edit(group, editing.id, editing.text.trim())
+      const m = dm !== undefined ? await api.dmEdit(dm, editing.id, editing.text.trim()) : await api.edit(group!, editing.id, editing.text.trim())
       setMessages((l) => upsert(l ?? [], m))
       setEditing(null)
     } catch (err) { setError(err) }
   }
 
   const remove = async (m: MessageView): Promise<void> => {
-    if (group === undefined || !confirm(t('chat.confirmDelete'))) return
+    if (!confirm(t('chat.confirmDelete'))) return
     try {
-      const deleted = await api.remove(group, m.id)
+      const deleted = dm !== undefined ? await api.dmDelete(dm, m.id) : await api.remove(group!, m.id)
       setMessages((l) => upsert(l ?? [], deleted))
     } catch (err) { setError(err) }
   }
@@ -174,7 +174,10 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
                       <form class="edit" onSubmit={(e) => { e.preventDefault(); void saveEdit() }}>
                         <label><span class="sr-only">{t('chat.editLabel')}</span>
                           <textarea value={editing.text} rows={2} onInput={(e) => setEditing({ id: m.id, text: (e.currentTarget as HTMLTextAreaElement).value })}
-                            onKeyDown={(e) => { if (e.key === 'Escape') setEditing(null) }} /></label>
+                            onKeyDown={(e) => {
+                              if (e.key === 'Escape') setEditing(null)
+                              if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void saveEdit() }
+                            }} /></label>
                         <button type="submit">{t('common.save')}</button>
                         <button type="button" onClick={() => setEditing(null)}>{t('common.cancel')}</button>
                       </form>
@@ -184,7 +187,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
                     ? (
                       <div class="msg-actions">
                         <button type="button" class="link" onClick={() => { setReplyTo(m); input.current?.focus() }} aria-label={t('chat.replyTo', { name: m.authorName })}>{t('chat.reply')}</button>
-                        {mine && dm === undefined
+                        {mine
                           ? <>
                             <button type="button" class="link" onClick={() => setEditing({ id: m.id, text: m.text })}>{t('chat.edit')}</button>
                             <button type="button" class="link" onClick={() => { void remove(m) }}>{t('chat.delete')}</button>

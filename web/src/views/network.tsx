@@ -6,24 +6,34 @@ import type { AppContext } from '../app.tsx'
 import { formatTime, useT } from '../i18n.ts'
 import { CodeBox, ErrorBox, Qr } from '../ui.tsx'
 
-/** Choose how the node finds peers: each option says in plain words what it reveals. */
+type Option = 'none' | 'lan' | 'bootstrap' | 'public'
+
+/**
+ * Choose how the node finds peers: each option says in plain words what it reveals. "Local
+ * network" is LAN mode without a DHT (`serve --lan --no-dht`); beside a DHT, LAN mode is a
+ * checkbox. The choice is saved in config.json and applies when `solidar serve` starts again.
+ */
 export function NetworkForm ({ settings, onSaved }: { settings: NodeSettings, onSaved: (s: NodeSettings) => void }) {
   const t = useT()
   const initial = settings.network.saved ?? settings.network.running
-  const [mode, setMode] = useState<NetworkChoice['mode']>(initial.mode)
+  const initialLan = settings.network.lan.saved ?? settings.network.lan.running
+  const [option, setOption] = useState<Option>(initial.mode === 'none' && initialLan ? 'lan' : initial.mode)
+  const [alsoLan, setAlsoLan] = useState(initialLan)
   const [bootstrap, setBootstrap] = useState(initial.bootstrap.join(', '))
   const [error, setError] = useState<unknown>(null)
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault()
     try {
-      const list = mode === 'bootstrap' ? bootstrap.split(/[\s,]+/).filter((b) => b !== '') : []
-      onSaved(await api.setNetwork({ mode, bootstrap: list }))
+      const list = option === 'bootstrap' ? bootstrap.split(/[\s,]+/).filter((b) => b !== '') : []
+      const mode: NetworkChoice['mode'] = option === 'lan' ? 'none' : option
+      const lan = option === 'lan' || (option !== 'none' && alsoLan)
+      onSaved(await api.setNetwork({ mode, bootstrap: list, lan }))
       setError(null)
     } catch (err) { setError(err) }
   }
-  const option = (value: NetworkChoice['mode'], title: string, note: string) => (
+  const radio = (value: Option, title: string, note: string) => (
     <label class="option">
-      <input type="radio" name="network" value={value} checked={mode === value} onChange={() => setMode(value)} />
+      <input type="radio" name="network" value={value} checked={option === value} onChange={() => setOption(value)} />
       <span><strong>{title}</strong><span class="note">{note}</span></span>
     </label>
   )
@@ -31,15 +41,18 @@ export function NetworkForm ({ settings, onSaved }: { settings: NodeSettings, on
     <form class="stack" onSubmit={submit}>
       <fieldset>
         <legend>{t('network.choose')}</legend>
-        {option('none', t('network.none'), t('network.noneNote'))}
-        {option('bootstrap', t('network.private'), t('network.privateNote'))}
-        {mode === 'bootstrap'
+        {radio('none', t('network.none'), t('network.noneNote'))}
+        {radio('lan', t('network.lan'), t('network.lanNote'))}
+        {radio('bootstrap', t('network.private'), t('network.privateNote'))}
+        {option === 'bootstrap'
           ? <label class="indent">{t('network.bootstrap')}
             <input value={bootstrap} required placeholder="10.0.0.5:49737" onInput={(e) => setBootstrap((e.currentTarget as HTMLInputElement).value)} /></label>
           : null}
-        {option('public', t('network.public'), t('network.publicNote'))}
+        {radio('public', t('network.public'), t('network.publicNote'))}
+        {option === 'bootstrap' || option === 'public'
+          ? <label class="check indent"><input type="checkbox" checked={alsoLan} onChange={(e) => setAlsoLan((e.currentTarget as HTMLInputElement).checked)} /> {t('network.alsoLan')}</label>
+          : null}
       </fieldset>
-      <p class="muted small">{t('network.lanLater')}</p>
       <ErrorBox error={error} />
       <button type="submit">{t('network.save')}</button>
     </form>
@@ -52,8 +65,11 @@ export function RestartNotice ({ settings }: { settings: NodeSettings }) {
   return <p class="notice" role="status">{t('network.restart')}</p>
 }
 
-const describe = (t: ReturnType<typeof useT>, n: NetworkChoice): string =>
-  n.mode === 'none' ? t('network.none') : n.mode === 'public' ? t('network.public') : `${t('network.private')} (${n.bootstrap.join(', ')})`
+const describe = (t: ReturnType<typeof useT>, n: NetworkChoice, lan: boolean): string => {
+  if (n.mode === 'none') return lan ? t('network.lan') : t('network.none')
+  const dht = n.mode === 'public' ? t('network.public') : `${t('network.private')} (${n.bootstrap.join(', ')})`
+  return lan ? t('network.withLan', { network: dht }) : dht
+}
 
 export function Network ({ ctx }: { ctx: AppContext }) {
   const t = useT()
@@ -77,7 +93,7 @@ export function Network ({ ctx }: { ctx: AppContext }) {
           <div class="panel">
             <h2>{t('network.status')}</h2>
             <dl>
-              <dt>{t('network.transport')}</dt><dd>{describe(t, { mode: status.network.mode, bootstrap: status.network.bootstrap })}</dd>
+              <dt>{t('network.transport')}</dt><dd>{describe(t, { mode: status.network.mode, bootstrap: status.network.bootstrap }, settings?.network.lan.running === true)}</dd>
               <dt>{t('network.connections')}</dt><dd data-testid="connections">{status.network.connections}</dd>
             </dl>
             <table>
