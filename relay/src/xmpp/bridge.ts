@@ -34,6 +34,8 @@ const { component } = xmppComponent as unknown as { component: (opts: { service:
 /** Reconnect delays: first retry after 0.5 s, doubling up to 30 s (a restarting server is back in seconds; a long outage is not hammered). */
 export const MIN_RECONNECT_MS = 500
 export const MAX_RECONNECT_MS = 30_000
+/** How long one connection attempt (TCP, stream, handshake) may take. */
+export const CONNECT_TIMEOUT_MS = 20_000
 /** History sent on join when the client asks for none in particular, and the most it may ask for. */
 export const DEFAULT_HISTORY = 20
 export const MAX_HISTORY = 100
@@ -58,6 +60,7 @@ export interface XmppBridgeOptions {
   onEvent?: (event: string, fields: Record<string, unknown>) => void
   minReconnectMs?: number
   maxReconnectMs?: number
+  connectTimeoutMs?: number
 }
 
 export interface RunningBridge {
@@ -132,7 +135,7 @@ class XmppBridge implements RunningBridge {
     this.#stop.abort()
     this.#unsubscribe()
     if (this.#timer) clearInterval(this.#timer)
-    await this.#xmpp?.stop().catch(() => {})
+    if (this.#xmpp !== null) await dispose(this.#xmpp)
     await this.#loop
     await this.#queue
     this.#state.save()
@@ -184,15 +187,24 @@ class XmppBridge implements RunningBridge {
         this.#enqueue(async () => { this.#everOnline = true; this.#resolveOnline() })
       })
       let started = false
+      let timer: NodeJS.Timeout | undefined
       try {
-        await xmpp.start()
+        // A port that accepts TCP but never completes the handshake must not stall the loop.
+        const starting = xmpp.start()
+        starting.catch(() => {}) // it may fail after the timeout below gave up on it
+        const limit = this.#o.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
+        await Promise.race([starting, new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no XEP-0114 handshake from ${this.#o.server} within ${limit} ms`)), limit)
+        })])
         started = true
       } catch (err: any) {
         lastError ??= err
+      } finally {
+        clearTimeout(timer)
       }
       if (started) await Promise.race([ended, new Promise(resolve => this.#stop.signal.addEventListener('abort', resolve, { once: true }))])
       if (this.#xmpp === xmpp) this.#xmpp = null
-      await xmpp.stop().catch(() => {})
+      await dispose(xmpp)
       if (this.#stop.signal.aborted) break
       const condition = lastError?.condition
       if (!this.#everOnline && FATAL.has(condition)) {
@@ -642,6 +654,14 @@ async function solidarCall<T> (fn: () => Promise<T>): Promise<T> {
     }
     throw new StanzaError(map[err.code] ?? 'internal-server-error', err.message)
   }
+}
+
+/** Ends a component connection: a polite close when the server answers, the socket destroyed when it does not (≤ 1 s). */
+async function dispose (xmpp: any): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([xmpp.stop().catch(() => {}), new Promise(resolve => { timer = setTimeout(resolve, 1000) })])
+  clearTimeout(timer)
+  xmpp.socket?.destroy?.()
 }
 
 function splitHostPort (text: string): [string, number] {
