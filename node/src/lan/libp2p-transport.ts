@@ -45,6 +45,11 @@ const RESESSION_DELAY_MS = 1_000
  * Peers that matched nothing are retried only after our topics change.
  */
 const SWEEP_MS = 3_000
+/**
+ * Peers found by mDNS are redialled by the sweep while not connected (libp2p announces a
+ * peer it already has in its peer store only once, so after a partition no new discovery
+ * event comes): first after SWEEP_MS, doubling to DIAL_BACKOFF_MAX_MS while dials fail.
+ */
 /** Dial backoff for --peer addresses: 0.5 s doubling to 30 s; reset on success. */
 const DIAL_BACKOFF_MIN_MS = 500
 const DIAL_BACKOFF_MAX_MS = 30_000
@@ -81,6 +86,8 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
   /** Bumped on join: peers that shared nothing with an older topic set are worth another try. */
   #topicsVersion = 0
   #unmatched = new Map<string, number>()
+  /** Peers met by mDNS, redialled after they drop (see the sweep); bounded by the LAN's size. */
+  #lanPeers = new Map<string, { id: PeerId, delay: number, next: number }>()
 
   private constructor (node: Libp2p, opts: Libp2pTransportOptions) {
     super()
@@ -125,6 +132,7 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
     })
     node.addEventListener('peer:discovery', (evt) => {
       const id = evt.detail.id
+      if (this.#opts.mdns === true && !this.#lanPeers.has(id.toString())) this.#lanPeers.set(id.toString(), { id, delay: SWEEP_MS, next: 0 })
       if (this.#closed || node.getConnections(id).length > 0) return
       node.dial(id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch((err) => this.#warn(`could not dial a peer found by mDNS (${id.toString()})`, err))
     })
@@ -138,10 +146,26 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
         const peer = peerId.toString()
         if (this.#unmatched.get(peer) !== this.#topicsVersion) this.#trySession(peerId)
       }
+      this.#redialLanPeers()
     }, SWEEP_MS)
     sweep.unref()
     this.#timers.add(sweep as unknown as NodeJS.Timeout)
     for (const addr of this.#opts.peers ?? []) void this.#dialLoop(addr)
+  }
+
+  /** Dials the mDNS peers we are not connected to (a link back after a partition), with backoff. */
+  #redialLanPeers () {
+    const now = Date.now()
+    for (const entry of this.#lanPeers.values()) {
+      if (this.#closed || now < entry.next || this.node.getConnections(entry.id).length > 0) continue
+      entry.next = now + entry.delay
+      this.node.dial(entry.id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(() => {
+        entry.delay = SWEEP_MS
+        entry.next = 0
+      }, () => {
+        entry.delay = Math.min(entry.delay * 2, DIAL_BACKOFF_MAX_MS)
+      })
+    }
   }
 
   #warn (message: string, err?: unknown) {
