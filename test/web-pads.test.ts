@@ -109,6 +109,11 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
     const b = bob.page
     await go(alice, `#/g/${encodeURIComponent(group)}/pads`)
     await a.getByRole('heading', { name: 'Import a file' }).waitFor()
+    // A file that is not text is refused in plain words, and no pad is made.
+    await a.getByLabel('Markdown or text file').setInputFiles({ name: 'photo.txt', mimeType: 'text/plain', buffer: Buffer.from([0xff, 0xd8, 0, 0, 0x10]) })
+    await a.getByRole('button', { name: 'Import', exact: true }).click()
+    await a.getByRole('alert').filter({ hasText: 'does not look like text' }).waitFor()
+    assert.deepEqual(await alice.node.json(['pad', 'list', group]), [])
     await a.getByLabel('Markdown or text file').setInputFiles({ name: 'draft-agreement.md', mimeType: 'text/markdown', buffer: Buffer.from(DRAFT) })
     assert.equal(await a.getByLabel(/Name of the new pad/).inputValue(), 'draft-agreement', 'the title defaults to the file name')
     await a.getByLabel(/Name of the new pad/).fill('Draft agreement')

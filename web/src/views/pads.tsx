@@ -53,8 +53,10 @@ function ImportForm ({ group }: { group: string }) {
         <input type="file" accept=".md,.markdown,.txt,text/markdown,text/plain" required
           onChange={(e) => {
             const f = (e.currentTarget as HTMLInputElement).files?.[0] ?? null
+            // A title taken from the previous file follows the new one; a typed title stays.
+            if (f !== null && (title.trim() === '' || (file !== null && title === titleOf(file.name)))) setTitle(titleOf(f.name))
             setFile(f)
-            if (f !== null && title.trim() === '') setTitle(titleOf(f.name))
+            setError(null)
           }} /></label>
       <label>{t('pads.importTitle')} <input maxLength={200} value={title} onInput={(e) => setTitle((e.currentTarget as HTMLInputElement).value)} /></label>
       <ErrorBox error={error} />
