@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events'
 import Autobase from 'autobase'
-import ProtomuxWakeup from 'protomux-wakeup'
+import { Wakeup } from './wakeup.ts'
 import b4a from 'b4a'
 import crypto from 'hypercore-crypto'
 import { CandidateRequest, createInvite } from 'blind-pairing-core'
@@ -75,7 +75,7 @@ export class Solidar implements SolidarApi {
   #verification: VerificationStore
   #logs = new Map<string, OpenLog>()
   #pairing = new Pairing()
-  #wakeup = new ProtomuxWakeup()
+  #wakeup = new Wakeup()
   #events = new EventEmitter()
   #now: () => number
   #network: NodeStatus['network']['mode']
