@@ -185,6 +185,19 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
       await alice.ok(['dm', bridgeId, 'hi anna, alice here'])
       const reply = await anna.expect(s => s.is('message') && s.attrs.type === 'chat' && s.getChildText('body') === 'hi anna, alice here', 'alice\'s reply')
       assert.equal(reply.attrs.from, `alice@${BRIDGE}`)
+
+      // bob writes to the bridge before any Jabber user wrote to him: he is told, nothing goes out
+      await bob.ok(['dm', bridgeId, 'hello, anyone?'])
+      await waitFor(async () => (await bob.apiList<BridgedEntry>(`/api/dms/${bridgeId}/messages`)).some(m => m.author === bridgeId && /^Not delivered/.test(m.text)),
+        { what: 'bob is told his DM has no recipient', timeout: 45_000, interval: 150 })
+      // a private message inside the room to a member's nickname is a DM to that member
+      await anna.send(xml('message', { to: `${ROOM}/bob`, type: 'chat', id: 'pm-1' }, xml('body', {}, 'psst bob, from the room')))
+      const bobs = await waitFor(async () => {
+        const log = await bob.apiList<BridgedEntry>(`/api/dms/${bridgeId}/messages`)
+        return log.find(m => m.text === 'psst bob, from the room')
+      }, { what: 'bob gets anna\'s private room message', timeout: 45_000, interval: 150 })
+      assert.deepEqual(bobs.bridged, { jid: 'anna@localhost', nick: 'Anna' })
+      assert.ok(!users.some(u => u.received.some(st => st.getChildText('body') === 'hello, anyone?')), 'bob\'s undeliverable DM reached no Jabber user')
     })
   })
 
