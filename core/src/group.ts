@@ -17,7 +17,7 @@ import { groupIdOf } from './ids.ts'
 import type { GroupId } from './types.ts'
 import {
   K, getRecord, rangeRecords, type AuditRecord, type Bee, type DmSignalRecord, type GroupMeta,
-  type InviteRecord, type MemberRecord, type MessageRecord, type RoomRecord, type BridgeAllowRecord
+  type InviteRecord, type MemberRecord, type MessageRecord, type RoomRecord, type BridgeAllowRecord, type Counter
 } from './view.ts'
 
 export interface GroupOptions {
@@ -82,7 +82,34 @@ export class Group extends EventEmitter {
     }
   }
 
-  async ready (): Promise<void> { await this.base.ready() }
+  async ready (): Promise<void> {
+    await this.base.ready()
+    // Autobase reorders the log's tail when concurrent entries arrive: it truncates the view
+    // to the last block both orders share and applies again. Readers that keep a cursor into
+    // a counter of the view (message changes, DM signals) must go back to that point.
+    this.base.view.core.on('truncate', (length: number) => {
+      this.#truncatedTo = Math.min(this.#truncatedTo ?? Infinity, length)
+    })
+  }
+
+  #truncatedTo: number | null = null
+
+  /** The shortest length the view was truncated to since the last call (null: not truncated). */
+  takeTruncation (): number | null {
+    const t = this.#truncatedTo
+    this.#truncatedTo = null
+    return t
+  }
+
+  /** A counter of the view as it was at `length` blocks (the part a reorder kept). */
+  async counterAt (length: number, counter: Counter): Promise<number> {
+    const snapshot = this.base.view.checkout(length)
+    try {
+      return (await getRecord<number>(snapshot, K.counter(counter))) ?? 0
+    } finally {
+      await snapshot.close().catch(() => {})
+    }
+  }
 
   get key (): Buffer { return this.base.key }
   get id (): GroupId { return groupIdOf(this.base.key) }

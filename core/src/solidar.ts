@@ -57,8 +57,15 @@ export interface SolidarOptions {
   onIdentityChange?: (identity: Identity) => Promise<void>
 }
 
-/** `boxes`: for each epoch key in the keyring (`epoch` or `epoch!alternate`), the box (hex) it was opened from. */
-interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, boxes: Map<string, string>, rotation: Promise<void> }
+/**
+ * `boxes`: for each epoch key in the keyring (`epoch` or `epoch!alternate`), the box (hex) it was opened from.
+ * `emitted`: the message versions events went out for lately, so a reorder that applies them again repeats none.
+ */
+interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, boxes: Map<string, string>, rotation: Promise<void>, emitted: Set<string> }
+
+/** How many message versions a log remembers having announced (a reorder deeper than this may announce some twice). */
+const EMITTED_MEMORY = 10_000
+const versionOf = (m: MessageRecord) => `${m.id}|${m.editedTs ?? 0}|${m.deleted === true ? 1 : 0}`
 
 const hex = (b: Uint8Array): string => b4a.toString(b, 'hex')
 const z32OfHex = (h: string): MemberId => encodeKey(b4a.from(h, 'hex')) as MemberId
@@ -147,7 +154,7 @@ export class Solidar implements SolidarApi {
     })
     await group.ready()
     const keyring = new Keyring(b4a.from(record.encryptionKey, 'hex'), group.discoveryKey)
-    const log: OpenLog = { record, group, lastChange: await group.changeCount(), keyring, boxes: new Map(), rotation: Promise.resolve() }
+    const log: OpenLog = { record, group, lastChange: await group.changeCount(), keyring, boxes: new Map(), rotation: Promise.resolve(), emitted: new Set() }
     await this.#refreshKeys(log)
     this.#logs.set(record.key, log)
     this.#watch(log)
@@ -178,6 +185,7 @@ export class Solidar implements SolidarApi {
       try {
         do {
           again = false
+          await this.#rewindAfterReorder(log)
           await this.#refreshKeys(log)
           await this.#emitChanges(log)
           if (log.record.kind === 'group') await this.#processDmSignals(log)
@@ -227,12 +235,29 @@ export class Solidar implements SolidarApi {
     this.#watch(log)
   }
 
+  /**
+   * After Autobase reordered the log's tail (concurrent writers), the view's change and DM
+   * signal counters were rewritten from the point both orders share: go back there, or the
+   * entries that the reorder moved before our cursors would never be announced or acted on.
+   */
+  async #rewindAfterReorder (log: OpenLog) {
+    const cut = log.group.takeTruncation()
+    if (cut === null) return
+    log.lastChange = Math.min(log.lastChange, await log.group.counterAt(cut, 'change'))
+    if (log.record.kind !== 'group') return
+    const dmAt = await log.group.counterAt(cut, 'dm')
+    if ((log.record.dmCursor ?? 0) > dmAt) await this.#registry.update(log.record.key, { dmCursor: dmAt })
+  }
+
   async #emitChanges (log: OpenLog) {
-    const { last, messages: fresh } = await log.group.changedMessages(log.lastChange)
+    const { last, messages: changed } = await log.group.changedMessages(log.lastChange)
     log.lastChange = last
+    const fresh = changed.filter(m => !log.emitted.has(versionOf(m)))
     if (fresh.length === 0) return
     const view = await this.#reader(log)
     for (const rec of fresh) {
+      log.emitted.add(versionOf(rec))
+      if (log.emitted.size > EMITTED_MEMORY) log.emitted.delete(log.emitted.values().next().value!)
       const message = view(rec)
       const event: SolidarEvent = log.record.kind === 'dm'
         ? { type: 'dm', peer: z32OfHex(log.record.peer!), message }
