@@ -109,7 +109,7 @@ export function markdown (r: Report): string {
     const steps = t.solidar.runs.flatMap(run => run.steps)
     const viaEvents = steps.reduce((a, st) => a + (st.viaEvents ?? 0), 0)
     const delivered = steps.reduce((a, st) => a + st.delivered, 0)
-    out.push(`\nSolidar is measured by arrival in each member's view (a watcher on the Autobase view), not by its \`message\` events: with several members sending at once, the event feed missed messages. Over all steps, ${int(delivered)} messages reached both other views; the events of ${int(viaEvents)} of them reached both other members' subscribers.`)
+    out.push(`\nSolidar is measured by arrival in each member's view (a watcher on the Autobase view), the same moment the latency scenario calls "in every other view"; its \`message\` events are counted as a check. Over all steps, ${int(delivered)} messages reached both other views; the events of ${int(viaEvents)} of them reached both other members' subscribers.`)
   } else out.push(notRun(r, 'throughput'))
   out.push('')
 

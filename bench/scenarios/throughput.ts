@@ -98,8 +98,8 @@ const fmt = (x: number) => Number.isFinite(x) ? x.toFixed(1) : '∞'
 
 export async function throughputScenario (ctx: Ctx, opts: ThroughputOptions): Promise<ThroughputResult> {
   ctx.log(`throughput: group of ${opts.members}, steps of ${opts.stepMs / 1000} s, p99 limit ${opts.limitMs} ms`)
-  // Solidar: arrival in each member's view (the view watcher), because the event feed misses
-  // messages when several members send at once; what the feed delivered is counted too.
+  // Solidar: arrival in each member's view (the view watcher), as in the latency scenario's
+  // "in every other view"; what the event feed delivered is counted too, as a check.
   const receipts = new Receipts(ctx.workers)
   const inView = new Receipts(ctx.workers, 'state')
   const solidar = await solidarChat(ctx, opts.members, 'tsm')
