@@ -103,9 +103,14 @@ export class Group extends EventEmitter {
 
   /** A counter of the view as it was at `length` blocks (the part a reorder kept). */
   async counterAt (length: number, counter: Counter): Promise<number> {
+    return this.numberAt(length, K.counter(counter))
+  }
+
+  /** A number stored under `key` in the view as it was at `length` blocks (0 if none). */
+  async numberAt (length: number, key: string): Promise<number> {
     const snapshot = this.base.view.checkout(length)
     try {
-      return (await getRecord<number>(snapshot, K.counter(counter))) ?? 0
+      return (await getRecord<number>(snapshot, key)) ?? 0
     } finally {
       await snapshot.close().catch(() => {})
     }

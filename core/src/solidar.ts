@@ -245,6 +245,7 @@ export class Solidar implements SolidarApi {
     if (cut === null) return
     log.lastChange = Math.min(log.lastChange, await log.group.counterAt(cut, 'change'))
     if (log.record.kind !== 'group') return
+    await this.pads.rewind(this.#padLog(log), cut)
     const dmAt = await log.group.counterAt(cut, 'dm')
     if ((log.record.dmCursor ?? 0) > dmAt) await this.#registry.update(log.record.key, { dmCursor: dmAt })
   }

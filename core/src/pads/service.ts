@@ -23,7 +23,7 @@ import { OpenPad, type LoadStats, type PadSource } from './doc.ts'
 import { authorship, versions } from './history.ts'
 import { blocksToHtml, blocksToMarkdown, blocksToText, markdownToBlocks, textToBlocks } from './markdown.ts'
 import { Presence } from './presence.ts'
-import { feedCount, readFeed, readPad, readPads, readUpdates, type PadRecord } from './records.ts'
+import { PK, feedCount, readFeed, readPad, readPads, readUpdates, type PadRecord } from './records.ts'
 import { appendBlocks, appendInline, paragraph, readBlocks, type Block } from './schema.ts'
 import { SnapshotStore } from './snapshot.ts'
 import { isoDate, minutes, TEMPLATES } from './template.ts'
@@ -104,6 +104,17 @@ export class Pads implements PadApi {
       this.#host.emit({ type: 'pad', group: log.id, pad: c.pad as PadId, change: c.change, author: memberIdOfHex(c.by), ...(c.seq !== undefined ? { seq: c.seq } : {}) })
     }
     for (const id of touched) if (g.open.has(id)) await this.#open(g, id)
+  }
+
+  /**
+   * Autobase reordered the log's tail and kept its first `length` view blocks: the change
+   * feed was rewritten after that point, so read it again from there (open pads that it
+   * touched then catch up; an update seen twice changes nothing).
+   */
+  async rewind (log: PadLog, length: number): Promise<void> {
+    const g = this.#groups.get(hex(log.group.key))
+    if (!g || g.feedCursor < 0) return
+    g.feedCursor = Math.min(g.feedCursor, await log.group.numberAt(length, PK.feedCounter))
   }
 
   /** The group is gone from this device (left, closed). */
