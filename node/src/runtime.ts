@@ -3,11 +3,11 @@
  * and the chosen network, and hands back the node's `SolidarApi`.
  */
 import path from 'node:path'
-import Corestore from 'corestore'
 import HyperDHT from 'hyperdht'
 import crypto from 'hypercore-crypto'
 import { MultiTransport, Solidar, encodeIdentity, errors, type SolidarApi, type Transport } from '@solidar/core'
 import { FileStore } from './file-store.ts'
+import { corruptStoreError, isCorruption, openDiskStore } from './disk-store.ts'
 import { IDENTITY_FILE, readIdentity, writeFileAtomic } from './home.ts'
 import { HyperswarmTransport, parseHostPort } from './hyperswarm-transport.ts'
 import { MirrorManager } from './mirrors.ts'
@@ -94,7 +94,7 @@ export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
   // Hyperswarm first: of two connections to one peer, replication uses the hyperswarm one
   // (hyperswarm reconnects on its own schedule; a libp2p session is ours to reopen at once).
   const transport = parts.length > 0 ? new MultiTransport(parts) : null
-  const store = new Corestore(path.join(opts.home, 'store'))
+  const store = openDiskStore(opts.home)
   let solidar: Solidar
   try {
     solidar = await Solidar.open({
@@ -106,7 +106,7 @@ export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
   } catch (err) {
     await transport?.close().catch(() => {})
     await store.close().catch(() => {})
-    throw err
+    throw isCorruption(err) ? corruptStoreError(opts.home, err) : err
   }
   const stopErrors = opts.onError ? solidar.onError(opts.onError) : () => {}
   // Mirrors ride on the transport's DHT: blind-peering dials each mirror by its public key.
