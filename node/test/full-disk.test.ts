@@ -49,6 +49,10 @@ test('a full disk refuses writes clearly and loses nothing acknowledged', { skip
   assert.ok(errors.length > 0, 'the storage failure is reported as an error event')
   // The node still answers: the identity and the group list come from memory and disk reads.
   assert.equal(node.api.whoami().name, 'Disk')
+  // Reads keep working while the disk is full: every acknowledged message is readable.
+  const whileFull = (await node.api.messages(group.id)).map(m => m.text)
+  for (const m of acked) assert.ok(whileFull.includes(m.text), `readable while the disk is full: ${m.text.slice(0, 40)}`)
+  assert.ok((await node.api.listGroups()).some(g => g.id === group.id), 'the group list is served while full')
 
   fs.unlinkSync(filler)
   await node.close()
@@ -57,4 +61,40 @@ test('a full disk refuses writes clearly and loses nothing acknowledged', { skip
   for (const m of acked) assert.ok(texts.includes(m.text), `acknowledged message survives: ${m.text.slice(0, 40)}`)
   await node.api.send(group.id, 'written after space was freed')
   assert.ok((await node.api.messages(group.id)).some(m => m.text === 'written after space was freed'))
+})
+
+// A file system cannot be switched to read-only under a running daemon: the kernel refuses
+// `remount,ro` (EBUSY) while files are open for writing. What can happen is a disk that is
+// read-only when the node starts (a damaged SD card remounted ro by the kernel, a full-disk
+// error remount): the node must refuse clearly, and start normally once it is writable.
+test('a read-only disk: the node refuses to start with a clear error and starts once writable', { skip: isRoot ? false : 'needs root to mount and remount a tmpfs' }, async (t) => {
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'solidar-rodisk-'))
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', mnt])
+  let node: Awaited<ReturnType<typeof startNode>> | null = null
+  t.after(async () => {
+    try { execFileSync('mount', ['-o', 'remount,rw', mnt]) } catch {}
+    await node?.close().catch(() => {})
+    try { execFileSync('umount', [mnt]) } catch {}
+    fs.rmSync(mnt, { recursive: true, force: true })
+  })
+  const home = path.join(mnt, 'home')
+  fs.mkdirSync(home, { mode: 0o700 })
+  fs.writeFileSync(path.join(home, IDENTITY_FILE), encodeIdentity(createIdentity('ReadOnly')), { mode: 0o600 })
+  node = await startNode({ home, network: { mode: 'none', bootstrap: [] } })
+  const group = await node.api.createGroup('Read-only disk')
+  const acked = await node.api.send(group.id, 'saved before the disk went read-only')
+  await node.close()
+  node = null
+
+  execFileSync('mount', ['-o', 'remount,ro', mnt])
+  const refused: any = await startNode({ home, network: { mode: 'none', bootstrap: [] } }).then(
+    (n) => { node = n; return null },
+    (err) => err)
+  assert.ok(refused, 'the node does not start on a read-only disk')
+  assert.match(String(refused.message), /read-only|EROFS/i, `the error names the cause: ${refused.message}`)
+
+  execFileSync('mount', ['-o', 'remount,rw', mnt])
+  node = await startNode({ home, network: { mode: 'none', bootstrap: [] } })
+  assert.ok((await node.api.messages(group.id)).some(m => m.id === acked.id), 'the acknowledged message is there')
+  await node.api.send(group.id, 'written after the disk became writable')
 })
