@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { Cluster, type GroupRef, type LogEntry, type SolidarNode } from './helpers/cluster.ts'
-import { LONG, testSeed, type Rng } from './helpers/seeded.ts'
+import { LONG, Rng, testSeed } from './helpers/seeded.ts'
 import { sleep, waitFor } from './helpers/wait.ts'
 
 const ROUNDS = Number(process.env.SOLIDAR_CRASH_ROUNDS ?? (LONG ? 20 : 6))
@@ -71,7 +71,7 @@ describe('crash loop', { timeout: LONG ? 1_200_000 : 240_000 }, () => {
     const started = Date.now()
     const acked: Acked = { chat: [], pad: [] }
     const stop = { done: false }
-    const writers = cluster.nodes.map((n, i) => writer(n, group.id, pad, new (rng.constructor as typeof Rng)(rng.seed + i + 1), acked, stop))
+    const writers = cluster.nodes.map((n, i) => writer(n, group.id, pad, new Rng(rng.seed + i + 1), acked, stop))
     const kills: string[] = []
     await cluster.withLogs(async () => {
       try {
