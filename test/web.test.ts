@@ -248,6 +248,10 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
     lap('concurrent typing converged')
+    if (last[0] !== last[1]) {
+      const cat = async (who: Member) => JSON.stringify(await who.node.ok(['pad', 'cat', group, 'Minutes']))
+      t.diagnostic(`editors differ: ${JSON.stringify(last)}; nodes: alice ${await cat(alice)} bob ${await cat(bob)}`)
+    }
     assert.equal(last[0], last[1], 'both editors show the same text')
     for (const part of ['Agenda: wages.', 'Alice was here.', 'Bob wrote this.']) assert.ok(last[0].includes(part), `${part} in ${last[0]}`)
 

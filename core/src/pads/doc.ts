@@ -51,6 +51,12 @@ export class OpenPad {
   snapshotAt = 0
   /** True once a local edit was refused by the log: the doc holds what the log does not. */
   dirty = false
+  /**
+   * True once replaced by a reload (the log was reordered under it): its doc no longer
+   * listens, so an edit applied to it would be lost. Callers take the pad again (see
+   * `Pads.#live`); `change` refuses.
+   */
+  destroyed = false
   lastUsed = Date.now()
   readonly #pending: Uint8Array[] = []
   #timer: NodeJS.Timeout | null = null
@@ -153,7 +159,7 @@ export class OpenPad {
 
   /** Edits the document as this device; the edit is appended within BATCH_MS (or by `flush`). */
   change (fn: (doc: Y.Doc) => void, origin: unknown = 'local'): void {
-    if (this.dirty) throw errors.badRequest('This pad is being reloaded; try again')
+    if (this.dirty || this.destroyed) throw errors.badRequest('This pad is being reloaded; try again')
     this.lastUsed = Date.now()
     this.doc.transact(() => fn(this.doc), origin)
   }
@@ -194,7 +200,8 @@ export class OpenPad {
   }
 
   destroy (): void {
-    if (this.#timer) clearTimeout(this.#timer)
+    this.destroyed = true
+    if (this.#timer) { clearTimeout(this.#timer); this.#timer = null }
     this.doc.destroy()
   }
 }

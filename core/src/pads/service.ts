@@ -62,6 +62,8 @@ interface GroupPads {
 }
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
+/** Bounds `#live`: reloads in a row before an edit gives up with a clear error. */
+const LIVE_ATTEMPTS = 10
 const memberIdOfHex = (h: string) => encodeKey(b4a.from(h, 'hex')) as MemberId
 const FORMATS: PadFormat[] = ['md', 'txt', 'html']
 
@@ -232,11 +234,24 @@ export class Pads implements PadApi {
       if (g.open.get(id) === p) g.open.delete(id)
       const pending = pad.dirty ? [] : pad.takePending()
       pad.destroy()
-      const fresh = this.#open(g, id)
-      const reloaded = await fresh
+      // Another caller may reload the fresh pad too before we get to it: take the live one.
+      const reloaded = await this.#live(g, id)
       for (const u of pending) Y.applyUpdate(reloaded.doc, u, 'local')
       return reloaded
     })
+  }
+
+  /**
+   * The open pad, never one a concurrent reload has just replaced: an edit applied to a
+   * replaced pad's doc would be lost (its doc no longer queues edits for the log). Use the
+   * result synchronously, before the next await.
+   */
+  async #live (g: GroupPads, id: string): Promise<OpenPad> {
+    for (let attempt = 1; ; attempt++) {
+      const pad = await this.#open(g, id)
+      if (!pad.destroyed) return pad
+      if (attempt >= LIVE_ATTEMPTS) throw errors.badRequest('This pad changed too often while it was being edited; try again')
+    }
   }
 
   async #load (g: GroupPads, id: string, opts: { useSnapshot?: boolean, upTo?: number } = {}): Promise<OpenPad> {
@@ -309,7 +324,7 @@ export class Pads implements PadApi {
   /** Edits a pad as this device and waits until the edit is in the log. */
   async #edit (g: GroupPads, p: PadRecord, fn: (doc: Y.Doc) => void): Promise<void> {
     await g.log.currentEpoch() // NOT_PERMITTED early for a removed device
-    const pad = await this.#open(g, p.id)
+    const pad = await this.#live(g, p.id)
     pad.change(fn)
     await pad.flush()
     await this.#open(g, p.id) // catch up with our own entries
@@ -354,7 +369,7 @@ export class Pads implements PadApi {
     if (!rec) throw errors.padNotFound(id)
     if (blocks.length) {
       // One transaction per slice of blocks: each becomes an update, merged by the group commit up to MAX_PAD_UPDATE.
-      const pad = await this.#open(g, id)
+      const pad = await this.#live(g, id)
       for (let i = 0; i < blocks.length; i += IMPORT_BLOCKS_PER_UPDATE) pad.change(doc => appendBlocks(doc, blocks.slice(i, i + IMPORT_BLOCKS_PER_UPDATE)))
       await pad.flush()
       await this.#open(g, id)
@@ -457,7 +472,7 @@ export class Pads implements PadApi {
     const p = await this.#pad(g, padRef)
     await this.#writable(g)
     try { Y.decodeUpdate(update) } catch { throw errors.badRequest('not a Yjs update') }
-    const pad = await this.#open(g, p.id)
+    const pad = await this.#live(g, p.id)
     pad.change(doc => Y.applyUpdate(doc, update), 'client')
   }
 
@@ -509,7 +524,7 @@ export class Pads implements PadApi {
     const g = await this.#resolve(groupRef)
     const p = await this.#pad(g, padRef)
     await this.#writable(g)
-    const pad = await this.#open(g, p.id)
+    const pad = await this.#live(g, p.id)
     pad.change(fn)
   }
 
