@@ -124,6 +124,7 @@ export const de: Record<keyof typeof en, string> = {
   'chat.messages': 'Nachrichten',
   'chat.empty': 'Noch keine Nachrichten.',
   'chat.edited': 'bearbeitet',
+  'chat.bridged': '<{{jid}}> über die Jabber-Brücke ({{bridge}})',
   'chat.deleted': 'Nachricht gelöscht',
   'chat.unreadable': 'Auf diesem Gerät nicht lesbar (gesendet, nachdem es die Gruppe verlassen hat)',
   'chat.replyUnknown': 'Antwort auf eine Nachricht, die hier fehlt',

@@ -122,6 +122,7 @@ export const en = {
   'chat.messages': 'Messages',
   'chat.empty': 'No messages yet.',
   'chat.edited': 'edited',
+  'chat.bridged': '<{{jid}}> via the Jabber bridge ({{bridge}})',
   'chat.deleted': 'Message deleted',
   'chat.unreadable': 'Not readable on this device (sent after it left the group)',
   'chat.replyUnknown': 'Reply to a message that is not here',

@@ -163,7 +163,9 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
               return (
                 <li class={mine ? 'msg mine' : 'msg'} data-id={m.id}>
                   <div class="meta">
-                    <strong>{m.authorName}</strong> <time dateTime={new Date(m.ts).toISOString()}>{formatTime(m.ts)}</time>
+                    {m.bridged !== undefined
+                      ? <><strong>{m.bridged.nick ?? m.bridged.jid}</strong> <span class="muted" title={m.bridged.jid}>{t('chat.bridged', { jid: m.bridged.jid, bridge: m.authorName })}</span></>
+                      : <strong>{m.authorName}</strong>} <time dateTime={new Date(m.ts).toISOString()}>{formatTime(m.ts)}</time>
                     {m.editedTs !== undefined && !m.deleted ? <span class="muted"> · {t('chat.edited')}</span> : null}
                   </div>
                   {m.replyTo !== undefined
