@@ -98,7 +98,11 @@ describe('corrupt storage', { timeout: 300_000 }, () => {
   after(async () => { await cluster?.close() })
 
   const writeAndStop = async (round: string): Promise<void> => {
-    for (let i = 0; i < 20; i++) ids.push((await alice.send(group.id, `${round} ${i} ${'x'.repeat(200)}`)).id)
+    for (let i = 0; i < 20; i++) {
+      const r = await alice.api({ method: 'POST', path: `/api/groups/${group.id}/messages`, body: { text: `${round} ${i} ${'x'.repeat(200)}` } })
+      assert.equal(r.status, 201, r.text)
+      ids.push(r.json.id)
+    }
     await cluster.withLogs(() => cluster.converge([alice, bob], group.id, ids))
     const exit = await alice.stop()
     assert.equal(exit.code, 0)
