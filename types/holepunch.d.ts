@@ -2,6 +2,7 @@
 declare module 'autobase'
 declare module 'corestore'
 declare module 'hyperbee'
+declare module 'rache'
 declare module 'hypercore'
 declare module 'hyperswarm'
 declare module 'hyperdht'
