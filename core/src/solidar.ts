@@ -63,6 +63,8 @@ export interface SolidarOptions {
  */
 interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, boxes: Map<string, string>, rotation: Promise<void>, emitted: Set<string> }
 
+/** How long a reply waits to become a writer of the conversation the peer opened (then it opens its own). */
+const DM_WRITABLE_WAIT_MS = 10_000
 /** How many message versions a log remembers having announced (a reorder deeper than this may announce some twice). */
 const EMITTED_MEMORY = 10_000
 const versionOf = (m: MessageRecord) => `${m.id}|${m.editedTs ?? 0}|${m.deleted === true ? 1 : 0}`
@@ -748,7 +750,18 @@ export class Solidar implements SolidarApi {
     if (peer === this.#self) throw errors.badRequest('You cannot send a direct message to yourself')
     checkText(text)
     // Both sides may have opened a conversation; all converge on the smallest writable key.
-    let log = this.#dmLogs(peer).filter(l => l.group.writable).sort((a, b) => a.record.key.localeCompare(b.record.key))[0]
+    const byKey = (a: OpenLog, b: OpenLog) => a.record.key.localeCompare(b.record.key)
+    let log = this.#dmLogs(peer).filter(l => l.group.writable).sort(byKey)[0]
+    // The peer's conversation reached us but its node has not made us a writer yet (our accept
+    // is on its way): wait for that instead of opening a second conversation, whose messages
+    // would then interleave with the first by their authors' clocks.
+    const accepted = log ? undefined : this.#dmLogs(peer).sort(byKey)[0]
+    if (accepted) {
+      try {
+        await accepted.group.waitForWritable(AbortSignal.timeout(DM_WRITABLE_WAIT_MS))
+        log = accepted
+      } catch {}
+    }
     if (!log) log = await this.#openDm(peer)
     await this.#healthy(log)
     return this.#post(log, text, DM_ROOM, opts.replyTo)
