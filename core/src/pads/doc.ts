@@ -59,6 +59,8 @@ export class OpenPad {
   destroyed = false
   lastUsed = Date.now()
   readonly #pending: Uint8Array[] = []
+  /** Local edits being appended right now: a reload keeps them too (the log may not hold them yet). */
+  readonly #sending = new Set<Uint8Array>()
   #timer: NodeJS.Timeout | null = null
   #flushing: Promise<void> = Promise.resolve()
   #inflight = 0
@@ -179,9 +181,11 @@ export class OpenPad {
     const updates = this.#pending.splice(0)
     if (updates.length === 0) return this.#flushing
     this.#inflight++
+    for (const u of updates) this.#sending.add(u)
     const run = async () => {
       try {
         for (const chunk of groups(updates)) await this.#append(chunk)
+        for (const u of updates) this.#sending.delete(u)
       } catch (err) {
         this.dirty = true // the doc now holds edits the log refused: reload before the next use
         throw err
@@ -193,10 +197,29 @@ export class OpenPad {
     return this.#flushing
   }
 
-  /** Local edits not yet appended (re-applied to a reloaded doc so nothing typed is lost). */
+  /**
+   * Local edits not yet in the log: queued ones and those being appended (re-applied to a
+   * reloaded doc so nothing typed is lost; one that lands twice in the log changes nothing).
+   */
   takePending (): Uint8Array[] {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = null }
-    return this.#pending.splice(0)
+    return [...this.#sending, ...this.#pending.splice(0)]
+  }
+
+  /**
+   * Queues a client's update for the log as it is. Yjs holds back an update whose
+   * dependencies the doc lacks (pending structs) and emits no 'update' for it; when the
+   * dependencies later arrive from the log, the integration is FROM_LOG and would never be
+   * appended. Appending the raw update keeps it (peers integrate it once they have the rest).
+   */
+  queueRaw (update: Uint8Array): void {
+    this.#pending.push(update)
+    this.#schedule()
+  }
+
+  /** True if the doc holds updates it could not integrate yet (missing dependencies). */
+  get waiting (): boolean {
+    return this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null
   }
 
   destroy (): void {

@@ -474,6 +474,7 @@ export class Pads implements PadApi {
     try { Y.decodeUpdate(update) } catch { throw errors.badRequest('not a Yjs update') }
     const pad = await this.#live(g, p.id)
     pad.change(doc => Y.applyUpdate(doc, update), 'client')
+    if (pad.waiting) pad.queueRaw(update) // see OpenPad.queueRaw
   }
 
   async state (groupRef: string, padRef: string): Promise<{ id: string, update: Uint8Array, updates: number }> {
