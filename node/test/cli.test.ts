@@ -120,8 +120,8 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
     try {
       const [url, port, token] = await serve.waitFor(/^http:\/\/127\.0\.0\.1:(\d+)\/#token=([0-9a-f]{64})\n/, 60_000)
       assert.equal(serve.stdout.split('\n')[0], url.trim(), 'the URL is the first stdout line')
+      await serve.waitFor(/Open this address in your web browser/, 10_000, 'stderr')
       assert.match(serve.stderr, /created one named/)
-      assert.match(serve.stderr, /Open this address in your web browser/)
       assert.equal(fs.readFileSync(path.join(h, 'token'), 'utf8').trim(), token)
       const info = JSON.parse(fs.readFileSync(path.join(h, 'daemon.json'), 'utf8'))
       assert.deepEqual(info, { pid: serve.child.pid, host: '127.0.0.1', port: Number(port), url: `http://127.0.0.1:${port}` })

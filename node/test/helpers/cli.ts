@@ -40,14 +40,18 @@ export class LongRunning {
     this.exited = new Promise((resolve) => this.child.once('close', (code) => resolve(code)))
   }
 
-  /** Waits until stdout holds a line matching `re`; returns the match. */
-  async waitFor (re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+  /**
+   * Waits until stdout (or stderr) holds a match for `re`; returns the match.
+   * The two pipes arrive independently, so a line written to stderr before a
+   * stdout line may still be on its way when the stdout line is seen.
+   */
+  async waitFor (re: RegExp, timeoutMs = 30_000, stream: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
-      const m = this.stdout.match(re)
+      const m = this[stream].match(re)
       if (m !== null) return m
       if (this.child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`no ${re} on stdout (exit ${this.child.exitCode})\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr}`)
+        throw new Error(`no ${re} on ${stream} (exit ${this.child.exitCode})\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr}`)
       }
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
