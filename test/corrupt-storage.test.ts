@@ -11,19 +11,20 @@
  *   `TOLERATE_CORRUPTED_TAIL_RECORDS`, so `serve` refuses likewise. (With rocksdb-native's
  *   default, POINT_IN_TIME, it came up having silently dropped the 8 acknowledged messages after
  *   the damage, and hung on the next send.)
- * Not done: repair from peers. Hypercore verifies blocks it downloads, not blocks it reads
- * from its own disk, and a node cannot re-fetch its own writer core's tail from peers while
- * it appends to that core; the data is still on the peers (checked), and restoring the file
- * brings the node back with everything.
+ * Either way the data is still on the peers (checked), and restoring the file brings the node
+ * back with everything. Without a backup, `solidar repair` rebuilds the store from the peers:
+ * it keeps the damaged store aside, makes a new one with the same primary key (`store-key`)
+ * and fetches this device's own writer core back before the node may append again; the node
+ * then has every acknowledged message and writes on without forking its core.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { cpSync, readdirSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { Cluster, type GroupRef, type LogEntry, type SolidarNode } from './helpers/cluster.ts'
-import { REPO_ROOT } from './helpers/cli.ts'
+import { REPO_ROOT, solidar } from './helpers/cli.ts'
 
 const fromCore = createRequire(path.join(REPO_ROOT, 'core', 'package.json'))
 
@@ -79,7 +80,16 @@ async function expectRefusal (node: SolidarNode): Promise<string> {
   const stderr = node.proc!.stderr
   assert.match(stderr, /data store in .*store is damaged/, `a clear message on stderr:\n${stderr}`)
   assert.match(stderr, /changed nothing/)
+  assert.match(stderr, /solidar repair/, 'the message names the way out')
   return stderr
+}
+
+async function waitUntil (check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
 }
 
 describe('corrupt storage', { timeout: 300_000 }, () => {
@@ -140,5 +150,61 @@ describe('corrupt storage', { timeout: 300_000 }, () => {
     const stderr = await expectRefusal(alice)
     assert.match(stderr, /checksum mismatch|corruption/i, 'RocksDB names the cause')
     await restoreAndCheck(flip.undo)
+  })
+  it('`solidar repair` rebuilds a damaged store from the peers; the node then writes on without forking', async () => {
+    const pad = await alice.api({ method: 'POST', path: `/api/groups/${group.id}/pads`, body: { title: 'Protokoll' } })
+    assert.equal(pad.status, 201, pad.text)
+    const padLine = 'Beschluss: einstimmig angenommen'
+    const appended = await alice.api({ method: 'POST', path: `/api/groups/${group.id}/pads/${pad.json.id}/append`, body: { text: padLine } })
+    assert.ok(appended.status >= 200 && appended.status < 300, appended.text)
+    await writeAndStop('repair')
+    assert.ok(existsSync(path.join(alice.home, 'store-key')), 'the store key was remembered at the first start')
+    // In the write-ahead log: RocksDB replays it at every open, so serve refuses for sure.
+    const store = path.join(alice.home, 'store')
+    const copy = `${store}-copy`
+    cpSync(store, copy, { recursive: true })
+    rmSync(path.join(copy, 'CORESTORE'))
+    const { block } = await storedBlock(alice.home, copy, 8)
+    rmSync(copy, { recursive: true, force: true })
+    await flipIn(path.join(store, 'db'), '.log', block)
+    await expectRefusal(alice)
+
+    // Bob (online) holds alice's writer core: repair fetches it back.
+    const repair = await solidar(alice.home, ['repair', '--bootstrap', cluster.bootstrap, '--timeout', '20s', '--json'], { timeout: 120_000 })
+    const report = JSON.parse(repair.stdout)
+    assert.match(report.damage, /checksum mismatch|corruption/i, repair.stderr)
+    assert.ok(existsSync(path.join(alice.home, report.damaged)), 'the damaged store is kept aside')
+    const groupLog = report.logs.find((l: any) => l.kind === 'group' && l.id === group.id)
+    assert.ok(groupLog !== undefined, `the group is in the report: ${repair.stdout}`)
+    assert.equal(groupLog.state, 'restored', repair.stdout)
+    assert.ok(groupLog.entries >= ids.length, `alice's ${ids.length}+ entries are back (${groupLog.entries})`)
+    if (report.status === 'incomplete') {
+      // Only logs no peer can hold may be left: alice's vault (her devices' shared list; she has one device).
+      assert.deepEqual(report.logs.filter((l: any) => l.state === 'no-peer').map((l: any) => l.kind), ['vault'], repair.stdout)
+      assert.equal(repair.code, 1)
+      let refused = true
+      try { await alice.start() } catch { refused = false }
+      if (refused) { await alice.kill9(); assert.fail('serve started with a repair pending') }
+      assert.match(alice.proc!.stderr, /repair is not finished/)
+      const finish = await solidar(alice.home, ['repair', '--finish', '--json'])
+      assert.equal(finish.code, 0, finish.stderr)
+      assert.equal(JSON.parse(finish.stdout).status, 'finished')
+    } else {
+      assert.equal(report.status, 'repaired', repair.stdout)
+      assert.equal(repair.code, 0, repair.stderr)
+    }
+
+    await alice.start()
+    await cluster.withLogs(() => cluster.converge([alice, bob], group.id, ids, { timeout: 90_000 }))
+    const text = async (node: SolidarNode) => (await node.api({ path: `/api/groups/${group.id}/pads/${pad.json.id}/export?format=txt` })).json.content as string
+    await cluster.withLogs(() => waitUntil(async () => (await text(alice)).includes(padLine), 'alice\'s pad edit to be back'))
+    // Alice writes on: her next entries extend her restored core (no fork), bob gets them.
+    for (let i = 0; i < 3; i++) {
+      const r = await alice.api({ method: 'POST', path: `/api/groups/${group.id}/messages`, body: { text: `after repair ${i}` } })
+      assert.equal(r.status, 201, r.text)
+      ids.push(r.json.id)
+    }
+    await cluster.withLogs(() => cluster.converge([alice, bob], group.id, ids, { timeout: 60_000 }))
+    assert.equal(await text(alice), await text(bob))
   })
 })

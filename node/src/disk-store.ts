@@ -11,10 +11,12 @@
  * acknowledged) and refuses to open on damage anywhere else. Damaged table files (SST) are
  * caught by RocksDB's block checksums (`paranoid_checks`) either way.
  */
+import fs from 'node:fs'
 import path from 'node:path'
 import Corestore from 'corestore'
 import Hypercore from 'hypercore'
 import Rache from 'rache'
+import { createFileAtomic, writeFileAtomic } from './home.ts'
 
 /**
  * Entries of the one cache all cores and views of a node share. Without a shared cache every
@@ -28,14 +30,122 @@ export const GLOBAL_CACHE_ENTRIES = 16_384
 /** rocksdb-native's `constants.walRecoveryMode.TOLERATE_CORRUPTED_TAIL_RECORDS`. */
 export const WAL_TOLERATE_CORRUPTED_TAIL_RECORDS = 0
 
+/**
+ * Opens the node's store. With a remembered store key (`store-key`), the store must have that
+ * primary key (Corestore refuses another) and an empty store is created with it: that is how
+ * `solidar repair` gets back this device's writer cores, whose key pairs derive from it.
+ */
 export function openDiskStore (home: string): any {
+  const primaryKey = readStoreKey(home)
   return new Corestore(Hypercore.defaultStorage(storeDir(home), { walRecoveryMode: WAL_TOLERATE_CORRUPTED_TAIL_RECORDS }), {
-    globalCache: new Rache({ maxSize: GLOBAL_CACHE_ENTRIES })
+    globalCache: new Rache({ maxSize: GLOBAL_CACHE_ENTRIES }),
+    // Corestore calls passing the key "unsafe": whoever holds it can sign as this device's
+    // writers. It sits next to identity.json, 0600, which holds keys of the same weight.
+    ...(primaryKey !== null ? { primaryKey, unsafe: true } : {})
   })
+}
+
+/**
+ * A copy of the store's primary key (hex, 0600) outside the store. The key pairs of every core
+ * this device writes derive from it; if RocksDB's files are damaged, a new store made with it
+ * has the same writer keys and can fetch their blocks back from peers (node/src/repair.ts).
+ */
+export const STORE_KEY_FILE = 'store-key'
+
+export function readStoreKey (home: string): Buffer | null {
+  let text: string
+  try {
+    text = fs.readFileSync(path.join(home, STORE_KEY_FILE), 'utf8').trim()
+  } catch (err: any) {
+    if (err.code === 'ENOENT') return null
+    throw err
+  }
+  if (!/^[0-9a-f]{64}$/.test(text)) throw storeError(`${path.join(home, STORE_KEY_FILE)} is damaged (not a 32-byte hex key); restore it from a backup`)
+  return Buffer.from(text, 'hex')
+}
+
+/** Writes `store-key` once (homes from before it existed get it on their next start). */
+export function rememberStoreKey (home: string, primaryKey: Buffer): void {
+  const known = readStoreKey(home)
+  if (known !== null) {
+    if (!known.equals(primaryKey)) throw foreignStoreError(home)
+    return
+  }
+  createFileAtomic(path.join(home, STORE_KEY_FILE), primaryKey.toString('hex') + '\n')
+}
+
+/**
+ * Marks a repair that is not finished: this device's writer cores of the listed logs have not
+ * been fetched back from peers yet. A node must not write to such a log (its next entry would
+ * fork its own core), so `serve` refuses to start until `solidar repair` finished or gave up.
+ */
+export const REPAIR_FILE = 'repair.json'
+
+export interface PendingRepair {
+  version: 1
+  /** When the damaged store was moved aside (ISO time). */
+  since: string
+  /** Where it was moved (kept for a backup or a post-mortem), relative to the home. */
+  damaged: string | null
+  /** Base keys (hex) of the logs still waiting. */
+  pending: string[]
+}
+
+export function readPendingRepair (home: string): PendingRepair | null {
+  let text: string
+  try {
+    text = fs.readFileSync(path.join(home, REPAIR_FILE), 'utf8')
+  } catch (err: any) {
+    if (err.code === 'ENOENT') return null
+    throw err
+  }
+  try {
+    const raw = JSON.parse(text)
+    if (raw?.version === 1 && Array.isArray(raw.pending) && raw.pending.every((k: unknown) => typeof k === 'string')) return raw
+  } catch {}
+  throw storeError(`${path.join(home, REPAIR_FILE)} is damaged; run \`solidar repair\` again`)
+}
+
+export function writePendingRepair (home: string, repair: PendingRepair | null): void {
+  if (repair === null) fs.rmSync(path.join(home, REPAIR_FILE), { force: true })
+  else writeFileAtomic(path.join(home, REPAIR_FILE), JSON.stringify(repair, null, 2) + '\n')
+}
+
+export function assertNoPendingRepair (home: string): void {
+  const repair = readPendingRepair(home)
+  if (repair === null) return
+  const err = storeError(`A repair of the data store is not finished: ${repair.pending.length} of this device's logs still wait for their entries from peers. ` +
+    'Run `solidar repair` again while other members are online, or `solidar repair --finish` to give up on what no peer has.')
+  ;(err as any).code = 'REPAIR_PENDING'
+  throw err
+}
+
+/** The store folder and `store-key` belong to different stores (a folder copied in from elsewhere). */
+export function foreignStoreError (home: string): Error {
+  return storeError(`${path.join(home, STORE_KEY_FILE)} and the data store ${storeDir(home)} belong to different stores ` +
+    '(was one of them copied from another home?). Solidar opened nothing; put back the matching pair.')
+}
+
+function storeError (message: string): Error {
+  const err = new Error(message)
+  ;(err as any).code = 'STORAGE_CORRUPT'
+  return err
 }
 
 export function storeDir (home: string): string {
   return path.join(home, 'store')
+}
+
+/**
+ * Reads every record of an opened store, so that RocksDB checks the checksum of every block of
+ * every file: opening checks only what it reads at start (the WAL, file metadata), and a
+ * damaged block of an old message shows only when that message is read. Returns the count.
+ */
+export async function scanStore (store: any): Promise<number> {
+  await store.ready()
+  let records = 0
+  for await (const _ of store.storage.db.iterator({}, { capacity: 1024 })) records++ // eslint-disable-line @typescript-eslint/no-unused-vars
+  return records
 }
 
 /** True for RocksDB's reports of damaged files (checksum mismatches, corrupt WAL records). */
@@ -48,7 +158,8 @@ export function isCorruption (err: unknown): boolean {
 export function corruptStoreError (home: string, err: unknown): Error {
   const msg = err instanceof Error ? err.message : String(err)
   const out = new Error(`The data store in ${storeDir(home)} is damaged (${msg}). Solidar did not open it and changed nothing. ` +
-    'Check the disk (and restore the folder from a backup, if you have one); the messages you wrote are also on the devices of the groups\' other members.')
+    'Check the disk, then run `solidar repair` while other members are online: it keeps the damaged store aside and fetches everything back from them ' +
+    '(or restore the folder from a backup, if you have one).')
   ;(out as any).code = 'STORAGE_CORRUPT'
   return out
 }

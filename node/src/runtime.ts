@@ -7,7 +7,7 @@ import HyperDHT from 'hyperdht'
 import crypto from 'hypercore-crypto'
 import { MultiTransport, Solidar, encodeIdentity, errors, type SolidarApi, type Transport } from '@solidar/core'
 import { FileStore } from './file-store.ts'
-import { corruptStoreError, isCorruption, openDiskStore } from './disk-store.ts'
+import { assertNoPendingRepair, corruptStoreError, foreignStoreError, isCorruption, openDiskStore, rememberStoreKey } from './disk-store.ts'
 import { IDENTITY_FILE, readIdentity, writeFileAtomic } from './home.ts'
 import { HyperswarmTransport, parseHostPort } from './hyperswarm-transport.ts'
 import { MirrorManager } from './mirrors.ts'
@@ -61,9 +61,15 @@ export interface StartNodeOptions {
   onWarning?: (message: string, err?: unknown) => void
 }
 
-export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
-  const identity = readIdentity(opts.home)
-  if (!identity) throw errors.notInitialized()
+/** The transports of one run (hyperswarm and/or libp2p) as one, or null for a local-only node. */
+export interface OpenedTransport {
+  transport: MultiTransport | null
+  /** The hyperswarm part, if any (mirrors dial over its DHT). */
+  swarm: HyperswarmTransport | null
+}
+
+/** Opens the network of a run: the DHT (private or public) and LAN mode, as chosen. */
+export async function openTransport (opts: Pick<StartNodeOptions, 'network' | 'lan' | 'onWarning'>): Promise<OpenedTransport> {
   // One transport key pair per run, shared by all transports: a peer reached over both is
   // recognised as one (MultiTransport) and never linked to this device's identity key.
   const keyPair = crypto.keyPair()
@@ -93,7 +99,14 @@ export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
   }
   // Hyperswarm first: of two connections to one peer, replication uses the hyperswarm one
   // (hyperswarm reconnects on its own schedule; a libp2p session is ours to reopen at once).
-  const transport = parts.length > 0 ? new MultiTransport(parts) : null
+  return { transport: parts.length > 0 ? new MultiTransport(parts) : null, swarm }
+}
+
+export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
+  const identity = readIdentity(opts.home)
+  if (!identity) throw errors.notInitialized()
+  assertNoPendingRepair(opts.home)
+  const { transport, swarm } = await openTransport(opts)
   const store = openDiskStore(opts.home)
   let solidar: Solidar
   try {
@@ -106,7 +119,17 @@ export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
   } catch (err) {
     await transport?.close().catch(() => {})
     await store.close().catch(() => {})
-    throw isCorruption(err) ? corruptStoreError(opts.home, err) : err
+    if (isCorruption(err)) throw corruptStoreError(opts.home, err)
+    if (/Another corestore is stored here/.test(String((err as Error)?.message))) throw foreignStoreError(opts.home)
+    throw err
+  }
+  try {
+    rememberStoreKey(opts.home, store.primaryKey)
+  } catch (err) {
+    await solidar.close().catch(() => {})
+    await transport?.close().catch(() => {})
+    await store.close().catch(() => {})
+    throw err
   }
   const stopErrors = opts.onError ? solidar.onError(opts.onError) : () => {}
   // Mirrors ride on the transport's DHT: blind-peering dials each mirror by its public key.

@@ -38,6 +38,8 @@ test('two nodes on a private loopback DHT: invite, join, chat both ways, keys on
   await alice.send(group.id, 'Morgen!')
   await waitFor(async () => (await alice.messages(group.id)).length === 2 && (await bob.messages(group.id)).length === 2, 'both messages on both nodes')
   assert.deepEqual((await alice.messages(group.id)).map(m => m.id), (await bob.messages(group.id)).map(m => m.id))
-  const mode = (await fs.stat(path.join(dir, 'bob', 'logs.json'))).mode & 0o777
-  assert.equal(mode, 0o600)
+  for (const file of ['logs.json', 'store-key']) {
+    const mode = (await fs.stat(path.join(dir, 'bob', file))).mode & 0o777
+    assert.equal(mode, 0o600, file)
+  }
 })

@@ -10,6 +10,7 @@ import { registerDht } from './commands/dht.ts'
 import { registerMirror } from './commands/mirror.ts'
 import { registerRelay } from './commands/relay.ts'
 import { registerServe } from './commands/serve.ts'
+import { registerRepair } from './commands/repair.ts'
 import { registerGroups } from './commands/groups.ts'
 import { registerInvites } from './commands/invites.ts'
 import { registerMessages } from './commands/messages.ts'
@@ -24,7 +25,7 @@ const version = (createRequire(import.meta.url)('../../package.json') as { versi
 
 const EXAMPLES = `
 Homes: every command works on one home folder (identity, data, API token): --home DIR,
-else $SOLIDAR_HOME, else ~/.solidar. All commands except init, whoami, dht and serve
+else $SOLIDAR_HOME, else ~/.solidar. All commands except init, whoami, dht, serve and repair
 talk to the node that \`solidar serve\` runs for that home.
 
 Exit codes: 0 ok, 1 error reported by the node, 2 no node running for this home,
@@ -71,6 +72,7 @@ export function createProgram (): Command {
   registerPads(program)
   registerLog(program)
   registerStatus(program)
+  registerRepair(program)
   registerVerify(program)
   return program
 }
