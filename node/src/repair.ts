@@ -85,6 +85,8 @@ export async function repairStore (opts: RepairOptions): Promise<RepairReport> {
   }
   let damage: string | null = null
   if (pending === null) {
+    // A device in no group has nothing that peers could give back (and maybe no store yet).
+    if (registry.all().length === 0 && opts.force !== true) return { status: 'healthy', damaged: null, damage: null, logs: [] }
     damage = await probeStore(home)
     if (damage === null && opts.force !== true) return { status: 'healthy', damaged: null, damage: null, logs: [] }
     if (readStoreKey(home) === null) {

@@ -107,6 +107,23 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
     assert.equal(badName.code, 64, badName.stderr)
   })
 
+  it('repair: usage errors, no network, a device in no group, a running node', async () => {
+    const both = await run(['--home', home('repair-usage'), 'repair', '--force', '--finish'])
+    assert.equal(both.code, 64, both.stderr)
+    assert.match(both.stderr, /either --force or --finish/)
+    const h = home('repair')
+    assert.equal((await run(['--home', h, 'init', '--name', 'Rita'])).code, 0)
+    const offline = await run(['--home', h, 'repair', '--no-dht'])
+    assert.equal(offline.code, 1)
+    assert.match(offline.stderr, /No network to repair from/)
+    const nothing = await run(['--home', h, 'repair', '--bootstrap', '127.0.0.1:9', '--json'])
+    assert.equal(nothing.code, 0, nothing.stderr)
+    assert.equal(JSON.parse(nothing.stdout).status, 'healthy')
+    const finish = await run(['--home', h, 'repair', '--finish', '--bootstrap', '127.0.0.1:9'])
+    assert.equal(finish.code, 1)
+    assert.match(finish.stderr, /No repair is pending/)
+  })
+
   it('serve refuses to start without an identity', async () => {
     const r = await run(['--home', home('noid'), 'serve', '--port', '0', '--no-dht'])
     assert.equal(r.code, 1)
@@ -132,6 +149,9 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
       const twice = await run(['--home', h, 'serve', '--port', '0', '--no-dht'])
       assert.equal(twice.code, 1)
       assert.match(twice.stderr, /already running for home/)
+      const repairing = await run(['--home', h, 'repair', '--bootstrap', '127.0.0.1:9'])
+      assert.equal(repairing.code, 1)
+      assert.match(repairing.stderr, /stop it before repairing/)
 
       const group = JSON.parse((await run(['--home', h, 'group', 'create', 'Betriebsrat Nord', '--json'])).stdout)
       assert.deepEqual(Object.keys(group).sort(), ['id', 'name'])

@@ -3,10 +3,11 @@
  * is remembered in config.json; without one the remembered choice applies, else the
  * node stays local (mode "none") and contacts nobody. --no-dht forces "none" for one run.
  */
-import { InvalidArgumentError } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
 import type { LanChoice, NetworkChoice } from '../runtime.ts'
 import type { HomeConfig } from '../home.ts'
 import { parseLanAddress } from '../lan/addresses.ts'
+import { bootstrapArg } from './parsers.ts'
 
 export interface NetworkFlags {
   bootstrap?: string[]
@@ -77,4 +78,20 @@ export function describeLan (lan: LanChoice): string | null {
     ...(lan.listen.length > 0 ? [`listening on ${lan.listen.join(', ')}`] : [])
   ]
   return parts.length > 0 ? `LAN over libp2p (${parts.join('; ')})` : null
+}
+
+/**
+ * The network options of `serve` and `repair`. `remembered`: --bootstrap and --public-dht are
+ * saved to config.json (serve); otherwise they apply to this run only (repair).
+ */
+export function addNetworkOptions (cmd: Command, { remembered }: { remembered: boolean }): Command {
+  const scope = remembered ? 'remembered' : 'this run'
+  return cmd
+    .option('--bootstrap <host:port,...>', `join a private network through these DHT bootstrap nodes (${scope})`, bootstrapArg)
+    .option('--public-dht', `join through the public DHT (${scope})`)
+    .option('--no-dht', 'no DHT for this run, whatever was remembered (with --lan: LAN only)')
+    .option('--lan', 'find peers on the local network by mDNS and sync with them over libp2p (this run)')
+    .option('--no-lan', 'no LAN mode for this run, even if it was chosen in the web app')
+    .option('--listen <host:port>', 'libp2p listen address, repeatable; port 0 picks a free one (default with --lan: 0.0.0.0:0)', listenArg)
+    .option('--peer <host:port>', 'dial this peer over libp2p and keep dialling while not connected; repeatable (for networks that block multicast)', peerArg)
 }

@@ -3,9 +3,9 @@ import type { Command } from 'commander'
 import { ensureHome, readConfig, readDaemonInfo } from '../../home.ts'
 import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
-import { bootstrapArg, durationArg } from '../parsers.ts'
+import { durationArg } from '../parsers.ts'
 import { formatDuration } from '../duration.ts'
-import { chooseLan, chooseNetwork, describeLan, describeNetwork, listenArg, networkFlagConflict, peerArg } from '../network.ts'
+import { addNetworkOptions, chooseLan, chooseNetwork, describeLan, describeNetwork, networkFlagConflict } from '../network.ts'
 import { note, print, printJson, printTable } from '../output.ts'
 
 interface RepairFlags {
@@ -24,15 +24,8 @@ interface RepairFlags {
 const DEFAULT_TIMEOUT_MS = 60_000
 
 export function registerRepair (program: Command): void {
-  program.command('repair')
-    .description('rebuild a damaged data store from the other members\' devices (the node must be stopped)')
-    .option('--bootstrap <host:port,...>', 'reach peers through this private DHT (this run; default: the remembered network)', bootstrapArg)
-    .option('--public-dht', 'reach peers through the public DHT (this run)')
-    .option('--no-dht', 'no DHT for this run (with --lan: LAN only)')
-    .option('--lan', 'find peers on the local network by mDNS (this run)')
-    .option('--no-lan', 'no LAN mode for this run')
-    .option('--listen <host:port>', 'libp2p listen address, repeatable', listenArg)
-    .option('--peer <host:port>', 'dial this peer over libp2p, repeatable', peerArg)
+  addNetworkOptions(program.command('repair')
+    .description('rebuild a damaged data store from the other members\' devices (the node must be stopped)'), { remembered: false })
     .option('--timeout <duration>', `how long to wait for peers of each group (default ${formatDuration(DEFAULT_TIMEOUT_MS)})`, durationArg, DEFAULT_TIMEOUT_MS)
     .option('--force', 'rebuild even though the store opens (e.g. after disk errors it did not notice)')
     .option('--finish', 'give up on what an earlier repair could not fetch, so that `serve` starts again')

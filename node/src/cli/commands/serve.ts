@@ -16,8 +16,8 @@ import {
 } from '../../home.ts'
 import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
-import { bootstrapArg, iceServerArg, portArg } from '../parsers.ts'
-import { chooseLan, chooseNetwork, describeLan, describeNetwork, listenArg, networkFlagConflict, peerArg } from '../network.ts'
+import { iceServerArg, portArg } from '../parsers.ts'
+import { addNetworkOptions, chooseLan, chooseNetwork, describeLan, describeNetwork, networkFlagConflict } from '../network.ts'
 import { note, print } from '../output.ts'
 import { untilSignal } from '../signals.ts'
 
@@ -102,19 +102,31 @@ async function shutdown (home: string, server: ApiServer, node: RunningNode): Pr
   }
 }
 
+/**
+ * Diagnostics for memory investigations (docs/RELIABILITY.md, soak): with
+ * $SOLIDAR_HEAP_SNAPSHOT_DIR set, SIGUSR2 makes the daemon collect garbage (if run with
+ * --expose-gc) and write a V8 heap snapshot into that folder. Off unless the variable is set.
+ */
+function heapSnapshotsOnSignal (): void {
+  const dir = process.env.SOLIDAR_HEAP_SNAPSHOT_DIR
+  if (dir === undefined || dir === '') return
+  process.on('SIGUSR2', () => {
+    void (async () => {
+      const [{ writeHeapSnapshot }, path] = await Promise.all([import('node:v8'), import('node:path')])
+      const gc = (globalThis as { gc?: () => void }).gc
+      if (gc !== undefined) gc()
+      const file = writeHeapSnapshot(path.join(dir, `solidar-${process.pid}-${Date.now()}.heapsnapshot`))
+      note(`heap snapshot written to ${file}`)
+    })().catch((err: Error) => note(`heap snapshot failed: ${err.message}`))
+  })
+}
+
 /** Registers `serve`. */
 export function registerServe (program: Command): void {
-  program.command('serve')
+  addNetworkOptions(program.command('serve')
     .description('run the Solidar node of this home, with the local API and web UI, until Ctrl+C')
     .option('--host <host>', 'address of the local API and web UI', '127.0.0.1')
-    .option('--port <port>', `port of the local API and web UI; 0 picks a free one (default ${DEFAULT_PORT})`, portArg)
-    .option('--bootstrap <host:port,...>', 'join a private network through these DHT bootstrap nodes (remembered)', bootstrapArg)
-    .option('--public-dht', 'join through the public DHT (remembered)')
-    .option('--no-dht', 'no DHT for this run, whatever was remembered (with --lan: LAN only)')
-    .option('--lan', 'find peers on the local network by mDNS and sync with them over libp2p (this run)')
-    .option('--no-lan', 'no LAN mode for this run, even if it was chosen in the web app')
-    .option('--listen <host:port>', 'libp2p listen address, repeatable; port 0 picks a free one (default with --lan: 0.0.0.0:0)', listenArg)
-    .option('--peer <host:port>', 'dial this peer over libp2p and keep dialling while not connected; repeatable (for networks that block multicast)', peerArg)
+    .option('--port <port>', `port of the local API and web UI; 0 picks a free one (default ${DEFAULT_PORT})`, portArg), { remembered: true })
     .addOption(new Option('--open-hint', 'print a hint about opening the web UI; create an identity if needed').hideHelp())
     .addHelpText('after', `
 Prints the web UI address (with the API token) alone as the first line on stdout,
@@ -200,6 +212,7 @@ Examples:
         note('Press Ctrl+C to stop.')
       }
 
+      heapSnapshotsOnSignal()
       await untilSignal()
       note('Stopping Solidar…')
       await shutdown(home, server, node)
