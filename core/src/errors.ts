@@ -75,8 +75,13 @@ export const errors = {
   noNetwork: () =>
     new SolidarError('NO_NETWORK', 'This node is not connected to any network yet: restart it with --bootstrap HOST:PORT (a private DHT) or --public-dht'),
   closed: () => new SolidarError('CLOSED', 'This node is shutting down'),
-  storageFailed: (detail: string) =>
-    new SolidarError('STORAGE_FAILED', `Could not save to disk (${detail}): nothing was acknowledged. Is the disk full? Free some space, then restart Solidar.`),
+  /** `problem`: what the system said about the disk, when it said it (see `failureError` in group.ts). */
+  storageFailed: (detail: string, problem: 'full' | 'read-only' | null = null) =>
+    new SolidarError('STORAGE_FAILED', problem === 'read-only'
+      ? `Could not save to disk: the disk has become read-only (${detail}); nothing was acknowledged. The system does this to a failing disk or SD card. What is saved can still be read: check the disk (fsck), then restart Solidar once it is writable again.`
+      : problem === 'full'
+        ? `Could not save to disk: the disk is full (${detail}); nothing was acknowledged. Free some space: Solidar saves again by itself a few seconds after at least 64 MB are free (with less, restart Solidar).`
+        : `Could not save to disk (${detail}): nothing was acknowledged. Is the disk full or read-only? Free some space, then restart Solidar.`),
   /** The log's Autobase stopped for a reason other than the disk (an internal error). */
   logFailed: (detail: string) =>
     new SolidarError('LOG_FAILED', `This group's log stopped after an internal error (${detail}): nothing was acknowledged. Restart Solidar to reopen it; if it happens again, please report it.`),

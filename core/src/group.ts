@@ -135,7 +135,7 @@ export class Group extends EventEmitter {
       await this.base.update()
     } catch (err: any) {
       // A failed write closes the base: report its cause (the disk, or an internal error).
-      if (this.failed || err?.code === 'ENOSPC' || err?.code === 'SESSION_CLOSED') throw failureError(this.failed ?? err)
+      if (this.failed || err?.code === 'ENOSPC' || err?.code === 'EROFS' || err?.code === 'SESSION_CLOSED') throw failureError(this.failed ?? err)
       throw err
     }
   }
@@ -266,5 +266,15 @@ const SETTLE_INDEXERS_MS = 30_000
  */
 export function failureError (err: Error & { code?: string }): SolidarError {
   const internal = err.code === 'ERR_ASSERTION' || /^ERR_ASSERTION\b/.test(err.message)
-  return internal ? errors.logFailed(err.message) : errors.storageFailed(err.message)
+  if (internal) return errors.logFailed(err.message)
+  // RocksDB's "Batch was not applied" carries the file system's answer as its `cause`
+  // ("While appending to file: …/000004.log: Read-only file system" / "No space left on device").
+  const chain: string[] = []
+  let problem: 'full' | 'read-only' | null = null
+  for (let e: any = err; e && chain.length < 5; e = e.cause) {
+    const text = `${e.code ?? ''} ${e.message ?? String(e)}`
+    chain.push(e.message ?? String(e))
+    problem ??= /\bEROFS\b|read-only file system/i.test(text) ? 'read-only' : /\bENOSPC\b|no space left/i.test(text) ? 'full' : null
+  }
+  return errors.storageFailed(chain.join(': '), problem)
 }
