@@ -23,6 +23,12 @@ import {
 export interface GroupOptions {
   /** A corestore namespace used by this group alone (autobase closes it on close). */
   store: any
+  /**
+   * Makes every write so far durable (survives a power cut, not only a crash of the process);
+   * awaited after each append, before it is acknowledged. Absent: writes are as durable as the
+   * store makes them by itself (in memory: not at all).
+   */
+  durable?: () => Promise<void>
   /** The base key; null to create a new group. */
   key: Buffer | null
   encryptionKey: Buffer
@@ -37,9 +43,11 @@ export interface GroupOptions {
 export class Group extends EventEmitter {
   readonly base: any
   #closed = false
+  #durable: (() => Promise<void>) | null
 
-  constructor ({ store, key, encryptionKey, wakeup }: GroupOptions) {
+  constructor ({ store, key, encryptionKey, wakeup, durable }: GroupOptions) {
     super()
+    this.#durable = durable ?? null
     this.base = new Autobase(store, key, {
       encryptionKey,
       ...(wakeup ? { wakeup } : {}),
@@ -133,9 +141,10 @@ export class Group extends EventEmitter {
     try {
       await this.base.append(encode(commandValue(cmd)))
       await this.base.update()
+      if (this.#durable !== null) await this.#durable()
     } catch (err: any) {
       // A failed write closes the base: report its cause (the disk, or an internal error).
-      if (this.failed || err?.code === 'ENOSPC' || err?.code === 'EROFS' || err?.code === 'SESSION_CLOSED') throw failureError(this.failed ?? err)
+      if (this.failed || ['ENOSPC', 'EROFS', 'EIO', 'SESSION_CLOSED'].includes(err?.code)) throw failureError(this.failed ?? err)
       throw err
     }
   }

@@ -55,6 +55,8 @@ export interface SolidarOptions {
   now?: () => number
   /** Persists the identity when this device becomes a linked device of a member. */
   onIdentityChange?: (identity: Identity) => Promise<void>
+  /** Makes every write so far durable; awaited before an append is acknowledged (see GroupOptions). */
+  durable?: () => Promise<void>
 }
 
 /**
@@ -91,6 +93,7 @@ export class Solidar implements SolidarApi {
   #bootstrap: string[]
   #closing = false
   #onIdentityChange: (identity: Identity) => Promise<void>
+  #durable: (() => Promise<void>) | undefined
   /** Vault entries this device already acted on, so each is handled once per run. */
   #vaultDone = new Set<string>()
   #onConnection = (conn: PeerConnection) => this.#attach(conn)
@@ -103,6 +106,7 @@ export class Solidar implements SolidarApi {
     this.#verification = new VerificationStore(opts.local, { now: opts.now })
     this.#now = opts.now ?? Date.now
     this.#onIdentityChange = opts.onIdentityChange ?? (async () => {})
+    this.#durable = opts.durable
     this.#network = opts.transport ? (opts.networkMode ?? 'bootstrap') : 'none'
     this.#bootstrap = opts.bootstrap ?? []
     this.#events.setMaxListeners(0) // one listener per API WebSocket client
@@ -150,6 +154,7 @@ export class Solidar implements SolidarApi {
     if (existing) return existing
     const group = opened ?? new Group({
       wakeup: this.#wakeup,
+      durable: this.#durable,
       store: this.store.namespace(record.namespace),
       key: b4a.from(record.key, 'hex'),
       encryptionKey: b4a.from(record.encryptionKey, 'hex')
@@ -221,6 +226,7 @@ export class Solidar implements SolidarApi {
     await log.group.close().catch(() => {})
     const group = new Group({
       wakeup: this.#wakeup,
+      durable: this.#durable,
       store: this.store.namespace(log.record.namespace),
       key: b4a.from(log.record.key, 'hex'),
       encryptionKey: b4a.from(log.record.encryptionKey, 'hex')
@@ -406,7 +412,7 @@ export class Solidar implements SolidarApi {
     if (this.#closing) throw errors.closed()
     const namespace = hex(crypto.randomBytes(16))
     const encryptionKey = crypto.randomBytes(32)
-    const group = new Group({ store: this.store.namespace(namespace), key: null, encryptionKey, wakeup: this.#wakeup })
+    const group = new Group({ store: this.store.namespace(namespace), key: null, encryptionKey, wakeup: this.#wakeup, durable: this.#durable })
     await group.ready()
     await group.append({
       t: 'group/create', kind, name, member: memberKey(this.identity), memberName: this.identity.name,

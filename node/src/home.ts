@@ -63,6 +63,7 @@ export function ensureHome (home: string): void {
   }
   fs.mkdirSync(home, { recursive: true, mode: DIR_MODE })
   fs.chmodSync(home, DIR_MODE) // mkdir's mode is filtered by the umask
+  syncDir(path.dirname(home))
 }
 
 function tmpName (file: string): string {
@@ -91,6 +92,17 @@ export function writeFileAtomic (file: string, data: string): void {
     fs.rmSync(tmp, { force: true })
     throw err
   }
+  syncDir(path.dirname(file))
+}
+
+/**
+ * fsyncs a folder, so that a rename or a new file in it survives a power cut (the file's own
+ * fsync does not cover its name: a disk that went read-only right after a rename had only the
+ * `.tmp` file of logs.json left).
+ */
+export function syncDir (dir: string): void {
+  const fd = fs.openSync(dir, 'r')
+  try { fs.fsyncSync(fd) } finally { fs.closeSync(fd) }
 }
 
 /**
@@ -101,6 +113,7 @@ export function createFileAtomic (file: string, data: string): boolean {
   const tmp = writeTmp(file, data)
   try {
     fs.linkSync(tmp, file)
+    syncDir(path.dirname(file))
     return true
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false

@@ -7,7 +7,7 @@ import HyperDHT from 'hyperdht'
 import crypto from 'hypercore-crypto'
 import { MultiTransport, Solidar, encodeIdentity, errors, type SolidarApi, type Transport } from '@solidar/core'
 import { FileStore } from './file-store.ts'
-import { assertNoPendingRepair, corruptStoreError, foreignStoreError, isCorruption, openDiskStore, rememberStoreKey } from './disk-store.ts'
+import { assertNoPendingRepair, corruptStoreError, foreignStoreError, isCorruption, openDiskStore, rememberStoreKey, walSyncBarrier } from './disk-store.ts'
 import { IDENTITY_FILE, readIdentity, writeFileAtomic } from './home.ts'
 import { HyperswarmTransport, parseHostPort } from './hyperswarm-transport.ts'
 import { MirrorManager } from './mirrors.ts'
@@ -113,6 +113,7 @@ export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
     solidar = await Solidar.open({
       identity, store, transport, local: new FileStore(opts.home),
       networkMode: opts.network.mode, bootstrap: opts.network.bootstrap,
+      durable: walSyncBarrier(store),
       // A linked device learns its member key and certificate: keep them (0600, atomic).
       onIdentityChange: async (changed) => writeFileAtomic(path.join(opts.home, IDENTITY_FILE), encodeIdentity(changed))
     })
