@@ -2,9 +2,11 @@
  * The run's report: the machine, every scenario's figures, the Markdown tables that are
  * printed and that BENCHMARKS.md quotes, and the JSON with every run's raw figures.
  */
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { median } from './stats.ts'
 import type { CatchupResult } from '../scenarios/catchup.ts'
 import type { LatencyResult } from '../scenarios/latency.ts'
@@ -20,6 +22,8 @@ export interface Machine {
   node: string
   os: string
   date: string
+  /** The commit measured (short hash, `+changes` if the working tree differed). */
+  commit: string
   mode: 'quick' | 'full'
   loadStart: number[]
   loadEnd: number[]
@@ -41,6 +45,17 @@ export interface Report {
   errors: Array<{ scenario: string, error: string }>
 }
 
+function gitCommit (): string {
+  try {
+    const opts = { cwd: path.dirname(fileURLToPath(import.meta.url)), encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as any }
+    const hash = execFileSync('git', ['rev-parse', '--short', 'HEAD'], opts).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).trim() !== ''
+    return dirty ? `${hash}+changes` : hash
+  } catch {
+    return 'unknown (not a git checkout)'
+  }
+}
+
 export function machineInfo (mode: 'quick' | 'full'): Omit<Machine, 'loadEnd' | 'workers' | 'durationS'> {
   const cpus = os.cpus()
   return {
@@ -50,6 +65,7 @@ export function machineInfo (mode: 'quick' | 'full'): Omit<Machine, 'loadEnd' | 
     node: process.version,
     os: `${os.type()} ${os.release()}`,
     date: new Date().toISOString(),
+    commit: gitCommit(),
     mode,
     loadStart: os.loadavg().map(x => Math.round(x * 100) / 100)
   }
@@ -65,7 +81,7 @@ const secs = (x: number) => Number.isFinite(x) ? `${(x / 1000).toFixed(2)} s` : 
 export function markdown (r: Report): string {
   const m = r.machine
   const out: string[] = []
-  out.push(`Run of ${m.date.slice(0, 16).replace('T', ' ')} UTC, \`${m.mode === 'quick' ? 'npm run bench -- --quick' : 'npm run bench'}\` (${m.mode}), ${Math.round(m.durationS)} s.`)
+  out.push(`Run of ${m.date.slice(0, 16).replace('T', ' ')} UTC, \`${m.mode === 'quick' ? 'npm run bench -- --quick' : 'npm run bench'}\` (${m.mode}), ${Math.round(m.durationS)} s, commit ${m.commit ?? 'not recorded'}.`)
   out.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}, ${m.os}. Load average (1/5/15 min) at start ${m.loadStart.join(' / ')}, at end ${m.loadEnd.join(' / ')}.`)
   out.push(`Placement: ${r.placement}`)
   out.push('')
