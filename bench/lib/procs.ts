@@ -107,8 +107,11 @@ export class Worker {
   }
 
   static async start (name: string, env: NodeJS.ProcessEnv = {}): Promise<Worker> {
-    // BENCH_CPU_PROF=DIR: every worker writes a V8 CPU profile there when it exits.
-    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF, '--cpu-prof-name', `${name}.cpuprofile`] : []
+    // BENCH_CPU_PROF=DIR: every thread of every worker writes a V8 CPU profile there when it
+    // exits, named CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile. Thread 0 is the worker's
+    // main thread; the others are tsx's module loader thread (one name for all threads made the
+    // loader's profile overwrite the main thread's).
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
     const child = fork(WORKER, [], {
       execArgv: ['--import', 'tsx', ...prof],
       env: { ...process.env, ...env, BENCH_WORKER: name },

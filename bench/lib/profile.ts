@@ -1,7 +1,7 @@
 /**
  * Summarizes V8 CPU profiles (`npm run bench -- --cpu-prof DIR` writes one per worker):
  * self time by package/file and the top functions, over all profiles given.
- *   node --import tsx bench/lib/profile.ts DIR/*.cpuprofile
+ *   node --import tsx bench/lib/profile.ts DIR/CPU.*.0.*.cpuprofile   (main threads; thread ids other than 0 are tsx's loader)
  */
 import fs from 'node:fs'
 
