@@ -197,3 +197,24 @@ test('pads: a node holding only the topic gets no pad text, not from the log, no
   // Control: the members do read it.
   await waitFor(async () => (await bob.pads.export(group, pad.id)).content.includes(`More ${secret}`), 'bob reads the pad')
 })
+
+test('pads: a client update is answered only once it is in the log (what the web app shows as saved)', async (t) => {
+  const { nodes: [alice] } = await makeNodes(['alice'], t)
+  const { id: group } = await alice.createGroup('Saved means saved')
+  const pad = await alice.pads.create(group, 'Minutes')
+  const before = (await alice.pads.get(group, pad.id)).updates
+  // An editor's own Y.Doc, as in the browser: start from the node's state, type, send the update.
+  const editor = new Y.Doc()
+  Y.applyUpdate(editor, (await alice.pads.state(group, pad.id)).update)
+  const edits: Uint8Array[] = []
+  editor.on('update', (u: Uint8Array) => edits.push(u))
+  for (const word of ['Beschluss', ' einstimmig']) {
+    editor.transact(() => fragmentOf(editor).insert(fragmentOf(editor).length, [new Y.XmlText(word)]))
+  }
+  // Both sent at once, as two requests; each answer means: this edit is in the log now
+  // (group commit waits up to BATCH_MS; the answer waits for it, not just for the doc).
+  await Promise.all(edits.map(u => alice.pads.applyUpdate(group, pad.id, u)))
+  const after = (await alice.pads.get(group, pad.id)).updates
+  assert.ok(after > before, `the pad's log has the edits when applyUpdate resolves (${before} → ${after})`)
+  assert.match((await alice.pads.export(group, pad.id, { format: 'txt' })).content, /Beschluss/)
+})

@@ -62,6 +62,8 @@ export class OpenPad {
   /** Local edits being appended right now: a reload keeps them too (the log may not hold them yet). */
   readonly #sending = new Set<Uint8Array>()
   #timer: NodeJS.Timeout | null = null
+  /** Callers of `appended` waiting for the queued edits' flush (settled by `flush`, or handed on by `takePending`). */
+  #waiters: Array<{ resolve: (p: Promise<void>) => void }> = []
   #flushing: Promise<void> = Promise.resolve()
   #inflight = 0
   #catching: Promise<number> = Promise.resolve(0)
@@ -179,7 +181,11 @@ export class OpenPad {
   flush (): Promise<void> {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = null }
     const updates = this.#pending.splice(0)
-    if (updates.length === 0) return this.#flushing
+    const waiters = this.#waiters.splice(0)
+    if (updates.length === 0) {
+      for (const w of waiters) w.resolve(this.#flushing)
+      return this.#flushing
+    }
     this.#inflight++
     for (const u of updates) this.#sending.add(u)
     const run = async () => {
@@ -194,16 +200,29 @@ export class OpenPad {
       }
     }
     this.#flushing = this.#flushing.catch(() => {}).then(run)
+    for (const w of waiters) w.resolve(this.#flushing)
     return this.#flushing
+  }
+
+  /**
+   * Resolves once every edit made so far is appended to the log (and so, on a node with a
+   * durability barrier, on disk): at most BATCH_MS plus one append from now. Rejects if that
+   * append fails. What the API waits for before it tells a client its edit is saved.
+   */
+  appended (): Promise<void> {
+    if (this.#pending.length === 0) return this.#flushing.then(() => {})
+    return new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ resolve: (p) => { p.then(resolve, reject) } })
+    })
   }
 
   /**
    * Local edits not yet in the log: queued ones and those being appended (re-applied to a
    * reloaded doc so nothing typed is lost; one that lands twice in the log changes nothing).
    */
-  takePending (): Uint8Array[] {
+  takePending (): { updates: Uint8Array[], waiters: Array<{ resolve: (p: Promise<void>) => void }> } {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = null }
-    return [...this.#sending, ...this.#pending.splice(0)]
+    return { updates: [...this.#sending, ...this.#pending.splice(0)], waiters: this.#waiters.splice(0) }
   }
 
   /**
@@ -224,6 +243,9 @@ export class OpenPad {
 
   destroy (): void {
     this.destroyed = true
+    // Edits still queued here are not going to be appended by this pad (a reload hands its
+    // waiters on before destroying it): whoever waits must hear so, not wait forever.
+    for (const w of this.#waiters.splice(0)) w.resolve(Promise.reject(errors.badRequest('This pad was reloaded before the edit was saved; send it again')))
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = null }
     this.doc.destroy()
   }

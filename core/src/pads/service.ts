@@ -232,11 +232,20 @@ export class Pads implements PadApi {
       }
       // The log's prefix changed under us, or a local edit was refused: load again, keep unsent typing.
       if (g.open.get(id) === p) g.open.delete(id)
-      const pending = pad.dirty ? [] : pad.takePending()
+      // A dirty pad's queued edits go with it (the log refused one of them); destroy tells their waiters.
+      const pending = pad.dirty ? { updates: [], waiters: [] } : pad.takePending()
       pad.destroy()
       // Another caller may reload the fresh pad too before we get to it: take the live one.
-      const reloaded = await this.#live(g, id)
-      for (const u of pending) Y.applyUpdate(reloaded.doc, u, 'local')
+      let reloaded: OpenPad
+      try {
+        reloaded = await this.#live(g, id)
+      } catch (err) {
+        for (const w of pending.waiters) w.resolve(Promise.reject(err))
+        throw err
+      }
+      for (const u of pending.updates) Y.applyUpdate(reloaded.doc, u, 'local')
+      // Whoever waits for those edits to be saved now waits for the reloaded pad's append.
+      for (const w of pending.waiters) w.resolve(reloaded.appended())
       return reloaded
     })
   }
@@ -475,6 +484,9 @@ export class Pads implements PadApi {
     const pad = await this.#live(g, p.id)
     pad.change(doc => Y.applyUpdate(doc, update), 'client')
     if (pad.waiting) pad.queueRaw(update) // see OpenPad.queueRaw
+    // Answer only once the edit is in the log (and on disk): a client that shows "saved" must
+    // not lose the edit to a crash or power cut in the group commit's window.
+    await pad.appended()
   }
 
   async state (groupRef: string, padRef: string): Promise<{ id: string, update: Uint8Array, updates: number }> {
