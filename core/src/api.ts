@@ -94,6 +94,17 @@ export interface NodeStatus {
    * in this node's view, and whether this node and its peers hold the same blocks.
    */
   groups: Array<{ id: GroupId, name: string, peers: number, peersByTransport: Record<string, number>, length: number, sync: GroupSync }>
+  /**
+   * The process's memory in bytes (Node's `process.memoryUsage()`), added by the platform
+   * layer that serves the API (core itself stays platform-independent): resident set, V8
+   * heap used and reserved, memory of C++ objects bound to JS (`external`, which includes
+   * `arrayBuffers`: Buffers and typed arrays). Native memory outside these (RocksDB, malloc
+   * arenas) is RSS minus heapTotal minus external, roughly.
+   */
+  memory?: NodeMemory
 }
+
+/** Bytes, as `process.memoryUsage()` reports them. */
+export interface NodeMemory { rss: number, heapUsed: number, heapTotal: number, external: number, arrayBuffers: number }
 
 export type { MessageId }

@@ -213,6 +213,9 @@ describe('local API', { timeout: 60_000 }, () => {
     assert.equal(invite.json.uses, 2)
     const status = await get('/api/status')
     assert.equal(status.json.network.mode, 'none')
+    // The process's memory (bytes), for watching a daemon's growth (test/soak.test.ts)
+    for (const k of ['rss', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers']) assert.ok(Number.isInteger(status.json.memory[k]) && status.json.memory[k] >= 0, k)
+    assert.ok(status.json.memory.rss > status.json.memory.heapUsed)
   })
 
   it('the event stream: header or ?token= auth, Origin checked, events as JSON', async () => {

@@ -188,6 +188,8 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
 
       const status = JSON.parse((await run(['--home', h, 'status', '--json'])).stdout)
       assert.equal(status.network.mode, 'none')
+      assert.ok(status.memory.rss > 0 && status.memory.heapUsed > 0, 'memory in bytes')
+      assert.match((await run(['--home', h, 'status'])).stdout, /^memory: +rss \d+ MB; heap \d+\/\d+ MB; external \d+ MB \(array buffers \d+ MB\)$/m)
     } finally {
       assert.equal(await serve.stop('SIGTERM'), 0, serve.stderr)
     }

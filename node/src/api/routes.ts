@@ -23,7 +23,10 @@ function clientGone (request: FastifyRequest, reply: FastifyReply): AbortSignal 
 /** Registers every JSON route under /api. */
 export function registerRoutes (app: FastifyInstance, api: SolidarApi): void {
   app.get('/api/whoami', async () => api.whoami())
-  app.get('/api/status', async () => api.status())
+  app.get('/api/status', async () => {
+    const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage()
+    return { ...await api.status(), memory: { rss, heapUsed, heapTotal, external, arrayBuffers } }
+  })
 
   app.get('/api/groups', async () => api.listGroups())
   app.post<{ Body: { name: string } }>('/api/groups', { schema: { body: s.createGroupBody } },

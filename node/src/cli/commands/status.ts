@@ -8,7 +8,7 @@ import { print, printJson, printTable, sanitize } from '../output.ts'
 /** Registers `status`. */
 export function registerStatus (program: Command): void {
   program.command('status')
-    .description('show the running node: identity, transports and their peers, groups with peers per transport and sync state')
+    .description('show the running node: identity, transports and their peers, groups with peers per transport and sync state, memory use of the daemon')
     .option('--json', 'print the status as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const client = clientOf(cmd)
@@ -18,6 +18,11 @@ export function registerStatus (program: Command): void {
       print(`api:         ${client.info.url} (pid ${client.info.pid})`)
       print(`network:     ${describeNetwork(status.network)}`)
       print(`connections: ${status.network.connections}`)
+      if (status.memory !== undefined) {
+        const mb = (b: number): string => (b / 1048576).toFixed(0)
+        const m = status.memory
+        print(`memory:      rss ${mb(m.rss)} MB; heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB; external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)} MB)`)
+      }
       for (const t of status.network.transports) {
         const extra = [
           t.standby !== undefined && t.standby > 0 ? `${t.standby} standby` : null,
