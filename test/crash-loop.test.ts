@@ -1,7 +1,9 @@
 /**
  * Reliability 1 — crash loop. Three daemons write chat messages and pad edits all the time
  * while, at seeded random points, one of them (chosen at random each round) is killed with
- * SIGKILL and restarted. At the end every message and pad edit whose API request returned
+ * SIGKILL and restarted. Pad edits come both as `pad append` and as a browser's editor sends
+ * them (a Yjs update POSTed to …/updates, whose answer the web app shows as "saved").
+ * At the end every message and pad edit whose API request returned
  * success to its writer is on all three nodes, every store reopened after every kill, and
  * all three show the same log (ids and order) and the same pad Markdown.
  *
@@ -10,9 +12,31 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
+import path from 'node:path'
 import { Cluster, type GroupRef, type LogEntry, type SolidarNode } from './helpers/cluster.ts'
 import { LONG, Rng, testSeed } from './helpers/seeded.ts'
 import { sleep, waitFor } from './helpers/wait.ts'
+import { REPO_ROOT } from './helpers/cli.ts'
+
+// The daemons' Yjs, for a browser-like editor of our own (the test package does not depend on yjs).
+const Y = createRequire(path.join(REPO_ROOT, 'core', 'package.json'))('yjs')
+
+/** An editor's edit as the web app sends it: a new paragraph, as a Yjs update against the node's state. */
+async function editorUpdate (node: SolidarNode, group: string, pad: string, text: string): Promise<number> {
+  const state = await node.api({ path: `/api/groups/${group}/pads/${pad}/state`, timeout: 15_000 })
+  if (state.status !== 200) return state.status
+  const doc = new Y.Doc()
+  Y.applyUpdate(doc, Buffer.from(state.json.update, 'base64'))
+  const before = Y.encodeStateVector(doc)
+  const paragraph = new Y.XmlElement('paragraph')
+  paragraph.insert(0, [new Y.XmlText(text)])
+  const fragment = doc.getXmlFragment('default')
+  fragment.insert(fragment.length, [paragraph])
+  const update = Buffer.from(Y.encodeStateAsUpdate(doc, before)).toString('base64')
+  const r = await node.api({ method: 'POST', path: `/api/groups/${group}/pads/${pad}/updates`, body: { update }, timeout: 15_000 })
+  return r.status
+}
 
 const ROUNDS = Number(process.env.SOLIDAR_CRASH_ROUNDS ?? (LONG ? 20 : 6))
 const tag = randomBytes(3).toString('hex')
@@ -25,10 +49,15 @@ async function writer (node: SolidarNode, group: string, pad: string, rng: Rng, 
   let failures = 0
   while (!stop.done) {
     n++
-    const isPad = rng.next() < 0.35
-    const text = `${node.name}-${isPad ? 'pad' : 'chat'}-${n}-${tag}`
+    const roll = rng.next()
+    const isPad = roll < 0.35
+    const isEditor = roll < 0.15
+    const text = `${node.name}-${isEditor ? 'editor' : isPad ? 'pad' : 'chat'}-${n}-${tag}`
     try {
-      if (isPad) {
+      if (isEditor) {
+        if (await editorUpdate(node, group, pad, text) === 202) acked.pad.push(text)
+        else failures++
+      } else if (isPad) {
         const r = await node.api({ method: 'POST', path: `/api/groups/${group}/pads/${pad}/append`, body: { text }, timeout: 15_000 })
         if (r.status === 200) acked.pad.push(text)
         else failures++
