@@ -36,7 +36,34 @@ interface Node {
   /** Pad editors (the web editor's Y.Doc stand-in) and pad watchers, by pad id. */
   editors: Map<string, Editor>
 }
-interface Editor { doc: Y.Doc, text: Y.XmlText, send (update: Uint8Array): Promise<void>, last: Uint8Array | null }
+interface Editor { doc: Y.Doc, text: Y.XmlText, send (update: Uint8Array): Promise<void>, last: Uint8Array | null, sender: EditorSender }
+
+/**
+ * Sends an editor's updates the way the web app does (web/src/pad/sync.ts): one request at a
+ * time; what is typed meanwhile is merged (Y.mergeUpdates) into the next one. The node answers a
+ * request once the update is in the log, so a typist never waits for it, and a fast one sends
+ * fewer, larger updates.
+ */
+interface EditorSender { push (update: Uint8Array): void, drained (): Promise<void> }
+function editorSender (send: (update: Uint8Array) => Promise<void>): EditorSender {
+  let queue: Uint8Array[] = []
+  let pumping: Promise<void> | null = null
+  const pump = async () => {
+    try {
+      while (queue.length > 0) {
+        const batch = queue
+        queue = []
+        await send(batch.length === 1 ? batch[0] : Y.mergeUpdates(batch))
+      }
+    } finally {
+      pumping = null
+    }
+  }
+  return {
+    push (update) { queue.push(update); pumping ??= pump() },
+    drained () { return pumping ?? Promise.resolve() }
+  }
+}
 const nodes = new Map<string, Node>()
 
 function node (id: string): Node {
@@ -294,13 +321,14 @@ export const ops = {
     Y.applyUpdate(doc, (await pads.state(group, pad)).update, 'node')
     const text = traceText(doc, false)
     if (!text) throw new Error('the pad has no paragraph to type into')
-    const editor: Editor = { doc, text, last: null, send: (update) => pads.applyUpdate(group, pad, update) }
+    const send = (update: Uint8Array) => pads.applyUpdate(group, pad, update)
+    const editor: Editor = { doc, text, last: null, send, sender: editorSender(send) }
     doc.on('update', (update: Uint8Array, origin: unknown) => { if (origin !== 'node') editor.last = update })
     n.editors.set(pad, editor)
     return text.length
   },
 
-  /** One keystroke at the end of the text; returns when the node took the update. */
+  /** One keystroke at the end of the text; returns when the node has it in its log (as the web app's "saved"). */
   async padKey ({ id, pad }: { id: string, pad: string }) {
     const e = node(id).editors.get(pad)
     if (!e) throw new Error('no editor for this pad')
@@ -352,7 +380,8 @@ export const ops = {
 
   /**
    * Replays the first `limit` transactions of the editing trace through the editor (one Yjs
-   * update per transaction into pads.applyUpdate, awaited in order), then flushes the group commit.
+   * update per transaction, sent as the web app sends them: see `editorSender`), then waits
+   * until the node has every one in its log.
    */
   async padIngest ({ id, group, pad, limit }: { id: string, group: string, pad: string, limit: number }, emit: Emit) {
     const n = node(id)
@@ -365,12 +394,13 @@ export const ops = {
       e.doc.transact(() => applyPatches(e.text, trace.txns[i]))
       const update = e.last
       e.last = null
-      if (update) await e.send(update)
-      // Each edit arrives as its own event, as from the web editor's WebSocket: a tight loop of
-      // promise continuations would never let the group commit's timer run.
+      if (update) e.sender.push(update)
+      // Each keystroke is its own event, as in the browser: a tight loop of promise
+      // continuations would never let the requests or the group commit's timer run.
       await new Promise(resolve => setImmediate(resolve))
       if (now() - lastReport >= 2000) { lastReport = now(); emit('progress', { phase: 'pad ingest', done: i + 1, total: trace.txns.length, t: lastReport - t0 }) }
     }
+    await e.sender.drained()
     const tEdited = now()
     await n.running.solidar.pads.flush(group, pad)
     const tFlushed = now()
