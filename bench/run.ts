@@ -32,12 +32,16 @@ const SCENARIOS = ['latency', 'throughput', 'catchup', 'pad-ingest', 'pad-latenc
 type Scenario = typeof SCENARIOS[number]
 
 function parseArgs (argv: string[]) {
-  const opts = { quick: false, only: [...SCENARIOS] as Scenario[], workers: 0, prosody: true, sizes: [] as number[], profile: '', runs: 0 }
+  const opts = { quick: false, only: [...SCENARIOS] as Scenario[], workers: 0, prosody: true, sizes: [] as number[], profile: '', runs: 0, name: '' }
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2)
     const value = () => inline ?? argv[++i]
     if (flag === '--quick') opts.quick = true
     else if (flag === '--no-prosody') opts.prosody = false
+    else if (flag === '--name') {
+      opts.name = value()
+      if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(opts.name)) throw new Error('--name takes lower-case letters, digits and dashes, e.g. rerun-pads')
+    }
     else if (flag === '--sizes') {
       opts.sizes = value().split(',').map(Number)
       if (opts.sizes.some(n => !Number.isInteger(n) || n < 2 || n > 64)) throw new Error('--sizes takes group sizes 2..64, e.g. 3,10')
@@ -54,7 +58,7 @@ function parseArgs (argv: string[]) {
       opts.workers = Number(value())
       if (!Number.isInteger(opts.workers) || opts.workers < 1 || opts.workers > 64) throw new Error('--workers takes 1..64')
     } else if (flag === '--help' || flag === '-h') {
-      console.log('usage: npm run bench [-- --quick] [--only latency,throughput,catchup,pad-ingest,pad-latency,footprint] [--sizes 3,10,25] [--runs N] [--workers N] [--no-prosody] [--cpu-prof DIR]')
+      console.log('usage: npm run bench [-- --quick] [--only latency,throughput,catchup,pad-ingest,pad-latency,footprint] [--sizes 3,10,25] [--runs N] [--workers N] [--no-prosody] [--cpu-prof DIR] [--name NAME: write results/NAME.{json,md} instead of latest or quick]')
       process.exit(0)
     } else throw new Error(`unknown option ${argv[i]}`)
   }
@@ -156,9 +160,9 @@ async function main () {
   if (setupNotes.joinRetries) report.notes.push(`Group set-up: ${setupNotes.joinRetries} join request(s) got no answer within 30 s and were sent again with a fresh invite (not part of any measured time).`)
   report.machine.loadEnd = os.loadavg().map(x => Math.round(x * 100) / 100)
   report.machine.durationS = (Date.now() - started) / 1000
-  const files = writeReport(report, path.join(HERE, 'results'), args.quick ? 'quick' : 'latest')
+  const files = writeReport(report, path.join(HERE, 'results'), args.name !== '' ? args.name : args.quick ? 'quick' : 'latest')
   console.log(markdown(report))
-  if (!args.quick && args.only.length === SCENARIOS.length) quoteInBenchmarksMd(markdown(report), log)
+  if (!args.quick && args.name === '' && args.only.length === SCENARIOS.length) quoteInBenchmarksMd(markdown(report), log)
   log(`wrote ${path.relative(process.cwd(), files.json)} and ${path.relative(process.cwd(), files.md)}`)
   if (report.errors.length) process.exitCode = 1
 }
