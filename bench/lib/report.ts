@@ -153,7 +153,7 @@ export function markdown (r: Report): string {
   if (r.padIngest) {
     const p = r.padIngest
     const m = p.median
-    out.push(`automerge-paper trace (bench/data, CC BY 4.0): ${int(p.edits)} edits, final text ${int(p.finalLength)} characters, checked against the ${p.checkedAgainst}; member A's editor makes one Yjs update per edit and sends them into \`pads.applyUpdate\` as the web app does (one request at a time, answered once in the log; what is typed meanwhile merged into the next), member B has the pad open. Baseline: the same edits on a plain in-memory Y.Doc of the same shape. Median over ${p.runs.length} run${p.runs.length > 1 ? 's' : ''}.`)
+    out.push(`automerge-paper trace (bench/data, CC BY 4.0): ${int(p.edits)} edits, final text ${int(p.finalLength)} characters, checked against the ${p.checkedAgainst}; member A's editor ${p.sender === 'web' ? 'makes one Yjs update per edit and sends them into \`pads.applyUpdate\` as the web app does (one request at a time, answered once in the log; what is typed meanwhile merged into the next)' : 'sends one Yjs update per edit into \`pads.applyUpdate\`, each awaited on its own (answered before the group commit)'}, member B has the pad open. Baseline: the same edits on a plain in-memory Y.Doc of the same shape. Median over ${p.runs.length} run${p.runs.length > 1 ? 's' : ''}.`)
     out.push('')
     out.push('| | Solidar (A → B) | plain Y.Doc | Solidar/plain |')
     out.push('|---|---:|---:|---:|')

@@ -34,6 +34,8 @@ export interface PadIngestResult {
   edits: number
   finalLength: number
   checkedAgainst: 'endContent' | 'plain Y.Doc replay of the same prefix'
+  /** How A's editor sent its updates: as the web app does (absent in reports before 2026-11-27: each awaited on its own). */
+  sender?: 'web'
   runs: PadIngestRun[]
   median: Omit<PadIngestRun, 'entries'> & { entries: number }
 }
@@ -93,6 +95,7 @@ export async function padIngestScenario (ctx: Ctx, opts: PadIngestOptions): Prom
     const med = (f: (r: PadIngestRun) => number) => median(runs.map(f))
     return {
       options: opts,
+      sender: 'web',
       edits,
       finalLength,
       checkedAgainst,
