@@ -11,6 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { createIdentity, encodeIdentity } from '@solidar/core'
 import { startNode, runDhtBootstrap, type NetworkChoice } from '../src/runtime.ts'
+import { waitFor } from './helpers/wait.ts'
 import { IDENTITY_FILE } from '../src/home.ts'
 import { REPAIR_FILE, STORE_KEY_FILE, storeDir } from '../src/disk-store.ts'
 import { repairStore } from '../src/repair.ts'
@@ -24,14 +25,6 @@ function makeHome (dir: string, name: string): string {
   return home
 }
 
-async function waitFor (fn: () => Promise<boolean>, what: string, timeout = 30_000) {
-  const start = Date.now()
-  while (Date.now() - start < timeout) {
-    if (await fn()) return
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 test('store-key: written 0600 at the first start; a store from elsewhere is refused, nothing opened', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'solidar-storekey-'))

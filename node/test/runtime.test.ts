@@ -5,16 +5,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { createIdentity, encodeIdentity } from '@solidar/core'
 import { startNode, runDhtBootstrap } from '../src/runtime.ts'
+import { waitFor } from './helpers/wait.ts'
 import { IDENTITY_FILE } from '../src/home.ts'
 
-async function waitFor (fn: () => Promise<boolean>, what: string, timeout = 15_000) {
-  const start = Date.now()
-  while (Date.now() - start < timeout) {
-    if (await fn()) return
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 test('two nodes on a private loopback DHT: invite, join, chat both ways, keys on disk are 0600', async (t) => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'solidar-runtime-'))

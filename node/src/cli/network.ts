@@ -16,6 +16,13 @@ export interface NetworkFlags {
   dht?: boolean
 }
 
+/** The options `addNetworkOptions` declares: the DHT choice and LAN mode of a run. */
+export interface NetworkOptionFlags extends NetworkFlags {
+  lan?: boolean
+  listen?: string[]
+  peer?: string[]
+}
+
 export interface NetworkDecision {
   choice: NetworkChoice
   /** Where the choice came from. */

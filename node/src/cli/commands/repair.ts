@@ -5,16 +5,10 @@ import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
 import { durationArg } from '../parsers.ts'
 import { formatDuration } from '../duration.ts'
-import { addNetworkOptions, chooseLan, chooseNetwork, describeLan, describeNetwork, networkFlagConflict } from '../network.ts'
+import { addNetworkOptions, chooseLan, chooseNetwork, describeLan, describeNetwork, networkFlagConflict, type NetworkOptionFlags } from '../network.ts'
 import { note, print, printJson, printTable } from '../output.ts'
 
-interface RepairFlags {
-  bootstrap?: string[]
-  publicDht?: boolean
-  dht?: boolean
-  lan?: boolean
-  listen?: string[]
-  peer?: string[]
+interface RepairFlags extends NetworkOptionFlags {
   timeout: number
   force?: boolean
   finish?: boolean

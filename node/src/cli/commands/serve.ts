@@ -17,7 +17,7 @@ import {
 import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
 import { iceServerArg, portArg } from '../parsers.ts'
-import { addNetworkOptions, chooseLan, chooseNetwork, describeLan, describeNetwork, networkFlagConflict } from '../network.ts'
+import { addNetworkOptions, chooseLan, chooseNetwork, describeLan, describeNetwork, networkFlagConflict, type NetworkOptionFlags } from '../network.ts'
 import { note, print } from '../output.ts'
 import { untilSignal } from '../signals.ts'
 
@@ -25,15 +25,9 @@ import { untilSignal } from '../signals.ts'
 export const DEFAULT_PORT = 7420
 const SHUTDOWN_TIMEOUT_MS = 15_000
 
-interface ServeOptions {
+interface ServeOptions extends NetworkOptionFlags {
   host: string
   port?: number
-  bootstrap?: string[]
-  publicDht?: boolean
-  dht?: boolean
-  lan?: boolean
-  listen?: string[]
-  peer?: string[]
   openHint?: boolean
   iceServer?: IceServer[]
 }
