@@ -167,7 +167,11 @@ export function walSyncBarrier (store: any): () => Promise<void> {
     const dir = path.join(store.storage.path, 'db') // hypercore-storage keeps RocksDB in <store>/db
     const current = await store.storage.db.currentWalFile()
     const numberOf = (name: string) => Number.parseInt(name, 10)
-    const wals = fs.readdirSync(dir).filter(n => n.endsWith('.log') && numberOf(n) >= Math.min(lastSynced, current.number))
+    // Usually the WAL is the one synced last time; only after RocksDB switched files (or the
+    // first time) are the files since then looked up.
+    const wals = current.number === lastSynced
+      ? [path.basename(current.path)]
+      : (await fs.promises.readdir(dir)).filter(n => n.endsWith('.log') && numberOf(n) >= Math.min(lastSynced, current.number))
     for (const name of wals) {
       const fh = await fs.promises.open(path.join(dir, name), 'r')
       try { await fh.datasync() } finally { await fh.close() }
