@@ -25,6 +25,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { Cluster, type GroupRef, type LogEntry, type SolidarNode } from './helpers/cluster.ts'
 import { REPO_ROOT, solidar } from './helpers/cli.ts'
+import { waitFor } from './helpers/wait.ts'
 
 const fromCore = createRequire(path.join(REPO_ROOT, 'core', 'package.json'))
 
@@ -82,14 +83,6 @@ async function expectRefusal (node: SolidarNode): Promise<string> {
   assert.match(stderr, /changed nothing/)
   assert.match(stderr, /solidar repair/, 'the message names the way out')
   return stderr
-}
-
-async function waitUntil (check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
 }
 
 describe('corrupt storage', { timeout: 300_000 }, () => {
@@ -197,7 +190,7 @@ describe('corrupt storage', { timeout: 300_000 }, () => {
     await alice.start()
     await cluster.withLogs(() => cluster.converge([alice, bob], group.id, ids, { timeout: 90_000 }))
     const text = async (node: SolidarNode) => (await node.api({ path: `/api/groups/${group.id}/pads/${pad.json.id}/export?format=txt` })).json.content as string
-    await cluster.withLogs(() => waitUntil(async () => (await text(alice)).includes(padLine), 'alice\'s pad edit to be back'))
+    await cluster.withLogs(() => waitFor(async () => (await text(alice)).includes(padLine), { timeout: 60_000, what: 'alice\'s pad edit to be back' }))
     // Alice writes on: her next entries extend her restored core (no fork), bob gets them.
     for (let i = 0; i < 3; i++) {
       const r = await alice.api({ method: 'POST', path: `/api/groups/${group.id}/messages`, body: { text: `after repair ${i}` } })
