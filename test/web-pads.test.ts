@@ -126,6 +126,7 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
     assert.equal(await editorA.locator('em').innerText(), 'January')
     assert.deepEqual(await editorA.locator('li').allInnerTexts(), ['night shifts', 'weekends'])
     assert.equal(await editorA.locator('a').getAttribute('href'), 'https://www.gesetze-im-internet.de/betrvg/')
+    assert.equal(await editorA.locator('a').getAttribute('rel'), 'noopener noreferrer nofollow', 'a link never tells the other site where it came from')
 
     await go(bob, `#/g/${encodeURIComponent(group)}/pads`)
     await b.getByRole('link', { name: 'Draft agreement' }).click({ timeout: LIVE })
@@ -167,12 +168,20 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
     const a = alice.page
     const b = bob.page
     const title = 'Agreement 2027'
-    // A second version: Bob writes after Alice's import.
+    // A second version: Bob writes a paragraph above the imported link's. Enter at the start of
+    // that paragraph once made the editor re-write it under Bob's name (test/editor-schema.test.ts).
     await b.getByRole('textbox', { name: `Text of ${title}` }).locator('p').last().click({ position: { x: 2, y: 5 } })
-    await b.keyboard.press('End')
+    await b.keyboard.press('Home')
     await b.keyboard.press('Enter')
+    await b.keyboard.press('ArrowUp')
     await b.keyboard.type('Bob agrees.')
     await a.getByText('Bob agrees.').waitFor({ timeout: LIVE })
+    const paragraphs = await a.getByRole('textbox', { name: `Text of ${title}` }).evaluate((el) => [...el.querySelectorAll(':scope > p')].map((p) => {
+      const copy = p.cloneNode(true) as HTMLElement
+      for (const caret of copy.querySelectorAll('.caret')) caret.remove()
+      return copy.textContent ?? ''
+    }))
+    assert.deepEqual(paragraphs.slice(-2), ['Bob agrees.', 'See the law.'])
 
     await a.getByRole('button', { name: 'History' }).click()
     const panel = a.getByRole('region', { name: 'History: time slider' })

@@ -63,7 +63,9 @@ export function elementOf (block: Block): Y.XmlElement {
       break
     case 'bulletList':
     case 'orderedList':
-      if (block.type === 'orderedList' && block.start !== 1) el.setAttribute('start', block.start as any)
+      // Always set, also 1: the editor's orderedList has start=1, and a missing attribute would
+      // look like a change to its Yjs binding (see web/src/pad/schema.ts).
+      if (block.type === 'orderedList') el.setAttribute('start', block.start as any)
       el.insert(0, block.items.map(item => {
         const li = new Y.XmlElement('listItem')
         li.insert(0, (item.length ? item : [paragraph('')]).map(elementOf))

@@ -5,10 +5,10 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { Editor } from '@tiptap/core'
-import StarterKit from '@tiptap/starter-kit'
 import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { useT } from '../i18n.ts'
+import { padSchema } from './schema.ts'
 import type { PadSync } from './sync.ts'
 
 /** Number of caret colour classes in style.css (`.c0` … `.c7`). */
@@ -52,17 +52,7 @@ export function PadEditor ({ sync, me, readOnly, label }: Props) {
       editable: !readOnly,
       editorProps: { attributes: { 'aria-label': label, 'aria-multiline': 'true', role: 'textbox', class: 'pad-text' } },
       extensions: [
-        StarterKit.configure({
-          // Only what a pad's model holds (schema.ts); Yjs brings its own undo.
-          undoRedo: false,
-          blockquote: false,
-          codeBlock: false,
-          horizontalRule: false,
-          strike: false,
-          underline: false,
-          heading: { levels: [1, 2, 3] },
-          link: { openOnClick: false, autolink: true, protocols: ['http', 'https', 'mailto'] }
-        }),
+        ...padSchema(),
         Collaboration.configure({ document: sync.doc, field: 'default' }),
         CollaborationCaret.configure({
           provider: { awareness: sync.awareness },
