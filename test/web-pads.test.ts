@@ -11,45 +11,20 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { Cluster, makeTempDir, removeTempDir, type SolidarNode } from './helpers/cluster.ts'
-import { REPO_ROOT } from './helpers/cli.ts'
+import { editorText, launchChromium, requireBuiltApp, screenshots, watch } from './helpers/browser.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync']
-const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts', 'web')
 const LIVE = 30_000
 
 interface Member { node: SolidarNode, context: BrowserContext, page: Page, problems: string[] }
-
-function watch (page: Page, origin: string, problems: string[]): void {
-  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`) })
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
-  page.on('request', (req) => {
-    const url = req.url()
-    if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) problems.push(`external request: ${url}`)
-  })
-}
 
 /** Elements that stick out on the right (for a failure message). */
 const wide = (page: Page) => page.evaluate(() => [...document.querySelectorAll('body *')]
   .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
   .map((el) => `${el.tagName.toLowerCase()}.${el.className}`).slice(0, 8).join(', '))
-
-async function shot (page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true })
-}
-
-/** The editor's text without the remote carets' name labels. */
-const editorText = (page: Page, title: string) => page.getByRole('textbox', { name: `Text of ${title}` }).evaluate((el) => {
-  const copy = el.cloneNode(true) as HTMLElement
-  for (const caret of copy.querySelectorAll('.caret')) caret.remove()
-  return copy.textContent ?? ''
-})
 
 const DRAFT = `# Draft agreement
 
@@ -68,6 +43,7 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
   let alice: Member
   let bob: Member
   let group = ''
+  let shot: (page: Page, name: string) => Promise<void>
 
   const go = async (m: Member, hash: string): Promise<void> => {
     await m.page.evaluate((h) => { location.hash = h }, hash)
@@ -75,14 +51,12 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
 
   before(async () => {
     const started = Date.now()
-    if (!existsSync(path.join(REPO_ROOT, 'web', 'dist', 'index.html'))) {
-      throw new Error('web/dist is missing: run `npm run build` first (npm test does)')
-    }
-    await mkdir(ARTIFACTS, { recursive: true })
+    requireBuiltApp()
+    shot = await screenshots('web')
     tmp = await makeTempDir('solidar-web-pads-')
     cluster = await Cluster.start({ names: ['Alice', 'Bob'] })
     group = (await cluster.createGroup(cluster.node('Alice'), 'Works council', [cluster.node('Bob')])).id
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, env: { ...process.env, TMPDIR: tmp }, timeout: 30_000 })
+    browser = await launchChromium(tmp)
     const open = async (node: SolidarNode): Promise<Member> => {
       const context = await browser!.newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US' })
       const page = await context.newPage()
@@ -170,7 +144,11 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
     const title = 'Agreement 2027'
     // A second version: Bob writes a paragraph above the imported link's. Enter at the start of
     // that paragraph once made the editor re-write it under Bob's name (test/editor-schema.test.ts).
-    await b.getByRole('textbox', { name: `Text of ${title}` }).locator('p').last().click({ position: { x: 2, y: 5 } })
+    const editorB = b.getByRole('textbox', { name: `Text of ${title}` })
+    await editorB.locator('p').last().click({ position: { x: 2, y: 5 } })
+    // The caret is in that paragraph before the keys go in.
+    await b.waitForFunction((label) => document.querySelector(`[aria-label="${label}"] > p:last-of-type`)?.contains(document.getSelection()?.anchorNode ?? null) === true,
+      `Text of ${title}`, { timeout: 5000 })
     await b.keyboard.press('Home')
     await b.keyboard.press('Enter')
     await b.keyboard.press('ArrowUp')

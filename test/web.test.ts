@@ -10,31 +10,15 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
-import path from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { readFile } from 'node:fs/promises'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { Cluster, makeTempDir, removeTempDir, type SolidarNode } from './helpers/cluster.ts'
-import { REPO_ROOT } from './helpers/cli.ts'
 import { apiRequest } from './helpers/api.ts'
+import { launchChromium, requireBuiltApp, screenshots, watch } from './helpers/browser.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']
-const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts', 'web')
 const LIVE = 30_000
 
 interface Member { node: SolidarNode, context: BrowserContext, page: Page, problems: string[] }
-
-/** Records console errors, CSP refusals, failed page errors and any request off the node's origin. */
-function watch (page: Page, origin: string, problems: string[]): void {
-  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`) })
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
-  page.on('request', (req) => {
-    const url = req.url()
-    if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) problems.push(`external request: ${url}`)
-  })
-}
 
 /** Step timings of a test, reported as diagnostics (the suite should stay fast). */
 function stopwatch (t: { diagnostic: (msg: string) => void }): (step: string) => void {
@@ -46,10 +30,6 @@ function stopwatch (t: { diagnostic: (msg: string) => void }): (step: string) =>
   }
 }
 
-async function shot (page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true })
-}
-
 describe('web app in Chromium', { timeout: 240_000 }, () => {
   let cluster: Cluster | null = null
   let browser: Browser | null = null
@@ -57,17 +37,16 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
   let alice: Member
   let bob: Member
   let group = ''
+  let shot: (page: Page, name: string) => Promise<void>
 
   before(async () => {
     const started = Date.now()
-    if (!existsSync(path.join(REPO_ROOT, 'web', 'dist', 'index.html'))) {
-      throw new Error('web/dist is missing: run `npm run build` first (npm test does)')
-    }
-    await mkdir(ARTIFACTS, { recursive: true })
+    requireBuiltApp()
+    shot = await screenshots('web')
     tmp = await makeTempDir('solidar-web-')
     // Named for the onboarding to rename them: the names the others see come from the browser.
     cluster = await Cluster.start({ names: ['user-a', 'user-b'] })
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, env: { ...process.env, TMPDIR: tmp }, timeout: 30_000 })
+    browser = await launchChromium(tmp, { media: true })
     const open = async (node: SolidarNode): Promise<Member> => {
       const context = await browser!.newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US', acceptDownloads: true })
       const page = await context.newPage()

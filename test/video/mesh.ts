@@ -12,24 +12,17 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir } from 'node:fs/promises'
-import path from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { Cluster, makeTempDir, removeTempDir, type SolidarNode } from '../helpers/cluster.ts'
-import { REPO_ROOT } from '../helpers/cli.ts'
+import { launchChromium, screenshots } from '../helpers/browser.ts'
 import { waitFor } from '../helpers/wait.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required']
-const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts', 'video')
 /** Generous: on two loaded cores (other test suites running) three browsers encoding 6 streams get slow. */
 const MEDIA_TIMEOUT = 90_000
 const UI_TIMEOUT = 45_000
 
 interface Person { name: string, node: SolidarNode, browser: Browser, page: Page, problems: string[] }
-interface PeerStats { name: string, state: string, framesDecoded: number, audioPackets: number, pairs: Array<{ local: string, remote: string }> }
+interface PeerStats { name: string, state: string, framesDecoded: number, audioPackets: number, pairs: Array<{ local: string, remote: string, remoteType: string }> }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|\[?::1\]?):\d+$/
 
@@ -56,10 +49,31 @@ async function waitForMedia (p: Person, names: string[]): Promise<PeerStats[]> {
   for (const s of last) {
     for (const pair of s.pairs) {
       assert.match(pair.local, LOOPBACK, `${p.name}→${s.name}: local candidate ${pair.local} is loopback`)
+      // Peer-reflexive remote with its address hidden by the browser: checked by `hiddenRemotesAreLoopback`.
+      if (pair.remoteType === 'prflx' && pair.remote.startsWith(':')) continue
       assert.match(pair.remote, LOOPBACK, `${p.name}→${s.name}: remote candidate ${pair.remote} is loopback`)
     }
   }
   return last
+}
+
+/**
+ * A remote candidate whose address the browser hides (peer-reflexive) is the other side's
+ * local candidate of the same pair: its port must be one of that peer's loopback candidates
+ * towards us.
+ */
+function hiddenRemotesAreLoopback (all: Array<{ person: Person, stats: PeerStats[] }>): void {
+  for (const { person, stats: mine } of all) {
+    for (const s of mine) {
+      for (const pair of s.pairs) {
+        if (!(pair.remoteType === 'prflx' && pair.remote.startsWith(':'))) continue
+        const theirs = all.find((x) => x.person.name === s.name)?.stats.find((t) => t.name === person.name)
+        const locals = theirs?.pairs.map((t) => t.local) ?? []
+        assert.ok(locals.some((l) => LOOPBACK.test(l) && l.endsWith(pair.remote)),
+          `${person.name}→${s.name}: hidden remote candidate ${pair.remote} is one of ${s.name}'s loopback candidates (${locals.join(', ')})`)
+      }
+    }
+  }
 }
 
 const participants = (p: Person) => p.page.getByRole('list', { name: 'Participants' })
@@ -69,16 +83,17 @@ describe('video meeting of three browsers', { timeout: 420_000 }, () => {
   let tmp = ''
   const people: Person[] = []
   let group = ''
+  let shot: (page: Page, name: string) => Promise<void>
 
   before(async () => {
-    await mkdir(ARTIFACTS, { recursive: true })
+    shot = await screenshots('video')
     tmp = await makeTempDir('solidar-video-')
     cluster = await Cluster.start({ names: ['alice', 'bob', 'carol'] })
     const [alice, bob, carol] = cluster.nodes
     group = (await cluster.createGroup(alice, 'Works council', [bob, carol])).id
     for (const node of cluster.nodes) {
       // One browser each (not contexts of one): three independent WebRTC stacks, like three colleagues.
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, env: { ...process.env, TMPDIR: tmp }, timeout: 30_000 })
+      const browser = await launchChromium(tmp, { media: true, webrtc: true })
       const context = await browser.newContext({ viewport: { width: 1000, height: 760 }, locale: 'en-US' })
       const page = await context.newPage()
       page.setDefaultTimeout(UI_TIMEOUT)
@@ -113,15 +128,16 @@ describe('video meeting of three browsers', { timeout: 420_000 }, () => {
       await p.page.getByRole('button', { name: 'Join meeting' }).click()
       await participants(p).getByText(`${p.name} (you`).waitFor()
     }
-    await Promise.all([
+    const [a, b, c] = await Promise.all([
       waitForMedia(alice, ['bob', 'carol']),
       waitForMedia(bob, ['alice', 'carol']),
       waitForMedia(carol, ['alice', 'bob'])
     ])
+    hiddenRemotesAreLoopback([{ person: alice, stats: a }, { person: bob, stats: b }, { person: carol, stats: c }])
     await alice.page.getByRole('link', { name: /Meeting\s*running, 3 participants/ }).waitFor()
     for (const p of people) {
       assert.equal(await p.page.locator('video').count(), 3, `${p.name} shows own video and two remote ones`)
-      await p.page.screenshot({ path: path.join(ARTIFACTS, `01-meeting-${p.name}.png`) })
+      await shot(p.page, `01-meeting-${p.name}`)
     }
   })
 
@@ -144,12 +160,13 @@ describe('video meeting of three browsers', { timeout: 420_000 }, () => {
     }
     await carol.page.getByRole('button', { name: 'Join meeting' }).click()
     await participants(carol).getByText('carol (you').waitFor()
-    await Promise.all([
+    const [a, b, c] = await Promise.all([
       waitForMedia(alice, ['bob', 'carol']),
       waitForMedia(bob, ['alice', 'carol']),
       waitForMedia(carol, ['alice', 'bob'])
     ])
-    await carol.page.screenshot({ path: path.join(ARTIFACTS, '02-rejoined-carol.png') })
+    hiddenRemotesAreLoopback([{ person: alice, stats: a }, { person: bob, stats: b }, { person: carol, stats: c }])
+    await shot(carol.page, '02-rejoined-carol')
   })
 
   it('a member removed from the group is dropped from the meeting and cannot join again', async () => {

@@ -31,6 +31,8 @@ function caret (user: Record<string, unknown>): HTMLElement {
   return el
 }
 
+const textboxAttributes = (label: string) => ({ 'aria-label': label, 'aria-multiline': 'true', role: 'textbox', class: 'pad-text' })
+
 interface Props {
   sync: PadSync
   me: { id: string, name: string }
@@ -50,7 +52,7 @@ export function PadEditor ({ sync, me, readOnly, label }: Props) {
       element: host.current,
       injectCSS: false,
       editable: !readOnly,
-      editorProps: { attributes: { 'aria-label': label, 'aria-multiline': 'true', role: 'textbox', class: 'pad-text' } },
+      editorProps: { attributes: textboxAttributes(label) },
       extensions: [
         ...padSchema(),
         Collaboration.configure({ document: sync.doc, field: 'default' }),
@@ -73,7 +75,15 @@ export function PadEditor ({ sync, me, readOnly, label }: Props) {
       sync.awareness.off('change', onAwareness)
       ed.destroy()
     }
-  }, [sync, readOnly])
+  }, [sync])
+
+  // Archiving, unarchiving and renaming change the same editor (a new one would open at the
+  // start of the text for a moment and lose the caret a user just placed).
+  useEffect(() => {
+    if (editor === null) return
+    if (editor.isEditable === readOnly) editor.setEditable(!readOnly)
+    editor.setOptions({ editorProps: { attributes: textboxAttributes(label) } })
+  }, [editor, readOnly, label])
 
   const button = (name: string, title: string, active: boolean, run: () => void) => (
     <button type="button" class={active ? 'tool active' : 'tool'} aria-pressed={active} title={title} aria-label={title}

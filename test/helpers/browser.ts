@@ -1,0 +1,56 @@
+/**
+ * Real headless Chromium for the browser tests (Debian's /usr/bin/chromium driven by
+ * playwright-core): launch options, a watch on each page for errors and requests off the
+ * node's origin, and screenshots into test/artifacts/ (ignored by git) for a reviewer.
+ */
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { REPO_ROOT } from './cli.ts'
+
+export const CHROMIUM = '/usr/bin/chromium'
+
+const BASE_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync']
+/** Camera and microphone: fake devices, permission granted without a prompt. */
+const MEDIA_ARGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']
+/** WebRTC between browsers on one host (loopback candidates, playback without a click). */
+const WEBRTC_ARGS = ['--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required']
+
+/** Chromium with its temp files in `tmp` (the test removes it). */
+export function launchChromium (tmp: string, opts: { media?: boolean, webrtc?: boolean } = {}): Promise<Browser> {
+  const args = [...BASE_ARGS, ...(opts.media === true ? MEDIA_ARGS : []), ...(opts.webrtc === true ? WEBRTC_ARGS : [])]
+  return chromium.launch({ executablePath: CHROMIUM, args, env: { ...process.env, TMPDIR: tmp }, timeout: 30_000 })
+}
+
+/** Throws unless the built app is there (`npm test` builds it; alone: `npm run build`). */
+export function requireBuiltApp (): void {
+  if (!existsSync(path.join(REPO_ROOT, 'web', 'dist', 'index.html'))) {
+    throw new Error('web/dist is missing: run `npm run build` first (npm test does)')
+  }
+}
+
+/** Records console errors, CSP refusals, page errors and any request off the node's origin. */
+export function watch (page: Page, origin: string, problems: string[]): void {
+  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`) })
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+  page.on('request', (req) => {
+    const url = req.url()
+    if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) problems.push(`external request: ${url}`)
+  })
+}
+
+/** Screenshots of one test file, into test/artifacts/<folder>/. */
+export async function screenshots (folder: string): Promise<(page: Page, name: string) => Promise<void>> {
+  const dir = path.join(REPO_ROOT, 'test', 'artifacts', folder)
+  await mkdir(dir, { recursive: true })
+  return async (page, name) => { await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true }) }
+}
+
+/** A pad editor's text without the remote carets' name labels. */
+export const editorText = (page: Page, title: string): Promise<string> => page.getByRole('textbox', { name: `Text of ${title}` }).evaluate((el) => {
+  const copy = el.cloneNode(true) as HTMLElement
+  for (const caret of copy.querySelectorAll('.caret')) caret.remove()
+  return copy.textContent ?? ''
+})
