@@ -3,9 +3,8 @@
  * audio and video directly (WebRTC, DTLS-SRTP); what they need to find each other travels
  * browser → local node (API) → the group's meeting channel → the peer's node → its browser.
  *
- * The channel is an ephemeral protomux channel `solidar/meeting/v1` per group (id = the
- * group's discovery key) on every peer connection, like pad presence: never written to a
- * log or to disk. Every message is signed by the sending device and sealed under the group's
+ * The channel is an ephemeral protomux channel `solidar/meeting/v1` per group on every peer
+ * connection (group-channel.ts), like pad presence: never written to a log or to disk. Every message is signed by the sending device and sealed under the group's
  * current epoch key (wire.ts); a receiver accepts it only from an active device of a current
  * member. So only members see which meetings run, and an offer or answer, with the DTLS
  * fingerprint in its SDP, reaches a browser only with the member it is signed by.
@@ -15,8 +14,6 @@
  * Signals are addressed to one device and session; they go to every directly connected
  * peer of the group (sealed) and only the addressee's node passes them to its browser.
  */
-import Protomux from 'protomux'
-import c from 'compact-encoding'
 import b4a from 'b4a'
 import crypto from 'hypercore-crypto'
 import type { Keyring } from '../content.ts'
@@ -26,7 +23,7 @@ import type { Identity } from '../identity.ts'
 import { decodeKey, encodeKey } from '../ids.ts'
 import { isRoomName } from '../commands.ts'
 import type { GroupId, MediaState, MeetingId, MeetingParticipant, MeetingSignal, MeetingView, MemberId, SolidarEvent } from '../types.ts'
-import { activeDevices, getRecord, K } from '../view.ts'
+import { deviceMember, GroupChannels, type Channel } from '../group-channel.ts'
 import type { MeetingApi, MeetingJoinOptions, MeetingSignalOptions } from './api.ts'
 import {
   ANNOUNCE_INTERVAL_MS, MAX_PARTICIPANTS, MAX_PENDING, PARTICIPANT_TTL_MS, SESSION_TTL_MS, SWEEP_INTERVAL_MS
@@ -68,10 +65,10 @@ interface Participant {
 
 interface Topic {
   log: MeetingLog
-  channels: Set<any>
+  channels: Set<Channel>
   /** meeting id → `${device}/${session}` → participant */
   meetings: Map<string, Map<string, Participant>>
-  pending: Map<any, Buffer[]>
+  pending: Map<Channel, Buffer[]>
 }
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
@@ -81,8 +78,7 @@ const keyOf = (device: string, session: string) => `${device}/${session}`
 export class Meetings implements MeetingApi {
   readonly maxParticipants = MAX_PARTICIPANTS
   readonly #host: MeetingHost
-  readonly #topics = new Map<string, Topic>()
-  readonly #muxes = new Set<any>()
+  readonly #channels: GroupChannels<Topic>
   readonly #names = new Map<string, string>()
   readonly #rejected = new Map<RejectReason, number>()
   #accepted = 0
@@ -91,8 +87,13 @@ export class Meetings implements MeetingApi {
 
   constructor (host: MeetingHost) {
     this.#host = host
-    const announce = setInterval(() => { for (const t of this.#topics.values()) this.#announceAll(t).catch(() => {}) }, ANNOUNCE_INTERVAL_MS)
-    const sweep = setInterval(() => { for (const t of this.#topics.values()) this.#sweep(t) }, SWEEP_INTERVAL_MS)
+    this.#channels = new GroupChannels<Topic>(PROTOCOL, {
+      maxPending: MAX_PENDING,
+      onopen: (topic, ch) => { this.#announceAll(topic, ch).catch(() => {}) },
+      onmessage: (topic, ch, buf) => this.#onmessage(topic, ch, buf)
+    })
+    const announce = setInterval(() => { for (const t of this.#channels.topics()) this.#announceAll(t).catch(() => {}) }, ANNOUNCE_INTERVAL_MS)
+    const sweep = setInterval(() => { for (const t of this.#channels.topics()) this.#sweep(t) }, SWEEP_INTERVAL_MS)
     announce.unref()
     sweep.unref()
     this.#timers = [announce, sweep]
@@ -104,12 +105,7 @@ export class Meetings implements MeetingApi {
 
   /** Every new peer connection: the meeting channel of each served group rides on it. */
   attach (stream: any): void {
-    if (this.#closed) return
-    const mux = Protomux.from(stream)
-    stream.userData = mux
-    this.#muxes.add(mux)
-    stream.once('close', () => this.#muxes.delete(mux))
-    for (const topic of this.#topics.values()) this.#open(mux, topic)
+    if (!this.#closed) this.#channels.attach(stream)
   }
 
   /**
@@ -118,16 +114,13 @@ export class Meetings implements MeetingApi {
    */
   async refresh (log: MeetingLog): Promise<void> {
     if (this.#closed) return
-    const key = hex(log.group.discoveryKey)
-    let topic = this.#topics.get(key)
+    const topic = this.#channels.get(log.group.discoveryKey)
     if (!topic) {
-      topic = { log, channels: new Set(), meetings: new Map(), pending: new Map() }
-      this.#topics.set(key, topic)
-      for (const mux of this.#muxes) this.#open(mux, topic)
+      this.#channels.add({ log, channels: new Set(), meetings: new Map(), pending: new Map() })
       return
     }
     topic.log = log
-    if (topic.pending.size > 0) this.#retry(topic)
+    this.#channels.retry(topic)
     const changed = new Set<string>()
     for (const [meeting, parts] of topic.meetings) {
       for (const [k, p] of parts) {
@@ -141,18 +134,13 @@ export class Meetings implements MeetingApi {
 
   /** The group is gone from this device (left, closed). */
   forget (discoveryKey: Buffer): void {
-    const key = hex(discoveryKey)
-    const topic = this.#topics.get(key)
-    if (!topic) return
-    this.#topics.delete(key)
-    for (const ch of topic.channels) ch.close()
-    for (const mux of this.#muxes) mux.unpair({ protocol: PROTOCOL, id: discoveryKey })
+    this.#channels.remove(discoveryKey)
   }
 
   close (): void {
     this.#closed = true
     for (const t of this.#timers) clearInterval(t)
-    for (const topic of [...this.#topics.values()]) this.forget(topic.log.group.discoveryKey)
+    this.#channels.close()
   }
 
   /** Messages accepted, and dropped per reason (malformed, not a member's, …): for tests and diagnosis. */
@@ -254,7 +242,7 @@ export class Meetings implements MeetingApi {
     return this.#broadcast(topic, { k: 'announce', m: meeting, se: p.session, ts: this.#host.now(), si: p.since, md: p.media, ...(p.room !== undefined ? { r: p.room } : {}) })
   }
 
-  async #announceAll (topic: Topic, only?: any) {
+  async #announceAll (topic: Topic, only?: Channel) {
     for (const [meeting, parts] of topic.meetings) {
       for (const p of parts.values()) {
         if (!p.self) continue
@@ -293,40 +281,14 @@ export class Meetings implements MeetingApi {
 
   async #broadcast (topic: Topic, payload: MeetingPayload) {
     if (topic.channels.size === 0) return
-    const msg = await this.#seal(topic, payload)
-    for (const ch of topic.channels) if (ch.opened) ch.messages[0].send(msg)
-  }
-
-  #open (mux: any, topic: Topic) {
-    mux.pair({ protocol: PROTOCOL, id: topic.log.group.discoveryKey }, () => {
-      if (this.#topics.get(hex(topic.log.group.discoveryKey)) === topic) this.#open(mux, topic)
-    })
-    const ch: any = mux.createChannel({
-      protocol: PROTOCOL,
-      id: topic.log.group.discoveryKey,
-      messages: [{ encoding: c.buffer, onmessage: (buf: Buffer) => { this.#onmessage(topic, ch, buf).catch(() => {}) } }],
-      onopen: () => { this.#announceAll(topic, ch).catch(() => {}) },
-      onclose: () => {
-        topic.channels.delete(ch)
-        topic.pending.delete(ch)
-      }
-    })
-    if (ch === null) return
-    topic.channels.add(ch)
-    ch.open()
-  }
-
-  #retry (topic: Topic) {
-    const pending = [...topic.pending]
-    topic.pending.clear()
-    for (const [ch, queue] of pending) for (const buf of queue) this.#onmessage(topic, ch, buf).catch(() => {})
+    this.#channels.broadcast(topic, await this.#seal(topic, payload))
   }
 
   #reject (reason: RejectReason) {
     this.#rejected.set(reason, (this.#rejected.get(reason) ?? 0) + 1)
   }
 
-  async #onmessage (topic: Topic, ch: any, buf: Buffer) {
+  async #onmessage (topic: Topic, ch: Channel, buf: Buffer) {
     if (this.#closed) return
     let payload: MeetingPayload
     let device: string
@@ -339,14 +301,10 @@ export class Meetings implements MeetingApi {
       throw err
     }
     if (device === this.#device) return
-    const member = await this.#memberOf(topic, device)
+    const { member, known } = await deviceMember(topic.log.group, device)
     if (member === null) {
       // Maybe a member our view has not caught up with yet: kept for the next update of the log.
-      if ((await this.#knownMember(topic, device)) === false && ch.opened) {
-        const queue = topic.pending.get(ch) ?? []
-        if (queue.length < MAX_PENDING) queue.push(buf)
-        topic.pending.set(ch, queue)
-      }
+      if (!known) this.#channels.hold(topic, ch, buf)
       this.#reject('not-member')
       return
     }
@@ -397,18 +355,7 @@ export class Meetings implements MeetingApi {
 
   /** The member whose active device `device` is, or null (unknown, left, revoked). */
   async #memberOf (topic: Topic, device: string): Promise<string | null> {
-    const view = topic.log.group.view
-    const link = await getRecord<{ member: string }>(view, K.device(device))
-    const member = link?.member ?? device
-    const record = await topic.log.group.member(member)
-    if (!record || record.left || !activeDevices(record).some(d => d.device === device)) return null
-    return member
-  }
-
-  /** Whether the view knows the device's member at all (false: maybe still catching up). */
-  async #knownMember (topic: Topic, device: string): Promise<boolean> {
-    const link = await getRecord<{ member: string }>(topic.log.group.view, K.device(device))
-    return (await topic.log.group.member(link?.member ?? device)) !== null
+    return (await deviceMember(topic.log.group, device)).member
   }
 
   async #name (topic: Topic, member: string): Promise<string> {
@@ -441,10 +388,10 @@ export class Meetings implements MeetingApi {
 
   async #topic (ref: string): Promise<Topic> {
     const log = await this.#host.resolve(ref)
-    let topic = this.#topics.get(hex(log.group.discoveryKey))
+    let topic = this.#channels.get(log.group.discoveryKey)
     if (!topic) {
       await this.refresh(log)
-      topic = this.#topics.get(hex(log.group.discoveryKey))!
+      topic = this.#channels.get(log.group.discoveryKey)!
     }
     return topic
   }

@@ -1,8 +1,7 @@
 /**
  * Presence in pads (who is here, their cursor): Yjs awareness (y-protocols) carried over
- * an ephemeral protomux channel `solidar/presence/v1` per group (id = the group's
- * discovery key) on every peer connection, like pairing.ts. Never written to any log or
- * disk. Each message is
+ * an ephemeral protomux channel `solidar/presence/v1` per group on every peer connection
+ * (group-channel.ts). Never written to any log or disk. Each message is
  *
  *   Sealed('pad-presence', current epoch) of CBOR {p: pad, u: awareness update, d: device key, s: sig}
  *   sig = Ed25519(device, "solidar/presence/v1" ‖ discoveryKey ‖ p ‖ u)
@@ -18,8 +17,6 @@
  * state {online: true} for as long as it runs. `present` lists the members online right
  * now (this node's own and directly connected ones), e.g. for the attendees of a minutes pad.
  */
-import Protomux from 'protomux'
-import c from 'compact-encoding'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
 import * as Y from 'yjs'
@@ -30,7 +27,7 @@ import { isSealed } from '../content.ts'
 import type { Identity } from '../identity.ts'
 import { encodeKey } from '../ids.ts'
 import type { MemberId, PadId, PadPresence } from '../types.ts'
-import { activeDevices, getRecord, K } from '../view.ts'
+import { deviceMember, GroupChannels, type Channel } from '../group-channel.ts'
 import type { PadLog } from './service.ts'
 
 const PROTOCOL = 'solidar/presence/v1'
@@ -39,11 +36,11 @@ const GROUP = ''
 const MAX_MESSAGE = 16 * 1024
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
 
-interface PadAwareness { awareness: Awareness, fromChannel: Map<any, Set<number>> }
+interface PadAwareness { awareness: Awareness, fromChannel: Map<Channel, Set<number>> }
 interface Topic {
-  log: PadLog, channels: Set<any>, pads: Map<string, PadAwareness>, owners: Map<number, string>, heard: WeakSet<any>
+  log: PadLog, channels: Set<Channel>, pads: Map<string, PadAwareness>, owners: Map<number, string>, heard: WeakSet<Channel>
   /** Messages from devices our view does not know yet (it is still catching up), retried on the next update. */
-  pending: Map<any, Buffer[]>
+  pending: Map<Channel, Buffer[]>
 }
 /** Bounds the messages kept per connection for a retry (only holders of the group key get here). */
 const MAX_PENDING = 8
@@ -58,36 +55,42 @@ export interface PresenceOptions {
 
 export class Presence {
   readonly #opts: PresenceOptions
-  readonly #topics = new Map<string, Topic>()
-  readonly #muxes = new Set<any>()
+  readonly #channels: GroupChannels<Topic>
   readonly #names = new Map<string, string>()
   #closed = false
 
-  constructor (opts: PresenceOptions) { this.#opts = opts }
+  constructor (opts: PresenceOptions) {
+    this.#opts = opts
+    this.#channels = new GroupChannels<Topic>(PROTOCOL, {
+      maxPending: MAX_PENDING,
+      onopen: (topic, ch) => { this.#greet(topic, ch).catch(() => {}) },
+      onmessage: (topic, ch, buf) => this.#onmessage(topic, ch, buf),
+      onclose: (topic, ch) => {
+        for (const entry of topic.pads.values()) {
+          const clients = entry.fromChannel.get(ch)
+          entry.fromChannel.delete(ch)
+          if (clients?.size) removeAwarenessStates(entry.awareness, [...clients], 'disconnect')
+        }
+      }
+    })
+  }
 
   attach (stream: any): void {
-    if (this.#closed) return
-    const mux = Protomux.from(stream)
-    stream.userData = mux
-    this.#muxes.add(mux)
-    stream.once('close', () => this.#muxes.delete(mux))
-    for (const topic of this.#topics.values()) this.#open(mux, topic)
+    if (!this.#closed) this.#channels.attach(stream)
   }
 
   /** Starts the channel of a group on every connection (idempotent). */
   serve (log: PadLog): void {
     if (this.#closed) return
-    const key = hex(log.group.discoveryKey)
-    const topic = this.#topics.get(key)
+    const topic = this.#channels.get(log.group.discoveryKey)
     if (topic) {
       topic.log = log
-      if (topic.pending.size > 0) this.#retry(topic)
+      this.#channels.retry(topic)
       return
     }
     const fresh: Topic = { log, channels: new Set(), pads: new Map(), owners: new Map(), heard: new WeakSet(), pending: new Map() }
-    this.#topics.set(key, fresh)
     this.#pad(fresh, GROUP).awareness.setLocalState({ online: true })
-    for (const mux of this.#muxes) this.#open(mux, fresh)
+    this.#channels.add(fresh)
   }
 
   /**
@@ -95,7 +98,7 @@ export class Presence {
    * member with a device directly connected to this node whose presence checked out.
    */
   present (log: PadLog): string[] {
-    const topic = this.#topics.get(hex(log.group.discoveryKey))
+    const topic = this.#channels.get(log.group.discoveryKey)
     const out = new Set<string>([this.#opts.self()])
     const entry = topic?.pads.get(GROUP)
     if (topic && entry) {
@@ -108,17 +111,12 @@ export class Presence {
   }
 
   unserve (discoveryKey: Buffer): void {
-    const key = hex(discoveryKey)
-    const topic = this.#topics.get(key)
-    if (!topic) return
-    this.#topics.delete(key)
-    for (const ch of topic.channels) ch.close()
-    for (const mux of this.#muxes) mux.unpair({ protocol: PROTOCOL, id: discoveryKey })
-    for (const p of topic.pads.values()) p.awareness.destroy()
+    const topic = this.#channels.remove(discoveryKey)
+    if (topic) for (const p of topic.pads.values()) p.awareness.destroy()
   }
 
   async set (log: PadLog, pad: string, state: Record<string, unknown> | null): Promise<PadPresence> {
-    const topic = this.#topics.get(hex(log.group.discoveryKey))!
+    const topic = this.#channels.get(log.group.discoveryKey)!
     const { awareness } = this.#pad(topic, pad)
     if (state !== null) await log.currentEpoch() // NOT_PERMITTED for a device without the current key
     awareness.setLocalState(state)
@@ -126,7 +124,7 @@ export class Presence {
   }
 
   async get (log: PadLog, pad: string): Promise<PadPresence> {
-    const topic = this.#topics.get(hex(log.group.discoveryKey))
+    const topic = this.#channels.get(log.group.discoveryKey)
     const entry = topic?.pads.get(pad)
     const peers: PadPresence['peers'] = []
     if (topic && entry) {
@@ -144,7 +142,7 @@ export class Presence {
 
   close (): void {
     this.#closed = true
-    for (const topic of [...this.#topics.values()]) this.unserve(topic.log.group.discoveryKey)
+    for (const topic of this.#channels.close()) for (const p of topic.pads.values()) p.awareness.destroy()
   }
 
   #pad (topic: Topic, pad: string): PadAwareness {
@@ -178,50 +176,18 @@ export class Presence {
 
   async #broadcast (topic: Topic, pad: string, update: Uint8Array) {
     if (topic.channels.size === 0) return
-    const msg = await this.#seal(topic, pad, update)
-    for (const ch of topic.channels) if (ch.opened) ch.messages[0].send(msg)
-  }
-
-  #open (mux: any, topic: Topic) {
-    mux.pair({ protocol: PROTOCOL, id: topic.log.group.discoveryKey }, () => {
-      if (this.#topics.get(hex(topic.log.group.discoveryKey)) === topic) this.#open(mux, topic)
-    })
-    const ch: any = mux.createChannel({
-      protocol: PROTOCOL,
-      id: topic.log.group.discoveryKey,
-      messages: [{ encoding: c.buffer, onmessage: (buf: Buffer) => { this.#onmessage(topic, ch, buf).catch(() => {}) } }],
-      onopen: () => { this.#greet(topic, ch).catch(() => {}) },
-      onclose: () => {
-        topic.channels.delete(ch)
-        topic.pending.delete(ch)
-        for (const entry of topic.pads.values()) {
-          const clients = entry.fromChannel.get(ch)
-          entry.fromChannel.delete(ch)
-          if (clients?.size) removeAwarenessStates(entry.awareness, [...clients], 'disconnect')
-        }
-      }
-    })
-    if (ch === null) return
-    topic.channels.add(ch)
-    ch.open()
-  }
-
-  /** Processes again the messages kept while their senders were unknown (still unknown: kept again). */
-  #retry (topic: Topic) {
-    const pending = [...topic.pending]
-    topic.pending.clear()
-    for (const [ch, queue] of pending) for (const buf of queue) this.#onmessage(topic, ch, buf).catch(() => {})
+    this.#channels.broadcast(topic, await this.#seal(topic, pad, update))
   }
 
   /** A new peer gets our state in every pad we are present in. */
-  async #greet (topic: Topic, ch: any) {
+  async #greet (topic: Topic, ch: Channel) {
     for (const [pad, { awareness }] of topic.pads) {
       if (awareness.getLocalState() === null) continue
       ch.messages[0].send(await this.#seal(topic, pad, encodeAwarenessUpdate(awareness, [awareness.clientID])))
     }
   }
 
-  async #onmessage (topic: Topic, ch: any, buf: Buffer) {
+  async #onmessage (topic: Topic, ch: Channel, buf: Buffer) {
     if (buf.byteLength > MAX_MESSAGE || this.#closed) return
     const body = decode(buf)
     if (!isSealed(body, MAX_MESSAGE)) return
@@ -232,17 +198,11 @@ export class Presence {
     if (!sodium.crypto_sign_verify_detached(msg.s, signed(topic.log.group.discoveryKey, msg.p, msg.u), msg.d)) return
     const device = hex(msg.d)
     if (device === hex(this.#opts.identity.publicKey)) return
-    // device → member (a member's first device is the member key itself); only active devices of current members.
-    const link = await getRecord<{ member: string }>(topic.log.group.view, K.device(device))
-    const member = link?.member ?? device
-    const record = await topic.log.group.member(member)
-    if (!record || record.left || !activeDevices(record).some(d => d.device === device)) {
+    // Only active devices of current members.
+    const { member, known } = await deviceMember(topic.log.group, device)
+    if (member === null) {
       // Unknown so far: maybe a member our view has not caught up with yet. Keep it for the next update.
-      if (!record && ch.opened) {
-        const queue = topic.pending.get(ch) ?? []
-        if (queue.length < MAX_PENDING) queue.push(buf)
-        topic.pending.set(ch, queue)
-      }
+      if (!known) this.#channels.hold(topic, ch, buf)
       return
     }
     const clients = clientIds(msg.u)
