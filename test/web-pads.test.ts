@@ -13,13 +13,13 @@ import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { Cluster, makeTempDir, removeTempDir, type SolidarNode } from './helpers/cluster.ts'
-import { editorText, launchChromium, requireBuiltApp, screenshots, watch } from './helpers/browser.ts'
+import { type BrowserMember, editorText, openMember, launchChromium, requireBuiltApp, screenshots } from './helpers/browser.ts'
 
 const LIVE = 30_000
 
-interface Member { node: SolidarNode, context: BrowserContext, page: Page, problems: string[] }
+type Member = BrowserMember
 
 /** Elements that stick out on the right (for a failure message). */
 const wide = (page: Page) => page.evaluate(() => [...document.querySelectorAll('body *')]
@@ -58,14 +58,10 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
     group = (await cluster.createGroup(cluster.node('Alice'), 'Works council', [cluster.node('Bob')])).id
     browser = await launchChromium(tmp)
     const open = async (node: SolidarNode): Promise<Member> => {
-      const context = await browser!.newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US' })
-      const page = await context.newPage()
-      page.setDefaultTimeout(15_000)
-      const problems: string[] = []
-      watch(page, `http://127.0.0.1:${node.port}`, problems)
-      await page.goto(node.url)
-      await page.getByRole('link', { name: 'Works council' }).first().waitFor()
-      return { node, context, page, problems }
+      const member = await openMember(browser!, node)
+      await member.page.goto(node.url)
+      await member.page.getByRole('link', { name: 'Works council' }).first().waitFor()
+      return member
     }
     alice = await open(cluster.node('Alice'))
     bob = await open(cluster.node('Bob'))

@@ -11,14 +11,14 @@
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { Cluster, makeTempDir, removeTempDir, type SolidarNode } from './helpers/cluster.ts'
+import type { Browser, Page } from 'playwright-core'
+import { Cluster, makeTempDir, removeTempDir } from './helpers/cluster.ts'
 import { apiRequest } from './helpers/api.ts'
-import { launchChromium, requireBuiltApp, screenshots, watch } from './helpers/browser.ts'
+import { type BrowserMember, openMember, launchChromium, requireBuiltApp, screenshots } from './helpers/browser.ts'
 
 const LIVE = 30_000
 
-interface Member { node: SolidarNode, context: BrowserContext, page: Page, problems: string[] }
+type Member = BrowserMember
 
 /** Step timings of a test, reported as diagnostics (the suite should stay fast). */
 function stopwatch (t: { diagnostic: (msg: string) => void }): (step: string) => void {
@@ -47,16 +47,8 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
     // Named for the onboarding to rename them: the names the others see come from the browser.
     cluster = await Cluster.start({ names: ['user-a', 'user-b'] })
     browser = await launchChromium(tmp, { media: true })
-    const open = async (node: SolidarNode): Promise<Member> => {
-      const context = await browser!.newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US', acceptDownloads: true })
-      const page = await context.newPage()
-      page.setDefaultTimeout(15_000)
-      const problems: string[] = []
-      watch(page, `http://127.0.0.1:${node.port}`, problems)
-      return { node, context, page, problems }
-    }
-    alice = await open(cluster.node('user-a'))
-    bob = await open(cluster.node('user-b'))
+    alice = await openMember(browser, cluster.node('user-a'), { acceptDownloads: true })
+    bob = await openMember(browser, cluster.node('user-b'), { acceptDownloads: true })
     process.stderr.write(`web test set-up (DHT, two nodes, Chromium): ${Date.now() - started} ms\n`)
   })
 

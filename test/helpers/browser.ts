@@ -6,8 +6,9 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { REPO_ROOT } from './cli.ts'
+import type { SolidarNode } from './cluster.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 
@@ -39,6 +40,19 @@ export function watch (page: Page, origin: string, problems: string[]): void {
     const url = req.url()
     if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) problems.push(`external request: ${url}`)
   })
+}
+
+/** A person at a node: a browser context of their own (storage apart, like two browsers) and one page. */
+export interface BrowserMember { node: SolidarNode, context: BrowserContext, page: Page, problems: string[] }
+
+/** Opens a desktop-sized English page for `node` (not yet at its address), watched for problems. */
+export async function openMember (browser: Browser, node: SolidarNode, opts: { acceptDownloads?: boolean } = {}): Promise<BrowserMember> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US', acceptDownloads: opts.acceptDownloads === true })
+  const page = await context.newPage()
+  page.setDefaultTimeout(15_000)
+  const problems: string[] = []
+  watch(page, `http://127.0.0.1:${node.port}`, problems)
+  return { node, context, page, problems }
 }
 
 /** Screenshots of one test file, into test/artifacts/<folder>/. */
