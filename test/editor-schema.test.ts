@@ -27,6 +27,9 @@ const RICH = `# Minutes of 12 May
 
 ## Present
 
+Works council\\
+Main street 1
+
 Wages rise by **3 %** from *January*, see \`§ 87\` and [the law](https://www.gesetze-im-internet.de/betrvg/).
 
 - night shifts

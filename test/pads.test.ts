@@ -7,7 +7,9 @@
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { Cluster, type GroupRef, type SolidarNode } from './helpers/cluster.ts'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { Cluster, makeTempDir, removeTempDir, type GroupRef, type SolidarNode } from './helpers/cluster.ts'
 import { findInFiles } from './helpers/disk.ts'
 import { waitFor } from './helpers/wait.ts'
 
@@ -134,6 +136,38 @@ describe('pads across three daemons', { timeout: 400_000 }, () => {
       assert.equal(exports[2], exports[0], 'carol exports the same bytes as alice')
       for (const t of written) assert.ok(exports[0].includes(t), `${t} is in the pad`)
     })
+  })
+
+  it('pad import from files through the CLI: every member exports the same Markdown; unreadable files are refused', async () => {
+    const dir = await makeTempDir('solidar-pad-import-')
+    try {
+      const agreement = `# Agreement ${tag}\n\nWages rise by **3 %** from *January*, see [the law](https://example.org/betrvg).\n\n` +
+        '1. night shifts\n2. weekends\n\nWorks council\\\nMain street 1\n'
+      await writeFile(path.join(dir, 'agreement.md'), agreement)
+      await writeFile(path.join(dir, 'notes.txt'), `Notes ${tag}\nsecond line\n\n*not emphasis*\n`)
+      const imported = await alice.json<{ id: string, title: string }>(['pad', 'import', group.id, path.join(dir, 'agreement.md')])
+      assert.equal(imported.title, `Agreement ${tag}`, 'the title defaults to the first heading')
+      const notes = await alice.json<{ id: string, title: string }>(['pad', 'import', group.id, path.join(dir, 'notes.txt'), '--title', `Notes ${tag}`])
+      for (const node of [alice, bob, carol]) {
+        await waitFor(async () => {
+          const r = await node.run(['pad', 'export', group.id, imported.id])
+          return r.code === 0 && r.stdout === agreement
+        }, { timeout: 45_000, interval: 300, what: `${node.name} to export the imported Markdown as it was` })
+      }
+      await waitFor(async () => (await carol.run(['pad', 'export', group.id, notes.id])).stdout === `Notes ${tag}\\\nsecond line\n\n\\*not emphasis\\*\n`,
+        { timeout: 45_000, interval: 300, what: 'carol to export the text file: its line break kept, its stars as text' })
+
+      const missing = await alice.run(['pad', 'import', group.id, path.join(dir, 'absent.md')])
+      assert.notEqual(missing.code, 0)
+      assert.match(missing.stderr, /Cannot read .*absent\.md: ENOENT/)
+      await writeFile(path.join(dir, 'photo.md'), Buffer.from([0xff, 0xd8, 0, 0, 0x10, 0x4a, 0x46]))
+      const binary = await alice.run(['pad', 'import', group.id, path.join(dir, 'photo.md')])
+      assert.notEqual(binary.code, 0)
+      assert.match(binary.stderr, /does not look like UTF-8 text/)
+      assert.equal((await alice.apiList<{ title: string }>(`/api/groups/${group.id}/pads`)).filter(p => p.title.includes('photo')).length, 0, 'no pad was made')
+    } finally {
+      await removeTempDir(dir)
+    }
   })
 
   it('history names every author; text and HTML export; no pad text on disk in the clear', async () => {

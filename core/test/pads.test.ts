@@ -34,6 +34,10 @@ async function threeInAGroup (t: Parameters<typeof makeNodes>[1]) {
 
 test('pads: create, list, append, export, rename, archive across members', async (t) => {
   const { alice, bob, group } = await threeInAGroup(t)
+  // An import of something that is not UTF-8 text (a photo; Windows-1252 umlauts) is refused, and no pad is made.
+  for (const content of ['\u00ff\u00d8\u0000\u0010', 'Betriebsrat M\uFFFDnchen']) {
+    await assert.rejects(alice.pads.create(group, 'Not text', { content }), { code: 'BAD_REQUEST', message: /does not look like UTF-8 text/ })
+  }
   const pad = await alice.pads.create(group, 'Agenda')
   assert.equal(pad.title, 'Agenda')
   assert.equal(pad.createdByName, 'alice')

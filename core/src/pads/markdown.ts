@@ -170,10 +170,13 @@ function inlineMarkdown (runs: Run[]): string {
       open.push(name === 'link' ? { name, href: run.marks.link } : { name })
       out += name === 'link' ? '[' : name === 'bold' ? '**' : '*'
     }
-    out += run.marks.code ? codeSpan(run.text) : escapeText(run.text)
+    // A line break inside a paragraph (the editor's Shift+Enter, a text file's single newline)
+    // is a hard break: backslash, newline (CommonMark), which import reads back as one.
+    out += run.marks.code ? codeSpan(run.text) : escapeText(run.text).replace(/\n/g, '\\\n')
   }
   while (open.length) { const m = open.pop()!; close(m.name, m.href) }
-  return out
+  // A break at the very end of a paragraph shows nothing (and would read back as a backslash).
+  return out.replace(/(\\\n)+$/, '')
 }
 
 function blockMarkdown (block: Block): string {

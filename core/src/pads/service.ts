@@ -367,6 +367,9 @@ export class Pads implements PadApi {
     }
     if (opts.content !== undefined) {
       if (typeof opts.content !== 'string') throw errors.badRequest('content must be text')
+      // NUL: a binary file. U+FFFD: bytes that were not UTF-8 (a photo, or text saved as
+      // Windows-1252, whose umlauts would otherwise be lost without a word).
+      if (/[\u0000\uFFFD]/.test(opts.content)) throw errors.badRequest('This file does not look like UTF-8 text (Markdown or plain text). If it is text, save it as UTF-8 and import it again.')
       const format = opts.format ?? 'md'
       if (format !== 'md' && format !== 'txt') throw errors.badRequest('import format must be "md" or "txt"')
       blocks.push(...(format === 'md' ? markdownToBlocks(opts.content) : textToBlocks(opts.content)))

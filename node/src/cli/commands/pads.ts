@@ -104,7 +104,7 @@ Examples:
   pad.command('import')
     .description('create a pad from a Markdown or plain-text file')
     .argument('<group>', GROUP)
-    .argument('<file>', 'the file (.md/.markdown: Markdown; otherwise see --format)')
+    .argument('<file>', 'a UTF-8 text file (.txt: plain text; anything else: Markdown; see --format)')
     .option('--title <title>', 'title of the pad (default: the first heading, else the file name)')
     .addOption(new Option('--format <format>', 'how to read the file (default: by its extension; .txt is text, all else Markdown)').choices(['md', 'txt']))
     .option('--json', 'print {id, title, …} as JSON')
