@@ -189,7 +189,7 @@ export const de: Record<keyof typeof en, string> = {
   'pads.importButton': 'Importieren',
   'pads.importNoFile': 'Bitte zuerst eine Datei wählen.',
   'pads.importTooBig': 'Diese Datei ist zu lang: Ein Pad-Import nimmt höchstens {{max}} Zeichen.',
-  'pads.importBinary': 'Diese Datei sieht nicht nach Text aus. Bitte eine Markdown- oder Textdatei wählen.',
+  'pads.importBinary': 'Diese Datei sieht nicht nach Text aus. Bitte eine Markdown- oder Textdatei wählen (als UTF-8 gespeichert).',
   'pads.timeslider': 'Verlauf: Zeitleiste',
   'pads.sliderLabel': 'Version',
   'pads.earlier': 'Frühere Version',

@@ -187,7 +187,7 @@ export const en = {
   'pads.importButton': 'Import',
   'pads.importNoFile': 'Choose a file first.',
   'pads.importTooBig': 'This file is too long: a pad import takes at most {{max}} characters.',
-  'pads.importBinary': 'This file does not look like text. Choose a Markdown or plain-text file.',
+  'pads.importBinary': 'This file does not look like text. Choose a Markdown or plain-text file (saved as UTF-8).',
   'pads.timeslider': 'History: time slider',
   'pads.sliderLabel': 'Version',
   'pads.earlier': 'Earlier version',

@@ -40,7 +40,8 @@ function ImportForm ({ group }: { group: string }) {
     try {
       const content = await file.text()
       if (content.length > MAX_IMPORT_CHARS) throw new Error(t('pads.importTooBig', { max: MAX_IMPORT_CHARS.toLocaleString() }))
-      if (content.includes('\u0000')) throw new Error(t('pads.importBinary'))
+      // As the node checks: NUL means binary, U+FFFD bytes that were not UTF-8 (e.g. Windows-1252 umlauts).
+      if (/[\u0000\uFFFD]/.test(content)) throw new Error(t('pads.importBinary'))
       const pad = await api.importPad(group, title.trim() === '' ? titleOf(file.name) || file.name : title.trim(), content, importFormat(file))
       go('g', group, 'pads', pad.id)
     } catch (err) { setError(err) } finally { setBusy(false) }
