@@ -43,7 +43,8 @@ export interface SolidarApi {
 
   createInvite (group: string, opts?: InviteOptions): Promise<InviteResult>
   /** Waits until a member admits us (or `timeoutMs` passes, default 60 s). */
-  join (code: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ id: GroupId, name: string }>
+  /** Resolves once admitted; `writable` false: admitted, but this device cannot write until it has caught up (it goes on syncing). */
+  join (code: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ id: GroupId, name: string, writable: boolean }>
 
   send (group: string, text: string, opts?: { room?: string, replyTo?: string }): Promise<MessageView>
   edit (group: string, id: string, text: string): Promise<MessageView>

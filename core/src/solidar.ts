@@ -605,7 +605,7 @@ export class Solidar implements SolidarApi {
     return { code: encodeInviteCode(invite.invite), group: groupIdOf(group.key), expires, uses, role }
   }
 
-  async join (code: string, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ id: GroupId, name: string }> {
+  async join (code: string, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ id: GroupId, name: string, writable: boolean }> {
     const invite = decodeInviteCode(code)
     if (invite.expires && this.#now() > invite.expires) throw errors.inviteExpired(invite.expires)
     for (const log of this.#groupLogs()) {
@@ -629,13 +629,17 @@ export class Solidar implements SolidarApi {
     await this.#registry.put(record)
     const log = await this.#openLog(record)
     await this.#listInVault(record)
-    // Admitted: the admin appended our member/add before replying. Wait until it reaches us.
+    // Admitted: the admin appended our member/add before replying. Wait until it reaches us, up
+    // to the deadline. That means applying the history up to our admission, which in a group
+    // with a long history (or when the admin goes offline right after answering) takes longer:
+    // the join has succeeded all the same (the log is ours and keeps syncing), so it is not an
+    // error; `writable` says whether this device can write yet.
     const remaining = Math.max(1000, deadline - this.#now())
-    await withTimeout(log.group.waitForWritable(opts.signal), remaining, () => errors.joinTimeout(timeoutMs))
+    const writable = await resolvesWithin(log.group.waitForWritable(opts.signal), remaining)
     let meta = await log.group.meta()
     while (!meta && this.#now() < deadline + 5000) { await sleep(50); meta = await log.group.meta() }
     this.#events.emit('event', { type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
-    return { id: groupIdOf(log.group.key), name: meta?.name ?? '' }
+    return { id: groupIdOf(log.group.key), name: meta?.name ?? '', writable }
   }
 
   #awaitReply (request: any, discoveryKey: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<{ key: Buffer, encryptionKey: Buffer }> {
@@ -1246,6 +1250,18 @@ export function mergeLogs (logs: MessageView[][]): MessageView[] {
 }
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+
+/** True once `p` resolves, false if it has not after `ms`; rejects as `p` does. */
+async function resolvesWithin (p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const resolved = p.then(() => true)
+    resolved.catch(() => {}) // rejecting after the time is up is nobody's business (no unhandled rejection)
+    return await Promise.race([resolved, new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 async function withTimeout<T> (p: Promise<T>, ms: number, onTimeout: () => SolidarError): Promise<T> {
   let timer: NodeJS.Timeout | undefined

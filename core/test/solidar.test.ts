@@ -7,7 +7,7 @@ test('create, invite, join, chat and DM converge across three nodes', async (t) 
   const { id } = await alice.createGroup('Works council')
   const forBob = await alice.createInvite(id)
   const forCarol = await alice.createInvite(id, { role: 'admin' })
-  assert.deepEqual(await bob.join(forBob.code, { timeoutMs: 30_000 }), { id, name: 'Works council' })
+  assert.deepEqual(await bob.join(forBob.code, { timeoutMs: 30_000 }), { id, name: 'Works council', writable: true })
   assert.equal((await carol.join(forCarol.code, { timeoutMs: 30_000 })).id, id)
 
   await alice.send(id, 'hello from alice')
@@ -40,6 +40,36 @@ test('a join after a refused attempt on the same connection still reaches the ad
   await assert.rejects(dave.join(once.code, { timeoutMs: 30_000 }), { code: 'INVITE_USED' })
   const fresh = await alice.createInvite(id)
   assert.equal((await dave.join(fresh.code, { timeoutMs: 30_000 })).id, id)
+})
+
+test('join: admitted but not caught up in time is a join that says so (not a timeout), and writing works once caught up', async (t) => {
+  const { nodes: [alice, bob], locals } = await makeNodes(['alice', 'bob'], t)
+  const { id } = await alice.createGroup('Council')
+  await alice.send(id, 'history')
+  const { code } = await alice.createInvite(id)
+  const { base } = await alice.logBase(id)
+  // The admin answers, then drops off the network before the newcomer has any of the log (as
+  // when applying a long history outlasts the wait): cut when bob records the group's key.
+  const write = locals[1].write.bind(locals[1])
+  let cut = false
+  locals[1].write = async (name: string, text: string) => {
+    if (!cut && text.includes(base.key.toString('hex'))) {
+      cut = true
+      await alice.transport!.leave(base.discoveryKey)
+      ;(alice.transport as any).disconnectAll()
+    }
+    return write(name, text)
+  }
+  const joined = await bob.join(code, { timeoutMs: 8000 })
+  assert.ok(cut, 'the admin left right after admitting bob')
+  assert.equal(joined.id, id)
+  assert.equal(joined.writable, false, 'admitted, not yet able to write')
+  assert.deepEqual((await bob.listGroups()).map(g => g.id), [id], 'the group is bob\'s and keeps syncing')
+  // The admin is back: bob catches up and can write.
+  await alice.transport!.join(base.discoveryKey)
+  const sent = await waitFor(async () => bob.send(id, 'hello, I am in').catch(() => null), 'bob can write once caught up')
+  await waitFor(async () => (await alice.messages(id)).some(m => m.id === sent.id), 'alice receives it')
+  assert.deepEqual((await bob.messages(id)).map(m => m.text), ['history', 'hello, I am in'])
 })
 
 test('subscribers see new, edited and deleted messages of groups and DMs', async (t) => {

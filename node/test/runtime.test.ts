@@ -26,7 +26,7 @@ test('two nodes on a private loopback DHT: invite, join, chat both ways, keys on
   const [alice, bob] = nodes.map(n => n.api)
   const group = await alice.createGroup('Betriebsrat')
   const { code } = await alice.createInvite(group.id)
-  assert.deepEqual(await bob.join(code, { timeoutMs: 20_000 }), group)
+  assert.deepEqual(await bob.join(code, { timeoutMs: 20_000 }), { ...group, writable: true })
   await bob.send(group.id, 'Guten Morgen')
   await alice.send(group.id, 'Morgen!')
   await waitFor(async () => (await alice.messages(group.id)).length === 2 && (await bob.messages(group.id)).length === 2, 'both messages on both nodes')

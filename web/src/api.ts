@@ -98,7 +98,7 @@ export const api = {
   rooms: (group: string) => request<RoomView[]>('GET', `${g(group)}/rooms`),
   createRoom: (group: string, name: string) => request<RoomView>('POST', `${g(group)}/rooms`, { name }),
   invite: (group: string, opts: { role: Role, expiresMs: number, uses: number }) => request<InviteResult>('POST', `${g(group)}/invites`, opts),
-  join: (code: string) => request<{ id: string, name: string }>('POST', '/api/join', { code: code.trim(), timeoutMs: 120_000 }),
+  join: (code: string) => request<{ id: string, name: string, writable: boolean }>('POST', '/api/join', { code: code.trim(), timeoutMs: 120_000 }),
 
   messages: (group: string, room?: string) => request<MessageView[]>('GET', `${g(group)}/messages${room !== undefined ? `?room=${enc(room)}` : ''}`),
   send: (group: string, text: string, opts: { room?: string, replyTo?: string }) => request<MessageView>('POST', `${g(group)}/messages`, { text, ...opts }),

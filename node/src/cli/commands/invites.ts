@@ -48,7 +48,7 @@ Example:
     .option('--timeout <duration>', `how long to wait for a member to answer (default ${formatDuration(DEFAULT_JOIN_TIMEOUT_MS)})`, boundedDurationArg(MAX_JOIN_TIMEOUT_MS))
     .option('--sync', 'then wait until the group\'s history is here, showing progress on stderr (default without --json)')
     .option('--no-sync', 'return as soon as you are admitted; the history syncs in the background')
-    .option('--json', 'print {id, name} of the group as JSON (with --sync also {sync: {state, messages, ms}})')
+    .option('--json', 'print {id, name, writable} of the group as JSON (with --sync also {sync: {state, messages, ms}})')
     .addHelpText('after', `
 A member of the group must be online on the same network. After admission the command shows
 how the history syncs (entries here, blocks still to fetch and to apply) until this device has
@@ -61,9 +61,10 @@ Example:
       const json = opts.json === true
       const client = clientOf(cmd)
       if (!json) note(`Waiting up to ${formatDuration(timeoutMs)} for a member of the group to admit you…`)
-      const joined = await client.post<{ id: string, name: string }>('/api/join', { code: code.trim(), timeoutMs },
+      const joined = await client.post<{ id: string, name: string, writable: boolean }>('/api/join', { code: code.trim(), timeoutMs },
         { timeoutMs: timeoutMs + REQUEST_MARGIN_MS })
       if (!json) print(`Joined group ${sanitize(joined.name)} (id ${joined.id})`)
+      if (!json && !joined.writable) note('You are admitted. You can write once this device has caught up with the group\'s history.')
       let sync: SyncOutcome | undefined
       if (opts.sync ?? !json) {
         sync = await followSync(client, joined.id, { maxMs: MAX_SYNC_FOLLOW_MS, tty: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) })

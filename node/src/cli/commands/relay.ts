@@ -158,7 +158,7 @@ Example:
         if (opts.join !== undefined) {
           try {
             const joined = await node.api.join(opts.join)
-            note(`Joined group ${joined.name} (${joined.id}).`)
+            note(`Joined group ${joined.name} (${joined.id}).${joined.writable ? '' : ' Still catching up with its history: until then, messages from XMPP are refused (forbidden).'}`)
           } catch (err) {
             if (!(isSolidarError(err) && err.code === 'ALREADY_MEMBER')) throw err
           }
