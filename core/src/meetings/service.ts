@@ -4,7 +4,8 @@
  * browser → local node (API) → the group's meeting channel → the peer's node → its browser.
  *
  * The channel is an ephemeral protomux channel `solidar/meeting/v1` per group on every peer
- * connection (group-channel.ts), like pad presence: never written to a log or to disk. Every message is signed by the sending device and sealed under the group's
+ * connection (group-channel.ts), like pad presence: never written to a log or to disk.
+ * Every message is signed by the sending device and sealed under the group's
  * current epoch key (wire.ts); a receiver accepts it only from an active device of a current
  * member. So only members see which meetings run, and an offer or answer, with the DTLS
  * fingerprint in its SDP, reaches a browser only with the member it is signed by.
