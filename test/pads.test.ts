@@ -138,6 +138,13 @@ describe('pads across three daemons', { timeout: 400_000 }, () => {
     })
   })
 
+  /** True once `node` exports `padId` as `expected`; otherwise throws with what it exported, for the timeout message. */
+  const exportsAs = async (node: SolidarNode, padId: string, expected: string): Promise<true> => {
+    const r = await node.run(['pad', 'export', group.id, padId])
+    if (r.code === 0 && r.stdout === expected) return true
+    throw new Error(`exit ${r.code}, stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr.slice(0, 300))}; expected ${JSON.stringify(expected)}`)
+  }
+
   it('pad import from files through the CLI: every member exports the same Markdown; unreadable files are refused', async () => {
     const dir = await makeTempDir('solidar-pad-import-')
     try {
@@ -149,12 +156,10 @@ describe('pads across three daemons', { timeout: 400_000 }, () => {
       assert.equal(imported.title, `Agreement ${tag}`, 'the title defaults to the first heading')
       const notes = await alice.json<{ id: string, title: string }>(['pad', 'import', group.id, path.join(dir, 'notes.txt'), '--title', `Notes ${tag}`])
       for (const node of [alice, bob, carol]) {
-        await waitFor(async () => {
-          const r = await node.run(['pad', 'export', group.id, imported.id])
-          return r.code === 0 && r.stdout === agreement
-        }, { timeout: 45_000, interval: 300, what: `${node.name} to export the imported Markdown as it was` })
+        await waitFor(() => exportsAs(node, imported.id, agreement),
+          { timeout: 45_000, interval: 300, what: `${node.name} to export the imported Markdown as it was` })
       }
-      await waitFor(async () => (await carol.run(['pad', 'export', group.id, notes.id])).stdout === `Notes ${tag}\\\nsecond line\n\n\\*not emphasis\\*\n`,
+      await waitFor(() => exportsAs(carol, notes.id, `Notes ${tag}\\\nsecond line\n\n\\*not emphasis\\*\n`),
         { timeout: 45_000, interval: 300, what: 'carol to export the text file: its line break kept, its stars as text' })
 
       const missing = await alice.run(['pad', 'import', group.id, path.join(dir, 'absent.md')])
