@@ -2,6 +2,8 @@
  * Printable ids. Keys are shown in z-base-32 (the encoding Holepunch tools use),
  * 52 characters for a 32-byte key; ids are case-insensitive on input.
  */
+import b4a from 'b4a'
+import crypto from 'hypercore-crypto'
 import idEncoding from 'hypercore-id-encoding'
 import type { GroupId, MemberId } from './types.ts'
 import { errors } from './errors.ts'
@@ -31,4 +33,16 @@ export const groupIdOf = (baseKey: Uint8Array): GroupId => encodeKey(baseKey) as
 
 export function toHex (buf: Uint8Array): string {
   return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('hex')
+}
+
+/**
+ * A new message or pad id: 16 base64url characters (96 random bits). Never starts with '-',
+ * so it can be typed as a command-line argument (`solidar pad export G <id>`) without being
+ * read as an option.
+ */
+export function newRecordId (): string {
+  for (;;) {
+    const id = b4a.toString(crypto.randomBytes(12), 'base64url') as string
+    if (id[0] !== '-') return id
+  }
 }

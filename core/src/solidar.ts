@@ -24,7 +24,7 @@ import { Group, failureError } from './group.ts'
 import { fingerprint, memberId, memberKey, signDeviceCert, validateName, type Identity } from './identity.ts'
 import { encode, decode } from './codec.ts'
 import { activeDevices } from './view.ts'
-import { decodeKey, encodeKey, groupIdOf } from './ids.ts'
+import { decodeKey, encodeKey, groupIdOf, newRecordId } from './ids.ts'
 import { decodeInviteCode, encodeInviteCode } from './invite-code.ts'
 import { Pairing } from './pairing.ts'
 import { Pads, type PadHost, type PadLog } from './pads/service.ts'
@@ -685,7 +685,7 @@ export class Solidar implements SolidarApi {
     }
     const epoch = await this.#currentKey(log)
     const body = log.keyring.seal(epoch, 'message', b4a.from(plain))
-    const id = b4a.toString(crypto.randomBytes(12), 'base64url') as MessageId
+    const id = newRecordId() as MessageId
     await this.#appendChecked(log.group, { t: 'message/post', id, room, body, ts: this.#now(), ...(replyTo ? { replyTo } : {}) })
     return this.#messageView(log, id)
   }

@@ -6,6 +6,7 @@ import {
   MAX_EPOCH_BOXES, PROTOCOL_VERSION, type Command, type MessagePost, type Parsed
 } from '../src/commands.ts'
 import { encode } from '../src/codec.ts'
+import { newRecordId } from '../src/ids.ts'
 import { epochZeroKey, openContent, sealContent, type Sealed } from '../src/content.ts'
 import { seededRandom } from './helpers.ts'
 
@@ -398,4 +399,14 @@ test('parseCommand never throws: 2000 random buffers and 4000 mutations of valid
   }
   assert.ok(seen.rejected > 3000, `rejected ${seen.rejected}`)
   assert.ok(seen.ok > 0, 'some mutations (e.g. of text bytes) still parse') // proves the mutations reach the field checks
+})
+
+test('new message and pad ids are valid ids that never start with "-" (so the CLI never reads one as an option)', () => {
+  const ids = Array.from({ length: 4000 }, () => newRecordId())
+  for (const id of ids) {
+    assert.ok(isMessageId(id), id)
+    assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{15}$/)
+  }
+  assert.equal(new Set(ids).size, ids.length, 'no two alike')
+  // 4000 draws: a leading '-' (1 in 64) would have turned up about 62 times without the guard.
 })

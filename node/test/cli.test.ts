@@ -45,6 +45,18 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
     const r = await run(['--home', home('usage'), 'send', '--bogus', 'g', 't'])
     assert.match(r.stderr, /^solidar: unknown option '--bogus'/)
     assert.match(r.stderr, /--help/)
+    assert.doesNotMatch(r.stderr, /is an id/, 'a misspelt option gets no id hint')
+  })
+
+  it('an id that starts with "-" (made by an earlier version) gets a hint, and is accepted after --', async () => {
+    const id = '-KM0-NgS6SrTIhwp'
+    const asOption = await run(['--home', home('dash-id'), 'pad', 'export', 'g', id])
+    assert.equal(asOption.code, 64, asOption.stderr)
+    assert.ok(asOption.stderr.includes(`put -- before it: solidar … -- ${id}`), asOption.stderr)
+    const afterDashes = await run(['--home', home('dash-id'), 'pad', 'export', 'g', '--', id])
+    // Parsed as the PAD argument: the command gets as far as looking for the node.
+    assert.equal(afterDashes.code, 2, afterDashes.stderr)
+    assert.match(afterDashes.stderr, /No Solidar node is running/)
   })
 
   it('a bad --expires value exits 64 and says what a duration looks like', async () => {

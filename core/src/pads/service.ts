@@ -7,14 +7,13 @@
  */
 import * as Y from 'yjs'
 import b4a from 'b4a'
-import crypto from 'hypercore-crypto'
 import type { Command } from '../commands.ts'
 import { isMessageId, MAX_PAD_TITLE } from '../commands.ts'
 import type { Keyring } from '../content.ts'
 import { errors } from '../errors.ts'
 import type { Group } from '../group.ts'
 import type { Identity } from '../identity.ts'
-import { encodeKey } from '../ids.ts'
+import { encodeKey, newRecordId } from '../ids.ts'
 import type { LocalStore } from '../registry.ts'
 import type { GroupId, MemberId, PadExport, PresentMember, PadFormat, PadHistory, PadId, PadPresence, PadSummary, SolidarEvent } from '../types.ts'
 import type { PadApi, PadCreateOptions } from './api.ts'
@@ -375,7 +374,7 @@ export class Pads implements PadApi {
       blocks.push(...(format === 'md' ? markdownToBlocks(opts.content) : textToBlocks(opts.content)))
     }
     const epoch = await this.#writable(g)
-    const id = b4a.toString(crypto.randomBytes(12), 'base64url')
+    const id = newRecordId()
     await g.log.append({ t: 'pad/create', id, title: g.log.keyring.seal(epoch, 'pad-title', b4a.from(clean)), ts: this.#host.now() })
     const rec = await readPad(g.log.group.view, id)
     if (!rec) throw errors.padNotFound(id)

@@ -39,7 +39,19 @@ Getting started:
   $ solidar send "Betriebsrat Nord" "Hello everyone"
   $ solidar log "Betriebsrat Nord" --follow
 
+An id that starts with '-' (possible for messages from the XMPP bridge and for ids made by
+earlier versions) goes after --, which ends the options: solidar pad export G -- -Ab3…
+
 Run \`solidar help COMMAND\` for details of a command.`
+
+/**
+ * Message and pad ids made by earlier versions could start with '-' (base64url); commander reads such an
+ * id as an option. Say how to pass it: after `--`, which ends the options.
+ */
+function idHint (message: string): string {
+  const m = /unknown option '(-[A-Za-z0-9_][A-Za-z0-9_-]{7,63})'/.exec(message)
+  return m ? `(if ${m[1]} is an id, put -- before it: solidar … -- ${m[1]})\n` : ''
+}
 
 /** Builds the CLI program; every command registers itself from its own module. */
 export function createProgram (): Command {
@@ -55,7 +67,7 @@ export function createProgram (): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
-      outputError: (message, write) => write(`solidar: ${message.replace(/^error: /, '')}`)
+      outputError: (message, write) => write(`solidar: ${message.replace(/^error: /, '')}${idHint(message)}`)
     })
     .addHelpText('after', EXAMPLES)
 
