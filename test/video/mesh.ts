@@ -91,6 +91,18 @@ describe('video meeting of three browsers', { timeout: 420_000 }, () => {
     cluster = await Cluster.start({ names: ['alice', 'bob', 'carol'] })
     const [alice, bob, carol] = cluster.nodes
     group = (await cluster.createGroup(alice, 'Works council', [bob, carol])).id
+    // Signalling goes to directly connected peers only: the meeting needs the full mesh of
+    // swarm connections (each node with both others) before anyone starts.
+    const c = cluster
+    await waitFor(async () => {
+      const peers = await Promise.all(c.nodes.map(async (n) => {
+        const status = (await n.api({ path: '/api/status' })).json as { groups: Array<{ id: string, peers: number }> }
+        return status.groups.find((g) => g.id === group)?.peers ?? 0
+      }))
+      return peers.every(n => n >= 2)
+    }, { timeout: 90_000, interval: 250, what: 'every node to be connected to both others' }).catch(async (err) => {
+      throw new Error(`${err.message}\n${await c.statuses()}`)
+    })
     for (const node of cluster.nodes) {
       // One browser each (not contexts of one): three independent WebRTC stacks, like three colleagues.
       const browser = await launchChromium(tmp, { media: true, webrtc: true })
@@ -123,7 +135,7 @@ describe('video meeting of three browsers', { timeout: 420_000 }, () => {
     // The others see it in the group as running, with the participants so far, and join with one click.
     for (const [i, p] of [bob, carol].entries()) {
       await p.page.getByRole('link', { name: new RegExp(`Meeting\\s*running, ${i + 1} participants?$`) }).waitFor({ timeout: 30_000 }).catch(async (err) => {
-        throw new Error(`${err.message}\n${p.name}'s page: ${await p.page.locator('main').innerText()}\n${p.name}'s node: ${(await p.node.api({ path: `/api/groups/${encodeURIComponent(group)}/meetings` })).text}\nproblems: ${p.problems.join('\n')}`)
+        throw new Error(`${err.message}\n${p.name}'s page: ${await p.page.locator('main').innerText()}\n${p.name}'s node: ${(await p.node.api({ path: `/api/groups/${encodeURIComponent(group)}/meetings` })).text}\nproblems: ${p.problems.join('\n')}\n${await cluster!.statuses()}`)
       })
       await p.page.getByRole('button', { name: 'Join meeting' }).click()
       await participants(p).getByText(`${p.name} (you`).waitFor()
