@@ -290,7 +290,8 @@ export class Cluster {
       })
     } catch (err: any) {
       const views = last.map((log, i) => `${nodes[i].name}: ${JSON.stringify(log.map((m) => [m.seq, m.id, m.authorName, m.text]))}`)
-      throw new Error(`${err.message}\nwanted: ${ids.join(', ')}\n${views.join('\n')}\n${await this.statuses()}`)
+      const missing = last.map((log, i) => `${nodes[i].name} lacks: ${ids.filter((id) => !log.some((m) => m.id === id)).join(', ') || '-'}`)
+      throw new Error(`${err.message}\nwanted: ${ids.join(', ')}\n${views.join('\n')}\n${missing.join('\n')}\n${await this.statuses()}\n${await this.audits(group)}`)
     }
     const logs = await Promise.all(nodes.map((n) => n.log(group)))
     for (const [i, log] of logs.entries()) {
@@ -301,12 +302,22 @@ export class Cluster {
     return logs
   }
 
+  /** Every running node's audit of `group` (entries its apply refused, with the reason), for failure messages. */
+  async audits (group: string): Promise<string> {
+    const lines = await Promise.all(this.nodes.map(async (n) => {
+      if (!n.running) return `${n.name}: not running`
+      const r = await n.api({ path: `/api/groups/${encodeURIComponent(group)}/audit` }).catch((err) => ({ text: String(err) }))
+      return `${n.name} audit: ${r.text.slice(0, 2000)}`
+    }))
+    return lines.join('\n')
+  }
+
   /** Every running node's GET /api/status (connections, peers and length per group), for failure messages. */
   async statuses (): Promise<string> {
     const lines = await Promise.all(this.nodes.map(async (n) => {
       if (!n.running) return `${n.name}: not running`
       const r = await n.api({ path: '/api/status' }).catch((err) => ({ text: String(err) }))
-      return `${n.name} status: ${r.text.slice(0, 1000)}`
+      return `${n.name} status: ${r.text.slice(0, 2000)}`
     }))
     return lines.join('\n')
   }
