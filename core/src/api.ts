@@ -35,8 +35,12 @@ export interface SolidarApi {
 
   /** First device only: a one-time code (10 min) for linking another device of yours. */
   deviceLink (opts?: { expiresMs?: number }): Promise<{ code: string, expires: number }>
-  /** Fresh device: become a device of the member who made `code`; gets all their groups. */
-  deviceAdd (code: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ member: MemberId, device: string }>
+  /**
+   * Fresh device: become a device of the member who made `code`; gets all their groups. Once
+   * admitted it succeeds: `linked` false (member null) means the first device's vault has not
+   * reached this device yet; the link then completes by itself when it has.
+   */
+  deviceAdd (code: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ member: MemberId | null, device: string, linked: boolean }>
   devices (): Promise<Array<{ id: string, name: string, current: boolean, revoked?: number }>>
   /** Revokes another of your devices in every log: it reads and writes nothing new. */
   revokeDevice (device: string): Promise<{ id: string, logs: number }>

@@ -201,7 +201,8 @@ export class Solidar implements SolidarApi {
           if (log.record.kind !== 'dm') await this.#rotateIfNeeded(log)
           // Sibling devices: a change anywhere may let us add a device to a log, or vice versa.
           const vault = this.#vault()
-          if (vault) await this.#processVault(vault)
+          // A link whose vault arrived after `deviceAdd` returned completes here.
+          if (vault && await this.#finishLink(vault)) await this.#processVault(vault)
         } while (again && !this.#closing)
       } catch (err) {
         // A log closed meanwhile (left, reopened after a storage failure, node closing) ends quietly.
@@ -1119,14 +1120,20 @@ export class Solidar implements SolidarApi {
     return request.response
   }
 
-  /** On a fresh device: become a device of the member whose first device made `code`. */
-  async deviceAdd (code: string, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ member: MemberId, device: string }> {
+  /**
+   * On a fresh device: become a device of the member whose first device made `code`. Once the
+   * first device has admitted us, the link is made: if the vault has not reached this device
+   * by the deadline (the first device went offline right after answering), `linked` is false
+   * and the link completes in the background as soon as it has (`#finishLink`).
+   */
+  async deviceAdd (code: string, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ member: MemberId | null, device: string, linked: boolean }> {
     if (this.identity.member) throw errors.notPermitted('This device is already linked to a member')
     if (this.#logs.size > 0) throw errors.notPermitted('This device already has groups of its own; link a fresh device (a new home folder)')
     const invite = decodeInviteCode(code)
     if (invite.expires && this.#now() > invite.expires) throw errors.inviteExpired(invite.expires)
     if (!this.transport) throw errors.noNetwork()
     const timeoutMs = opts.timeoutMs ?? DEFAULT_JOIN_TIMEOUT
+    const deadline = this.#now() + timeoutMs
     const namespace = hex(crypto.randomBytes(16))
     const writer = await Autobase.getLocalKey(this.store.namespace(namespace))
     const userData = encodeJoinUserData({
@@ -1137,17 +1144,33 @@ export class Solidar implements SolidarApi {
     const record: LogRecord = { key: hex(auth.key), encryptionKey: hex(auth.encryptionKey), namespace, kind: 'vault' }
     await this.#registry.put(record)
     const vault = await this.#openLog(record)
-    await withTimeout(vault.group.waitForWritable(opts.signal), timeoutMs, () => errors.joinTimeout(timeoutMs))
+    const writable = await resolvesWithin(vault.group.waitForWritable(opts.signal), Math.max(1000, deadline - this.#now()))
+    const linked = await this.#finishLink(vault)
+    // Writable means our member/device entry was applied: it carries the certificate.
+    if (writable && !linked) throw errors.badRequest('The linked vault does not list this device')
+    if (linked) await this.#processVault(vault)
+    return { member: linked ? z32OfHex(this.#self) : null, device: z32OfHex(this.#device), linked }
+  }
+
+  /**
+   * Completes a device link once the vault lists this device with its certificate: from then
+   * on this device acts for the member (identity saved). True when there is nothing (more) to
+   * do, as on the first device, which made the vault.
+   */
+  async #finishLink (vault: OpenLog): Promise<boolean> {
+    if (this.identity.member) return true
     const meta = await vault.group.meta()
-    const owner = meta ? await vault.group.member(meta.creator) : null
+    if (!meta) return false
+    if (meta.creator === this.#device) return true
+    const owner = await vault.group.member(meta.creator)
     const mine = owner?.devices?.find(d => d.device === this.#device)
-    if (!meta || !owner || !mine?.cert) throw errors.badRequest('The linked vault does not list this device')
+    if (this.identity.member) return true // a concurrent call finished it
+    if (!owner || !mine?.cert) return false
     this.identity.member = b4a.from(meta.creator, 'hex')
     this.identity.cert = b4a.from(mine.cert, 'hex')
     this.identity.name = owner.name
     await this.#onIdentityChange(this.identity)
-    await this.#processVault(vault)
-    return { member: z32OfHex(meta.creator), device: z32OfHex(this.#device) }
+    return true
   }
 
   /** This member's devices (from the vault; just this one before any link). */

@@ -1,5 +1,6 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
+import crypto from 'hypercore-crypto'
 import { makeNodes, waitFor } from './helpers.ts'
 
 test('a linked device joins the same identity: same groups, same history, both write; a revoked one reads nothing new', async (t) => {
@@ -31,4 +32,36 @@ test('a linked device joins the same identity: same groups, same history, both w
   const onPhone = (await phone.messages(id)).find(m => m.id === secret.id)
   if (onPhone) assert.ok(onPhone.unreadable && onPhone.text === '', 'the revoked phone cannot read it')
   await assert.rejects(phone.send(id, 'from a revoked phone'), { code: 'NOT_PERMITTED' })
+})
+
+test('device add: admitted but the vault not here in time is a link that says so (linked: false), and it completes by itself', async (t) => {
+  const { nodes: [alice, phone], locals } = await makeNodes(['alice', 'alice-phone'], t)
+  const { id } = await alice.createGroup('Works council')
+  await alice.send(id, 'history')
+  const { code } = await alice.deviceLink()
+  // The first device answers, then drops off the network before the phone has any of the
+  // vault: cut when the phone records the vault's key.
+  const write = locals[1].write.bind(locals[1])
+  let vaultTopic: Buffer | null = null
+  locals[1].write = async (name: string, text: string) => {
+    const vault = vaultTopic === null ? (JSON.parse(text).logs as Array<{ key: string, kind: string }>).find(l => l.kind === 'vault') : undefined
+    if (vault) {
+      const topic: Buffer = crypto.discoveryKey(Buffer.from(vault.key, 'hex'))
+      vaultTopic = topic
+      await alice.transport!.leave(topic)
+      ;(alice.transport as any).disconnectAll()
+    }
+    return write(name, text)
+  }
+  const added = await phone.deviceAdd(code, { timeoutMs: 6000 })
+  assert.ok(vaultTopic, 'the first device left right after admitting the phone')
+  assert.deepEqual({ member: added.member, linked: added.linked }, { member: null, linked: false })
+  assert.notEqual(phone.whoami().id, alice.whoami().id, 'not linked yet')
+  await assert.rejects(phone.deviceAdd(code), { code: 'NOT_PERMITTED' }, 'a second add is refused: this device is being linked')
+  // The first device is back: the link completes, the phone gets the group and writes as alice.
+  await alice.transport!.join(vaultTopic!)
+  await waitFor(() => phone.whoami().id === alice.whoami().id, 'the link completes in the background')
+  await waitFor(async () => (await phone.listGroups()).some(g => g.id === id), 'the phone opens the group from the vault')
+  const sent = await waitFor(async () => phone.send(id, 'from the phone').catch(() => null), 'the phone can write')
+  await waitFor(async () => (await alice.messages(id)).some(m => m.id === sent.id && m.author === alice.whoami().id), 'alice sees it as her own')
 })

@@ -41,6 +41,7 @@ export const de: Record<keyof typeof en, string> = {
   'onboarding.newNote': 'Dieses Gerät bekommt ein eigenes Schlüsselpaar: deine Identität. Keine Telefonnummer, keine E-Mail-Adresse.',
   'onboarding.link': 'Nein, mit einem Gerät verbinden, das ich schon nutze',
   'onboarding.linkNote': 'Öffne auf dem anderen Gerät „Netzwerk und dieses Gerät“ und wähle „Weiteres Gerät verbinden“; gib den Code hier ein. Dann siehst du auf beiden dieselben Gruppen.',
+  'onboarding.linkPending': 'Dein erstes Gerät hat dieses zugelassen. Die Verbindung ist fertig, sobald dieses Gerät deine Daten von dort empfangen hat: Lass dein erstes Gerät dafür online. Deine Gruppen erscheinen dann hier.',
   'onboarding.name': 'Dein Name',
   'onboarding.nameNote': 'Die Mitglieder deiner Gruppen sehen ihn. Du kannst ihn nur ändern, bis du eine Gruppe anlegst oder einer beitrittst.',
   'onboarding.nameFixed': 'Dein Name ist {{name}}. Er lässt sich hier nicht mehr ändern, weil deine Gruppen ihn schon kennen.',
@@ -139,6 +140,7 @@ export const de: Record<keyof typeof en, string> = {
   'chat.placeholder': 'Nachricht schreiben (Enter sendet, Umschalt+Enter: neue Zeile)',
   'chat.send': 'Senden',
   'chat.observer': 'Du beobachtest diese Gruppe: Du kannst lesen, aber nicht schreiben.',
+  'chat.catchingUp': 'Dieses Gerät holt die Gruppe noch ein. Schreiben kannst du, sobald es den Verlauf bis zu deiner Aufnahme empfangen hat; dafür muss ein Mitglied online sein.',
   'chat.dmTitle': 'Direktnachrichten mit {{name}}',
 
   'members.title': 'Mitglieder von {{group}}',

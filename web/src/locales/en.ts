@@ -39,6 +39,7 @@ export const en = {
   'onboarding.newNote': 'This device gets its own key pair: your identity. No phone number, no e-mail address.',
   'onboarding.link': 'No, link it to a device I already use',
   'onboarding.linkNote': 'On the other device open “Network and this device” and choose “Link another device”; enter its code here. You then see the same groups on both.',
+  'onboarding.linkPending': 'Your first device admitted this one. The link completes as soon as this device has received your data from it: keep your first device online. Your groups appear here then.',
   'onboarding.name': 'Your name',
   'onboarding.nameNote': 'Shown to the members of your groups. It can be changed only until you create or join a group.',
   'onboarding.nameFixed': 'Your name is {{name}}. It can no longer be changed here, because your groups already know it.',
@@ -137,6 +138,7 @@ export const en = {
   'chat.placeholder': 'Write a message (Enter sends, Shift+Enter: new line)',
   'chat.send': 'Send',
   'chat.observer': 'You are an observer in this group: you can read, not write.',
+  'chat.catchingUp': 'This device is still catching up with the group. You can write as soon as it has received the history up to your admission; for that, a member must be online.',
   'chat.dmTitle': 'Direct messages with {{name}}',
 
   'members.title': 'Members of {{group}}',

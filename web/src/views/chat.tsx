@@ -220,7 +220,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
             <button type="submit" disabled={busy || text.trim() === ''}>{t('chat.send')}</button>
           </form>
           )
-        : <p class="muted">{t('chat.observer')}</p>}
+        : <p class="muted" role="status">{groupInfo?.role === null ? t('chat.catchingUp') : t('chat.observer')}</p>}
     </section>
   )
 }

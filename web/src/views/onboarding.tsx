@@ -22,6 +22,8 @@ export function Onboarding ({ ctx }: { ctx: AppContext }) {
   const [code, setCode] = useState('')
   const [step, setStep] = useState<'who' | 'network'>('who')
   const [busy, setBusy] = useState(false)
+  /** Admitted, but the first device's vault has not reached this one yet (it links by itself later). */
+  const [linkPending, setLinkPending] = useState(false)
   const [error, setError] = useState<unknown>(null)
   useEffect(() => { api.settings().then(setSettings, setError) }, [])
 
@@ -33,7 +35,8 @@ export function Onboarding ({ ctx }: { ctx: AppContext }) {
       if (path === 'new') {
         if (settings?.canRename === true && name.trim() !== ctx.me.name) setSettings(await api.setName(name.trim()))
       } else {
-        await api.deviceAdd(code)
+        const added = await api.deviceAdd(code)
+        setLinkPending(!added.linked)
         await ctx.reloadGroups()
       }
       await ctx.reloadMe()
@@ -78,6 +81,7 @@ export function Onboarding ({ ctx }: { ctx: AppContext }) {
           )
         : (
           <div>
+            {linkPending ? <p class="notice" role="status">{t('onboarding.linkPending')}</p> : null}
             {settings !== null
               ? <>
                 <NetworkForm settings={settings} onSaved={setSettings} />

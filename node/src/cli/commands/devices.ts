@@ -30,12 +30,18 @@ It becomes a device of the same member: same id, same groups, same history, and 
     .description('on a fresh device: join the member whose first device printed CODE')
     .argument('<code>', 'the code from `solidar device link`')
     .option('--timeout <duration>', 'how long to wait for the first device (default 60s)', boundedDurationArg(JOIN_MAX_MS))
-    .option('--json', 'print {member, device} as JSON')
+    .option('--json', 'print {member, device, linked} as JSON (member is null while linked is false)')
+    .addHelpText('after', `
+Once your first device has admitted this one, the link is made. If the first device goes
+offline before this one has its vault, the command says so (linked: false) and the link
+completes by itself when the vault arrives: keep \`solidar serve\` running here and check
+\`solidar whoami\`.`)
     .action(async (code: string, opts: { timeout?: number, json?: boolean }, cmd: Command) => {
       const timeoutMs = opts.timeout ?? 60_000
-      const added = await clientOf(cmd).post<{ member: string, device: string }>('/api/devices/add', { code, timeoutMs }, { timeoutMs: timeoutMs + 30_000 })
+      const added = await clientOf(cmd).post<{ member: string | null, device: string, linked: boolean }>('/api/devices/add', { code, timeoutMs }, { timeoutMs: timeoutMs + 30_000 })
       if (opts.json === true) return printJson(added)
-      print(`This device now belongs to member ${added.member}; your groups are syncing.`)
+      if (added.linked) print(`This device now belongs to member ${added.member}; your groups are syncing.`)
+      else print('Your first device admitted this one. The link completes as soon as this device has received your vault: keep your first device online and `solidar serve` running here; `solidar whoami` shows your member id then.')
     })
 
   device.command('list')
