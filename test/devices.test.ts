@@ -35,6 +35,7 @@ describe('multi-device', { timeout: 300_000 }, () => {
       const added = JSON.parse(await phone.ok(['device', 'add', code, '--timeout', '60s', '--json']))
       const aliceId = JSON.parse(await alice.ok(['whoami', '--json'])).id
       assert.equal(added.member, aliceId, 'the member id stays the same')
+      assert.equal(added.linked, true, 'linked within the wait')
       assert.equal(JSON.parse(await phone.ok(['whoami', '--json'])).id, aliceId, 'whoami on the phone shows alice\'s id')
       await phone.waitForLog(group.id, [history.id], { timeout: 60_000 })
       const sent = await waitFor(async () => {
