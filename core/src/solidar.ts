@@ -1170,6 +1170,7 @@ export class Solidar implements SolidarApi {
     this.identity.cert = b4a.from(mine.cert, 'hex')
     this.identity.name = owner.name
     await this.#onIdentityChange(this.identity)
+    this.#events.emit('event', { type: 'identity', member: z32OfHex(meta.creator) } satisfies SolidarEvent)
     return true
   }
 

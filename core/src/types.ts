@@ -98,6 +98,8 @@ export type SolidarEvent =
   | { type: 'dm'; peer: MemberId; message: MessageView }
   | { type: 'members'; group: GroupId }
   | { type: 'group'; group: GroupId }
+  /** This device now acts for `member` (a device link completed). */
+  | { type: 'identity'; member: MemberId }
   | { type: 'pad'; group: GroupId; pad: PadId; change: PadChange; author: MemberId; seq?: number }
   | { type: 'pad-presence'; group: GroupId; pad: PadId; presence: PadPresence }
   | { type: 'meeting-update'; group: GroupId; meeting: MeetingView }

@@ -60,7 +60,11 @@ test('device add: admitted but the vault not here in time is a link that says so
   await assert.rejects(phone.deviceAdd(code), { code: 'NOT_PERMITTED' }, 'a second add is refused: this device is being linked')
   // The first device is back: the link completes, the phone gets the group and writes as alice.
   await alice.transport!.join(vaultTopic!)
+  const events: string[] = []
+  t.after(phone.subscribe((e) => { if (e.type === 'identity') events.push(e.member) }))
   await waitFor(() => phone.whoami().id === alice.whoami().id, 'the link completes in the background')
+  await waitFor(() => events.length > 0, 'an identity event tells the web app')
+  assert.deepEqual(events, [alice.whoami().id])
   await waitFor(async () => (await phone.listGroups()).some(g => g.id === id), 'the phone opens the group from the vault')
   const sent = await waitFor(async () => phone.send(id, 'from the phone').catch(() => null), 'the phone can write')
   await waitFor(async () => (await alice.messages(id)).some(m => m.id === sent.id && m.author === alice.whoami().id), 'alice sees it as her own')

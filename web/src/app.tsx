@@ -108,6 +108,7 @@ export function App () {
     const stopConn = onConnection((up) => { setOnline(up); if (up) void reloadGroups().catch(() => {}) })
     const stopEvents = onEvent((e) => {
       if (e.type === 'group' || e.type === 'members') void reloadGroups().catch(() => {})
+      if (e.type === 'identity') void Promise.all([reloadMe(), reloadGroups()]).catch(() => {})
       if (e.type === 'dm') addDm(e.peer, e.message.author === e.peer ? e.message.authorName : null)
     })
     return () => { stopConn(); stopEvents() }
