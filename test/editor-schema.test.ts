@@ -18,7 +18,7 @@ import { EditorState, TextSelection } from '@tiptap/pm/state'
 import { splitBlock } from '@tiptap/pm/commands'
 import type { Node as PMNode, Schema } from '@tiptap/pm/model'
 import { padSchema } from '../web/src/pad/schema.ts'
-import { markdownToBlocks, blocksToMarkdown } from '../core/src/pads/markdown.ts'
+import { markdownToBlocks, blocksToMarkdown, textToBlocks } from '../core/src/pads/markdown.ts'
 import { minutes } from '../core/src/pads/template.ts'
 import { appendInline, docOf, fragmentOf, readBlocks } from '../core/src/pads/schema.ts'
 import { authorship } from '../core/src/pads/history.ts'
@@ -82,6 +82,10 @@ function charsByClient (doc: Y.Doc): Map<number, number> {
 const documents: Array<[string, () => Y.Doc]> = [
   ['imported Markdown (headings, marks, code, links, nested and numbered lists)', () => docOf(markdownToBlocks(RICH))],
   ['the minutes template', () => docOf(minutes({ title: 'Works council, 12 May', date: '2027-05-12', attendees: ['Alice', 'Bob'] }))],
+  ['imported line breaks (a Markdown hard break, a text file\'s single newlines)', () => {
+    const doc = docOf([...markdownToBlocks('Works council\\\nMain street **1**\n'), ...textToBlocks('Notes\nsecond line\nthird\n')])
+    return doc
+  }],
   ['text appended by `pad append --inline` after a link', () => {
     const doc = docOf(markdownToBlocks('See [the law](https://example.org/)'))
     appendInline(doc, ' and more')
@@ -97,6 +101,15 @@ describe('the web editor sees documents written by core as they are', () => {
       assert.deepEqual(bindingWrites(doc, pm), [], 'the binding found a difference where there is none')
     })
   }
+
+  it('a line break is one form, typed or imported: a hardBreak node, as the editor makes it', () => {
+    const doc = docOf(textToBlocks('Notes\nsecond line\n'))
+    const para = fragmentOf(doc).get(0) as Y.XmlElement
+    assert.deepEqual(para.toArray().map((c) => c instanceof Y.XmlElement ? c.nodeName : c.toString()), ['Notes', 'hardBreak', 'second line'])
+    const pm = editorDoc(doc)
+    assert.deepEqual(pm.firstChild!.content.content.map((n) => n.type.name), ['text', 'hardBreak', 'text'])
+    assert.equal(blocksToMarkdown(readBlocks(doc)), 'Notes\\\nsecond line\n')
+  })
 
   it('the editor keeps links, marks and list numbers of an import (Markdown round trip through the editor)', () => {
     const doc = docOf(markdownToBlocks(RICH))

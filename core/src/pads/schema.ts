@@ -5,6 +5,7 @@
  *
  *   paragraph | heading{level 1–3} | bulletList > listItem > block+ | orderedList{start} > listItem
  *   text marks (Y.XmlText formatting attributes): bold {}, italic {}, code {}, link {href}
+ *   a line break inside a paragraph or heading: a `hardBreak` element between its texts
  *
  * `Block`s are a plain-data view of that document: what import builds and export reads.
  * Reading is lenient (unknown nodes from a newer editor degrade to their text); writing
@@ -50,16 +51,40 @@ function textOf (runs: Run[]): Y.XmlText {
   return text
 }
 
+/**
+ * The children of a paragraph or heading: text, with each line break as a `hardBreak` node
+ * (what the editor's Shift+Enter makes), so a pad has one form for a break whether it was
+ * typed or imported. No empty text nodes around breaks.
+ */
+function inlineOf (runs: Run[]): Array<Y.XmlText | Y.XmlElement> {
+  const out: Array<Y.XmlText | Y.XmlElement> = []
+  let line: Run[] = []
+  const flush = () => {
+    if (line.some(r => r.text !== '')) out.push(textOf(line))
+    line = []
+  }
+  for (const run of runs) {
+    const parts = run.text.split('\n')
+    parts.forEach((text, i) => {
+      if (i > 0) { flush(); out.push(new Y.XmlElement('hardBreak')) }
+      line.push({ text, marks: run.marks })
+    })
+  }
+  flush()
+  // An empty block keeps its (empty) text node, as before hard breaks were nodes.
+  return out.length ? out : [textOf([])]
+}
+
 /** A Y element for a block (not yet integrated: insert it into a fragment or element). */
 export function elementOf (block: Block): Y.XmlElement {
   const el = new Y.XmlElement(block.type)
   switch (block.type) {
     case 'paragraph':
-      el.insert(0, [textOf(block.runs)])
+      el.insert(0, inlineOf(block.runs))
       break
     case 'heading':
       el.setAttribute('level', block.level as any)
-      el.insert(0, [textOf(block.runs)])
+      el.insert(0, inlineOf(block.runs))
       break
     case 'bulletList':
     case 'orderedList':
