@@ -1286,12 +1286,3 @@ async function resolvesWithin (p: Promise<unknown>, ms: number): Promise<boolean
     clearTimeout(timer)
   }
 }
-
-async function withTimeout<T> (p: Promise<T>, ms: number, onTimeout: () => SolidarError): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(onTimeout()), ms) })])
-  } finally {
-    clearTimeout(timer)
-  }
-}
