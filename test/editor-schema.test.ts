@@ -82,10 +82,8 @@ function charsByClient (doc: Y.Doc): Map<number, number> {
 const documents: Array<[string, () => Y.Doc]> = [
   ['imported Markdown (headings, marks, code, links, nested and numbered lists)', () => docOf(markdownToBlocks(RICH))],
   ['the minutes template', () => docOf(minutes({ title: 'Works council, 12 May', date: '2027-05-12', attendees: ['Alice', 'Bob'] }))],
-  ['imported line breaks (a Markdown hard break, a text file\'s single newlines)', () => {
-    const doc = docOf([...markdownToBlocks('Works council\\\nMain street **1**\n'), ...textToBlocks('Notes\nsecond line\nthird\n')])
-    return doc
-  }],
+  ['imported line breaks (a Markdown hard break, a text file\'s single newlines)', () =>
+    docOf([...markdownToBlocks('Works council\\\nMain street **1**\n'), ...textToBlocks('Notes\nsecond line\nthird\n')])],
   ['text appended by `pad append --inline` after a link', () => {
     const doc = docOf(markdownToBlocks('See [the law](https://example.org/)'))
     appendInline(doc, ' and more')
