@@ -5,13 +5,14 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { SolidarApi, SolidarEvent } from '@solidar/core'
+import { QUERY_TOKEN_ROUTE } from './security.ts'
 
 const MAX_BUFFERED = 4 * 1024 * 1024
 const PING_INTERVAL_MS = 30_000
 
 /** Registers the event stream route (needs @fastify/websocket registered first). */
 export function registerEvents (app: FastifyInstance, api: SolidarApi): void {
-  app.get('/api/events', { websocket: true }, (socket) => {
+  app.get('/api/events', { websocket: true, config: QUERY_TOKEN_ROUTE }, (socket) => {
     let alive = true
     const unsubscribe = api.subscribe((event: SolidarEvent) => {
       if (socket.readyState !== socket.OPEN) return

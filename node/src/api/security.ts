@@ -51,3 +51,10 @@ export function bearerToken (header: string | undefined): string | undefined {
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
   return match?.[1]
 }
+
+/**
+ * Route option of the one route that may take its token from the query (`/api/events`,
+ * a WebSocket: browsers cannot set headers there). Decided by the route the router
+ * matched, never by the URL text.
+ */
+export const QUERY_TOKEN_ROUTE = { queryToken: true } as const

@@ -2,9 +2,13 @@
  * The daemon's local HTTP + WebSocket API (fastify).
  *
  * Security model (the API is reachable by every program and web page on this machine):
- * - every /api request needs `Authorization: Bearer <token>`; the WebSocket
- *   `/api/events` also accepts `?token=<token>` because browsers cannot set headers on
- *   WebSockets. Tokens are compared in constant time.
+ * - every route that is not a static file needs `Authorization: Bearer <token>`; the
+ *   WebSocket `/api/events` also accepts `?token=<token>` because browsers cannot set
+ *   headers on WebSockets. Tokens are compared in constant time.
+ *   This holds by construction: all API and WebSocket routes are registered inside one
+ *   encapsulated plugin scope (`registerApiScope`) whose `onRequest` hook checks the token
+ *   on the route the router matched, whatever spelling of the path reached it. Only the
+ *   static files live outside that scope. Nothing inspects the URL text to decide.
  * - the `Host` header must be `127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT` or the
  *   bound host:port, else 403 (DNS rebinding).
  * - an `Origin` header, if present, must be `http://` plus one of those, else 403.
@@ -83,9 +87,10 @@ function queryToken (request: FastifyRequest): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
-/** A WebSocket handshake for /api/events: the one place a `?token=` query is accepted. */
-function isEventStreamUpgrade (request: FastifyRequest): boolean {
-  return request.url.split('?')[0] === '/api/events' && request.headers.upgrade?.toLowerCase() === 'websocket'
+/** True for a WebSocket handshake on the route marked QUERY_TOKEN_ROUTE (security.ts). */
+function acceptsQueryToken (request: FastifyRequest): boolean {
+  const config = request.routeOptions.config as { queryToken?: unknown } | undefined
+  return config?.queryToken === true && request.headers.upgrade?.toLowerCase() === 'websocket'
 }
 
 /**
@@ -103,7 +108,8 @@ function deny (request: FastifyRequest, reply: FastifyReply, code: ApiErrorCode,
   return send(reply, code, message)
 }
 
-function installGuards (app: FastifyInstance, opts: { token: string, allowed: () => Set<string> }): void {
+/** Host and Origin checks for every request, static files included. */
+function installGuards (app: FastifyInstance, opts: { allowed: () => Set<string> }): void {
   app.addHook('onRequest', async (request, reply) => {
     const allowed = opts.allowed()
     if (!isAllowedHost(request.headers.host, allowed)) {
@@ -112,13 +118,25 @@ function installGuards (app: FastifyInstance, opts: { token: string, allowed: ()
     if (!isAllowedOrigin(request.headers.origin, allowed)) {
       return deny(request, reply, 'FORBIDDEN', 'Requests from other web sites are not allowed')
     }
-    if (request.url === '/api' || request.url.startsWith('/api/') || request.url.startsWith('/api?')) {
+  })
+}
+
+/**
+ * Registers every API and WebSocket route inside one encapsulated scope whose `onRequest`
+ * hook demands the token. A route registered through `register` cannot exist outside the
+ * check, and the check runs on the route the router matched, so no spelling of a path
+ * (percent-encoding, dot segments, doubled slashes) reaches a handler without the token.
+ */
+async function registerApiScope (app: FastifyInstance, token: string, register: (scope: FastifyInstance) => void): Promise<void> {
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', async (request, reply) => {
       let presented = bearerToken(request.headers.authorization)
-      if (presented === undefined && isEventStreamUpgrade(request)) presented = queryToken(request)
-      if (!tokenMatches(presented, opts.token)) {
+      if (presented === undefined && acceptsQueryToken(request)) presented = queryToken(request)
+      if (!tokenMatches(presented, token)) {
         return deny(request, reply, 'UNAUTHORIZED', 'Missing or wrong API token')
       }
-    }
+    })
+    register(scope)
   })
 }
 
@@ -155,17 +173,20 @@ export async function startApiServer (opts: ApiServerOptions): Promise<ApiServer
   app.removeContentTypeParser('text/plain')
 
   let allowed = new Set<string>()
-  installGuards(app, { token: opts.token, allowed: () => allowed })
+  installGuards(app, { allowed: () => allowed })
   installErrorHandlers(app)
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
-  registerRoutes(app, opts.api)
-  registerMembershipRoutes(app, opts.api)
-  registerPadRoutes(app, opts.api)
-  registerMeetingRoutes(app, opts.api, { iceServers: opts.iceServers ?? [] })
-  registerBridgeRoutes(app, opts.api)
-  if (opts.mirrors !== undefined) registerMirrorRoutes(app, opts.mirrors)
-  if (opts.settings !== undefined) registerSettingsRoutes(app, opts.settings)
-  registerEvents(app, opts.api)
+  await registerApiScope(app, opts.token, (api) => {
+    registerRoutes(api, opts.api)
+    registerMembershipRoutes(api, opts.api)
+    registerPadRoutes(api, opts.api)
+    registerMeetingRoutes(api, opts.api, { iceServers: opts.iceServers ?? [] })
+    registerBridgeRoutes(api, opts.api)
+    if (opts.mirrors !== undefined) registerMirrorRoutes(api, opts.mirrors)
+    if (opts.settings !== undefined) registerSettingsRoutes(api, opts.settings)
+    registerEvents(api, opts.api)
+  })
+  // Outside the token scope: only the web app's files (GET / and GET /*).
   registerStatic(app, opts.staticDir ?? DEFAULT_STATIC_DIR)
 
   await app.listen({ host, port: opts.port })

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errorBody } from './errors.ts'
 
 const TYPES: Record<string, string> = {
@@ -85,6 +85,14 @@ export function registerStatic (app: FastifyInstance, staticDir: string): void {
       .header('Cache-Control', 'no-cache')
       .send(data)
   }
-  app.get('/', async (req, reply) => handler('/', reply))
-  app.get('/*', async (req, reply) => handler(req.url, reply))
+  // A WebSocket handshake on a file path is refused here; @fastify/websocket would otherwise
+  // accept it (101) and close it at once.
+  const refuseUpgrade = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (request.headers.upgrade !== undefined) {
+      reply.header('Connection', 'close')
+      await reply.code(404).send(errorBody('NOT_FOUND', 'Not found'))
+    }
+  }
+  app.get('/', { onRequest: refuseUpgrade }, async (req, reply) => handler('/', reply))
+  app.get('/*', { onRequest: refuseUpgrade }, async (req, reply) => handler(req.url, reply))
 }
