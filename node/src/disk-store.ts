@@ -37,6 +37,7 @@ export const WAL_TOLERATE_CORRUPTED_TAIL_RECORDS = 0
  */
 export function openDiskStore (home: string): any {
   const primaryKey = readStoreKey(home)
+  privateStoreDir(home)
   return new Corestore(Hypercore.defaultStorage(storeDir(home), { walRecoveryMode: WAL_TOLERATE_CORRUPTED_TAIL_RECORDS }), {
     globalCache: new Rache({ maxSize: GLOBAL_CACHE_ENTRIES }),
     // Corestore calls passing the key "unsafe": whoever holds it can sign as this device's
@@ -134,6 +135,17 @@ function storeError (message: string): Error {
 
 export function storeDir (home: string): string {
   return path.join(home, 'store')
+}
+
+/**
+ * Creates the store folder 0700 (or makes an existing one 0700) before RocksDB opens it.
+ * RocksDB creates its files with the process umask (0644 under the usual 022); inside a 0700
+ * store in a 0700 home nobody else can reach them. The CLI also sets umask 077 (main.ts).
+ */
+function privateStoreDir (home: string): void {
+  const dir = storeDir(home)
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  fs.chmodSync(dir, 0o700)
 }
 
 /**

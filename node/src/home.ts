@@ -52,18 +52,56 @@ function nonEmpty (value: string | undefined): string | undefined {
   return value !== undefined && value.trim() !== '' ? value : undefined
 }
 
+/** Entries that mark a folder as a Solidar home (any one of them). */
+const HOME_MARKERS = ['identity.json', 'token', 'config.json', 'store', 'store-key', 'logs.json']
+
 /**
- * Creates the home folder (and missing parents) with mode 0700 if it does not exist.
- * An existing folder is left as it is: it may be one the user chose on purpose.
+ * Creates the home folder (and missing parents) with mode 0700 if it does not exist, and
+ * makes an existing one that Solidar owns private: a folder of this user that is empty or
+ * already holds a Solidar home (identity, token, store …) is set to 0700. Any other folder
+ * (another user's, or one with unrelated files the user chose on purpose) is left as it is;
+ * `homeWarning` says so. Returns true if it changed the folder's mode.
  */
-export function ensureHome (home: string): void {
+export function ensureHome (home: string): boolean {
   if (fs.existsSync(home)) {
-    if (!fs.statSync(home).isDirectory()) throw errors.badRequest(`${home} exists and is not a folder`)
-    return
+    const stat = fs.statSync(home)
+    if (!stat.isDirectory()) throw errors.badRequest(`${home} exists and is not a folder`)
+    if ((stat.mode & 0o077) === 0 || !ownsHome(home, stat)) return false
+    try {
+      fs.chmodSync(home, DIR_MODE)
+      return true
+    } catch (err: any) {
+      // A read-only file system or an ACL refusing chmod: `homeWarning` reports the mode.
+      if (err?.code === 'EPERM' || err?.code === 'EROFS' || err?.code === 'EACCES') return false
+      throw err
+    }
   }
   fs.mkdirSync(home, { recursive: true, mode: DIR_MODE })
   fs.chmodSync(home, DIR_MODE) // mkdir's mode is filtered by the umask
   syncDir(path.dirname(home))
+  return true
+}
+
+function ownsHome (home: string, stat: fs.Stats): boolean {
+  if (typeof process.getuid === 'function' && stat.uid !== process.getuid()) return false
+  const entries = fs.readdirSync(home)
+  return entries.length === 0 || entries.some((name) => HOME_MARKERS.includes(name))
+}
+
+/**
+ * A warning for a home that others can read or enter (mode with group/other bits) and that
+ * Solidar did not tighten, or null when the home is private.
+ */
+export function homeWarning (home: string): string | null {
+  let stat: fs.Stats
+  try { stat = fs.statSync(home) } catch { return null } // not there yet: ensureHome creates it 0700
+  const mode = stat.mode & 0o777
+  if ((mode & 0o077) === 0) return null
+  const why = typeof process.getuid === 'function' && stat.uid !== process.getuid()
+    ? 'it belongs to another user'
+    : ownsHome(home, stat) ? 'changing its mode failed' : 'it holds files that are not Solidar\'s'
+  return `the home folder ${home} has mode ${mode.toString(8).padStart(4, '0')}, so other users of this machine may read ` +
+    `its keys; Solidar left it as it is because ${why}. Run: chmod 700 ${JSON.stringify(home)}, or use another --home`
 }
 
 function tmpName (file: string): string {

@@ -8,8 +8,10 @@ import { createIdentity, memberId, isSolidarError } from '@solidar/core'
 import {
   resolveHome, ensureHome, writeFileAtomic, createFileAtomic, readIdentity, writeIdentity,
   loadOrCreateToken, readToken, readConfig, writeConfig, readDaemonInfo, writeDaemonInfo,
-  removeDaemonInfo, isProcessAlive
+  removeDaemonInfo, isProcessAlive, homeWarning
 } from '../src/home.ts'
+import { openDiskStore } from '../src/disk-store.ts'
+import { LongRunning, run } from './helpers/cli.ts'
 
 const mode = (file: string): number => fs.statSync(file).mode & 0o777
 
@@ -43,16 +45,102 @@ describe('home folder', () => {
     assert.equal(resolveHome('rel', {}), path.resolve('rel'))
   })
 
-  it('creates the home (and parents) with mode 0700, leaves an existing folder alone', () => {
+  it('creates the home (and parents) with mode 0700; makes an existing Solidar home private, leaves other folders alone and warns', () => {
     const home = path.join(root, 'a', 'b', 'home')
     ensureHome(home)
     assert.equal(mode(home), 0o700)
-    const existing = path.join(root, 'existing')
-    fs.mkdirSync(existing, { mode: 0o755 })
-    ensureHome(existing)
-    assert.equal(mode(existing), 0o755)
+    assert.equal(homeWarning(home), null)
+
+    // An empty folder the user pointed --home at: Solidar's from now on, so 0700.
+    const empty = path.join(root, 'existing-empty')
+    fs.mkdirSync(empty, { mode: 0o755 })
+    assert.match(homeWarning(empty) ?? '', /mode 0755/)
+    ensureHome(empty)
+    assert.equal(mode(empty), 0o700)
+    assert.equal(homeWarning(empty), null)
+
+    // An existing Solidar home made readable by someone (cp -r, a 022 umask, a backup restore).
+    const solidarHome = path.join(root, 'existing-home')
+    fs.mkdirSync(solidarHome, { mode: 0o755 })
+    fs.writeFileSync(path.join(solidarHome, 'identity.json'), '{}')
+    ensureHome(solidarHome)
+    assert.equal(mode(solidarHome), 0o700)
+
+    // A folder with the user's own unrelated files: left alone, with a warning that says what to do.
+    const documents = path.join(root, 'documents')
+    fs.mkdirSync(documents, { mode: 0o755 })
+    fs.writeFileSync(path.join(documents, 'minutes.odt'), 'x')
+    ensureHome(documents)
+    assert.equal(mode(documents), 0o755)
+    const warning = homeWarning(documents) ?? ''
+    assert.match(warning, /mode 0755/)
+    assert.match(warning, /not Solidar's/)
+    assert.match(warning, /chmod 700/)
+
     fs.writeFileSync(path.join(root, 'file'), '')
     assert.throws(() => ensureHome(path.join(root, 'file')), /not a folder/)
+  })
+
+  it('a home that belongs to another user is left alone, with a warning', { skip: process.getuid?.() !== 0 ? 'needs root (chown)' : false }, () => {
+    const foreign = path.join(root, 'foreign')
+    fs.mkdirSync(foreign, { mode: 0o755 })
+    fs.chownSync(foreign, 12345, 12345)
+    ensureHome(foreign)
+    assert.equal(mode(foreign), 0o755)
+    assert.match(homeWarning(foreign) ?? '', /belongs to another user/)
+  })
+
+  it('the store folder is 0700 (RocksDB makes its files with the umask)', async () => {
+    const home = path.join(root, 'store-mode')
+    ensureHome(home)
+    const store = openDiskStore(home)
+    await store.ready()
+    await store.close()
+    assert.equal(mode(path.join(home, 'store')), 0o700)
+    // An existing store someone loosened is tightened on the next open.
+    fs.chmodSync(path.join(home, 'store'), 0o755)
+    const again = openDiskStore(home)
+    await again.ready()
+    await again.close()
+    assert.equal(mode(path.join(home, 'store')), 0o700)
+  })
+
+  it('the CLI: init in an existing 0755 folder makes it 0700; every file it and serve create is private', async () => {
+    const home = path.join(root, 'cli-home')
+    fs.mkdirSync(home, { mode: 0o755 })
+    const init = await run(['--home', home, 'init', '--name', 'Mode'])
+    assert.equal(init.code, 0, init.stderr)
+    assert.equal(mode(home), 0o700)
+    assert.equal(init.stderr, '')
+    const tree: string[] = []
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name)
+        tree.push(full)
+        if (entry.isDirectory()) walk(full)
+      }
+    }
+    const serve = new LongRunning(['--home', home, 'serve', '--port', '0'])
+    try {
+      await serve.waitFor(/http:\/\/127\.0\.0\.1:\d+\/#token=/)
+      walk(home)
+      assert.ok(tree.some((f) => f.includes(`${path.sep}store${path.sep}`)), 'the store has files')
+      for (const file of tree) {
+        const m = mode(file)
+        assert.equal(m & 0o077, 0, `${path.relative(home, file)} has mode ${m.toString(8)}`)
+      }
+    } finally {
+      await serve.stop()
+    }
+
+    // And a folder with unrelated files: init warns on stderr and leaves the mode.
+    const shared = path.join(root, 'cli-shared')
+    fs.mkdirSync(shared, { mode: 0o755 })
+    fs.writeFileSync(path.join(shared, 'notes.txt'), 'x')
+    const warned = await run(['--home', shared, 'init', '--name', 'Mode'])
+    assert.equal(warned.code, 0, warned.stderr)
+    assert.equal(mode(shared), 0o755)
+    assert.match(warned.stderr, /Warning: the home folder .* has mode 0755/)
   })
 
   it('writes files atomically with mode 0600: a new inode, no temporary files left', () => {

@@ -45,4 +45,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err
 })
 
+// Everything the CLI creates (home, keys, the store's RocksDB files) is private to this user,
+// whatever the shell's umask; files that must be shared are none.
+process.umask(0o077)
 process.exitCode = await main()

@@ -3,10 +3,10 @@ import type { Command } from 'commander'
 import { errors } from '@solidar/core/errors'
 import { createIdentity, fingerprint, memberId } from '@solidar/core/identity'
 import type { Identity, WhoAmI } from '@solidar/core'
-import { readIdentity, writeIdentity } from '../../home.ts'
+import { homeWarning, readIdentity, writeIdentity } from '../../home.ts'
 import { homeOf } from '../context.ts'
 import { nameArg } from '../parsers.ts'
-import { print, printJson } from '../output.ts'
+import { note, print, printJson } from '../output.ts'
 
 /** The public facts of an identity. */
 export function whoamiOf (identity: Identity): WhoAmI {
@@ -31,6 +31,8 @@ export function registerIdentity (program: Command): void {
       const home = homeOf(cmd)
       const identity = createIdentity(opts.name)
       writeIdentity(home, identity)
+      const permissive = homeWarning(home)
+      if (permissive !== null) note(`Warning: ${permissive}`)
       const me = whoamiOf(identity)
       if (opts.json === true) return printJson(me)
       print(`Created identity for ${me.name} in ${home}`)

@@ -11,7 +11,7 @@ import type { ApiServer } from '../../api/server.ts'
 import type { IceServer } from '../../api/meeting-routes.ts'
 import type { SettingsApi } from '../../settings.ts'
 import {
-  ensureHome, loadOrCreateToken, readConfig, readDaemonInfo, readIdentity, removeDaemonInfo,
+  ensureHome, homeWarning, loadOrCreateToken, readConfig, readDaemonInfo, readIdentity, removeDaemonInfo,
   writeConfig, writeDaemonInfo, writeIdentity
 } from '../../home.ts'
 import { CliError, EXIT } from '../errors.ts'
@@ -153,6 +153,8 @@ Examples:
       if (conflict !== null) cmd.error(`error: ${conflict}`, { exitCode: EXIT.USAGE, code: 'solidar.usage' })
       const home = homeOf(cmd)
       ensureHome(home)
+      const permissive = homeWarning(home)
+      if (permissive !== null) note(`Warning: ${permissive}`)
       loadOrCreateIdentity(home, opts.openHint === true)
 
       const running = readDaemonInfo(home)
