@@ -19,6 +19,7 @@ import {
   K, getRecord, rangeRecords, type AuditRecord, type Bee, type DmSignalRecord, type GroupMeta,
   type InviteRecord, type MemberRecord, type MessageRecord, type RoomRecord, type BridgeAllowRecord, type Counter
 } from './view.ts'
+import { claimLocalWriter } from './local-writer.ts'
 
 export interface GroupOptions {
   /** A corestore namespace used by this group alone (autobase closes it on close). */
@@ -49,6 +50,8 @@ export class Group extends EventEmitter {
     super()
     this.#durable = durable ?? null
     this.base = new Autobase(store, key, {
+      // Runs before Autobase boots: open this namespace's writer, not one of an earlier membership.
+      ...(key !== null ? { wait: () => claimLocalWriter(store, key) } : {}),
       encryptionKey,
       ...(wakeup ? { wakeup } : {}),
       // Fast-forward (jumping to the indexers' signed view) never completes for our encrypted
