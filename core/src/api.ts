@@ -25,12 +25,19 @@ export interface SolidarApi {
   rooms (group: string): Promise<RoomView[]>
   createRoom (group: string, name: string): Promise<RoomView>
 
-  /** Admin only: removes a member and starts a new key epoch without them. */
-  removeMember (group: string, member: string): Promise<MemberView>
-  /** Leaves the group; this device forgets it. */
-  leaveGroup (group: string): Promise<{ id: GroupId, name: string }>
-  /** Admin only: 'admin' | 'member' | 'observer'; a group keeps at least one admin. */
-  setRole (group: string, member: string, role: Role): Promise<MemberView>
+  /**
+   * Admin only: removes a member and starts a new key epoch without them. `delivered`: a
+   * connected peer has taken the removal (false: it goes out when one connects).
+   */
+  removeMember (group: string, member: string): Promise<MemberView & { delivered: boolean }>
+  /**
+   * Leaves the group; this device forgets it once a peer has taken the leave. `pending`: none
+   * has within `timeoutMs` (default 10 s); the group is gone from the lists, and the leave goes
+   * out, and the group is forgotten, when a member's device is next reachable (also after a restart).
+   */
+  leaveGroup (group: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ id: GroupId, name: string, pending: boolean }>
+  /** Admin only: 'admin' | 'member' | 'observer'; a group keeps at least one admin. `delivered` as for removeMember. */
+  setRole (group: string, member: string, role: Role): Promise<MemberView & { delivered: boolean }>
   renameGroup (group: string, name: string): Promise<{ id: GroupId, name: string }>
 
   /** First device only: a one-time code (10 min) for linking another device of yours. */
@@ -42,8 +49,11 @@ export interface SolidarApi {
    */
   deviceAdd (code: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ member: MemberId | null, device: string, linked: boolean }>
   devices (): Promise<Array<{ id: string, name: string, current: boolean, revoked?: number }>>
-  /** Revokes another of your devices in every log: it reads and writes nothing new. */
-  revokeDevice (device: string): Promise<{ id: string, logs: number }>
+  /**
+   * Revokes another of your devices in every log: it reads and writes nothing new. `pending`:
+   * logs whose revocation no peer has taken yet (it goes out when one connects).
+   */
+  revokeDevice (device: string): Promise<{ id: string, logs: number, pending: number }>
 
   createInvite (group: string, opts?: InviteOptions): Promise<InviteResult>
   /** Waits until a member admits us (or `timeoutMs` passes, default 60 s). */
@@ -99,6 +109,8 @@ export interface NodeStatus {
    * in this node's view, and whether this node and its peers hold the same blocks.
    */
   groups: Array<{ id: GroupId, name: string, peers: number, peersByTransport: Record<string, number>, length: number, sync: GroupSync }>
+  /** Groups this device left whose leave no peer has taken yet (it goes out when one is reachable). */
+  leaving: Array<{ id: GroupId, name: string, since: number }>
   /**
    * The process's memory in bytes (Node's `process.memoryUsage()`), added by the platform
    * layer that serves the API (core itself stays platform-independent): resident set, V8

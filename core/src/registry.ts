@@ -24,6 +24,8 @@ export interface LogRecord {
   peer?: string
   /** For groups: the last DM signal processed (see dm.ts). */
   dmCursor?: number
+  /** Set (ms) when this device wrote its leave; the record goes once a peer has taken it (delivery.ts). */
+  leaving?: number
 }
 
 const FILE = 'logs.json'

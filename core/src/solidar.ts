@@ -33,6 +33,7 @@ import { Registry, type LocalStore, type LogRecord } from './registry.ts'
 import { SELF_VERIFY_MESSAGE, sameName, VerificationStore, verifyMember, withVerification, type VerificationResult, type VerifyOptions } from './verification.ts'
 import type { PeerConnection, Transport } from './transport.ts'
 import { groupSync } from './sync-state.ts'
+import { LEAVE_DELIVERY_MS, deliveredSoon, waitForDelivery } from './delivery.ts'
 import type {
   AuditEntry, BridgeAllowEntry, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
   MessageView, Role, RoomView, SolidarEvent, WhoAmI
@@ -92,6 +93,10 @@ export class Solidar implements SolidarApi {
   #network: NodeStatus['network']['mode']
   #bootstrap: string[]
   #closing = false
+  /** Aborted by close(): ends background waits (pending leaves). */
+  #lifetime = new AbortController()
+  /** Leaves written but not yet taken by any peer, by log key: done once one has (delivery.ts). */
+  #departures = new Map<string, Promise<void>>()
   #onIdentityChange: (identity: Identity) => Promise<void>
   #durable: (() => Promise<void>) | undefined
   /** Vault entries this device already acted on, so each is handled once per run. */
@@ -136,7 +141,10 @@ export class Solidar implements SolidarApi {
     await this.#registry.load()
     await this.#verification.load()
     this.transport?.on('connection', this.#onConnection)
-    for (const record of this.#registry.all()) await this.#openLog(record)
+    for (const record of this.#registry.all()) {
+      const log = await this.#openLog(record)
+      if (record.leaving !== undefined) this.#completeLeave(log)
+    }
   }
 
   #attach (conn: PeerConnection) {
@@ -371,8 +379,14 @@ export class Solidar implements SolidarApi {
       const { peers, peersByTransport, sync } = groupSync(log.group.base, this.#carrier)
       groups.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', peers, peersByTransport, length: await log.group.messageCount(), sync })
     }
+    const leaving: NodeStatus['leaving'] = []
+    for (const log of this.#logs.values()) {
+      if (log.record.leaving === undefined) continue
+      leaving.push({ id: groupIdOf(log.group.key), name: (await log.group.meta())?.name ?? '', since: log.record.leaving })
+    }
     const t = this.transport
     return {
+      leaving,
       id: memberId(this.identity),
       name: this.identity.name,
       network: {
@@ -443,8 +457,9 @@ export class Solidar implements SolidarApi {
     return out
   }
 
+  /** The groups of this device (not those it is leaving, see leaveGroup). */
   #groupLogs (): OpenLog[] {
-    return [...this.#logs.values()].filter(l => l.record.kind === 'group')
+    return [...this.#logs.values()].filter(l => l.record.kind === 'group' && l.record.leaving === undefined)
   }
 
   /** A group id, or a name that matches exactly one group (case-insensitive). */
@@ -461,7 +476,7 @@ export class Solidar implements SolidarApi {
     try { key = decodeKey(text, 'group id') } catch {}
     if (key) {
       const log = this.#logs.get(hex(key))
-      if (log && log.record.kind === 'group') return log
+      if (log && log.record.kind === 'group' && log.record.leaving === undefined) return log
     }
     const matches: OpenLog[] = []
     for (const log of this.#groupLogs()) {
@@ -521,7 +536,7 @@ export class Solidar implements SolidarApi {
    * Removes a member: their writers are removed from the log and a new key epoch starts at
    * once, sealed to everyone else, so they read nothing written from now on.
    */
-  async removeMember (ref: string, memberRef: string): Promise<MemberView> {
+  async removeMember (ref: string, memberRef: string): Promise<MemberView & { delivered: boolean }> {
     const log = await this.#resolveGroup(ref)
     await this.#requireAdmin(log.group, 'remove members')
     const target = await this.#groupMember(log.group, memberRef)
@@ -529,24 +544,59 @@ export class Solidar implements SolidarApi {
     await this.#appendChecked(log.group, { t: 'member/remove', member: b4a.from(target.id, 'hex'), ts: this.#now() })
     await this.#rotate(log)
     this.#events.emit('event', { type: 'members', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
-    return toMemberView({ ...target, left: this.#now() })
+    return { ...toMemberView({ ...target, left: this.#now() }), delivered: await deliveredSoon(log.group.base) }
   }
 
-  /** Leaves a group: an admin's node starts the next key epoch; this device stops syncing it. */
-  async leaveGroup (ref: string): Promise<{ id: GroupId, name: string }> {
+  /**
+   * Leaves a group: an admin's node starts the next key epoch; this device stops syncing it once
+   * a peer has taken the leave. Until then (`pending`), the group is gone from this device's
+   * lists but its log stays open, also across restarts, and the leave goes out when a member's
+   * device is next reachable (a leave that never left this device would change nothing).
+   */
+  async leaveGroup (ref: string, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ id: GroupId, name: string, pending: boolean }> {
     const log = await this.#resolveGroup(ref)
+    const id = groupIdOf(log.group.key)
     const name = (await log.group.meta())?.name ?? ''
     await log.group.settleIndexers()
     await this.#appendChecked(log.group, { t: 'member/leave', ts: this.#now() })
-    // Stay connected briefly so the entry reaches the others, then forget the group.
-    await sleep(200)
+    await this.#registry.update(log.record.key, { leaving: this.#now() })
+    log.record.leaving ??= this.#now()
+    this.#events.emit('event', { type: 'group', group: id } satisfies SolidarEvent)
+    let delivered = false
+    try {
+      delivered = await waitForDelivery(log.group.base, opts.timeoutMs ?? LEAVE_DELIVERY_MS, opts.signal)
+    } finally {
+      if (delivered) await this.#forgetLog(log)
+      else this.#completeLeave(log)
+    }
+    return { id, name, pending: !delivered }
+  }
+
+  /** In the background: forgets a group once a peer has taken this device's leave. */
+  #completeLeave (log: OpenLog): void {
+    const key = log.record.key
+    if (this.#departures.has(key)) return
+    const done = (async () => {
+      try {
+        if (await waitForDelivery(log.group.base, Infinity, this.#lifetime.signal)) await this.#forgetLog(log)
+      } catch (err) {
+        // Aborted by close(): the leave stays pending in logs.json and goes on at the next start.
+        if (!this.#lifetime.signal.aborted) this.#reportError(err as Error)
+      } finally {
+        this.#departures.delete(key)
+      }
+    })()
+    this.#departures.set(key, done)
+  }
+
+  async #forgetLog (log: OpenLog): Promise<void> {
+    if (this.#logs.get(log.record.key) !== log) return
     await this.#closeLog(log)
     await this.#registry.remove(log.record.key)
     this.#events.emit('event', { type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
-    return { id: groupIdOf(log.group.key), name }
   }
 
-  async setRole (ref: string, memberRef: string, role: Role): Promise<MemberView> {
+  async setRole (ref: string, memberRef: string, role: Role): Promise<MemberView & { delivered: boolean }> {
     if (!ROLES.includes(role)) throw errors.badRequest(`role must be one of ${ROLES.join(', ')}`)
     const log = await this.#resolveGroup(ref)
     await this.#requireAdmin(log.group, 'change roles')
@@ -555,7 +605,7 @@ export class Solidar implements SolidarApi {
     await log.group.settleIndexers()
     await this.#appendChecked(log.group, { t: 'member/role', member: b4a.from(target.id, 'hex'), role, ts: this.#now() })
     this.#events.emit('event', { type: 'members', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
-    return toMemberView({ ...target, role })
+    return { ...toMemberView({ ...target, role }), delivered: await deliveredSoon(log.group.base) }
   }
 
   async renameGroup (ref: string, name: string): Promise<{ id: GroupId, name: string }> {
@@ -615,6 +665,7 @@ export class Solidar implements SolidarApi {
     if (!this.transport) throw errors.noNetwork()
     const timeoutMs = opts.timeoutMs ?? DEFAULT_JOIN_TIMEOUT
     const deadline = this.#now() + timeoutMs
+    await this.#leftBefore(invite.discoveryKey, timeoutMs)
 
     const namespace = hex(crypto.randomBytes(16))
     const writer = await Autobase.getLocalKey(this.store.namespace(namespace))
@@ -641,6 +692,16 @@ export class Solidar implements SolidarApi {
     while (!meta && this.#now() < deadline + 5000) { await sleep(50); meta = await log.group.meta() }
     this.#events.emit('event', { type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
     return { id: groupIdOf(log.group.key), name: meta?.name ?? '', writable }
+  }
+
+  /** Joining a group this device is still leaving: first let the leave reach a peer (any admin answering will be one). */
+  async #leftBefore (discoveryKey: Buffer, timeoutMs: number): Promise<void> {
+    const leaving = [...this.#logs.values()].find(l => l.record.leaving !== undefined && b4a.equals(l.group.discoveryKey, discoveryKey))
+    const done = leaving ? this.#departures.get(leaving.record.key) : undefined
+    if (done === undefined) return
+    if (!(await resolvesWithin(done, timeoutMs))) {
+      throw errors.busy('This device is still leaving this group: the leave has not reached any member\'s device yet. Try again when one is online.')
+    }
   }
 
   #awaitReply (request: any, discoveryKey: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<{ key: Buffer, encryptionKey: Buffer }> {
@@ -1185,21 +1246,23 @@ export class Solidar implements SolidarApi {
   }
 
   /** Revokes another device of ours everywhere: it is treated like a removed member. */
-  async revokeDevice (ref: string): Promise<{ id: string, logs: number }> {
+  async revokeDevice (ref: string): Promise<{ id: string, logs: number, pending: number }> {
     const device = hex(decodeKey(ref, 'device id'))
     if (device === this.#device) throw errors.badRequest('You cannot revoke the device you are using')
     const vault = this.#vault()
     const self = vault ? await vault.group.member(this.#self) : null
     if (!vault || !self?.devices?.some(d => d.device === device && !d.revoked)) throw errors.memberNotFound(ref)
-    let logs = 0
+    const written: OpenLog[] = []
     for (const log of [...this.#logs.values()]) {
       const me = await log.group.member(this.#self)
       if (!log.group.writable || !me || !activeDevices(me).some(d => d.device === device)) continue
       await this.#appendChecked(log.group, { t: 'member/revoke-device', device: b4a.from(device, 'hex'), ts: this.#now() })
-      logs++
+      written.push(log)
       if (me.role === 'admin') await this.#rotate(log)
     }
-    return { id: z32OfHex(device), logs }
+    // Logs whose revocation no peer holds yet: it reaches them when one connects (this device keeps syncing them).
+    const delivered = await Promise.all(written.map(log => deliveredSoon(log.group.base)))
+    return { id: z32OfHex(device), logs: written.length, pending: delivered.filter(d => !d).length }
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -1207,6 +1270,7 @@ export class Solidar implements SolidarApi {
   async close (): Promise<void> {
     if (this.#closing) return
     this.#closing = true
+    this.#lifetime.abort()
     this.transport?.off('connection', this.#onConnection)
     await this.pads.close().catch(() => {})
     this.meetings.close()

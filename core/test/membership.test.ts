@@ -673,7 +673,7 @@ test('Solidar: leaving — the leaver forgets the group, an admin starts the nex
   /** The epoch-`e` key each node opens from its own box, as it is in its own view now (hex). */
 
   // carol leaves: she forgets the group at once; both admins see the leave and may both rotate
-  assert.deepEqual(await carol.leaveGroup(id), { id, name: 'Works council' })
+  assert.deepEqual(await carol.leaveGroup(id), { id, name: 'Works council', pending: false })
   assert.deepEqual(await carol.listGroups(), [])
   assert.deepEqual(records(locals[2]).filter(r => r.kind === 'group'), [], 'her registry forgot the group')
   await failure(carol.messages(id), 'GROUP_NOT_FOUND')

@@ -69,6 +69,8 @@ export interface NodeStatus {
   name: string
   network: { mode: NetworkChoice['mode'], bootstrap: string[], connections: number }
   groups: Array<{ id: string, name: string, peers: number, length: number }>
+  /** Groups left whose leave no member's device has taken yet. */
+  leaving: Array<{ id: string, name: string, since: number }>
 }
 export interface Verification {
   member: string
@@ -91,7 +93,7 @@ export const api = {
   groups: () => request<GroupSummary[]>('GET', '/api/groups'),
   createGroup: (name: string) => request<{ id: string, name: string }>('POST', '/api/groups', { name }),
   renameGroup: (group: string, name: string) => request<{ id: string, name: string }>('PATCH', g(group), { name }),
-  leaveGroup: (group: string) => request<{ id: string, name: string }>('POST', `${g(group)}/leave`),
+  leaveGroup: (group: string) => request<{ id: string, name: string, pending: boolean }>('POST', `${g(group)}/leave`),
   members: (group: string) => request<MemberView[]>('GET', `${g(group)}/members`),
   removeMember: (group: string, member: string) => request<MemberView>('DELETE', `${g(group)}/members/${enc(member)}`),
   setRole: (group: string, member: string, role: Role) => request<MemberView>('PUT', `${g(group)}/members/${enc(member)}/role`, { role }),

@@ -68,6 +68,7 @@ export const en = {
   'network.lanNote': 'Finds your colleagues’ devices on the same local network, for example in a meeting room, without internet and without any server. Everyone on that network can see that a Solidar device is there and its local IP address, but nothing else; two devices that meet learn only which groups they share. Members elsewhere are not reached.',
   'network.alsoLan': 'Also find colleagues on the same local network (others on that network then see that a Solidar device is there)',
   'network.withLan': '{{network}} and the local network',
+  'network.leaving': 'You left {{group}}. No member’s device is online to take the leave yet: this device sends it when one is, then forgets the group.',
   'network.save': 'Save choice',
   'network.restart': 'Saved. Solidar uses the new network after a restart: stop it (Ctrl+C in its window) and start it again with `npm start`.',
 

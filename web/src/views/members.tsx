@@ -26,6 +26,7 @@ export function Members ({ ctx, group }: { ctx: AppContext, group: string }) {
     return onEvent((e) => { if ((e.type === 'members' || e.type === 'group') && e.group === group) void load() })
   }, [group])
 
+  let left: { pending: boolean } | null = null
   const act = async (fn: () => Promise<unknown>): Promise<void> => {
     try { await fn(); await load(); await ctx.reloadGroups() } catch (err) { setError(err) }
   }
@@ -101,7 +102,7 @@ export function Members ({ ctx, group }: { ctx: AppContext, group: string }) {
           </form>
           )
         : null}
-      <p><button type="button" class="danger" onClick={() => { if (confirm(t('members.confirmLeave'))) void act(() => api.leaveGroup(group)).then(() => go()) }}>{t('members.leave')}</button></p>
+      <p><button type="button" class="danger" onClick={() => { if (confirm(t('members.confirmLeave'))) void act(async () => { left = await api.leaveGroup(group) }).then(() => left?.pending === true ? go('network') : go()) }}>{t('members.leave')}</button></p>
     </section>
   )
 }

@@ -101,6 +101,7 @@ export function Network ({ ctx }: { ctx: AppContext }) {
               <thead><tr><th scope="col">{t('network.group')}</th><th scope="col">{t('network.peers')}</th><th scope="col">{t('network.length')}</th></tr></thead>
               <tbody>{status.groups.map((g) => <tr><td>{g.name}</td><td>{g.peers}</td><td>{g.length}</td></tr>)}</tbody>
             </table>
+            {status.leaving.map((l) => <p class="notice" role="status" data-testid="leaving">{t('network.leaving', { group: l.name })}</p>)}
           </div>
           )
         : <p role="status">{t('app.loading')}</p>}

@@ -56,10 +56,11 @@ completes by itself when the vault arrives: keep \`solidar serve\` running here 
   device.command('revoke')
     .description('revoke another of your devices: it is removed from every group and reads nothing new')
     .argument('<device>', 'device id (see `solidar device list`)')
-    .option('--json', 'print {id, logs} as JSON')
+    .option('--json', 'print {id, logs, pending} as JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const revoked = await clientOf(cmd).request<{ id: string, logs: number }>('DELETE', `/api/devices/${seg(id)}`)
+      const revoked = await clientOf(cmd).request<{ id: string, logs: number, pending: number }>('DELETE', `/api/devices/${seg(id)}`)
       if (opts.json === true) return printJson(revoked)
       print(`Revoked ${revoked.id} in ${revoked.logs} logs; new group keys are sealed without it.`)
+      if (revoked.pending > 0) print(`In ${revoked.pending} of them no other device has the revocation yet: it reaches them when one connects (keep this node running).`)
     })
 }

@@ -9,6 +9,7 @@ import { print, printJson, printTable, sanitize } from '../output.ts'
 
 const GROUP = 'group id or unambiguous name'
 const MEMBER = 'member id or unambiguous display name in that group'
+const NOT_DELIVERED = 'No other member\'s device has this change yet: it reaches them when one connects (keep this node running).'
 
 /** Registers the membership commands. */
 export function registerMembership (program: Command): void {
@@ -24,19 +25,26 @@ the removed member's devices never receive. They keep what they could read befor
 Example:
   $ solidar remove "Betriebsrat Nord" Carol`)
     .action(async (group: string, member: string, opts: { json?: boolean }, cmd: Command) => {
-      const removed = await clientOf(cmd).request<MemberView>('DELETE', `/api/groups/${seg(group)}/members/${seg(member)}`)
+      const removed = await clientOf(cmd).request<MemberView & { delivered: boolean }>('DELETE', `/api/groups/${seg(group)}/members/${seg(member)}`)
       if (opts.json === true) return printJson(removed)
       print(`Removed ${sanitize(removed.name)} (${removed.id}); a new group key is in use.`)
+      if (!removed.delivered) print(NOT_DELIVERED)
     })
 
   program.command('leave')
-    .description('leave a group; this device stops syncing it')
+    .description('leave a group; this device stops syncing it once another member\'s device has the leave')
     .argument('<group>', GROUP)
-    .option('--json', 'print {id, name} as JSON')
+    .option('--json', 'print {id, name, pending} as JSON')
+    .addHelpText('after', `
+The leave is an entry in the group's log: it counts once another member's device has it. leave
+waits up to 10 s for one to take it. If none is online, the group disappears from your lists at
+once, this device keeps the entry ready (also across restarts) and sends it, then forgets the
+group, when a member's device is next reachable; \`solidar status\` lists it until then.`)
     .action(async (group: string, opts: { json?: boolean }, cmd: Command) => {
-      const left = await clientOf(cmd).post<{ id: string, name: string }>(`/api/groups/${seg(group)}/leave`, {})
+      const left = await clientOf(cmd).post<{ id: string, name: string, pending: boolean }>(`/api/groups/${seg(group)}/leave`, {})
       if (opts.json === true) return printJson(left)
-      print(`You left ${sanitize(left.name)}.`)
+      if (!left.pending) return print(`You left ${sanitize(left.name)}.`)
+      print(`You left ${sanitize(left.name)}. No member's device is online to take the leave yet: this device sends it when one is, then forgets the group.`)
     })
 
   program.command('role')
@@ -47,9 +55,10 @@ Example:
     .option('--json', 'print the member as JSON')
     .addHelpText('after', '\nA group always keeps at least one admin.\n\nExample:\n  $ solidar role "Betriebsrat Nord" Bob admin')
     .action(async (group: string, member: string, role: string, opts: { json?: boolean }, cmd: Command) => {
-      const changed = await clientOf(cmd).request<MemberView>('PUT', `/api/groups/${seg(group)}/members/${seg(member)}/role`, { role })
+      const changed = await clientOf(cmd).request<MemberView & { delivered: boolean }>('PUT', `/api/groups/${seg(group)}/members/${seg(member)}/role`, { role })
       if (opts.json === true) return printJson(changed)
       print(`${sanitize(changed.name)} is now ${changed.role}.`)
+      if (!changed.delivered) print(NOT_DELIVERED)
     })
 
   const group = program.commands.find(c => c.name() === 'group')

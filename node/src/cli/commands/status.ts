@@ -31,6 +31,9 @@ export function registerStatus (program: Command): void {
         ].filter(x => x !== null)
         print(`transport:   ${t.name} up, ${t.active ?? t.connections} peer(s)${extra.length > 0 ? `; ${extra.join('; ')}` : ''}`)
       }
+      for (const l of status.leaving ?? []) {
+        print(`leaving:     ${sanitize(l.name)} (${l.id}): the leave reaches the others when one of their devices is online`)
+      }
       if (status.groups.length === 0) return print('groups:      none')
       print('')
       const perTransport = (g: NodeStatus['groups'][number]) => Object.entries(g.peersByTransport).map(([name, n]) => `${name} ${n}`).join(', ') || '-'
