@@ -60,16 +60,22 @@ export function tooDeep (root: Y.XmlFragment, max = MAX_PAD_DEPTH): Array<Y.XmlE
 export const padContentRejected = (why: string): SolidarError => new SolidarError('PAD_CONTENT_REJECTED', why)
 
 /** Decodes a client update; throws PAD_CONTENT_REJECTED for bytes that are not a Yjs update. Returns the new types in it. */
-export function newTypes (update: Uint8Array): number {
+export function newTypes (update: Uint8Array, v2 = false): number {
   let decoded: ReturnType<typeof Y.decodeUpdate>
   try {
-    decoded = Y.decodeUpdate(update)
+    decoded = v2 ? Y.decodeUpdateV2(update) : Y.decodeUpdate(update)
   } catch {
     throw padContentRejected('This is not a Yjs update (the pad editor\'s format)')
   }
   let n = 0
   for (const s of decoded.structs) if (s instanceof Y.Item && s.content instanceof Y.ContentType) n++
   return n
+}
+
+/** New types in the items a document holds back until their dependencies arrive (Yjs keeps them as a v2 update). */
+function pendingTypes (doc: Y.Doc): number {
+  const pending = doc.store.pendingStructs
+  return pending ? newTypes(pending.update, true) : 0
 }
 
 /**
@@ -82,12 +88,14 @@ export function checkClientUpdate (doc: Y.Doc, fragment: string, update: Uint8Ar
   const added = newTypes(update)
   if (added === 0) return
   if (added > MAX_NEW_TYPES) throw padContentRejected(`This edit adds ${added} elements at once; the most is ${MAX_NEW_TYPES}: paste less at a time`)
-  if (depthOf(doc.getXmlFragment(fragment)) + added <= MAX_PAD_DEPTH) return
+  // Items Yjs holds back (their parents are missing) count as possible levels too: otherwise a
+  // deep subtree sent before its root would pass, and its root later as one new element.
+  if (depthOf(doc.getXmlFragment(fragment)) + pendingTypes(doc) + added <= MAX_PAD_DEPTH) return
   const probe = new Y.Doc()
   try {
     Y.applyUpdate(probe, Y.encodeStateAsUpdate(doc))
     Y.applyUpdate(probe, update)
-    if (depthOf(probe.getXmlFragment(fragment)) > MAX_PAD_DEPTH) throw padContentRejected(`This edit nests the pad more than ${MAX_PAD_DEPTH} levels deep (lists in lists); the editor cannot show that`)
+    if (depthOf(probe.getXmlFragment(fragment)) + pendingTypes(probe) > MAX_PAD_DEPTH) throw padContentRejected(`This edit nests the pad more than ${MAX_PAD_DEPTH} levels deep (lists in lists); the editor cannot show that`)
   } catch (err) {
     if (err instanceof SolidarError) throw err
     throw padContentRejected('This Yjs update cannot be applied to the pad')
