@@ -14,6 +14,7 @@ import type { Bee } from '../view.ts'
 import { MAX_PAD_UPDATE } from '../commands.ts'
 import { errors } from '../errors.ts'
 import { BATCH_MS } from './constants.ts'
+import { gcKeepingTypes } from './limits.ts'
 import { chain, readPad, readUpdate, readUpdates, ZERO_HEAD } from './records.ts'
 import type { SnapshotStore } from './snapshot.ts'
 
@@ -42,7 +43,8 @@ export type AppendUpdate = (update: Uint8Array) => Promise<void>
 
 export class OpenPad {
   readonly id: string
-  readonly doc = new Y.Doc()
+  // Deleted elements stay as tombstones (gcKeepingTypes): collecting a deep one would overflow the stack.
+  readonly doc = new Y.Doc({ gcFilter: gcKeepingTypes })
   applied = 0
   head: Uint8Array = ZERO_HEAD
   /** Log updates this device could not open (sealed under an epoch it lacks). */

@@ -103,3 +103,25 @@ export function checkClientUpdate (doc: Y.Doc, fragment: string, update: Uint8Ar
     probe.destroy()
   }
 }
+
+/**
+ * A Doc's `gcFilter`: never garbage-collect an element or text node itself (their deleted
+ * characters still are). Yjs collects a deleted type by recursing into its children, one
+ * call per level: a deleted 10,000-level subtree would overflow the stack of every reader.
+ */
+export const gcKeepingTypes = (item: Y.Item): boolean => !(item.content instanceof Y.ContentType)
+
+/**
+ * Deletes `roots` with their subtrees, deepest first, inside the transaction `tr`: Yjs deletes a
+ * type by recursing into its children not yet deleted, so the children go first.
+ */
+export function deleteDeepestFirst (roots: Array<Y.XmlElement | Y.XmlText>, tr: Y.Transaction): void {
+  const order: Y.Item[] = []
+  const stack: Node[] = [...roots]
+  while (stack.length > 0) {
+    const node = stack.pop()!
+    if (node._item !== null) order.push(node._item)
+    if (node instanceof Y.XmlElement) for (const child of node.toArray()) stack.push(child)
+  }
+  for (let i = order.length - 1; i >= 0; i--) if (!order[i].deleted) order[i].delete(tr)
+}

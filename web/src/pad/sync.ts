@@ -14,7 +14,7 @@
  */
 import * as Y from 'yjs'
 import { Awareness } from 'y-protocols/awareness'
-import { tooDeep } from '../../../core/src/pads/limits.ts'
+import { deleteDeepestFirst, gcKeepingTypes, tooDeep } from '../../../core/src/pads/limits.ts'
 import { api, base64, onConnection, onEvent } from '../api.ts'
 import type { PadPresence } from '../types.ts'
 
@@ -30,7 +30,8 @@ const RETRY_MS = 1_000
 export type SyncState = 'loading' | 'saved' | 'saving' | 'offline' | 'error'
 
 export class PadSync {
-  readonly doc = new Y.Doc()
+  // Deleted elements stay as tombstones: see gcKeepingTypes.
+  readonly doc = new Y.Doc({ gcFilter: gcKeepingTypes })
   readonly awareness = new Awareness(this.doc)
   readonly group: string
   readonly pad: string
@@ -93,7 +94,7 @@ export class PadSync {
     this.doc.transact((tr) => {
       Y.applyUpdate(this.doc, update, REMOTE)
       const hidden = tooDeep(this.doc.getXmlFragment(FIELD))
-      for (const node of hidden) node._item?.delete(tr)
+      deleteDeepestFirst(hidden, tr)
       this.hidden += hidden.length
     }, REMOTE)
   }
