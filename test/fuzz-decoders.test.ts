@@ -237,3 +237,32 @@ test('sealed boxes (DM signals, epoch keys, content): garbage and foreign boxes 
     } catch (err) { unexpected('Keyring.open', err) }
   }), params())
 })
+
+test('pad content: deep, wide, unknown and invalid Yjs is read and exported, and a client update is accepted or PAD_CONTENT_REJECTED', async () => {
+  const Y = await import('yjs')
+  const { readBlocks, fragmentOf } = await import('../core/src/pads/schema.ts')
+  const { blocksToHtml, blocksToMarkdown, blocksToText } = await import('../core/src/pads/markdown.ts')
+  const { checkClientUpdate } = await import('../core/src/pads/limits.ts')
+  const names = ['paragraph', 'heading', 'bulletList', 'orderedList', 'listItem', 'hardBreak', 'codeBlock', 'blockquote', 'x-unknown', '']
+  // A random tree: each step adds an element under a random node (depth grows up to ~2,000) or a text with random marks.
+  const step = fc.record({ name: fc.constantFrom(...names), down: fc.boolean(), text: fc.string({ maxLength: 8 }), href: fc.constantFrom(undefined, 'https://ok.example/', 'java\tscript:x', 5) })
+  fc.assert(fc.property(fc.array(step, { maxLength: 2_000 }), fc.uint8Array({ maxLength: 64 }), (steps, garbage) => {
+    const doc = new Y.Doc()
+    doc.transact(() => {
+      let at: any = fragmentOf(doc)
+      for (const s of steps) {
+        if (s.name === '') { at.insert(at.length, [new Y.XmlText()]); const t = at.get(at.length - 1); t.insert(0, s.text || 'x', s.href === undefined ? {} : { link: { href: s.href } }); continue }
+        at.insert(at.length, [new Y.XmlElement(s.name)])
+        if (s.down) at = at.get(at.length - 1)
+      }
+    })
+    const copy = new Y.Doc()
+    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc))
+    const blocks = readBlocks(copy)
+    blocksToMarkdown(blocks); blocksToText(blocks)
+    assert.ok(!blocksToHtml(blocks, 't').includes('script:'))
+    for (const update of [Y.encodeStateAsUpdate(doc), garbage]) {
+      try { checkClientUpdate(new Y.Doc(), 'default', update) } catch (err: any) { assert.equal(err.code, 'PAD_CONTENT_REJECTED') }
+    }
+  }), params(60))
+})

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'ROOM_EXISTS'
   | 'PAD_NOT_FOUND'
   | 'PAD_AMBIGUOUS'
+  | 'PAD_CONTENT_REJECTED'
   | 'MEETING_NOT_FOUND'
   | 'MEETING_FULL'
   | 'NOT_PERMITTED'

@@ -154,6 +154,8 @@ export interface PadHistory {
   versions: PadVersion[]
   /** Who wrote the characters the document holds now. */
   authors: Array<{ member: MemberId, name: string, chars: number }>
+  /** Updates every reader skips because they are not Yjs (written by a broken or hostile client), with who wrote them. */
+  skipped?: Array<{ seq: number, author: MemberId, authorName: string, reason: string }>
 }
 
 /** Who is in a pad right now (Yjs awareness, ephemeral). `state` is what their editor shares (cursor, colour…). */

@@ -14,6 +14,7 @@ import type { Bee } from '../view.ts'
 import { MAX_PAD_UPDATE } from '../commands.ts'
 import { errors } from '../errors.ts'
 import { BATCH_MS } from './constants.ts'
+import { gcKeepingTypes } from './limits.ts'
 import { chain, readPad, readUpdate, readUpdates, ZERO_HEAD } from './records.ts'
 import type { SnapshotStore } from './snapshot.ts'
 
@@ -42,11 +43,18 @@ export type AppendUpdate = (update: Uint8Array) => Promise<void>
 
 export class OpenPad {
   readonly id: string
-  readonly doc = new Y.Doc()
+  // Deleted elements stay as tombstones (gcKeepingTypes): collecting a deep one would overflow the stack.
+  readonly doc = new Y.Doc({ gcFilter: gcKeepingTypes })
   applied = 0
   head: Uint8Array = ZERO_HEAD
   /** Log updates this device could not open (sealed under an epoch it lacks). */
   readonly skipped = new Set<number>()
+  /**
+   * Log updates that opened but are not Yjs (a member's client wrote garbage under the right
+   * key): skipped for good, so one bad entry cannot make the pad unreadable. `pad history`
+   * lists them with their authors.
+   */
+  readonly invalid = new Set<number>()
   /** Log updates covered by the newest snapshot on disk. */
   snapshotAt = 0
   /** True once a local edit was refused by the log: the doc holds what the log does not. */
@@ -128,11 +136,11 @@ export class OpenPad {
     for (const seq of [...this.skipped]) {
       const rec = await readUpdate(src.view, this.id, seq)
       const plain = rec ? src.keyring.open(rec.body, 'pad') : null
-      if (plain) { Y.applyUpdate(this.doc, plain, FROM_LOG); this.skipped.delete(seq) }
+      if (plain) { this.#integrate(seq, plain); this.skipped.delete(seq) }
     }
     // Read first, then commit: if the read fails half-way, or the records do not chain onto
     // what the doc holds (the view was reordered while we read), nothing changes here.
-    const updates: Uint8Array[] = []
+    const updates: Array<{ seq: number, plain: Uint8Array }> = []
     const skipped: number[] = []
     let applied = this.applied
     let head = this.head
@@ -140,7 +148,7 @@ export class OpenPad {
     for await (const rec of readUpdates(src.view, this.id, this.applied, upTo)) {
       if (rec.seq !== applied + 1 || !b4a.equals(chain(head, rec.body), rec.h)) return -1
       const plain = src.keyring.open(rec.body, 'pad')
-      if (plain) updates.push(plain)
+      if (plain) updates.push({ seq: rec.seq, plain })
       else skipped.push(rec.seq)
       applied = rec.seq
       head = rec.h
@@ -148,12 +156,26 @@ export class OpenPad {
     }
     if (updates.length) {
       // One transaction: observers (and the 'update' event) fire once for the whole tail.
-      Y.transact(this.doc, () => { for (const u of updates) Y.applyUpdate(this.doc, u, FROM_LOG) }, FROM_LOG)
+      Y.transact(this.doc, () => { for (const u of updates) this.#integrate(u.seq, u.plain) }, FROM_LOG)
     }
     for (const seq of skipped) this.skipped.add(seq)
     this.applied = applied
     this.head = head
     return read
+  }
+
+  /**
+   * Applies one log update; one that is not Yjs is recorded in `invalid` and skipped (a
+   * reader never fails on what a member wrote). Yjs decodes an update's items before it
+   * integrates any, so a malformed one changes nothing; one whose delete set alone is
+   * malformed keeps its items, the same on every device.
+   */
+  #integrate (seq: number, plain: Uint8Array): void {
+    try {
+      Y.applyUpdate(this.doc, plain, FROM_LOG)
+    } catch {
+      this.invalid.add(seq)
+    }
   }
 
   /** True when the doc is exactly the log's first `applied` updates (safe to snapshot). */

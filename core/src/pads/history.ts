@@ -29,17 +29,17 @@ export function versions (records: Array<{ seq: number, author: string, ts: numb
 /** Characters now in the document per member (by `clients`: Yjs client id → member), most first. */
 export function authorship (doc: Y.Doc, clients: Map<number, string>): Array<{ member: string, chars: number }> {
   const counts = new Map<string, number>()
-  const visit = (type: Y.XmlFragment | Y.XmlElement) => {
-    for (const child of type.toArray()) {
-      if (child instanceof Y.XmlText) {
-        for (let item = child._start; item !== null; item = item.right) {
-          if (item.deleted || !(item.content instanceof Y.ContentString)) continue
-          const member = clients.get(item.id.client)
-          if (member !== undefined) counts.set(member, (counts.get(member) ?? 0) + item.length)
-        }
-      } else if (child instanceof Y.XmlElement) visit(child)
-    }
+  // Iterative: a member can nest elements 10,000 deep (see limits.ts).
+  const stack: Array<Y.XmlElement | Y.XmlText | Y.XmlHook> = fragmentOf(doc).toArray()
+  while (stack.length > 0) {
+    const node = stack.pop()!
+    if (node instanceof Y.XmlText) {
+      for (let item = node._start; item !== null; item = item.right) {
+        if (item.deleted || !(item.content instanceof Y.ContentString)) continue
+        const member = clients.get(item.id.client)
+        if (member !== undefined) counts.set(member, (counts.get(member) ?? 0) + item.length)
+      }
+    } else if (node instanceof Y.XmlElement) for (const child of node.toArray()) stack.push(child)
   }
-  visit(fragmentOf(doc))
   return [...counts].map(([member, chars]) => ({ member, chars })).sort((a, b) => b.chars - a.chars || a.member.localeCompare(b.member))
 }

@@ -6,6 +6,7 @@
  * images their alt text, rules and raw HTML are dropped (HTML as text, never as markup).
  */
 import { Lexer, type Token, type Tokens } from 'marked'
+import { safeUrl } from '../safe-url.ts'
 import type { Block, Marks, Run } from './schema.ts'
 
 // ------------------------------------------------------------------ import
@@ -41,7 +42,13 @@ function inline (tokens: Token[] | undefined, marks: Marks, out: Run[]): Run[] {
       case 'em': inline((t as Tokens.Em).tokens, { ...marks, italic: true }, out); break
       case 'del': inline((t as Tokens.Del).tokens, marks, out); break
       case 'codespan': push(decodeEntities((t as Tokens.Codespan).text), { ...marks, code: true }); break
-      case 'link': inline((t as Tokens.Link).tokens, { ...marks, link: (t as Tokens.Link).href }, out); break
+      case 'link': {
+        // CommonMark decodes character references in a destination; then the browser's reading decides (safe-url.ts).
+        const href = safeUrl(decodeEntities((t as Tokens.Link).href))
+        const { link: _outer, ...rest } = marks
+        inline((t as Tokens.Link).tokens, href === null ? rest : { ...rest, link: href }, out)
+        break
+      }
       case 'image': push((t as Tokens.Image).text, marks); break
       case 'br': push('\n', marks); break
       default: push('raw' in t && typeof t.raw === 'string' ? t.raw : '', marks) // inline HTML: kept as text
@@ -151,6 +158,15 @@ function splitSpaces (runs: Run[]): Run[] {
   return out
 }
 
+/** The run with its link only if it leads to a web or mail address (else its text alone). */
+function withSafeLink (run: Run): Run {
+  if (run.marks.link === undefined) return run
+  const href = safeUrl(run.marks.link)
+  if (href === run.marks.link) return run
+  const { link: _unsafe, ...marks } = run.marks
+  return { text: run.text, marks: href === null ? marks : { ...marks, link: href } }
+}
+
 function inlineMarkdown (runs: Run[]): string {
   let out = ''
   const open: Array<{ name: MarkName, href?: string }> = []
@@ -160,7 +176,7 @@ function inlineMarkdown (runs: Run[]): string {
     else if (name === 'bold') out += '**'
     else if (name === 'italic') out += '*'
   }
-  for (const run of splitSpaces(runs)) {
+  for (const run of splitSpaces(runs.map(withSafeLink))) {
     // Close from the innermost down to the first open mark the run no longer has (or whose link differs).
     let keep = 0
     while (keep < open.length && has(run.marks, open[keep].name) && (open[keep].name !== 'link' || open[keep].href === run.marks.link)) keep++
@@ -228,20 +244,14 @@ export function escapeHtml (text: string): string {
   return text.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 }
 
-/** Only web, mail and relative links survive in HTML (never `javascript:` or `data:`). */
-function safeHref (href: string): string | null {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(href.trim())
-  if (scheme && !['http', 'https', 'mailto'].includes(scheme[1].toLowerCase())) return null
-  return href.trim()
-}
-
 function inlineHtml (runs: Run[]): string {
   return runs.map(run => {
     let html = escapeHtml(run.text).replace(/\n/g, '<br>')
     if (run.marks.code) html = `<code>${html}</code>`
     if (run.marks.italic) html = `<em>${html}</em>`
     if (run.marks.bold) html = `<strong>${html}</strong>`
-    const href = run.marks.link !== undefined ? safeHref(run.marks.link) : null
+    // Only web and mail links, as a browser reads them (never `java\tscript:`, `data:` or relative ones).
+    const href = run.marks.link !== undefined ? safeUrl(run.marks.link) : null
     if (href !== null) html = `<a href="${escapeHtml(href)}">${html}</a>`
     return html
   }).join('')

@@ -8,10 +8,13 @@
  *   a line break inside a paragraph or heading: a `hardBreak` element between its texts
  *
  * `Block`s are a plain-data view of that document: what import builds and export reads.
- * Reading is lenient (unknown nodes from a newer editor degrade to their text); writing
- * produces only the nodes above.
+ * Reading is lenient (unknown nodes from a newer editor degrade to their text, what lies
+ * deeper than MAX_PAD_DEPTH to one paragraph of its text, links other than http, https and
+ * mailto to their text) and never recursive; writing produces only the nodes above.
  */
 import * as Y from 'yjs'
+import { safeUrl } from '../safe-url.ts'
+import { MAX_PAD_DEPTH } from './limits.ts'
 
 export const FRAGMENT = 'default'
 
@@ -130,6 +133,14 @@ export function appendInline (doc: Y.Doc, text: string): void {
 }
 
 // ------------------------------------------------------------------ read
+// Every walk is iterative with its own stack: a member can write any tree (see limits.ts).
+
+type YNode = Y.XmlElement | Y.XmlText | Y.XmlHook
+
+/** Pushes `nodes` so that the first is popped first (a loop: spreading 100,000 children into push() throws). */
+function pushReversed (stack: YNode[], nodes: YNode[]): void {
+  for (let i = nodes.length - 1; i >= 0; i--) stack.push(nodes[i])
+}
 
 function marksOf (attrs: Record<string, any> | undefined): Marks {
   const marks: Marks = {}
@@ -137,13 +148,17 @@ function marksOf (attrs: Record<string, any> | undefined): Marks {
   if (attrs.bold != null || attrs.strong != null) marks.bold = true
   if (attrs.italic != null || attrs.em != null) marks.italic = true
   if (attrs.code != null) marks.code = true
-  if (attrs.link != null && typeof attrs.link.href === 'string') marks.link = attrs.link.href
+  // A link only to a web or mail address, as a browser would read it (safe-url.ts).
+  const href = attrs.link != null && typeof attrs.link === 'object' ? safeUrl(attrs.link.href) : null
+  if (href !== null) marks.link = href
   return marks
 }
 
 const sameMarks = (a: Marks, b: Marks) => a.bold === b.bold && a.italic === b.italic && a.code === b.code && a.link === b.link
 
-/** The text runs of an inline container (paragraph, heading), adjacent equal marks merged. */
+type Delta = Array<{ insert: unknown, attributes?: Record<string, any> }>
+
+/** The text runs of an inline container (paragraph, heading), adjacent equal marks merged; nested elements give their text. */
 function runsOf (el: Y.XmlElement): Run[] {
   const runs: Run[] = []
   const push = (text: string, marks: Marks) => {
@@ -152,29 +167,63 @@ function runsOf (el: Y.XmlElement): Run[] {
     if (prev && sameMarks(prev.marks, marks)) prev.text += text
     else runs.push({ text, marks })
   }
-  for (const child of el.toArray()) {
+  const stack: YNode[] = []
+  pushReversed(stack, el.toArray())
+  while (stack.length > 0) {
+    const child = stack.pop()!
     if (child instanceof Y.XmlText) {
-      for (const op of child.toDelta() as Array<{ insert: unknown, attributes?: Record<string, any> }>) {
-        if (typeof op.insert === 'string') push(op.insert, marksOf(op.attributes))
-      }
+      for (const op of child.toDelta() as Delta) if (typeof op.insert === 'string') push(op.insert, marksOf(op.attributes))
     } else if (child instanceof Y.XmlElement) {
       if (child.nodeName === 'hardBreak') push('\n', {})
-      else for (const r of runsOf(child)) push(r.text, r.marks)
+      else pushReversed(stack, child.toArray())
     }
   }
   return runs
 }
 
-function blocksOf (parent: Y.XmlElement | Y.XmlFragment): Block[] {
-  const out: Block[] = []
-  for (const child of parent.toArray()) {
+const plainText = (text: Y.XmlText): string => (text.toDelta() as Delta).map(op => typeof op.insert === 'string' ? op.insert : '').join('')
+
+/** Everything under `el` as one paragraph of plain text (blocks on lines of their own): what lies too deep to render. */
+function flattened (el: Y.XmlElement): Block | null {
+  const parts: string[] = []
+  const stack: YNode[] = [el]
+  while (stack.length > 0) {
+    const node = stack.pop()!
+    if (node instanceof Y.XmlText) parts.push(plainText(node))
+    else if (node instanceof Y.XmlElement) {
+      if (parts.length > 0 && !parts[parts.length - 1].endsWith('\n')) parts.push('\n')
+      pushReversed(stack, node.toArray())
+    }
+  }
+  const text = parts.join('').replace(/^\n+|\n+$/g, '')
+  return text === '' ? null : paragraph(text)
+}
+
+/** One level of the walk: the children of a container still to read, where their blocks go, and their level. */
+interface Frame { children: YNode[], next: number, out: Block[], depth: number }
+
+function blocksOf (root: Y.XmlFragment): Block[] {
+  const top: Block[] = []
+  // Depth-first: a frame pushed while reading a child is finished before its parent reads on,
+  // so blocks land in document order.
+  const stack: Frame[] = [{ children: root.toArray(), next: 0, out: top, depth: 1 }]
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]
+    if (f.next >= f.children.length) { stack.pop(); continue }
+    const child = f.children[f.next++]
+    const out = f.out
     if (child instanceof Y.XmlText) {
       // Text directly in a container (not TipTap's shape): keep it as a paragraph.
-      const text = child.toString()
+      const text = plainText(child)
       if (text) out.push(paragraph(text))
       continue
     }
     if (!(child instanceof Y.XmlElement)) continue
+    if (f.depth > MAX_PAD_DEPTH) {
+      const flat = flattened(child)
+      if (flat) out.push(flat)
+      continue
+    }
     switch (child.nodeName) {
       case 'paragraph':
         out.push({ type: 'paragraph', runs: runsOf(child) })
@@ -186,7 +235,13 @@ function blocksOf (parent: Y.XmlElement | Y.XmlFragment): Block[] {
       }
       case 'bulletList':
       case 'orderedList': {
-        const items = child.toArray().filter((x): x is Y.XmlElement => x instanceof Y.XmlElement).map(li => blocksOf(li))
+        const items: Block[][] = []
+        for (const li of child.toArray()) {
+          if (!(li instanceof Y.XmlElement)) continue
+          const item: Block[] = []
+          items.push(item)
+          stack.push({ children: li.toArray(), next: 0, out: item, depth: f.depth + 2 })
+        }
         if (child.nodeName === 'bulletList') out.push({ type: 'bulletList', items })
         else {
           const start = Number(child.getAttribute('start') ?? 1)
@@ -199,11 +254,11 @@ function blocksOf (parent: Y.XmlElement | Y.XmlFragment): Block[] {
         break
       default:
         // blockquote and anything newer: its blocks, or its text.
-        if (child.toArray().some(c => c instanceof Y.XmlElement)) out.push(...blocksOf(child))
+        if (child.toArray().some(c => c instanceof Y.XmlElement)) stack.push({ children: child.toArray(), next: 0, out, depth: f.depth + 1 })
         else out.push({ type: 'paragraph', runs: runsOf(child) })
     }
   }
-  return out
+  return top
 }
 
 /** The document as blocks. */

@@ -23,7 +23,8 @@ import { authorship, versions } from './history.ts'
 import { blocksToHtml, blocksToMarkdown, blocksToText, markdownToBlocks, textToBlocks } from './markdown.ts'
 import { Presence } from './presence.ts'
 import { PK, feedCount, readFeed, readPad, readPads, readUpdates, type PadRecord } from './records.ts'
-import { appendBlocks, appendInline, paragraph, readBlocks, type Block } from './schema.ts'
+import { checkClientUpdate, padContentRejected } from './limits.ts'
+import { appendBlocks, appendInline, FRAGMENT, paragraph, readBlocks, type Block } from './schema.ts'
 import { SnapshotStore } from './snapshot.ts'
 import { isoDate, minutes, TEMPLATES } from './template.ts'
 
@@ -462,19 +463,29 @@ export class Pads implements PadApi {
     const names = await this.#names(g)
     const records: Array<{ seq: number, author: string, ts: number }> = []
     const clients = new Map<number, string>()
+    const skipped: PadHistory['skipped'] = []
     for await (const rec of readUpdates(g.log.group.view, p.id)) {
       records.push({ seq: rec.seq, author: rec.author, ts: rec.ts })
       const plain = g.log.keyring.open(rec.body, 'pad')
       if (!plain) continue
+      let meta: ReturnType<typeof Y.parseUpdateMeta>
+      try {
+        meta = Y.parseUpdateMeta(plain)
+      } catch {
+        // Readers skip it (doc.ts); here it is named with its author.
+        skipped.push({ seq: rec.seq, author: memberIdOfHex(rec.author), authorName: names.get(rec.author) ?? '?', reason: 'not a Yjs update' })
+        continue
+      }
       // The first update carrying a Yjs client id names its author (client ids are per open doc).
-      for (const client of Y.parseUpdateMeta(plain).to.keys()) if (!clients.has(client)) clients.set(client, rec.author)
+      for (const client of meta.to.keys()) if (!clients.has(client)) clients.set(client, rec.author)
     }
     const pad = await this.#open(g, p.id)
     const name = (m: string) => names.get(m) ?? '?'
     return {
       pad: await this.#summary(g, p, names),
       versions: versions(records).map(v => ({ ...v, author: memberIdOfHex(v.author), authorName: name(v.author) })),
-      authors: authorship(pad.doc, clients).map(a => ({ member: memberIdOfHex(a.member), name: name(a.member), chars: a.chars }))
+      authors: authorship(pad.doc, clients).map(a => ({ member: memberIdOfHex(a.member), name: name(a.member), chars: a.chars })),
+      ...(skipped.length > 0 ? { skipped } : {})
     }
   }
 
@@ -482,9 +493,17 @@ export class Pads implements PadApi {
     const g = await this.#resolve(groupRef)
     const p = await this.#pad(g, padRef)
     await this.#writable(g)
-    try { Y.decodeUpdate(update) } catch { throw errors.badRequest('not a Yjs update') }
+    // Not Yjs, too deep, too many nodes at once: refused here (PAD_CONTENT_REJECTED), and
+    // readers cope with whatever reaches the log anyway (schema.ts, doc.ts).
     const pad = await this.#live(g, p.id)
-    pad.change(doc => Y.applyUpdate(doc, update), 'client')
+    checkClientUpdate(pad.doc, FRAGMENT, update)
+    pad.change(doc => {
+      try {
+        Y.applyUpdate(doc, update)
+      } catch {
+        throw padContentRejected('This Yjs update cannot be applied to the pad')
+      }
+    }, 'client')
     if (pad.waiting) pad.queueRaw(update) // see OpenPad.queueRaw
     // Answer only once the edit is in the log (and on disk): a client that shows "saved" must
     // not lose the edit to a crash or power cut in the group commit's window.

@@ -9,7 +9,7 @@ import Collaboration from '@tiptap/extension-collaboration'
 import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { useT } from '../i18n.ts'
 import { padSchema } from './schema.ts'
-import type { PadSync } from './sync.ts'
+import { FIELD, type PadSync } from './sync.ts'
 
 /** Number of caret colour classes in style.css (`.c0` … `.c7`). */
 export const COLOURS = 8
@@ -55,7 +55,7 @@ export function PadEditor ({ sync, me, readOnly, label }: Props) {
       editorProps: { attributes: textboxAttributes(label) },
       extensions: [
         ...padSchema(),
-        Collaboration.configure({ document: sync.doc, field: 'default' }),
+        Collaboration.configure({ document: sync.doc, field: FIELD }),
         CollaborationCaret.configure({
           provider: { awareness: sync.awareness },
           user: { name: me.name, color: colourOf(me.id) },

@@ -7,6 +7,7 @@
 import type { Extensions } from '@tiptap/core'
 import StarterKit from '@tiptap/starter-kit'
 import Link from '@tiptap/extension-link'
+import { safeUrl } from '../../../core/src/safe-url.ts'
 
 /**
  * The pad model's link mark is {href}. TipTap's Link keeps target="_blank" and rel as mark
@@ -36,6 +37,8 @@ export function padSchema (): Extensions {
       link: false,
       heading: { levels: [1, 2, 3] }
     }),
-    PadLink.configure({ openOnClick: false, autolink: true, protocols: ['http', 'https', 'mailto'] })
+    // The one link check of core (safe-url.ts): TipTap's own lets `\u0001javascript:` through,
+    // which a browser runs. Used when a link is rendered, pasted, typed or set.
+    PadLink.configure({ openOnClick: false, autolink: true, protocols: ['http', 'https', 'mailto'], isAllowedUri: (url) => safeUrl(url) !== null })
   ]
 }

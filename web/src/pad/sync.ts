@@ -14,10 +14,13 @@
  */
 import * as Y from 'yjs'
 import { Awareness } from 'y-protocols/awareness'
+import { deleteDeepestFirst, gcKeepingTypes, tooDeep } from '../../../core/src/pads/limits.ts'
 import { api, base64, onConnection, onEvent } from '../api.ts'
 import type { PadPresence } from '../types.ts'
 
 const REMOTE = Symbol('solidar-remote')
+/** The Y.XmlFragment the editor binds (core/src/pads/schema.ts FRAGMENT). */
+export const FIELD = 'default'
 const FLUSH_DELAY_MS = 40
 const PRESENCE_DELAY_MS = 120
 const PRESENCE_RENEW_MS = 15_000
@@ -27,10 +30,13 @@ const RETRY_MS = 1_000
 export type SyncState = 'loading' | 'saved' | 'saving' | 'offline' | 'error'
 
 export class PadSync {
-  readonly doc = new Y.Doc()
+  // Deleted elements stay as tombstones: see gcKeepingTypes.
+  readonly doc = new Y.Doc({ gcFilter: gcKeepingTypes })
   readonly awareness = new Awareness(this.doc)
   readonly group: string
   readonly pad: string
+  /** Parts of the document left out here because they lie too deep to show (see #applyRemote). */
+  hidden = 0
   #pending: Uint8Array[] = []
   #sending = false
   #flushTimer: ReturnType<typeof setTimeout> | null = null
@@ -52,7 +58,7 @@ export class PadSync {
   /** Loads the document; resolves once the first state is applied. */
   async start (): Promise<void> {
     const state = await api.padState(this.group, this.pad)
-    Y.applyUpdate(this.doc, base64.decode(state.update), REMOTE)
+    this.#applyRemote(base64.decode(state.update))
     this.doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === REMOTE || this.#closed) return
       this.#pending.push(update)
@@ -76,6 +82,22 @@ export class PadSync {
   }
 
   get state (): SyncState { return this.#state }
+
+  /**
+   * Applies the node's document, leaving out in this tab only what lies deeper than the
+   * pad model renders (a member can write 10,000 nested lists; the editor's binding and
+   * ProseMirror recurse per level and would fail): in the same transaction, so the editor's
+   * binding never sees it, and with origin REMOTE, so the omission is not sent back and the
+   * pad itself keeps it (exports show it as text, core/src/pads/schema.ts).
+   */
+  #applyRemote (update: Uint8Array): void {
+    this.doc.transact((tr) => {
+      Y.applyUpdate(this.doc, update, REMOTE)
+      const hidden = tooDeep(this.doc.getXmlFragment(FIELD))
+      deleteDeepestFirst(hidden, tr)
+      this.hidden += hidden.length
+    }, REMOTE)
+  }
 
   #set (state: SyncState, detail?: string): void {
     this.#state = state
@@ -119,7 +141,7 @@ export class PadSync {
         this.#refetch = false
         const state = await api.padState(this.group, this.pad)
         if (this.#closed) return
-        Y.applyUpdate(this.doc, base64.decode(state.update), REMOTE)
+        this.#applyRemote(base64.decode(state.update))
       } while (this.#refetch)
       if (this.#state === 'offline' || this.#state === 'error') this.#set(this.#pending.length > 0 ? 'saving' : 'saved')
     } catch (err) {

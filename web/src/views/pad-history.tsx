@@ -4,6 +4,7 @@
  * node's HTML export (`…/export?format=html&at=SEQ`), and who wrote how much of today's text.
  */
 import { useEffect, useState } from 'preact/hooks'
+import { safeUrl } from '../../../core/src/safe-url.ts'
 import { api } from '../api.ts'
 import { formatTime, useT } from '../i18n.ts'
 import type { PadHistory } from '../types.ts'
@@ -24,8 +25,8 @@ export function safeFragment (html: string): DocumentFragment {
         if (!ALLOWED.has(child.tagName)) { copy(child, to); continue }
         const el = document.createElement(child.tagName.toLowerCase())
         if (child.tagName === 'A') {
-          const href = child.getAttribute('href') ?? ''
-          if (/^(https?:|mailto:)/i.test(href)) el.setAttribute('href', href)
+          const href = safeUrl(child.getAttribute('href'))
+          if (href !== null) el.setAttribute('href', href)
           el.setAttribute('rel', 'noopener noreferrer')
           el.setAttribute('target', '_blank')
         }
