@@ -1,7 +1,8 @@
 /**
- * The XMPP bridge's part of group state: the allowlist (bridge/allow, bridge/revoke; admins
- * only) and bridged messages (bridge/post: the sender's JID must be allowed when the entry is
- * applied), on every peer alike; the facade methods the bridge and the CLI use.
+ * The XMPP bridge's part of group state: the registered bridge member (bridge/register; admins
+ * only), the allowlist (bridge/allow, bridge/revoke; admins only) and bridged messages
+ * (bridge/post: only from the registered bridge, and the sender must be allowed when the entry
+ * is applied), on every peer alike; the facade methods the bridge and the CLI use.
  */
 import test from 'node:test'
 import assert from 'node:assert/strict'
@@ -10,7 +11,7 @@ import { commandValue, parseCommand } from '../src/commands.ts'
 import { bridgeAllows, bridgedMessageId, normalizeBareJid, normalizeBridgeEntry } from '../src/bridge.ts'
 import type { MessageRecord } from '../src/view.ts'
 import { makeNodes, waitFor } from './helpers.ts'
-import { Lab, converged } from './lab.ts'
+import { Lab, converged, hex } from './lab.ts'
 
 test('allowlist entries: bare JIDs and domains, normalized; resources, spaces and junk refused', () => {
   assert.equal(normalizeBridgeEntry('Anna@Jabber.Example.ORG'), 'anna@jabber.example.org')
@@ -43,15 +44,17 @@ test('parseCommand checks bridge entries', () => {
   assert.deepEqual(parse({ ...post, id: 'short' }), { ok: false, type: 'bridge/post', reason: 'invalid message id' })
 })
 
-test('every peer enforces the allowlist: only admins change it, bridged posts need an allowed JID', async (t) => {
+test('every peer enforces the allowlist and the registered bridge: only admins change them, only the bridge posts bridged messages, for an allowed JID', async (t) => {
   const lab = await Lab.create(t)
   const alice = await lab.creator('alice')
   const bob = await lab.member(alice, 'bob')
-  const all = [alice.group, bob.group]
+  const relay = await lab.member(alice, 'relay')
+  const all = [alice.group, bob.group, relay.group]
   const texts = lab.texts(alice.group)
   const bridged = (id: string, jid: string) => ({ t: 'bridge/post' as const, id, room: 'general', body: texts.seal(`from ${jid}`), jid, nick: jid.split('@')[0], ts: Date.now() })
+  const register = (who: typeof alice, t: 'bridge/register' | 'bridge/unregister' = 'bridge/register') => ({ t, member: who.id.publicKey, ts: Date.now() })
 
-  // Each step waits for the previous one on both peers, so the log order is the order written here.
+  // Each step waits for the previous one on every peer, so the log order is the order written here.
   let audits = 0
   const step = async (by: typeof alice, cmd: Parameters<typeof alice.group.append>[0], refused: boolean) => {
     await by.group.append(cmd)
@@ -59,37 +62,53 @@ test('every peer enforces the allowlist: only admins change it, bridged posts ne
     return converged(all, `${cmd.t} by ${by.name}`, audits)
   }
   await step(bob, { t: 'bridge/allow', entry: 'evil.example', ts: Date.now() }, true)
-  await step(bob, bridged('bridged-0001', 'anna@jabber.example'), true)
+  await step(bob, register(bob), true)
+  await step(alice, register(relay), false)
+  await step(alice, register(relay), true)
+  await step(relay, bridged('bridged-0001', 'anna@jabber.example'), true)
   await step(alice, { t: 'bridge/allow', entry: 'jabber.example', ts: Date.now() }, false)
   await step(alice, { t: 'bridge/allow', entry: 'jabber.example', ts: Date.now() }, true)
-  await step(bob, bridged('bridged-0002', 'anna@jabber.example'), false)
-  await step(bob, bridged('bridged-0003', 'mallory@evil.example'), true)
+  // a plain member hand-crafts a bridged post for an allowed JID: refused on every peer
+  await step(bob, bridged('bridged-0002', 'anna@jabber.example'), true)
+  await step(relay, bridged('bridged-0003', 'anna@jabber.example'), false)
+  await step(relay, bridged('bridged-0004', 'mallory@evil.example'), true)
   await step(alice, { t: 'bridge/revoke', entry: 'jabber.example', ts: Date.now() }, false)
-  await step(bob, bridged('bridged-0004', 'anna@jabber.example'), true)
-  const view = await step(alice, { t: 'bridge/revoke', entry: 'jabber.example', ts: Date.now() }, true)
+  await step(relay, bridged('bridged-0005', 'anna@jabber.example'), true)
+  await step(alice, { t: 'bridge/revoke', entry: 'jabber.example', ts: Date.now() }, true)
+  await step(alice, { t: 'bridge/allow', entry: 'jabber.example', ts: Date.now() }, false)
+  await step(alice, register(relay, 'bridge/unregister'), false)
+  const view = await step(relay, bridged('bridged-0006', 'anna@jabber.example'), true)
 
-  const reasons = (await bob.group.audit()).map(a => `${a.type}: ${a.reason}`)
-  assert.deepEqual(reasons, [
-    'bridge/allow: only admins change the bridge allowlist',
-    'bridge/post: JID not on the bridge allowlist',
-    'bridge/allow: already on the bridge allowlist',
-    'bridge/post: JID not on the bridge allowlist',
-    'bridge/post: JID not on the bridge allowlist',
-    'bridge/revoke: not on the bridge allowlist'
-  ])
+  for (const peer of [alice, bob, relay]) {
+    const reasons = (await peer.group.audit()).map(a => `${a.type}: ${a.reason}`)
+    assert.deepEqual(reasons, [
+      'bridge/allow: only admins change the bridge allowlist',
+      'bridge/register: only admins register the group\'s bridge',
+      'bridge/register: already registered as the group\'s bridge',
+      'bridge/post: JID not on the bridge allowlist',
+      'bridge/allow: already on the bridge allowlist',
+      'bridge/post: only the group\'s registered bridge posts bridged messages',
+      'bridge/post: JID not on the bridge allowlist',
+      'bridge/post: JID not on the bridge allowlist',
+      'bridge/revoke: not on the bridge allowlist',
+      'bridge/post: only the group\'s registered bridge posts bridged messages'
+    ], `audit on ${peer.name}`)
+  }
   const messages = view.filter(([k]) => k.startsWith('s!')).map(([, v]) => v as MessageRecord)
-  assert.deepEqual(messages.map(m => [m.id, m.author, m.bridged]), [['bridged-0002', (await bob.group.memberByWriter(bob.group.localWriterKey.toString('hex')))!.id, { jid: 'anna@jabber.example', nick: 'anna' }]])
+  assert.deepEqual(messages.map(m => [m.id, m.author, m.bridged]), [['bridged-0003', hex(relay.id.publicKey), { jid: 'anna@jabber.example', nick: 'anna' }]])
   assert.equal(texts.open(messages[0]), 'from anna@jabber.example')
-  assert.deepEqual(await bob.group.bridgeAllowlist(), [])
-  assert.equal(view.some(([k]) => k.startsWith('ba!')), false)
+  assert.deepEqual((await bob.group.bridgeAllowlist()).map(r => r.entry), ['jabber.example'])
+  assert.deepEqual(await bob.group.bridgeMembers(), [])
   // the encoded form round-trips
-  assert.deepEqual(parseCommand(encode(commandValue(bridged('bridged-0005', 'x@y.example')))).ok, true)
+  assert.deepEqual(parseCommand(encode(commandValue(bridged('bridged-0007', 'x@y.example')))).ok, true)
+  assert.deepEqual(parseCommand(encode(commandValue(register(relay)))).ok, true)
 })
 
 test('facade: admins manage the allowlist; bridged posts and DMs carry the JID and are idempotent', async (t) => {
   const { nodes: [alice, bridge] } = await makeNodes(['alice', 'bridge'], t)
   const { id } = await alice.createGroup('Council')
   await bridge.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
+  await assert.rejects(bridge.bridgeRegister(id, bridge.whoami().id), { code: 'NOT_PERMITTED' })
 
   await assert.rejects(bridge.bridgeAllow(id, 'jabber.example'), { code: 'NOT_PERMITTED' })
   await assert.rejects(alice.bridgeAllow(id, 'anna@jabber.example/phone'), { code: 'BAD_REQUEST' })
@@ -101,6 +120,10 @@ test('facade: admins manage the allowlist; bridged posts and DMs carry the JID a
   assert.equal(await bridge.bridgeAllowed(id, 'eve@jabber.example'), false)
 
   const msgId = bridgedMessageId('general', 'anna@jabber.example', 'stanza-1')
+  await assert.rejects(bridge.sendBridged(id, { id: msgId, room: 'general', text: 'hello from Jabber', jid: 'anna@jabber.example' }), { code: 'NOT_PERMITTED', message: /not registered as the group's bridge/ })
+  assert.deepEqual((await alice.bridgeRegister(id, bridge.whoami().id)).map(r => r.member), [bridge.whoami().id])
+  await assert.rejects(alice.bridgeRegister(id, bridge.whoami().id), { code: 'BAD_REQUEST', message: /already registered/ })
+  await waitFor(async () => (await bridge.bridgeMembers(id)).length === 1, 'registration replicated')
   const first = await bridge.sendBridged(id, { id: msgId, room: 'general', text: 'hello from Jabber', jid: 'anna@jabber.example', nick: 'Anna' })
   assert.equal(first.duplicate, false)
   assert.deepEqual(first.message.bridged, { jid: 'anna@jabber.example', nick: 'Anna' })
