@@ -180,7 +180,8 @@ export function parseCommand (value: Uint8Array): Parsed {
       if (!isBytes(raw.member, 32) || !isRole(raw.role)) return bad('invalid member or role')
       return { ok: true, cmd: { t: raw.t, member: b(raw.member), role: raw.role, ts: raw.ts } }
     case 'group/rename':
-      if (raw.sealedName !== undefined && raw.name === undefined) {
+      if (raw.sealedName !== undefined) {
+        if (raw.name !== undefined) return bad('a name is either in clear or sealed')
         if (!isSealed(raw.sealedName, MAX_SEALED_NAME)) return bad('invalid sealed group name')
         return { ok: true, cmd: { t: raw.t, sealedName: sealed(raw.sealedName), ts: raw.ts } }
       }

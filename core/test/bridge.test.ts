@@ -11,7 +11,10 @@ import { commandValue, parseCommand } from '../src/commands.ts'
 import { bridgeAllows, bridgedMessageId, normalizeBareJid, normalizeBridgeEntry } from '../src/bridge.ts'
 import type { MessageRecord } from '../src/view.ts'
 import { makeNodes, waitFor } from './helpers.ts'
-import { Lab, converged, hex } from './lab.ts'
+import { Lab, converged, hex, randomKey } from './lab.ts'
+import { Keyring } from '../src/content.ts'
+import { readAllowlist, revokeRef, sealedAllow, sealSender } from '../src/bridge-admin.ts'
+import { revealBridged } from '../src/sealed-meta.ts'
 
 test('allowlist entries: bare JIDs and domains, normalized; resources, spaces and junk refused', () => {
   assert.equal(normalizeBridgeEntry('Anna@Jabber.Example.ORG'), 'anna@jabber.example.org')
@@ -42,6 +45,22 @@ test('parseCommand checks bridge entries', () => {
   assert.deepEqual(parse({ ...post, nick: 'a\nb' }), { ok: false, type: 'bridge/post', reason: 'invalid nickname' })
   assert.deepEqual(parse({ ...post, nick: 'x'.repeat(65) }), { ok: false, type: 'bridge/post', reason: 'invalid nickname' })
   assert.deepEqual(parse({ ...post, id: 'short' }), { ok: false, type: 'bridge/post', reason: 'invalid message id' })
+  // sealed forms (sealed-meta.ts): an entry with its 32-byte tag, revoked by tag; a sender sealed, naming the allowing entry
+  const tag = Buffer.alloc(32, 7)
+  assert.equal(parse({ t: 'bridge/allow', sealed: body, tag }).ok, true)
+  assert.deepEqual(parse({ t: 'bridge/allow', sealed: body, tag: Buffer.alloc(31) }), { ok: false, type: 'bridge/allow', reason: 'invalid allowlist tag' })
+  assert.deepEqual(parse({ t: 'bridge/allow', tag }), { ok: false, type: 'bridge/allow', reason: 'invalid sealed allowlist entry' })
+  assert.deepEqual(parse({ t: 'bridge/allow', entry: 'example.org', tag }), { ok: false, type: 'bridge/allow', reason: 'an entry is either in clear or sealed' })
+  assert.equal(parse({ t: 'bridge/revoke', tag }).ok, true)
+  const sealedPost = { t: 'bridge/post', id: 'abcdefgh', room: 'general', body, from: body, allow: tag }
+  assert.equal(parse(sealedPost).ok, true)
+  assert.equal(parse({ ...sealedPost, allow: 'example.org' }).ok, true)
+  assert.deepEqual(parse({ ...sealedPost, allow: 'Example.org' }), { ok: false, type: 'bridge/post', reason: 'invalid allowlist reference' })
+  assert.deepEqual(parse({ ...sealedPost, jid: 'anna@example.org' }), { ok: false, type: 'bridge/post', reason: 'a sender is either in clear or sealed' })
+  assert.equal(parse({ t: 'bridge/register', member: Buffer.alloc(32) }).ok, true)
+  assert.deepEqual(parse({ t: 'bridge/unregister', member: Buffer.alloc(31) }), { ok: false, type: 'bridge/unregister', reason: 'invalid member' })
+  assert.deepEqual(parse({ t: 'group/rename', name: 'x', sealedName: body }), { ok: false, type: 'group/rename', reason: 'a name is either in clear or sealed' })
+  assert.equal(parse({ t: 'group/rename', sealedName: body }).ok, true)
 })
 
 test('every peer enforces the allowlist and the registered bridge: only admins change them, only the bridge posts bridged messages, for an allowed JID', async (t) => {
@@ -143,4 +162,53 @@ test('facade: admins manage the allowlist; bridged posts and DMs carry the JID a
 
   assert.deepEqual(await alice.bridgeRevoke(id, 'anna@jabber.example'), [])
   await assert.rejects(alice.bridgeRevoke(id, 'anna@jabber.example'), { code: 'BAD_REQUEST', message: /not on/ })
+})
+
+test('sealed allowlist entries and senders: every peer checks the tag a bridged post names; readers without the key see neither entry nor sender', async (t) => {
+  const lab = await Lab.create(t)
+  const alice = await lab.creator('alice')
+  const bob = await lab.member(alice, 'bob')
+  const relay = await lab.member(alice, 'relay')
+  const all = [alice.group, bob.group, relay.group]
+  const keyring = new Keyring(lab.encryptionKey, alice.group.discoveryKey)
+  const dk = alice.group.discoveryKey
+  const texts = lab.texts(alice.group)
+  const allow = sealedAllow(keyring, 0, dk, 'jabber.example', Date.now())
+  const post = (id: string, extra: Record<string, unknown>) => ({ t: 'bridge/post' as const, id, room: 'general', body: texts.seal('hi'), from: sealSender(keyring, 0, 'anna@jabber.example', 'Anna'), ts: Date.now(), ...extra })
+
+  let audits = 0
+  const step = async (by: typeof alice, cmd: any, refused: boolean) => {
+    await by.group.append(cmd)
+    if (refused) audits++
+    return converged(all, `${cmd.t} by ${by.name}`, audits)
+  }
+  await step(alice, { t: 'bridge/register', member: relay.id.publicKey, ts: Date.now() }, false)
+  await step(alice, { ...allow, sealed: { ...allow.sealed!, e: 5 } }, true)
+  await step(alice, allow, false)
+  await step(relay, post('sealed-0001', { allow: allow.tag }), false)
+  await step(bob, post('sealed-0002', { allow: allow.tag }), true)
+  await step(relay, post('sealed-0003', { allow: Buffer.alloc(32, 1) }), true)
+  await step(relay, post('sealed-0004', {}), true)
+  await step(relay, post('sealed-0005', { allow: allow.tag, from: { ...sealSender(keyring, 0, 'x@jabber.example'), e: 3 } }), true)
+  await step(alice, revokeRef(allow.tag!, Date.now()), false)
+  const view = await step(relay, post('sealed-0006', { allow: allow.tag }), true)
+
+  assert.deepEqual((await bob.group.audit()).map(a => `${a.type}: ${a.reason}`), [
+    'bridge/allow: sealed under an epoch that does not exist',
+    'bridge/post: only the group\'s registered bridge posts bridged messages',
+    'bridge/post: JID not on the bridge allowlist',
+    'bridge/post: JID not on the bridge allowlist',
+    'bridge/post: sealed under an epoch that does not exist',
+    'bridge/post: JID not on the bridge allowlist'
+  ])
+  const messages = view.filter(([k]) => k.startsWith('s!')).map(([, v]) => v as MessageRecord)
+  assert.deepEqual(messages.map(m => m.id), ['sealed-0001'])
+  assert.equal(messages[0].bridged, undefined, 'no sender in clear')
+  assert.deepEqual(revealBridged(messages[0], keyring), { jid: 'anna@jabber.example', nick: 'Anna' })
+  assert.deepEqual(revealBridged(messages[0], new Keyring(randomKey(), dk)), { jid: '' }, 'without the key: bridged, sender hidden')
+  assert.equal(view.some(([, v]) => JSON.stringify(v).includes('jabber.example')), false, 'the view holds no entry or JID in clear')
+  // while the entry was on the list, the keyring opened it; a reader with another key sees nothing
+  await alice.group.append(sealedAllow(keyring, 0, dk, 'other.example', Date.now()))
+  assert.deepEqual((await readAllowlist(alice.group, keyring)).map(r => r.entry), ['other.example'])
+  assert.deepEqual(await readAllowlist(alice.group, new Keyring(randomKey(), dk)), [])
 })
