@@ -88,12 +88,9 @@ test('a removed member\'s node sees that a rename, an allowlist entry, a bridged
   // carol's node receives every one of those entries...
   const carolView = await viewOf(carol, id)
   const zedHex = b4a.toString(zed.identity.publicKey, 'hex')
-  await waitFor(async () => {
-    const meta = await getRecord<GroupMeta>(carolView, 'g')
-    const pads = await carol.pads.list(id)
-    return (meta?.sealedNames?.length ?? 0) === 1 && (await getRecord(carolView, `m!${zedHex}`)) !== null &&
-      (await carol.messages(id)).length === 1 && pads.length === 1
-  }, 'carol\'s node has the rename, the newcomer, the bridged post and the pad')
+  // (alice wrote the rename, the entry and the newcomer's member/add before the pad: her pad implies them)
+  await waitFor(async () => (await getRecord(carolView, `m!${zedHex}`)) !== null && (await carol.messages(id)).length === 1 &&
+    (await carol.pads.list(id)).length === 1, 'carol\'s node has the rename, the newcomer, the bridged post and the pad')
 
   // ...and learns exactly what SECURITY.md lists, nothing sealed:
   // the group keeps its old name;
