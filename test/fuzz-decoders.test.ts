@@ -74,10 +74,10 @@ const fieldValue = fc.oneof(fc.string({ maxLength: 80 }), fc.integer(), fc.doubl
 const COMMANDS = ['group/create', 'group/rename', 'member/add', 'member/remove', 'member/leave', 'member/role', 'epoch/rotate',
   'member/device', 'member/revoke-device', 'vault/log', 'vault/writer', 'invite/create', 'room/create', 'message/post',
   'message/edit', 'message/delete', 'dm/offer', 'dm/accept', 'pad/create', 'pad/update', 'pad/rename', 'pad/archive',
-  'bridge/allow', 'bridge/revoke', 'bridge/post']
+  'bridge/allow', 'bridge/revoke', 'bridge/post', 'bridge/register', 'bridge/unregister']
 const FIELDS = ['v', 't', 'ts', 'id', 'room', 'body', 'name', 'kind', 'member', 'memberName', 'writer', 'sig', 'role', 'invite',
   'keys', 'epoch', 'device', 'cert', 'publicKey', 'expires', 'uses', 'box', 'pad', 'title', 'archived', 'entry', 'jid', 'nick',
-  'replyTo', 'peer', 'e', 'n', 'c', 'box', 'h']
+  'replyTo', 'peer', 'e', 'n', 'c', 'box', 'h', 'sealedName', 'sealed', 'tag', 'from', 'allow']
 /** Maps shaped like log entries (v: 1, a real command name, a ts) with random fields of random types. */
 const commandLike = fc.record({
   t: fc.constantFrom(...COMMANDS),

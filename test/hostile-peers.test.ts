@@ -198,7 +198,7 @@ describe('hostile peers and a hostile local client', { timeout: LONG ? 900_000 :
       '/api/groups/:g/pads/:x/export', '/api/groups/:g/pads/:x/append', '/api/groups/:g/pads/:x/history', '/api/groups/:g/pads/:x/state',
       '/api/groups/:g/pads/:x/updates', '/api/groups/:g/pads/:x/presence', '/api/groups/:g/present', '/api/groups/:g/meetings',
       '/api/groups/:g/meetings/:x', '/api/groups/:g/meetings/:x/participants/:x', '/api/groups/:g/meetings/:x/signal', '/api/meetings/config',
-      '/api/groups/:g/mirrors', '/api/groups/:g/bridge/allowlist', '/api/groups/:g/bridge/allowlist/:x', '/api/devices', '/api/devices/link',
+      '/api/groups/:g/mirrors', '/api/groups/:g/bridge/allowlist', '/api/groups/:g/bridge/allowlist/:x', '/api/groups/:g/bridge/members', '/api/groups/:g/bridge/members/:x', '/api/devices', '/api/devices/link',
       '/api/devices/add', '/api/settings', '/api/events', '/', '/index.html', '/assets/:x', '/:x', '/:x/:x/:x']
     // Changes that would end the test's own setup (leaving, removing bob, revoking devices) are left out.
     const excluded = (method: string, p: string) => method === 'DELETE' && /\/members\/|\/devices\//.test(p) || /\/leave$/.test(p)

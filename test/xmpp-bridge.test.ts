@@ -126,6 +126,8 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
       assert.deepEqual(list.entries.map(e => [e.entry, e.addedBy]), [['anna@localhost', alice.id], ['ben@localhost', alice.id]])
     })
     await step('bridge start', async () => {
+      // The admin registers the bridge's id before it joins: only it may post Jabber users' messages.
+      assert.match(await alice.ok(['relay', 'register', group.id, bridgeId]), /is now registered as this group's bridge/)
       const code = await alice.ok(['invite', group.id])
       await startBridge(['--join', code])
       await alice.waitForMembers(group.id, [alice.id, bob.id, bridgeId])

@@ -10,6 +10,7 @@ import { verifyBindingForDiscoveryKey } from './binding.ts'
 import { validateName, verifyDeviceCert } from './identity.ts'
 import type { Group } from './group.ts'
 import type { EpochBox } from './commands.ts'
+import type { Sealed } from './content.ts'
 
 /** Reply statuses of blind-pairing-core: 1 rejected, 2 used, 3 expired. */
 const DENY = { rejected: 1, used: 2, expired: 3 } as const
@@ -44,6 +45,8 @@ export interface AnswerContext {
   now: () => number
   /** Epoch keys after 0, sealed to the newcomer's identity key. */
   epochKeysFor: (member: Buffer) => Promise<EpochBox[]>
+  /** The newcomer's display name sealed under the current epoch (sealed-meta.ts); absent: in clear. */
+  sealName?: (name: string) => Promise<Sealed>
 }
 
 /**
@@ -87,9 +90,12 @@ export async function answerJoinRequest (request: any, ctx: AnswerContext): Prom
     request.deny({ status: DENY.used })
     return request.response
   }
+  // The name first: sealing may start a due epoch, whose key the newcomer's boxes must then hold.
+  const sealedName = ctx.sealName ? await ctx.sealName(data.name) : null
   const keys = await ctx.epochKeysFor(signer)
   await group.append({
-    t: 'member/add', member: data.member, writer: data.writer, name: data.name, role: invite.role, sig: data.sig,
+    t: 'member/add', member: data.member, writer: data.writer, role: invite.role, sig: data.sig,
+    ...(sealedName ? { name: '', sealedName } : { name: data.name }),
     invite: b4a.from(inviteId, 'hex'), ts: now, ...(keys.length ? { keys } : {}),
     ...(data.device ? { device: data.device, cert: data.cert } : {})
   })

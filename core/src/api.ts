@@ -1,7 +1,7 @@
 import type { GroupSync } from './sync-state.ts'
 import type { TransportInfo } from './transport.ts'
 import type {
-  Role, BridgeAllowEntry, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
+  Role, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
   MessageView, RoomView, SolidarEvent, WhoAmI, AuditEntry
 } from './types.ts'
 import type { VerificationResult, VerifyOptions } from './verification.ts'
@@ -83,6 +83,10 @@ export interface SolidarApi {
   bridgeAllow (group: string, entry: string): Promise<BridgeAllowEntry[]>
   /** Admin only: take an entry off the bridge allowlist; returns the new list. */
   bridgeRevoke (group: string, entry: string): Promise<BridgeAllowEntry[]>
+  /** The members registered as the group's XMPP bridge: only they post bridged messages. */
+  bridgeMembers (group: string): Promise<BridgeRegistration[]>
+  /** Admin only: register (or, with `register: false`, unregister) a member id as the group's bridge; returns the new list. */
+  bridgeRegister (group: string, member: string, register?: boolean): Promise<BridgeRegistration[]>
 
   /** Collaborative documents (pads) of the groups: see core/src/pads/api.ts. */
   readonly pads: PadApi

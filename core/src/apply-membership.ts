@@ -8,6 +8,7 @@ import type { DeviceRevoke, EpochBox, EpochRotate, GroupCreate, GroupRename, Inv
 import { verifyBinding } from './binding.ts'
 import { verifyDeviceCert } from './identity.ts'
 import { activeMember, currentEpoch, DEFAULT_ROOM, DM_ROOM, reject, requireAdmin, type ApplyContext, type ApplyHost } from './apply-context.ts'
+import { MAX_SEALED_NAMES } from './sealed-meta.ts'
 import { activeDevices, K, type ViewTx, type DeviceRecord, type GroupMeta, type InviteRecord, type MemberRecord } from './view.ts'
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
@@ -43,10 +44,20 @@ export async function createGroup (tx: ViewTx, cmd: GroupCreate, meta: GroupMeta
   tx.put(K.room(room), { name: room, createdBy: creator, ts: cmd.ts })
 }
 
+/**
+ * A name in clear replaces the name (and drops sealed ones); a sealed name is added to the
+ * newest few (sealed-meta.ts), and the name in clear stays what it was before.
+ */
 export async function renameGroup (ctx: ApplyContext<GroupRename>) {
+  const { cmd, meta } = ctx
   requireAdmin(ctx, 'rename the group')
-  if (ctx.meta.kind !== 'group') reject('a direct conversation has no name')
-  ctx.tx.put(K.meta, { ...ctx.meta, name: ctx.cmd.name })
+  if (meta.kind !== 'group') reject('a direct conversation has no name')
+  if (!cmd.sealedName) {
+    const { sealedNames: _dropped, ...rest } = meta
+    return ctx.tx.put(K.meta, { ...rest, name: cmd.name! })
+  }
+  if (cmd.sealedName.e > await currentEpoch(ctx.tx)) reject('sealed under an epoch that does not exist')
+  ctx.tx.put(K.meta, { ...meta, sealedNames: [...(meta.sealedNames ?? []), cmd.sealedName].slice(-MAX_SEALED_NAMES) })
 }
 
 export async function createInvite (ctx: ApplyContext<InviteCreate>) {
@@ -84,9 +95,11 @@ export async function addMember (ctx: ApplyContext<MemberAdd>) {
     role = invite.role // the invite fixes the role; the admitting admin cannot change it
     tx.put(key, { ...invite, used: invite.used + 1 })
   }
+  // The newcomer's boxes first: a name sealed under the current epoch must be one it can open.
   await storeEpochBoxes(tx, device.device, cmd.keys ?? [])
+  if (cmd.sealedName && cmd.sealedName.e > await currentEpoch(tx)) reject('sealed under an epoch that does not exist')
   // A member removed earlier and invited again comes back with a new device writer.
-  const member: MemberRecord = { id, name: cmd.name, role, joinedTs: cmd.ts, writers: [writer], devices: [device] }
+  const member: MemberRecord = { id, name: cmd.name, role, joinedTs: cmd.ts, writers: [writer], devices: [device], ...(cmd.sealedName ? { sealedName: cmd.sealedName } : {}) }
   tx.put(K.member(id), member)
   tx.put(K.writer(writer), { member: id })
   tx.put(K.device(device.device), { member: id })

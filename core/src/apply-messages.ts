@@ -16,8 +16,8 @@ export async function postMessage (ctx: ApplyContext<MessagePost>) {
   await storeMessage(ctx, ctx.cmd)
 }
 
-/** Stores a new message (`message/post`, or `bridge/post` with its `bridged` marker). */
-export async function storeMessage (ctx: ApplyContext, cmd: Pick<MessagePost, 'id' | 'room' | 'body' | 'ts' | 'replyTo'>, bridged?: MessageRecord['bridged']) {
+/** Stores a new message (`message/post`, or `bridge/post` with its sender, in clear or sealed). */
+export async function storeMessage (ctx: ApplyContext, cmd: Pick<MessagePost, 'id' | 'room' | 'body' | 'ts' | 'replyTo'>, bridged?: MessageRecord['bridged'], bridgedSealed?: MessageRecord['bridgedSealed']) {
   const { tx } = ctx
   requireWriter(ctx)
   if (!(await tx.get(K.room(cmd.room)))) reject('no such room')
@@ -29,6 +29,7 @@ export async function storeMessage (ctx: ApplyContext, cmd: Pick<MessagePost, 'i
   const msg: MessageRecord = { seq, id: cmd.id, author: ctx.author.id, room: cmd.room, body: cmd.body, ts: cmd.ts }
   if (cmd.replyTo) msg.replyTo = cmd.replyTo
   if (bridged) msg.bridged = bridged
+  if (bridgedSealed) msg.bridgedSealed = bridgedSealed
   tx.put(K.message(seq), msg)
   tx.put(K.roomIndex(cmd.room, seq), 0)
   tx.put(K.messageId(cmd.id), seq)

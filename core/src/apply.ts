@@ -12,7 +12,7 @@ import { addDevice, addMember, createGroup, createInvite, leaveGroup, removeMemb
 import { recordVaultLog, recordVaultWriter } from './apply-vault.ts'
 import { changeMessage, createRoom, postMessage, storeDmSignal } from './apply-messages.ts'
 import { archivePad, createPad, renamePad, updatePad } from './pads/apply.ts'
-import { changeBridgeAllowlist, postBridged } from './apply-bridge.ts'
+import { changeBridgeAllowlist, postBridged, registerBridge } from './apply-bridge.ts'
 import { K, ViewTx, type Bee, type GroupMeta, type MemberRecord } from './view.ts'
 
 export { DEFAULT_ROOM, DM_ROOM, type ApplyHost } from './apply-context.ts'
@@ -83,5 +83,7 @@ async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer
     case 'bridge/allow':
     case 'bridge/revoke': return changeBridgeAllowlist(ctx)
     case 'bridge/post': return postBridged(ctx)
+    case 'bridge/register':
+    case 'bridge/unregister': return registerBridge(ctx)
   }
 }

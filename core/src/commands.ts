@@ -6,7 +6,7 @@
 import { decode } from './codec.ts'
 import { isSealed, type Sealed } from './content.ts'
 import type { Role } from './types.ts'
-import { MAX_NICK, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
+import { MAX_JID, MAX_NICK, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
 
 export const PROTOCOL_VERSION = 1
 export const MAX_TEXT_LENGTH = 16_000
@@ -21,6 +21,12 @@ export const MAX_PAD_UPDATE = 256 * 1024
 /** Characters of a pad title (sealed, so apply checks only the sealed size: 3 bytes per character). */
 export const MAX_PAD_TITLE = 200
 const MAX_KEY_BOX = 256
+/** Sealed names (group, member): MAX_NAME characters, 3 bytes each at most. */
+const MAX_SEALED_NAME = MAX_NAME * 3
+/** A sealed bridged sender: CBOR {jid, nick?} (MAX_JID + MAX_NICK characters, 3 bytes each, plus framing). */
+const MAX_SEALED_SENDER = (MAX_JID + MAX_NICK) * 3 + 32
+/** Bytes of a bridge allowlist tag (BLAKE2b-256). */
+export const BRIDGE_TAG_BYTES = 32
 
 export type LogKind = 'group' | 'dm' | 'vault'
 /**
@@ -31,7 +37,11 @@ export interface GroupCreate { t: 'group/create', kind: LogKind, name: string, m
 /** An epoch key sealed to one member (see content.ts and keys.ts). */
 export interface EpochBox { e: number, box: Buffer }
 export interface MemberBox { member: Buffer, box: Buffer }
-export interface MemberAdd { t: 'member/add', member: Buffer, writer: Buffer, name: string, role: Role, sig: Buffer, invite?: Buffer, keys?: EpochBox[], ts: number, device?: Buffer, cert?: Buffer }
+/**
+ * `name` is the newcomer's display name; since sealed metadata (docs/PROTOCOL.md) an admin's node
+ * writes `sealedName` instead (kind 'member-name', current epoch) and `name` is then ''.
+ */
+export interface MemberAdd { t: 'member/add', member: Buffer, writer: Buffer, name: string, sealedName?: Sealed, role: Role, sig: Buffer, invite?: Buffer, keys?: EpochBox[], ts: number, device?: Buffer, cert?: Buffer }
 /** The author (a member) adds another of its devices, with that device's writer. */
 export interface MemberDevice { t: 'member/device', device: Buffer, writer: Buffer, cert: Buffer, sig: Buffer, name: string, keys?: EpochBox[], ts: number }
 /** The author revokes one of its own devices: its writers go, a new epoch is due. */
@@ -43,7 +53,8 @@ export interface VaultWriter { t: 'vault/writer', log: Buffer, device: Buffer, w
 export interface MemberRemove { t: 'member/remove', member: Buffer, ts: number }
 export interface MemberLeave { t: 'member/leave', ts: number }
 export interface MemberRole { t: 'member/role', member: Buffer, role: Role, ts: number }
-export interface GroupRename { t: 'group/rename', name: string, ts: number }
+/** Either `name` in clear (older nodes) or `sealedName` (kind 'group-name', sealed under the current epoch). */
+export interface GroupRename { t: 'group/rename', name?: string, sealedName?: Sealed, ts: number }
 /** A new content epoch: its key sealed to every remaining member. */
 export interface EpochRotate { t: 'epoch/rotate', epoch: number, keys: MemberBox[], ts: number }
 export interface InviteCreate { t: 'invite/create', id: Buffer, publicKey: Buffer, role: Role, expires: number, uses: number, ts: number }
@@ -61,15 +72,26 @@ export interface PadUpdate { t: 'pad/update', pad: string, body: Sealed, ts: num
 export interface PadRename { t: 'pad/rename', pad: string, title: Sealed, ts: number }
 export interface PadArchive { t: 'pad/archive', pad: string, archived: boolean, ts: number }
 
-/** XMPP bridge (core/src/bridge.ts): the allowlist in group state (`entry` a bare JID or a domain, normalized). */
-export interface BridgeAllow { t: 'bridge/allow' | 'bridge/revoke', entry: string, ts: number }
-/** A message a Jabber user (bare `jid`, room nickname `nick`) wrote, posted by the bridge member. */
-export interface BridgePost { t: 'bridge/post', id: string, room: string, body: Sealed, jid: string, nick?: string, ts: number, replyTo?: string }
+/**
+ * XMPP bridge (core/src/bridge.ts): the allowlist in group state. Older entries name `entry` (a bare
+ * JID or a domain, normalized) in clear; sealed ones carry `sealed` (kind 'bridge-entry') and `tag`,
+ * a keyed hash of the entry (sealed-meta.ts `bridgeTag`); a sealed entry is revoked by its `tag`.
+ */
+export interface BridgeAllow { t: 'bridge/allow' | 'bridge/revoke', entry?: string, sealed?: Sealed, tag?: Buffer, ts: number }
+/**
+ * A message a Jabber user wrote, posted by the group's registered bridge member. Older entries
+ * name the sender in clear (bare `jid`, room nickname `nick`); sealed ones carry `from` (kind
+ * 'bridge-sender': CBOR {jid, nick?}) and, in a group, `allow`: the allowlist entry that lets the
+ * sender in (the `tag` of a sealed entry, or the text of an entry in clear).
+ */
+export interface BridgePost { t: 'bridge/post', id: string, room: string, body: Sealed, jid?: string, nick?: string, from?: Sealed, allow?: Buffer | string, ts: number, replyTo?: string }
+/** Admins name the member that is the group's XMPP bridge: only its devices may write `bridge/post`. */
+export interface BridgeRegister { t: 'bridge/register' | 'bridge/unregister', member: Buffer, ts: number }
 
 export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | MemberLeave | MemberRole | EpochRotate |
   MemberDevice | DeviceRevoke | VaultLog | VaultWriter |
   InviteCreate | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal |
-  PadCreate | PadUpdate | PadRename | PadArchive | BridgeAllow | BridgePost
+  PadCreate | PadUpdate | PadRename | PadArchive | BridgeAllow | BridgePost | BridgeRegister
 
 export type Parsed = { ok: true, cmd: Command } | { ok: false, type: string, reason: string }
 
@@ -126,13 +148,13 @@ export function parseCommand (value: Uint8Array): Parsed {
       return { ok: true, cmd: { t: raw.t, kind: raw.kind, name: raw.name, member: b(raw.member), memberName: raw.memberName, sig: b(raw.sig), ts: raw.ts, ...(raw.peer ? { peer: b(raw.peer) } : {}), ...deviceFields(raw) } }
     case 'member/add':
       if (!isBytes(raw.member, 32) || !isBytes(raw.writer, 32) || !isBytes(raw.sig, 64)) return bad('invalid member, writer or signature')
-      if (!isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid member name')
+      if (raw.sealedName !== undefined ? !isSealed(raw.sealedName, MAX_SEALED_NAME) || raw.name !== '' : !isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid member name')
       if (!isRole(raw.role)) return bad('invalid role')
       if (raw.invite !== undefined && !isBytes(raw.invite, 32)) return bad('invalid invite id')
       const keys = raw.keys === undefined ? [] : boxes(raw.keys, epochBox)
       if (keys === null) return bad('invalid epoch keys')
       if (!deviceCert(raw)) return bad('invalid device or certificate')
-      return { ok: true, cmd: { t: raw.t, member: b(raw.member), writer: b(raw.writer), name: raw.name, role: raw.role, sig: b(raw.sig), ts: raw.ts, ...(raw.invite ? { invite: b(raw.invite) } : {}), ...(keys.length ? { keys } : {}), ...deviceFields(raw) } }
+      return { ok: true, cmd: { t: raw.t, member: b(raw.member), writer: b(raw.writer), name: raw.name as string, ...(raw.sealedName !== undefined ? { sealedName: sealed(raw.sealedName) } : {}), role: raw.role, sig: b(raw.sig), ts: raw.ts, ...(raw.invite ? { invite: b(raw.invite) } : {}), ...(keys.length ? { keys } : {}), ...deviceFields(raw) } }
     case 'member/device': {
       if (!isBytes(raw.device, 32) || !isBytes(raw.writer, 32) || !isBytes(raw.cert, 64) || !isBytes(raw.sig, 64)) return bad('invalid device, writer, certificate or signature')
       if (!isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid device name')
@@ -158,6 +180,11 @@ export function parseCommand (value: Uint8Array): Parsed {
       if (!isBytes(raw.member, 32) || !isRole(raw.role)) return bad('invalid member or role')
       return { ok: true, cmd: { t: raw.t, member: b(raw.member), role: raw.role, ts: raw.ts } }
     case 'group/rename':
+      if (raw.sealedName !== undefined) {
+        if (raw.name !== undefined) return bad('a name is either in clear or sealed')
+        if (!isSealed(raw.sealedName, MAX_SEALED_NAME)) return bad('invalid sealed group name')
+        return { ok: true, cmd: { t: raw.t, sealedName: sealed(raw.sealedName), ts: raw.ts } }
+      }
       if (!isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid group name')
       return { ok: true, cmd: { t: raw.t, name: raw.name, ts: raw.ts } }
     case 'epoch/rotate': {
@@ -205,8 +232,19 @@ export function parseCommand (value: Uint8Array): Parsed {
     case 'pad/archive':
       if (!isMessageId(raw.pad) || typeof raw.archived !== 'boolean') return bad('invalid pad id or archived flag')
       return { ok: true, cmd: { t: raw.t, pad: raw.pad, archived: raw.archived, ts: raw.ts } }
+    case 'bridge/register':
+    case 'bridge/unregister':
+      if (!isBytes(raw.member, 32)) return bad('invalid member')
+      return { ok: true, cmd: { t: raw.t, member: b(raw.member), ts: raw.ts } }
     case 'bridge/allow':
     case 'bridge/revoke': {
+      if (raw.entry === undefined) {
+        if (!isBytes(raw.tag, BRIDGE_TAG_BYTES)) return bad('invalid allowlist tag')
+        if (raw.t === 'bridge/revoke') return raw.sealed === undefined ? { ok: true, cmd: { t: raw.t, tag: b(raw.tag), ts: raw.ts } } : bad('a revocation names the tag only')
+        if (!isSealed(raw.sealed, MAX_JID * 3)) return bad('invalid sealed allowlist entry')
+        return { ok: true, cmd: { t: raw.t, sealed: sealed(raw.sealed), tag: b(raw.tag), ts: raw.ts } }
+      }
+      if (raw.sealed !== undefined || raw.tag !== undefined) return bad('an entry is either in clear or sealed')
       const entry = normalizeBridgeEntry(raw.entry)
       if (entry === null || entry !== raw.entry) return bad('invalid JID or domain')
       return { ok: true, cmd: { t: raw.t, entry, ts: raw.ts } }
@@ -215,11 +253,19 @@ export function parseCommand (value: Uint8Array): Parsed {
       if (!isMessageId(raw.id)) return bad('invalid message id')
       if (!isRoomName(raw.room)) return bad('invalid room')
       if (!isSealed(raw.body, MAX_TEXT_BYTES)) return bad('invalid sealed body')
+      if (raw.replyTo !== undefined && !isMessageId(raw.replyTo)) return bad('invalid replyTo')
+      const reply = raw.replyTo ? { replyTo: raw.replyTo as string } : {}
+      if (raw.from !== undefined) {
+        if (raw.jid !== undefined || raw.nick !== undefined) return bad('a sender is either in clear or sealed')
+        if (!isSealed(raw.from, MAX_SEALED_SENDER)) return bad('invalid sealed sender')
+        const allow = raw.allow === undefined ? undefined : isBytes(raw.allow, BRIDGE_TAG_BYTES) ? b(raw.allow) : normalizeBridgeEntry(raw.allow) === raw.allow ? raw.allow as string : null
+        if (allow === null) return bad('invalid allowlist reference')
+        return { ok: true, cmd: { t: raw.t, id: raw.id, room: raw.room, body: sealed(raw.body), from: sealed(raw.from), ts: raw.ts, ...(allow !== undefined ? { allow } : {}), ...reply } }
+      }
       const jid = normalizeBareJid(raw.jid)
       if (jid === null || jid !== raw.jid) return bad('invalid bridged JID')
       if (raw.nick !== undefined && (!isText(raw.nick, MAX_NICK) || !noControl(raw.nick))) return bad('invalid nickname')
-      if (raw.replyTo !== undefined && !isMessageId(raw.replyTo)) return bad('invalid replyTo')
-      return { ok: true, cmd: { t: raw.t, id: raw.id, room: raw.room, body: sealed(raw.body), jid, ts: raw.ts, ...(raw.nick !== undefined ? { nick: raw.nick as string } : {}), ...(raw.replyTo ? { replyTo: raw.replyTo as string } : {}) } }
+      return { ok: true, cmd: { t: raw.t, id: raw.id, room: raw.room, body: sealed(raw.body), jid, ts: raw.ts, ...(raw.nick !== undefined ? { nick: raw.nick as string } : {}), ...reply } }
     }
     default:
       return bad('unknown command')

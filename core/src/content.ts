@@ -16,8 +16,13 @@ import b4a from 'b4a'
 
 export interface Sealed { e: number, n: Buffer, c: Buffer }
 
-/** 'pad': Yjs updates; 'pad-title': pad titles; 'pad-presence': awareness over the ephemeral channel (never stored). */
-export type ContentKind = 'message' | 'pad' | 'vault' | 'pad-title' | 'pad-presence' | 'meeting'
+/**
+ * 'pad': Yjs updates; 'pad-title': pad titles; 'pad-presence': awareness over the ephemeral channel (never stored).
+ * Sealed metadata (sealed-meta.ts): 'group-name', 'member-name', 'bridge-entry' (an allowlist entry),
+ * 'bridge-sender' (a bridged message's JID and nickname).
+ */
+export type ContentKind = 'message' | 'pad' | 'vault' | 'pad-title' | 'pad-presence' | 'meeting' |
+  'group-name' | 'member-name' | 'bridge-entry' | 'bridge-sender'
 
 const NONCE = 24
 const TAG = 16

@@ -12,12 +12,14 @@ import { applyNodes, type ApplyHost, type LogNode } from './apply.ts'
 import { commandValue, type Command } from './commands.ts'
 import { encode } from './codec.ts'
 import { errors, type SolidarError } from './errors.ts'
-import type { Sealed } from './content.ts'
+import type { Keyring, Sealed } from './content.ts'
+import { revealMember, revealMeta } from './sealed-meta.ts'
 import { groupIdOf } from './ids.ts'
 import type { GroupId } from './types.ts'
 import {
   K, getRecord, rangeRecords, type AuditRecord, type Bee, type DmSignalRecord, type GroupMeta,
-  type InviteRecord, type MemberRecord, type MessageRecord, type RoomRecord, type BridgeAllowRecord, type Counter
+  type InviteRecord, type MemberRecord, type MessageRecord, type RoomRecord, type BridgeAllowRecord, type Counter,
+  type SealedBridgeAllowRecord, type BridgeMemberRecord
 } from './view.ts'
 import { claimLocalWriter } from './local-writer.ts'
 
@@ -163,8 +165,21 @@ export class Group extends EventEmitter {
 
   async update (): Promise<void> { await this.base.update() }
 
-  meta (): Promise<GroupMeta | null> { return getRecord<GroupMeta>(this.view, K.meta) }
-  member (hex: string): Promise<MemberRecord | null> { return getRecord<MemberRecord>(this.view, K.member(hex)) }
+  /**
+   * The epoch keys this device holds for the log: reads open sealed metadata with them (group
+   * name, members' names; sealed-meta.ts). Null: sealed metadata reads as hidden.
+   */
+  keyring: Keyring | null = null
+
+  async meta (): Promise<GroupMeta | null> {
+    const meta = await getRecord<GroupMeta>(this.view, K.meta)
+    return meta && revealMeta(meta, this.keyring)
+  }
+
+  async member (hex: string): Promise<MemberRecord | null> {
+    const m = await getRecord<MemberRecord>(this.view, K.member(hex))
+    return m && revealMember(m, this.keyring)
+  }
   async memberByWriter (writerHex: string): Promise<MemberRecord | null> {
     const link = await getRecord<{ member: string }>(this.view, K.writer(writerHex))
     return link ? this.member(link.member) : null
@@ -207,7 +222,9 @@ export class Group extends EventEmitter {
   /** Current members (not those who left or were removed). */
   async members (): Promise<MemberRecord[]> { return (await this.allMembers()).filter(m => !m.left) }
   /** Everyone who was ever a member, for authors' names in history. */
-  async allMembers (): Promise<MemberRecord[]> { return collect(rangeRecords<MemberRecord>(this.view, 'm!')) }
+  async allMembers (): Promise<MemberRecord[]> {
+    return (await collect(rangeRecords<MemberRecord>(this.view, 'm!'))).map(m => revealMember(m, this.keyring))
+  }
   async rooms (): Promise<RoomRecord[]> { return collect(rangeRecords<RoomRecord>(this.view, 'r!')) }
   async audit (afterN = 0): Promise<AuditRecord[]> { return collect(rangeRecords<AuditRecord>(this.view, 'a!', { gt: K.audit(afterN) })) }
   async auditCount (): Promise<number> { return (await getRecord<number>(this.view, K.counter('audit'))) ?? 0 }
@@ -243,8 +260,12 @@ export class Group extends EventEmitter {
     return { last, messages }
   }
 
-  /** The XMPP bridge allowlist: bare JIDs and domains, in key order. */
+  /** The XMPP bridge allowlist entries in clear: bare JIDs and domains, in key order. */
   async bridgeAllowlist (): Promise<BridgeAllowRecord[]> { return collect(rangeRecords<BridgeAllowRecord>(this.view, 'ba!')) }
+  /** The sealed XMPP bridge allowlist entries, by tag (bridge-admin.ts opens them). */
+  async sealedBridgeAllowlist (): Promise<SealedBridgeAllowRecord[]> { return collect(rangeRecords<SealedBridgeAllowRecord>(this.view, 'bt!')) }
+  /** Members registered as the group's XMPP bridge (`bridge/register`). */
+  async bridgeMembers (): Promise<BridgeMemberRecord[]> { return collect(rangeRecords<BridgeMemberRecord>(this.view, 'bm!')) }
 
   async changeCount (): Promise<number> { return (await getRecord<number>(this.view, K.counter('change'))) ?? 0 }
 

@@ -14,7 +14,9 @@ import { answerJoinRequest, decodeJoinUserData, encodeJoinUserData } from './adm
 import { DEFAULT_ROOM, DM_ROOM } from './apply.ts'
 import { signBinding, signBindingForDiscoveryKey, verifyBindingForDiscoveryKey } from './binding.ts'
 import { isMessageId, isRoomName, MAX_TEXT_LENGTH } from './commands.ts'
-import { MAX_NICK, bridgeAllows, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
+import { MAX_NICK, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
+import { allowingEntry, allowRefs, isAllowed, isRegisteredBridge, readAllowlist, revokeRef, sealedAllow, sealSender } from './bridge-admin.ts'
+import { revealBridged } from './sealed-meta.ts'
 import { openDmPayload, sealDmPayload } from './dm.ts'
 import { Keyring, randomKey } from './content.ts'
 import { openEpochKey, sealEpochKey } from './keys.ts'
@@ -35,7 +37,7 @@ import type { PeerConnection, Transport } from './transport.ts'
 import { groupSync } from './sync-state.ts'
 import { LEAVE_DELIVERY_MS, deliveredSoon, waitForDelivery } from './delivery.ts'
 import type {
-  AuditEntry, BridgeAllowEntry, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
+  AuditEntry, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
   MessageView, Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
 import { ROLES } from './types.ts'
@@ -169,6 +171,7 @@ export class Solidar implements SolidarApi {
     })
     await group.ready()
     const keyring = new Keyring(b4a.from(record.encryptionKey, 'hex'), group.discoveryKey)
+    group.keyring = keyring
     const log: OpenLog = { record, group, lastChange: await group.changeCount(), keyring, boxes: new Map(), rotation: Promise.resolve(), emitted: new Set() }
     await this.#refreshKeys(log)
     this.#logs.set(record.key, log)
@@ -185,7 +188,8 @@ export class Solidar implements SolidarApi {
       // log.group is read per request: it is replaced when a failed log is reopened.
       this.#pairing.serve(group.discoveryKey, (request) => answerJoinRequest(request, {
         group: log.group, encryptionKey: b4a.from(record.encryptionKey, 'hex'), self: this.#self, now: this.#now,
-        epochKeysFor: (member) => this.#epochKeysFor(log, member)
+        epochKeysFor: (member) => this.#epochKeysFor(log, member),
+        sealName: async (name) => log.keyring.seal(await this.#metadataKey(log), 'member-name', b4a.from(name))
       }))
     }
     if (this.transport) await this.transport.join(group.discoveryKey, { server: true, client: true })
@@ -248,6 +252,7 @@ export class Solidar implements SolidarApi {
       throw failureError(err instanceof Error ? err : new Error(String(err)))
     }
     if (group.failed) throw failureError(group.failed)
+    group.keyring = log.keyring
     log.group = group
     this.#watch(log)
   }
@@ -355,6 +360,16 @@ export class Solidar implements SolidarApi {
     await this.#rotate(log)
   }
 
+  /**
+   * The epoch to seal metadata under (sealed-meta.ts): the current one, after starting the next
+   * epoch if one is due (someone left and no admin has rotated yet), so a member removed a moment
+   * ago cannot open it. Callers are admins.
+   */
+  async #metadataKey (log: OpenLog): Promise<number> {
+    await this.#rotateIfNeeded(log)
+    return this.#currentKey(log)
+  }
+
   /** The current epoch and its key, or NOT_PERMITTED if this device was not given it. */
   async #currentKey (log: OpenLog): Promise<number> {
     const epoch = await log.group.epoch()
@@ -449,6 +464,7 @@ export class Solidar implements SolidarApi {
   async listGroups (): Promise<GroupSummary[]> {
     const out: GroupSummary[] = []
     for (const log of this.#groupLogs()) {
+      await this.#refreshKeys(log)
       const meta = await log.group.meta()
       const members = await log.group.members()
       const me = members.find(m => m.id === this.#self)
@@ -489,7 +505,9 @@ export class Solidar implements SolidarApi {
   }
 
   async members (ref: string): Promise<MemberView[]> {
-    const { group } = await this.#resolveGroup(ref)
+    const log = await this.#resolveGroup(ref)
+    await this.#refreshKeys(log) // names sealed under an epoch whose box arrived a moment ago
+    const { group } = log
     return (await group.members()).map(m => withVerification(toMemberView(m),
       m.id === this.#self ? 'unverified' : this.#verification.status(m.id, m.name)))
   }
@@ -612,7 +630,9 @@ export class Solidar implements SolidarApi {
     const clean = validateName(name, 'group name')
     const log = await this.#resolveGroup(ref)
     await this.#requireAdmin(log.group, 'rename the group')
-    await this.#appendChecked(log.group, { t: 'group/rename', name: clean, ts: this.#now() })
+    const epoch = await this.#metadataKey(log)
+    const sealedName = log.keyring.seal(epoch, 'group-name', b4a.from(clean))
+    await this.#appendChecked(log.group, { t: 'group/rename', sealedName, ts: this.#now() })
     this.#events.emit('event', { type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
     return { id: groupIdOf(log.group.key), name: clean }
   }
@@ -893,29 +913,32 @@ export class Solidar implements SolidarApi {
 
   /** The group's bridge allowlist: bare JIDs and domains whose users may use its XMPP bridge. */
   async bridgeAllowlist (ref: string): Promise<BridgeAllowEntry[]> {
-    const { group } = await this.#resolveGroup(ref)
-    return (await group.bridgeAllowlist()).map(r => ({ entry: r.entry, addedBy: z32OfHex(r.by), ts: r.ts }))
+    const log = await this.#resolveGroup(ref)
+    await this.#refreshKeys(log)
+    return (await readAllowlist(log.group, log.keyring)).map(r => ({ entry: r.entry, addedBy: z32OfHex(r.by), ts: r.ts }))
   }
 
-  /** Admins: allow a bare JID or a whole domain to use the group's XMPP bridge. */
-  bridgeAllow (ref: string, entry: string): Promise<BridgeAllowEntry[]> {
-    return this.#changeBridgeAllowlist(ref, entry, 'bridge/allow')
+  /** Admins: allow a bare JID or a whole domain to use the group's XMPP bridge (sealed under the current epoch). */
+  async bridgeAllow (ref: string, text: string): Promise<BridgeAllowEntry[]> {
+    const entry = checkBridgeEntry(text)
+    const log = await this.#resolveGroup(ref)
+    await this.#requireAdmin(log.group, 'change the bridge allowlist')
+    await this.#refreshKeys(log)
+    if ((await readAllowlist(log.group, log.keyring)).some(r => r.entry === entry)) throw errors.badRequest(`${entry} is already on the bridge allowlist`)
+    const epoch = await this.#metadataKey(log)
+    await this.#appendChecked(log.group, sealedAllow(log.keyring, epoch, log.group.discoveryKey, entry, this.#now()))
+    return this.bridgeAllowlist(ref)
   }
 
   /** Admins: take a bare JID or domain off the allowlist (exactly as it was added). */
-  bridgeRevoke (ref: string, entry: string): Promise<BridgeAllowEntry[]> {
-    return this.#changeBridgeAllowlist(ref, entry, 'bridge/revoke')
-  }
-
-  async #changeBridgeAllowlist (ref: string, text: string, t: 'bridge/allow' | 'bridge/revoke'): Promise<BridgeAllowEntry[]> {
-    const entry = normalizeBridgeEntry(text)
-    if (entry === null) throw errors.badRequest(`"${String(text)}" is neither a bare JID (user@example.org, no /resource) nor a domain (example.org)`)
+  async bridgeRevoke (ref: string, text: string): Promise<BridgeAllowEntry[]> {
+    const entry = checkBridgeEntry(text)
     const log = await this.#resolveGroup(ref)
     await this.#requireAdmin(log.group, 'change the bridge allowlist')
-    const listed = (await log.group.bridgeAllowlist()).some(r => r.entry === entry)
-    if (t === 'bridge/allow' && listed) throw errors.badRequest(`${entry} is already on the bridge allowlist`)
-    if (t === 'bridge/revoke' && !listed) throw errors.badRequest(`${entry} is not on the bridge allowlist`)
-    await this.#appendChecked(log.group, { t, entry, ts: this.#now() })
+    await this.#refreshKeys(log)
+    const refs = await allowRefs(log.group, log.keyring, entry)
+    if (refs.length === 0) throw errors.badRequest(`${entry} is not on the bridge allowlist`)
+    for (const r of refs) await this.#appendChecked(log.group, revokeRef(r, this.#now()))
     return this.bridgeAllowlist(ref)
   }
 
@@ -923,8 +946,30 @@ export class Solidar implements SolidarApi {
   async bridgeAllowed (ref: string, jid: string): Promise<boolean> {
     const bare = normalizeBareJid(typeof jid === 'string' ? jid.split('/')[0] : jid)
     if (bare === null) return false
+    const log = await this.#resolveGroup(ref)
+    await this.#refreshKeys(log)
+    return isAllowed(await readAllowlist(log.group, log.keyring), bare)
+  }
+
+  /** The members registered as the group's XMPP bridge (only they may post bridged messages). */
+  async bridgeMembers (ref: string): Promise<BridgeRegistration[]> {
     const { group } = await this.#resolveGroup(ref)
-    return bridgeAllows((await group.bridgeAllowlist()).map(r => r.entry), bare)
+    return (await group.bridgeMembers()).map(r => ({ member: z32OfHex(r.member), addedBy: z32OfHex(r.by), ts: r.ts }))
+  }
+
+  /**
+   * Admins: name the member (by id: it may not have joined yet) that is the group's XMPP
+   * bridge, or stop naming it (`register: false`).
+   */
+  async bridgeRegister (ref: string, memberRef: string, register = true): Promise<BridgeRegistration[]> {
+    const log = await this.#resolveGroup(ref)
+    await this.#requireAdmin(log.group, 'register the group\'s bridge')
+    const member = hex(decodeKey(memberRef, 'member id'))
+    const registered = await isRegisteredBridge(log.group, member)
+    if (register && registered) throw errors.badRequest(`${z32OfHex(member)} is already registered as this group's bridge`)
+    if (!register && !registered) throw errors.badRequest(`${z32OfHex(member)} is not registered as this group's bridge`)
+    await this.#appendChecked(log.group, { t: register ? 'bridge/register' : 'bridge/unregister', member: b4a.from(member, 'hex'), ts: this.#now() })
+    return this.bridgeMembers(ref)
   }
 
   /**
@@ -964,10 +1009,17 @@ export class Solidar implements SolidarApi {
     }
     if (msg.replyTo !== undefined && (!isMessageId(msg.replyTo) || !(await log.group.messageById(msg.replyTo)))) throw errors.messageNotFound(String(msg.replyTo))
     const epoch = await this.#currentKey(log)
+    let allow: Buffer | string | undefined
+    if (log.record.kind === 'group') {
+      if (!(await isRegisteredBridge(log.group, this.#self))) throw errors.notPermitted(`This node is not registered as the group's bridge: an admin runs \`solidar relay register GROUP ${z32OfHex(this.#self)}\``)
+      const entry = allowingEntry(await readAllowlist(log.group, log.keyring), jid)
+      if (entry === null) throw errors.notPermitted(`${jid} is not on the bridge allowlist`)
+      allow = entry.ref
+    }
     const body = log.keyring.seal(epoch, 'message', b4a.from(plain))
     await this.#appendChecked(log.group, {
-      t: 'bridge/post', id: msg.id, room, body, jid, ts: this.#now(),
-      ...(msg.nick !== undefined ? { nick: msg.nick } : {}), ...(msg.replyTo !== undefined ? { replyTo: msg.replyTo } : {})
+      t: 'bridge/post', id: msg.id, room, body, from: sealSender(log.keyring, epoch, jid, msg.nick), ts: this.#now(),
+      ...(allow !== undefined ? { allow } : {}), ...(msg.replyTo !== undefined ? { replyTo: msg.replyTo } : {})
     })
     return { message: await this.#messageView(log, msg.id), duplicate: false }
   }
@@ -1299,8 +1351,15 @@ function toMessageView (m: MessageRecord, names: Map<string, string>, keyring: K
   if (m.replyTo) view.replyTo = m.replyTo as MessageId
   if (m.editedTs) view.editedTs = m.editedTs
   if (m.deleted) view.deleted = true
-  if (m.bridged) view.bridged = { jid: m.bridged.jid, ...(m.bridged.nick !== undefined ? { nick: m.bridged.nick } : {}) }
+  const bridged = revealBridged(m, keyring)
+  if (bridged) view.bridged = { jid: bridged.jid, ...(bridged.nick !== undefined ? { nick: bridged.nick } : {}) }
   return view
+}
+
+function checkBridgeEntry (text: string): string {
+  const entry = normalizeBridgeEntry(text)
+  if (entry === null) throw errors.badRequest(`"${String(text)}" is neither a bare JID (user@example.org, no /resource) nor a domain (example.org)`)
+  return entry
 }
 
 /** A Jabber user's message as the XMPP bridge hands it to `sendBridged` / `dmBridged`. */

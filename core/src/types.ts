@@ -36,6 +36,13 @@ export interface BridgeAllowEntry {
   ts: number
 }
 
+/** A member registered as a group's XMPP bridge (`bridge/register`): only its devices post bridged messages. */
+export interface BridgeRegistration {
+  member: MemberId
+  addedBy: MemberId
+  ts: number
+}
+
 export interface MemberView {
   id: MemberId
   name: string

@@ -23,16 +23,24 @@
  *   a!<n12>                audit: rejected   {writer, type, reason, ts}
  *   c!<n12>                change feed       seq of a message posted, edited or deleted
  *   ba!<entry>             XMPP bridge allowlist: a bare JID or a domain {entry, by, ts}
+ *   bt!<tagHex>            XMPP bridge allowlist, sealed entry {tag, sealed, by, ts} (sealed-meta.ts)
+ *   bm!<memberHex>         the group's registered XMPP bridge member {member, by, ts}
  */
 import { encode, decode } from './codec.ts'
 import type { Role } from './types.ts'
 import type { Sealed } from './content.ts'
 
-export interface GroupMeta { kind: 'group' | 'dm' | 'vault', name: string, creator: string, ts: number, peer?: string }
+/**
+ * `name` is the name in clear (at creation, or the last rename by an older node); `sealedNames`
+ * holds the latest sealed renames (kind 'group-name'), newest last: a reader shows the newest it
+ * can open, else `name` (sealed-meta.ts `revealMeta`).
+ */
+export interface GroupMeta { kind: 'group' | 'dm' | 'vault', name: string, creator: string, ts: number, peer?: string, sealedNames?: Sealed[] }
 /** One device of a member and its writer in this log. */
 export interface DeviceRecord { device: string, writer: string, name?: string, cert?: string, revoked?: number }
 /** `left` is set (ms) when the member left or was removed; the record stays for history. */
-export interface MemberRecord { id: string, name: string, role: Role, joinedTs: number, writers: string[], left?: number, devices?: DeviceRecord[] }
+/** `sealedName`: the display name sealed under the epoch of the admission (kind 'member-name'); `name` is then ''. */
+export interface MemberRecord { id: string, name: string, role: Role, joinedTs: number, writers: string[], left?: number, devices?: DeviceRecord[], sealedName?: Sealed }
 
 /** A member's current devices (a record from before devices were tracked has one: itself). */
 export function activeDevices (m: MemberRecord): DeviceRecord[] {
@@ -46,8 +54,12 @@ export interface MessageRecord {
   replyTo?: string, editedTs?: number, deleted?: boolean,
   /** Written by a Jabber user through the XMPP bridge (`bridge/post`); the author is the bridge member. */
   bridged?: { jid: string, nick?: string }
+  /** The same, sealed (kind 'bridge-sender', CBOR {jid, nick?}). */
+  bridgedSealed?: Sealed
 }
 export interface BridgeAllowRecord { entry: string, by: string, ts: number }
+export interface SealedBridgeAllowRecord { tag: string, sealed: Sealed, by: string, ts: number }
+export interface BridgeMemberRecord { member: string, by: string, ts: number }
 export interface InviteRecord { publicKey: string, role: Role, expires: number, uses: number, used: number, createdBy: string }
 export interface DmSignalRecord { n: number, t: 'dm/offer' | 'dm/accept', from: string, box: Uint8Array, ts: number }
 export interface AuditRecord { n: number, writer: string, type: string, reason: string }
@@ -74,7 +86,9 @@ export const K = {
   dm: (n: number) => `d!${pad(n)}`,
   audit: (n: number) => `a!${pad(n)}`,
   change: (n: number) => `c!${pad(n)}`,
-  bridgeAllow: (entry: string) => `ba!${entry}`
+  bridgeAllow: (entry: string) => `ba!${entry}`,
+  bridgeTag: (tagHex: string) => `bt!${tagHex}`,
+  bridgeMember: (memberHex: string) => `bm!${memberHex}`
 }
 
 export type Counter = 'msg' | 'dm' | 'audit' | 'change' | 'vault' | 'altkey'

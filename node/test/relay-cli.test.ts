@@ -1,7 +1,7 @@
 /**
  * `solidar relay …` without a network: usage errors of the XMPP bridge command (exit 64 before
  * anything starts), its refusal to run without an identity or beside a running node of the same
- * home, and the allowlist commands' need for a running node (exit 2). The bridge itself is
+ * home, and the allowlist and register commands' need for a running node (exit 2). The bridge itself is
  * tested against a real Prosody in test/xmpp-bridge.test.ts.
  */
 import { describe, it, before, after } from 'node:test'
@@ -30,7 +30,8 @@ describe('solidar relay (CLI)', { timeout: 120_000 }, () => {
       [[...xmpp, '--server', '127.0.0.1:99999', '--secret-file', secretFile], /HOST:PORT/],
       [['relay', 'xmpp', '--domain', 'b.example', '--server', '127.0.0.1:1', '--secret', 'a'], /--group/],
       [[...xmpp, '--server', '127.0.0.1:5347', '--bootstrap', '127.0.0.1:1', '--public-dht'], /either/, { SOLIDAR_XMPP_SECRET: 'a' }],
-      [['relay', 'allow', 'g'], /missing required argument/]
+      [['relay', 'allow', 'g'], /missing required argument/],
+      [['relay', 'register', 'g'], /missing required argument/]
     ]
     for (const [args, message, env] of cases) {
       const r = await run(['--home', home, ...args], env ? { env: { ...process.env, ...env } } : {})
@@ -44,7 +45,8 @@ describe('solidar relay (CLI)', { timeout: 120_000 }, () => {
     const r = await run(['--home', home, ...xmpp, '--server', '127.0.0.1:5347', '--secret', 'a'])
     assert.equal(r.code, 1, r.stderr)
     assert.match(r.stderr, /No identity/)
-    for (const args of [['relay', 'allow', 'g', 'anna@example.org'], ['relay', 'list', 'g'], ['relay', 'revoke', 'g', 'example.org']]) {
+    for (const args of [['relay', 'allow', 'g', 'anna@example.org'], ['relay', 'list', 'g'], ['relay', 'revoke', 'g', 'example.org'],
+      ['relay', 'register', 'g', 'k3s95augrzb6uh4h5noqohq5ztergarzj8q7s15jxqfkcrd78zmy'], ['relay', 'unregister', 'g', 'k3s95augrzb6uh4h5noqohq5ztergarzj8q7s15jxqfkcrd78zmy']]) {
       const none = await run(['--home', home, ...args])
       assert.equal(none.code, 2, `${args.join(' ')}: ${none.stderr}`)
     }

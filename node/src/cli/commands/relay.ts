@@ -1,11 +1,11 @@
 /**
- * `relay xmpp|allow|revoke|list`: the XMPP bridge (relay/src/xmpp) and the group's bridge
- * allowlist (group state, admins only).
+ * `relay xmpp|allow|revoke|list|register|unregister`: the XMPP bridge (relay/src/xmpp), the
+ * group's bridge allowlist and which member is its bridge (group state, admins only).
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
-import type { BridgeAllowEntry } from '@solidar/core'
+import type { BridgeAllowEntry, BridgeRegistration } from '@solidar/core'
 import { isSolidarError } from '@solidar/core/errors'
 import { clientOf, homeOf } from '../context.ts'
 import { seg } from '../client.ts'
@@ -34,6 +34,7 @@ interface XmppOptions {
 }
 
 type AllowlistResult = { group: string, entries: BridgeAllowEntry[] }
+type MembersResult = { group: string, members: BridgeRegistration[] }
 
 function printAllowlist (result: AllowlistResult, json: boolean | undefined): void {
   if (json === true) return printJson(result)
@@ -63,6 +64,7 @@ external component (XEP-0114). Rooms appear as ROOM@DOMAIN, members as NAME@DOMA
 It decrypts the group's messages: Jabber users are protected by their server's TLS only.
 
   $ solidar relay allow "Betriebsrat Nord" jabber.example.org     # an admin, on their own node
+  $ solidar relay register "Betriebsrat Nord" BRIDGE-ID            # the id \`solidar whoami\` prints in the bridge's home
   $ solidar relay xmpp --home /var/lib/solidar-bridge --group "Betriebsrat Nord" \\
       --domain bridge.example.org --server 127.0.0.1:5347 --secret-file /etc/solidar/bridge.secret`)
 
@@ -87,6 +89,29 @@ It decrypts the group's messages: Jabber users are protected by their server's T
       const result = await clientOf(cmd).request<AllowlistResult>('DELETE', `/api/groups/${seg(group)}/bridge/allowlist/${seg(entry)}`)
       if (opts.json === true) return printJson(result)
       print(`Removed ${sanitize(entry.trim().toLowerCase())} from the bridge allowlist; the bridge refuses its messages from now on.`)
+    })
+
+  relay.command('register')
+    .description('name the member that is the group\'s bridge: only it may post Jabber users\' messages (admins only)')
+    .argument('<group>', GROUP)
+    .argument('<member>', 'the bridge\'s member id (solidar whoami --home BRIDGE-HOME); it need not have joined yet')
+    .option('--json', 'print {group, members} as JSON')
+    .addHelpText('after', '\nEvery member\'s node refuses bridged messages from anyone else.\n\nExample:\n  $ solidar relay register "Betriebsrat Nord" k3s95augrzb6uh4h5noqohq5ztergarzj8q7s15jxqfkcrd78zmy')
+    .action(async (group: string, member: string, opts: { json?: boolean }, cmd: Command) => {
+      const result = await clientOf(cmd).post<MembersResult>(`/api/groups/${seg(group)}/bridge/members`, { member })
+      if (opts.json === true) return printJson(result)
+      print(`${sanitize(member.trim())} is now registered as this group's bridge.`)
+    })
+
+  relay.command('unregister')
+    .description('stop naming a member as the group\'s bridge; its bridged messages are refused from then on (admins only)')
+    .argument('<group>', GROUP)
+    .argument('<member>', 'the bridge\'s member id')
+    .option('--json', 'print {group, members} as JSON')
+    .action(async (group: string, member: string, opts: { json?: boolean }, cmd: Command) => {
+      const result = await clientOf(cmd).request<MembersResult>('DELETE', `/api/groups/${seg(group)}/bridge/members/${seg(member)}`)
+      if (opts.json === true) return printJson(result)
+      print(`${sanitize(member.trim())} is no longer registered as this group's bridge.`)
     })
 
   relay.command('list')
@@ -121,12 +146,17 @@ and component_ports / component_interfaces so the bridge can reach it. Then:
   NAME@DOMAIN            direct messages to a member: display name in lower case with
                          XEP-0106 escapes (Maria Schmidt → maria\\20schmidt@DOMAIN), or
                          MEMBERID@DOMAIN; members answer by replying to the bridged message
+An admin must register this home's member id as the group's bridge (solidar relay
+register GROUP ID, before or after it joins): every node refuses bridged messages from
+anyone else, and until then Jabber users' messages are refused (forbidden).
 Only addresses on the group's allowlist (solidar relay allow) get in; the server's
 TLS is all that protects Jabber users' messages. State (what was already passed on,
 who is in which room) is kept in <home>/xmpp-bridge/; reconnects with backoff.
 
 Example:
   $ solidar init --home /var/lib/solidar-bridge --name "Jabber bridge"
+  $ solidar whoami --home /var/lib/solidar-bridge             # its id, for the admin:
+  $ solidar relay register "Betriebsrat Nord" ID              # an admin, on their own node
   $ solidar relay xmpp --home /var/lib/solidar-bridge --bootstrap 192.0.2.10:49737 \\
       --join solidar1… --group "Betriebsrat Nord" --domain bridge.example.org \\
       --server 127.0.0.1:5347 --secret-file /etc/solidar/bridge.secret`)
@@ -171,6 +201,10 @@ Example:
           }
         })
         note(`Bridging group ${bridge.group.name} (${bridge.group.id}) as ${opts.domain}; network: ${describeNetwork(decision.choice)}. Connecting to ${opts.server}…`)
+        const self = node.solidar.whoami().id
+        if (!(await node.solidar.bridgeMembers(bridge.group.id)).some(r => r.member === self)) {
+          note(`This node is not (or not yet known to be) registered as the group's bridge: an admin runs \`solidar relay register ${bridge.group.id} ${self}\`. Until then Jabber users' messages are refused.`)
+        }
         await Promise.race([bridge.online, untilSignal().then(() => { throw new CliError('Stopped before the XMPP server accepted the bridge', EXIT.OK) })])
         print(`online ${opts.domain}`)
         note('Press Ctrl+C to stop.')
