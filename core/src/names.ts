@@ -107,3 +107,18 @@ export function lookAlikes<Id> (entries: ReadonlyArray<{ id: Id, name: string }>
   })
   return result
 }
+
+/**
+ * The name with what disguises it made visible, for warnings: invisible characters and
+ * characters that stand in for another one (a Cyrillic `а` for `a`, a fullwidth `Ａ`) as
+ * `<U+0430>`. Plain letters, including ü or ß, stay as they are.
+ */
+export function revealName (name: string): string {
+  let out = ''
+  for (const ch of String(name)) {
+    const code = ch.codePointAt(0)!
+    const disguised = code > 0x7e && (/\p{Default_Ignorable_Code_Point}/u.test(ch) || ch.normalize('NFKC') !== ch || unhomoglyph(ch) !== ch)
+    out += disguised ? `<U+${code.toString(16).toUpperCase().padStart(4, '0')}>` : ch
+  }
+  return out
+}

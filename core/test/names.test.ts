@@ -1,6 +1,6 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
-import { lookAlikes, nameKeys, nameSkeleton, namesLookAlike } from '../src/names.ts'
+import { lookAlikes, nameKeys, nameSkeleton, namesLookAlike, revealName } from '../src/names.ts'
 
 const alike = (a: string, b: string) => assert.ok(namesLookAlike(a, b), `${JSON.stringify(a)} should look like ${JSON.stringify(b)}`)
 const unlike = (a: string, b: string) => assert.ok(!namesLookAlike(a, b), `${JSON.stringify(a)} should not look like ${JSON.stringify(b)}`)
@@ -86,4 +86,13 @@ test('names: lookAlikes lists the other members whose names look the same', () =
   assert.deepEqual(Object.fromEntries([...found].map(([id, ids]) => [id, ids.sort()])), {
     a: ['b', 'c'], b: ['a', 'c'], c: ['a', 'b'], e: ['f'], f: ['e']
   })
+})
+
+test('names: revealName shows what disguises a name, and leaves plain letters alone', () => {
+  assert.equal(revealName('node\u0410'), 'node<U+0410>')
+  assert.equal(revealName('node\u200BA'), 'node<U+200B>A')
+  assert.equal(revealName('\uFF41lice'), '<U+FF41>lice')
+  assert.equal(revealName('\u202Ealice'), '<U+202E>alice')
+  assert.equal(revealName('J\u00FCrgen Wei\u00DF'), 'J\u00FCrgen Wei\u00DF')
+  assert.equal(revealName('node1'), 'node1')
 })
