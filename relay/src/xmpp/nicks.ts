@@ -31,6 +31,6 @@ export function nickHolder (
 }
 
 /** The members whose names look like another member's: their nicknames carry their id. */
-export function membersNeedingIds (members: ReadonlyArray<Pick<MemberView, 'id' | 'name'>>): Set<string> {
+export function membersNeedingIds (members: ReadonlyArray<{ id: string, name: string }>): Set<string> {
   return new Set(lookAlikes(members).keys())
 }
