@@ -30,7 +30,7 @@ import sodium from 'sodium-universal'
 import b4a from 'b4a'
 import { fingerprint } from './identity.ts'
 import { errors } from './errors.ts'
-import { namesLookAlike } from './names.ts'
+import { namesLookAlike, revealName } from './names.ts'
 import type { LocalStore } from './registry.ts'
 
 export const SAFETY_NUMBER_ITERATIONS = 5200
@@ -183,7 +183,7 @@ export function keyChangedWarning (name: string, namesakes: Array<[string, Verif
   const was = namesakes.map(([, r]) => `fingerprint ${r.fingerprint}, verified ${new Date(r.ts).toISOString().slice(0, 10)}`).join('; ')
   const disguised = [...new Set(namesakes.map(([, r]) => r.name).filter(n => n !== name))]
   const looks = disguised.length > 0
-    ? `The name ${JSON.stringify(name)} looks like ${disguised.map(n => JSON.stringify(n)).join(', ')} but is written with other characters. `
+    ? `The name "${revealName(name)}" looks like ${disguised.map(n => `"${revealName(n)}"`).join(', ')} but is written with other characters. `
     : ''
   return `KEY CHANGED: you verified "${name}" with another key (${was}). ` + looks +
     'This may be a new device of that person, or someone else using the name. ' +

@@ -6,7 +6,7 @@
  * and the look-alike warnings). Members whose names look alike get their id in the
  * nickname, as members with one name always did.
  */
-import { lookAlikes, namesLookAlike, type MemberView } from '@solidar/core'
+import { lookAlikes, nameKeys, type MemberView } from '@solidar/core'
 import type { Occupant } from './state.ts'
 
 /** Who already holds a nickname that looks like the requested one, or null. */
@@ -23,10 +23,12 @@ export function nickHolder (
   occupants: readonly Occupant[],
   jid: string
 ): NickHolder | null {
+  const keys = new Set(nameKeys(nick))
+  const alike = (name: string) => nameKeys(name).some(k => keys.has(k))
   for (const x of members) {
-    if (namesLookAlike(nick, x.nick) || namesLookAlike(nick, x.member.name)) return { kind: 'member', nick: x.nick }
+    if (alike(x.nick) || alike(x.member.name)) return { kind: 'member', nick: x.nick }
   }
-  const other = occupants.find(o => o.jid !== jid && namesLookAlike(nick, o.nick))
+  const other = occupants.find(o => o.jid !== jid && alike(o.nick))
   return other !== undefined ? { kind: 'occupant', nick: other.nick } : null
 }
 
