@@ -33,7 +33,9 @@ type NameFlag = 'keyChanged' | 'lookAlike'
 /** Authors whose names need a second look, by member id: a changed key under a verified (or look-alike) name, or a name that looks like another member's. */
 async function nameFlags (groups: string[]): Promise<Map<string, NameFlag>> {
   const flags = new Map<string, NameFlag>()
-  const lists: MemberView[][] = await Promise.all(groups.map((g) => api.members(g)))
+  // A group whose member list cannot be read (just left, node busy) adds no marks; the chat's own load reports errors.
+  const settled = await Promise.allSettled(groups.map((g) => api.members(g)))
+  const lists: MemberView[][] = settled.map((r) => r.status === 'fulfilled' ? r.value : [])
   for (const m of lists.flat()) {
     if (m.keyChanged === true) flags.set(m.id, 'keyChanged')
     else if (m.lookAlike !== undefined && !flags.has(m.id)) flags.set(m.id, 'lookAlike')
@@ -59,7 +61,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
 
   // A DM partner is flagged if any shared group flags them.
   const loadFlags = (): void => {
-    nameFlags(dm !== undefined ? ctx.groups.map((g) => g.id) : [group!]).then(setFlags, setError)
+    void nameFlags(dm !== undefined ? ctx.groups.map((g) => g.id) : [group!]).then(setFlags)
   }
   const load = async (): Promise<void> => {
     loadFlags()
