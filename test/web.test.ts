@@ -17,6 +17,7 @@ import { apiRequest } from './helpers/api.ts'
 import { type BrowserMember, openMember, launchChromium, requireBuiltApp, screenshots } from './helpers/browser.ts'
 
 const LIVE = 30_000
+const FAKE_BOB = 'B\u043Eb'
 
 type Member = BrowserMember
 
@@ -45,7 +46,8 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
     shot = await screenshots('web')
     tmp = await makeTempDir('solidar-web-')
     // Named for the onboarding to rename them: the names the others see come from the browser.
-    cluster = await Cluster.start({ names: ['user-a', 'user-b'] })
+    // A third node, never in a browser, joins later under a look-alike of Bob's name (Cyrillic о).
+    cluster = await Cluster.start({ names: ['user-a', 'user-b', FAKE_BOB] })
     browser = await launchChromium(tmp, { media: true })
     alice = await openMember(browser, cluster.node('user-a'), { acceptDownloads: true })
     bob = await openMember(browser, cluster.node('user-b'), { acceptDownloads: true })
@@ -268,6 +270,43 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
     await b.getByRole('button', { name: 'Menu' }).click()
     await b.getByRole('link', { name: 'Works council' }).waitFor()
     await shot(b, '08-mobile')
+  })
+
+  it('a member named like Bob with a Cyrillic letter: key changed in members and chat, both named as look-alikes', async () => {
+    const a = alice.page
+    await a.goto(`http://127.0.0.1:${alice.node.port}/#/g/${encodeURIComponent(group)}/members`)
+    await a.getByRole('button', { name: 'Verify' }).click()
+    await a.getByRole('button', { name: 'All digits match: mark as verified' }).click()
+    await a.locator('.members .verified').waitFor()
+
+    const fake = cluster!.node(FAKE_BOB)
+    const code = await alice.node.ok(['invite', group, '--uses', '1'])
+    await fake.json(['join', code, '--timeout', '60s'], { timeout: 90_000 })
+    await bob.node.send(group, 'The real Bob writes')
+    await fake.send(group, 'It is me, Bob: trust me')
+
+    // The members view refreshes on local membership changes only (a remote join sends no event): reload it.
+    await alice.node.waitForMembers(group, [alice.node.id, bob.node.id, fake.id])
+    await a.reload()
+    await a.getByText('Key changed: this is not the key you verified under this name (or a name that looks the same)').waitFor({ timeout: LIVE })
+    const notes = a.getByRole('note')
+    await notes.nth(1).waitFor()
+    const real = `"Bob" (key ${bob.node.id.slice(0, 8)}…)`
+    const look = `"${FAKE_BOB}" (key ${fake.id.slice(0, 8)}…)`
+    assert.deepEqual((await notes.allInnerTexts()).sort(), [
+      `Look-alike name: ${real}, ${look} look the same. Tell them apart by their key before you trust a message.`,
+      `Look-alike name: ${look}, ${real} look the same. Tell them apart by their key before you trust a message.`
+    ].sort())
+    await shot(a, '09-look-alike-members')
+
+    await a.getByRole('link', { name: 'Chat', exact: true }).click()
+    const message = messageLog(alice).locator('li', { hasText: 'It is me, Bob: trust me' })
+    await message.waitFor({ timeout: LIVE })
+    await message.getByText('key changed').waitFor()
+    const fromBob = messageLog(alice).locator('li', { hasText: 'The real Bob writes' })
+    await fromBob.waitFor({ timeout: LIVE })
+    assert.equal(await fromBob.getByText('look-alike name').count(), 1, 'the real Bob is marked as having a look-alike')
+    await shot(a, '10-look-alike-chat')
   })
 
   it('the API refuses requests without the token and from a foreign Origin', async () => {

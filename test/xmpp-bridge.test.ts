@@ -288,6 +288,32 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
     })
   })
 
+  it('a nickname that looks like a member\'s or an occupant\'s (Cyrillic, Greek) is refused with conflict', async () => {
+    await step('look-alike nicks', async () => {
+      const anna = users[0]
+      const seenBy = anna.received.length
+      const thief = await connect('ben', 'phone')
+      const cases: Array<[string, string]> = [
+        ['\u0430lice', 'Cyrillic a in the member alice'],
+        ['\u0392ob', 'Greek capital beta in the member bob'],
+        ['\u0410nna', 'Cyrillic A in the occupant Anna'],
+        ['ALICE', 'the member alice in capitals']
+      ]
+      for (const [nick, what] of cases) {
+        const joined = await thief.join(ROOM, nick)
+        assert.equal(joined.attrs.type, 'error', `${what}: ${joined.toString()}`)
+        assert.equal(errorCondition(joined), 'conflict', `${what}: ${joined.toString()}`)
+        assert.match(joined.getChild('error')?.getChildText('text', 'urn:ietf:params:xml:ns:xmpp-stanzas') ?? '', /looks like/, what)
+      }
+      // a nickname of its own is fine, so the refusals were about the names
+      assert.equal((await thief.join(ROOM, 'Ben on the phone')).attrs.type, undefined)
+      const fakes = new Set(cases.map(([nick]) => `${ROOM}/${nick}`))
+      assert.ok(!anna.received.slice(seenBy).some(s => s.is('presence') && fakes.has(s.attrs.from ?? '')), 'anna never saw a look-alike occupant')
+      await thief.send(xml('presence', { to: `${ROOM}/Ben on the phone`, type: 'unavailable' }))
+      await anna.expect(s => s.is('presence') && s.attrs.from === `${ROOM}/Ben on the phone` && s.attrs.type === 'unavailable', 'the second session leaves', { from: seenBy })
+    })
+  })
+
   it('restarting the bridge mid-conversation loses and duplicates nothing', async () => {
     await step('bridge restart', async () => {
       const [anna, ben] = users

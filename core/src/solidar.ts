@@ -32,6 +32,7 @@ import { Pairing } from './pairing.ts'
 import { Pads, type PadHost, type PadLog } from './pads/service.ts'
 import { Meetings } from './meetings/service.ts'
 import { Registry, type LocalStore, type LogRecord } from './registry.ts'
+import { lookAlikes } from './names.ts'
 import { SELF_VERIFY_MESSAGE, sameName, VerificationStore, verifyMember, withVerification, type VerificationResult, type VerifyOptions } from './verification.ts'
 import type { PeerConnection, Transport } from './transport.ts'
 import { groupSync } from './sync-state.ts'
@@ -507,9 +508,11 @@ export class Solidar implements SolidarApi {
   async members (ref: string): Promise<MemberView[]> {
     const log = await this.#resolveGroup(ref)
     await this.#refreshKeys(log) // names sealed under an epoch whose box arrived a moment ago
-    const { group } = log
-    return (await group.members()).map(m => withVerification(toMemberView(m),
-      m.id === this.#self ? 'unverified' : this.#verification.status(m.id, m.name)))
+    const records = await log.group.members()
+    const alike = lookAlikes(records)
+    return records.map(m => withVerification(toMemberView(m),
+      m.id === this.#self ? 'unverified' : this.#verification.status(m.id, m.name),
+      (alike.get(m.id) ?? []).map(z32OfHex)))
   }
 
   async rooms (ref: string): Promise<RoomView[]> {

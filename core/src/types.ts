@@ -50,8 +50,10 @@ export interface MemberView {
   joinedTs: number
   /** Set by `members()`: you marked this member's key verified (`solidar verify --mark`). */
   verified?: boolean
-  /** Set when this member is not verified but uses the name of a member you verified with another key. */
+  /** Set when this member is not verified but uses the name of a member you verified with another key (or a name that looks the same: names.ts). */
   keyChanged?: true
+  /** Set by `members()`: the other members of the group whose names look the same as this one (names.ts), verified or not. */
+  lookAlike?: MemberId[]
 }
 
 export interface GroupSummary {

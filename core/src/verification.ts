@@ -5,7 +5,10 @@
  * In Solidar a member id IS the member's Ed25519 public key, so a member's key cannot
  * "change" under the same id. What can happen is that someone appears under the display
  * name of a member you verified, with another key: a new device identity of that person,
- * or an impostor. That is what `key-changed` reports.
+ * or an impostor. That is what `key-changed` reports. "The display name of a member you
+ * verified" means any name that looks the same (names.ts: Unicode confusable skeleton,
+ * invisible characters removed, case folded), so `nodeА` with a Cyrillic А or `node\u200BA`
+ * with a zero-width space is caught as well as `nodeA`.
  *
  * Safety number (construction, modelled on Signal's "numeric fingerprint"):
  *
@@ -27,6 +30,7 @@ import sodium from 'sodium-universal'
 import b4a from 'b4a'
 import { fingerprint } from './identity.ts'
 import { errors } from './errors.ts'
+import { namesLookAlike, revealName } from './names.ts'
 import type { LocalStore } from './registry.ts'
 
 export const SAFETY_NUMBER_ITERATIONS = 5200
@@ -145,14 +149,14 @@ export class VerificationStore {
     return true
   }
 
-  /** Verified members other than `memberHex` whose name (at verification) is `name`. */
+  /** Verified members other than `memberHex` whose name (at verification) looks like `name` (names.ts). */
   verifiedNamesakes (memberHex: string, name: string): Array<[string, VerifiedRecord]> {
-    return this.all().filter(([key, r]) => key !== memberHex && sameName(r.name, name))
+    return this.all().filter(([key, r]) => key !== memberHex && namesLookAlike(r.name, name))
   }
 
   /**
    * `verified` if this key was marked; `key-changed` if not, but a verified member with
-   * another key had this display name (the caller asks about members of groups it
+   * another key had a display name that looks like this one (the caller asks about members of groups it
    * shares, so the namesake is "in a shared group"); `unverified` otherwise.
    */
   status (memberHex: string, currentName: string): VerificationStatus {
@@ -177,7 +181,11 @@ function checkHex (memberHex: string): string {
 /** The warning `verify` shows for a key-changed member. */
 export function keyChangedWarning (name: string, namesakes: Array<[string, VerifiedRecord]>): string {
   const was = namesakes.map(([, r]) => `fingerprint ${r.fingerprint}, verified ${new Date(r.ts).toISOString().slice(0, 10)}`).join('; ')
-  return `KEY CHANGED: you verified "${name}" with another key (${was}). ` +
+  const disguised = [...new Set(namesakes.map(([, r]) => r.name).filter(n => n !== name))]
+  const looks = disguised.length > 0
+    ? `The name "${revealName(name)}" looks like ${disguised.map(n => `"${revealName(n)}"`).join(', ')} but is written with other characters. `
+    : ''
+  return `KEY CHANGED: you verified "${name}" with another key (${was}). ` + looks +
     'This may be a new device of that person, or someone else using the name. ' +
     'Do not trust this key until you have compared the safety number in person or on a call you trust.'
 }
@@ -224,7 +232,12 @@ export async function verifyMember (
   return result
 }
 
-/** A member view with the verification fields of `members()`. */
-export function withVerification<T extends object> (view: T, status: VerificationStatus): T & { verified: boolean, keyChanged?: true } {
-  return { ...view, verified: status === 'verified', ...(status === 'key-changed' ? { keyChanged: true as const } : {}) }
+/** A member view with the verification fields of `members()`; `lookAlike` (other members' ids) only when there are some. */
+export function withVerification<T extends object, Id = string> (view: T, status: VerificationStatus, lookAlike: Id[] = []): T & { verified: boolean, keyChanged?: true, lookAlike?: Id[] } {
+  return {
+    ...view,
+    verified: status === 'verified',
+    ...(status === 'key-changed' ? { keyChanged: true as const } : {}),
+    ...(lookAlike.length > 0 ? { lookAlike } : {})
+  }
 }

@@ -6,7 +6,7 @@ import path from 'node:path'
 import b4a from 'b4a'
 import Corestore from 'corestore'
 import { createIdentity, fingerprint, MemoryLocalStore, memberId, Solidar } from '../src/index.ts'
-import { safetyNumber, safetyNumberHalf, VerificationStore } from '../src/verification.ts'
+import { keyChangedWarning, safetyNumber, safetyNumberHalf, VerificationStore } from '../src/verification.ts'
 import { makeNodes, waitFor } from './helpers.ts'
 
 const A = b4a.alloc(32, 1)
@@ -81,6 +81,23 @@ test('VerificationStore: another key under a verified name is key-changed', asyn
   // accepting the new key makes it verified too
   await store.mark(impostor, 'bob')
   assert.equal(store.status(impostor, 'bob'), 'verified')
+})
+
+test('VerificationStore: a look-alike of a verified name is key-changed (Cyrillic, Greek, fullwidth, zero-width, bidi, case)', async () => {
+  const store = new VerificationStore(new MemoryLocalStore())
+  await store.load()
+  const nodeA = hex(B)
+  const impostor = hex(b4a.alloc(32, 3))
+  await store.mark(nodeA, 'nodeA')
+  for (const name of ['node\u0410', 'nod\u0435A', 'n\u03BFdeA', '\uFF4E\uFF4F\uFF44\uFF45\uFF21', 'node\u200BA', 'nodeA\u200D', '\u202EnodeA', 'NODEA']) {
+    assert.equal(store.status(impostor, name), 'key-changed', JSON.stringify(name))
+  }
+  assert.equal(store.status(impostor, 'nodeB'), 'unverified')
+  assert.equal(store.status(impostor, 'node\u00C1'), 'unverified', 'a visible accent is another name')
+  const warning = keyChangedWarning('node\u0410', store.verifiedNamesakes(impostor, 'node\u0410'))
+  assert.match(warning, /KEY CHANGED/)
+  assert.ok(warning.includes('The name "node<U+0410>" looks like "nodeA" but is written with other characters.'), warning)
+  assert.doesNotMatch(keyChangedWarning('nodeA', store.verifiedNamesakes(impostor, 'nodeA')), /looks like/)
 })
 
 test('VerificationStore: a damaged file is an error, not a silent reset', async () => {

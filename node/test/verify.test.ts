@@ -156,4 +156,37 @@ describe('key verification: API and CLI', { timeout: 120_000 }, () => {
     assert.ok(report.stdout.includes(bob.whoami().fingerprint), 'the warning names the verified key')
     assert.match(report.stdout, /Status: !! KEY CHANGED/)
   })
+  it('CLI: a look-alike of a verified name is KEY CHANGED; unverified look-alikes are flagged in members and log', async () => {
+    const fakeBob = await open('b\u043Eb') // Cyrillic small o
+    const carol = await open('carol')
+    const fakeCarol = await open('c\u0430rol\u200B') // Cyrillic small a and a zero-width space
+    for (const node of [fakeBob, carol, fakeCarol]) await node.join((await alice.createInvite(group)).code, { timeoutMs: 10_000 })
+    await until(async () => (await alice.members(group)).length === 6, 'alice to see the look-alikes')
+    await fakeBob.send(group, 'trust me')
+    await carol.send(group, 'hello from carol')
+    await until(async () => (await alice.messages(group)).length === 2, 'alice to get the messages')
+
+    const [json, table, log] = await Promise.all([cli(['members', 'Council', '--json']), cli(['members', 'Council']), cli(['log', 'Council'])])
+    assert.equal(json.code, 0, json.stderr)
+    const members = JSON.parse(json.stdout) as MemberView[]
+    const byId = (node: Solidar) => members.find((m) => m.id === node.whoami().id)!
+    assert.equal(byId(fakeBob).keyChanged, true, 'a Cyrillic "bob" is a changed key of the verified bob')
+    assert.deepEqual(byId(fakeBob).lookAlike?.sort(), [bob.whoami().id, newBob.whoami().id].sort())
+    assert.equal(byId(carol).keyChanged, undefined, 'nobody verified a carol')
+    assert.deepEqual(byId(carol).lookAlike, [fakeCarol.whoami().id])
+    assert.deepEqual(byId(fakeCarol).lookAlike, [carol.whoami().id])
+    assert.equal(byId(alice).lookAlike, undefined)
+
+    assert.equal(table.code, 0, table.stderr)
+    assert.match(table.stdout, new RegExp(`^!! KEY CHANGED: b<U\\+043E>b looks like the name of a member you verified with another key; this is ${fakeBob.whoami().id}\\.$`, 'm'))
+    assert.match(table.stdout, new RegExp(`^carol\\s+member\\s+≈\\s+${carol.whoami().id}$`, 'm'))
+    const carols = table.stdout.split('\n').filter((l) => l.startsWith('!! LOOK-ALIKE:') && l.includes(carol.whoami().id))
+    assert.equal(carols.length, 1, table.stdout)
+    assert.ok(carols[0].includes(`c<U+0430>rol<U+200B> (${fakeCarol.whoami().id})`), carols[0])
+
+    assert.equal(log.code, 0, log.stderr)
+    assert.match(log.stdout, /^\[\d\d:\d\d\] b\u043Eb \[!! KEY CHANGED\]: trust me$/m)
+    assert.match(log.stdout, /^\[\d\d:\d\d\] carol \[!! LOOK-ALIKE\]: hello from carol$/m)
+    assert.match(log.stderr, /KEY CHANGED or LOOK-ALIKE/)
+  })
 })

@@ -43,10 +43,12 @@ export function formatTime (ts: number): string {
 export interface MessageFormat {
   /** Put the message id in front (needed for `edit` and `delete`). */
   ids?: boolean
+  /** A mark to put after an author's name, by member id (name-warnings.ts: KEY CHANGED, LOOK-ALIKE). */
+  marks?: ReadonlyMap<string, string>
 }
 
 /**
- * One message as `[HH:MM] name: text`, marked `(edited)` or shown as `(deleted)`; a Jabber
+ * One message as `[HH:MM] name: text` (`[HH:MM] name [!! KEY CHANGED]: text` when `marks` names the author), marked `(edited)` or shown as `(deleted)`; a Jabber
  * user's message (XMPP bridge) as `[HH:MM] nick <jid> via bridge-name: text`.
  * Continuation lines of multi-line messages are indented.
  */
@@ -54,7 +56,8 @@ export function formatMessage (m: MessageView, opts: MessageFormat = {}): string
   const author = m.bridged !== undefined
     ? `${sanitize(m.bridged.nick ?? m.bridged.jid)} <${sanitize(m.bridged.jid)}> via ${sanitize(m.authorName)}`
     : sanitize(m.authorName)
-  const prefix = `${opts.ids === true ? `${m.id} ` : ''}[${formatTime(m.ts)}] ${author}: `
+  const mark = opts.marks?.get(m.author)
+  const prefix = `${opts.ids === true ? `${m.id} ` : ''}[${formatTime(m.ts)}] ${author}${mark !== undefined ? ` [${mark}]` : ''}: `
   if (m.deleted === true) return prefix + '(deleted)'
   const body = sanitize(m.text).replace(/\n/g, '\n' + ' '.repeat(prefix.length))
   return prefix + body + (m.editedTs !== undefined ? ' (edited)' : '')

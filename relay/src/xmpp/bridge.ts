@@ -24,6 +24,7 @@ import crypto from 'node:crypto'
 import xmppComponent from '@xmpp/component'
 import { bridgeAllows, bridgedMessageId, isSolidarError, normalizeBareJid, type MemberView, type MessageView, type Solidar, type SolidarEvent } from '@solidar/core'
 import { BridgeState, type Occupant } from './state.ts'
+import { membersNeedingIds, nickHolder } from './nicks.ts'
 import {
   NS, StanzaError, clientMessageId, errorElement, errorReply, groupchat, jid, memberLocal, occupantPresence, parseJid, retraction, xml,
   type Affiliation, type Condition, type Element, type Jid
@@ -315,11 +316,10 @@ class XmppBridge implements RunningBridge {
     this.#rooms = new Set((await this.#solidar.rooms(this.#group.id)).map(r => r.name))
     const next = new Map<string, MemberOccupant>()
     const members = (await this.#solidar.members(this.#group.id)).filter(m => m.id !== this.#self)
-    const names = new Map<string, number>()
-    for (const m of members) names.set(m.name.toLowerCase(), (names.get(m.name.toLowerCase()) ?? 0) + 1)
+    const withIds = membersNeedingIds(members)
     for (const m of members) {
-      // Two members with one name: both get their id in the nickname, so neither can pose as the other.
-      const unique = names.get(m.name.toLowerCase()) === 1
+      // Two members with one name, or names that look alike (nicks.ts): both get their id in the nickname, so neither can pose as the other.
+      const unique = !withIds.has(m.id)
       const nick = unique ? m.name : `${m.name} (${m.id.slice(0, 8)})`
       next.set(nick.toLowerCase(), { member: m, nick, local: unique ? memberLocal(m.name) : m.id.toLowerCase() })
     }
@@ -399,9 +399,9 @@ class XmppBridge implements RunningBridge {
     const nick = to.resource.trim()
     if (nick === '') throw new StanzaError('jid-malformed', `join with a nickname: ${room}@${this.#domain}/NICK`)
     if (nick.length > MAX_NICK || /\p{Cc}/u.test(nick)) throw new StanzaError('not-acceptable', `nicknames are 1 to ${MAX_NICK} characters without control characters`)
-    if (this.#members.has(nick.toLowerCase())) throw new StanzaError('conflict', `"${nick}" is a member of the group; choose another nickname`)
-    const taken = this.#occupants(room).find(o => o.nick.toLowerCase() === nick.toLowerCase() && o.jid !== from.toString())
-    if (taken) throw new StanzaError('conflict', `"${nick}" is in use in this room; choose another nickname`)
+    const holder = nickHolder(nick, this.#members.values(), this.#occupants(room), from.toString())
+    if (holder?.kind === 'member') throw new StanzaError('conflict', `"${nick}" is, or looks like, the name of the group member "${holder.nick}"; choose another nickname`)
+    if (holder?.kind === 'occupant') throw new StanzaError('conflict', `"${nick}" is, or looks like, the nickname "${holder.nick}" in use in this room; choose another nickname`)
 
     const roomJid = this.#roomJid(room)
     if (current && current.nick !== nick) {

@@ -8,7 +8,7 @@ import { api, onConnection, onEvent } from '../api.ts'
 import type { AppContext } from '../app.tsx'
 import { formatTime, useT } from '../i18n.ts'
 import { go, href } from '../route.ts'
-import type { MessageView, RoomView } from '../types.ts'
+import type { MemberView, MessageView, RoomView } from '../types.ts'
 import { ErrorBox } from '../ui.tsx'
 import { GroupTabs } from './group-tabs.tsx'
 
@@ -28,6 +28,21 @@ function upsert (list: MessageView[], m: MessageView): MessageView[] {
   return next
 }
 
+type NameFlag = 'keyChanged' | 'lookAlike'
+
+/** Authors whose names need a second look, by member id: a changed key under a verified (or look-alike) name, or a name that looks like another member's. */
+async function nameFlags (groups: string[]): Promise<Map<string, NameFlag>> {
+  const flags = new Map<string, NameFlag>()
+  // A group whose member list cannot be read (just left, node busy) adds no marks; the chat's own load reports errors.
+  const settled = await Promise.allSettled(groups.map((g) => api.members(g)))
+  const lists: MemberView[][] = settled.map((r) => r.status === 'fulfilled' ? r.value : [])
+  for (const m of lists.flat()) {
+    if (m.keyChanged === true) flags.set(m.id, 'keyChanged')
+    else if (m.lookAlike !== undefined && !flags.has(m.id)) flags.set(m.id, 'lookAlike')
+  }
+  return flags
+}
+
 export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
   const t = useT()
   const [messages, setMessages] = useState<MessageView[] | null>(null)
@@ -38,12 +53,18 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
   const [editing, setEditing] = useState<{ id: string, text: string } | null>(null)
   const [busy, setBusy] = useState(false)
   const [newRoom, setNewRoom] = useState('')
+  const [flags, setFlags] = useState<Map<string, NameFlag>>(new Map())
   const input = useRef<HTMLTextAreaElement>(null)
   const bottom = useRef<HTMLDivElement>(null)
   const groupInfo = group !== undefined ? ctx.groups.find((g) => g.id === group) : undefined
   const canWrite = dm !== undefined || (groupInfo?.role !== 'observer' && groupInfo?.role !== null)
 
+  // A DM partner is flagged if any shared group flags them.
+  const loadFlags = (): void => {
+    void nameFlags(dm !== undefined ? ctx.groups.map((g) => g.id) : [group!]).then(setFlags)
+  }
   const load = async (): Promise<void> => {
+    loadFlags()
     try {
       if (dm !== undefined) setMessages(await api.dmMessages(dm))
       else {
@@ -61,6 +82,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
       if (dm === undefined && e.type === 'message' && e.group === group && e.message.room === room) setMessages((l) => upsert(l ?? [], e.message))
       if (dm !== undefined && e.type === 'dm' && e.peer === dm) setMessages((l) => upsert(l ?? [], e.message))
       if (dm === undefined && e.type === 'group' && e.group === group) void api.rooms(group).then(setRooms, () => {})
+      if (e.type === 'members' && (dm !== undefined || e.group === group)) loadFlags()
     })
     const stopConn = onConnection((up) => { if (up) void load() })
     return () => { stopEvents(); stopConn() }
@@ -165,7 +187,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
                   <div class="meta">
                     {m.bridged !== undefined
                       ? <><strong>{m.bridged.nick ?? m.bridged.jid}</strong> <span class="muted" title={m.bridged.jid}>{t('chat.bridged', { jid: m.bridged.jid, bridge: m.authorName })}</span></>
-                      : <strong>{m.authorName}</strong>} <time dateTime={new Date(m.ts).toISOString()}>{formatTime(m.ts)}</time>
+                      : <><strong>{m.authorName}</strong><NameWarning flag={flags.get(m.author)} /></>} <time dateTime={new Date(m.ts).toISOString()}>{formatTime(m.ts)}</time>
                     {m.editedTs !== undefined && !m.deleted ? <span class="muted"> · {t('chat.edited')}</span> : null}
                   </div>
                   {m.replyTo !== undefined
@@ -223,4 +245,13 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
         : <p class="muted" role="status">{groupInfo?.role === null ? t('chat.catchingUp') : t('chat.observer')}</p>}
     </section>
   )
+}
+
+/** The mark after an author's name whose key changed or whose name looks like another member's. */
+function NameWarning ({ flag }: { flag: NameFlag | undefined }) {
+  const t = useT()
+  if (flag === undefined) return null
+  return flag === 'keyChanged'
+    ? <span class="warning name-flag" title={t('chat.keyChangedTitle')}> ⚠ {t('chat.keyChanged')}</span>
+    : <span class="warning name-flag" title={t('chat.lookAlikeTitle')}> ⚠ {t('chat.lookAlike')}</span>
 }

@@ -3,11 +3,17 @@ import { useEffect, useState } from 'preact/hooks'
 import { api, onEvent } from '../api.ts'
 import type { Verification } from '../api.ts'
 import type { AppContext } from '../app.tsx'
-import { formatTime, useT } from '../i18n.ts'
+import { formatTime, useT, type T } from '../i18n.ts'
 import { go, href } from '../route.ts'
 import type { MemberView, Role } from '../types.ts'
 import { GroupTabs } from './group-tabs.tsx'
 import { ErrorBox } from '../ui.tsx'
+
+/** `"alice" (key 1a2b3c4d…), "аlice" (key 9f8e7d6c…)`: a member and those whose names look the same, quoted so spaces show, with the start of each key to tell them apart. */
+function lookAlikeNames (m: MemberView, members: MemberView[], t: T): string {
+  const names = [m, ...(m.lookAlike ?? []).map((id) => members.find((x) => x.id === id)).filter((x) => x !== undefined)]
+  return names.map((x) => `"${x.name}" (${t('members.key', { key: `${x.id.slice(0, 8)}…` })})`).join(', ')
+}
 
 export function Members ({ ctx, group }: { ctx: AppContext, group: string }) {
   const t = useT()
@@ -54,6 +60,10 @@ export function Members ({ ctx, group }: { ctx: AppContext, group: string }) {
                     {' '}<span class="role">{t(`role.${m.role}` as 'role.member')}</span>
                     {m.verified === true ? <span class="verified" title={t('members.verified')}> ✓ {t('members.verified')}</span> : null}
                     {m.keyChanged === true ? <span class="warning" role="alert"> {t('members.keyChanged')}</span> : null}
+                    {m.lookAlike !== undefined
+                      ? <div class="warning look-alike" role="note">{t('members.lookAlike', { names: lookAlikeNames(m, members, t) })}</div>
+                      : null}
+                    {m.keyChanged === true || m.lookAlike !== undefined ? <div class="muted small">{t('members.key', { key: m.id })}</div> : null}
                     <div class="muted small">{t('members.joined', { when: formatTime(m.joinedTs) })}</div>
                   </div>
                   {!self
@@ -84,7 +94,7 @@ export function Members ({ ctx, group }: { ctx: AppContext, group: string }) {
         ? (
           <div class="panel" role="region" aria-label={t('members.verifyTitle', { name: verifying.name })}>
             <h2>{t('members.verifyTitle', { name: verifying.name })}</h2>
-            <p>{t('members.verifyHowto')}</p>
+            <p>{t('members.verifyHowto', { name: verifying.name })}</p>
             <p class="safety" aria-label={t('members.safetyNumber')}>{verifying.safetyNumber}</p>
             {typeof verifying.warning === 'string' ? <p class="warning">{verifying.warning}</p> : null}
             <button type="button" onClick={async () => { try { setVerifying(await api.markVerified(verifying.member, !verifying.verified)); await load() } catch (err) { setError(err) } }}>

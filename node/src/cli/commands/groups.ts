@@ -5,6 +5,7 @@ import { clientOf } from '../context.ts'
 import { seg } from '../client.ts'
 import { nameArg } from '../parsers.ts'
 import { print, printJson, printTable, sanitize } from '../output.ts'
+import { nameWarningLines } from '../name-warnings.ts'
 
 const JSON_HELP = 'print the result as JSON'
 
@@ -37,16 +38,13 @@ export function registerGroups (program: Command): void {
   program.command('members')
     .description('list the members of a group')
     .argument('<group>', 'group id or unambiguous name')
-    .option('--json', 'print [{id, name, role, joinedTs, verified, keyChanged?}] as JSON')
+    .option('--json', 'print [{id, name, role, joinedTs, verified, keyChanged?, lookAlike?}] as JSON (lookAlike: ids of other members whose names look the same)')
     .action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
       const members = await clientOf(cmd).get<MemberView[]>(`/api/groups/${seg(ref)}/members`)
       if (opts.json === true) return printJson(members)
-      const mark = (m: MemberView): string => m.keyChanged === true ? '!!' : m.verified === true ? '✓' : ''
+      const mark = (m: MemberView): string => m.keyChanged === true ? '!!' : m.verified === true ? '✓' : m.lookAlike !== undefined ? '≈' : ''
       printTable(['NAME', 'ROLE', 'VERIFIED', 'ID'], members.map((m) => [m.name, m.role, mark(m), m.id]))
-      for (const m of members.filter((x) => x.keyChanged === true)) {
-        print(`!! KEY CHANGED: ${sanitize(m.name)} was verified with another key; this is ${m.id}.`)
-        print(`!! It may be a new device or an impostor: compare the safety number (solidar verify ${m.id}) before you trust it.`)
-      }
+      for (const line of nameWarningLines(members)) print(line)
     })
 
   program.command('rooms')

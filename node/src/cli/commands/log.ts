@@ -5,7 +5,8 @@ import type { ApiClient } from '../client.ts'
 import { seg } from '../client.ts'
 import { clientOf } from '../context.ts'
 import { CliError, EXIT } from '../errors.ts'
-import { formatMessage, print, printJson, printJsonLine } from '../output.ts'
+import { formatMessage, note, print, printJson, printJsonLine } from '../output.ts'
+import { nameMark } from '../name-warnings.ts'
 import { untilSignal } from '../signals.ts'
 
 interface LogOptions {
@@ -54,15 +55,36 @@ function matches (event: SolidarEvent, target: Target, key: string): MessageView
   return null
 }
 
+/**
+ * Marks for authors whose names need a second look (KEY CHANGED, LOOK-ALIKE), by member
+ * id: from the group's member list, or for a DM from every group's.
+ */
+async function authorMarks (client: ApiClient, target: Target): Promise<Map<string, string>> {
+  const groups = target.kind === 'group' ? [target.ref] : (await client.get<GroupSummary[]>('/api/groups')).map((g) => g.id)
+  const marks = new Map<string, string>()
+  for (const g of groups) {
+    for (const m of await client.get<MemberView[]>(`/api/groups/${seg(g)}/members`)) {
+      const mark = nameMark(m)
+      if (mark !== null) marks.set(m.id, mark)
+    }
+  }
+  return marks
+}
+
+const MARK_NOTE = '!! Names marked KEY CHANGED or LOOK-ALIKE may not be who they seem: see `solidar members GROUP` and compare safety numbers (solidar verify MEMBER).'
+
 /** Identity of a message's visible state: a re-emitted, unchanged message is not printed twice. */
 function stateOf (m: MessageView): string {
   return `${m.id}|${m.editedTs ?? ''}|${m.deleted === true ? 'x' : ''}`
 }
 
 async function follow (client: ApiClient, target: Target, opts: LogOptions): Promise<void> {
+  let marks = opts.json === true ? new Map<string, string>() : await authorMarks(client, target)
+  let noted = false
   const show = (m: MessageView): void => {
-    if (opts.json === true) printJsonLine(m)
-    else print(formatMessage(m, { ids: opts.ids }))
+    if (opts.json === true) return printJsonLine(m)
+    print(formatMessage(m, { ids: opts.ids, marks }))
+    if (!noted && marks.has(m.author)) { noted = true; note(MARK_NOTE) }
   }
   // Subscribe first and buffer, so nothing sent while we read the history is lost.
   const stream = await client.openEvents()
@@ -77,6 +99,10 @@ async function follow (client: ApiClient, target: Target, opts: LogOptions): Pro
   }
   const buffered: SolidarEvent[] = []
   stream.onEvent((event) => {
+    if (opts.json !== true && event.type === 'members') {
+      // A failed refresh keeps the marks we have: the next members event tries again.
+      authorMarks(client, target).then((fresh) => { marks = fresh }, () => {})
+    }
     if (!ready) { buffered.push(event); return }
     const m = matches(event, target, key)
     if (m !== null) emit(m)
@@ -107,7 +133,8 @@ export function registerLog (program: Command): void {
     .option('-f, --follow', 'keep running and print new messages as they arrive, until Ctrl+C')
     .option('--json', 'print an array of message objects; with --follow one JSON object per line')
     .addHelpText('after', `
-Human output: one "[HH:MM] name: text" line per message, marked (edited) or (deleted).
+Human output: one "[HH:MM] name: text" line per message, marked (edited) or (deleted);
+an author whose name needs a second look is marked [!! KEY CHANGED] or [!! LOOK-ALIKE].
 With --json: an array of {id, author, authorName, room, text, ts, seq, ...} in order.
 With --json --follow: one message object per line (NDJSON), first the existing ones,
 then new and changed ones as they arrive.
@@ -128,6 +155,8 @@ Examples:
       if (opts.follow === true) return follow(client, target, opts)
       const messages = await client.get<MessageView[]>(messagesPath(target))
       if (opts.json === true) return printJson(messages)
-      for (const m of messages) print(formatMessage(m, { ids: opts.ids }))
+      const marks = await authorMarks(client, target)
+      for (const m of messages) print(formatMessage(m, { ids: opts.ids, marks }))
+      if (messages.some((m) => marks.has(m.author))) note(MARK_NOTE)
     })
 }
