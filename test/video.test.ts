@@ -5,6 +5,11 @@
  * interface exists; see ../shared/NOTES.md). The namespace and everything in it are removed
  * afterwards, also on failure or timeout.
  *
+ * Inside the namespace an nftables rule drops all traffic between Bob's and Carol's nodes
+ * (test/video/hosts.ts): they never connect to each other, only to Alice's node, so the
+ * meeting works only if signals travel through a common member. The rule's counters show it
+ * was hit.
+ *
  * Needs root (ip netns), /usr/bin/chromium and the built app (npm test builds it).
  */
 import { describe, it } from 'node:test'
@@ -15,6 +20,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { REPO_ROOT } from './helpers/cli.ts'
 import { childEnv, startProcess } from './helpers/processes.ts'
+import { BLOCK_RULES } from './video/hosts.ts'
 
 const run = promisify(execFile)
 const INNER = path.join('test', 'video', 'mesh.ts')
@@ -27,15 +33,24 @@ async function pidsIn (ns: string): Promise<number[]> {
   return stdout.split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number)
 }
 
+/** Loads an nftables ruleset into the namespace. */
+async function nft (ns: string, rules: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], (err) => { if (err) reject(err); else resolve() })
+    child.stdin?.end(rules)
+  })
+}
+
 describe('video meetings in Chromium', { timeout: INNER_TIMEOUT_MS + 60_000 }, () => {
-  it('three browsers meet peer to peer over loopback only (in their own network namespace)', async () => {
+  it('three browsers meet peer to peer over loopback only (in their own network namespace), two of whose nodes cannot connect', async () => {
     assert.ok(existsSync(path.join(REPO_ROOT, 'web', 'dist', 'index.html')), 'web/dist is missing: run `npm run build` first (npm test does)')
-    const ns = `solidar-video-${process.pid}`
+    const ns = `meet-video-${process.pid}`
     await run('ip', ['netns', 'add', ns])
     try {
       await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up'])
       const { stdout: links } = await run('ip', ['-n', ns, '-brief', 'link'])
       assert.deepEqual(links.trim().split('\n').map((l) => l.split(/\s+/)[0]), ['lo'], 'the namespace has only the loopback interface')
+      await nft(ns, BLOCK_RULES)
       const inner = startProcess('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', INNER],
         { name: 'video mesh (in namespace)', cwd: REPO_ROOT, env: childEnv() })
       let timer: NodeJS.Timeout | undefined
@@ -50,6 +65,10 @@ describe('video meetings in Chromium', { timeout: INNER_TIMEOUT_MS + 60_000 }, (
       // The spec reporter (chosen above) ends with "ℹ pass N" / "ℹ fail 0".
       assert.match(inner.stdout, /^ℹ pass [1-9]/m)
       assert.match(inner.stdout, /^ℹ fail 0$/m)
+      const { stdout: rules } = await run('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'meet'])
+      const dropped = [...rules.matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]))
+      assert.equal(dropped.length, 2, `both block rules are in place:\n${rules}`)
+      assert.ok(dropped[0] + dropped[1] > 0, `Bob's and Carol's nodes tried to reach each other and were blocked:\n${rules}`)
     } finally {
       for (const pid of await pidsIn(ns)) { try { process.kill(pid, 'SIGKILL') } catch {} }
       await run('ip', ['netns', 'del', ns]).catch(() => {})
