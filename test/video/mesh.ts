@@ -17,6 +17,8 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import type { Browser, Page } from 'playwright-core'
 import { Cluster, makeTempDir, removeTempDir, type SolidarNode } from '../helpers/cluster.ts'
 import { launchChromium, screenshots } from '../helpers/browser.ts'
@@ -82,6 +84,12 @@ function hiddenRemotesAreLoopback (all: Array<{ person: Person, stats: PeerStats
   }
 }
 
+/** Local addresses (HOST:PORT) of the UDP sockets of process `pid`, from `ss`. */
+async function udpAddresses (pid: number): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('ss', ['-Huanp'])
+  return stdout.split('\n').filter((l) => l.includes(`pid=${pid},`)).map((l) => l.trim().split(/\s+/)[3])
+}
+
 const participants = (p: Person) => p.page.getByRole('list', { name: 'Participants' })
 
 describe('video meeting of three browsers', { timeout: 420_000 }, () => {
@@ -98,6 +106,12 @@ describe('video meeting of three browsers', { timeout: 420_000 }, () => {
     const [alice, bob, carol] = cluster.nodes
     // The meeting starts as soon as everyone is in the group: no waiting for connections.
     group = (await cluster.createGroup(alice, 'Works council', [bob, carol])).id
+    // Everything Bob's and Carol's nodes send over the network leaves from their own address,
+    // which video.test.ts's rule cuts off from the other's: they can only reach Alice's node.
+    for (const [node, host] of [[bob, BOB_HOST], [carol, CAROL_HOST]] as const) {
+      const bound = await udpAddresses(node.proc!.pid)
+      assert.ok(bound.length > 0 && bound.every((a) => a.startsWith(`${host}:`)), `${node.name}'s UDP sockets are all on ${host}: ${bound.join(', ')}`)
+    }
     for (const node of cluster.nodes) {
       // One browser each (not contexts of one): three independent WebRTC stacks, like three colleagues.
       const browser = await launchChromium(tmp, { media: true, webrtc: true })

@@ -26,15 +26,16 @@ import type { Keyring } from '../content.ts'
 import { errors, isSolidarError } from '../errors.ts'
 import type { Group } from '../group.ts'
 import type { Identity } from '../identity.ts'
-import { decodeKey, encodeKey } from '../ids.ts'
+import { decodeKey } from '../ids.ts'
 import { isRoomName } from '../commands.ts'
-import type { GroupId, MediaState, MeetingId, MeetingParticipant, MeetingSignal, MeetingView, MemberId, SolidarEvent } from '../types.ts'
+import type { GroupId, MeetingId, MeetingView, MemberId, SolidarEvent } from '../types.ts'
 import { deviceMember, GroupChannels, type Channel } from '../group-channel.ts'
 import type { MeetingApi, MeetingJoinOptions, MeetingSignalOptions } from './api.ts'
 import {
   ANNOUNCE_INTERVAL_MS, MAX_HOPS, MAX_PARTICIPANTS, MAX_PENDING, MAX_SEEN, PARTICIPANT_TTL_MS, RATE_BURST, RATE_PER_SECOND,
   REPLAY_WINDOW_MS, SESSION_TTL_MS, SWEEP_INTERVAL_MS
 } from './constants.ts'
+import { hex, keyOf, meetingView, z32, type Participant } from './participants.ts'
 import { Relay } from './relay.ts'
 import {
   checkSignal, forwardMessage, isMediaState, isMeetingId, isSessionId, openEnvelope, parseSignal, PROTOCOL, Rejected, sealMessage,
@@ -59,18 +60,6 @@ export interface MeetingHost {
   self (): string
 }
 
-interface Participant {
-  member: string
-  device: string
-  session: string
-  since: number
-  media: MediaState
-  room?: string
-  /** Last heard (remote: announcement; local: the tab's renewal), by this node's clock. */
-  seen: number
-  self: boolean
-}
-
 interface Topic {
   log: MeetingLog
   channels: Set<Channel>
@@ -81,10 +70,6 @@ interface Topic {
 }
 
 const RELAY_LIMITS = { windowMs: REPLAY_WINDOW_MS, maxSeen: MAX_SEEN, burst: RATE_BURST, perSecond: RATE_PER_SECOND }
-
-const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
-const z32 = (h: string) => encodeKey(b4a.from(h, 'hex'))
-const keyOf = (device: string, session: string) => `${device}/${session}`
 
 export class Meetings implements MeetingApi {
   readonly maxParticipants = MAX_PARTICIPANTS
@@ -392,17 +377,8 @@ export class Meetings implements MeetingApi {
     return name
   }
 
-  async #view (topic: Topic, meeting: string): Promise<MeetingView> {
-    const parts = [...(topic.meetings.get(meeting)?.values() ?? [])].sort((a, b) => a.since - b.since || a.session.localeCompare(b.session))
-    const participants: MeetingParticipant[] = []
-    for (const p of parts) {
-      participants.push({
-        member: z32(p.member) as MemberId, name: await this.#name(topic, p.member), device: z32(p.device), session: p.session,
-        self: p.self, since: p.since, media: { ...p.media }
-      })
-    }
-    const room = parts.find(p => p.room !== undefined)?.room
-    return { id: meeting as MeetingId, group: topic.log.id, ...(room !== undefined ? { room } : {}), started: parts[0]?.since ?? 0, participants }
+  #view (topic: Topic, meeting: string): Promise<MeetingView> {
+    return meetingView(meeting, topic.log.id, topic.meetings.get(meeting)?.values() ?? [], (member) => this.#name(topic, member))
   }
 
   async #changed (topic: Topic, meeting: string) {
