@@ -20,6 +20,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { REPO_ROOT } from './helpers/cli.ts'
 import { childEnv, startProcess } from './helpers/processes.ts'
+import { nft } from './helpers/netns.ts'
 import { BLOCK_RULES } from './video/hosts.ts'
 
 const run = promisify(execFile)
@@ -33,14 +34,6 @@ async function pidsIn (ns: string): Promise<number[]> {
   return stdout.split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number)
 }
 
-/** Loads an nftables ruleset into the namespace. */
-async function nft (ns: string, rules: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], (err) => { if (err) reject(err); else resolve() })
-    child.stdin?.end(rules)
-  })
-}
-
 describe('video meetings in Chromium', { timeout: INNER_TIMEOUT_MS + 60_000 }, () => {
   it('three browsers meet peer to peer over loopback only (in their own network namespace), two of whose nodes cannot connect', async () => {
     assert.ok(existsSync(path.join(REPO_ROOT, 'web', 'dist', 'index.html')), 'web/dist is missing: run `npm run build` first (npm test does)')
@@ -50,7 +43,7 @@ describe('video meetings in Chromium', { timeout: INNER_TIMEOUT_MS + 60_000 }, (
       await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up'])
       const { stdout: links } = await run('ip', ['-n', ns, '-brief', 'link'])
       assert.deepEqual(links.trim().split('\n').map((l) => l.split(/\s+/)[0]), ['lo'], 'the namespace has only the loopback interface')
-      await nft(ns, BLOCK_RULES)
+      nft(ns, BLOCK_RULES)
       const { stdout: rules } = await run('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'meet'])
       assert.equal([...rules.matchAll(/ip saddr 127\.0\.0\.[23] ip daddr 127\.0\.0\.[23] counter packets \d+ bytes \d+ drop/g)].length, 2, `both block rules are in place:\n${rules}`)
       const inner = startProcess('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', INNER],
