@@ -191,7 +191,11 @@ test('meeting channel messages: Rejected, never anything else; a forged signatur
     try { return sealMessage(keyring, 0, me, p as any) } catch { return encode(p) }
   })
   const foreign = payloads.map((p) => { try { return sealMessage(other, 0, me, p as any) } catch { return Buffer.alloc(0) } })
-  fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 600 }), sealed, mutated(sealed), foreign, cborValue.map((v) => encode(v))), (buf) => {
+  // The outer frame's wire version and hop counter (relaying), set to anything.
+  const reframed = fc.tuple(sealed, fc.oneof(fc.constantFrom(1, 2, 3), fieldValue), fc.oneof(fc.nat(10), fieldValue)).map(([buf, v, h]) => {
+    try { return encode({ ...(decode(buf) as object), v, h }) } catch { return buf }
+  })
+  fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 600 }), sealed, mutated(sealed), foreign, reframed, cborValue.map((v) => encode(v))), (buf) => {
     try {
       const opened = openMessage(keyring, buf)
       assert.ok(b4a.equals(opened.device, me.publicKey), 'an accepted message is signed by the sealing device')

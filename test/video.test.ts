@@ -5,6 +5,11 @@
  * interface exists; see ../shared/NOTES.md). The namespace and everything in it are removed
  * afterwards, also on failure or timeout.
  *
+ * Inside the namespace an nftables rule drops all traffic between Bob's and Carol's nodes
+ * (test/video/hosts.ts): they never connect to each other, only to Alice's node, so the
+ * meeting works only if signals travel through a common member (mesh.ts checks that every UDP
+ * socket of their nodes is bound to their own address, so the rule covers all their traffic).
+ *
  * Needs root (ip netns), /usr/bin/chromium and the built app (npm test builds it).
  */
 import { describe, it } from 'node:test'
@@ -15,6 +20,8 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { REPO_ROOT } from './helpers/cli.ts'
 import { childEnv, startProcess } from './helpers/processes.ts'
+import { nft } from './helpers/netns.ts'
+import { BLOCK_RULES } from './video/hosts.ts'
 
 const run = promisify(execFile)
 const INNER = path.join('test', 'video', 'mesh.ts')
@@ -28,14 +35,17 @@ async function pidsIn (ns: string): Promise<number[]> {
 }
 
 describe('video meetings in Chromium', { timeout: INNER_TIMEOUT_MS + 60_000 }, () => {
-  it('three browsers meet peer to peer over loopback only (in their own network namespace)', async () => {
+  it('three browsers meet peer to peer over loopback only (in their own network namespace), two of whose nodes cannot connect', async () => {
     assert.ok(existsSync(path.join(REPO_ROOT, 'web', 'dist', 'index.html')), 'web/dist is missing: run `npm run build` first (npm test does)')
-    const ns = `solidar-video-${process.pid}`
+    const ns = `meet-video-${process.pid}`
     await run('ip', ['netns', 'add', ns])
     try {
       await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up'])
       const { stdout: links } = await run('ip', ['-n', ns, '-brief', 'link'])
       assert.deepEqual(links.trim().split('\n').map((l) => l.split(/\s+/)[0]), ['lo'], 'the namespace has only the loopback interface')
+      nft(ns, BLOCK_RULES)
+      const { stdout: rules } = await run('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'meet'])
+      assert.equal([...rules.matchAll(/ip saddr 127\.0\.0\.[23] ip daddr 127\.0\.0\.[23] counter packets \d+ bytes \d+ drop/g)].length, 2, `both block rules are in place:\n${rules}`)
       const inner = startProcess('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', INNER],
         { name: 'video mesh (in namespace)', cwd: REPO_ROOT, env: childEnv() })
       let timer: NodeJS.Timeout | undefined

@@ -88,9 +88,9 @@ export class GroupChannels<T extends ChannelTopic> {
     return topic
   }
 
-  /** Sends one message on every open channel of the group. */
-  broadcast (topic: T, msg: Buffer): void {
-    for (const ch of topic.channels) if (ch.opened) ch.messages[0].send(msg)
+  /** Sends one message on every open channel of the group (but `except`, the one a relayed message came on). */
+  broadcast (topic: T, msg: Buffer, except?: Channel): void {
+    for (const ch of topic.channels) if (ch.opened && ch !== except) ch.messages[0].send(msg)
   }
 
   /** Keeps a message whose sender the view does not know yet (bounded per connection). */

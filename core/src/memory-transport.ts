@@ -10,10 +10,20 @@ import type { PeerConnection, Transport, TransportEvents } from './transport.ts'
 export class MemoryNetwork {
   #topics = new Map<string, Set<MemoryTransport>>()
   #pairs = new Set<string>()
+  #blocked = new Set<string>()
 
   /** `name` and `keyPair` let tests stand in for two transports of one node (MultiTransport). */
   transport (opts: { name?: string, keyPair?: { publicKey: Buffer, secretKey: Buffer } } = {}): MemoryTransport {
     return new MemoryTransport(this, opts)
+  }
+
+  /**
+   * The network never connects `a` and `b` (and drops their connection if they have one), as
+   * when no route or hole punch works between two peers: they reach each other only through others.
+   */
+  block (a: MemoryTransport, b: MemoryTransport) {
+    this.#blocked.add(pairId(a, b))
+    a.disconnect(b)
   }
 
   join (t: MemoryTransport, topic: Buffer) {
@@ -29,8 +39,8 @@ export class MemoryNetwork {
   }
 
   #connect (a: MemoryTransport, b: MemoryTransport) {
-    const id = a.id < b.id ? `${a.id}-${b.id}` : `${b.id}-${a.id}`
-    if (this.#pairs.has(id) || a.closed || b.closed) return
+    const id = pairId(a, b)
+    if (this.#pairs.has(id) || this.#blocked.has(id) || a.closed || b.closed) return
     this.#pairs.add(id)
     const sa = new NoiseSecretStream(true, null, a.keyPair ? { keyPair: a.keyPair } : {})
     const sb = new NoiseSecretStream(false, null, b.keyPair ? { keyPair: b.keyPair } : {})
@@ -38,9 +48,11 @@ export class MemoryNetwork {
     const cleanup = () => this.#pairs.delete(id)
     sa.on('close', cleanup)
     sa.on('error', () => {}); sb.on('error', () => {})
-    a.add(sa); b.add(sb)
+    a.add(sa, b); b.add(sb, a)
   }
 }
+
+const pairId = (a: MemoryTransport, b: MemoryTransport) => a.id < b.id ? `${a.id}-${b.id}` : `${b.id}-${a.id}`
 
 let nextId = 0
 
@@ -51,6 +63,8 @@ export class MemoryTransport extends EventEmitter<TransportEvents> implements Tr
   closed = false
   #network: MemoryNetwork
   #streams = new Set<any>()
+  /** The transport at the other end of each stream. */
+  #remotes = new Map<any, MemoryTransport>()
 
   constructor (network: MemoryNetwork, opts: { name?: string, keyPair?: { publicKey: Buffer, secretKey: Buffer } } = {}) {
     super()
@@ -59,9 +73,10 @@ export class MemoryTransport extends EventEmitter<TransportEvents> implements Tr
     this.keyPair = opts.keyPair ?? null
   }
 
-  add (stream: any) {
+  add (stream: any, remote: MemoryTransport) {
     this.#streams.add(stream)
-    stream.on('close', () => this.#streams.delete(stream))
+    this.#remotes.set(stream, remote)
+    stream.on('close', () => { this.#streams.delete(stream); this.#remotes.delete(stream) })
     stream.opened.then((ok: boolean) => {
       if (!ok || this.closed) return
       const conn: PeerConnection = { stream, remotePublicKey: stream.remotePublicKey, transport: this.name }
@@ -73,6 +88,9 @@ export class MemoryTransport extends EventEmitter<TransportEvents> implements Tr
   async leave (topic: Buffer) { this.#network.leave(this, topic) }
   async flush () {}
   get connectionCount () { return this.#streams.size }
+
+  /** Drops the connection to `remote`, if any. */
+  disconnect (remote: MemoryTransport) { for (const [s, r] of this.#remotes) if (r === remote) s.destroy() }
 
   /** Drops every connection (simulates going offline); the transport stays usable. */
   disconnectAll () { for (const s of this.#streams) s.destroy() }

@@ -3,6 +3,8 @@
  * others, joins, media changes and leaves propagate, a signal reaches only its addressee
  * with the sender's member identity, bad requests get coded errors; a node holding only the
  * topic and a removed member cannot inject anything, and a removed member cannot join.
+ * Two members the network never connects meet through a common member, which relays only
+ * members' messages, each once, within the hop limit and the replay window.
  */
 import test from 'node:test'
 import assert from 'node:assert/strict'
@@ -11,9 +13,11 @@ import c from 'compact-encoding'
 import b4a from 'b4a'
 import { makeNodes, waitFor } from './helpers.ts'
 import { Keyring } from '../src/content.ts'
-import { encode } from '../src/codec.ts'
+import { decode, encode } from '../src/codec.ts'
 import { createIdentity } from '../src/identity.ts'
 import { sealMessage, PROTOCOL } from '../src/meetings/wire.ts'
+import { MAX_HOPS, REPLAY_WINDOW_MS } from '../src/meetings/constants.ts'
+import type { MemoryTransport } from '../src/memory-transport.ts'
 import type { SolidarEvent } from '../src/types.ts'
 
 const AV = { audio: true, video: true, screen: false }
@@ -160,4 +164,121 @@ test('meetings: a removed member cannot join, and what it still signs is rejecte
   raw.send(sealMessage(old, 0, bob.identity, { k: 'signal', m: meeting, se: 'bob-tab-4', ts: Date.now(), to: alice.identity.publicKey, tt: 'alice-tab-1', x: JSON.stringify({ type: 'offer', sdp: SDP }) }))
   await waitFor(() => (alice.meetings.stats().rejected['not-member'] ?? 0) - before >= 2, 'alice rejected both as not a member\'s')
   assert.deepEqual((await alice.meetings.get(group, meeting)).participants.map(p => p.member), [alice.whoami().id])
+})
+
+/** The same channel message as if it had passed `hops` relays (the sealed body unchanged). */
+function withHops (buf: Buffer, hops: number): Buffer {
+  return encode({ ...(decode(buf) as object), h: hops })
+}
+
+const offer = (n: number) => JSON.stringify({ type: 'offer', sdp: `${SDP}a=mid:${n}\r\n` })
+
+test('meetings: two members the network never connects meet through a common member', async (t) => {
+  const { nodes: [alice, bob, carol], network } = await makeNodes(['alice', 'bob', 'carol'], t)
+  // A line bob – alice – carol: bob and carol never get a connection to each other.
+  network.block(bob.transport as MemoryTransport, carol.transport as MemoryTransport)
+  const { id: group } = await alice.createGroup('Works council')
+  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
+  await carol.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
+  await waitFor(async () => (await carol.members(group)).length === 3 && (await bob.members(group)).length === 3, 'everyone knows everyone')
+  assert.equal(bob.transport!.connectionCount, 1, 'bob is connected to alice only')
+  assert.equal(carol.transport!.connectionCount, 1, 'carol is connected to alice only')
+  const bobEvents = events(bob)
+  const carolEvents = events(carol)
+  const aliceEvents = events(alice)
+
+  const meeting = (await bob.meetings.start(group, { session: 'bob-tab-1', media: AV })).id
+  await waitFor(async () => (await carol.meetings.list(group))[0]?.participants.length === 1, 'carol sees bob\'s meeting through alice')
+  await carol.meetings.join(group, meeting, { session: 'carol-tab-1', media: AV })
+  await waitFor(async () => (await bob.meetings.get(group, meeting)).participants.length === 2, 'bob sees carol join through alice')
+  const view = await bob.meetings.get(group, meeting)
+  const carolAtBob = view.participants.find(p => p.session === 'carol-tab-1')!
+  assert.equal(carolAtBob.member, carol.whoami().id)
+
+  // Offer and answer travel bob → alice → carol and back, each with its signer's identity.
+  await bob.meetings.signal(group, meeting, { session: 'bob-tab-1', device: carolAtBob.device, to: 'carol-tab-1', signal: { type: 'offer', sdp: SDP } })
+  const got = await waitFor(() => carolEvents.find(e => e.type === 'meeting-signal'), 'carol gets bob\'s offer')
+  assert.ok(got.type === 'meeting-signal')
+  assert.equal(got.from.member, bob.whoami().id)
+  assert.deepEqual(got.signal, { type: 'offer', sdp: SDP })
+  await carol.meetings.signal(group, meeting, { session: 'carol-tab-1', device: got.from.device, to: 'bob-tab-1', signal: { type: 'answer', sdp: SDP } })
+  const answer = await waitFor(() => bobEvents.find(e => e.type === 'meeting-signal'), 'bob gets carol\'s answer')
+  assert.ok(answer.type === 'meeting-signal')
+  assert.equal(answer.from.member, carol.whoami().id)
+  assert.equal(aliceEvents.filter(e => e.type === 'meeting-signal').length, 0, 'the relay hands no signal for others to its browser')
+  assert.ok(alice.meetings.stats().forwarded >= 4, 'alice forwarded announcements and both signals')
+
+  // Leaving travels the same way.
+  await carol.meetings.leave(group, meeting, 'carol-tab-1')
+  await waitFor(async () => (await bob.meetings.get(group, meeting)).participants.length === 1, 'bob sees carol leave')
+})
+
+test('meetings: a relay forwards each member\'s message once, within the hop limit and replay window, and nothing else', async (t) => {
+  const { nodes: [alice, bob, carol, dave], network } = await makeNodes(['alice', 'bob', 'carol', 'dave'], t)
+  const [ta, tb, tc, td] = [alice, bob, carol, dave].map(n => n.transport as MemoryTransport)
+  network.block(tb, tc)
+  network.block(td, tc)
+  const { id: group } = await alice.createGroup('Works council')
+  for (const n of [bob, carol, dave]) await n.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
+  const { base } = await alice.logBase(group)
+  const meeting = (await carol.meetings.start(group, { session: 'carol-tab-1', media: AV })).id
+  await waitFor(async () => (await alice.meetings.list(group)).length === 1, 'alice sees carol\'s meeting')
+  await alice.removeMember(group, dave.whoami().id)
+  await waitFor(async () => !(await carol.members(group)).some(m => m.id === dave.whoami().id), 'carol knows dave was removed')
+  await dave.close()
+  await td.close()
+
+  // An injector connected to alice only replays what members signed, as a node in the path could.
+  const injector = network.transport({ name: 'injector' })
+  t.after(() => injector.close())
+  network.block(injector, tb)
+  network.block(injector, tc)
+  const raw = rawChannel({ transport: injector }, base.discoveryKey)
+  await injector.join(base.discoveryKey)
+  await waitFor(() => raw.opened(), 'the injector has a meeting channel open with alice')
+  assert.ok(ta.connectionCount >= 3)
+
+  const key = new Keyring(base.encryptionKey as Buffer, base.discoveryKey)
+  const carolDevice = carol.identity.publicKey
+  const signal = (from: typeof bob.identity, n: number, ts = Date.now()) =>
+    sealMessage(key, 0, from, { k: 'signal', m: meeting, se: 'bob-tab-1', ts, to: carolDevice, tt: 'carol-tab-1', x: offer(n) })
+  const aliceStats = () => alice.meetings.stats()
+  const rejectedAt = (node: typeof alice, reason: string) => (node.meetings.stats().rejected as Record<string, number>)[reason] ?? 0
+  const carolEvents = events(carol)
+  const signalsAtCarol = () => carolEvents.filter(e => e.type === 'meeting-signal').map(e => e.type === 'meeting-signal' ? e.signal.sdp : '')
+
+  // 1. A member's signal is forwarded to carol; the same message again, also with another hop count, is not.
+  const first = signal(bob.identity, 1)
+  raw.send(first)
+  await waitFor(() => signalsAtCarol().length === 1, 'carol gets bob\'s signal through alice')
+  const dupes = rejectedAt(alice, 'duplicate')
+  raw.send(first)
+  raw.send(withHops(first, 2))
+  await waitFor(() => rejectedAt(alice, 'duplicate') - dupes === 2, 'alice drops both copies as duplicates')
+
+  // 2. Hop limit: a message that passed MAX_HOPS relays is taken but not forwarded; one beyond is dropped.
+  const forwarded = aliceStats().forwarded
+  raw.send(withHops(signal(bob.identity, 2), MAX_HOPS))
+  raw.send(withHops(signal(bob.identity, 3), MAX_HOPS + 1))
+  await waitFor(() => rejectedAt(alice, 'hop-limit') === 1 && rejectedAt(alice, 'not-addressed') >= 2, 'alice took the one at the limit and dropped the one beyond')
+  assert.equal(aliceStats().forwarded, forwarded, 'alice forwarded neither')
+
+  // 3. Replay of a message signed long ago (outside the window, so no longer remembered): dropped.
+  raw.send(signal(bob.identity, 4, Date.now() - REPLAY_WINDOW_MS - 60_000))
+  raw.send(signal(bob.identity, 5, Date.now() + REPLAY_WINDOW_MS + 60_000))
+  await waitFor(() => rejectedAt(alice, 'stale') === 2, 'alice drops a signal from the past and one from the future')
+
+  // 4. Forged (the payload changed after signing) and a removed member's: dropped, not forwarded.
+  const genuine = decode(key.open(decode(signal(bob.identity, 6)) as any, 'meeting')!) as { p: Buffer, d: Buffer, s: Buffer }
+  const changed = encode({ k: 'signal', m: meeting, se: 'bob-tab-1', ts: Date.now(), to: carolDevice, tt: 'carol-tab-1', x: offer(7) })
+  raw.send(encode(key.seal(0, 'meeting', encode({ p: changed, d: genuine.d, s: genuine.s }))))
+  raw.send(signal(dave.identity, 8))
+  await waitFor(() => rejectedAt(alice, 'bad-signature') === 1 && rejectedAt(alice, 'not-member') >= 1, 'alice drops the forged and the removed member\'s signal')
+  assert.equal(aliceStats().forwarded, forwarded, 'alice forwarded none of them')
+
+  // The path still works, and carol got exactly the one good signal.
+  raw.send(signal(bob.identity, 9))
+  await waitFor(() => signalsAtCarol().length === 2, 'carol gets the next good signal')
+  assert.deepEqual(signalsAtCarol(), [`${SDP}a=mid:1\r\n`, `${SDP}a=mid:9\r\n`])
+  assert.equal(rejectedAt(carol, 'bad-signature') + rejectedAt(carol, 'stale') + rejectedAt(carol, 'hop-limit'), 0, 'nothing bad reached carol')
 })

@@ -54,10 +54,11 @@ export class HyperswarmTransport extends EventEmitter<TransportEvents> implement
   /**
    * `keyPair`: this node's transport key pair, shared with its other transports so that
    * connections to one peer over several transports carry the same key (MultiTransport).
+   * `host`: the address the DHT's sockets bind to (see createDht).
    */
-  constructor (network: HyperswarmNetwork, opts: { keyPair?: { publicKey: Buffer, secretKey: Buffer } } = {}) {
+  constructor (network: HyperswarmNetwork, opts: { keyPair?: { publicKey: Buffer, secretKey: Buffer }, host?: string } = {}) {
     super()
-    this.swarm = new Hyperswarm({ dht: createDht(network), ...(opts.keyPair ? { keyPair: opts.keyPair } : {}) })
+    this.swarm = new Hyperswarm({ dht: createDht(network, opts.host !== undefined ? { host: opts.host } : {}), ...(opts.keyPair ? { keyPair: opts.keyPair } : {}) })
     this.swarm.on('connection', (stream: any) => {
       // HyperDHT sends keep-alives every 5 s; a connection silent for longer is dead. Noticing it
       // lets another transport's connection to the same peer take over (MultiTransport).

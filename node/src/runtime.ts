@@ -55,6 +55,8 @@ export interface StartNodeOptions {
   network: NetworkChoice
   /** LAN mode over libp2p, beside (or instead of) the DHT. */
   lan?: LanChoice
+  /** The IP address the DHT's UDP sockets bind to (default: 127.0.0.1 for a loopback DHT, else any). */
+  dhtHost?: string
   /** Called with errors no request is waiting for (replication, storage). */
   onError?: (err: Error) => void
   /** Notes about peers worth a log line (failed dials, malformed matching messages). */
@@ -69,7 +71,7 @@ export interface OpenedTransport {
 }
 
 /** Opens the network of a run: the DHT (private or public) and LAN mode, as chosen. */
-export async function openTransport (opts: Pick<StartNodeOptions, 'network' | 'lan' | 'onWarning'>): Promise<OpenedTransport> {
+export async function openTransport (opts: Pick<StartNodeOptions, 'network' | 'lan' | 'onWarning' | 'dhtHost'>): Promise<OpenedTransport> {
   // One transport key pair per run, shared by all transports: a peer reached over both is
   // recognised as one (MultiTransport) and never linked to this device's identity key.
   const keyPair = crypto.keyPair()
@@ -80,9 +82,9 @@ export async function openTransport (opts: Pick<StartNodeOptions, 'network' | 'l
     const bootstrap = opts.network.bootstrap.map(b => {
       try { return parseHostPort(b) } catch (err: any) { throw errors.badRequest(err.message) }
     })
-    swarm = new HyperswarmTransport({ mode: 'bootstrap', bootstrap }, { keyPair })
+    swarm = new HyperswarmTransport({ mode: 'bootstrap', bootstrap }, { keyPair, ...(opts.dhtHost !== undefined ? { host: opts.dhtHost } : {}) })
   } else if (opts.network.mode === 'public') {
-    swarm = new HyperswarmTransport({ mode: 'public' }, { keyPair })
+    swarm = new HyperswarmTransport({ mode: 'public' }, { keyPair, ...(opts.dhtHost !== undefined ? { host: opts.dhtHost } : {}) })
   }
   const parts: Transport[] = swarm ? [swarm] : []
   if (lan) {

@@ -24,14 +24,14 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
       assert.equal(sub.code, 0, `${args.join(' ')}: ${sub.stderr}`)
       assert.match(sub.stdout, args[0] === '--version' ? /^\d+\.\d+\.\d+\n$/ : /Usage: solidar/)
     }
-    assert.doesNotMatch((await run(['serve', '--help'])).stdout, /open-hint/, '--open-hint is hidden')
+    assert.doesNotMatch((await run(['serve', '--help'])).stdout, /open-hint|dht-host/, '--open-hint and --dht-host (tests) are hidden')
   })
 
   it('usage errors exit 64 with "solidar: …" and a hint', async () => {
     const cases = [['--bogus'], ['frobnicate'], ['send'], ['send', 'g'], ['group', 'create'], ['init'],
       ['invite', 'g', '--uses', 'many'], ['invite', 'g', '--role', 'king'], ['join', 'c', '--timeout', '9'],
       ['serve', '--bootstrap', 'nope'], ['serve', '--bootstrap', '127.0.0.1:1', '--public-dht'],
-      ['serve', '--no-dht', '--public-dht'], ['serve', '--port', '70000'], ['log'], ['log', 'g', '--dm', 'm'], []]
+      ['serve', '--no-dht', '--public-dht'], ['serve', '--port', '70000'], ['serve', '--dht-host', 'somewhere'], ['log'], ['log', 'g', '--dm', 'm'], []]
     // Four at a time: sixteen CLI processes at once on two busy cores can exceed each run's timeout.
     const results: Array<{ args: string[], r: Awaited<ReturnType<typeof run>> }> = []
     for (let i = 0; i < cases.length; i += 4) {

@@ -64,6 +64,8 @@ export class SolidarNode {
   id = ''
   fingerprint = ''
   proc: ManagedProcess | null = null
+  /** More options for `serve` (e.g. `--dht-host 127.0.0.2`). */
+  serveArgs: string[] = []
   url = ''
   port = 0
   token = ''
@@ -95,7 +97,7 @@ export class SolidarNode {
   async start (): Promise<void> {
     if (this.running) throw new Error(`${this.name} is already running`)
     const proc = startProcess(process.execPath, solidarArgv(this.home, [
-      'serve', '--host', '127.0.0.1', '--port', '0', '--bootstrap', this.bootstrap
+      'serve', '--host', '127.0.0.1', '--port', '0', '--bootstrap', this.bootstrap, ...this.serveArgs
     ]), { name: `${this.name} serve`, cwd: REPO_ROOT })
     this.proc = proc
     const line = (await proc.firstLine(60_000)).trim()
@@ -200,6 +202,8 @@ export interface ClusterOptions {
   names?: string[]
   /** Start a daemon for each node (default true). */
   start?: boolean
+  /** More `serve` options per node name. */
+  serveArgs?: Record<string, string[]>
 }
 
 export class Cluster {
@@ -225,6 +229,7 @@ export class Cluster {
       const started = await startDht(path.join(dir, 'dht'))
       dht = started.proc
       const nodes = names.map((name) => new SolidarNode(name, path.join(dir, name), started.bootstrap))
+      for (const n of nodes) n.serveArgs = opts.serveArgs?.[n.name] ?? []
       const cluster = new Cluster(dir, dht, started.bootstrap, nodes)
       try {
         await Promise.all(nodes.map((n) => n.init()))

@@ -28,7 +28,7 @@ export interface MeetingSignalOptions {
 export interface MeetingApi {
   /** The most participants a meeting can have (a full mesh: every browser sends to every other). */
   readonly maxParticipants: number
-  /** Meetings running in a group (known from this node's participants and its directly connected peers). */
+  /** Meetings running in a group (known from this node's participants and those announced through its connected peers, who relay for others). */
   list (group: string): Promise<MeetingView[]>
   get (group: string, meeting: string): Promise<MeetingView>
   /** Starts a meeting with this session as its first participant. */

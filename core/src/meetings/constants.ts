@@ -18,3 +18,31 @@ export const MAX_MESSAGE = 64 * 1024
 export const MAX_SIGNAL = 48 * 1024
 /** Messages from senders the view does not know yet (it is still catching up), kept per connection for a retry. */
 export const MAX_PENDING = 16
+
+// ---------------------------------------------------------------- relaying through common peers (relay.ts)
+
+/**
+ * A message is forwarded through at most this many relaying members. A group's swarm has short
+ * paths (every member node announces the same topic); six covers a line of seven nodes and bounds
+ * how far a message with a reset hop counter can travel.
+ */
+export const MAX_HOPS = 6
+/**
+ * A message whose sender's clock is further than this from ours is dropped as stale (a replay, or
+ * a clock so far off that NTP is not running). Signals are useful for seconds; two minutes leaves
+ * room for unsynchronised laptops.
+ */
+export const REPLAY_WINDOW_MS = 120_000
+/**
+ * Message ids remembered per group, each until its timestamp leaves the replay window (at most
+ * 2 × the window). A 6-person meeting makes ~300 in that time (announcements every 5 s plus the
+ * offers, answers and candidates of 15 connections); 8,192 leave room for several meetings.
+ * When it is full of live ids, new messages are dropped rather than remembered too briefly.
+ */
+export const MAX_SEEN = 8_192
+/**
+ * Messages one device may originate per group: a burst of 200 (a tab connecting to five peers
+ * sends ~60 offers, answers and ICE candidates at once), refilled at 20 per second.
+ */
+export const RATE_BURST = 200
+export const RATE_PER_SECOND = 20

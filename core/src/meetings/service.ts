@@ -14,6 +14,11 @@
  * not heard of for 16 s is gone, a local one whose tab stopped renewing for 20 s leaves.
  * Signals are addressed to one device and session; they go to every directly connected
  * peer of the group (sealed) and only the addressee's node passes them to its browser.
+ *
+ * Members relay: a node that takes a message (it opens, the signature checks, the signer is a
+ * current member, its timestamp is within the replay window and its id is new: relay.ts)
+ * forwards the sealed body unchanged, hop counter + 1, to its other connections of the group,
+ * up to MAX_HOPS. So two members the swarm never connected meet through any common member.
  */
 import b4a from 'b4a'
 import crypto from 'hypercore-crypto'
@@ -21,17 +26,20 @@ import type { Keyring } from '../content.ts'
 import { errors, isSolidarError } from '../errors.ts'
 import type { Group } from '../group.ts'
 import type { Identity } from '../identity.ts'
-import { decodeKey, encodeKey } from '../ids.ts'
+import { decodeKey } from '../ids.ts'
 import { isRoomName } from '../commands.ts'
-import type { GroupId, MediaState, MeetingId, MeetingParticipant, MeetingSignal, MeetingView, MemberId, SolidarEvent } from '../types.ts'
+import type { GroupId, MeetingId, MeetingView, MemberId, SolidarEvent } from '../types.ts'
 import { deviceMember, GroupChannels, type Channel } from '../group-channel.ts'
 import type { MeetingApi, MeetingJoinOptions, MeetingSignalOptions } from './api.ts'
 import {
-  ANNOUNCE_INTERVAL_MS, MAX_PARTICIPANTS, MAX_PENDING, PARTICIPANT_TTL_MS, SESSION_TTL_MS, SWEEP_INTERVAL_MS
+  ANNOUNCE_INTERVAL_MS, MAX_HOPS, MAX_PARTICIPANTS, MAX_PENDING, MAX_SEEN, PARTICIPANT_TTL_MS, RATE_BURST, RATE_PER_SECOND,
+  REPLAY_WINDOW_MS, SESSION_TTL_MS, SWEEP_INTERVAL_MS
 } from './constants.ts'
+import { hex, keyOf, meetingView, z32, type Participant } from './participants.ts'
+import { Relay } from './relay.ts'
 import {
-  checkSignal, isMediaState, isMeetingId, isSessionId, openMessage, parseSignal, PROTOCOL, Rejected, sealMessage, wireMedia,
-  type MeetingPayload, type RejectReason
+  checkSignal, forwardMessage, isMediaState, isMeetingId, isSessionId, openEnvelope, parseSignal, PROTOCOL, Rejected, sealMessage,
+  verifyEnvelope, wireMedia, type Envelope, type MeetingPayload, type Opened, type RejectReason
 } from './wire.ts'
 
 /** One group's log as the meeting service sees it (Solidar hands in the same object as to pads). */
@@ -52,29 +60,16 @@ export interface MeetingHost {
   self (): string
 }
 
-interface Participant {
-  member: string
-  device: string
-  session: string
-  since: number
-  media: MediaState
-  room?: string
-  /** Last heard (remote: announcement; local: the tab's renewal), by this node's clock. */
-  seen: number
-  self: boolean
-}
-
 interface Topic {
   log: MeetingLog
   channels: Set<Channel>
   /** meeting id → `${device}/${session}` → participant */
   meetings: Map<string, Map<string, Participant>>
   pending: Map<Channel, Buffer[]>
+  relay: Relay
 }
 
-const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
-const z32 = (h: string) => encodeKey(b4a.from(h, 'hex'))
-const keyOf = (device: string, session: string) => `${device}/${session}`
+const RELAY_LIMITS = { windowMs: REPLAY_WINDOW_MS, maxSeen: MAX_SEEN, burst: RATE_BURST, perSecond: RATE_PER_SECOND }
 
 export class Meetings implements MeetingApi {
   readonly maxParticipants = MAX_PARTICIPANTS
@@ -83,6 +78,7 @@ export class Meetings implements MeetingApi {
   readonly #names = new Map<string, string>()
   readonly #rejected = new Map<RejectReason, number>()
   #accepted = 0
+  #forwarded = 0
   #timers: NodeJS.Timeout[] = []
   #closed = false
 
@@ -117,7 +113,7 @@ export class Meetings implements MeetingApi {
     if (this.#closed) return
     const topic = this.#channels.get(log.group.discoveryKey)
     if (!topic) {
-      this.#channels.add({ log, channels: new Set(), meetings: new Map(), pending: new Map() })
+      this.#channels.add({ log, channels: new Set(), meetings: new Map(), pending: new Map(), relay: new Relay(RELAY_LIMITS, () => this.#host.now()) })
       return
     }
     topic.log = log
@@ -144,9 +140,9 @@ export class Meetings implements MeetingApi {
     this.#channels.close()
   }
 
-  /** Messages accepted, and dropped per reason (malformed, not a member's, …): for tests and diagnosis. */
-  stats (): { accepted: number, rejected: Partial<Record<RejectReason, number>> } {
-    return { accepted: this.#accepted, rejected: Object.fromEntries(this.#rejected) }
+  /** Messages accepted, forwarded to other members, and dropped per reason (malformed, not a member's, …): for tests and diagnosis. */
+  stats (): { accepted: number, forwarded: number, rejected: Partial<Record<RejectReason, number>> } {
+    return { accepted: this.#accepted, forwarded: this.#forwarded, rejected: Object.fromEntries(this.#rejected) }
   }
 
   // ---------------------------------------------------------------- MeetingApi
@@ -260,6 +256,7 @@ export class Meetings implements MeetingApi {
 
   #sweep (topic: Topic) {
     const now = this.#host.now()
+    topic.relay.sweep()
     for (const [meeting, parts] of topic.meetings) {
       let changed = false
       for (const [k, p] of parts) {
@@ -291,23 +288,35 @@ export class Meetings implements MeetingApi {
 
   async #onmessage (topic: Topic, ch: Channel, buf: Buffer) {
     if (this.#closed) return
-    let payload: MeetingPayload
-    let device: string
+    let env: Envelope
+    let opened: Opened
     try {
-      const opened = openMessage(topic.log.keyring, buf)
-      payload = opened.payload
-      device = hex(opened.device)
+      env = openEnvelope(topic.log.keyring, buf, MAX_HOPS)
+      // Duplicates (the same message over another path) are dropped before the costly signature check.
+      if (topic.relay.seen(env.id)) throw new Rejected('duplicate', env.id)
+      opened = verifyEnvelope(topic.log.keyring.discoveryKey, env)
+      const stale = topic.relay.stale(opened.payload.ts)
+      if (stale !== null) throw new Rejected(stale, `sent at ${opened.payload.ts}`)
     } catch (err) {
       if (err instanceof Rejected) { this.#reject(err.reason); return }
       throw err
     }
-    if (device === this.#device) return
+    const { payload } = opened
+    const device = hex(opened.device)
+    if (device === this.#device) return // our own message, back over another path
     const { member, known } = await deviceMember(topic.log.group, device)
     if (member === null) {
       // Maybe a member our view has not caught up with yet: kept for the next update of the log.
       if (!known) this.#channels.hold(topic, ch, buf)
       this.#reject('not-member')
       return
+    }
+    const refused = topic.relay.take(env.id, device, payload.ts)
+    if (refused !== null) { this.#reject(refused); return }
+    const forMe = payload.k === 'signal' && hex(payload.to) === this.#device
+    if (!forMe && env.hops < MAX_HOPS && (await this.#selfAllowed(topic))) {
+      this.#channels.broadcast(topic, forwardMessage(env), ch)
+      this.#forwarded++
     }
     await this.#deliver(topic, payload, device, member)
   }
@@ -368,17 +377,8 @@ export class Meetings implements MeetingApi {
     return name
   }
 
-  async #view (topic: Topic, meeting: string): Promise<MeetingView> {
-    const parts = [...(topic.meetings.get(meeting)?.values() ?? [])].sort((a, b) => a.since - b.since || a.session.localeCompare(b.session))
-    const participants: MeetingParticipant[] = []
-    for (const p of parts) {
-      participants.push({
-        member: z32(p.member) as MemberId, name: await this.#name(topic, p.member), device: z32(p.device), session: p.session,
-        self: p.self, since: p.since, media: { ...p.media }
-      })
-    }
-    const room = parts.find(p => p.room !== undefined)?.room
-    return { id: meeting as MeetingId, group: topic.log.id, ...(room !== undefined ? { room } : {}), started: parts[0]?.since ?? 0, participants }
+  #view (topic: Topic, meeting: string): Promise<MeetingView> {
+    return meetingView(meeting, topic.log.id, topic.meetings.get(meeting)?.values() ?? [], (member) => this.#name(topic, member))
   }
 
   async #changed (topic: Topic, meeting: string) {

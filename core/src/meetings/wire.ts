@@ -3,8 +3,13 @@
  * signing and sealing them, and the strict parser receivers use. Pure functions; the
  * channel itself is in service.ts.
  *
- *   channel message = CBOR(Sealed('meeting', current epoch) of CBOR {p, d, s})
+ *   channel message = CBOR {e, n, c, v: 2, h}: Sealed('meeting', current epoch) of CBOR {p, d, s},
+ *     plus the wire version v and the hop counter h (0 from the sender, +1 per relaying member)
  *   p = CBOR payload (below), d = sending device key, s = Ed25519(d, "solidar/meeting/v1" ‖ discoveryKey ‖ p)
+ *   message id = the first 32 bytes of s (what receivers deduplicate on)
+ *
+ * Version 1 messages (no v, no h) read as v 2 with h 0; version 1 nodes ignore v and h (their
+ * parser checks e, n and c only), so both still talk: they just do not relay.
  *
  * Payloads (`m` meeting id, `se` the sender's session, `ts` the sender's clock):
  *   {k: 'announce', m, se, ts, si: since, md: {a, v, s} (audio, video, screen), r?: room}
@@ -21,6 +26,8 @@ import type { MediaState, MeetingSignal } from '../types.ts'
 import { MAX_MESSAGE, MAX_SIGNAL } from './constants.ts'
 
 export const PROTOCOL = 'solidar/meeting/v1'
+/** The message format this node writes (the channel name stays v1: version 1 nodes read it). */
+export const WIRE_VERSION = 2
 
 export type MeetingPayload =
   | { k: 'announce', m: string, se: string, ts: number, si: number, md: MediaState, r?: string }
@@ -30,8 +37,27 @@ export type MeetingPayload =
 /** A message that opened, parsed and whose signature checked; membership is the caller's to check. */
 export interface Opened { payload: MeetingPayload, device: Buffer, epoch: number }
 
-/** Why a message was dropped (counted per reason, see Meetings.stats). */
-export type RejectReason = 'too-large' | 'malformed' | 'unreadable' | 'bad-signature' | 'not-member' | 'not-addressed' | 'meeting-full'
+/** A message that opened (decrypted) but whose signature is not checked yet: enough to deduplicate. */
+export interface Envelope {
+  /** Message id (hex): the first 32 bytes of the signature. */
+  id: string
+  /** Relaying members it passed so far. */
+  hops: number
+  epoch: number
+  /** The sealed body as received, forwarded unchanged. */
+  sealed: { e: number, n: Uint8Array, c: Uint8Array }
+  p: Uint8Array
+  d: Uint8Array
+  s: Uint8Array
+}
+
+/**
+ * Why a message was dropped (counted per reason, see Meetings.stats). The last five are about
+ * relaying: over the hop limit, seen before, outside the replay window, its device over its rate,
+ * or the seen-set full of live ids.
+ */
+export type RejectReason = 'too-large' | 'malformed' | 'unreadable' | 'bad-signature' | 'not-member' | 'not-addressed' | 'meeting-full' |
+  'hop-limit' | 'duplicate' | 'stale' | 'rate-limited' | 'overloaded'
 
 export class Rejected extends Error {
   readonly reason: RejectReason
@@ -50,26 +76,54 @@ export function sealMessage (keyring: Keyring, epoch: number, identity: Identity
   const p = encode(payload)
   const s = b4a.alloc(64)
   sodium.crypto_sign_detached(s, signed(keyring.discoveryKey, p), identity.secretKey)
-  const out = encode(keyring.seal(epoch, 'meeting', encode({ p, d: identity.publicKey, s })))
+  const out = frame(keyring.seal(epoch, 'meeting', encode({ p, d: identity.publicKey, s })), 0)
   if (out.byteLength > MAX_MESSAGE) throw new Rejected('too-large', `meeting message of ${out.byteLength} bytes`)
   return out
 }
 
-/** Opens, parses and verifies a channel message; throws `Rejected` with the reason. */
-export function openMessage (keyring: Keyring, buf: Uint8Array): Opened {
+function frame (sealed: { e: number, n: Uint8Array, c: Uint8Array }, hops: number): Buffer {
+  return encode({ e: sealed.e, n: sealed.n, c: sealed.c, v: WIRE_VERSION, h: hops })
+}
+
+/** The message as a relaying member passes it on: the same sealed body, one more hop. */
+export function forwardMessage (env: Envelope): Buffer {
+  return frame(env.sealed, env.hops + 1)
+}
+
+/**
+ * Decrypts a channel message and reads its envelope, without checking the signature (the
+ * caller drops duplicates first: decrypting is cheap, verifying is not). `maxHops`: a message
+ * that already passed more relays is dropped before decrypting. Throws `Rejected`.
+ */
+export function openEnvelope (keyring: Keyring, buf: Uint8Array, maxHops: number): Envelope {
   if (buf.byteLength > MAX_MESSAGE) throw new Rejected('too-large', `${buf.byteLength} bytes`)
-  const body = safeDecode(buf)
+  const body = safeDecode(buf) as Record<string, unknown> | null
   if (!isSealed(body, MAX_MESSAGE)) throw new Rejected('malformed', 'not a sealed body')
-  const plain = keyring.open({ e: body.e, n: b4a.from(body.n), c: b4a.from(body.c) }, 'meeting')
+  if (body.v !== undefined && body.v !== 1 && body.v !== WIRE_VERSION) throw new Rejected('malformed', `unknown wire version ${String(body.v)}`)
+  const hops = body.h === undefined ? 0 : body.h
+  if (!Number.isSafeInteger(hops) || (hops as number) < 0) throw new Rejected('malformed', 'bad hop counter')
+  if ((hops as number) > maxHops) throw new Rejected('hop-limit', `${String(hops)} hops`)
+  const sealed = { e: body.e, n: b4a.from(body.n), c: b4a.from(body.c) }
+  const plain = keyring.open(sealed, 'meeting')
   if (plain === null) throw new Rejected('unreadable', `not sealed with a key of this group (epoch ${body.e})`)
   const env = safeDecode(plain) as Record<string, unknown> | null
   if (env === null || typeof env !== 'object' || !(env.p instanceof Uint8Array) || !(env.d instanceof Uint8Array) ||
     env.d.byteLength !== 32 || !(env.s instanceof Uint8Array) || env.s.byteLength !== 64) {
     throw new Rejected('malformed', 'bad envelope')
   }
-  if (!sodium.crypto_sign_verify_detached(env.s, signed(keyring.discoveryKey, env.p), env.d)) throw new Rejected('bad-signature', 'signature does not check')
+  return { id: b4a.toString(env.s.subarray(0, 32), 'hex'), hops: hops as number, epoch: body.e, sealed, p: env.p, d: env.d, s: env.s }
+}
+
+/** Checks the signature of an opened envelope and parses its payload; throws `Rejected`. */
+export function verifyEnvelope (discoveryKey: Uint8Array, env: Envelope): Opened {
+  if (!sodium.crypto_sign_verify_detached(env.s, signed(discoveryKey, env.p), env.d)) throw new Rejected('bad-signature', 'signature does not check')
   const payload = parsePayload(safeDecode(env.p))
-  return { payload, device: b4a.from(env.d), epoch: body.e }
+  return { payload, device: b4a.from(env.d), epoch: env.epoch }
+}
+
+/** Opens, parses and verifies a channel message (any hop count); throws `Rejected` with the reason. */
+export function openMessage (keyring: Keyring, buf: Uint8Array): Opened {
+  return verifyEnvelope(keyring.discoveryKey, openEnvelope(keyring, buf, Number.MAX_SAFE_INTEGER))
 }
 
 function safeDecode (buf: Uint8Array): unknown {

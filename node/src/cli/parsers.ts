@@ -2,6 +2,7 @@
  * Value parsers for command-line options. They throw commander's InvalidArgumentError,
  * which the CLI reports as a usage error (exit 64).
  */
+import { isIP } from 'node:net'
 import { InvalidArgumentError } from 'commander'
 import { validateName } from '@solidar/core/identity'
 import { formatDuration, parseDuration } from './duration.ts'
@@ -11,6 +12,12 @@ import { parseIceServer, type IceServer } from '../api/meeting-routes.ts'
 export function portArg (value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('use a port number from 0 to 65535 (0 picks a free port).')
   return Number(value)
+}
+
+/** An IPv4 or IPv6 address (no name, no port). */
+export function ipArg (value: string): string {
+  if (isIP(value.trim()) === 0) throw new InvalidArgumentError('use an IP address such as 127.0.0.2.')
+  return value.trim()
 }
 
 /** A positive whole number, e.g. `--uses 3`. */

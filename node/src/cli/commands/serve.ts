@@ -16,7 +16,7 @@ import {
 } from '../../home.ts'
 import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
-import { iceServerArg, portArg } from '../parsers.ts'
+import { iceServerArg, ipArg, portArg } from '../parsers.ts'
 import { addNetworkOptions, chooseLan, chooseNetwork, describeLan, describeNetwork, networkFlagConflict, type NetworkOptionFlags } from '../network.ts'
 import { note, print } from '../output.ts'
 import { untilSignal } from '../signals.ts'
@@ -30,6 +30,7 @@ interface ServeOptions extends NetworkOptionFlags {
   port?: number
   openHint?: boolean
   iceServer?: IceServer[]
+  dhtHost?: string
 }
 
 /** The OS user name as a display name, or "Solidar user" if there is none usable. */
@@ -122,6 +123,8 @@ export function registerServe (program: Command): void {
     .option('--host <host>', 'address of the local API and web UI', '127.0.0.1')
     .option('--port <port>', `port of the local API and web UI; 0 picks a free one (default ${DEFAULT_PORT})`, portArg), { remembered: true })
     .addOption(new Option('--open-hint', 'print a hint about opening the web UI; create an identity if needed').hideHelp())
+    // Tests: nodes on different loopback addresses, so a firewall rule can keep two of them apart.
+    .addOption(new Option('--dht-host <address>', 'bind the DHT\'s UDP sockets to this IP address').argParser(ipArg).hideHelp())
     .addHelpText('after', `
 Prints the web UI address (with the API token) alone as the first line on stdout,
 e.g. http://127.0.0.1:${DEFAULT_PORT}/#token=..., and notes on stderr. Writes
@@ -175,6 +178,7 @@ Examples:
         home,
         network: decision.choice,
         lan,
+        ...(opts.dhtHost !== undefined ? { dhtHost: opts.dhtHost } : {}),
         // Replication and storage errors no request waits for: log them, keep running.
         onError: (err) => logger.error({ err }, 'background error in the node'),
         onWarning: (message, err) => logger.warn({ err }, message)
