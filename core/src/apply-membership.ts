@@ -1,14 +1,15 @@
 /**
- * Handlers for the group itself, members, roles, invites and key epochs.
+ * Handlers for the group itself, members, roles and key epochs (invites: apply-invites.ts).
  * Admins are Autobase indexers (their devices sign the final order); members and
  * observers are plain writers. A group always keeps at least one admin.
  */
 import b4a from 'b4a'
-import type { DeviceRevoke, EpochBox, EpochRotate, GroupCreate, GroupRename, InviteCreate, MemberAdd, MemberDevice, MemberLeave, MemberRemove, MemberRole } from './commands.ts'
+import type { DeviceRevoke, EpochBox, EpochRotate, GroupCreate, GroupRename, MemberAdd, MemberDevice, MemberLeave, MemberRemove, MemberRole } from './commands.ts'
 import { verifyBinding } from './binding.ts'
 import { verifyDeviceCert } from './identity.ts'
+import { admittingInvite } from './apply-invites.ts'
 import { activeMember, currentEpoch, DEFAULT_ROOM, DM_ROOM, reject, requireAdmin, type ApplyContext, type ApplyHost } from './apply-context.ts'
-import { activeDevices, K, type ViewTx, type DeviceRecord, type GroupMeta, type InviteRecord, type MemberRecord } from './view.ts'
+import { activeDevices, K, type ViewTx, type DeviceRecord, type GroupMeta, type MemberRecord } from './view.ts'
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
 
@@ -49,16 +50,6 @@ export async function renameGroup (ctx: ApplyContext<GroupRename>) {
   ctx.tx.put(K.meta, { ...ctx.meta, name: ctx.cmd.name })
 }
 
-export async function createInvite (ctx: ApplyContext<InviteCreate>) {
-  const { tx, cmd } = ctx
-  requireAdmin(ctx, 'create invites')
-  if (ctx.meta.kind === 'dm') reject('no invites in a direct conversation')
-  const key = K.invite(hex(cmd.id))
-  if (await tx.get(key)) reject('invite id already exists')
-  const record: InviteRecord = { publicKey: hex(cmd.publicKey), role: cmd.role, expires: cmd.expires, uses: cmd.uses, used: 0, createdBy: ctx.author.id }
-  tx.put(key, record)
-}
-
 export async function addMember (ctx: ApplyContext<MemberAdd>) {
   const { tx, cmd, meta } = ctx
   requireAdmin(ctx, 'add members')
@@ -76,13 +67,9 @@ export async function addMember (ctx: ApplyContext<MemberAdd>) {
     if (meta.peer !== id) reject('only the named peer joins a direct conversation')
     role = 'member'
   } else if (cmd.invite) {
-    const key = K.invite(hex(cmd.invite))
-    const invite = await tx.get<InviteRecord>(key)
-    if (!invite) return reject('unknown invite')
-    if (cmd.ts > invite.expires) reject('invite expired')
-    if (invite.used >= invite.uses) reject('invite used up')
+    const invite = await admittingInvite(tx, cmd.invite, cmd.ts)
     role = invite.role // the invite fixes the role; the admitting admin cannot change it
-    tx.put(key, { ...invite, used: invite.used + 1 })
+    tx.put(K.invite(hex(cmd.invite)), { ...invite, used: invite.used + 1 })
   }
   await storeEpochBoxes(tx, device.device, cmd.keys ?? [])
   // A member removed earlier and invited again comes back with a new device writer.

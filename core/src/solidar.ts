@@ -25,8 +25,10 @@ import { fingerprint, memberId, memberKey, signDeviceCert, validateName, type Id
 import { encode, decode } from './codec.ts'
 import { activeDevices } from './view.ts'
 import { decodeKey, encodeKey, groupIdOf, newRecordId } from './ids.ts'
-import { decodeInviteCode, encodeInviteCode } from './invite-code.ts'
+import { decodeInviteCode, encodeInviteCode, type DecodedInvite } from './invite-code.ts'
+import { inviteIdOf, inviteView } from './invites.ts'
 import { Pairing } from './pairing.ts'
+import { judgeReply, refuse, signReply, type ReplySigner } from './pairing-reply.ts'
 import { Pads, type PadHost, type PadLog } from './pads/service.ts'
 import { Meetings } from './meetings/service.ts'
 import { Registry, type LocalStore, type LogRecord } from './registry.ts'
@@ -34,7 +36,7 @@ import { SELF_VERIFY_MESSAGE, sameName, VerificationStore, verifyMember, withVer
 import type { PeerConnection, Transport } from './transport.ts'
 import { groupSync } from './sync-state.ts'
 import type {
-  AuditEntry, BridgeAllowEntry, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
+  AuditEntry, BridgeAllowEntry, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
   MessageView, Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
 import { ROLES } from './types.ts'
@@ -130,6 +132,8 @@ export class Solidar implements SolidarApi {
   get #self (): string { return hex(memberKey(this.identity)) }
   /** This device's own key (hex): epoch keys and DM boxes are sealed to it. */
   get #device (): string { return hex(this.identity.publicKey) }
+  /** This device's key pair, which signs its pairing replies. */
+  get #signer (): ReplySigner { return { publicKey: this.identity.publicKey, secretKey: this.identity.secretKey } }
 
   async #open () {
     await this.store.ready()
@@ -176,7 +180,7 @@ export class Solidar implements SolidarApi {
     } else if (record.kind === 'group') {
       // log.group is read per request: it is replaced when a failed log is reopened.
       this.#pairing.serve(group.discoveryKey, (request) => answerJoinRequest(request, {
-        group: log.group, encryptionKey: b4a.from(record.encryptionKey, 'hex'), self: this.#self, now: this.#now,
+        group: log.group, encryptionKey: b4a.from(record.encryptionKey, 'hex'), self: this.#self, signer: this.#signer, now: this.#now,
         epochKeysFor: (member) => this.#epochKeysFor(log, member)
       }))
     }
@@ -592,7 +596,7 @@ export class Solidar implements SolidarApi {
   // ---------------------------------------------------------------- invites
 
   async createInvite (ref: string, opts: InviteOptions = {}): Promise<InviteResult> {
-    const { group } = await this.#resolveGroup(ref)
+    const { group, record } = await this.#resolveGroup(ref)
     const role: Role = opts.role ?? 'member'
     if (role !== 'admin' && role !== 'member') throw errors.badRequest('role must be "member" or "admin"')
     const ttl = opts.expiresMs ?? DEFAULT_INVITE_TTL
@@ -603,7 +607,28 @@ export class Solidar implements SolidarApi {
     const expires = this.#now() + ttl
     const invite = createInvite(group.key, { expires })
     await this.#appendChecked(group, { t: 'invite/create', id: invite.id, publicKey: invite.publicKey, role, expires, uses, ts: this.#now() })
-    return { code: encodeInviteCode(invite.invite), group: groupIdOf(group.key), expires, uses, role }
+    const code = encodeInviteCode(invite.invite, { issuer: this.identity.publicKey, encryptionKey: b4a.from(record.encryptionKey, 'hex') })
+    return { code, id: encodeKey(invite.id), group: groupIdOf(group.key), expires, uses, role }
+  }
+
+  async listInvites (ref: string): Promise<InviteView[]> {
+    const { group } = await this.#resolveGroup(ref)
+    await this.#requireAdmin(group, 'list invites')
+    const members = new Map((await group.allMembers()).map(m => [m.id, m]))
+    const now = this.#now()
+    const all = (await group.invites()).map(({ id, invite }) => inviteView(id, invite, members, now))
+    return all.sort((a, b) => (b.created ?? 0) - (a.created ?? 0))
+  }
+
+  async revokeInvite (ref: string, inviteRef: string): Promise<InviteView> {
+    const { group } = await this.#resolveGroup(ref)
+    await this.#requireAdmin(group, 'revoke invites')
+    const id = inviteIdOf(inviteRef)
+    const before = await group.invite(hex(id))
+    if (!before) throw errors.inviteNotFound(String(inviteRef).slice(0, 80))
+    if (before.revoked) throw errors.notPermitted('This invite is already revoked')
+    await this.#appendChecked(group, { t: 'invite/revoke', id, ts: this.#now() })
+    return (await this.listInvites(ref)).find(v => v.id === encodeKey(id))!
   }
 
   async join (code: string, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ id: GroupId, name: string, writable: boolean }> {
@@ -623,8 +648,7 @@ export class Solidar implements SolidarApi {
       sig: signBindingForDiscoveryKey(invite.discoveryKey, writer, this.identity.secretKey),
       ...this.#deviceFields()
     })
-    const request = new CandidateRequest(invite.invite, userData)
-    const auth = await this.#awaitReply(request, invite.discoveryKey, timeoutMs, opts.signal)
+    const auth = await this.#awaitReply(invite, userData, timeoutMs, opts.signal)
 
     const record: LogRecord = { key: hex(auth.key), encryptionKey: hex(auth.encryptionKey), namespace, kind: 'group' }
     await this.#registry.put(record)
@@ -643,7 +667,14 @@ export class Solidar implements SolidarApi {
     return { id: groupIdOf(log.group.key), name: meta?.name ?? '', writable }
   }
 
-  #awaitReply (request: any, discoveryKey: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<{ key: Buffer, encryptionKey: Buffer }> {
+  /**
+   * Sends the join request until the invite's issuer answers. Replies not signed by the issuer
+   * (or handing out a key the code does not commit to) are ignored: a removed or plain member
+   * can read the invite from the log and forge a reply, but cannot end or misdirect the join.
+   */
+  #awaitReply (invite: DecodedInvite, userData: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<{ key: Buffer, encryptionKey: Buffer }> {
+    const request: any = new CandidateRequest(invite.invite, userData)
+    const session: Buffer = request.session
     return new Promise((resolve, reject) => {
       let cancel = () => {}
       const done = (err: Error | null, value?: any) => {
@@ -656,17 +687,13 @@ export class Solidar implements SolidarApi {
       const onAbort = () => done(signal!.reason ?? errors.closed())
       const timer = setTimeout(() => done(errors.joinTimeout(timeoutMs)), timeoutMs)
       signal?.addEventListener('abort', onAbort, { once: true })
-      request.once('rejected', (err: any) => {
-        if (err?.code === 'INVITE_USED') done(errors.inviteUsed())
-        else if (err?.code === 'INVITE_EXPIRED') done(errors.inviteExpired())
-        else done(errors.inviteRejected())
+      cancel = this.#pairing.request(invite.discoveryKey, request.encode(), (reply) => {
+        const verdict = judgeReply(reply, invite, userData, session)
+        if (!verdict) return // not from the issuer: keep waiting for the real answer
+        if (verdict.ok) done(null, { key: verdict.key, encryptionKey: verdict.encryptionKey })
+        else done(verdict.error)
       })
-      cancel = this.#pairing.request(discoveryKey, request.encode(), (reply) => {
-        let auth: any = null
-        try { auth = request.handleResponse(reply) } catch { return }
-        if (auth) done(null, { key: b4a.from(auth.key), encryptionKey: b4a.from(auth.encryptionKey) })
-      })
-      this.transport!.join(discoveryKey, { server: true, client: true }).catch(() => {})
+      this.transport!.join(invite.discoveryKey, { server: true, client: true }).catch(() => {})
     })
   }
 
@@ -1089,7 +1116,7 @@ export class Solidar implements SolidarApi {
     const expires = this.#now() + (opts.expiresMs ?? 10 * 60_000)
     const invite = createInvite(vault.group.key, { expires })
     await this.#appendChecked(vault.group, { t: 'invite/create', id: invite.id, publicKey: invite.publicKey, role: 'member', expires, uses: 1, ts: this.#now() })
-    return { code: encodeInviteCode(invite.invite), expires }
+    return { code: encodeInviteCode(invite.invite, { issuer: this.identity.publicKey, encryptionKey: b4a.from(vault.record.encryptionKey, 'hex') }), expires }
   }
 
   /** First device's side of linking: certify the new device and add it to the vault. */
@@ -1099,16 +1126,13 @@ export class Solidar implements SolidarApi {
     if (!invite) return null
     try { request.open(b4a.from(invite.publicKey, 'hex')) } catch { return null }
     const data = decodeJoinUserData(request.userData)
-    if (!data || !verifyBindingForDiscoveryKey(vault.group.discoveryKey, data.writer, data.member, data.sig)) {
-      request.deny({ status: 1 })
-      return request.response
-    }
+    if (!data || !verifyBindingForDiscoveryKey(vault.group.discoveryKey, data.writer, data.member, data.sig)) return refuse(request, this.#signer)
     const device = data.member // a device asking to be linked signs with (and sends) its own key
     const self = await vault.group.member(this.#self)
     const known = (self?.devices ?? []).some(d => d.device === hex(device) && d.writer === hex(data.writer))
     if (!known) {
-      if (this.#now() > invite.expires) { request.deny({ status: 3 }); return request.response }
-      if (this.#vaultDone.has(`link!${b4a.toString(request.inviteId, 'hex')}`)) { request.deny({ status: 2 }); return request.response }
+      if (this.#now() > invite.expires) return refuse(request, this.#signer, undefined, 3)
+      if (this.#vaultDone.has(`link!${b4a.toString(request.inviteId, 'hex')}`)) return refuse(request, this.#signer, undefined, 2)
       this.#vaultDone.add(`link!${b4a.toString(request.inviteId, 'hex')}`)
       const keys = await this.#epochKeysFor(vault, device)
       await vault.group.append({
@@ -1117,7 +1141,7 @@ export class Solidar implements SolidarApi {
       })
     }
     request.confirm({ key: vault.group.key, encryptionKey: b4a.from(vault.record.encryptionKey, 'hex') })
-    return request.response
+    return signReply(request.response, request, this.#signer)
   }
 
   /**
@@ -1140,7 +1164,7 @@ export class Solidar implements SolidarApi {
       member: this.identity.publicKey, writer, name: this.identity.name,
       sig: signBindingForDiscoveryKey(invite.discoveryKey, writer, this.identity.secretKey)
     })
-    const auth = await this.#awaitReply(new CandidateRequest(invite.invite, userData), invite.discoveryKey, timeoutMs, opts.signal)
+    const auth = await this.#awaitReply(invite, userData, timeoutMs, opts.signal)
     const record: LogRecord = { key: hex(auth.key), encryptionKey: hex(auth.encryptionKey), namespace, kind: 'vault' }
     await this.#registry.put(record)
     const vault = await this.#openLog(record)
