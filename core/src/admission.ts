@@ -69,7 +69,7 @@ export async function answerJoinRequest (request: any, ctx: AnswerContext): Prom
     return null // signed with another key: a forged or damaged request
   }
   if (invite.revoked) return refuse(request, signer, 'revoked')
-  if (issuerProblem(invite, await group.member(invite.createdBy))) return refuse(request, signer, 'orphaned')
+  if (invite.orphaned || issuerProblem(invite, await group.member(invite.createdBy))) return refuse(request, signer, 'orphaned')
   if (!group.writable) return null
   const data = decodeJoinUserData(request.userData)
   const requester = data?.device ?? data?.member
@@ -99,7 +99,7 @@ export async function answerJoinRequest (request: any, ctx: AnswerContext): Prom
     // apply refused the admission: say why when it is the invite's state that changed meanwhile
     const after = await group.invite(inviteId)
     if (after?.revoked) return refuse(request, signer, 'revoked')
-    if (after && issuerProblem(after, await group.member(after.createdBy))) return refuse(request, signer, 'orphaned')
+    if (after && (after.orphaned || issuerProblem(after, await group.member(after.createdBy)))) return refuse(request, signer, 'orphaned')
     return refuse(request, signer)
   }
   return confirm(request, ctx)

@@ -38,6 +38,20 @@ export async function revokeInvite (ctx: ApplyContext<InviteRevoke>) {
 }
 
 /**
+ * Ends the open invites `member` made (all of them, or those made on `device`): called where a
+ * member is removed, leaves, is demoted, or revokes a device. The mark stays, so promoting the
+ * member again does not bring old codes back to life.
+ */
+export async function orphanInvites (tx: ViewTx, member: string, ts: number, device?: string): Promise<void> {
+  for (const key of await tx.keys('i!')) {
+    const invite = await tx.get<InviteRecord>(key)
+    if (!invite || invite.createdBy !== member || invite.revoked || invite.orphaned) continue
+    if (device !== undefined && invite.device !== device) continue
+    tx.put(key, { ...invite, orphaned: ts })
+  }
+}
+
+/**
  * For a member/add that names invite `id` at time `ts`: the invite record to count the use on,
  * or a rejection saying why the invite admits nobody.
  */
@@ -45,6 +59,7 @@ export async function admittingInvite (tx: ViewTx, id: Buffer, ts: number): Prom
   const invite = await tx.get<InviteRecord>(K.invite(hex(id)))
   if (!invite) return reject('unknown invite')
   if (invite.revoked) reject('invite revoked')
+  if (invite.orphaned) reject('the invite\'s issuer is no longer an admin')
   const issuer: MemberRecord | null = await activeMember(tx, invite.createdBy)
   const problem = issuerProblem(invite, issuer)
   if (problem) reject(problem)

@@ -7,7 +7,7 @@ import b4a from 'b4a'
 import type { DeviceRevoke, EpochBox, EpochRotate, GroupCreate, GroupRename, MemberAdd, MemberDevice, MemberLeave, MemberRemove, MemberRole } from './commands.ts'
 import { verifyBinding } from './binding.ts'
 import { verifyDeviceCert } from './identity.ts'
-import { admittingInvite } from './apply-invites.ts'
+import { admittingInvite, orphanInvites } from './apply-invites.ts'
 import { activeMember, currentEpoch, DEFAULT_ROOM, DM_ROOM, reject, requireAdmin, type ApplyContext, type ApplyHost } from './apply-context.ts'
 import { activeDevices, K, type ViewTx, type DeviceRecord, type GroupMeta, type MemberRecord } from './view.ts'
 
@@ -99,6 +99,7 @@ async function removeFromGroup (ctx: ApplyContext, target: MemberRecord, why: 'r
   for (const key of keys) if (!host.removeable(key)) reject('autobase cannot remove this writer (last indexer)')
   tx.put(K.member(target.id), { ...target, left: ctx.cmd.ts })
   tx.put(K.rekey, 1)
+  await orphanInvites(tx, target.id, ctx.cmd.ts)
   for (const key of keys) await host.removeWriter(key)
 }
 
@@ -133,6 +134,7 @@ export async function setRole (ctx: ApplyContext<MemberRole>) {
   if (target.role === cmd.role) reject(`already ${cmd.role}`)
   if (target.role === 'admin' && await adminCount(tx) <= 1) reject('a group keeps at least one admin')
   tx.put(K.member(target.id), { ...target, role: cmd.role })
+  if (target.role === 'admin') await orphanInvites(tx, target.id, cmd.ts)
   for (const w of target.writers) await host.addWriter(b4a.from(w, 'hex'), { indexer: cmd.role === 'admin' })
 }
 
@@ -211,5 +213,6 @@ export async function revokeDevice (ctx: ApplyContext<DeviceRevoke>) {
     devices: (author.devices ?? []).map(d => d.device === device ? { ...d, revoked: cmd.ts } : d)
   })
   tx.put(K.rekey, 1)
+  await orphanInvites(tx, author.id, cmd.ts, device)
   await host.removeWriter(key)
 }

@@ -24,7 +24,7 @@ export function issuerProblem (invite: InviteRecord, issuer: MemberRecord | null
 
 export function inviteStatus (invite: InviteRecord, issuer: MemberRecord | null, now: number): InviteStatus {
   if (invite.revoked) return 'revoked'
-  if (issuerProblem(invite, issuer)) return 'orphaned'
+  if (invite.orphaned || issuerProblem(invite, issuer)) return 'orphaned'
   if (invite.used >= invite.uses) return 'used'
   if (now > invite.expires) return 'expired'
   return 'open'
