@@ -117,7 +117,7 @@ export const de: Record<keyof typeof en, string> = {
   'invites.status.revoked': 'widerrufen',
   'invites.status.orphaned': 'beendet (die Person, die sie erstellt hat, ist kein Admin mehr)',
   'invites.revoke': 'Widerrufen',
-  'invites.revokeLabel': 'Einladung von {{by}}, gültig bis {{expires}}, widerrufen',
+  'invites.revokeLabel': 'Widerrufen: Einladung von {{by}}, gültig bis {{expires}}',
   'invites.confirmRevoke': 'Diese Einladung widerrufen? Mit ihrem Code kann dann niemand mehr beitreten. Das lässt sich nicht rückgängig machen.',
   'invites.revoked': 'Einladung widerrufen: Ihr Code lässt niemanden mehr herein.',
   'invites.note': 'Einen Code an die falsche Person oder in den falschen Chat geschickt? Widerrufe ihn hier. Eine Einladung endet auch, wenn die Person, die sie erstellt hat, kein Admin mehr ist. Codes werden nirgends gespeichert: Nur die Menschen, denen du sie gegeben hast, haben sie.',
