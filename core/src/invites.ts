@@ -10,6 +10,7 @@ import { decodeInviteCode } from './invite-code.ts'
 import { errors } from './errors.ts'
 import type { InviteStatus, InviteView, MemberId } from './types.ts'
 import type { InviteRecord, MemberRecord } from './view.ts'
+import type { Group } from './group.ts'
 
 /** Why an invite admits nobody any more because of its issuer, or null while the issuer may still admit. */
 export function issuerProblem (invite: InviteRecord, issuer: MemberRecord | null): string | null {
@@ -48,6 +49,13 @@ export function inviteView (idHex: string, invite: InviteRecord, members: Map<st
     ...(invite.revoked ? { revoked: invite.revoked } : {}),
     ...(invite.revoked && invite.revokedBy ? { revokedBy: memberIdOfHex(invite.revokedBy) } : {})
   }
+}
+
+/** Every invite of a log as the API shows it, newest first. */
+export async function listInviteViews (group: Group, now: number): Promise<InviteView[]> {
+  const members = new Map((await group.allMembers()).map(m => [m.id, m]))
+  const all = (await group.invites()).map(({ id, invite }) => inviteView(id, invite, members, now))
+  return all.sort((a, b) => (b.created ?? 0) - (a.created ?? 0))
 }
 
 /** The invite id named by `ref`: an invite code (solidar1…) or an id as `invite list` shows it. */

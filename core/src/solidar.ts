@@ -26,7 +26,7 @@ import { encode, decode } from './codec.ts'
 import { activeDevices } from './view.ts'
 import { decodeKey, encodeKey, groupIdOf, newRecordId } from './ids.ts'
 import { decodeInviteCode, encodeInviteCode, type DecodedInvite } from './invite-code.ts'
-import { inviteIdOf, inviteView } from './invites.ts'
+import { inviteIdOf, listInviteViews } from './invites.ts'
 import { Pairing } from './pairing.ts'
 import { judgeReply, refuse, signReply, type ReplySigner } from './pairing-reply.ts'
 import { Pads, type PadHost, type PadLog } from './pads/service.ts'
@@ -614,21 +614,19 @@ export class Solidar implements SolidarApi {
   async listInvites (ref: string): Promise<InviteView[]> {
     const { group } = await this.#resolveGroup(ref)
     await this.#requireAdmin(group, 'list invites')
-    const members = new Map((await group.allMembers()).map(m => [m.id, m]))
-    const now = this.#now()
-    const all = (await group.invites()).map(({ id, invite }) => inviteView(id, invite, members, now))
-    return all.sort((a, b) => (b.created ?? 0) - (a.created ?? 0))
+    return listInviteViews(group, this.#now())
   }
 
   async revokeInvite (ref: string, inviteRef: string): Promise<InviteView> {
-    const { group } = await this.#resolveGroup(ref)
+    const log = await this.#resolveGroup(ref)
+    const { group } = log
     await this.#requireAdmin(group, 'revoke invites')
     const id = inviteIdOf(inviteRef)
     const before = await group.invite(hex(id))
     if (!before) throw errors.inviteNotFound(String(inviteRef).slice(0, 80))
     if (before.revoked) throw errors.notPermitted('This invite is already revoked')
     await this.#appendChecked(group, { t: 'invite/revoke', id, ts: this.#now() })
-    return (await this.listInvites(ref)).find(v => v.id === encodeKey(id))!
+    return (await listInviteViews(log.group, this.#now())).find(v => v.id === encodeKey(id))!
   }
 
   async join (code: string, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ id: GroupId, name: string, writable: boolean }> {
