@@ -125,8 +125,8 @@ describe('hostile peers and a hostile local client', { timeout: LONG ? 900_000 :
       await swarm.join(dk, { server: false, client: true }).flushed()
       await waitFor(() => conns.size > 0, { timeout: 30_000, interval: 100, what: 'the attacker to connect to a member on the group topic' })
       // Solidar's channels most of the time; hypercore's and the others (which rightly end the connection on garbage) less often.
-      const protocols = ['solidar/pairing/v1', 'solidar/presence/v1', 'solidar/meeting/v1', 'solidar/pairing/v1', 'solidar/presence/v1', 'solidar/meeting/v1',
-        'solidar/pairing/v1', 'solidar/presence/v1', 'solidar/meeting/v1', 'hypercore/alpha', 'wakeup', 'no/such/protocol']
+      const protocols = ['solidar/pairing/v2', 'solidar/presence/v1', 'solidar/meeting/v1', 'solidar/pairing/v2', 'solidar/presence/v1', 'solidar/meeting/v1',
+        'solidar/pairing/v2', 'solidar/presence/v1', 'solidar/meeting/v1', 'hypercore/alpha', 'wakeup', 'no/such/protocol']
       while (Date.now() < deadline) {
         // UDP garbage at the DHT sockets, every round.
         for (let i = 0; i < 5; i++) {

@@ -1,7 +1,7 @@
 import type { GroupSync } from './sync-state.ts'
 import type { TransportInfo } from './transport.ts'
 import type {
-  Role, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
+  Role, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
   MessageView, RoomView, SolidarEvent, WhoAmI, AuditEntry
 } from './types.ts'
 import type { VerificationResult, VerifyOptions } from './verification.ts'
@@ -56,6 +56,10 @@ export interface SolidarApi {
   revokeDevice (device: string): Promise<{ id: string, logs: number, pending: number }>
 
   createInvite (group: string, opts?: InviteOptions): Promise<InviteResult>
+  /** Every invite of the group, newest first, with its status (admins only). */
+  listInvites (group: string): Promise<InviteView[]>
+  /** Revokes an invite by its id or its code (admins only); the code then admits nobody. */
+  revokeInvite (group: string, ref: string): Promise<InviteView>
   /** Waits until a member admits us (or `timeoutMs` passes, default 60 s). */
   /** Resolves once admitted; `writable` false: admitted, but this device cannot write until it has caught up (it goes on syncing). */
   join (code: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ id: GroupId, name: string, writable: boolean }>

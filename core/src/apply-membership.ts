@@ -1,15 +1,16 @@
 /**
- * Handlers for the group itself, members, roles, invites and key epochs.
+ * Handlers for the group itself, members, roles and key epochs (invites: apply-invites.ts).
  * Admins are Autobase indexers (their devices sign the final order); members and
  * observers are plain writers. A group always keeps at least one admin.
  */
 import b4a from 'b4a'
-import type { DeviceRevoke, EpochBox, EpochRotate, GroupCreate, GroupRename, InviteCreate, MemberAdd, MemberDevice, MemberLeave, MemberRemove, MemberRole } from './commands.ts'
+import type { DeviceRevoke, EpochBox, EpochRotate, GroupCreate, GroupRename, MemberAdd, MemberDevice, MemberLeave, MemberRemove, MemberRole } from './commands.ts'
 import { verifyBinding } from './binding.ts'
 import { verifyDeviceCert } from './identity.ts'
+import { admittingInvite, orphanInvites } from './apply-invites.ts'
 import { activeMember, currentEpoch, DEFAULT_ROOM, DM_ROOM, reject, requireAdmin, type ApplyContext, type ApplyHost } from './apply-context.ts'
 import { MAX_SEALED_NAMES } from './sealed-meta.ts'
-import { activeDevices, K, type ViewTx, type DeviceRecord, type GroupMeta, type InviteRecord, type MemberRecord } from './view.ts'
+import { activeDevices, K, type ViewTx, type DeviceRecord, type GroupMeta, type MemberRecord } from './view.ts'
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
 
@@ -60,16 +61,6 @@ export async function renameGroup (ctx: ApplyContext<GroupRename>) {
   ctx.tx.put(K.meta, { ...meta, sealedNames: [...(meta.sealedNames ?? []), cmd.sealedName].slice(-MAX_SEALED_NAMES) })
 }
 
-export async function createInvite (ctx: ApplyContext<InviteCreate>) {
-  const { tx, cmd } = ctx
-  requireAdmin(ctx, 'create invites')
-  if (ctx.meta.kind === 'dm') reject('no invites in a direct conversation')
-  const key = K.invite(hex(cmd.id))
-  if (await tx.get(key)) reject('invite id already exists')
-  const record: InviteRecord = { publicKey: hex(cmd.publicKey), role: cmd.role, expires: cmd.expires, uses: cmd.uses, used: 0, createdBy: ctx.author.id }
-  tx.put(key, record)
-}
-
 export async function addMember (ctx: ApplyContext<MemberAdd>) {
   const { tx, cmd, meta } = ctx
   requireAdmin(ctx, 'add members')
@@ -87,13 +78,9 @@ export async function addMember (ctx: ApplyContext<MemberAdd>) {
     if (meta.peer !== id) reject('only the named peer joins a direct conversation')
     role = 'member'
   } else if (cmd.invite) {
-    const key = K.invite(hex(cmd.invite))
-    const invite = await tx.get<InviteRecord>(key)
-    if (!invite) return reject('unknown invite')
-    if (cmd.ts > invite.expires) reject('invite expired')
-    if (invite.used >= invite.uses) reject('invite used up')
+    const invite = await admittingInvite(tx, cmd.invite, cmd.ts)
     role = invite.role // the invite fixes the role; the admitting admin cannot change it
-    tx.put(key, { ...invite, used: invite.used + 1 })
+    tx.put(K.invite(hex(cmd.invite)), { ...invite, used: invite.used + 1 })
   }
   // The newcomer's boxes first: a name sealed under the current epoch must be one it can open.
   await storeEpochBoxes(tx, device.device, cmd.keys ?? [])
@@ -125,6 +112,7 @@ async function removeFromGroup (ctx: ApplyContext, target: MemberRecord, why: 'r
   for (const key of keys) if (!host.removeable(key)) reject('autobase cannot remove this writer (last indexer)')
   tx.put(K.member(target.id), { ...target, left: ctx.cmd.ts })
   tx.put(K.rekey, 1)
+  await orphanInvites(tx, target.id, ctx.cmd.ts)
   for (const key of keys) await host.removeWriter(key)
 }
 
@@ -159,6 +147,7 @@ export async function setRole (ctx: ApplyContext<MemberRole>) {
   if (target.role === cmd.role) reject(`already ${cmd.role}`)
   if (target.role === 'admin' && await adminCount(tx) <= 1) reject('a group keeps at least one admin')
   tx.put(K.member(target.id), { ...target, role: cmd.role })
+  if (target.role === 'admin') await orphanInvites(tx, target.id, cmd.ts)
   for (const w of target.writers) await host.addWriter(b4a.from(w, 'hex'), { indexer: cmd.role === 'admin' })
 }
 
@@ -237,5 +226,6 @@ export async function revokeDevice (ctx: ApplyContext<DeviceRevoke>) {
     devices: (author.devices ?? []).map(d => d.device === device ? { ...d, revoked: cmd.ts } : d)
   })
   tx.put(K.rekey, 1)
+  await orphanInvites(tx, author.id, cmd.ts, device)
   await host.removeWriter(key)
 }

@@ -8,8 +8,9 @@
 import b4a from 'b4a'
 import { parseCommand, type Command } from './commands.ts'
 import { Reject, reject, type ApplyContext, type ApplyHost } from './apply-context.ts'
-import { addDevice, addMember, createGroup, createInvite, leaveGroup, removeMember, renameGroup, revokeDevice, rotateEpoch, setRole } from './apply-membership.ts'
+import { addDevice, addMember, createGroup, leaveGroup, removeMember, renameGroup, revokeDevice, rotateEpoch, setRole } from './apply-membership.ts'
 import { recordVaultLog, recordVaultWriter } from './apply-vault.ts'
+import { createInvite, revokeInvite } from './apply-invites.ts'
 import { changeMessage, createRoom, postMessage, storeDmSignal } from './apply-messages.ts'
 import { archivePad, createPad, renamePad, updatePad } from './pads/apply.ts'
 import { changeBridgeAllowlist, postBridged, registerBridge } from './apply-bridge.ts'
@@ -70,6 +71,7 @@ async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer
     case 'vault/log': return recordVaultLog(ctx)
     case 'vault/writer': return recordVaultWriter(ctx)
     case 'invite/create': return createInvite(ctx)
+    case 'invite/revoke': return revokeInvite(ctx)
     case 'room/create': return createRoom(ctx)
     case 'message/post': return postMessage(ctx)
     case 'message/edit':

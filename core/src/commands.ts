@@ -58,6 +58,8 @@ export interface GroupRename { t: 'group/rename', name?: string, sealedName?: Se
 /** A new content epoch: its key sealed to every remaining member. */
 export interface EpochRotate { t: 'epoch/rotate', epoch: number, keys: MemberBox[], ts: number }
 export interface InviteCreate { t: 'invite/create', id: Buffer, publicKey: Buffer, role: Role, expires: number, uses: number, ts: number }
+/** An admin revokes an invite (`id` as in invite/create): it admits nobody from then on. */
+export interface InviteRevoke { t: 'invite/revoke', id: Buffer, ts: number }
 export interface RoomCreate { t: 'room/create', name: string, ts: number }
 /** `body` is the UTF-8 text sealed under an epoch key (content.ts). */
 export interface MessagePost { t: 'message/post', id: string, room: string, body: Sealed, ts: number, replyTo?: string }
@@ -90,7 +92,7 @@ export interface BridgeRegister { t: 'bridge/register' | 'bridge/unregister', me
 
 export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | MemberLeave | MemberRole | EpochRotate |
   MemberDevice | DeviceRevoke | VaultLog | VaultWriter |
-  InviteCreate | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal |
+  InviteCreate | InviteRevoke | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal |
   PadCreate | PadUpdate | PadRename | PadArchive | BridgeAllow | BridgePost | BridgeRegister
 
 export type Parsed = { ok: true, cmd: Command } | { ok: false, type: string, reason: string }
@@ -198,6 +200,9 @@ export function parseCommand (value: Uint8Array): Parsed {
       if (!isRole(raw.role)) return bad('invalid role')
       if (!isTs(raw.expires) || !Number.isSafeInteger(raw.uses) || (raw.uses as number) < 1 || (raw.uses as number) > 1000) return bad('invalid expiry or uses')
       return { ok: true, cmd: { t: raw.t, id: b(raw.id), publicKey: b(raw.publicKey), role: raw.role, expires: raw.expires, uses: raw.uses as number, ts: raw.ts } }
+    case 'invite/revoke':
+      if (!isBytes(raw.id, 32)) return bad('invalid invite id')
+      return { ok: true, cmd: { t: raw.t, id: b(raw.id), ts: raw.ts } }
     case 'room/create':
       if (!isRoomName(raw.name)) return bad('invalid room name')
       return { ok: true, cmd: { t: raw.t, name: raw.name, ts: raw.ts } }

@@ -24,6 +24,9 @@ export type ErrorCode =
   | 'INVITE_EXPIRED'
   | 'INVITE_USED'
   | 'INVITE_REJECTED'
+  | 'INVITE_REVOKED'
+  | 'INVITE_ORPHANED'
+  | 'INVITE_NOT_FOUND'
   | 'ALREADY_MEMBER'
   | 'JOIN_TIMEOUT'
   | 'NO_NETWORK'
@@ -70,6 +73,10 @@ export const errors = {
     new SolidarError('INVITE_EXPIRED', when ? `This invite expired on ${new Date(when).toISOString()}` : 'This invite has expired'),
   inviteUsed: () => new SolidarError('INVITE_USED', 'This invite has already been used'),
   inviteRejected: () => new SolidarError('INVITE_REJECTED', 'A group admin refused this invite'),
+  inviteRevoked: () => new SolidarError('INVITE_REVOKED', 'An admin of the group revoked this invite; ask for a new code'),
+  inviteOrphaned: () =>
+    new SolidarError('INVITE_ORPHANED', 'The admin who made this invite is no longer an admin of the group, so the invite no longer admits anyone; ask a current admin for a new code'),
+  inviteNotFound: (ref: string) => new SolidarError('INVITE_NOT_FOUND', `No invite "${ref}" in this group (use the id from "invite list" or the code itself)`),
   alreadyMember: (group: string) => new SolidarError('ALREADY_MEMBER', `You are already in group ${group}`),
   joinTimeout: (ms: number) =>
     new SolidarError('JOIN_TIMEOUT', `No member of the group answered within ${Math.round(ms / 1000)} s; is one of them online and on the same network?`),

@@ -225,6 +225,13 @@ export class Group extends EventEmitter {
   async allMembers (): Promise<MemberRecord[]> {
     return (await collect(rangeRecords<MemberRecord>(this.view, 'm!'))).map(m => revealMember(m, this.keyring))
   }
+  /** Every invite ever made in this log, with its id (hex). */
+  async invites (): Promise<Array<{ id: string, invite: InviteRecord }>> {
+    const out: Array<{ id: string, invite: InviteRecord }> = []
+    for await (const { key, value } of rangeRecords<InviteRecord>(this.view, 'i!')) out.push({ id: key.slice(2), invite: value })
+    return out
+  }
+
   async rooms (): Promise<RoomRecord[]> { return collect(rangeRecords<RoomRecord>(this.view, 'r!')) }
   async audit (afterN = 0): Promise<AuditRecord[]> { return collect(rangeRecords<AuditRecord>(this.view, 'a!', { gt: K.audit(afterN) })) }
   async auditCount (): Promise<number> { return (await getRecord<number>(this.view, K.counter('audit'))) ?? 0 }

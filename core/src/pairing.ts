@@ -1,17 +1,20 @@
 /**
  * Invite pairing over any transport connection. A protomux channel
- * `solidar/pairing/v1` with the group's discovery key as id carries two messages:
- * [0] a candidate's blind-pairing request, [1] a member's (encrypted) reply.
+ * `solidar/pairing/v2` with the group's discovery key as id carries two messages:
+ * [0] a candidate's blind-pairing request, [1] a member's (encrypted) reply, wrapped in an
+ * envelope signed by the device that made the invite (pairing-reply.ts).
  * The crypto is blind-pairing-core's: the request is readable only with the invite's
  * key pair, the reply (group key or refusal) only by the candidate, so the group key
- * never crosses the wire in a form an eavesdropper or a non-member could read.
+ * never crosses the wire in a form an eavesdropper or a non-member could read. Since
+ * every member can read the invite's public key in the log, the signature (not the
+ * encryption) is what tells the candidate the reply comes from the issuer.
  */
 import Protomux from 'protomux'
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import { MemberRequest } from 'blind-pairing-core'
 
-const PROTOCOL = 'solidar/pairing/v1'
+const PROTOCOL = 'solidar/pairing/v2'
 
 /** Member side: answers a request with reply bytes, or null to stay silent. */
 export type RequestHandler = (request: any) => Promise<Buffer | null>

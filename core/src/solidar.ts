@@ -27,8 +27,10 @@ import { fingerprint, memberId, memberKey, signDeviceCert, validateName, type Id
 import { encode, decode } from './codec.ts'
 import { activeDevices } from './view.ts'
 import { decodeKey, encodeKey, groupIdOf, newRecordId } from './ids.ts'
-import { decodeInviteCode, encodeInviteCode } from './invite-code.ts'
+import { decodeInviteCode, encodeInviteCode, type DecodedInvite } from './invite-code.ts'
+import { inviteIdOf, listInviteViews } from './invites.ts'
 import { Pairing } from './pairing.ts'
+import { judgeReply, refuse, signReply, type ReplySigner } from './pairing-reply.ts'
 import { Pads, type PadHost, type PadLog } from './pads/service.ts'
 import { Meetings } from './meetings/service.ts'
 import { Registry, type LocalStore, type LogRecord } from './registry.ts'
@@ -38,7 +40,7 @@ import type { PeerConnection, Transport } from './transport.ts'
 import { groupSync } from './sync-state.ts'
 import { LEAVE_DELIVERY_MS, deliveredSoon, waitForDelivery } from './delivery.ts'
 import type {
-  AuditEntry, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, MemberId, MemberView, MessageId,
+  AuditEntry, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
   MessageView, Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
 import { ROLES } from './types.ts'
@@ -138,6 +140,8 @@ export class Solidar implements SolidarApi {
   get #self (): string { return hex(memberKey(this.identity)) }
   /** This device's own key (hex): epoch keys and DM boxes are sealed to it. */
   get #device (): string { return hex(this.identity.publicKey) }
+  /** This device's key pair, which signs its pairing replies. */
+  get #signer (): ReplySigner { return { publicKey: this.identity.publicKey, secretKey: this.identity.secretKey } }
 
   async #open () {
     await this.store.ready()
@@ -188,7 +192,7 @@ export class Solidar implements SolidarApi {
     } else if (record.kind === 'group') {
       // log.group is read per request: it is replaced when a failed log is reopened.
       this.#pairing.serve(group.discoveryKey, (request) => answerJoinRequest(request, {
-        group: log.group, encryptionKey: b4a.from(record.encryptionKey, 'hex'), self: this.#self, now: this.#now,
+        group: log.group, encryptionKey: b4a.from(record.encryptionKey, 'hex'), self: this.#self, signer: this.#signer, now: this.#now,
         epochKeysFor: (member) => this.#epochKeysFor(log, member),
         sealName: async (name) => log.keyring.seal(await this.#metadataKey(log), 'member-name', b4a.from(name))
       }))
@@ -665,7 +669,7 @@ export class Solidar implements SolidarApi {
   // ---------------------------------------------------------------- invites
 
   async createInvite (ref: string, opts: InviteOptions = {}): Promise<InviteResult> {
-    const { group } = await this.#resolveGroup(ref)
+    const { group, record } = await this.#resolveGroup(ref)
     const role: Role = opts.role ?? 'member'
     if (role !== 'admin' && role !== 'member') throw errors.badRequest('role must be "member" or "admin"')
     const ttl = opts.expiresMs ?? DEFAULT_INVITE_TTL
@@ -676,7 +680,26 @@ export class Solidar implements SolidarApi {
     const expires = this.#now() + ttl
     const invite = createInvite(group.key, { expires })
     await this.#appendChecked(group, { t: 'invite/create', id: invite.id, publicKey: invite.publicKey, role, expires, uses, ts: this.#now() })
-    return { code: encodeInviteCode(invite.invite), group: groupIdOf(group.key), expires, uses, role }
+    const code = encodeInviteCode(invite.invite, { issuer: this.identity.publicKey, encryptionKey: b4a.from(record.encryptionKey, 'hex') })
+    return { code, id: encodeKey(invite.id), group: groupIdOf(group.key), expires, uses, role }
+  }
+
+  async listInvites (ref: string): Promise<InviteView[]> {
+    const { group } = await this.#resolveGroup(ref)
+    await this.#requireAdmin(group, 'list invites')
+    return listInviteViews(group, this.#now())
+  }
+
+  async revokeInvite (ref: string, inviteRef: string): Promise<InviteView> {
+    const log = await this.#resolveGroup(ref)
+    const { group } = log
+    await this.#requireAdmin(group, 'revoke invites')
+    const id = inviteIdOf(inviteRef)
+    const before = await group.invite(hex(id))
+    if (!before) throw errors.inviteNotFound(String(inviteRef).slice(0, 80))
+    if (before.revoked) throw errors.notPermitted('This invite is already revoked')
+    await this.#appendChecked(group, { t: 'invite/revoke', id, ts: this.#now() })
+    return (await listInviteViews(log.group, this.#now())).find(v => v.id === encodeKey(id))!
   }
 
   async join (code: string, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ id: GroupId, name: string, writable: boolean }> {
@@ -697,8 +720,7 @@ export class Solidar implements SolidarApi {
       sig: signBindingForDiscoveryKey(invite.discoveryKey, writer, this.identity.secretKey),
       ...this.#deviceFields()
     })
-    const request = new CandidateRequest(invite.invite, userData)
-    const auth = await this.#awaitReply(request, invite.discoveryKey, timeoutMs, opts.signal)
+    const auth = await this.#awaitReply(invite, userData, timeoutMs, opts.signal)
 
     const record: LogRecord = { key: hex(auth.key), encryptionKey: hex(auth.encryptionKey), namespace, kind: 'group' }
     await this.#registry.put(record)
@@ -727,7 +749,14 @@ export class Solidar implements SolidarApi {
     }
   }
 
-  #awaitReply (request: any, discoveryKey: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<{ key: Buffer, encryptionKey: Buffer }> {
+  /**
+   * Sends the join request until the invite's issuer answers. Replies not signed by the issuer
+   * (or handing out a key the code does not commit to) are ignored: a removed or plain member
+   * can read the invite from the log and forge a reply, but cannot end or misdirect the join.
+   */
+  #awaitReply (invite: DecodedInvite, userData: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<{ key: Buffer, encryptionKey: Buffer }> {
+    const request: any = new CandidateRequest(invite.invite, userData)
+    const session: Buffer = request.session
     return new Promise((resolve, reject) => {
       let cancel = () => {}
       const done = (err: Error | null, value?: any) => {
@@ -740,17 +769,13 @@ export class Solidar implements SolidarApi {
       const onAbort = () => done(signal!.reason ?? errors.closed())
       const timer = setTimeout(() => done(errors.joinTimeout(timeoutMs)), timeoutMs)
       signal?.addEventListener('abort', onAbort, { once: true })
-      request.once('rejected', (err: any) => {
-        if (err?.code === 'INVITE_USED') done(errors.inviteUsed())
-        else if (err?.code === 'INVITE_EXPIRED') done(errors.inviteExpired())
-        else done(errors.inviteRejected())
+      cancel = this.#pairing.request(invite.discoveryKey, request.encode(), (reply) => {
+        const verdict = judgeReply(reply, invite, userData, session)
+        if (!verdict) return // not from the issuer: keep waiting for the real answer
+        if (verdict.ok) done(null, { key: verdict.key, encryptionKey: verdict.encryptionKey })
+        else done(verdict.error)
       })
-      cancel = this.#pairing.request(discoveryKey, request.encode(), (reply) => {
-        let auth: any = null
-        try { auth = request.handleResponse(reply) } catch { return }
-        if (auth) done(null, { key: b4a.from(auth.key), encryptionKey: b4a.from(auth.encryptionKey) })
-      })
-      this.transport!.join(discoveryKey, { server: true, client: true }).catch(() => {})
+      this.transport!.join(invite.discoveryKey, { server: true, client: true }).catch(() => {})
     })
   }
 
@@ -1205,7 +1230,7 @@ export class Solidar implements SolidarApi {
     const expires = this.#now() + (opts.expiresMs ?? 10 * 60_000)
     const invite = createInvite(vault.group.key, { expires })
     await this.#appendChecked(vault.group, { t: 'invite/create', id: invite.id, publicKey: invite.publicKey, role: 'member', expires, uses: 1, ts: this.#now() })
-    return { code: encodeInviteCode(invite.invite), expires }
+    return { code: encodeInviteCode(invite.invite, { issuer: this.identity.publicKey, encryptionKey: b4a.from(vault.record.encryptionKey, 'hex') }), expires }
   }
 
   /** First device's side of linking: certify the new device and add it to the vault. */
@@ -1215,16 +1240,13 @@ export class Solidar implements SolidarApi {
     if (!invite) return null
     try { request.open(b4a.from(invite.publicKey, 'hex')) } catch { return null }
     const data = decodeJoinUserData(request.userData)
-    if (!data || !verifyBindingForDiscoveryKey(vault.group.discoveryKey, data.writer, data.member, data.sig)) {
-      request.deny({ status: 1 })
-      return request.response
-    }
+    if (!data || !verifyBindingForDiscoveryKey(vault.group.discoveryKey, data.writer, data.member, data.sig)) return refuse(request, this.#signer)
     const device = data.member // a device asking to be linked signs with (and sends) its own key
     const self = await vault.group.member(this.#self)
     const known = (self?.devices ?? []).some(d => d.device === hex(device) && d.writer === hex(data.writer))
     if (!known) {
-      if (this.#now() > invite.expires) { request.deny({ status: 3 }); return request.response }
-      if (this.#vaultDone.has(`link!${b4a.toString(request.inviteId, 'hex')}`)) { request.deny({ status: 2 }); return request.response }
+      if (this.#now() > invite.expires) return refuse(request, this.#signer, undefined, 3)
+      if (this.#vaultDone.has(`link!${b4a.toString(request.inviteId, 'hex')}`)) return refuse(request, this.#signer, undefined, 2)
       this.#vaultDone.add(`link!${b4a.toString(request.inviteId, 'hex')}`)
       const keys = await this.#epochKeysFor(vault, device)
       await vault.group.append({
@@ -1233,7 +1255,7 @@ export class Solidar implements SolidarApi {
       })
     }
     request.confirm({ key: vault.group.key, encryptionKey: b4a.from(vault.record.encryptionKey, 'hex') })
-    return request.response
+    return signReply(request.response, request, this.#signer)
   }
 
   /**
@@ -1256,7 +1278,7 @@ export class Solidar implements SolidarApi {
       member: this.identity.publicKey, writer, name: this.identity.name,
       sig: signBindingForDiscoveryKey(invite.discoveryKey, writer, this.identity.secretKey)
     })
-    const auth = await this.#awaitReply(new CandidateRequest(invite.invite, userData), invite.discoveryKey, timeoutMs, opts.signal)
+    const auth = await this.#awaitReply(invite, userData, timeoutMs, opts.signal)
     const record: LogRecord = { key: hex(auth.key), encryptionKey: hex(auth.encryptionKey), namespace, kind: 'vault' }
     await this.#registry.put(record)
     const vault = await this.#openLog(record)

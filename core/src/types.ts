@@ -85,10 +85,33 @@ export interface InviteOptions {
 
 export interface InviteResult {
   code: string
+  /** The invite's id (z-base-32): `invite list` shows it and `invite revoke` takes it. */
+  id: string
   group: GroupId
   expires: number
   uses: number
   role: Role
+}
+
+/**
+ * open: admits people; used: no uses left; expired; revoked: an admin revoked it;
+ * orphaned: its issuer is no longer an admin (removed, left or demoted) or revoked the issuing device.
+ */
+export type InviteStatus = 'open' | 'used' | 'expired' | 'revoked' | 'orphaned'
+
+export interface InviteView {
+  id: string
+  role: Role
+  status: InviteStatus
+  expires: number
+  uses: number
+  used: number
+  /** ms; null for invites made before the time was recorded. */
+  created: number | null
+  createdBy: MemberId
+  createdByName: string
+  revoked?: number
+  revokedBy?: MemberId
 }
 
 export interface AuditEntry {

@@ -18,7 +18,7 @@
  *   s!<seq12>              message           {seq, id, author, room, body (sealed), ts, ...}
  *   x!<room>!<seq12>       per-room index    (empty)
  *   id!<messageId>         id → seq          number
- *   i!<inviteIdHex>        invite            {publicKey, role, expires, uses, used, createdBy}
+ *   i!<inviteIdHex>        invite            {publicKey, role, expires, uses, used, createdBy, device, ts, revoked?, revokedBy?, orphaned?}
  *   d!<n12>                sealed DM signal  {n, t, from, box, ts}
  *   a!<n12>                audit: rejected   {writer, type, reason, ts}
  *   c!<n12>                change feed       seq of a message posted, edited or deleted
@@ -60,7 +60,15 @@ export interface MessageRecord {
 export interface BridgeAllowRecord { entry: string, by: string, ts: number }
 export interface SealedBridgeAllowRecord { tag: string, sealed: Sealed, by: string, ts: number }
 export interface BridgeMemberRecord { member: string, by: string, ts: number }
-export interface InviteRecord { publicKey: string, role: Role, expires: number, uses: number, used: number, createdBy: string }
+/**
+ * `device`: the issuing device (absent in invites written before it was recorded); `ts` when made;
+ * `revoked`/`revokedBy` once an admin revoked it; `orphaned` once its issuer stopped being an admin
+ * (removed, left, demoted) or revoked the issuing device.
+ */
+export interface InviteRecord {
+  publicKey: string, role: Role, expires: number, uses: number, used: number, createdBy: string
+  device?: string, ts?: number, revoked?: number, revokedBy?: string, orphaned?: number
+}
 export interface DmSignalRecord { n: number, t: 'dm/offer' | 'dm/accept', from: string, box: Uint8Array, ts: number }
 export interface AuditRecord { n: number, writer: string, type: string, reason: string }
 

@@ -28,6 +28,7 @@ const VALID: Record<string, Command> = {
   memberAdd: { t: 'member/add', member: k32(), writer: k32(), name: 'bob', role: 'member', sig: sig64(), ts: TS },
   memberAddInvite: { t: 'member/add', member: k32(), writer: k32(), name: 'carol', role: 'admin', sig: sig64(), invite: k32(), ts: TS },
   inviteCreate: { t: 'invite/create', id: k32(), publicKey: k32(), role: 'member', expires: TS + 86_400_000, uses: 1, ts: TS },
+  inviteRevoke: { t: 'invite/revoke', id: k32(), ts: TS },
   roomCreate: { t: 'room/create', name: 'minutes', ts: TS },
   memberAddKeys: { t: 'member/add', member: k32(), writer: k32(), name: 'dave', role: 'observer', sig: sig64(), invite: k32(), keys: [{ e: 1, box: rnd.bytes(130) }, { e: 2, box: rnd.bytes(MAX_KEY_BOX) }], ts: TS },
   memberRemove: { t: 'member/remove', member: k32(), ts: TS },
@@ -137,6 +138,7 @@ test('parseCommand rejects wrong byte lengths and non-binary keys', () => {
     rejects(variant('memberAdd', { writer: bad }), /invalid member, writer or signature/)
     rejects(variant('inviteCreate', { id: bad }), /invalid invite id or key/, 'invite/create')
     rejects(variant('inviteCreate', { publicKey: bad }), /invalid invite id or key/)
+    rejects(variant('inviteRevoke', { id: bad }), /invalid invite id/, 'invite/revoke')
   }
   for (const bad of [short, long, asArray, asHex, null]) {
     rejects(variant('dmCreate', { peer: bad }), /invalid dm peer/)

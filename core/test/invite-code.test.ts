@@ -5,7 +5,7 @@ import z32 from 'z32'
 import sodium from 'sodium-universal'
 import hcrypto from 'hypercore-crypto'
 import { createInvite } from 'blind-pairing-core'
-import { decodeInviteCode, encodeInviteCode, type DecodedInvite } from '../src/invite-code.ts'
+import { decodeInviteCode, encodeInviteCode, encryptionKeyCommitment, type DecodedInvite } from '../src/invite-code.ts'
 import { SolidarError } from '../src/errors.ts'
 import { seededRandom } from './helpers.ts'
 
@@ -29,6 +29,9 @@ function envelope (body: Uint8Array): string {
   return PREFIX + z32.encode(b4a.concat([body, sum.subarray(0, 4)]))
 }
 
+/** Who the codes of these tests say made them (any 32-byte key and encryption key will do). */
+const FROM = { issuer: hcrypto.randomBytes(32), encryptionKey: hcrypto.randomBytes(32) }
+
 function sameInvite (a: DecodedInvite, b: DecodedInvite) {
   assert.ok(b4a.equals(a.invite, b.invite))
   assert.ok(b4a.equals(a.id, b.id))
@@ -41,7 +44,7 @@ test('encode / decode round trip keeps every field of the blind-pairing invite',
   const key = hcrypto.randomBytes(32)
   const expires = Date.now() + 3_600_000
   const inv = createInvite(key, { expires })
-  const code = encodeInviteCode(inv.invite)
+  const code = encodeInviteCode(inv.invite, FROM)
   assert.ok(code.startsWith(PREFIX))
   assert.match(code.slice(PREFIX.length), new RegExp(`^[${ALPHABET}]+$`))
   const back = decodeInviteCode(code)
@@ -58,7 +61,7 @@ test('encode / decode round trip keeps every field of the blind-pairing invite',
   assert.equal(code.toLowerCase().indexOf(z32.encode(key)), -1)
 
   // no expiry encodes as 0 ("never")
-  const forever = decodeInviteCode(encodeInviteCode(createInvite(hcrypto.randomBytes(32)).invite))
+  const forever = decodeInviteCode(encodeInviteCode(createInvite(hcrypto.randomBytes(32)).invite, FROM))
   assert.equal(forever.expires, 0)
 })
 
@@ -66,7 +69,7 @@ test('every single-character substitution is rejected (checksum), at every posit
   const rnd = seededRandom(0x501da1)
   for (let round = 0; round < 3; round++) {
     const inv = createInvite(rnd.bytes(32), { seed: rnd.bytes(32), expires: 1_700_000_000_000 + rnd.int(1e9) })
-    const code = encodeInviteCode(inv.invite)
+    const code = encodeInviteCode(inv.invite, FROM)
     const original = decodeInviteCode(code)
     let rejected = 0
     let sameBytes = 0
@@ -102,7 +105,7 @@ test('every single-character substitution is rejected (checksum), at every posit
 
 test('wrong prefix, truncation, foreign characters, empty and non-text inputs give a helpful INVITE_MALFORMED', () => {
   const inv = createInvite(hcrypto.randomBytes(32), { expires: Date.now() + 60_000 })
-  const code = encodeInviteCode(inv.invite)
+  const code = encodeInviteCode(inv.invite, FROM)
   const body = code.slice(PREFIX.length)
 
   malformed(() => decodeInviteCode('solidar2' + body), /does not start with "solidar1"/)
@@ -134,15 +137,32 @@ test('wrong prefix, truncation, foreign characters, empty and non-text inputs gi
 
 test('a correct checksum around a wrong version or unreadable contents is still rejected', () => {
   const inv = createInvite(hcrypto.randomBytes(32), { expires: 123_000 })
-  malformed(() => decodeInviteCode(envelope(b4a.concat([b4a.from([2]), inv.invite]))), /version 2, this Solidar reads version 1/)
-  malformed(() => decodeInviteCode(envelope(b4a.concat([b4a.from([1]), b4a.alloc(40, 0xff)]))), /contents cannot be read/)
-  // the hand-made envelope is right: with version 1 it decodes
-  assert.equal(decodeInviteCode(envelope(b4a.concat([b4a.from([1]), inv.invite]))).expires, 123_000)
+  const v2 = (invite: Uint8Array) => b4a.concat([b4a.from([2]), FROM.issuer, b4a.alloc(32), invite])
+  malformed(() => decodeInviteCode(envelope(b4a.concat([b4a.from([3]), inv.invite]))), /version 3, this Solidar reads version 2/)
+  malformed(() => decodeInviteCode(envelope(v2(b4a.alloc(40, 0xff)))), /contents cannot be read/)
+  malformed(() => decodeInviteCode(envelope(b4a.from([2, 1, 2, 3]).subarray(0, 1))), /too short/)
+  // the hand-made envelope is right: with version 2 it decodes
+  assert.equal(decodeInviteCode(envelope(v2(inv.invite))).expires, 123_000)
+})
+
+test('a version 1 code (no issuer, no key commitment) is refused with a reason to ask for a new one', () => {
+  const inv = createInvite(hcrypto.randomBytes(32), { expires: 123_000 })
+  malformed(() => decodeInviteCode(envelope(b4a.concat([b4a.from([1]), inv.invite]))), /older Solidar .*ask an admin for a new code/)
+})
+
+test('a code carries the issuing device and a commitment to the encryption key, never the key itself', () => {
+  const inv = createInvite(hcrypto.randomBytes(32), { expires: Date.now() + 60_000 })
+  const code = encodeInviteCode(inv.invite, FROM)
+  const back = decodeInviteCode(code)
+  assert.ok(b4a.equals(back.issuer, FROM.issuer))
+  assert.ok(b4a.equals(back.keyCommit, encryptionKeyCommitment(FROM.encryptionKey)))
+  assert.ok(!b4a.equals(back.keyCommit, FROM.encryptionKey))
+  assert.equal(b4a.indexOf(z32.decode(code.slice(PREFIX.length)), FROM.encryptionKey), -1, 'the encryption key is not in the code')
 })
 
 test('whitespace, line breaks and letter case are tolerated', () => {
   const inv = createInvite(hcrypto.randomBytes(32), { expires: Date.now() + 60_000 })
-  const code = encodeInviteCode(inv.invite)
+  const code = encodeInviteCode(inv.invite, FROM)
   const original = decodeInviteCode(code)
   const grouped = code.match(/.{1,4}/g)!.join(' ')
   const variants = [

@@ -28,7 +28,7 @@ test('garbage on the pairing channel changes nothing and a real join still works
     stream.on('error', () => {})
     const mux = Protomux.from(stream)
     const ch = mux.createChannel({
-      protocol: 'solidar/pairing/v1',
+      protocol: 'solidar/pairing/v2',
       id: discoveryKey,
       messages: [{ encoding: c.buffer, onmessage () {} }, { encoding: c.buffer, onmessage () {} }]
     })

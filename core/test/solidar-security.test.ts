@@ -101,7 +101,7 @@ test('an expired invite is refused locally before contacting anyone, and by the 
   //    this: the expiry is not signed). The local check passes; the admin checks the group's own
   //    record of the invite and denies it as expired.
   const decoded = decodeInviteCode(invite.code)
-  const forged = encodeInviteCode(createInvite(null, { discoveryKey: decoded.discoveryKey, seed: decoded.seed, expires: now() + 3_600_000 }).invite)
+  const forged = encodeInviteCode(createInvite(null, { discoveryKey: decoded.discoveryKey, seed: decoded.seed, expires: now() + 3_600_000 }).invite, { issuer: decoded.issuer, encryptionKey: hcrypto.randomBytes(32) })
   assert.ok(b4a.equals(decodeInviteCode(forged).id, decoded.id), 'same invite id, so the admin finds the invite')
   const remote = await failure(bob.join(forged, { timeoutMs: 30_000 }), 'INVITE_EXPIRED')
   assert.equal(remote.message, 'This invite has expired', 'no made-up date (the candidate does not know the real one)')

@@ -5,7 +5,7 @@
  * token. The event WebSocket carries it as `?token=` (browsers cannot set headers there).
  */
 import type {
-  GroupSummary, InviteResult, MemberView, MessageView, PadExport, PadHistory, PadPresence, PadSummary,
+  GroupSummary, InviteResult, InviteView, MemberView, MessageView, PadExport, PadHistory, PadPresence, PadSummary,
   Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
 
@@ -100,6 +100,8 @@ export const api = {
   rooms: (group: string) => request<RoomView[]>('GET', `${g(group)}/rooms`),
   createRoom: (group: string, name: string) => request<RoomView>('POST', `${g(group)}/rooms`, { name }),
   invite: (group: string, opts: { role: Role, expiresMs: number, uses: number }) => request<InviteResult>('POST', `${g(group)}/invites`, opts),
+  invites: (group: string) => request<InviteView[]>('GET', `${g(group)}/invites`),
+  revokeInvite: (group: string, invite: string) => request<InviteView>('POST', `${g(group)}/invites/revoke`, { invite }),
   join: (code: string) => request<{ id: string, name: string, writable: boolean }>('POST', '/api/join', { code: code.trim(), timeoutMs: 120_000 }),
 
   messages: (group: string, room?: string) => request<MessageView[]>('GET', `${g(group)}/messages${room !== undefined ? `?room=${enc(room)}` : ''}`),

@@ -44,6 +44,12 @@ export function registerRoutes (app: FastifyInstance, api: SolidarApi): void {
   app.post<{ Params: GroupParams, Body: { role?: Role, expiresMs?: number, uses?: number } }>('/api/groups/:group/invites',
     { schema: { params: s.groupParams, body: s.inviteBody } },
     async (req, reply) => reply.code(201).send(await api.createInvite(req.params.group, req.body ?? {})))
+  app.get<{ Params: GroupParams }>('/api/groups/:group/invites', { schema: { params: s.groupParams } },
+    async (req) => api.listInvites(req.params.group))
+  // The invite travels in the body: it may be a whole code (longer than a path segment should be).
+  app.post<{ Params: GroupParams, Body: { invite: string } }>('/api/groups/:group/invites/revoke',
+    { schema: { params: s.groupParams, body: s.revokeInviteBody } },
+    async (req) => api.revokeInvite(req.params.group, req.body.invite))
 
   app.post<{ Body: { code: string, timeoutMs?: number } }>('/api/join', { schema: { body: s.joinBody } },
     async (req, reply) => {

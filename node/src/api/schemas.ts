@@ -32,6 +32,8 @@ export const inviteBody = object({
   expiresMs: { type: 'integer', minimum: 1000, maximum: MAX_INVITE_EXPIRY_MS },
   uses: { type: 'integer', minimum: 1, maximum: 10_000 }
 })
+/** An invite id (from the listing) or the invite code itself. */
+export const revokeInviteBody = object({ invite: { type: 'string', minLength: 1, maxLength: 4096 } }, ['invite'])
 export const joinBody = object({
   code: { type: 'string', minLength: 1, maxLength: 4096 },
   timeoutMs: { type: 'integer', minimum: 1, maximum: MAX_JOIN_TIMEOUT_MS }

@@ -1,4 +1,4 @@
-/** Creating a group, inviting (code + QR, role, expiry, uses) and joining with a code. */
+/** Creating a group, inviting (code + QR, role, expiry, uses; the list of invites to revoke) and joining with a code. */
 import { useState } from 'preact/hooks'
 import { api } from '../api.ts'
 import type { AppContext } from '../app.tsx'
@@ -7,6 +7,7 @@ import { go } from '../route.ts'
 import type { InviteResult, Role } from '../types.ts'
 import { CodeBox, ErrorBox, Qr } from '../ui.tsx'
 import { GroupTabs } from './group-tabs.tsx'
+import { InviteList } from './invites.tsx'
 
 export function NewGroup ({ ctx }: { ctx: AppContext }) {
   const t = useT()
@@ -44,12 +45,14 @@ export function Invite ({ ctx, group }: { ctx: AppContext, group: string }) {
   const [expires, setExpires] = useState(86_400_000)
   const [uses, setUses] = useState(1)
   const [invite, setInvite] = useState<InviteResult | null>(null)
+  const [made, setMade] = useState(0)
   const [error, setError] = useState<unknown>(null)
   const info = ctx.groups.find((g) => g.id === group)
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault()
     try {
       setInvite(await api.invite(group, { role, expiresMs: expires, uses }))
+      setMade((n) => n + 1)
       setError(null)
     } catch (err) { setError(err) }
   }
@@ -86,6 +89,7 @@ export function Invite ({ ctx, group }: { ctx: AppContext, group: string }) {
           </div>
           )
         : null}
+      {info?.role === 'admin' ? <InviteList group={group} version={made} /> : null}
     </section>
   )
 }
