@@ -469,6 +469,14 @@ export class Solidar implements SolidarApi {
   async listGroups (): Promise<GroupSummary[]> {
     const out: GroupSummary[] = []
     for (const log of this.#groupLogs()) {
+      try {
+        // A log whose storage failed is closing: reopen it (reads work on a read-only disk too).
+        await this.#healthy(log)
+      } catch {
+        // It cannot be opened now: list it all the same; opening it reports the cause.
+        out.push({ id: groupIdOf(log.group.key), name: '(storage failed)', role: null, members: 0 })
+        continue
+      }
       await this.#refreshKeys(log)
       const meta = await log.group.meta()
       const members = await log.group.members()
