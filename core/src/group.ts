@@ -156,11 +156,32 @@ export class Group extends EventEmitter {
 
   async waitForWritable (signal?: AbortSignal): Promise<void> {
     if (this.base.writable) return
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(signal!.reason)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.base.waitForWritable().then(() => { signal?.removeEventListener('abort', onAbort); resolve() }, reject)
-    })
+    // Apply what this device holds already, then ask for the indexers' newest entries: see wakeIndexers.
+    await this.base.update()
+    this.wakeIndexers()
+    const onUpdate = (): void => this.wakeIndexers()
+    this.base.on('update', onUpdate)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(signal!.reason)
+        signal?.addEventListener('abort', onAbort, { once: true })
+        this.base.waitForWritable().then(() => { signal?.removeEventListener('abort', onAbort); resolve() }, reject)
+      })
+    } finally {
+      this.base.off('update', onUpdate)
+    }
+  }
+
+  /**
+   * Makes Autobase fetch the indexers' writer cores up to their newest entries. A device that
+   * joins a log again (after a leave) already holds the first part of those cores, and knows
+   * how long they have grown since, but Autobase 7 wakes a writer only on an append it sees or
+   * on a peer's hint, and peers hint only at entries not yet indexed: the new base applied what
+   * it held, found nothing more to fetch, and never saw its own admission (writable stayed false).
+   */
+  wakeIndexers (): void {
+    const indexers: Array<{ key: Buffer }> = this.base.system?.indexers ?? []
+    if (indexers.length > 0) this.base.hintWakeup(indexers.map(i => ({ key: i.key, length: -1 })))
   }
 
   async update (): Promise<void> { await this.base.update() }
