@@ -8,6 +8,7 @@ import type { BridgeAllow, BridgePost, BridgeRegister } from './commands.ts'
 import { currentEpoch, reject, requireAdmin, type ApplyContext } from './apply-context.ts'
 import { storeMessage } from './apply-messages.ts'
 import { K, type BridgeAllowRecord, type BridgeMemberRecord, type SealedBridgeAllowRecord } from './view.ts'
+import { rulesOf } from './rules.ts'
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
 
@@ -77,7 +78,8 @@ export async function postBridged (ctx: ApplyContext<BridgePost>) {
   const { tx, cmd } = ctx
   if (ctx.meta.kind === 'vault') reject('no messages in a vault')
   if (ctx.meta.kind === 'group') {
-    if (!(await tx.get(K.bridgeMember(ctx.author.id)))) reject('only the group\'s registered bridge posts bridged messages')
+    // Rules 1 (rules.ts): any member could post bridged messages; entries of that time keep their outcome.
+    if (rulesOf(ctx.meta) >= 2 && !(await tx.get(K.bridgeMember(ctx.author.id)))) reject('only the group\'s registered bridge posts bridged messages')
     if (!(await isAllowed(ctx))) reject('JID not on the bridge allowlist')
   }
   if (cmd.from) {

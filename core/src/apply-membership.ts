@@ -4,10 +4,11 @@
  * observers are plain writers. A group always keeps at least one admin.
  */
 import b4a from 'b4a'
-import type { DeviceRevoke, EpochBox, EpochRotate, GroupCreate, GroupRename, MemberAdd, MemberDevice, MemberLeave, MemberRemove, MemberRole } from './commands.ts'
+import type { DeviceRevoke, EpochBox, EpochRotate, GroupCreate, GroupRename, GroupRules, MemberAdd, MemberDevice, MemberLeave, MemberRemove, MemberRole } from './commands.ts'
 import { verifyBinding } from './binding.ts'
 import { verifyDeviceCert } from './identity.ts'
 import { admittingInvite, orphanInvites } from './apply-invites.ts'
+import { rulesOf } from './rules.ts'
 import { activeMember, currentEpoch, DEFAULT_ROOM, DM_ROOM, reject, requireAdmin, type ApplyContext, type ApplyHost } from './apply-context.ts'
 import { MAX_SEALED_NAMES } from './sealed-meta.ts'
 import { activeDevices, K, type ViewTx, type DeviceRecord, type GroupMeta, type MemberRecord } from './view.ts'
@@ -34,6 +35,7 @@ export async function createGroup (tx: ViewTx, cmd: GroupCreate, meta: GroupMeta
   const creator = hex(cmd.member)
   const record: GroupMeta = { kind: cmd.kind, name: cmd.name, creator, ts: cmd.ts }
   if (cmd.peer) record.peer = hex(cmd.peer)
+  if (cmd.rules !== undefined) record.rules = cmd.rules
   tx.put(K.meta, record)
   tx.put(K.epoch, 0)
   const member: MemberRecord = { id: creator, name: cmd.memberName, role: 'admin', joinedTs: cmd.ts, writers: [writer], devices: [device] }
@@ -78,7 +80,7 @@ export async function addMember (ctx: ApplyContext<MemberAdd>) {
     if (meta.peer !== id) reject('only the named peer joins a direct conversation')
     role = 'member'
   } else if (cmd.invite) {
-    const invite = await admittingInvite(tx, cmd.invite, cmd.ts)
+    const invite = await admittingInvite(tx, cmd.invite, cmd.ts, rulesOf(meta))
     role = invite.role // the invite fixes the role; the admitting admin cannot change it
     tx.put(K.invite(hex(cmd.invite)), { ...invite, used: invite.used + 1 })
   }
@@ -112,7 +114,7 @@ async function removeFromGroup (ctx: ApplyContext, target: MemberRecord, why: 'r
   for (const key of keys) if (!host.removeable(key)) reject('autobase cannot remove this writer (last indexer)')
   tx.put(K.member(target.id), { ...target, left: ctx.cmd.ts })
   tx.put(K.rekey, 1)
-  await orphanInvites(tx, target.id, ctx.cmd.ts)
+  if (rulesOf(ctx.meta) >= 2) await orphanInvites(tx, target.id, ctx.cmd.ts)
   for (const key of keys) await host.removeWriter(key)
 }
 
@@ -147,7 +149,7 @@ export async function setRole (ctx: ApplyContext<MemberRole>) {
   if (target.role === cmd.role) reject(`already ${cmd.role}`)
   if (target.role === 'admin' && await adminCount(tx) <= 1) reject('a group keeps at least one admin')
   tx.put(K.member(target.id), { ...target, role: cmd.role })
-  if (target.role === 'admin') await orphanInvites(tx, target.id, cmd.ts)
+  if (target.role === 'admin' && rulesOf(ctx.meta) >= 2) await orphanInvites(tx, target.id, cmd.ts)
   for (const w of target.writers) await host.addWriter(b4a.from(w, 'hex'), { indexer: cmd.role === 'admin' })
 }
 
@@ -226,6 +228,13 @@ export async function revokeDevice (ctx: ApplyContext<DeviceRevoke>) {
     devices: (author.devices ?? []).map(d => d.device === device ? { ...d, revoked: cmd.ts } : d)
   })
   tx.put(K.rekey, 1)
-  await orphanInvites(tx, author.id, cmd.ts, device)
+  if (rulesOf(ctx.meta) >= 2) await orphanInvites(tx, author.id, cmd.ts, device)
   await host.removeWriter(key)
+}
+
+/** Raises the log's apply rules (rules.ts): admins only, never lowered, in groups, DMs and vaults alike. */
+export async function raiseRules (ctx: ApplyContext<GroupRules>) {
+  requireAdmin(ctx, 'change the rules version')
+  if (ctx.cmd.rules <= rulesOf(ctx.meta)) reject('rules version not higher than the current one')
+  ctx.tx.put(K.meta, { ...ctx.meta, rules: ctx.cmd.rules })
 }

@@ -8,7 +8,7 @@
 import b4a from 'b4a'
 import { parseCommand, type Command } from './commands.ts'
 import { Reject, reject, type ApplyContext, type ApplyHost } from './apply-context.ts'
-import { addDevice, addMember, createGroup, leaveGroup, removeMember, renameGroup, revokeDevice, rotateEpoch, setRole } from './apply-membership.ts'
+import { addDevice, addMember, createGroup, leaveGroup, removeMember, raiseRules, renameGroup, revokeDevice, rotateEpoch, setRole } from './apply-membership.ts'
 import { recordVaultLog, recordVaultWriter } from './apply-vault.ts'
 import { createInvite, revokeInvite } from './apply-invites.ts'
 import { changeMessage, createRoom, postMessage, storeDmSignal } from './apply-messages.ts'
@@ -61,6 +61,7 @@ async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer
   const ctx: ApplyContext<any> = { tx, cmd, host, bootstrapKey, writerKey, writer, meta, author }
   switch (cmd.t) {
     case 'group/rename': return renameGroup(ctx)
+    case 'group/rules': return raiseRules(ctx)
     case 'member/add': return addMember(ctx)
     case 'member/remove': return removeMember(ctx)
     case 'member/leave': return leaveGroup(ctx)

@@ -7,6 +7,7 @@ import { decode } from './codec.ts'
 import { isSealed, type Sealed } from './content.ts'
 import type { Role } from './types.ts'
 import { MAX_JID, MAX_NICK, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
+import { MAX_RULES } from './rules.ts'
 
 export const PROTOCOL_VERSION = 1
 export const MAX_TEXT_LENGTH = 16_000
@@ -33,7 +34,9 @@ export type LogKind = 'group' | 'dm' | 'vault'
  * `sig` is the device binding, signed by `device` (or by `member` on a member's first device,
  * which then omits `device` and `cert`); `cert` is the member key's signature over `device`.
  */
-export interface GroupCreate { t: 'group/create', kind: LogKind, name: string, member: Buffer, memberName: string, sig: Buffer, ts: number, peer?: Buffer, device?: Buffer, cert?: Buffer }
+export interface GroupCreate { t: 'group/create', kind: LogKind, name: string, member: Buffer, memberName: string, sig: Buffer, ts: number, peer?: Buffer, device?: Buffer, cert?: Buffer, rules?: number }
+/** Admins: the log follows apply rules `rules` from here on (rules.ts); only ever raised. */
+export interface GroupRules { t: 'group/rules', rules: number, ts: number }
 /** An epoch key sealed to one member (see content.ts and keys.ts). */
 export interface EpochBox { e: number, box: Buffer }
 export interface MemberBox { member: Buffer, box: Buffer }
@@ -91,7 +94,7 @@ export interface BridgePost { t: 'bridge/post', id: string, room: string, body: 
 export interface BridgeRegister { t: 'bridge/register' | 'bridge/unregister', member: Buffer, ts: number }
 
 export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | MemberLeave | MemberRole | EpochRotate |
-  MemberDevice | DeviceRevoke | VaultLog | VaultWriter |
+  MemberDevice | DeviceRevoke | VaultLog | VaultWriter | GroupRules |
   InviteCreate | InviteRevoke | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal |
   PadCreate | PadUpdate | PadRename | PadArchive | BridgeAllow | BridgePost | BridgeRegister
 
@@ -131,6 +134,8 @@ export const isRoomName = (x: unknown): x is string => typeof x === 'string' && 
 /** Names only (not message text): the same rule as `validateName`, so a hand-made entry cannot carry CR/LF/TAB or C1 controls. */
 const noControl = (s: string) => !/\p{Cc}/u.test(s)
 
+const isRules = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_RULES
+
 export function parseCommand (value: Uint8Array): Parsed {
   const raw = decode(value)
   if (!isObj(raw)) return { ok: false, type: '?', reason: 'not a CBOR map' }
@@ -147,7 +152,11 @@ export function parseCommand (value: Uint8Array): Parsed {
       if (!isBytes(raw.member, 32) || !isBytes(raw.sig, 64)) return bad('invalid creator key or signature')
       if (!isText(raw.memberName, MAX_NAME) || !noControl(raw.memberName)) return bad('invalid creator name')
       if (raw.peer !== undefined && !isBytes(raw.peer, 32)) return bad('invalid dm peer')
-      return { ok: true, cmd: { t: raw.t, kind: raw.kind, name: raw.name, member: b(raw.member), memberName: raw.memberName, sig: b(raw.sig), ts: raw.ts, ...(raw.peer ? { peer: b(raw.peer) } : {}), ...deviceFields(raw) } }
+      if (raw.rules !== undefined && !isRules(raw.rules)) return bad('invalid rules version')
+      return { ok: true, cmd: { t: raw.t, kind: raw.kind, name: raw.name, member: b(raw.member), memberName: raw.memberName, sig: b(raw.sig), ts: raw.ts, ...(raw.peer ? { peer: b(raw.peer) } : {}), ...deviceFields(raw), ...(raw.rules !== undefined ? { rules: raw.rules as number } : {}) } }
+    case 'group/rules':
+      if (!isRules(raw.rules)) return bad('invalid rules version')
+      return { ok: true, cmd: { t: raw.t, rules: raw.rules as number, ts: raw.ts } }
     case 'member/add':
       if (!isBytes(raw.member, 32) || !isBytes(raw.writer, 32) || !isBytes(raw.sig, 64)) return bad('invalid member, writer or signature')
       if (raw.sealedName !== undefined ? !isSealed(raw.sealedName, MAX_SEALED_NAME) || raw.name !== '' : !isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid member name')

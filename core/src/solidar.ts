@@ -45,6 +45,7 @@ import type {
 } from './types.ts'
 import { ROLES } from './types.ts'
 import type { MemberRecord, MessageRecord } from './view.ts'
+import { CURRENT_RULES, rulesOf } from './rules.ts'
 
 export const DEFAULT_INVITE_TTL = 24 * 60 * 60 * 1000
 export const DEFAULT_JOIN_TIMEOUT = 60_000
@@ -182,7 +183,24 @@ export class Solidar implements SolidarApi {
     this.#logs.set(record.key, log)
     this.#watch(log)
     await this.#announce(log)
+    if (!opened) this.#raiseRules(log)
     return log
+  }
+
+  /**
+   * A log made by older code follows older apply rules (rules.ts) until an admin raises them:
+   * the first admin node that opens it with this code does, in the background.
+   */
+  #raiseRules (log: OpenLog): void {
+    const raise = async (): Promise<void> => {
+      const meta = await log.group.meta()
+      if (!meta || rulesOf(meta) >= CURRENT_RULES || !log.group.writable) return
+      if ((await log.group.member(this.#self))?.role !== 'admin') return
+      await log.group.append({ t: 'group/rules', rules: CURRENT_RULES, ts: this.#now() })
+    }
+    // Another admin raising them at the same time is refused by apply (audited): harmless. A
+    // failure to write is the log's storage failing, which the log reports itself.
+    raise().catch((err) => { if (!this.#closing && !log.group.failed) this.#reportError(err as Error) })
   }
 
   async #announce (log: OpenLog) {
@@ -452,7 +470,7 @@ export class Solidar implements SolidarApi {
     await group.append({
       t: 'group/create', kind, name, member: memberKey(this.identity), memberName: this.identity.name,
       sig: signBinding(group.key, group.localWriterKey, this.identity.secretKey), ts: this.#now(),
-      ...(peer ? { peer } : {}), ...this.#deviceFields()
+      ...(peer ? { peer } : {}), ...this.#deviceFields(), rules: CURRENT_RULES
     })
     const record: LogRecord = { key: hex(group.key), encryptionKey: hex(encryptionKey), namespace, kind, ...(peer ? { peer: hex(peer) } : {}) }
     await this.#registry.put(record)

@@ -35,7 +35,8 @@ import type { Sealed } from './content.ts'
  * holds the latest sealed renames (kind 'group-name'), newest last: a reader shows the newest it
  * can open, else `name` (sealed-meta.ts `revealMeta`).
  */
-export interface GroupMeta { kind: 'group' | 'dm' | 'vault', name: string, creator: string, ts: number, peer?: string, sealedNames?: Sealed[] }
+/** `rules`: the apply rules in force (rules.ts; absent: 1). */
+export interface GroupMeta { kind: 'group' | 'dm' | 'vault', name: string, creator: string, ts: number, peer?: string, sealedNames?: Sealed[], rules?: number }
 /** One device of a member and its writer in this log. */
 export interface DeviceRecord { device: string, writer: string, name?: string, cert?: string, revoked?: number }
 /** `left` is set (ms) when the member left or was removed; the record stays for history. */

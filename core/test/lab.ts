@@ -22,6 +22,7 @@ import { epochZeroKey, openContent, sealContent, type Sealed } from '../src/cont
 import { createIdentity, type Identity } from '../src/identity.ts'
 import type { Bee, MessageRecord } from '../src/view.ts'
 import { waitFor } from './helpers.ts'
+import { CURRENT_RULES } from '../src/rules.ts'
 
 export const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
 export const randomKey = () => hcrypto.randomBytes(32) as Buffer
@@ -113,12 +114,13 @@ export class Lab {
     return () => { a.destroy(); b.destroy(); this.streams.delete(a); this.streams.delete(b) }
   }
 
-  async creator (name: string): Promise<Peer> {
+  /** Creates a group as this code does (current apply rules; `rules` for an older log). */
+  async creator (name: string, rules: number | undefined = CURRENT_RULES): Promise<Peer> {
     const id = createIdentity(name)
     const store = this.store(name)
     const group = this.group(store, null)
     await group.ready()
-    await group.append({ t: 'group/create', kind: 'group', name: 'Works council', member: id.publicKey, memberName: name, sig: signBinding(group.key, group.localWriterKey, id.secretKey), ts: Date.now() })
+    await group.append({ t: 'group/create', kind: 'group', name: 'Works council', member: id.publicKey, memberName: name, sig: signBinding(group.key, group.localWriterKey, id.secretKey), ts: Date.now(), ...(rules !== undefined ? { rules } : {}) })
     return { name, id, store, group }
   }
 
