@@ -139,9 +139,18 @@ describe('web editor in Chromium: hostile pad content and disguised links', { ti
     await page.keyboard.type(' typed in the browser')
     await waitFor(async () => (await exported(a)).includes('typed in the browser'), { what: 'the typed text is saved', timeout: 30_000 })
     for (const format of ['md', 'txt', 'html']) assert.equal((await api(a, 'GET', `${padPath()}/export?format=${format}`)).status, 200)
+    // The tab says that it leaves the deep part out.
+    await page.getByTestId('pad-hidden').waitFor()
     // Known gap (not hidden): the editor's schema repair rewrites the invalid deep list (list
     // items without a paragraph) and deleting that subtree overflows inside Yjs on the node,
-    // which refuses the update with PAD_CONTENT_REJECTED (422). Nothing else may go wrong.
+    // which refuses the update with PAD_CONTENT_REJECTED (422). The tab drops that one edit and
+    // says so, instead of retrying it for ever (which also held back every later edit): once
+    // the typed text is saved, the tab is not in its retrying state. Nothing else may go wrong.
+    let state: string | null = null
+    await waitFor(async () => {
+      state = await page.locator('p.sync').getAttribute('data-state')
+      return state === 'saved' || state === 'refused'
+    }, { what: `the tab to settle instead of retrying a refused edit (state ${state})`, timeout: 30_000 })
     assert.deepEqual(alice.problems.filter((p) => !/status of 422/.test(p)), [], alice.problems.join('\n'))
   })
 

@@ -2,7 +2,8 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import * as Y from 'yjs'
-import { blocksToHtml, blocksToMarkdown, blocksToText, markdownToBlocks, textToBlocks } from '../src/pads/markdown.ts'
+import { blocksDepth, blocksToHtml, blocksToMarkdown, blocksToText, markdownToBlocks, textToBlocks } from '../src/pads/markdown.ts'
+import { makeNodes } from './helpers.ts'
 import { appendInline, docOf, fragmentOf, readBlocks } from '../src/pads/schema.ts'
 
 const viaDoc = (md: string) => {
@@ -68,4 +69,25 @@ test('line breaks inside a paragraph or list item survive Markdown export and im
   assert.equal(viaDoc(md), md)
   assert.equal(blocksToMarkdown([{ type: 'heading', level: 2, runs: [{ text: 'Two\nlines', marks: {} }] }]), '## Two lines\n')
   assert.ok(blocksToHtml(markdownToBlocks(md), 't').includes('<p>Works council<br>Main street 1</p>'))
+})
+
+test('import: Markdown nested absurdly deep is refused with PAD_CONTENT_REJECTED, never a stack overflow; ordinary nesting imports', async (t) => {
+  const nested = (levels: number) => Array.from({ length: levels }, (_, i) => ' '.repeat(i * 2) + '- level ' + i).join('\n')
+  assert.equal(blocksDepth(markdownToBlocks(nested(10))), 21, 'ten lists in lists: a list and an item a level each, plus the paragraph')
+  const refused = (md: string, why: RegExp) => assert.throws(() => markdownToBlocks(md), (err: any) => err.code === 'PAD_CONTENT_REJECTED' && why.test(err.message))
+  refused(nested(30), /more than 40 levels/)
+  refused('>'.repeat(50_000) + ' deep', /nested too deeply/)
+  refused(nested(700), /more than 400 columns/)
+  // Quotes nested ever deeper line by line (2 MB): refused before the parser, whose memory grows with the square.
+  refused(Array.from({ length: 2_000 }, (_, i) => '>'.repeat(i) + ' x').join('\n'), /nested too deeply/)
+  // Emphasis markers are inline and flat: a long run of them imports as text.
+  assert.ok(markdownToBlocks('*'.repeat(100_000) + 'x').length >= 1)
+
+  // Through the pad service: a clear refusal, and the node goes on.
+  const { nodes: [alice] } = await makeNodes(['alice'], t)
+  const { id } = await alice.createGroup('G')
+  await assert.rejects(alice.pads.create(id, 'Deep', { content: '>'.repeat(50_000) + ' hi', format: 'md' }), (err: any) => err.code === 'PAD_CONTENT_REJECTED')
+  const ok = await alice.pads.create(id, 'Fine', { content: nested(5), format: 'md' })
+  assert.match((await alice.pads.export(id, ok.id, { format: 'md' })).content, /level 4/)
+  assert.deepEqual((await alice.pads.list(id)).map(p => p.title), ['Fine'])
 })

@@ -7,6 +7,7 @@
  */
 import { Lexer, type Token, type Tokens } from 'marked'
 import { safeUrl } from '../safe-url.ts'
+import { MAX_PAD_DEPTH, padContentRejected } from './limits.ts'
 import type { Block, Marks, Run } from './schema.ts'
 
 // ------------------------------------------------------------------ import
@@ -102,8 +103,69 @@ function blocks (tokens: Token[]): Block[] {
   return out
 }
 
+/**
+ * Markdown as pad blocks. Throws PAD_CONTENT_REJECTED for Markdown nested so deeply (quotes in
+ * quotes, lists in lists) that the parser runs out of stack, or deeper than a pad may be
+ * (MAX_PAD_DEPTH): no real document is, and the editor could not show it.
+ */
 export function markdownToBlocks (markdown: string): Block[] {
-  return blocks(new Lexer({ gfm: true }).lex(markdown))
+  checkNesting(markdown)
+  let out: Block[]
+  try {
+    out = blocks(new Lexer({ gfm: true }).lex(markdown))
+  } catch (err) {
+    // marked and `blocks` recurse per level of nesting: a stack overflow means absurd nesting.
+    if (err instanceof RangeError) throw padContentRejected('This Markdown is nested too deeply to import (quotes or lists inside each other)')
+    throw err
+  }
+  // The reader flattens what lies deeper than MAX_PAD_DEPTH into a paragraph up to two levels
+  // below it (schema.ts): the Markdown export of any pad imports again.
+  if (blocksDepth(out) > MAX_PAD_DEPTH + 2) throw padContentRejected(`This Markdown nests lists more than ${MAX_PAD_DEPTH} levels deep (counting each list and its items); the editor cannot show that`)
+  return out
+}
+
+/** Leading indentation (columns) beyond which a line is refused before parsing. */
+const MAX_INDENT = 400
+
+/**
+ * Refuses absurd nesting before the parser sees it: marked's work and memory grow with the
+ * square of the nesting (a Markdown file of 2 MB with quotes nested 2,000 deep took over 1 GB),
+ * and no real document has more than MAX_PAD_DEPTH quote markers or MAX_INDENT columns of
+ * indentation at the start of a line.
+ */
+function checkNesting (markdown: string): void {
+  let quotes = 0
+  let indent = 0
+  let lineStart = true
+  for (let i = 0; i < markdown.length; i++) {
+    const c = markdown.charCodeAt(i)
+    if (c === 10) { lineStart = true; quotes = 0; indent = 0; continue }
+    if (!lineStart) continue
+    if (c === 62) quotes++ // '>'
+    else if (c === 32) indent++
+    else if (c === 9) indent += 4
+    else lineStart = false
+    if (quotes > MAX_PAD_DEPTH) throw padContentRejected('This Markdown is nested too deeply to import (quotes or lists inside each other)')
+    if (indent > MAX_INDENT) throw padContentRejected(`This Markdown indents a line by more than ${MAX_INDENT} columns (lists inside each other); the editor cannot show that`)
+  }
+}
+
+/** How deep `blocks` become in the pad's document: a list and its items are a level each, a paragraph one more. */
+export function blocksDepth (top: Block[]): number {
+  let deepest = 0
+  const stack: Array<{ blocks: Block[], depth: number }> = [{ blocks: top, depth: 1 }]
+  while (stack.length > 0) {
+    const { blocks: level, depth } = stack.pop()!
+    for (const b of level) {
+      if (b.type === 'bulletList' || b.type === 'orderedList') {
+        for (const item of b.items) stack.push({ blocks: item, depth: depth + 2 })
+        deepest = Math.max(deepest, depth + 1)
+      } else {
+        deepest = Math.max(deepest, depth)
+      }
+    }
+  }
+  return deepest
 }
 
 /** Plain text: one paragraph per block of lines separated by blank lines (line breaks inside kept). */

@@ -70,7 +70,7 @@ export const de: Record<keyof typeof en, string> = {
   'network.lanNote': 'Findet die Geräte deiner Kolleginnen und Kollegen im selben lokalen Netz, etwa im Sitzungsraum, ohne Internet und ohne Server. Alle in diesem Netz sehen, dass hier ein Solidar-Gerät ist, und seine lokale IP-Adresse, sonst nichts; zwei Geräte, die sich treffen, erfahren nur, welche Gruppen sie gemeinsam haben. Mitglieder anderswo werden nicht erreicht.',
   'network.alsoLan': 'Zusätzlich Kolleginnen und Kollegen im selben lokalen Netz finden (andere in diesem Netz sehen dann, dass hier ein Solidar-Gerät ist)',
   'network.withLan': '{{network}} und das lokale Netz',
-  'network.leaving': 'Sie haben {{group}} verlassen. Noch ist kein Gerät eines Mitglieds erreichbar, das den Austritt übernimmt: Dieses Gerät sendet ihn, sobald eines online ist, und vergisst die Gruppe dann.',
+  'network.leaving': 'Du hast {{group}} verlassen. Noch ist kein Gerät eines Mitglieds erreichbar, das den Austritt übernimmt: Dieses Gerät sendet ihn, sobald eines online ist, und vergisst die Gruppe dann.',
   'network.save': 'Auswahl speichern',
   'network.restart': 'Gespeichert. Solidar nutzt das neue Netz nach einem Neustart: beende es (Strg+C in seinem Fenster) und starte es erneut mit `npm start`.',
 
@@ -233,6 +233,8 @@ export const de: Record<keyof typeof en, string> = {
   'pads.state.saving': 'Speichere …',
   'pads.state.offline': 'Verbindung zu Solidar unterbrochen; deine Änderungen bleiben in diesem Tab',
   'pads.state.error': 'Noch nicht gespeichert, neuer Versuch',
+  'pads.state.refused': 'Solidar hat eine deiner letzten Änderungen abgelehnt; sie wurde nicht gespeichert (alles andere schon)',
+  'pads.hidden': 'Teile dieses Pads sind zu tief verschachtelt, um sie anzuzeigen, und fehlen hier ({{count}}); alles andere kannst du lesen und bearbeiten.',
 
   'pad.toolbar': 'Formatierung',
   'pad.bold': 'Fett',

@@ -15,7 +15,7 @@
 import * as Y from 'yjs'
 import { Awareness } from 'y-protocols/awareness'
 import { deleteDeepestFirst, gcKeepingTypes, tooDeep } from '../../../core/src/pads/limits.ts'
-import { api, base64, onConnection, onEvent } from '../api.ts'
+import { ApiError, api, base64, onConnection, onEvent } from '../api.ts'
 import type { PadPresence } from '../types.ts'
 
 const REMOTE = Symbol('solidar-remote')
@@ -27,7 +27,7 @@ const PRESENCE_RENEW_MS = 15_000
 const PRESENCE_POLL_MS = 10_000
 const RETRY_MS = 1_000
 
-export type SyncState = 'loading' | 'saved' | 'saving' | 'offline' | 'error'
+export type SyncState = 'loading' | 'saved' | 'saving' | 'offline' | 'error' | 'refused'
 
 export class PadSync {
   // Deleted elements stay as tombstones: see gcKeepingTypes.
@@ -37,7 +37,11 @@ export class PadSync {
   readonly pad: string
   /** Parts of the document left out here because they lie too deep to show (see #applyRemote). */
   hidden = 0
+  /** Local edits the node refused for good (PAD_CONTENT_REJECTED): dropped, counted here. */
+  refused = 0
   #pending: Uint8Array[] = []
+  /** After a refused batch: how many queued updates to send one at a time, to find the refused one. */
+  #oneByOne = 0
   #sending = false
   #flushTimer: ReturnType<typeof setTimeout> | null = null
   #fetching = false
@@ -114,8 +118,8 @@ export class PadSync {
   async flush (): Promise<void> {
     if (this.#sending || this.#pending.length === 0) return
     this.#sending = true
-    const batch = this.#pending
-    this.#pending = []
+    const batch = this.#oneByOne > 0 ? this.#pending.splice(0, 1) : this.#pending.splice(0)
+    if (this.#oneByOne > 0) this.#oneByOne--
     const merged = batch.length === 1 ? batch[0] : Y.mergeUpdates(batch)
     try {
       await api.padUpdate(this.group, this.pad, base64.encode(merged))
@@ -123,9 +127,24 @@ export class PadSync {
       if (this.#pending.length > 0) this.#schedule()
       else this.#set('saved')
     } catch (err) {
+      this.#sending = false
+      if (err instanceof ApiError && err.code === 'PAD_CONTENT_REJECTED') {
+        if (batch.length === 1) {
+          // The node never takes this edit (too deep or too large, pads/limits.ts). Keeping it
+          // would block every later edit behind it: drop it, say so, go on with the rest.
+          this.refused++
+          this.#set('refused', err.message)
+          if (this.#pending.length > 0) this.#schedule()
+          return
+        }
+        // One of the merged edits is refused: send them one at a time, so only that one is dropped.
+        this.#pending.unshift(...batch)
+        this.#oneByOne = batch.length
+        this.#schedule()
+        return
+      }
       // Keep the edits and try again: they are in this tab only until the node has them.
       this.#pending.unshift(merged)
-      this.#sending = false
       this.#set('error', (err as Error).message)
       if (!this.#closed) setTimeout(() => this.#schedule(), RETRY_MS)
     }

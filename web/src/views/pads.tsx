@@ -199,7 +199,8 @@ export function PadView ({ ctx, group, pad }: { ctx: AppContext, group: string, 
             </div>
             )
         : null}
-      <p class="sync" role="status" data-state={state.s}>{t(`pads.state.${state.s}` as 'pads.state.saved')}{state.detail !== undefined && state.s === 'error' ? `: ${state.detail}` : ''}</p>
+      <p class="sync" role="status" data-state={state.s}>{t(`pads.state.${state.s}` as 'pads.state.saved')}{state.detail !== undefined && (state.s === 'error' || state.s === 'refused') ? `: ${state.detail}` : ''}</p>
+      {sync !== null && sync.hidden > 0 ? <p class="notice" role="status" data-testid="pad-hidden">{t('pads.hidden', { count: String(sync.hidden) })}</p> : null}
       {summary?.archived === true ? <p class="muted">{t('pads.archived')}</p> : null}
       <ErrorBox error={error} />
       {sync !== null ? <PadEditor sync={sync} me={ctx.me} readOnly={readOnly} label={t('pads.editorLabel', { title: summary?.title ?? '' })} /> : null}

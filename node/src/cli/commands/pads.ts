@@ -121,7 +121,7 @@ Examples:
     .description('list the versions of a pad (who edited when) and who wrote its text')
     .argument('<group>', GROUP)
     .argument('<pad>', PAD)
-    .option('--json', 'print {pad, versions, authors} as JSON')
+    .option('--json', 'print {pad, versions, authors, skipped?} as JSON')
     .addHelpText('after', '\nShow an earlier version with `solidar pad export GROUP PAD --at SEQ` (SEQ from the list).')
     .action(async (group: string, ref: string, opts: JsonOpt, cmd: Command) => {
       const h = await clientOf(cmd).get<PadHistory>(padPath(group, ref, '/history'))
@@ -129,6 +129,8 @@ Examples:
       print(`${sanitize(h.pad.title)}: ${h.pad.updates} edits in ${h.versions.length} versions`)
       printTable(['VERSION', 'SEQ', 'AUTHOR', 'FROM', 'TO', 'EDITS'], h.versions.map(v => [String(v.version), String(v.seq), v.authorName, when(v.startTs), when(v.endTs), String(v.updates)]))
       if (h.authors.length > 0) print('Text now by: ' + h.authors.map(a => `${sanitize(a.name)} (${a.chars} characters)`).join(', '))
+      // Updates every device skips because they cannot be read as a document (a hostile or broken client).
+      for (const x of h.skipped ?? []) print(`Skipped update ${x.seq} by ${sanitize(x.authorName)}: ${sanitize(x.reason)}`)
     })
 
   pad.command('rename')
