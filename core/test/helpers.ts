@@ -2,7 +2,9 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import Corestore from 'corestore'
+import assert from 'node:assert/strict'
 import { Solidar, MemoryNetwork, MemoryLocalStore, createIdentity } from '../src/index.ts'
+import { SolidarError } from '../src/errors.ts'
 
 /** Polls `fn` until it returns a truthy value, or fails after `timeout` ms with `what`. */
 export async function waitFor<T> (fn: () => Promise<T> | T, what: string, timeout = 30_000): Promise<NonNullable<T>> {
@@ -61,4 +63,16 @@ export function seededRandom (seed: number) {
     pick: <T>(items: readonly T[]): T => items[int(items.length)],
     bytes: (n: number): Buffer => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = int(256); return b }
   }
+}
+
+/** Resolves to the SolidarError `p` rejects with (fails if it resolves or throws something else). */
+export async function failure (p: Promise<unknown>, code: string): Promise<SolidarError> {
+  try {
+    await p
+  } catch (err) {
+    assert.ok(err instanceof SolidarError, `expected SolidarError ${code}, got ${String(err)}`)
+    assert.equal(err.code, code, err.message)
+    return err
+  }
+  assert.fail(`expected ${code}, but it succeeded`)
 }

@@ -11,22 +11,11 @@ import b4a from 'b4a'
 import { signBinding } from '../src/binding.ts'
 import type { Command } from '../src/commands.ts'
 import { createIdentity, type Identity } from '../src/identity.ts'
-import { SolidarError } from '../src/errors.ts'
 import { decodeInviteCode } from '../src/invite-code.ts'
 import { encodeKey } from '../src/ids.ts'
 import { Lab, converged, hex, randomKey, withoutAudit, dump, type Peer } from './lab.ts'
-import { makeNodes, waitFor } from './helpers.ts'
+import { failure, makeNodes, waitFor } from './helpers.ts'
 
-async function failure (p: Promise<unknown>, code: string): Promise<SolidarError> {
-  try {
-    await p
-  } catch (err) {
-    assert.ok(err instanceof SolidarError, `expected SolidarError ${code}, got ${String(err)}`)
-    assert.equal(err.code, code, err.message)
-    return err
-  }
-  assert.fail(`expected ${code}, but it succeeded`)
-}
 
 test('apply: a demoted or removed issuer\'s invites and revoked invites admit nobody, on every peer, even later re-promoted', async (t) => {
   const lab = await Lab.create(t)

@@ -18,28 +18,16 @@ import { signBinding } from '../src/binding.ts'
 import { encode } from '../src/codec.ts'
 import { commandValue, parseCommand, MAX_EPOCH_BOXES, MAX_TEXT_BYTES, type Command } from '../src/commands.ts'
 import { epochZeroKey, openContent, randomKey as randomContentKey, sealContent } from '../src/content.ts'
-import { SolidarError } from '../src/errors.ts'
 import { failureError } from '../src/group.ts'
 import { createIdentity, type Identity } from '../src/identity.ts'
 import { openEpochKey, sealEpochKey } from '../src/keys.ts'
 import type { LogRecord } from '../src/registry.ts'
 import { getRecord, rangeRecords, type Bee, type MemberRecord, type MessageRecord } from '../src/view.ts'
-import { makeNodes, seededRandom, waitFor } from './helpers.ts'
+import { failure, makeNodes, seededRandom, waitFor } from './helpers.ts'
 import { Lab, RecordingHost, Texts, auditOf, bees, converged, dump, hex, node, randomKey, withoutAudit, type Entry, type Peer } from './lab.ts'
 
 // ------------------------------------------------------------------ shared
 
-/** Resolves to the SolidarError `p` rejects with (fails if it resolves or throws something else). */
-async function failure (p: Promise<unknown>, code: string): Promise<SolidarError> {
-  try {
-    await p
-  } catch (err) {
-    assert.ok(err instanceof SolidarError, `expected SolidarError ${code}, got ${String(err)}`)
-    assert.equal(err.code, code, err.message)
-    return err
-  }
-  assert.fail(`expected ${code}, but it succeeded`)
-}
 
 async function filesUnder (dir: string): Promise<string[]> {
   const out: string[] = []

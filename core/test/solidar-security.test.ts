@@ -10,27 +10,15 @@ import path from 'node:path'
 import b4a from 'b4a'
 import hcrypto from 'hypercore-crypto'
 import { createInvite } from 'blind-pairing-core'
-import { makeNodes, waitFor } from './helpers.ts'
+import { failure, makeNodes, waitFor } from './helpers.ts'
 import { Group } from '../src/group.ts'
 import { decodeInviteCode, encodeInviteCode } from '../src/invite-code.ts'
 import { openDmPayload } from '../src/dm.ts'
 import { openSealed } from '../src/seal.ts'
 import { decode } from '../src/codec.ts'
 import { epochZeroKey, openContent } from '../src/content.ts'
-import { SolidarError } from '../src/errors.ts'
 import type { LogRecord } from '../src/registry.ts'
 
-/** Resolves to the SolidarError `p` rejects with (fails if it resolves or throws something else). */
-async function failure (p: Promise<unknown>, code: string): Promise<SolidarError> {
-  try {
-    await p
-  } catch (err) {
-    assert.ok(err instanceof SolidarError, `expected SolidarError ${code}, got ${String(err)}`)
-    assert.equal(err.code, code, err.message)
-    return err
-  }
-  assert.fail(`expected ${code}, but it succeeded`)
-}
 
 const elapsed = async (p: Promise<unknown>, code: string) => {
   const start = Date.now()
