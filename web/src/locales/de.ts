@@ -233,7 +233,8 @@ export const de: Record<keyof typeof en, string> = {
   'pads.state.saving': 'Speichere …',
   'pads.state.offline': 'Verbindung zu Solidar unterbrochen; deine Änderungen bleiben in diesem Tab',
   'pads.state.error': 'Noch nicht gespeichert, neuer Versuch',
-  'pads.state.refused': 'Solidar hat eine deiner letzten Änderungen abgelehnt; sie wurde nicht gespeichert (alles andere schon)',
+  'pads.state.refused': 'Nicht gespeichert: abgelehnt',
+  'pads.refused': 'Solidar konnte deine letzte Änderung nicht speichern ({{reason}}). Das Pad wurde so neu geladen, wie es gespeichert ist; was du danach getippt hast, fehlt darin.',
   'pads.hidden': 'Teile dieses Pads sind zu tief verschachtelt, um sie anzuzeigen, und fehlen hier ({{count}}); alles andere kannst du lesen und bearbeiten.',
 
   'pad.toolbar': 'Formatierung',

@@ -231,7 +231,8 @@ export const en = {
   'pads.state.saving': 'Saving …',
   'pads.state.offline': 'Connection to Solidar lost; your changes are kept in this tab',
   'pads.state.error': 'Not saved yet, retrying',
-  'pads.state.refused': 'Solidar refused one of your last edits and it was not saved (the rest is)',
+  'pads.state.refused': 'Not saved: refused',
+  'pads.refused': 'Solidar could not save your last change ({{reason}}). The pad was loaded again as it is saved; what you typed after that change is not in it.',
   'pads.hidden': 'Parts of this pad are nested too deeply to show and are left out here ({{count}}); everything else can be read and edited.',
 
   'pad.toolbar': 'Formatting',

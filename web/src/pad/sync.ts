@@ -37,11 +37,7 @@ export class PadSync {
   readonly pad: string
   /** Parts of the document left out here because they lie too deep to show (see #applyRemote). */
   hidden = 0
-  /** Local edits the node refused for good (PAD_CONTENT_REJECTED): dropped, counted here. */
-  refused = 0
   #pending: Uint8Array[] = []
-  /** After a refused batch: how many queued updates to send one at a time, to find the refused one. */
-  #oneByOne = 0
   #sending = false
   #flushTimer: ReturnType<typeof setTimeout> | null = null
   #fetching = false
@@ -118,8 +114,7 @@ export class PadSync {
   async flush (): Promise<void> {
     if (this.#sending || this.#pending.length === 0) return
     this.#sending = true
-    const batch = this.#oneByOne > 0 ? this.#pending.splice(0, 1) : this.#pending.splice(0)
-    if (this.#oneByOne > 0) this.#oneByOne--
+    const batch = this.#pending.splice(0)
     const merged = batch.length === 1 ? batch[0] : Y.mergeUpdates(batch)
     try {
       await api.padUpdate(this.group, this.pad, base64.encode(merged))
@@ -129,18 +124,13 @@ export class PadSync {
     } catch (err) {
       this.#sending = false
       if (err instanceof ApiError && err.code === 'PAD_CONTENT_REJECTED') {
-        if (batch.length === 1) {
-          // The node never takes this edit (too deep or too large, pads/limits.ts). Keeping it
-          // would block every later edit behind it: drop it, say so, go on with the rest.
-          this.refused++
-          this.#set('refused', err.message)
-          if (this.#pending.length > 0) this.#schedule()
-          return
-        }
-        // One of the merged edits is refused: send them one at a time, so only that one is dropped.
-        this.#pending.unshift(...batch)
-        this.#oneByOne = batch.length
-        this.#schedule()
+        // The node never takes this edit (too deep or too large, pads/limits.ts). Retrying would
+        // block every later edit; dropping it alone would leave a gap in this tab's Yjs clock
+        // that every later edit depends on. So this sync stops: the owner (the pad view) says
+        // why and loads the pad afresh from the node, without the refused edit and those after it.
+        this.#pending = []
+        this.#closed = true
+        this.#set('refused', err.message)
         return
       }
       // Keep the edits and try again: they are in this tab only until the node has them.

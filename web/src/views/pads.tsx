@@ -131,18 +131,30 @@ export function PadView ({ ctx, group, pad }: { ctx: AppContext, group: string, 
   const [history, setHistory] = useState(false)
   const [renaming, setRenaming] = useState<string | null>(null)
   const [error, setError] = useState<unknown>(null)
+  /** The node refused an edit for good: why, shown until the next one; the pad is loaded afresh. */
+  const [refused, setRefused] = useState<string | null>(null)
+  const [generation, setGeneration] = useState(0)
   const info = ctx.groups.find((g) => g.id === group)
 
   useEffect(() => {
     let live = true
-    const s = new PadSync(group, pad, (st, detail) => { if (live) setState({ s: st, detail }) })
+    const s = new PadSync(group, pad, (st, detail) => {
+      if (!live) return
+      if (st === 'refused') {
+        setRefused(detail ?? '')
+        setSync(null)
+        setGeneration((g) => g + 1)
+        return
+      }
+      setState({ s: st, detail })
+    })
     api.pad(group, pad).then((p) => { if (live) setSummary(p) }, setError)
     s.start().then(() => { if (live) setSync(s) }, (err) => { if (live) setError(err) })
     const stop = onEvent((e) => {
       if (e.type === 'pad' && e.group === group && e.pad === pad && e.change !== 'updated') void api.pad(group, pad).then(setSummary, () => {})
     })
     return () => { live = false; stop(); void s.close() }
-  }, [group, pad])
+  }, [group, pad, generation])
 
   const exportAs = async (format: 'md' | 'txt' | 'html'): Promise<void> => {
     try {
@@ -199,7 +211,8 @@ export function PadView ({ ctx, group, pad }: { ctx: AppContext, group: string, 
             </div>
             )
         : null}
-      <p class="sync" role="status" data-state={state.s}>{t(`pads.state.${state.s}` as 'pads.state.saved')}{state.detail !== undefined && (state.s === 'error' || state.s === 'refused') ? `: ${state.detail}` : ''}</p>
+      <p class="sync" role="status" data-state={state.s}>{t(`pads.state.${state.s}` as 'pads.state.saved')}{state.detail !== undefined && state.s === 'error' ? `: ${state.detail}` : ''}</p>
+      {refused !== null ? <p class="notice" role="alert" data-testid="pad-refused">{t('pads.refused', { reason: refused })}</p> : null}
       {sync !== null && sync.hidden > 0 ? <p class="notice" role="status" data-testid="pad-hidden">{t('pads.hidden', { count: String(sync.hidden) })}</p> : null}
       {summary?.archived === true ? <p class="muted">{t('pads.archived')}</p> : null}
       <ErrorBox error={error} />
