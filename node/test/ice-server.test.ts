@@ -161,7 +161,7 @@ describe('serve --ice-server', { timeout: 120_000 }, () => {
     assert.match((await run(['serve', '--help'])).stdout, /--ice-server <url>/)
   })
 
-  it('is remembered (0600), applies to meetings, shows URLs only; `status` never shows the password', async () => {
+  it('is remembered (0600), applies to meetings, shows URLs only; `status` never shows the password; --no-ice-server forgets it', async () => {
     const h = path.join(dir, 'daemon')
     const start = (args: string[]) => new LongRunning(['--home', h, 'serve', '--port', '0', '--no-dht', '--open-hint', ...args])
     let serve = start(['--ice-server', 'turn:solidar:TOP%40SECRET@turn.example.org:3478?transport=udp', '--ice-server', 'stun:stun.example.org'])
@@ -186,6 +186,12 @@ describe('serve --ice-server', { timeout: 120_000 }, () => {
       assert.deepEqual((await raw({ port: Number(port2), method: 'GET', path: '/api/meetings/config', token: token2 })).json.iceServers, expected)
       assert.equal(await serve.stop('SIGTERM'), 0, serve.stderr)
       assert.doesNotMatch(serve.stdout + serve.stderr, /SECRET/)
+      // --no-ice-server forgets the list.
+      serve = start(['--no-ice-server'])
+      const [, port3, token3] = await serve.waitFor(/^http:\/\/127\.0\.0\.1:(\d+)\/#token=([0-9a-f]{64})\n/, 60_000)
+      assert.deepEqual((await raw({ port: Number(port3), method: 'GET', path: '/api/meetings/config', token: token3 })).json.iceServers, [])
+      assert.deepEqual(readConfig(h).iceServers, [])
+      assert.equal(await serve.stop('SIGTERM'), 0, serve.stderr)
     } finally {
       await serve.stop('SIGKILL')
     }

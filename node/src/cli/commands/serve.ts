@@ -29,7 +29,8 @@ interface ServeOptions extends NetworkOptionFlags {
   host: string
   port?: number
   openHint?: boolean
-  iceServer?: IceServer[]
+  /** The `--ice-server` list; false for `--no-ice-server` (forget the remembered list). */
+  iceServer?: IceServer[] | false
   dhtHost?: string
 }
 
@@ -133,6 +134,7 @@ export function registerServe (program: Command): void {
     .option('--host <host>', 'address of the local API and web UI', '127.0.0.1')
     .option('--port <port>', `port of the local API and web UI; 0 picks a free one (default ${DEFAULT_PORT})`, portArg), { remembered: true })
     .option('--ice-server <url>', 'STUN or TURN server for video meetings, remembered (repeatable): stun:HOST:PORT, turn:USER:PASSWORD@HOST:PORT[?transport=udp|tcp], turns:USER:PASSWORD@HOST:PORT', iceServerArg)
+    .option('--no-ice-server', 'forget the remembered STUN/TURN servers (meetings: host candidates only)')
     .addOption(new Option('--open-hint', 'print a hint about opening the web UI; create an identity if needed').hideHelp())
     // Tests: nodes on different loopback addresses, so a firewall rule can keep two of them apart.
     .addOption(new Option('--dht-host <address>', 'bind the DHT\'s UDP sockets to this IP address').argParser(ipArg).hideHelp())
@@ -150,8 +152,9 @@ TURN server your union runs, e.g. --ice-server turn:solidar:SECRET@turn.example.
 (repeat the option for several; a STUN server alone helps only behind simple NATs;
 percent-encode ":", "@", "/" or "?" in a username or password, e.g. %40 for "@").
 The list is remembered in <home>/config.json (mode 0600) and replaces the one saved
-before; it can also be edited in the web app (Network page), where changes apply to
-the next meeting you join. Passwords are never printed or logged.
+before (--no-ice-server forgets it); it can also be edited in the web app (Network
+page), where changes apply to the next meeting you join. Passwords are never printed
+or logged.
 
 LAN mode: --lan (this run), or "local network" chosen in the web app (remembered;
 --no-lan skips it for a run), finds other Solidar nodes on the local network by mDNS
@@ -186,7 +189,7 @@ Examples:
         writeConfig(home, {
           ...config,
           ...(decision.remember ? { network: decision.choice } : {}),
-          ...(opts.iceServer !== undefined ? { iceServers: rememberedIceServers(opts.iceServer) } : {})
+          ...(opts.iceServer !== undefined ? { iceServers: opts.iceServer === false ? [] : rememberedIceServers(opts.iceServer) } : {})
         })
       }
       const token = loadOrCreateToken(home)
