@@ -4,7 +4,8 @@
  * Files (all mode 0600, all written atomically: temporary file + fsync + rename):
  * - `identity.json`: the device key pair (core's `encodeIdentity`), never overwritten
  * - `token`: 32 random bytes as hex; the bearer token of the local API
- * - `config.json`: `{ network: { mode, bootstrap }, lan? }`, the remembered network choice (and LAN mode)
+ * - `config.json`: `{ network: { mode, bootstrap }, lan?, iceServers? }`, the remembered network choice,
+ *   LAN mode and the meetings' STUN/TURN servers (with TURN credentials: the reason for 0600)
  * - `daemon.json`: `{ pid, host, port, url }` of the running daemon, removed on clean exit
  */
 import { randomBytes } from 'node:crypto'
@@ -15,6 +16,7 @@ import { errors } from '@solidar/core/errors'
 import { decodeIdentity, encodeIdentity, memberId } from '@solidar/core/identity'
 import type { Identity } from '@solidar/core'
 import type { NetworkChoice } from './runtime.ts'
+import { checkIceServers, type IceServer } from './ice-servers.ts'
 
 const DIR_MODE = 0o700
 const FILE_MODE = 0o600
@@ -29,6 +31,8 @@ export interface HomeConfig {
   network?: NetworkChoice
   /** LAN mode (mDNS discovery, libp2p) at every start, chosen in the web app; `--no-lan` skips it for one run. */
   lan?: boolean
+  /** STUN/TURN servers for video meetings (`serve --ice-server` or the web app), credentials included. */
+  iceServers?: IceServer[]
 }
 
 /** What a running daemon publishes about itself; `url` is the API base URL without the token. */
@@ -239,6 +243,14 @@ export function readConfig (home: string): HomeConfig {
   if (lan !== undefined) {
     if (typeof lan !== 'boolean') throw errors.badRequest(`${file} holds an invalid "lan" entry (true or false)`)
     config.lan = lan
+  }
+  const ice = (raw as Record<string, unknown>).iceServers
+  if (ice !== undefined) {
+    try {
+      config.iceServers = checkIceServers(ice)
+    } catch (err) {
+      throw errors.badRequest(`${file} holds an invalid "iceServers" entry: ${(err as Error).message}`)
+    }
   }
   return config
 }

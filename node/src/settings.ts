@@ -3,12 +3,14 @@
  * is in no group yet, and the remembered network choice (config.json): a DHT mode and whether
  * to find peers on the local network (LAN mode, as `serve --lan`). The network a node uses is
  * fixed while it runs: a changed choice applies at the next `solidar serve`, and
- * `restartRequired` says so.
+ * `restartRequired` says so. The meetings' STUN/TURN servers (config.json `iceServers`) apply
+ * at once: the web app reads them from `GET /api/meetings/config` whenever it joins a meeting.
  */
 import path from 'node:path'
 import { encodeIdentity, errors, validateName } from '@solidar/core'
 import type { Solidar } from '@solidar/core'
 import { IDENTITY_FILE, readConfig, writeConfig, writeFileAtomic } from './home.ts'
+import { normalizeIceServers, type IceServer } from './ice-servers.ts'
 import { parseHostPort } from './hyperswarm-transport.ts'
 import type { NetworkChoice } from './runtime.ts'
 
@@ -29,6 +31,8 @@ export interface NodeSettings {
     /** True when the remembered choice differs from the running one: restart `solidar serve`. */
     restartRequired: boolean
   }
+  /** STUN/TURN servers for video meetings, with TURN credentials (the API is the user's own); apply at the next join. */
+  meetings: { iceServers: IceServer[] }
 }
 
 export interface SettingsApi {
@@ -36,6 +40,10 @@ export interface SettingsApi {
   setName (name: string): Promise<NodeSettings>
   /** Remembers a network choice; `lan` undefined keeps the remembered LAN mode. */
   setNetwork (choice: NetworkChoice, lan?: boolean): Promise<NodeSettings>
+  /** Remembers the meetings' STUN/TURN servers (replacing the list; [] for none). Throws BAD_REQUEST. */
+  setIceServers (servers: unknown): Promise<NodeSettings>
+  /** The remembered STUN/TURN servers, read from config.json at every call. */
+  iceServers (): IceServer[]
 }
 
 const sameNetwork = (a: NetworkChoice, b: NetworkChoice): boolean =>
@@ -74,7 +82,8 @@ export function createSettings (opts: { home: string, solidar: Solidar, running:
         saved,
         lan: { running: runningLan, saved: savedLan },
         restartRequired: (saved !== null && !sameNetwork(saved, running)) || (savedLan !== null && savedLan !== runningLan)
-      }
+      },
+      meetings: { iceServers: config.iceServers ?? [] }
     }
   }
   return {
@@ -94,6 +103,12 @@ export function createSettings (opts: { home: string, solidar: Solidar, running:
       const config = readConfig(home)
       writeConfig(home, { ...config, network, ...(lan !== undefined ? { lan } : {}) })
       return get()
-    }
+    },
+    async setIceServers (servers) {
+      const iceServers = normalizeIceServers(servers)
+      writeConfig(home, { ...readConfig(home), iceServers })
+      return get()
+    },
+    iceServers: () => readConfig(home).iceServers ?? []
   }
 }

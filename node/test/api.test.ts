@@ -324,7 +324,8 @@ describe('settings routes (web onboarding)', { timeout: 60_000 }, () => {
     assert.deepEqual(before.json, {
       name: 'user',
       canRename: true,
-      network: { running: { mode: 'none', bootstrap: [] }, saved: null, lan: { running: false, saved: null }, restartRequired: false }
+      network: { running: { mode: 'none', bootstrap: [] }, saved: null, lan: { running: false, saved: null }, restartRequired: false },
+      meetings: { iceServers: [] }
     })
     const renamed = await call('PUT', '/api/settings/name', { name: '  Maria Müller ' })
     assert.equal(renamed.status, 200, renamed.text)

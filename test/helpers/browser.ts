@@ -19,10 +19,15 @@ const MEDIA_ARGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-med
 /** WebRTC between browsers on one host (loopback candidates, playback without a click). */
 const WEBRTC_ARGS = ['--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required']
 
-/** Chromium with its temp files in `tmp` (the test removes it). */
-export function launchChromium (tmp: string, opts: { media?: boolean, webrtc?: boolean } = {}): Promise<Browser> {
-  const args = [...BASE_ARGS, ...(opts.media === true ? MEDIA_ARGS : []), ...(opts.webrtc === true ? WEBRTC_ARGS : [])]
-  return chromium.launch({ executablePath: CHROMIUM, args, env: { ...process.env, TMPDIR: tmp }, timeout: 30_000 })
+/**
+ * Chromium with its temp files in `tmp` (the test removes it). `executablePath`: a wrapper that
+ * starts /usr/bin/chromium elsewhere (e.g. `ip netns exec NS`); `webrtc: 'playback'` allows
+ * playback without a click but no loopback candidates (browsers in separate namespaces).
+ */
+export function launchChromium (tmp: string, opts: { media?: boolean, webrtc?: boolean | 'playback', executablePath?: string } = {}): Promise<Browser> {
+  const webrtc = opts.webrtc === true ? WEBRTC_ARGS : opts.webrtc === 'playback' ? WEBRTC_ARGS.filter((a) => !a.includes('loopback')) : []
+  const args = [...BASE_ARGS, ...(opts.media === true ? MEDIA_ARGS : []), ...webrtc]
+  return chromium.launch({ executablePath: opts.executablePath ?? CHROMIUM, args, env: { ...process.env, TMPDIR: tmp }, timeout: 30_000 })
 }
 
 /** Throws unless the built app is there (`npm test` builds it; alone: `npm run build`). */

@@ -63,7 +63,11 @@ export interface NodeSettings {
     lan: { running: boolean, saved: boolean | null }
     restartRequired: boolean
   }
+  /** STUN/TURN servers for video meetings (with TURN credentials); used from the next join on. */
+  meetings: { iceServers: IceServer[] }
 }
+/** What `RTCPeerConnection({ iceServers })` takes. */
+export interface IceServer { urls: string, username?: string, credential?: string }
 export interface NodeStatus {
   id: string
   name: string
@@ -89,6 +93,7 @@ export const api = {
   settings: () => request<NodeSettings>('GET', '/api/settings'),
   setName: (name: string) => request<NodeSettings>('PUT', '/api/settings/name', { name }),
   setNetwork: (choice: NetworkChoice & { lan: boolean }) => request<NodeSettings>('PUT', '/api/settings/network', choice),
+  setIceServers: (servers: IceServer[]) => request<NodeSettings>('PUT', '/api/settings/ice-servers', { servers }),
 
   groups: () => request<GroupSummary[]>('GET', '/api/groups'),
   createGroup: (name: string) => request<{ id: string, name: string }>('POST', '/api/groups', { name }),

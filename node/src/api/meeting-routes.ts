@@ -1,32 +1,16 @@
 /**
  * Routes for video meetings: thin mappings of `SolidarApi.meetings` (signalling only; the
  * media flows browser to browser), plus the ICE servers the browsers may use (`solidar serve
- * --ice-server URL`, none by default: host candidates only, no STUN or TURN contacted).
+ * --ice-server URL` or the web app's network page, remembered in config.json; none by default:
+ * host candidates only, no STUN or TURN contacted). The browser reads them at every join.
  * Signals from peers reach the browser as `meeting-signal` events on WS /api/events, changes
  * of a meeting's participants as `meeting-update`.
  */
 import type { FastifyInstance } from 'fastify'
 import type { MediaState, MeetingSignal, SolidarApi } from '@solidar/core'
+import type { IceServer } from '../ice-servers.ts'
 
-/** What `RTCPeerConnection({ iceServers })` takes. */
-export interface IceServer { urls: string, username?: string, credential?: string }
-
-/**
- * Parses `--ice-server`: `stun:HOST[:PORT]`, `turn:USER:PASSWORD@HOST[:PORT][?transport=udp|tcp]`
- * or `turns:…` (RFC 7064/7065 URIs; TURN credentials before the `@`, taken out of the URL).
- */
-export function parseIceServer (value: string): IceServer {
-  const m = /^(stuns?|turns?):(?:([^:@/?\s]+):([^@/?\s]+)@)?([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?(\?transport=(?:udp|tcp))?$/.exec(value)
-  if (m === null) throw new Error(`"${value}" is not a STUN or TURN URL (stun:HOST:PORT, turn:USER:PASSWORD@HOST:PORT)`)
-  const [, scheme, user, pass, host, port, query] = m
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) throw new Error(`bad port in "${value}"`)
-  const urls = `${scheme}:${host}${port !== undefined ? `:${port}` : ''}${query ?? ''}`
-  const turn = scheme.startsWith('turn')
-  if (turn && user === undefined) throw new Error(`a TURN server needs credentials: turn:USER:PASSWORD@${host}${port !== undefined ? `:${port}` : ''}`)
-  if (!turn && query !== undefined) throw new Error(`"?transport=" is for TURN servers only: "${value}"`)
-  if (!turn && user !== undefined) throw new Error(`a STUN server takes no credentials: "${value}"`)
-  return turn ? { urls, username: decodeURIComponent(user!), credential: decodeURIComponent(pass!) } : { urls }
-}
+export { parseIceServer, type IceServer } from '../ice-servers.ts'
 
 type GroupParams = { group: string }
 type MeetingParams = { group: string, meeting: string }
@@ -51,10 +35,15 @@ const signalBody = object({
   signal: { type: 'object', required: ['type'], properties: { type: { type: 'string', maxLength: 32 } }, maxProperties: 8 }
 }, ['session', 'device', 'to', 'signal'])
 
-export function registerMeetingRoutes (app: FastifyInstance, api: SolidarApi, opts: { iceServers?: IceServer[] } = {}): void {
-  const iceServers = opts.iceServers ?? []
+/** The ICE servers: a fixed list, or a function read at every request (the remembered list, editable while running). */
+export type IceServerSource = IceServer[] | (() => IceServer[])
 
-  app.get('/api/meetings/config', async () => ({ iceServers, maxParticipants: api.meetings.maxParticipants }))
+export function registerMeetingRoutes (app: FastifyInstance, api: SolidarApi, opts: { iceServers?: IceServerSource } = {}): void {
+  const source = opts.iceServers ?? []
+  const iceServers = typeof source === 'function' ? source : () => source
+
+  // Inside the token scope (server.ts): TURN credentials go only to holders of the API token.
+  app.get('/api/meetings/config', async () => ({ iceServers: iceServers(), maxParticipants: api.meetings.maxParticipants }))
 
   app.get<{ Params: GroupParams }>('/api/groups/:group/meetings', { schema: { params: groupParams } },
     async (req) => api.meetings.list(req.params.group))

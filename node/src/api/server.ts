@@ -29,7 +29,7 @@ import { registerRoutes } from './routes.ts'
 import { registerMembershipRoutes } from './membership-routes.ts'
 import { registerPadRoutes } from './pad-routes.ts'
 import { registerMirrorRoutes } from './mirror-routes.ts'
-import { registerMeetingRoutes, type IceServer } from './meeting-routes.ts'
+import { registerMeetingRoutes, type IceServerSource } from './meeting-routes.ts'
 import { registerBridgeRoutes } from './bridge-routes.ts'
 import type { MirrorApi } from '../mirrors.ts'
 import { registerSettingsRoutes } from './settings-routes.ts'
@@ -57,7 +57,7 @@ export interface ApiServerOptions {
   /** Name and network settings (web onboarding); without it the /settings routes do not exist (404). */
   settings?: SettingsApi
   /** STUN/TURN servers the web app's meetings may use (`serve --ice-server`); none by default. */
-  iceServers?: IceServer[]
+  iceServers?: IceServerSource
 }
 
 export interface ApiServer {

@@ -6,7 +6,8 @@ import { isIP } from 'node:net'
 import { InvalidArgumentError } from 'commander'
 import { validateName } from '@solidar/core/identity'
 import { formatDuration, parseDuration } from './duration.ts'
-import { parseIceServer, type IceServer } from '../api/meeting-routes.ts'
+import { parseIceServer, type IceServer } from '../ice-servers.ts'
+import { CliError, EXIT } from './errors.ts'
 
 /** `--port N`: 0 (any free port) to 65535. */
 export function portArg (value: string): number {
@@ -72,11 +73,15 @@ export function bootstrapArg (value: string, previous: string[] = []): string[] 
   return [...previous, ...entries]
 }
 
-/** `--ice-server URL` (repeatable): collects the STUN/TURN servers for video meetings. */
+/**
+ * `--ice-server URL` (repeatable): collects the STUN/TURN servers for video meetings. A usage
+ * error of its own (exit 64), not InvalidArgumentError: commander would echo the argument,
+ * password included.
+ */
 export function iceServerArg (value: string, previous: IceServer[] = []): IceServer[] {
   try {
     return [...previous, parseIceServer(value)]
   } catch (err) {
-    throw new InvalidArgumentError((err as Error).message + '.')
+    throw new CliError(`--ice-server: ${(err as Error).message}. (run with --help for usage)`, EXIT.USAGE)
   }
 }

@@ -1,8 +1,8 @@
 /** The node's meeting API (signalling only; see core/src/meetings/api.ts). */
-import { request } from '../api.ts'
+import { request, type IceServer } from '../api.ts'
 import type { MediaState, MeetingSignal, MeetingView } from '../types.ts'
 
-export interface IceServer { urls: string, username?: string, credential?: string }
+export type { IceServer }
 export interface MeetingConfig { iceServers: IceServer[], maxParticipants: number }
 
 const enc = encodeURIComponent

@@ -179,14 +179,14 @@ export class Mesh {
     await this.#renew()
   }
 
-  /** Per connection: decoded video frames, received audio packets and the addresses of the ICE pair in use (tests, diagnosis). */
-  async stats (): Promise<Array<{ name: string, state: PeerState, framesDecoded: number, audioPackets: number, pairs: Array<{ local: string, remote: string, remoteType: string }> }>> {
+  /** Per connection: decoded video frames, received audio packets and the addresses and types (host, srflx, prflx, relay) of the ICE pair in use (tests, diagnosis). */
+  async stats (): Promise<Array<{ name: string, state: PeerState, framesDecoded: number, audioPackets: number, pairs: Array<{ local: string, localType: string, remote: string, remoteType: string }> }>> {
     const out = []
     for (const [key, c] of this.#conns) {
       const pc = (c.peer as unknown as { _pc: RTCPeerConnection })._pc
       let framesDecoded = 0
       let audioPackets = 0
-      const pairs: Array<{ local: string, remote: string, remoteType: string }> = []
+      const pairs: Array<{ local: string, localType: string, remote: string, remoteType: string }> = []
       if (pc) {
         const report = await pc.getStats()
         const byId = new Map<string, any>()
@@ -199,7 +199,7 @@ export class Mesh {
             const r = byId.get(s.remoteCandidateId)
             // A peer-reflexive remote candidate (learnt from a check that came before the
             // candidate's signal) has no address in the stats: browsers hide it.
-            pairs.push({ local: `${l?.address ?? l?.ip ?? ''}:${l?.port}`, remote: `${r?.address ?? r?.ip ?? ''}:${r?.port}`, remoteType: String(r?.candidateType) })
+            pairs.push({ local: `${l?.address ?? l?.ip ?? ''}:${l?.port}`, localType: String(l?.candidateType), remote: `${r?.address ?? r?.ip ?? ''}:${r?.port}`, remoteType: String(r?.candidateType) })
           }
         })
       }

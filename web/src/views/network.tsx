@@ -5,6 +5,7 @@ import type { NetworkChoice, NodeSettings, NodeStatus } from '../api.ts'
 import type { AppContext } from '../app.tsx'
 import { formatTime, useT } from '../i18n.ts'
 import { CodeBox, ErrorBox, Qr } from '../ui.tsx'
+import { IceServersForm } from './ice-servers.tsx'
 
 type Option = 'none' | 'lan' | 'bootstrap' | 'public'
 
@@ -111,6 +112,14 @@ export function Network ({ ctx }: { ctx: AppContext }) {
             <h2>{t('network.settings')}</h2>
             <RestartNotice settings={settings} />
             <NetworkForm settings={settings} onSaved={setSettings} />
+          </div>
+          )
+        : null}
+      {settings !== null
+        ? (
+          <div class="panel">
+            <h2>{t('ice.title')}</h2>
+            <IceServersForm settings={settings} onSaved={setSettings} />
           </div>
           )
         : null}

@@ -8,7 +8,7 @@ import { createIdentity, memberId, validateName } from '@solidar/core/identity'
 import type { Identity } from '@solidar/core'
 import type { RunningNode } from '../../runtime.ts'
 import type { ApiServer } from '../../api/server.ts'
-import type { IceServer } from '../../api/meeting-routes.ts'
+import { checkIceServers, type IceServer } from '../../ice-servers.ts'
 import type { SettingsApi } from '../../settings.ts'
 import {
   ensureHome, homeWarning, loadOrCreateToken, readConfig, readDaemonInfo, readIdentity, removeDaemonInfo,
@@ -29,7 +29,8 @@ interface ServeOptions extends NetworkOptionFlags {
   host: string
   port?: number
   openHint?: boolean
-  iceServer?: IceServer[]
+  /** The `--ice-server` list; false for `--no-ice-server` (forget the remembered list). */
+  iceServer?: IceServer[] | false
   dhtHost?: string
 }
 
@@ -69,7 +70,8 @@ async function listen (node: RunningNode, opts: ServeOptions, port: number, toke
   // Loaded here, not at the top: the other commands start faster without fastify.
   const { startApiServer } = await import('../../api/server.ts')
   try {
-    return await startApiServer({ api: node.api, mirrors: node.mirrors, settings, host: opts.host, port, token, logger, iceServers: opts.iceServer ?? [] })
+    // Read from config.json at every request: a list changed in the web app applies at the next join.
+    return await startApiServer({ api: node.api, mirrors: node.mirrors, settings, host: opts.host, port, token, logger, iceServers: () => settings.iceServers() })
   } catch (err) {
     await node.close().catch(() => {})
     const code = (err as NodeJS.ErrnoException).code
@@ -116,12 +118,23 @@ function heapSnapshotsOnSignal (): void {
   })
 }
 
+/** The `--ice-server` list to remember: checked as a whole (count, duplicates), a usage error if bad. */
+function rememberedIceServers (list: IceServer[]): IceServer[] {
+  try {
+    return checkIceServers(list)
+  } catch (err) {
+    throw new CliError(`--ice-server: ${(err as Error).message}`, EXIT.USAGE)
+  }
+}
+
 /** Registers `serve`. */
 export function registerServe (program: Command): void {
   addNetworkOptions(program.command('serve')
     .description('run the Solidar node of this home, with the local API and web UI, until Ctrl+C')
     .option('--host <host>', 'address of the local API and web UI', '127.0.0.1')
     .option('--port <port>', `port of the local API and web UI; 0 picks a free one (default ${DEFAULT_PORT})`, portArg), { remembered: true })
+    .option('--ice-server <url>', 'STUN or TURN server for video meetings, remembered (repeatable): stun:HOST:PORT, turn:USER:PASSWORD@HOST:PORT[?transport=udp|tcp], turns:USER:PASSWORD@HOST:PORT', iceServerArg)
+    .option('--no-ice-server', 'forget the remembered STUN/TURN servers (meetings: host candidates only)')
     .addOption(new Option('--open-hint', 'print a hint about opening the web UI; create an identity if needed').hideHelp())
     // Tests: nodes on different loopback addresses, so a firewall rule can keep two of them apart.
     .addOption(new Option('--dht-host <address>', 'bind the DHT\'s UDP sockets to this IP address').argParser(ipArg).hideHelp())
@@ -133,10 +146,15 @@ e.g. http://127.0.0.1:${DEFAULT_PORT}/#token=..., and notes on stderr. Writes
 Network: a choice made with --bootstrap or --public-dht (or in the web app) is remembered
 for later runs. Without any, the node stays local and contacts nobody.
 
-Video meetings: browsers connect directly. Without --ice-server they use host
+Video meetings: browsers connect directly. Without ICE servers they use host
 candidates only (same LAN, no STUN or TURN contacted); across the internet, add a
 TURN server your union runs, e.g. --ice-server turn:solidar:SECRET@turn.example.org:3478
-(repeat the option for several; a STUN server alone helps only behind simple NATs).
+(repeat the option for several; a STUN server alone helps only behind simple NATs;
+percent-encode ":", "@", "/" or "?" in a username or password, e.g. %40 for "@").
+The list is remembered in <home>/config.json (mode 0600) and replaces the one saved
+before (--no-ice-server forgets it); it can also be edited in the web app (Network
+page), where changes apply to the next meeting you join. Passwords are never printed
+or logged.
 
 LAN mode: --lan (this run), or "local network" chosen in the web app (remembered;
 --no-lan skips it for a run), finds other Solidar nodes on the local network by mDNS
@@ -167,7 +185,13 @@ Examples:
 
       const config = readConfig(home)
       const decision = chooseNetwork(opts, config)
-      if (decision.remember) writeConfig(home, { ...config, network: decision.choice })
+      if (decision.remember || opts.iceServer !== undefined) {
+        writeConfig(home, {
+          ...config,
+          ...(decision.remember ? { network: decision.choice } : {}),
+          ...(opts.iceServer !== undefined ? { iceServers: opts.iceServer === false ? [] : rememberedIceServers(opts.iceServer) } : {})
+        })
+      }
       const token = loadOrCreateToken(home)
       const port = opts.port ?? DEFAULT_PORT
 
@@ -196,6 +220,9 @@ Examples:
       print(uiUrl)
       const lanText = describeLan(lan)
       note(`Solidar is running for home ${home}; network: ${describeNetwork(decision.choice)}${lanText !== null ? `; ${lanText}` : ''}.`)
+      const ice = settings.iceServers()
+      // URLs only: never the TURN credentials.
+      if (ice.length > 0) note(`Video meetings may use: ${ice.map((s) => s.urls).join(', ')}`)
       const listening = node.solidar.transport?.info?.().find(i => i.name === 'libp2p')?.listening ?? []
       if (listening.length > 0) note(`libp2p listens on ${listening.join(', ')}`)
       if (decision.source === 'default' && lanText === null) {
