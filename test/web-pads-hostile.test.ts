@@ -184,8 +184,13 @@ describe('web editor in Chromium: hostile pad content and disguised links', { ti
     const saved = await text()
     assert.match(saved, /level 18/)
     assert.doesNotMatch(saved, new RegExp(`level ${level}\\b`))
-    // And it goes on: typing is saved again.
-    await editor.getByText('Top of the pad').click()
+    // And it goes on: once the tab has loaded the pad again (a new editor, state saved),
+    // typing is saved again.
+    await waitFor(async () => (await page.locator('p.sync').getAttribute('data-state')) === 'saved', { what: 'the pad loaded again', timeout: 30_000 })
+    const top = editor.locator('p').first()
+    await top.click()
+    await page.waitForFunction((label) => document.querySelector(`[aria-label="${label}"] > p:first-of-type`)?.contains(document.getSelection()?.anchorNode ?? null) === true,
+      `Text of ${title}`, { timeout: 10_000 })
     await page.keyboard.press('End')
     await page.keyboard.type(' and on')
     await waitFor(async () => (await text()).includes('Top of the pad and on'), { what: 'typing after the refusal is saved', timeout: 30_000 })
