@@ -72,6 +72,9 @@ export function decodeInviteCode (code: unknown): DecodedInvite {
   } catch {
     throw errors.inviteMalformed('it contains characters that do not belong in a code')
   }
+  // z32 fills missing bits with zeros: a code that lost its last character can decode to the same
+  // bytes (when those bits were zero, 1 time in 4). A complete code has exactly this many characters.
+  if (text.length - PREFIX.length !== Math.ceil(bytes.byteLength * 8 / 5)) throw errors.inviteMalformed('it has the wrong length (a character lost, doubled or cut off?)')
   if (bytes.byteLength < 1 + CHECKSUM_BYTES + 32) throw errors.inviteMalformed('it is too short (was it cut off?)')
   const body = bytes.subarray(0, bytes.byteLength - CHECKSUM_BYTES)
   if (!b4a.equals(checksum(body), bytes.subarray(bytes.byteLength - CHECKSUM_BYTES))) {

@@ -121,9 +121,9 @@ test('wrong prefix, truncation, foreign characters, empty and non-text inputs gi
   }
   malformed(() => decodeInviteCode(PREFIX + body.slice(0, 16)), /too short \(was it cut off\?\)/)
   // lost a character in the middle
-  malformed(() => decodeInviteCode(code.slice(0, 30) + code.slice(31)), /checksum does not match|characters that do not belong/)
+  malformed(() => decodeInviteCode(code.slice(0, 30) + code.slice(31)), /checksum does not match|characters that do not belong|wrong length/)
   // doubled a character
-  malformed(() => decodeInviteCode(code.slice(0, 30) + code[30] + code.slice(30)), /checksum does not match|characters that do not belong/)
+  malformed(() => decodeInviteCode(code.slice(0, 30) + code[30] + code.slice(30)), /checksum does not match|characters that do not belong|wrong length/)
 
   // characters outside z-base-32 (0, 2, l, v and punctuation)
   for (const ch of ['0', '2', 'l', 'v', '-', '.', 'ä', '/']) {
@@ -175,4 +175,20 @@ test('whitespace, line breaks and letter case are tolerated', () => {
     code.slice(0, 10).toUpperCase() + code.slice(10)
   ]
   for (const v of variants) sameInvite(decodeInviteCode(v), original)
+})
+
+test('a code that lost its last character is refused even when z32 fills the lost bits with the zeros they were', () => {
+  // z32 decodes a string one character short to the same bytes whenever the bits that character
+  // carried were zero (1 code in 4 of the current length): found by a flaky CI run. Pick such a code.
+  let found = 0
+  for (let i = 0; i < 400 && found < 5; i++) {
+    const inv = createInvite(hcrypto.randomBytes(32), { expires: Date.now() + 60_000 })
+    const code = encodeInviteCode(inv.invite, { issuer: hcrypto.randomBytes(32), encryptionKey: hcrypto.randomBytes(32) })
+    const cut = code.slice(0, -1)
+    if (!b4a.equals(z32.decode(cut.slice(PREFIX.length)), z32.decode(code.slice(PREFIX.length)))) continue
+    found++
+    malformed(() => decodeInviteCode(cut), /wrong length \(a character lost, doubled or cut off\?\)/)
+    assert.equal(decodeInviteCode(code).id.length, 32)
+  }
+  assert.ok(found > 0, 'such codes exist (a quarter of them)')
 })
