@@ -17,19 +17,13 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { REPO_ROOT } from './helpers/cli.ts'
-import { childEnv, startProcess } from './helpers/processes.ts'
-import { ip, netnsUnavailable } from './helpers/netns.ts'
+import { ip, netnsUnavailable, removeNamespaces, runTestFileInNs } from './helpers/netns.ts'
 import { RELAY_ADDR, SIDES, TURN_ADDR } from './turn/topology.ts'
 
 const run = promisify(execFile)
 const INNER = path.join('test', 'turn', 'meeting.ts')
 const INNER_TIMEOUT_MS = 150_000
 const TURNSERVER = '/usr/bin/turnserver'
-
-async function pidsIn (ns: string): Promise<number[]> {
-  const { stdout } = await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))
-  return stdout.split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number)
-}
 
 const skip = netnsUnavailable() ?? (existsSync(TURNSERVER) ? null : `${TURNSERVER} is missing: apt-get install coturn`)
 
@@ -66,24 +60,10 @@ describe('video meetings through a TURN server', { timeout: INNER_TIMEOUT_MS + 6
         }
         assert.match(ip(['-n', `${tag}-${side.name}`, 'route', 'get', TURN_ADDR]), new RegExp(`via ${side.hubAddr.replace(/\./g, '\\.')}`))
       }
-      const inner = startProcess('ip', ['netns', 'exec', hub, process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', INNER],
-        { name: 'TURN meeting (on the hub)', cwd: REPO_ROOT, env: childEnv(env) })
-      let timer: NodeJS.Timeout | undefined
-      const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), INNER_TIMEOUT_MS) })
-      const result = await Promise.race([inner.exited, timedOut])
-      clearTimeout(timer)
-      if (result === 'timeout') await inner.kill9().catch(() => {})
-      const output = `${inner.stdout}\n${inner.stderr}`
-      if (process.env.SOLIDAR_TEST_VERBOSE === '1' || result === 'timeout' || result.code !== 0) console.log(output)
-      assert.notEqual(result, 'timeout', `the TURN meeting test did not finish within ${INNER_TIMEOUT_MS / 1000} s`)
-      assert.equal(inner.exit?.code, 0, 'the TURN meeting test on the hub passed (its output is above)')
-      assert.match(inner.stdout, /^ℹ pass [1-9]/m)
-      assert.match(inner.stdout, /^ℹ fail 0$/m)
+      await runTestFileInNs(hub, INNER, { what: 'the TURN meeting test on the hub', timeoutMs: INNER_TIMEOUT_MS, env })
     } finally {
-      for (const ns of created) {
-        for (const pid of await pidsIn(ns)) { try { process.kill(pid, 'SIGKILL') } catch {} }
-      }
-      for (const ns of created.reverse()) await run('ip', ['netns', 'del', ns]).catch(() => {})
+      // Never throws here (that would hide the test's own error): problems are printed.
+      for (const problem of removeNamespaces(created)) console.error(`cleanup: ${problem}`)
     }
   })
 })

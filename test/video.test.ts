@@ -19,20 +19,13 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { REPO_ROOT } from './helpers/cli.ts'
-import { childEnv, startProcess } from './helpers/processes.ts'
-import { nft } from './helpers/netns.ts'
+import { nft, removeNamespaces, runTestFileInNs } from './helpers/netns.ts'
 import { BLOCK_RULES } from './video/hosts.ts'
 
 const run = promisify(execFile)
 const INNER = path.join('test', 'video', 'mesh.ts')
 /** A quiet machine needs ~1.5 min; two loaded cores up to ~5. */
 const INNER_TIMEOUT_MS = 420_000
-
-/** PIDs of the processes in a namespace (all started by this test: the driver, daemons, browsers). */
-async function pidsIn (ns: string): Promise<number[]> {
-  const { stdout } = await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))
-  return stdout.split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number)
-}
 
 describe('video meetings in Chromium', { timeout: INNER_TIMEOUT_MS + 60_000 }, () => {
   it('three browsers meet peer to peer over loopback only (in their own network namespace), two of whose nodes cannot connect', async () => {
@@ -46,23 +39,10 @@ describe('video meetings in Chromium', { timeout: INNER_TIMEOUT_MS + 60_000 }, (
       nft(ns, BLOCK_RULES)
       const { stdout: rules } = await run('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'meet'])
       assert.equal([...rules.matchAll(/ip saddr 127\.0\.0\.[23] ip daddr 127\.0\.0\.[23] counter packets \d+ bytes \d+ drop/g)].length, 2, `both block rules are in place:\n${rules}`)
-      const inner = startProcess('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', INNER],
-        { name: 'video mesh (in namespace)', cwd: REPO_ROOT, env: childEnv() })
-      let timer: NodeJS.Timeout | undefined
-      const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), INNER_TIMEOUT_MS) })
-      const result = await Promise.race([inner.exited, timedOut])
-      clearTimeout(timer)
-      if (result === 'timeout') await inner.kill9().catch(() => {})
-      const output = `${inner.stdout}\n${inner.stderr}`
-      if (process.env.SOLIDAR_TEST_VERBOSE === '1' || result === 'timeout' || result.code !== 0) console.log(output)
-      assert.notEqual(result, 'timeout', `the meeting test did not finish within ${INNER_TIMEOUT_MS / 1000} s`)
-      assert.equal(inner.exit?.code, 0, 'the meeting test inside the namespace passed (its output is above)')
-      // The spec reporter (chosen above) ends with "ℹ pass N" / "ℹ fail 0".
-      assert.match(inner.stdout, /^ℹ pass [1-9]/m)
-      assert.match(inner.stdout, /^ℹ fail 0$/m)
+      await runTestFileInNs(ns, INNER, { what: 'the meeting test', timeoutMs: INNER_TIMEOUT_MS })
     } finally {
-      for (const pid of await pidsIn(ns)) { try { process.kill(pid, 'SIGKILL') } catch {} }
-      await run('ip', ['netns', 'del', ns]).catch(() => {})
+      // Never throws here (that would hide the test's own error): problems are printed.
+      for (const problem of removeNamespaces([ns])) console.error(`cleanup: ${problem}`)
     }
   })
 })

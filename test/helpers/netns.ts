@@ -5,6 +5,7 @@
  * a host with `ip netns exec` (which execs, so the PID we hold is the node's own).
  * Needs root; `netnsUnavailable()` says why not when it cannot run.
  */
+import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { REPO_ROOT, solidarArgv, type CliResult } from './cli.ts'
 import { childEnv, startProcess, type ManagedProcess } from './processes.ts'
@@ -123,4 +124,51 @@ export async function cliInNs (ns: string, home: string, args: string[], timeout
     await proc.kill9().catch(() => {})
     throw new Error(`${err.message}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`)
   }
+}
+
+/** PIDs of the processes in namespace `ns` (none if it is gone). */
+export function pidsIn (ns: string): number[] {
+  let out = ''
+  try { out = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) } catch { return [] } // the namespace is gone: no processes
+  return out.split(/\s+/).filter((x) => /^\d+$/.test(x)).map(Number)
+}
+
+/**
+ * Ends every process in the namespaces (all started by the test that made them) and deletes
+ * them, last made first. For `finally` blocks: it never throws, it returns what went wrong.
+ */
+export function removeNamespaces (names: string[]): string[] {
+  const problems: string[] = []
+  for (const ns of names) {
+    for (const pid of pidsIn(ns)) {
+      try { process.kill(pid, 'SIGKILL') } catch (err: any) { if (err?.code !== 'ESRCH') problems.push(`kill ${pid}: ${err.message}`) } // ESRCH: already gone
+    }
+  }
+  for (const ns of [...names].reverse()) {
+    try { ip(['netns', 'del', ns]) } catch (err: any) { problems.push(err.message) }
+  }
+  return problems
+}
+
+/**
+ * Runs the node:test file `file` inside namespace `ns` (spec reporter) and fails unless it
+ * passes within `timeoutMs`; its output is printed when it fails (always with
+ * SOLIDAR_TEST_VERBOSE=1). `what` names it in the failure messages.
+ */
+export async function runTestFileInNs (ns: string, file: string, opts: { what: string, timeoutMs: number, env?: NodeJS.ProcessEnv }): Promise<void> {
+  const inner = startProcess('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', file],
+    { name: `${opts.what} (in ${ns})`, cwd: REPO_ROOT, env: childEnv(opts.env) })
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), opts.timeoutMs) })
+  const result = await Promise.race([inner.exited, timedOut])
+  clearTimeout(timer)
+  // A process that outlives SIGKILL is reported by the timeout assertion below, after its output.
+  if (result === 'timeout') await inner.kill9().catch(() => {})
+  const output = `${inner.stdout}\n${inner.stderr}`
+  if (process.env.SOLIDAR_TEST_VERBOSE === '1' || result === 'timeout' || result.code !== 0) console.log(output)
+  assert.notEqual(result, 'timeout', `${opts.what} did not finish within ${opts.timeoutMs / 1000} s`)
+  assert.equal(inner.exit?.code, 0, `${opts.what} passed (its output is above)`)
+  // The spec reporter (chosen above) ends with "ℹ pass N" / "ℹ fail 0".
+  assert.match(inner.stdout, /^ℹ pass [1-9]/m)
+  assert.match(inner.stdout, /^ℹ fail 0$/m)
 }
