@@ -54,6 +54,7 @@ describe('a passive network observer', { skip: skip ?? false, timeout: 300_000 }
   before(async () => { dir = await makeTempDir('solidar-observer-') })
 
   after(async () => {
+    // Teardown goes on past any one failure: what still runs in the namespace dies with it below.
     for (const r of recorders) if (r.running) await r.kill9().catch(() => {})
     await Promise.all(nodes.map(n => n.stop().catch(() => n.proc?.kill9())))
     await dht?.stop().catch(() => {})

@@ -24,6 +24,7 @@ describe('web app: invites', { timeout: 240_000 }, () => {
   })
 
   after(async () => {
+    // A browser that will not close must not keep the daemons alive: they are stopped next.
     await browser?.close().catch(() => {})
     await cluster?.close()
     if (tmp !== '') await removeTempDir(tmp)

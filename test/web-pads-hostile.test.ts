@@ -62,6 +62,7 @@ describe('web editor in Chromium: hostile pad content and disguised links', { ti
   })
 
   after(async () => {
+    // A browser that will not close must not keep the daemons alive: they are stopped next.
     await browser?.close().catch(() => {})
     await cluster?.close()
     if (tmp !== '') await removeTempDir(tmp)

@@ -801,6 +801,7 @@ export class Solidar implements SolidarApi {
         if (verdict.ok) done(null, { key: verdict.key, encryptionKey: verdict.encryptionKey })
         else done(verdict.error)
       })
+      // A failed announce leaves the request unanswered: the join ends with JOIN_TIMEOUT.
       this.transport!.join(invite.discoveryKey, { server: true, client: true }).catch(() => {})
     })
   }

@@ -121,6 +121,7 @@ describe('a meeting through TURN only', { timeout: 150_000 }, () => {
   })
 
   after(async () => {
+    // Teardown goes on past any one failure: turn.test.ts ends every process left in the namespaces.
     for (const p of people) await p.browser.close().catch(() => {})
     for (const s of servers) s.close()
     for (const f of forwarders) await f.stop(2000).catch(() => {})
