@@ -42,7 +42,9 @@ export async function revokeInvite (ctx: ApplyContext<InviteRevoke>) {
  * member is removed, leaves, is demoted, or revokes a device. The mark stays, so promoting the
  * member again does not bring old codes back to life.
  */
-export async function orphanInvites (tx: ViewTx, member: string, ts: number, device?: string): Promise<void> {
+export async function orphanInvites (tx: ViewTx, rules: number, member: string, ts: number, device?: string): Promise<void> {
+  // Rules 1 (rules.ts): an invite outlived its issuer's authority; marking it would misreport it.
+  if (rules < 2) return
   for (const key of await tx.keys('i!')) {
     const invite = await tx.get<InviteRecord>(key)
     if (!invite || invite.createdBy !== member || invite.revoked || invite.orphaned) continue

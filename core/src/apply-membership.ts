@@ -114,7 +114,7 @@ async function removeFromGroup (ctx: ApplyContext, target: MemberRecord, why: 'r
   for (const key of keys) if (!host.removeable(key)) reject('autobase cannot remove this writer (last indexer)')
   tx.put(K.member(target.id), { ...target, left: ctx.cmd.ts })
   tx.put(K.rekey, 1)
-  if (rulesOf(ctx.meta) >= 2) await orphanInvites(tx, target.id, ctx.cmd.ts)
+  await orphanInvites(tx, rulesOf(ctx.meta), target.id, ctx.cmd.ts)
   for (const key of keys) await host.removeWriter(key)
 }
 
@@ -149,7 +149,7 @@ export async function setRole (ctx: ApplyContext<MemberRole>) {
   if (target.role === cmd.role) reject(`already ${cmd.role}`)
   if (target.role === 'admin' && await adminCount(tx) <= 1) reject('a group keeps at least one admin')
   tx.put(K.member(target.id), { ...target, role: cmd.role })
-  if (target.role === 'admin' && rulesOf(ctx.meta) >= 2) await orphanInvites(tx, target.id, cmd.ts)
+  if (target.role === 'admin') await orphanInvites(tx, rulesOf(ctx.meta), target.id, cmd.ts)
   for (const w of target.writers) await host.addWriter(b4a.from(w, 'hex'), { indexer: cmd.role === 'admin' })
 }
 
@@ -228,7 +228,7 @@ export async function revokeDevice (ctx: ApplyContext<DeviceRevoke>) {
     devices: (author.devices ?? []).map(d => d.device === device ? { ...d, revoked: cmd.ts } : d)
   })
   tx.put(K.rekey, 1)
-  if (rulesOf(ctx.meta) >= 2) await orphanInvites(tx, author.id, cmd.ts, device)
+  await orphanInvites(tx, rulesOf(ctx.meta), author.id, cmd.ts, device)
   await host.removeWriter(key)
 }
 
