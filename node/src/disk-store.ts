@@ -144,8 +144,14 @@ export function storeDir (home: string): string {
  */
 function privateStoreDir (home: string): void {
   const dir = storeDir(home)
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-  fs.chmodSync(dir, 0o700)
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+    fs.chmodSync(dir, 0o700)
+  } catch (err: any) {
+    // A read-only disk (or a store this user may not chmod): opening it goes on, so what is
+    // saved stays readable, and a write fails with the store's own clear error.
+    if (err?.code !== 'EROFS' && err?.code !== 'EPERM' && err?.code !== 'EACCES') throw err
+  }
 }
 
 /**
