@@ -15,7 +15,7 @@ import { encode } from '../src/codec.ts'
 import { commandValue } from '../src/commands.ts'
 import { epochZeroKey, sealContent } from '../src/content.ts'
 import { authorship } from '../src/pads/history.ts'
-import { depthOf, MAX_PAD_DEPTH } from '../src/pads/limits.ts'
+import { deleteDeepestFirst, depthOf, MAX_PAD_DEPTH, tooDeep } from '../src/pads/limits.ts'
 import { blocksToHtml, blocksToMarkdown, blocksToText, markdownToBlocks } from '../src/pads/markdown.ts'
 import { fragmentOf, readBlocks, type Block } from '../src/pads/schema.ts'
 import { makeNodes, waitFor } from './helpers.ts'
@@ -91,6 +91,34 @@ for (const [name, write] of Object.entries(HOSTILE)) {
     assert.ok(authorship(doc, new Map([[client, 'm']]))[0].chars > 0)
   })
 }
+
+test('tooDeep: a tab leaves out what others nested too deep, never its own edit (the node refuses that, and the tab loads the pad again)', () => {
+  const node = new Y.Doc()
+  nest(fragmentOf(node), ['bulletList', 'listItem'], MAX_PAD_DEPTH, 'from another member')
+  // The tab has the node's pad, in which another member went 42 levels deep.
+  const tab = new Y.Doc()
+  Y.applyUpdate(tab, Y.encodeStateAsUpdate(node))
+  const theirs = tooDeep(fragmentOf(tab), MAX_PAD_DEPTH, tab.clientID)
+  assert.equal(theirs.length, 1, 'the other member\'s paragraph at level 41 is left out')
+  assert.equal(theirs[0]._item!.id.client, node.clientID)
+  tab.transact(tr => deleteDeepestFirst(theirs, tr))
+  assert.equal(depthOf(fragmentOf(tab)), MAX_PAD_DEPTH)
+  // Its user sinks an item one level deeper than the pad holds, and types into it.
+  let at = fragmentOf(tab).get(0) as Y.XmlElement
+  for (let level = 1; level < MAX_PAD_DEPTH; level++) at = at.get(at.length - 1) as Y.XmlElement
+  nest(at, [], 0, 'mine')
+  assert.equal(depthOf(fragmentOf(tab)), MAX_PAD_DEPTH + 2)
+  assert.deepEqual(tooDeep(fragmentOf(tab), MAX_PAD_DEPTH, tab.clientID), [], 'the tab\'s own levels stay as its user made them')
+  assert.equal(tooDeep(fragmentOf(tab)).length, 1, 'without `except` they are listed')
+  // Another member's nodes below a level of the tab's own that is in bounds are still left out.
+  const other = new Y.Doc()
+  Y.applyUpdate(other, Y.encodeStateAsUpdate(tab))
+  const mine = fragmentOf(other).get(0) as Y.XmlElement
+  nest(mine, ['bulletList', 'listItem'], 60, 'deep under the tab\'s list')
+  Y.applyUpdate(tab, Y.encodeStateAsUpdate(other, Y.encodeStateVector(tab)))
+  const hidden = tooDeep(fragmentOf(tab), MAX_PAD_DEPTH, tab.clientID)
+  assert.ok(hidden.length >= 1 && hidden.every(n => n._item!.id.client === other.clientID), 'only the other member\'s levels')
+})
 
 /** Bob's client skipped the API's check (an old or hostile node): appends a raw sealed body as a pad update. */
 async function appendRaw (node: any, group: string, pad: string, plain: Uint8Array): Promise<void> {

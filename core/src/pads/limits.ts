@@ -42,14 +42,19 @@ export function depthOf (root: Y.XmlFragment | Y.XmlElement): number {
 /**
  * Elements (and text nodes) nested deeper than `max` levels below `root`: what the web editor
  * leaves out. The outermost ones only (deleting one takes its subtree along).
+ *
+ * `except`: a Yjs client id whose too-deep nodes are not listed (nor what lies below them). The web
+ * tab passes its own: a level its user just made too deep is for the node to refuse (the tab
+ * then loads the pad again); deleting it in the tab, unseen by the node, while the user types
+ * on in it, left the tab's edits pointing at deleted items: text landed in other paragraphs.
  */
-export function tooDeep (root: Y.XmlFragment, max = MAX_PAD_DEPTH): Array<Y.XmlElement | Y.XmlText> {
+export function tooDeep (root: Y.XmlFragment, max = MAX_PAD_DEPTH, except?: number): Array<Y.XmlElement | Y.XmlText> {
   const out: Array<Y.XmlElement | Y.XmlText> = []
   const stack: Array<{ node: Node, depth: number }> = root.toArray().map(node => ({ node, depth: 1 }))
   while (stack.length > 0) {
     const { node, depth } = stack.pop()!
     if (depth > max) {
-      if (node instanceof Y.XmlElement || node instanceof Y.XmlText) out.push(node)
+      if ((node instanceof Y.XmlElement || node instanceof Y.XmlText) && (except === undefined || node._item?.id.client !== except)) out.push(node)
       continue
     }
     if (node instanceof Y.XmlElement) for (const child of node.toArray()) stack.push({ node: child, depth: depth + 1 })

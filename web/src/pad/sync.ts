@@ -93,7 +93,8 @@ export class PadSync {
   #applyRemote (update: Uint8Array): void {
     this.doc.transact((tr) => {
       Y.applyUpdate(this.doc, update, REMOTE)
-      const hidden = tooDeep(this.doc.getXmlFragment(FIELD))
+      // Only what others wrote: this tab's own too-deep edit is the node's to refuse (see flush).
+      const hidden = tooDeep(this.doc.getXmlFragment(FIELD), undefined, this.doc.clientID)
       deleteDeepestFirst(hidden, tr)
       this.hidden += hidden.length
     }, REMOTE)
