@@ -8,7 +8,7 @@
  * SOLIDAR_SOAK_TRACE=FILE writes every sample as a JSON line. At the end every acknowledged
  * message is on both nodes in one order, and the pad is identical.
  *
- * Leak bounds (why these numbers, and the measurements behind them: docs/RELIABILITY.md):
+ * Leak bounds (why these numbers: docs/RELIABILITY.md; the measurements behind them: docs/LAB-NOTES.md):
  * - long run (20 min): over its last 10 min (JUDGE_MS), memory outside V8's heap
  *   (anonymous RSS minus heapTotal minus external: RocksDB, malloc) must grow by less than
  *   LEAK_MB_PER_HOUR (200 MB/h), and the live JS heap (each minute's lowest heapUsed) by less
