@@ -6,26 +6,30 @@
  *
  * What is detected, and how (see docs/RELIABILITY.md):
  * - in a table file: RocksDB's block checksum (CRC32c, `paranoid_checks`) fails when the store
- *   opens; `serve` refuses to start with a message naming the damaged store;
+ *   opens; `serve` does not open it: it offers the repair (web app and `solidar repair`) with a
+ *   message naming the damaged store;
  * - in the write-ahead log: the record's checksum fails; Solidar opens RocksDB with
- *   `TOLERATE_CORRUPTED_TAIL_RECORDS`, so `serve` refuses likewise. (With rocksdb-native's
+ *   `TOLERATE_CORRUPTED_TAIL_RECORDS`, so `serve` does likewise. (With rocksdb-native's
  *   default, POINT_IN_TIME, it came up having silently dropped the 8 acknowledged messages after
  *   the damage, and hung on the next send.)
  * Either way the data is still on the peers (checked), and restoring the file brings the node
- * back with everything. Without a backup, `solidar repair` rebuilds the store from the peers:
+ * back with everything. Without a backup, a repair rebuilds the store from the peers — in the
+ * web app `serve` offers (second case, by keyboard in Chromium) or with `solidar repair` (third):
  * it keeps the damaged store aside, makes a new one with the same primary key (`store-key`)
  * and fetches this device's own writer core back before the node may append again; the node
  * then has every acknowledged message and writes on without forking its core.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { readFile, readdir as readdirAsync, writeFile } from 'node:fs/promises'
+import os from 'node:os'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { Cluster, type GroupRef, type LogEntry, type SolidarNode } from './helpers/cluster.ts'
 import { REPO_ROOT, solidar } from './helpers/cli.ts'
 import { waitFor } from './helpers/wait.ts'
+import { launchChromium, openMember, requireBuiltApp } from './helpers/browser.ts'
 
 const fromCore = createRequire(path.join(REPO_ROOT, 'core', 'package.json'))
 
@@ -67,22 +71,34 @@ async function flipIn (db: string, ext: string, block: Buffer): Promise<{ file: 
   throw new Error(`the block's bytes are in no ${ext} file of ${db}: ${readdirSync(db).join(', ')}`)
 }
 
-/** Starts `node`, which must refuse: exit non-zero with a message naming the damaged store. */
-async function expectRefusal (node: SolidarNode): Promise<string> {
-  let started = true
-  try { await node.start() } catch { started = false }
-  if (started) {
+/**
+ * Starts `node` on its damaged store: `serve` must not open it, but offer the repair: the node's
+ * API is not there (whoami answers 503 REPAIR_NEEDED naming the damage), the repair routes are,
+ * behind the token, and stderr says what happened and the way out.
+ */
+async function expectRepairOffered (node: SolidarNode): Promise<string> {
+  await node.start()
+  const who = await node.api({ path: '/api/whoami' })
+  if (who.status === 200) {
     const msgs = await node.apiList<LogEntry>('/api/groups')
     await node.kill9()
     assert.fail(`${node.name} started on a damaged store (groups: ${JSON.stringify(msgs)})`)
   }
-  const exit = await node.proc!.exited
-  assert.notEqual(exit.code, 0, 'serve exits with an error')
+  assert.equal(who.status, 503, who.text)
+  assert.equal(who.json.error.code, 'REPAIR_NEEDED')
+  assert.equal((await node.api({ path: '/api/groups' })).status, 404, 'nothing of the node is served')
+  assert.equal((await node.api({ path: '/api/repair', token: null })).status, 401, 'the repair routes need the token')
+  const offer = await node.api({ path: '/api/repair' })
+  assert.equal(offer.status, 200, offer.text)
+  assert.equal(offer.json.cause, 'damaged')
+  assert.equal(offer.json.phase, 'offered')
+  assert.equal(offer.json.networked, true)
+  assert.match(offer.json.reason, /checksum mismatch|corruption/i, 'RocksDB names the cause')
   const stderr = node.proc!.stderr
-  assert.match(stderr, /data store in .*store is damaged/, `a clear message on stderr:\n${stderr}`)
+  assert.match(stderr, /data store of .* is damaged/, `a clear message on stderr:\n${stderr}`)
   assert.match(stderr, /changed nothing/)
-  assert.match(stderr, /solidar repair/, 'the message names the way out')
-  return stderr
+  assert.match(stderr, /solidar repair/, 'the message names the way out in a terminal too')
+  return offer.json.reason
 }
 
 describe('corrupt storage', { timeout: 300_000 }, () => {
@@ -127,22 +143,63 @@ describe('corrupt storage', { timeout: 300_000 }, () => {
     const { block } = await storedBlock(alice.home, copy, 8)
     rmSync(copy, { recursive: true, force: true })
     const flip = await flipIn(path.join(store, 'db'), '.log', block)
-    await expectRefusal(alice)
+    await expectRepairOffered(alice)
+    assert.equal((await alice.stop()).code, 0, 'Ctrl+C leaves the repair offer')
     // The data is still on the peer.
     const bobs = await bob.apiList<LogEntry>(`/api/groups/${group.id}/messages`)
     assert.ok(ids.every((id) => bobs.some((m) => m.id === id)), 'bob still has every message')
     await restoreAndCheck(flip.undo)
   })
 
-  it('a flipped bit in a table file (SST) is detected by its block checksum; serve refuses', async () => {
+  it('a flipped bit in a table file (SST) is detected by its block checksum; serve offers the repair in the web app, which rebuilds the store from the peers', async () => {
     await writeAndStop('sst')
     const store = path.join(alice.home, 'store')
     // Opening the store here and closing it writes the memtable to a table file.
     const { block } = await storedBlock(alice.home, store, 8)
-    const flip = await flipIn(path.join(store, 'db'), '.sst', block)
-    const stderr = await expectRefusal(alice)
-    assert.match(stderr, /checksum mismatch|corruption/i, 'RocksDB names the cause')
-    await restoreAndCheck(flip.undo)
+    await flipIn(path.join(store, 'db'), '.sst', block)
+    alice.serveArgs = ['--repair-timeout', '15s']
+    try {
+      await expectRepairOffered(alice)
+      requireBuiltApp()
+      const tmp = mkdtempSync(path.join(os.tmpdir(), 'solidar-repair-web-'))
+      const browser = await launchChromium(tmp)
+      try {
+        const { page, problems } = await openMember(browser, alice)
+        await page.goto(alice.url)
+        await page.getByRole('heading', { name: 'The data on this device needs a repair' }).waitFor()
+        await page.getByText('What may be lost:').waitFor()
+        // By keyboard: the button takes focus and Enter runs the repair.
+        await page.getByRole('button', { name: 'Repair now' }).focus()
+        await page.keyboard.press('Enter')
+        const phase = page.getByTestId('repair-phase')
+        const groupLink = page.getByRole('link', { name: 'Corruptible' }).first()
+        const state = async (): Promise<string | null> => await groupLink.isVisible() ? 'app' : await phase.getAttribute('data-phase', { timeout: 1_000 }).catch(() => null)
+        const first = await waitFor(async () => { const p = await state(); return p === 'incomplete' || p === 'failed' || p === 'app' ? p : null },
+          { timeout: 90_000, what: 'the repair to end' })
+        assert.notEqual(first, 'failed', await page.locator('main').innerText())
+        if (first === 'incomplete') {
+          // Only what no peer can hold may be left: alice's device list (she has one device).
+          const rows = await page.locator('table.repair-logs tbody tr').allInnerTexts()
+          assert.ok(rows.some((r) => /group/.test(r) && /restored/.test(r)), rows.join('\n'))
+          assert.deepEqual(rows.filter((r) => /no member online had it/.test(r)).map((r) => /your device list/.test(r)), [true], rows.join('\n'))
+          await page.getByRole('button', { name: 'Go on without the rest' }).focus()
+          await page.keyboard.press('Enter')
+          await page.getByRole('button', { name: 'Yes, go on without it' }).focus()
+          await page.keyboard.press('Enter')
+        }
+        // The node starts at the same address and the page loads the app.
+        await groupLink.waitFor({ timeout: 60_000 })
+        assert.ok(existsSync(path.join(alice.home, (await readdirAsync(alice.home)).find((f) => f.startsWith('store.damaged-')) ?? 'none')), 'the damaged store is kept aside')
+        await cluster.withLogs(() => cluster.converge([alice, bob], group.id, ids, { timeout: 90_000 }))
+        // Failed requests while the store waited (503/404) and while the node took over the port are expected; nothing else.
+        assert.deepEqual(problems.filter((p) => !/status of (503|404)|ERR_CONNECTION_REFUSED/.test(p)), [], problems.join('\n'))
+      } finally {
+        await browser.close()
+        rmSync(tmp, { recursive: true, force: true })
+      }
+    } finally {
+      alice.serveArgs = []
+    }
   })
   it('`solidar repair` rebuilds a damaged store from the peers; the node then writes on without forking', async () => {
     const pad = await alice.api({ method: 'POST', path: `/api/groups/${group.id}/pads`, body: { title: 'Protokoll' } })
@@ -160,7 +217,8 @@ describe('corrupt storage', { timeout: 300_000 }, () => {
     const { block } = await storedBlock(alice.home, copy, 8)
     rmSync(copy, { recursive: true, force: true })
     await flipIn(path.join(store, 'db'), '.log', block)
-    await expectRefusal(alice)
+    await expectRepairOffered(alice)
+    assert.equal((await alice.stop()).code, 0)
 
     // Bob (online) holds alice's writer core: repair fetches it back.
     const repair = await solidar(alice.home, ['repair', '--bootstrap', cluster.bootstrap, '--timeout', '20s', '--json'], { timeout: 120_000 })
@@ -175,10 +233,14 @@ describe('corrupt storage', { timeout: 300_000 }, () => {
       // Only logs no peer can hold may be left: alice's vault (her devices' shared list; she has one device).
       assert.deepEqual(report.logs.filter((l: any) => l.state === 'no-peer').map((l: any) => l.kind), ['vault'], repair.stdout)
       assert.equal(repair.code, 1)
-      let refused = true
-      try { await alice.start() } catch { refused = false }
-      if (refused) { await alice.kill9(); assert.fail('serve started with a repair pending') }
-      assert.match(alice.proc!.stderr, /repair is not finished/)
+      // serve does not open the store while the repair is pending: it offers to finish it.
+      await alice.start()
+      const who = await alice.api({ path: '/api/whoami' })
+      if (who.status === 200) { await alice.kill9(); assert.fail('serve started with a repair pending') }
+      assert.equal(who.json.error.code, 'REPAIR_NEEDED', who.text)
+      assert.equal((await alice.api({ path: '/api/repair' })).json.cause, 'pending')
+      assert.match(alice.proc!.stderr, /repair of the data store is not finished/)
+      assert.equal((await alice.stop()).code, 0)
       const finish = await solidar(alice.home, ['repair', '--finish', '--json'])
       assert.equal(finish.code, 0, finish.stderr)
       assert.equal(JSON.parse(finish.stdout).status, 'finished')

@@ -47,6 +47,20 @@ export function openDiskStore (home: string): any {
 }
 
 /**
+ * Closes a store whose open may have failed. A ReadyResource (Corestore) whose open threw never
+ * runs its close, so its storage stayed open and RocksDB's lock held until the process ended:
+ * `serve` could not offer a repair of a damaged store in the same process. Closing the storage
+ * directly releases it.
+ */
+export async function closeDiskStore (store: any): Promise<void> {
+  try {
+    await store.close()
+  } finally {
+    if (store.opened !== true) await store.storage.close()
+  }
+}
+
+/**
  * A copy of the store's primary key (hex, 0600) outside the store. The key pairs of every core
  * this device writes derive from it; if RocksDB's files are damaged, a new store made with it
  * has the same writer keys and can fetch their blocks back from peers (node/src/repair.ts).
@@ -240,5 +254,7 @@ export function corruptStoreError (home: string, err: unknown): Error {
     'Check the disk, then run `solidar repair` while other members are online: it keeps the damaged store aside and fetches everything back from them ' +
     '(or restore the folder from a backup, if you have one).')
   ;(out as any).code = 'STORAGE_CORRUPT'
+  // What `serve` offers to repair in the web app (a foreign store-key is not repairable).
+  ;(out as any).damage = msg
   return out
 }

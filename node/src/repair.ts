@@ -22,7 +22,7 @@ import crypto from 'hypercore-crypto'
 import { Registry, encodeKey, errors, type LogRecord } from '@solidar/core'
 import { FileStore } from './file-store.ts'
 import {
-  isCorruption, openDiskStore, readPendingRepair, scanStore, readStoreKey, storeDir, writePendingRepair, STORE_KEY_FILE, type PendingRepair
+  closeDiskStore, isCorruption, openDiskStore, readPendingRepair, scanStore, readStoreKey, storeDir, writePendingRepair, STORE_KEY_FILE, type PendingRepair
 } from './disk-store.ts'
 import { readIdentity } from './home.ts'
 import { lanEnabled, openTransport, type StartNodeOptions } from './runtime.ts'
@@ -116,7 +116,8 @@ async function probeStore (home: string): Promise<string | null> {
     if (isCorruption(err)) return (err as Error).message
     throw err
   } finally {
-    await store.close().catch(() => {})
+    // The probe's answer stands whatever closing a damaged store says.
+    await closeDiskStore(store).catch(() => {})
   }
 }
 

@@ -7,7 +7,7 @@ import HyperDHT from 'hyperdht'
 import crypto from 'hypercore-crypto'
 import { MultiTransport, Solidar, encodeIdentity, errors, type SolidarApi, type Transport } from '@solidar/core'
 import { FileStore } from './file-store.ts'
-import { assertNoPendingRepair, corruptStoreError, foreignStoreError, isCorruption, openDiskStore, rememberStoreKey, walSyncBarrier } from './disk-store.ts'
+import { assertNoPendingRepair, closeDiskStore, corruptStoreError, foreignStoreError, isCorruption, openDiskStore, rememberStoreKey, walSyncBarrier } from './disk-store.ts'
 import { IDENTITY_FILE, readIdentity, writeFileAtomic } from './home.ts'
 import { HyperswarmTransport, parseHostPort } from './hyperswarm-transport.ts'
 import { MirrorManager } from './mirrors.ts'
@@ -121,7 +121,8 @@ export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
     })
   } catch (err) {
     await transport?.close().catch(() => {})
-    await store.close().catch(() => {})
+    // Errors closing a store that did not open add nothing to the one that stopped it.
+    await closeDiskStore(store).catch(() => {})
     if (isCorruption(err)) throw corruptStoreError(opts.home, err)
     if (/Another corestore is stored here/.test(String((err as Error)?.message))) throw foreignStoreError(opts.home)
     throw err

@@ -76,6 +76,16 @@ export interface NodeStatus {
   /** Groups left whose leave no member's device has taken yet. */
   leaving: Array<{ id: string, name: string, since: number }>
 }
+/** The repair offered while the data store is damaged (node/src/repair-session.ts). */
+export interface RepairState {
+  cause: 'damaged' | 'pending'
+  reason: string
+  phase: 'offered' | 'running' | 'incomplete' | 'repaired' | 'finished' | 'failed'
+  networked: boolean
+  damaged: string | null
+  logs: Array<{ id: string, kind: 'group' | 'vault' | 'dm', phase: 'waiting' | 'fetching' | 'done' | 'no-peer' | 'restored', have: number, length: number }>
+  error: string | null
+}
 export interface Verification {
   member: string
   name: string
@@ -89,6 +99,8 @@ const p = (group: string, pad: string): string => `${g(group)}/pads/${enc(pad)}`
 
 export const api = {
   whoami: () => request<WhoAmI>('GET', '/api/whoami'),
+  repairState: () => request<RepairState>('GET', '/api/repair'),
+  startRepair: (finish: boolean) => request<RepairState>('POST', '/api/repair', { finish }),
   status: () => request<NodeStatus>('GET', '/api/status'),
   settings: () => request<NodeSettings>('GET', '/api/settings'),
   setName: (name: string) => request<NodeSettings>('PUT', '/api/settings/name', { name }),

@@ -1,6 +1,6 @@
 /** The app shell: header (language, network), navigation (groups with unread counts, DMs), the routed view. */
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks'
-import { api, connectEvents, onConnection, onEvent } from './api.ts'
+import { ApiError, api, connectEvents, onConnection, onEvent } from './api.ts'
 import { LANGUAGES, currentLanguage, setLanguage, useT } from './i18n.ts'
 import type { Language } from './i18n.ts'
 import { go, href, useRoute } from './route.ts'
@@ -14,6 +14,7 @@ import { Invite, JoinGroup, NewGroup } from './views/groups.tsx'
 import { PadList, PadView } from './views/pads.tsx'
 import { Network } from './views/network.tsx'
 import { MeetingPage } from './views/meeting.tsx'
+import { RepairView } from './views/repair.tsx'
 
 const SEEN_KEY = 'solidar.seen'
 const DMS_KEY = 'solidar.dms'
@@ -82,6 +83,7 @@ export function App () {
   const [online, setOnline] = useState(true)
   const [dms, setDms] = useState<Record<string, string>>(() => loadJson(DMS_KEY, {}))
   const [menuOpen, setMenuOpen] = useState(false)
+  const [repair, setRepair] = useState(false)
 
   const reloadGroups = useCallback(async () => { setGroups(await api.groups()) }, [])
   const reloadMe = useCallback(async () => { setMe(await api.whoami()) }, [])
@@ -98,13 +100,18 @@ export function App () {
   useEffect(() => {
     (async () => {
       try {
-        const [who, list] = await Promise.all([api.whoami(), api.groups()])
+        // whoami first: a node whose store waits for a repair answers only it (REPAIR_NEEDED).
+        const who = await api.whoami()
+        const list = await api.groups()
         setMe(who)
         setGroups(list)
         if (list.length === 0 && localStorage.getItem(ONBOARDED_KEY) === null && location.hash.replace(/^#\/?/, '') === '') go('onboarding')
-      } catch (err) { setError(err) }
+        connectEvents()
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'REPAIR_NEEDED') setRepair(true)
+        else setError(err)
+      }
     })()
-    connectEvents()
     const stopConn = onConnection((up) => { setOnline(up); if (up) void reloadGroups().catch(() => {}) })
     const stopEvents = onEvent((e) => {
       if (e.type === 'group' || e.type === 'members') void reloadGroups().catch(() => {})
@@ -119,6 +126,7 @@ export function App () {
   const { unread, markSeen } = useUnread(me, groups, route)
   const activeGroup = 'group' in route ? route.group : null
 
+  if (repair) return <RepairView />
   if (error !== null) {
     return <main class="center"><h1>Solidar</h1><ErrorBox error={error} /><p>{t('app.noToken')}</p></main>
   }

@@ -4,8 +4,8 @@
  */
 import type { ErrorCode } from '@solidar/core'
 
-/** Codes the API adds to core's: authentication, host checks, unknown routes, bugs. */
-export type ApiErrorCode = ErrorCode | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'UNSUPPORTED_MEDIA_TYPE' | 'PAYLOAD_TOO_LARGE' | 'INTERNAL'
+/** Codes the API adds to core's: authentication, host checks, unknown routes, bugs, a store that waits for `repair`. */
+export type ApiErrorCode = ErrorCode | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'UNSUPPORTED_MEDIA_TYPE' | 'PAYLOAD_TOO_LARGE' | 'INTERNAL' | 'REPAIR_NEEDED'
 
 /** The JSON body of every error response. */
 export interface ApiErrorBody {
@@ -46,6 +46,7 @@ const STATUS: Record<ApiErrorCode, number> = {
   NO_NETWORK: 503,
   CLOSED: 503,
   BUSY: 503,
+  REPAIR_NEEDED: 503,
   LOG_FAILED: 500,
   JOIN_TIMEOUT: 504,
   STORAGE_FAILED: 507

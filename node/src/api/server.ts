@@ -40,8 +40,18 @@ import { registerStatic } from './static.ts'
 /** The web app of this repository as Vite builds it (`npm run build`; `npm start` builds it first). */
 export const DEFAULT_STATIC_DIR = path.resolve(fileURLToPath(new URL('../../../web/dist/', import.meta.url)))
 
-export interface ApiServerOptions {
+export interface ApiServerOptions extends ServerBase {
   api: SolidarApi
+  /** The node's group mirrors; without it the /mirrors routes do not exist (404). */
+  mirrors?: MirrorApi
+  /** Name and network settings (web onboarding); without it the /settings routes do not exist (404). */
+  settings?: SettingsApi
+  /** STUN/TURN servers the web app's meetings may use (`serve --ice-server`); none by default. */
+  iceServers?: IceServerSource
+}
+
+/** What every server of the daemon shares: address, token, files, log. */
+export interface ServerBase {
   /** Interface to bind; default 127.0.0.1. */
   host?: string
   /** Port to bind; 0 picks a free one. */
@@ -52,12 +62,6 @@ export interface ApiServerOptions {
   staticDir?: string
   /** Where errors are logged; default pino on stderr at level "warn". */
   logger?: FastifyBaseLogger
-  /** The node's group mirrors; without it the /mirrors routes do not exist (404). */
-  mirrors?: MirrorApi
-  /** Name and network settings (web onboarding); without it the /settings routes do not exist (404). */
-  settings?: SettingsApi
-  /** STUN/TURN servers the web app's meetings may use (`serve --ice-server`); none by default. */
-  iceServers?: IceServerSource
 }
 
 export interface ApiServer {
@@ -154,11 +158,30 @@ function installErrorHandlers (app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => send(reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`))
 }
 
+
 /**
  * Starts the local API for a running node and resolves once it listens.
  * Rejects with the listen error (e.g. `EADDRINUSE`) if the port is taken.
  */
 export async function startApiServer (opts: ApiServerOptions): Promise<ApiServer> {
+  return await startServer(opts, (api) => {
+    registerRoutes(api, opts.api)
+    registerMembershipRoutes(api, opts.api)
+    registerPadRoutes(api, opts.api)
+    registerMeetingRoutes(api, opts.api, { iceServers: opts.iceServers ?? [] })
+    registerBridgeRoutes(api, opts.api)
+    if (opts.mirrors !== undefined) registerMirrorRoutes(api, opts.mirrors)
+    if (opts.settings !== undefined) registerSettingsRoutes(api, opts.settings)
+    registerEvents(api, opts.api)
+  })
+}
+
+/**
+ * The daemon's server with the guards, the token scope and the web app's files, and `register`
+ * adding the API routes inside that scope (the node's API, or the repair routes while the store
+ * is damaged: api/repair-routes.ts).
+ */
+export async function startServer (opts: ServerBase, register: (scope: FastifyInstance) => void): Promise<ApiServer> {
   const host = opts.host ?? '127.0.0.1'
   const logger: FastifyBaseLogger = opts.logger ?? pino({ level: 'warn' }, pino.destination(2))
   const app = Fastify({
@@ -176,16 +199,7 @@ export async function startApiServer (opts: ApiServerOptions): Promise<ApiServer
   installGuards(app, { allowed: () => allowed })
   installErrorHandlers(app)
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
-  await registerApiScope(app, opts.token, (api) => {
-    registerRoutes(api, opts.api)
-    registerMembershipRoutes(api, opts.api)
-    registerPadRoutes(api, opts.api)
-    registerMeetingRoutes(api, opts.api, { iceServers: opts.iceServers ?? [] })
-    registerBridgeRoutes(api, opts.api)
-    if (opts.mirrors !== undefined) registerMirrorRoutes(api, opts.mirrors)
-    if (opts.settings !== undefined) registerSettingsRoutes(api, opts.settings)
-    registerEvents(api, opts.api)
-  })
+  await registerApiScope(app, opts.token, register)
   // Outside the token scope: only the web app's files (GET / and GET /*).
   registerStatic(app, opts.staticDir ?? DEFAULT_STATIC_DIR)
 

@@ -16,10 +16,12 @@ import {
 } from '../../home.ts'
 import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
-import { iceServerArg, ipArg, portArg } from '../parsers.ts'
+import { durationArg, iceServerArg, ipArg, portArg } from '../parsers.ts'
+import { formatDuration } from '../duration.ts'
 import { addNetworkOptions, chooseLan, chooseNetwork, describeLan, describeNetwork, networkFlagConflict, type NetworkOptionFlags } from '../network.ts'
 import { note, print } from '../output.ts'
 import { untilSignal } from '../signals.ts'
+import { offerRepair, repairCause, REPAIR_TIMEOUT_MS } from '../repair-offer.ts'
 
 /** Port of `solidar serve` when --port is not given (npm start relies on a stable address). */
 export const DEFAULT_PORT = 7420
@@ -32,6 +34,7 @@ interface ServeOptions extends NetworkOptionFlags {
   /** The `--ice-server` list; false for `--no-ice-server` (forget the remembered list). */
   iceServer?: IceServer[] | false
   dhtHost?: string
+  repairTimeout: number
 }
 
 /** The OS user name as a display name, or "Solidar user" if there is none usable. */
@@ -135,6 +138,7 @@ export function registerServe (program: Command): void {
     .option('--port <port>', `port of the local API and web UI; 0 picks a free one (default ${DEFAULT_PORT})`, portArg), { remembered: true })
     .option('--ice-server <url>', 'STUN or TURN server for video meetings, remembered (repeatable): stun:HOST:PORT, turn:USER:PASSWORD@HOST:PORT[?transport=udp|tcp], turns:USER:PASSWORD@HOST:PORT', iceServerArg)
     .option('--no-ice-server', 'forget the remembered STUN/TURN servers (meetings: host candidates only)')
+    .option('--repair-timeout <duration>', `if the data store is damaged: how long a repair from the web app waits for peers of each group (default ${formatDuration(REPAIR_TIMEOUT_MS)})`, durationArg, REPAIR_TIMEOUT_MS)
     .addOption(new Option('--open-hint', 'print a hint about opening the web UI; create an identity if needed').hideHelp())
     // Tests: nodes on different loopback addresses, so a firewall rule can keep two of them apart.
     .addOption(new Option('--dht-host <address>', 'bind the DHT\'s UDP sockets to this IP address').argParser(ipArg).hideHelp())
@@ -142,6 +146,10 @@ export function registerServe (program: Command): void {
 Prints the web UI address (with the API token) alone as the first line on stdout,
 e.g. http://127.0.0.1:${DEFAULT_PORT}/#token=..., and notes on stderr. Writes
 <home>/daemon.json while running so other solidar commands find the node.
+
+A damaged data store (or a repair not finished): serve prints the address as usual and
+offers the repair in the web app (what it does, what may be lost, progress); once the
+store is whole the node starts there. \`solidar repair\` does the same in the terminal.
 
 Network: a choice made with --bootstrap or --public-dht (or in the web app) is remembered
 for later runs. Without any, the node stays local and contacts nobody.
@@ -198,7 +206,7 @@ Examples:
       const { logger } = await createLogger()
       const { startNode } = await import('../../runtime.ts')
       const lan = chooseLan(opts, config)
-      const node = await startNode({
+      const start = async () => await startNode({
         home,
         network: decision.choice,
         lan,
@@ -207,9 +215,22 @@ Examples:
         onError: (err) => logger.error({ err }, 'background error in the node'),
         onWarning: (message, err) => logger.warn({ err }, message)
       })
+      let node: RunningNode
+      let nodePort = port
+      try {
+        node = await start()
+      } catch (err) {
+        // A damaged store (or a repair not finished): offer the repair in the web app, then start.
+        const needed = repairCause(err)
+        if (needed === null) throw err
+        const repaired = await offerRepair({ home, host: opts.host, port, token, logger, network: decision.choice, lan, timeoutMs: opts.repairTimeout, ...needed })
+        if (repaired === null) process.exit(EXIT.OK)
+        nodePort = repaired // the page that did the repair reloads at the same address
+        node = await start()
+      }
       const { createSettings } = await import('../../settings.ts')
       const settings = createSettings({ home, solidar: node.solidar, running: decision.choice, runningLan: lan.mdns })
-      const server = await listen(node, opts, port, token, logger, settings)
+      const server = await listen(node, opts, nodePort, token, logger, settings)
       if (!writeDaemonInfo(home, { pid: process.pid, host: opts.host, port: server.port, url: server.url })) {
         await server.close()
         await node.close()
