@@ -17,16 +17,15 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { makeTempDir, removeTempDir, type LogEntry } from './helpers/cluster.ts'
-import { REPO_ROOT, formatResult } from './helpers/cli.ts'
+import { makeTempDir, removeTempDir } from './helpers/cluster.ts'
+import { formatResult } from './helpers/cli.ts'
 import { Lan, cliInNs, netnsUnavailable, nft, startInNs } from './helpers/netns.ts'
-import { childEnv, startProcess, type ManagedProcess } from './helpers/processes.ts'
+import type { ManagedProcess } from './helpers/processes.ts'
+import { runPartitionSchedule, type Cut, type ScheduleNode } from './helpers/partition-schedule.ts'
 import { LONG, testSeed } from './helpers/seeded.ts'
-import { sleep, waitFor } from './helpers/wait.ts'
+import { waitFor } from './helpers/wait.ts'
 
 const PHASES = Number(process.env.SOLIDAR_PARTITION_PHASES ?? (LONG ? 24 : 6))
-const WRITER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'api-writer.ts')
 const TABLE = 'solidar_partition'
 
 function unavailable (): string | null {
@@ -38,9 +37,9 @@ function unavailable (): string | null {
 const skip = unavailable()
 if (skip !== null) console.error(`\n!!! SKIPPING the partition schedule test: ${skip} !!!\n`)
 
-class Node {
+class Node implements ScheduleNode {
   proc: ManagedProcess | null = null
-  port = 0
+  apiPort = 0
   token = ''
   udpPorts: number[] = []
   constructor (readonly name: string, readonly ns: string, readonly home: string) {}
@@ -59,9 +58,11 @@ class Node {
     const line = (await this.proc.firstLine(60_000)).trim()
     const m = /^http:\/\/127\.0\.0\.1:(\d+)\/#token=(\S+)$/.exec(line)
     if (m === null) throw new Error(`${this.name}: serve printed "${line}"\n${this.proc.describe()}`)
-    this.port = Number(m[1])
+    this.apiPort = Number(m[1])
     this.token = decodeURIComponent(m[2])
   }
+
+  describe (): string { return this.proc?.describe() ?? `${this.name}: not started` }
 }
 
 /** The UDP ports each PID has bound in `ns` (hyperdht binds a server and a client socket). */
@@ -79,8 +80,6 @@ function udpPortsByPid (ns: string): Map<number, number[]> {
   return map
 }
 
-type Cut = [from: Node, to: Node]
-
 /** Packets the current drop rules have dropped so far. */
 function dropped (ns: string): number {
   let out = ''
@@ -89,7 +88,7 @@ function dropped (ns: string): number {
 }
 
 /** Replaces the namespace's drop rules by `cuts` (packets from `from`'s ports to `to`'s ports). */
-function applyCuts (ns: string, cuts: Cut[]): void {
+function applyCuts (ns: string, cuts: Array<Cut<Node>>): void {
   const set = (ports: number[]): string => `{ ${ports.join(', ')} }`
   const rules = cuts.map(([a, b]) => `    udp sport ${set(a.udpPorts)} udp dport ${set(b.udpPorts)} counter drop`).join('\n')
   nft(ns, `table inet ${TABLE}\ndelete table inet ${TABLE}\ntable inet ${TABLE} {\n  chain out {\n    type filter hook output priority 0; policy accept;\n${rules}\n  }\n}\n`)
@@ -102,7 +101,6 @@ describe('partition schedule on a network namespace', { skip: skip ?? false, tim
   let dir = ''
   let dht: ManagedProcess | null = null
   let nodes: Node[] = []
-  const writers: ManagedProcess[] = []
   let group = ''
   let pad = ''
 
@@ -130,7 +128,6 @@ describe('partition schedule on a network namespace', { skip: skip ?? false, tim
   }, { timeout: 240_000 })
 
   after(async () => {
-    await Promise.all(writers.map((w) => w.kill9().catch(() => {})))
     await Promise.all(nodes.map((n) => n.proc?.stop(10_000).catch(() => {})))
     await dht?.stop(5_000).catch(() => {})
     const problems = lan?.destroy() ?? []
@@ -139,73 +136,14 @@ describe('partition schedule on a network namespace', { skip: skip ?? false, tim
   })
 
   it(`${PHASES} seeded partitions and heals during writes; all converge, nothing acknowledged lost`, async () => {
-    const rng = testSeed('partition schedule')
-    const started = Date.now()
-    const acked = { chat: [] as string[], pad: [] as string[] }
-    for (const [i, n] of nodes.entries()) {
-      const w = startProcess('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', WRITER, String(n.port), n.token, group, pad, n.name, String(rng.seed + i + 1)],
-        { name: `${n.name} writer`, cwd: REPO_ROOT, env: childEnv() })
-      let pending = ''
-      w.child.stdout?.on('data', (chunk: string) => {
-        pending += chunk
-        let nl: number
-        while ((nl = pending.indexOf('\n')) !== -1) {
-          const line = pending.slice(0, nl)
-          pending = pending.slice(nl + 1)
-          const m = /^ACK (chat|pad) (.+)$/.exec(line)
-          if (m !== null) acked[m[1] as 'chat' | 'pad'].push(m[2])
-        }
-      })
-      writers.push(w)
-    }
-
-    const schedule: string[] = []
-    let drops = 0
-    let cutPhases = 0
-    for (let phase = 1; phase <= PHASES; phase++) {
-      const [a, b, c] = [...nodes].sort(() => rng.next() - 0.5)
-      const kind = rng.pick(['heal', 'isolate', 'split', 'one-way', 'deaf'] as const)
-      const cuts: Cut[] = kind === 'heal'
-        ? []
-        : kind === 'isolate' ? [[a, b], [b, a], [a, c], [c, a]]
-          : kind === 'split' ? [[a, b], [b, a]]
-            : kind === 'one-way' ? [[a, b]]
-              : [[b, a], [c, a]] // deaf: a sends, hears nothing
-      const ms = rng.int(2000, 7000)
-      drops += dropped(ns)
-      applyCuts(ns, cuts)
-      if (cuts.length > 0) cutPhases++
-      schedule.push(`${kind}${kind === 'heal' ? '' : ` ${a.name}${kind === 'isolate' || kind === 'deaf' ? '' : `/${b.name}`}`} ${ms}ms`)
-      await sleep(ms)
-    }
-    drops += dropped(ns)
-    applyCuts(ns, [])
-    console.log(`# partition schedule: ${schedule.join(', ')}; ${drops} packets dropped`)
-    if (cutPhases > 0) assert.ok(drops > 0, 'the cuts dropped packets between the nodes')
-    await sleep(1000) // a little traffic after the heal too
-    await Promise.all(writers.map((w) => w.stop(30_000)))
-    for (const w of writers) assert.match(w.stdout, /DONE \d+ \d+/, `${w.name} ended cleanly\n${w.describe()}`)
-    console.log(`# partition schedule: acknowledged ${acked.chat.length} messages, ${acked.pad.length} pad edits; writers: ${writers.map((w) => /DONE (\d+ \d+)/.exec(w.stdout)?.[1]).join(' / ')} (attempts failures)`)
-    assert.ok(acked.chat.length >= PHASES && acked.pad.length >= 1, 'writes were acknowledged during the schedule')
-
-    const healed = Date.now()
-    let logs: LogEntry[][] = []
-    try {
-      await waitFor(async () => {
-        logs = await Promise.all(nodes.map((n) => n.json<LogEntry[]>(['log', group])))
-        const order = logs.map((log) => log.map((m) => m.id).join(','))
-        return logs.every((log) => acked.chat.every((id) => log.some((m) => m.id === id))) && order.every((o) => o === order[0])
-      }, { timeout: 150_000, interval: 1000, what: 'all three to hold every acknowledged message in one order after the final heal' })
-    } catch (err: any) {
-      const missing = logs.map((log, i) => `${nodes[i].name} lacks ${acked.chat.filter((id) => !log.some((m) => m.id === id)).length} of ${acked.chat.length}`)
-      const status = await Promise.all(nodes.map((n) => n.ok(['status', '--json']).catch(String)))
-      throw new Error(`${err.message}\n${missing.join('; ')}\n${status.join('\n')}\n${nodes.map((n) => n.proc!.describe()).join('\n')}`)
-    }
-    let md: string[] = []
-    await waitFor(async () => {
-      md = await Promise.all(nodes.map((n) => n.ok(['pad', 'export', group, pad])))
-      return md.every((m) => m === md[0]) && acked.pad.every((t) => md[0].includes(t))
-    }, { timeout: 60_000, interval: 1000, what: 'the same pad Markdown on all three, with every acknowledged edit' })
-    console.log(`# partition schedule: converged ${((Date.now() - healed) / 1000).toFixed(1)} s after the final heal; ${((Date.now() - started) / 1000).toFixed(1)} s in all`)
+    await runPartitionSchedule({
+      label: 'partition schedule',
+      phases: PHASES,
+      rng: testSeed('partition schedule'),
+      nodes: nodes as [Node, Node, Node],
+      group,
+      pad,
+      control: { apply: (cuts) => applyCuts(ns, cuts), dropped: () => dropped(ns) }
+    })
   })
 })

@@ -8,8 +8,9 @@ import { waitFor } from './wait.ts'
 export class NsNode {
   proc: ManagedProcess | null = null
   output = ''
-  /** The port of the node's local API (known once `serve` printed its address). */
+  /** The port of the node's local API and its token (known once `serve` printed its address). */
   apiPort = 0
+  token = ''
   constructor (readonly name: string, readonly ns: string, readonly home: string) {}
 
   async run (args: string[], timeout?: number): Promise<CliResult> { return cliInNs(this.ns, this.home, args, timeout) }
@@ -28,9 +29,10 @@ export class NsNode {
     proc.child.stdout?.on('data', (c: string) => { this.output += c })
     proc.child.stderr?.on('data', (c: string) => { this.output += c })
     const line = (await proc.firstLine(60_000)).trim()
-    const url = /^http:\/\/127\.0\.0\.1:(\d+)\/#token=/.exec(line)
+    const url = /^http:\/\/127\.0\.0\.1:(\d+)\/#token=(\S+)$/.exec(line)
     if (url === null) throw new Error(`${this.name}: serve printed "${line}"\n${proc.describe()}`)
     this.apiPort = Number(url[1])
+    this.token = decodeURIComponent(url[2])
     await waitFor(async () => (await this.run(['status'], 20_000)).code === 0, { timeout: 30_000, interval: 300, what: `${this.name}'s API` })
   }
 
@@ -50,6 +52,8 @@ export class NsNode {
     }
     return last
   }
+
+  describe (): string { return this.proc?.describe() ?? `${this.name}: not started` }
 
   async stop (): Promise<void> { if (this.proc?.running === true) await this.proc.stop(10_000) }
 }
