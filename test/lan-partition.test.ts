@@ -13,10 +13,9 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import path from 'node:path'
 import { makeTempDir, removeTempDir } from './helpers/cluster.ts'
-import { Lan, netnsUnavailable, nft, type LanHost } from './helpers/netns.ts'
+import { Lan, nft, nftCounted, nftUnavailable, type LanHost } from './helpers/netns.ts'
 import { NsNode } from './helpers/ns-node.ts'
 import { runPartitionSchedule, type Cut } from './helpers/partition-schedule.ts'
 import { LONG, testSeed } from './helpers/seeded.ts'
@@ -25,24 +24,11 @@ import { waitFor } from './helpers/wait.ts'
 const PHASES = Number(process.env.SOLIDAR_PARTITION_PHASES ?? (LONG ? 24 : 4))
 const TABLE = 'solidar_lan_partition'
 
-function unavailable (): string | null {
-  const why = netnsUnavailable()
-  if (why !== null) return why
-  try { execFileSync('nft', ['--version'], { stdio: 'pipe' }) } catch { return '`nft` is unavailable; install nftables' }
-  return null
-}
-const skip = unavailable()
+const skip = nftUnavailable()
 if (skip !== null) console.error(`\n!!! SKIPPING the LAN partition schedule test: ${skip} !!!\n`)
 
 class LanNode extends NsNode {
   constructor (name: string, readonly host: LanHost, home: string) { super(name, host.ns, home) }
-}
-
-/** Frames the current rules have dropped so far. */
-function dropped (ns: string): number {
-  let out = ''
-  try { out = execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'bridge', TABLE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) } catch { return 0 }
-  return [...out.matchAll(/packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
 }
 
 /** Replaces the bridge's drop rules by `cuts` (frames entering at `from`'s port and leaving at `to`'s). */
@@ -91,7 +77,7 @@ describe('partition schedule in LAN mode (libp2p, mDNS) on network namespaces', 
       nodes: nodes as [LanNode, LanNode, LanNode],
       group,
       pad,
-      control: { apply: (cuts) => applyCuts(lan.bridgeNs, cuts), dropped: () => dropped(lan.bridgeNs) }
+      control: { apply: (cuts) => applyCuts(lan.bridgeNs, cuts), dropped: () => nftCounted(lan.bridgeNs, 'bridge', TABLE) }
     })
   })
 })

@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process'
 import path from 'node:path'
 import { makeTempDir, removeTempDir } from './helpers/cluster.ts'
 import { formatResult } from './helpers/cli.ts'
-import { Lan, cliInNs, netnsUnavailable, nft, startInNs } from './helpers/netns.ts'
+import { Lan, cliInNs, nft, nftCounted, nftUnavailable, startInNs } from './helpers/netns.ts'
 import type { ManagedProcess } from './helpers/processes.ts'
 import { runPartitionSchedule, type Cut, type ScheduleNode } from './helpers/partition-schedule.ts'
 import { LONG, testSeed } from './helpers/seeded.ts'
@@ -28,13 +28,7 @@ import { waitFor } from './helpers/wait.ts'
 const PHASES = Number(process.env.SOLIDAR_PARTITION_PHASES ?? (LONG ? 24 : 6))
 const TABLE = 'solidar_partition'
 
-function unavailable (): string | null {
-  const why = netnsUnavailable()
-  if (why !== null) return why
-  try { execFileSync('nft', ['--version'], { stdio: 'pipe' }) } catch { return '`nft` is unavailable; install nftables' }
-  return null
-}
-const skip = unavailable()
+const skip = nftUnavailable()
 if (skip !== null) console.error(`\n!!! SKIPPING the partition schedule test: ${skip} !!!\n`)
 
 class Node implements ScheduleNode {
@@ -78,13 +72,6 @@ function udpPortsByPid (ns: string): Map<number, number[]> {
     map.set(Number(pid[1]), list)
   }
   return map
-}
-
-/** Packets the current drop rules have dropped so far. */
-function dropped (ns: string): number {
-  let out = ''
-  try { out = execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', TABLE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) } catch { return 0 }
-  return [...out.matchAll(/packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
 }
 
 /** Replaces the namespace's drop rules by `cuts` (packets from `from`'s ports to `to`'s ports). */
@@ -143,7 +130,7 @@ describe('partition schedule on a network namespace', { skip: skip ?? false, tim
       nodes: nodes as [Node, Node, Node],
       group,
       pad,
-      control: { apply: (cuts) => applyCuts(ns, cuts), dropped: () => dropped(ns) }
+      control: { apply: (cuts) => applyCuts(ns, cuts), dropped: () => nftCounted(ns, 'inet', TABLE) }
     })
   })
 })

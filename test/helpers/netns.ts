@@ -22,6 +22,21 @@ export function netnsUnavailable (): string | null {
   return null
 }
 
+/** As netnsUnavailable, and nftables too (the partition schedules cut with it). */
+export function nftUnavailable (): string | null {
+  const why = netnsUnavailable()
+  if (why !== null) return why
+  try { execFileSync('nft', ['--version'], { stdio: 'pipe' }) } catch { return '`nft` is unavailable; install nftables' }
+  return null
+}
+
+/** Packets the `counter` rules of nftables table `family table` in `ns` have counted (0 if there is none). */
+export function nftCounted (ns: string, family: 'inet' | 'bridge', table: string): number {
+  let out = ''
+  try { out = execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', family, table], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) } catch { return 0 }
+  return [...out.matchAll(/packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
+}
+
 export function ip (args: string[]): string {
   try {
     return execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' })
