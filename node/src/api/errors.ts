@@ -48,7 +48,8 @@ const STATUS: Record<ApiErrorCode, number> = {
   BUSY: 503,
   LOG_FAILED: 500,
   JOIN_TIMEOUT: 504,
-  STORAGE_FAILED: 507
+  STORAGE_FAILED: 507,
+  DISK_FULL: 507
 }
 
 /** HTTP status for an error code; unknown codes are server errors. */
