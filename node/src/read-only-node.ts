@@ -87,8 +87,12 @@ export async function startReadOnlyNode (
       storage = { ...storage, writable: true, reason: null, free: freeBytes(dir) }
       clearInterval(timer)
     } catch (err) {
-      // Still too full (the space went again) or another failure: stay read-only, say why.
-      if (!isDiskFull(err)) opts.onError?.(err as Error)
+      // Still too full (the space went again): stay read-only and keep checking. Another
+      // failure (a damaged store): report it and stop trying; a restart shows it again.
+      if (!isDiskFull(err)) {
+        opts.onError?.(err as Error)
+        clearInterval(timer)
+      }
       storage = diskFullStorage(dir, freeBytes(dir))
       current = await openReadOnly(opts, () => storage, err)
     }

@@ -34,7 +34,7 @@ function fillUp (file: string): void {
   }
 }
 
-test('a disk too full to open the store: the node starts read-only, refuses writes with DISK_FULL, and becomes writable once space is freed', { skip: isRoot ? false : 'needs root to loop-mount an ext4 image' }, async (t) => {
+test('a disk too full to open the store: the node starts read-only, refuses writes with DISK_FULL, and becomes writable once space is freed', { timeout: 180_000, skip: isRoot ? false : 'needs root to loop-mount an ext4 image' }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'solidar-rostart-'))
   const image = path.join(dir, 'disk.img')
   const mnt = path.join(dir, 'mnt')
