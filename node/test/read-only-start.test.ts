@@ -11,10 +11,11 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import pino from 'pino'
+import { chromium, type Browser } from 'playwright-core'
 import { createIdentity, type SolidarEvent } from '@solidar/core'
 import { startNode } from '../src/runtime.ts'
 import { ensureHome, writeIdentity } from '../src/home.ts'
-import { startApiServer } from '../src/api/server.ts'
+import { DEFAULT_STATIC_DIR, startApiServer } from '../src/api/server.ts'
 import { WRITABLE_FREE_BYTES, freeBytes } from '../src/read-only.ts'
 import { storeDir } from '../src/disk-store.ts'
 
@@ -46,7 +47,9 @@ test('a disk too full to open the store: the node starts read-only, refuses writ
   execFileSync('mount', ['-o', 'loop', image, mnt])
   let node: Awaited<ReturnType<typeof startNode>> | null = null
   let server: Awaited<ReturnType<typeof startApiServer>> | null = null
+  let browser: Browser | null = null
   t.after(async () => { // in order: the node lets go of its files before the umount
+    await browser?.close().catch(() => {})
     await server?.close().catch(() => {})
     await node?.close().catch(() => {})
     try { execFileSync('umount', [mnt]) } catch { try { execFileSync('umount', ['-l', mnt]) } catch {} }
@@ -117,6 +120,24 @@ test('a disk too full to open the store: the node starts read-only, refuses writ
   assert.equal((await post.json()).error.code, 'DISK_FULL')
   assert.equal((await (await http('GET', '/api/status')).json()).storage.writable, false)
 
+  // The web app says so, and shows what is saved.
+  assert.ok(fs.existsSync(path.join(DEFAULT_STATIC_DIR, 'index.html')), 'web/dist is built (`npm run build`; npm test does)')
+  const tmp = path.join(dir, 'chromium')
+  fs.mkdirSync(tmp)
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium', env: { ...process.env, TMPDIR: tmp }, timeout: 30_000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+  })
+  const page = await (await browser.newContext({ locale: 'en-US' })).newPage()
+  page.setDefaultTimeout(15_000)
+  await page.goto(`${server.url}/#token=${token}`)
+  await page.evaluate((id) => { location.hash = `#/g/${id}` }, group.id)
+  const banner = page.getByTestId('read-only')
+  await banner.waitFor()
+  assert.match(await banner.innerText(), /Read-only: the disk is full/)
+  assert.ok((await banner.innerText()).includes(storeDir(home)), 'the banner names the folder')
+  await page.getByText(saved[0]).first().waitFor()
+
   // Space returns: the node becomes writable by itself (announced by an event) and writes.
   const writable = new Promise<SolidarEvent>(resolve => {
     const stop = node!.api.subscribe((e) => { if (e.type === 'storage' && e.writable) { stop(); resolve(e) } })
@@ -126,6 +147,9 @@ test('a disk too full to open the store: the node starts read-only, refuses writ
   await writable
   assert.equal(node.storage?.writable, true)
   assert.equal((await node.api.status()).storage?.writable, true, 'the status says writable')
+  await banner.waitFor({ state: 'detached' }) // the web app heard the event
+  await browser.close()
+  browser = null
   const after = await http('POST', `/api/groups/${group.id}/messages`, { text: 'written once space was freed' })
   assert.equal(after.status, 201, 'the same API server takes writes again')
   saved.push((await after.json()).text)
