@@ -99,10 +99,11 @@ export async function startReadOnlyNode (
     attachAll()
     if (storage.writable) for (const l of listeners) l({ type: 'storage', writable: true })
   }
-  const timer = setInterval(() => {
-    if (switching !== null) return
-    switching = check().catch((err) => opts.onError?.(err)).finally(() => { switching = null })
-  }, opts.writableCheckMs ?? WRITABLE_CHECK_MS)
+  const runCheck = (): Promise<void> => {
+    switching ??= check().catch((err) => opts.onError?.(err)).finally(() => { switching = null })
+    return switching
+  }
+  const timer = setInterval(() => { void runCheck() }, opts.writableCheckMs ?? WRITABLE_CHECK_MS)
   timer.unref()
 
   // One api object for the node's whole life: it forwards to whichever node is open now.
@@ -126,6 +127,10 @@ export async function startReadOnlyNode (
     get solidar () { return current.solidar },
     mirrors: { list: (group) => current.mirrors.list(group), add: (group, key) => current.mirrors.add(group, key) },
     get storage () { return { ...storage } },
+    async checkStorage () {
+      if (!storage.writable) await runCheck()
+      return { ...storage }
+    },
     close () {
       closing ??= (async () => {
         closed = true

@@ -51,6 +51,8 @@ export interface RunningNode {
   mirrors: MirrorApi
   /** Set when the node started read-only on a full disk (read-only.ts): writable or not, free and needed space. */
   readonly storage?: NodeStorage
+  /** A read-only node: checks the free space now (as every 10 s) and reopens for writing if there is enough. */
+  checkStorage?: () => Promise<NodeStorage>
   close (): Promise<void>
 }
 

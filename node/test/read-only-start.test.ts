@@ -138,6 +138,14 @@ test('a disk too full to open the store: the node starts read-only, refuses writ
   assert.ok((await banner.innerText()).includes(storeDir(home)), 'the banner names the folder')
   await page.getByText(saved[0]).first().waitFor()
 
+  // Some space, but less than the store needs to open for writing: still read-only, and the
+  // refusal says how much is free now.
+  fs.truncateSync(filler, fs.statSync(filler).size - 40 * MB)
+  const some = await node.checkStorage!()
+  assert.equal(some.writable, false, `still read-only with ${some.free} bytes free`)
+  assert.ok(some.free >= 40 * MB && some.free < WRITABLE_FREE_BYTES, `${some.free} bytes free`)
+  await assert.rejects(node.api.send(group.id, 'not yet'), (err: any) => err.code === 'DISK_FULL' && /\b(39|40|41)\.\d MB free/.test(err.message))
+
   // Space returns: the node becomes writable by itself (announced by an event) and writes.
   const writable = new Promise<SolidarEvent>(resolve => {
     const stop = node!.api.subscribe((e) => { if (e.type === 'storage' && e.writable) { stop(); resolve(e) } })
