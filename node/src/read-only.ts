@@ -57,7 +57,9 @@ export function diskFullError (storage: NodeStorage): Error {
 /** Methods of `SolidarApi` that only read (everything else is refused while read-only). */
 const READS = new Set(['whoami', 'status', 'listGroups', 'members', 'rooms', 'listInvites', 'messages', 'audit', 'dmMessages',
   'devices', 'bridgeAllowlist', 'bridgeMembers', 'subscribe', 'onError'])
-const PAD_READS = new Set(['list', 'get', 'export', 'history', 'state', 'presence', 'present'])
+// setPresence too: presence is never stored (an open pad in the web app sends it), and it
+// goes nowhere here (a read-only node has no network).
+const PAD_READS = new Set(['list', 'get', 'export', 'history', 'state', 'presence', 'present', 'setPresence'])
 const MEETING_READS = new Set(['list', 'get'])
 
 /**

@@ -130,6 +130,9 @@ test('a disk too full to open the store: the node starts read-only, refuses writ
   })
   const page = await (await browser.newContext({ locale: 'en-US' })).newPage()
   page.setDefaultTimeout(15_000)
+  const problems: string[] = []
+  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`) })
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
   await page.goto(`${server.url}/#token=${token}`)
   await page.evaluate((id) => { location.hash = `#/g/${id}` }, group.id)
   const banner = page.getByTestId('read-only')
@@ -137,6 +140,9 @@ test('a disk too full to open the store: the node starts read-only, refuses writ
   assert.match(await banner.innerText(), /Read-only: the disk is full/)
   assert.ok((await banner.innerText()).includes(storeDir(home)), 'the banner names the folder')
   await page.getByText(saved[0]).first().waitFor()
+  await page.evaluate(([g, p]) => { location.hash = `#/g/${g}/pads/${p}` }, [group.id, pad.id])
+  await page.getByText('Read me on a full disk.').first().waitFor() // the pad opens in the editor
+  assert.deepEqual(problems, [], 'reading in the web app meets no error')
 
   // Some space, but less than the store needs to open for writing: still read-only, and the
   // refusal says how much is free now.
