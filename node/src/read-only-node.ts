@@ -26,22 +26,30 @@ interface Opened {
 async function openReadOnly (opts: StartNodeOptions, storage: () => NodeStorage, cause: unknown): Promise<Opened> {
   const identity = readIdentity(opts.home)
   if (!identity) throw cause
-  const store = openDiskStore(opts.home, { readOnly: true })
+  let store: any = null
   let solidar: Solidar
   try {
+    store = openDiskStore(opts.home, { readOnly: true })
     solidar = await Solidar.open({
       identity, store, transport: null, local: new FileStore(opts.home),
       networkMode: opts.network.mode, bootstrap: opts.network.bootstrap
     })
   } catch (err) {
-    await store.close().catch(() => {})
+    await store?.close().catch(() => {})
     // The disk-full error says what the user can do; why the read-only open failed goes with it.
     throw Object.assign(cause instanceof Error ? cause : new Error(String(cause)), { readOnlyOpen: err })
   }
   const stopErrors = opts.onError ? solidar.onError(opts.onError) : () => {}
   const refuse = () => diskFullError(storage())
   const manager = new MirrorManager({ home: opts.home, node: solidar, store, dht: null })
-  await manager.start() // reads mirrors.json only (no network)
+  try {
+    await manager.start() // reads mirrors.json only (no network)
+  } catch (err) {
+    stopErrors()
+    await solidar.close().catch(() => {})
+    await store.close().catch(() => {})
+    throw err
+  }
   return {
     solidar,
     api: readOnlyApi(solidar, refuse),

@@ -7,10 +7,11 @@
  * ENOSPC), and the node used not to start at all. It now opens the store read-only instead
  * (RocksDB's read-only mode writes nothing): every group, message and pad can be read and
  * exported, every write is refused with DISK_FULL, and the node has no network (replication
- * would have to write). `node/src/runtime.ts` checks the free space every
+ * would have to write). `node/src/read-only-node.ts` checks the free space every
  * `WRITABLE_CHECK_MS` and reopens the store for writing once `WRITABLE_FREE_BYTES` are free.
  */
 import fs from 'node:fs'
+import path from 'node:path'
 import { errors, type SolidarApi, type NodeStorage } from '@solidar/core'
 
 const MB = 1024 * 1024
@@ -34,9 +35,14 @@ export function isDiskFull (err: unknown): boolean {
   return false
 }
 
-/** Free bytes on the file system holding `dir` for this user (statfs `bavail`). */
+/**
+ * Free bytes on the file system holding `dir` for this user (statfs `bavail`); of its nearest
+ * existing parent if it is not there (a full disk may not have had room for the folder).
+ */
 export function freeBytes (dir: string): number {
-  const s = fs.statfsSync(dir)
+  let at = dir
+  while (!fs.existsSync(at) && path.dirname(at) !== at) at = path.dirname(at)
+  const s = fs.statfsSync(at)
   return s.bavail * s.bsize
 }
 
