@@ -68,7 +68,7 @@ async function openReadOnly (opts: StartNodeOptions, storage: () => NodeStorage,
  * switches to `openWritable(opts)` once enough space is free.
  */
 export async function startReadOnlyNode (
-  opts: StartNodeOptions & { writableCheckMs?: number },
+  opts: StartNodeOptions,
   cause: unknown,
   openWritable: (opts: StartNodeOptions) => Promise<RunningNode>
 ): Promise<RunningNode> {
