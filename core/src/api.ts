@@ -127,6 +127,23 @@ export interface NodeStatus {
    * arenas) is RSS minus heapTotal minus external, roughly.
    */
   memory?: NodeMemory
+  /**
+   * Whether the store takes writes, added by the platform layer: `writable` false while the
+   * node runs read-only because its disk was too full to open the store for writing.
+   */
+  storage?: NodeStorage
+}
+
+/** The store's state (node/src/read-only.ts): free and needed bytes on the store's file system. */
+export interface NodeStorage {
+  writable: boolean
+  /** Why not writable ('disk-full'), null when writable. */
+  reason: 'disk-full' | null
+  /** The store folder and the free bytes on its file system when last checked. */
+  path: string
+  free: number
+  /** Free bytes the node waits for before it reopens the store for writing. */
+  needed: number
 }
 
 /** Bytes, as `process.memoryUsage()` reports them. */

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'NO_NETWORK'
   | 'CLOSED'
   | 'STORAGE_FAILED'
+  | 'DISK_FULL'
   | 'LOG_FAILED'
   | 'BUSY'
 
@@ -93,5 +94,7 @@ export const errors = {
   /** The log's Autobase stopped for a reason other than the disk (an internal error). */
   logFailed: (detail: string) =>
     new SolidarError('LOG_FAILED', `This group's log stopped after an internal error (${detail}): nothing was acknowledged. Restart Solidar to reopen it; if it happens again, please report it.`),
-  busy: (what: string) => new SolidarError('BUSY', what)
+  busy: (what: string) => new SolidarError('BUSY', what),
+  /** The node runs read-only because its disk was too full to open the store for writing (node/src/read-only.ts). */
+  diskFull: (message: string) => new SolidarError('DISK_FULL', message)
 }

@@ -136,6 +136,8 @@ export type SolidarEvent =
   | { type: 'pad-presence'; group: GroupId; pad: PadId; presence: PadPresence }
   | { type: 'meeting-update'; group: GroupId; meeting: MeetingView }
   | { type: 'meeting-signal'; group: GroupId; meeting: MeetingId; from: MeetingPeer; to: string; signal: MeetingSignal }
+  /** The store became writable again (or read-only): the node's storage state changed. */
+  | { type: 'storage'; writable: boolean }
 
 // ------------------------------------------------------------------ pads (core/src/pads/)
 

@@ -35,10 +35,14 @@ export const WAL_TOLERATE_CORRUPTED_TAIL_RECORDS = 0
  * primary key (Corestore refuses another) and an empty store is created with it: that is how
  * `solidar repair` gets back this device's writer cores, whose key pairs derive from it.
  */
-export function openDiskStore (home: string): any {
+export function openDiskStore (home: string, opts: { readOnly?: boolean } = {}): any {
   const primaryKey = readStoreKey(home)
   privateStoreDir(home)
-  return new Corestore(Hypercore.defaultStorage(storeDir(home), { walRecoveryMode: WAL_TOLERATE_CORRUPTED_TAIL_RECORDS }), {
+  // `readOnly`: RocksDB opens read-only (it replays the WAL into memory and writes no file,
+  // takes no lock, reserves no WAL space); every write fails. Used on a disk too full to open
+  // the store for writing (node/src/read-only.ts).
+  const readOnly = opts.readOnly === true
+  return new Corestore(Hypercore.defaultStorage(storeDir(home), { walRecoveryMode: WAL_TOLERATE_CORRUPTED_TAIL_RECORDS, readOnly }), {
     globalCache: new Rache({ maxSize: GLOBAL_CACHE_ENTRIES }),
     // Corestore calls passing the key "unsafe": whoever holds it can sign as this device's
     // writers. It sits next to identity.json, 0600, which holds keys of the same weight.

@@ -5,12 +5,14 @@
 import path from 'node:path'
 import HyperDHT from 'hyperdht'
 import crypto from 'hypercore-crypto'
-import { MultiTransport, Solidar, encodeIdentity, errors, type SolidarApi, type Transport } from '@solidar/core'
+import { MultiTransport, Solidar, encodeIdentity, errors, type NodeStorage, type SolidarApi, type Transport } from '@solidar/core'
 import { FileStore } from './file-store.ts'
 import { assertNoPendingRepair, closeDiskStore, corruptStoreError, foreignStoreError, isCorruption, openDiskStore, rememberStoreKey, walSyncBarrier } from './disk-store.ts'
 import { IDENTITY_FILE, readIdentity, writeFileAtomic } from './home.ts'
 import { HyperswarmTransport, parseHostPort } from './hyperswarm-transport.ts'
-import { MirrorManager } from './mirrors.ts'
+import { MirrorManager, type MirrorApi } from './mirrors.ts'
+import { isDiskFull } from './read-only.ts'
+import { startReadOnlyNode } from './read-only-node.ts'
 import { parseLanAddress, type LanAddress } from './lan/addresses.ts'
 
 /** How this node reaches other peers. Nothing beyond 127.0.0.1 is contacted for 'none'. */
@@ -46,7 +48,11 @@ export interface RunningNode {
   /** The full node, for callers that need more than the API (tests, relay). */
   solidar: Solidar
   /** The group mirrors of this node (`mirrors.json`; used only with a hyperswarm transport). */
-  mirrors: MirrorManager
+  mirrors: MirrorApi
+  /** Set when the node started read-only on a full disk (read-only.ts): writable or not, free and needed space. */
+  readonly storage?: NodeStorage
+  /** A read-only node: checks the free space now (as every 10 s) and reopens for writing if there is enough. */
+  checkStorage?: () => Promise<NodeStorage>
   close (): Promise<void>
 }
 
@@ -61,6 +67,14 @@ export interface StartNodeOptions {
   onError?: (err: Error) => void
   /** Notes about peers worth a log line (failed dials, malformed matching messages). */
   onWarning?: (message: string, err?: unknown) => void
+  /**
+   * On a disk too full to open the store for writing, start read-only (reads and exports
+   * work, writes get DISK_FULL) and become writable once space returns (default true).
+   * False: fail as before (the XMPP bridge, which only writes).
+   */
+  readOnlyWhenFull?: boolean
+  /** How often a read-only node checks the free space (default WRITABLE_CHECK_MS, 10 s). */
+  writableCheckMs?: number
 }
 
 /** The transports of one run (hyperswarm and/or libp2p) as one, or null for a local-only node. */
@@ -104,7 +118,20 @@ export async function openTransport (opts: Pick<StartNodeOptions, 'network' | 'l
   return { transport: parts.length > 0 ? new MultiTransport(parts) : null, swarm }
 }
 
+/**
+ * Starts the node. On a disk too full to open the store for writing it starts read-only
+ * instead (node/src/read-only-node.ts), unless `readOnlyWhenFull` is false.
+ */
 export async function startNode (opts: StartNodeOptions): Promise<RunningNode> {
+  try {
+    return await startWritableNode(opts)
+  } catch (err) {
+    if (opts.readOnlyWhenFull === false || !isDiskFull(err)) throw err
+    return startReadOnlyNode(opts, err, startWritableNode)
+  }
+}
+
+async function startWritableNode (opts: StartNodeOptions): Promise<RunningNode> {
   const identity = readIdentity(opts.home)
   if (!identity) throw errors.notInitialized()
   assertNoPendingRepair(opts.home)

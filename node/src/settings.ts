@@ -65,17 +65,20 @@ export function normalizeNetwork (choice: { mode: string, bootstrap?: string[] }
   return { mode: 'bootstrap', bootstrap: list }
 }
 
-export function createSettings (opts: { home: string, solidar: Solidar, running: NetworkChoice, runningLan?: boolean }): SettingsApi {
-  const { home, solidar, running } = opts
+/** `solidar`: the node, or a function returning the node open now (a read-only node reopens it once writable). */
+export function createSettings (opts: { home: string, solidar: Solidar | (() => Solidar), running: NetworkChoice, runningLan?: boolean }): SettingsApi {
+  const { home, running } = opts
+  const node = opts.solidar
+  const solidarOf = typeof node === 'function' ? node : () => node
   const runningLan = opts.runningLan ?? false
   const canRename = async (): Promise<boolean> =>
-    (await solidar.listGroups()).length === 0 && (await solidar.devices()).length <= 1
+    (await solidarOf().listGroups()).length === 0 && (await solidarOf().devices()).length <= 1
   const get = async (): Promise<NodeSettings> => {
     const config = readConfig(home)
     const saved = config.network ?? null
     const savedLan = config.lan ?? null
     return {
-      name: solidar.identity.name,
+      name: solidarOf().identity.name,
       canRename: await canRename(),
       network: {
         running,
@@ -93,6 +96,7 @@ export function createSettings (opts: { home: string, solidar: Solidar, running:
       if (!(await canRename())) {
         throw errors.notPermitted('The name can only be changed before this device creates or joins a group (the other members already know it)')
       }
+      const solidar = solidarOf()
       solidar.identity.name = valid
       writeFileAtomic(path.join(home, IDENTITY_FILE), encodeIdentity(solidar.identity))
       return get()

@@ -75,6 +75,8 @@ export interface NodeStatus {
   groups: Array<{ id: string, name: string, peers: number, length: number }>
   /** Groups left whose leave no member's device has taken yet. */
   leaving: Array<{ id: string, name: string, since: number }>
+  /** Present when the node started read-only on a full disk (writable false until space returns). */
+  storage?: { writable: boolean, path: string, free: number, needed: number }
 }
 /** The repair offered while the data store is damaged (node/src/repair-session.ts). */
 export interface RepairState {

@@ -84,6 +84,11 @@ export function App () {
   const [dms, setDms] = useState<Record<string, string>>(() => loadJson(DMS_KEY, {}))
   const [menuOpen, setMenuOpen] = useState(false)
   const [repair, setRepair] = useState(false)
+  // Set while the node is read-only on a full disk: where, and how many MB it needs free.
+  const [readOnly, setReadOnly] = useState<{ path: string, needed: number } | null>(null)
+  const loadStorage = useCallback(() => {
+    api.status().then((s) => setReadOnly(s.storage !== undefined && !s.storage.writable ? s.storage : null), () => {}) // shown again at the next try
+  }, [])
 
   const reloadGroups = useCallback(async () => { setGroups(await api.groups()) }, [])
   const reloadMe = useCallback(async () => { setMe(await api.whoami()) }, [])
@@ -107,13 +112,15 @@ export function App () {
         setGroups(list)
         if (list.length === 0 && localStorage.getItem(ONBOARDED_KEY) === null && location.hash.replace(/^#\/?/, '') === '') go('onboarding')
         connectEvents()
+        loadStorage()
       } catch (err) {
         if (err instanceof ApiError && err.code === 'REPAIR_NEEDED') setRepair(true)
         else setError(err)
       }
     })()
-    const stopConn = onConnection((up) => { setOnline(up); if (up) void reloadGroups().catch(() => {}) })
+    const stopConn = onConnection((up) => { setOnline(up); if (up) { void reloadGroups().catch(() => {}); loadStorage() } })
     const stopEvents = onEvent((e) => {
+      if (e.type === 'storage') loadStorage()
       if (e.type === 'group' || e.type === 'members') void reloadGroups().catch(() => {})
       if (e.type === 'identity') void Promise.all([reloadMe(), reloadGroups()]).catch(() => {})
       if (e.type === 'dm') addDm(e.peer, e.message.author === e.peer ? e.message.authorName : null)
@@ -173,6 +180,9 @@ export function App () {
         <p class="muted small">{t('nav.me', { name: me.name })}</p>
       </nav>
       <main id="main" tabIndex={-1}>
+        {readOnly !== null
+          ? <p class="notice" role="alert" data-testid="read-only">{t('app.readOnly', { path: readOnly.path, needed: String(Math.ceil(readOnly.needed / 1048576)) })}</p>
+          : null}
         {renderView(route, ctx, markSeen)}
       </main>
     </div>

@@ -49,7 +49,8 @@ const STATUS: Record<ApiErrorCode, number> = {
   REPAIR_NEEDED: 503,
   LOG_FAILED: 500,
   JOIN_TIMEOUT: 504,
-  STORAGE_FAILED: 507
+  STORAGE_FAILED: 507,
+  DISK_FULL: 507
 }
 
 /** HTTP status for an error code; unknown codes are server errors. */

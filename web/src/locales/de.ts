@@ -9,6 +9,7 @@ export const de: Record<keyof typeof en, string> = {
   'app.connected': 'Verbunden',
   'app.disconnected': 'Verbinde neu …',
   'app.language': 'Sprache',
+  'app.readOnly': 'Nur lesen: Die Festplatte ist voll. Alles Gespeicherte lässt sich lesen und exportieren, Neues wird aber nicht gespeichert. Gib {{needed}} MB auf dem Laufwerk mit {{path}} frei: Solidar kann dann nach wenigen Sekunden von selbst wieder speichern.',
 
   'nav.label': 'Gruppen und Unterhaltungen',
   'nav.groups': 'Gruppen',

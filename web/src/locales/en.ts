@@ -7,6 +7,7 @@ export const en = {
   'app.connected': 'Live',
   'app.disconnected': 'Reconnecting …',
   'app.language': 'Language',
+  'app.readOnly': 'Read-only: the disk is full. Everything saved can be read and exported, but nothing new can be saved. Free {{needed}} MB on the disk holding {{path}}: Solidar becomes writable by itself within seconds.',
 
   'nav.label': 'Groups and conversations',
   'nav.groups': 'Groups',

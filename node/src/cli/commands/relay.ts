@@ -176,7 +176,8 @@ Example:
       if (decision.remember) writeConfig(home, { ...config, network: decision.choice })
       const { startNode } = await import('../../runtime.ts')
       const log = (event: string, fields: Record<string, unknown>) => note(JSON.stringify({ time: new Date().toISOString(), event, ...fields }))
-      const node = await startNode({ home, network: decision.choice, onError: (err) => log('node-error', { message: err.message }) })
+      // The bridge only writes: on a full disk it fails at start rather than running read-only.
+      const node = await startNode({ home, network: decision.choice, readOnlyWhenFull: false, onError: (err) => log('node-error', { message: err.message }) })
       let bridge: Awaited<ReturnType<typeof startXmppBridge>> | null = null
       const stop = async () => {
         const timer = setTimeout(() => { note('solidar: shutdown takes too long; exiting anyway'); process.exit(EXIT.ERROR) }, 15_000)

@@ -147,6 +147,12 @@ Prints the web UI address (with the API token) alone as the first line on stdout
 e.g. http://127.0.0.1:${DEFAULT_PORT}/#token=..., and notes on stderr. Writes
 <home>/daemon.json while running so other solidar commands find the node.
 
+A full disk: if the disk is too full to open the data store for writing, the node
+starts read-only (no network): groups, messages and pads can be read and exported,
+writes fail with DISK_FULL naming the folder and the space needed (72 MB), and
+\`solidar status\` says so. It checks every 10 s and becomes writable by itself
+(and joins the network) once that much space is free.
+
 A damaged data store (or a repair not finished): serve prints the address as usual and
 offers the repair in the web app (what it does, what may be lost, progress); once the
 store is whole the node starts there. \`solidar repair\` does the same in the terminal.
@@ -229,12 +235,40 @@ Examples:
         node = await start()
       }
       const { createSettings } = await import('../../settings.ts')
-      const settings = createSettings({ home, solidar: node.solidar, running: decision.choice, runningLan: lan.mdns })
+      // A getter: a node that started read-only on a full disk reopens itself once writable.
+      const settings = createSettings({ home, solidar: () => node.solidar, running: decision.choice, runningLan: lan.mdns })
       const server = await listen(node, opts, nodePort, token, logger, settings)
-      if (!writeDaemonInfo(home, { pid: process.pid, host: opts.host, port: server.port, url: server.url })) {
+      const daemonInfo = { pid: process.pid, host: opts.host, port: server.port, url: server.url }
+      let published: boolean
+      try {
+        published = writeDaemonInfo(home, daemonInfo)
+      } catch (err) {
+        // Read-only on a full disk, daemon.json may not fit: the web app works, the CLI finds
+        // the node once space is back (written then, below).
+        if (node.storage?.writable !== false || (err as NodeJS.ErrnoException).code !== 'ENOSPC') {
+          await server.close()
+          await node.close()
+          throw err
+        }
+        published = true
+        note(`Warning: the disk is full, so ${home}/daemon.json could not be written: \`solidar\` commands will not find this node until space is freed (the web app works).`)
+        const stop = node.api.subscribe((e) => {
+          if (e.type !== 'storage' || !e.writable) return
+          stop()
+          try { writeDaemonInfo(home, daemonInfo) } catch (failed) { logger.error({ err: failed }, 'could not write daemon.json') }
+        })
+      }
+      if (!published) {
         await server.close()
         await node.close()
         throw new CliError(`Another Solidar node started for home ${home} at the same time; stopping this one`)
+      }
+      if (node.storage?.writable === false) {
+        const { describeStorage } = await import('./status.ts')
+        note(`Warning: Solidar started ${describeStorage(node.storage)} It has no network until then.`)
+        const stop = node.api.subscribe((e) => {
+          if (e.type === 'storage' && e.writable) { stop(); note('The disk has room again: Solidar is writable and joins the network.') }
+        })
       }
 
       const uiUrl = `${server.url}/#token=${token}`

@@ -1,6 +1,6 @@
 /** `status`: what the running node is doing. */
 import type { Command } from 'commander'
-import type { NodeStatus } from '@solidar/core'
+import type { NodeStatus, NodeStorage } from '@solidar/core'
 import { clientOf } from '../context.ts'
 import { describeNetwork } from '../network.ts'
 import { print, printJson, printTable, sanitize } from '../output.ts'
@@ -18,6 +18,7 @@ export function registerStatus (program: Command): void {
       print(`api:         ${client.info.url} (pid ${client.info.pid})`)
       print(`network:     ${describeNetwork(status.network)}`)
       print(`connections: ${status.network.connections}`)
+      if (status.storage !== undefined) print(`storage:     ${describeStorage(status.storage)}`)
       if (status.memory !== undefined) {
         const mb = (b: number): string => (b / 1048576).toFixed(0)
         const m = status.memory
@@ -42,4 +43,12 @@ export function registerStatus (program: Command): void {
         g.name, String(g.peers), perTransport(g), sync(g), String(g.length), g.id
       ]))
     })
+}
+
+/** The store's state in words: read-only on a full disk says where and how much space it needs. */
+export function describeStorage (s: NodeStorage): string {
+  const mb = (b: number): string => (b / 1048576).toFixed(1)
+  if (s.writable) return `writable (${mb(s.free)} MB free in ${sanitize(s.path)})`
+  return `READ-ONLY: the disk is full (${mb(s.free)} MB free in ${sanitize(s.path)}; needs ${mb(s.needed)} MB). ` +
+    'Everything saved can be read and exported; writes are refused. Free space there: Solidar becomes writable by itself.'
 }
