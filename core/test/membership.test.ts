@@ -18,7 +18,6 @@ import { signBinding } from '../src/binding.ts'
 import { encode } from '../src/codec.ts'
 import { commandValue, parseCommand, MAX_EPOCH_BOXES, MAX_TEXT_BYTES, type Command } from '../src/commands.ts'
 import { epochZeroKey, openContent, randomKey as randomContentKey, sealContent } from '../src/content.ts'
-import { failureError } from '../src/group.ts'
 import { createIdentity, type Identity } from '../src/identity.ts'
 import { NO_INDEXER_LEFT } from '../src/indexer-guard.ts'
 import { openEpochKey, sealEpochKey } from '../src/keys.ts'
@@ -771,25 +770,6 @@ test('Solidar: an admin hands over at once — promotes another member and steps
   await alice.send(id, text)
   await waitFor(async () => (await bob.messages(id)).some(m => m.text === text), 'bob reads alice\'s message')
   assert.deepEqual(errorsSeen.map(e => e.message), [])
-})
-
-test('failureError: Hypercore/Autobase assertions are LOG_FAILED, anything else (the disk in its many shapes) STORAGE_FAILED', () => {
-  const withCode = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {})
-  assert.equal(failureError(withCode('ENOSPC: no space left on device, write', 'ENOSPC')).code, 'STORAGE_FAILED')
-  assert.equal(failureError(withCode('Batch was not applied')).code, 'STORAGE_FAILED', 'RocksDB on a full disk')
-  assert.equal(failureError(withCode('EROFS: read-only file system', 'EROFS')).code, 'STORAGE_FAILED')
-  // What RocksDB reports (the file system's answer is the cause) names the problem.
-  const rocks = (cause: string) => Object.assign(new Error('Batch was not applied'), { cause: Object.assign(new Error(`While appending to file: /home/store/db/000004.log: ${cause}`), { code: 'EIO' }) })
-  const readOnly = failureError(rocks('Read-only file system'))
-  assert.equal(readOnly.code, 'STORAGE_FAILED')
-  assert.match(readOnly.message, /the disk has become read-only \(Batch was not applied: While appending to file: .*Read-only file system\)/)
-  assert.match(failureError(rocks('No space left on device')).message, /the disk is full \(.*No space left on device\)/)
-  assert.match(failureError(withCode('EROFS: read-only file system, open', 'EROFS')).message, /read-only/)
-  assert.match(failureError(withCode('Batch was not applied')).message, /full or read-only\?/)
-  const internal = failureError(withCode('Invalid checkout 12 for batch, length is 0', 'ERR_ASSERTION'))
-  assert.equal(internal.code, 'LOG_FAILED')
-  assert.match(internal.message, /internal error \(Invalid checkout 12/)
-  assert.doesNotMatch(internal.message, /disk/)
 })
 
 async function keyDiagnosis (ns: Array<Awaited<ReturnType<typeof makeNodes>>['nodes'][number]>, id: string): Promise<string> {
