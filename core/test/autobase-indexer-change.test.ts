@@ -3,6 +3,7 @@
  * `addWriter(key, { indexer: false })` while the new indexer is still pending (its writer has
  * written nothing yet) is refused like `removeWriter` of the last indexer, instead of leaving
  * the base with no indexer, which crashed it for good ("Invalid checkout N for batch").
+ * And Solidar's own guard (core/src/indexer-guard.ts), which never asks Autobase for that.
  */
 import test from 'node:test'
 import assert from 'node:assert/strict'
@@ -12,6 +13,8 @@ import path from 'node:path'
 import Autobase from 'autobase'
 import b4a from 'b4a'
 import Corestore from 'corestore'
+import type { ApplyHost } from '../src/apply-context.ts'
+import { keepsAnIndexer } from '../src/indexer-guard.ts'
 import { waitFor } from './helpers.ts'
 
 type Op = { add?: string, demote?: string, refused?: string }
@@ -90,4 +93,15 @@ test('Autobase patch: demoting the last active indexer while the new one is pend
     assert.deepEqual(await entries(b), [{ add: hexOf(bob.local.key) }, { refused: 'Not allowed to remove the last indexer' }, { demote: hexOf(alice.local.key) }])
   }
   assert.deepEqual(errors.map(e => e.message), [])
+})
+
+test('keepsAnIndexer: a change may take writers out of the indexer set only while an active indexer outside them remains (all of an admin\'s devices at once)', () => {
+  const k = (n: number) => b4a.alloc(32, n) as Buffer
+  const host = (active: Buffer[]) => ({ system: { indexers: active.map(key => ({ key })) } }) as unknown as ApplyHost
+  assert.equal(keepsAnIndexer(host([k(1)]), [k(1)]), false, 'the only active indexer (the new admin still pending)')
+  assert.equal(keepsAnIndexer(host([k(1), k(2)]), [k(1), k(2)]), false, 'both devices of the only active admin: removeable() says yes to each alone')
+  assert.equal(keepsAnIndexer(host([k(1), k(2), k(3)]), [k(1), k(2)]), true)
+  assert.equal(keepsAnIndexer(host([k(1), k(2)]), [k(1)]), true)
+  assert.equal(keepsAnIndexer(host([k(1)]), [k(4)]), true, 'writers that are not indexers')
+  assert.equal(keepsAnIndexer(host([k(1)]), []), true)
 })
