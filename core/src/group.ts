@@ -81,8 +81,9 @@ export class Group extends EventEmitter {
 
   /**
    * Waits until Autobase has taken in the last change of the indexer set (admins are
-   * indexers). Removing an indexer while another is still being added crashes Autobase 7.28
-   * ("Invalid checkout N for batch"), so role changes, removals and leaves wait for this.
+   * indexers). Apply refuses to take the last active indexer out while another is still
+   * pending (indexer-guard.ts: it crashed Autobase 7.28, "Invalid checkout N for batch"), so
+   * role changes, removals and leaves wait for this rather than be refused.
    */
   async settleIndexers (timeoutMs = SETTLE_INDEXERS_MS): Promise<void> {
     const pending = () => (this.base.system?.pendingIndexers?.length ?? 0) > 0
