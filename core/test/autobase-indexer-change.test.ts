@@ -16,6 +16,7 @@ import Corestore from 'corestore'
 import type { ApplyHost } from '../src/apply-context.ts'
 import { keepsAnIndexer } from '../src/indexer-guard.ts'
 import { waitFor } from './helpers.ts'
+import { Lab, converged, hex } from './lab.ts'
 
 type Op = { add?: string, demote?: string, refused?: string }
 
@@ -104,4 +105,31 @@ test('keepsAnIndexer: a change may take writers out of the indexer set only whil
   assert.equal(keepsAnIndexer(host([k(1), k(2)]), [k(1)]), true)
   assert.equal(keepsAnIndexer(host([k(1)]), [k(4)]), true, 'writers that are not indexers')
   assert.equal(keepsAnIndexer(host([k(1)]), []), true)
+})
+
+test('Solidar: an admin steps down while another admin is active and a third is still pending: accepted, and Autobase does not crash (only an empty indexer set did)', async (t) => {
+  const lab = await Lab.create(t, 'solidar-abidx-')
+  const alice = await lab.creator('alice')
+  const carol = await lab.member(alice, 'carol')
+  const bob = await lab.member(alice, 'bob')
+  const all = [alice, bob, carol]
+  const failed: Error[] = []
+  for (const p of all) p.group.on('error', (err: Error) => failed.push(err))
+  await alice.group.append({ t: 'member/role', member: carol.id.publicKey, role: 'admin', ts: Date.now() })
+  await converged(all.map(p => p.group), 'carol is admin')
+  await alice.group.settleIndexers() // carol is an active indexer
+  for (const s of lab.streams) s.destroy() // bob cannot ack before alice's next two entries
+  lab.streams.clear()
+  await alice.group.append({ t: 'member/role', member: bob.id.publicKey, role: 'admin', ts: Date.now() })
+  assert.equal(alice.group.base.system.pendingIndexers.length, 1, 'bob is a pending indexer')
+  await alice.group.append({ t: 'member/role', member: alice.id.publicKey, role: 'member', ts: Date.now() })
+  lab.connect(alice, bob)
+  lab.connect(alice, carol)
+  await converged(all.map(p => p.group), 'alice stepped down')
+  for (const p of all) {
+    await p.group.settleIndexers()
+    assert.deepEqual((await p.group.members()).map(m => [m.name, m.role]).sort(), [['alice', 'member'], ['bob', 'admin'], ['carol', 'admin']])
+    assert.deepEqual(p.group.base.system.indexers.map((i: { key: Buffer }) => hex(i.key)).sort(), [hex(bob.group.localWriterKey), hex(carol.group.localWriterKey)].sort())
+  }
+  assert.deepEqual(failed.map(e => e.message), [])
 })
