@@ -10,6 +10,8 @@ export interface ApplyHost {
   addWriter (key: Buffer, opts: { indexer: boolean }): Promise<void>
   removeWriter (key: Buffer): Promise<void>
   removeable (key: Buffer): boolean
+  /** Autobase's system state: `indexers` are the active ones (pending ones are not listed). */
+  readonly system: { readonly indexers: ReadonlyArray<{ key: Buffer }> }
 }
 
 export interface ApplyContext<C extends Command = Command> {

@@ -10,6 +10,7 @@ import { verifyDeviceCert } from './identity.ts'
 import { admittingInvite, orphanInvites } from './apply-invites.ts'
 import { rulesOf } from './rules.ts'
 import { activeMember, currentEpoch, DEFAULT_ROOM, DM_ROOM, reject, requireAdmin, type ApplyContext, type ApplyHost } from './apply-context.ts'
+import { keepsAnIndexer, NO_INDEXER_LEFT } from './indexer-guard.ts'
 import { MAX_SEALED_NAMES } from './sealed-meta.ts'
 import { activeDevices, K, type ViewTx, type DeviceRecord, type GroupMeta, type MemberRecord } from './view.ts'
 
@@ -112,6 +113,7 @@ async function removeFromGroup (ctx: ApplyContext, target: MemberRecord, why: 'r
   }
   const keys = target.writers.map(w => b4a.from(w, 'hex'))
   for (const key of keys) if (!host.removeable(key)) reject('autobase cannot remove this writer (last indexer)')
+  if (!keepsAnIndexer(host, keys)) reject(NO_INDEXER_LEFT)
   tx.put(K.member(target.id), { ...target, left: ctx.cmd.ts })
   tx.put(K.rekey, 1)
   await orphanInvites(tx, rulesOf(ctx.meta), target.id, ctx.cmd.ts)
@@ -148,6 +150,7 @@ export async function setRole (ctx: ApplyContext<MemberRole>) {
   if (!target) return reject('not a member')
   if (target.role === cmd.role) reject(`already ${cmd.role}`)
   if (target.role === 'admin' && await adminCount(tx) <= 1) reject('a group keeps at least one admin')
+  if (target.role === 'admin' && !keepsAnIndexer(host, target.writers.map(w => b4a.from(w, 'hex')))) reject(NO_INDEXER_LEFT)
   tx.put(K.member(target.id), { ...target, role: cmd.role })
   if (target.role === 'admin') await orphanInvites(tx, rulesOf(ctx.meta), target.id, cmd.ts)
   for (const w of target.writers) await host.addWriter(b4a.from(w, 'hex'), { indexer: cmd.role === 'admin' })

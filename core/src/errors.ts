@@ -84,7 +84,7 @@ export const errors = {
   noNetwork: () =>
     new SolidarError('NO_NETWORK', 'This node is not connected to any network yet: restart it with --bootstrap HOST:PORT (a private DHT) or --public-dht'),
   closed: () => new SolidarError('CLOSED', 'This node is shutting down'),
-  /** `problem`: what the system said about the disk, when it said it (see `failureError` in group.ts). */
+  /** `problem`: what the system said about the disk, when it said it (see `failureError` in failure.ts). */
   storageFailed: (detail: string, problem: 'full' | 'read-only' | null = null) =>
     new SolidarError('STORAGE_FAILED', problem === 'read-only'
       ? `Could not save to disk: the disk has become read-only (${detail}); nothing was acknowledged. The system does this to a failing disk or SD card. What is saved can still be read: check the disk (fsck), then restart Solidar once it is writable again.`

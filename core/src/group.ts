@@ -11,7 +11,8 @@ import crypto from 'hypercore-crypto'
 import { applyNodes, type ApplyHost, type LogNode } from './apply.ts'
 import { commandValue, type Command } from './commands.ts'
 import { encode } from './codec.ts'
-import { errors, type SolidarError } from './errors.ts'
+import { errors } from './errors.ts'
+import { failureError } from './failure.ts'
 import type { Keyring, Sealed } from './content.ts'
 import { revealMember, revealMeta } from './sealed-meta.ts'
 import { groupIdOf } from './ids.ts'
@@ -80,8 +81,9 @@ export class Group extends EventEmitter {
 
   /**
    * Waits until Autobase has taken in the last change of the indexer set (admins are
-   * indexers). Removing an indexer while another is still being added crashes Autobase 7.28
-   * ("Invalid checkout N for batch"), so role changes, removals and leaves wait for this.
+   * indexers). Apply refuses to take the last active indexer out while another is still
+   * pending (indexer-guard.ts: it crashed Autobase 7.28, "Invalid checkout N for batch"), so
+   * role changes, removals and leaves wait for this rather than be refused.
    */
   async settleIndexers (timeoutMs = SETTLE_INDEXERS_MS): Promise<void> {
     const pending = () => (this.base.system?.pendingIndexers?.length ?? 0) > 0
@@ -319,23 +321,4 @@ async function collect<T> (it: AsyncIterable<{ value: T }>): Promise<T[]> {
 /** How long a membership change waits for Autobase to take in an earlier change of admins. */
 const SETTLE_INDEXERS_MS = 30_000
 
-/**
- * The coded error for a log whose Autobase failed. Storage errors reach us in many shapes
- * (RocksDB says "Batch was not applied" on a full disk, with no code), so everything is
- * STORAGE_FAILED except Hypercore/Autobase's own assertions, which are bugs, not the disk:
- * those are LOG_FAILED.
- */
-export function failureError (err: Error & { code?: string }): SolidarError {
-  const internal = err.code === 'ERR_ASSERTION' || /^ERR_ASSERTION\b/.test(err.message)
-  if (internal) return errors.logFailed(err.message)
-  // RocksDB's "Batch was not applied" carries the file system's answer as its `cause`
-  // ("While appending to file: …/000004.log: Read-only file system" / "No space left on device").
-  const chain: string[] = []
-  let problem: 'full' | 'read-only' | null = null
-  for (let e: any = err; e && chain.length < 5; e = e.cause) {
-    const text = `${e.code ?? ''} ${e.message ?? String(e)}`
-    chain.push(e.message ?? String(e))
-    problem ??= /\bEROFS\b|read-only file system/i.test(text) ? 'read-only' : /\bENOSPC\b|no space left/i.test(text) ? 'full' : null
-  }
-  return errors.storageFailed(chain.join(': '), problem)
-}
+export { failureError } from './failure.ts'

@@ -203,6 +203,10 @@ export class RecordingHost {
   removeable (key: Buffer): boolean {
     return !(this.indexers.has(hex(key)) && this.indexers.size === 1)
   }
+
+  get system () {
+    return { indexers: [...this.indexers].map(k => ({ key: b4a.from(k, 'hex') as Buffer })) }
+  }
 }
 
 /** `n` empty Hyperbees on real corestores in a temp dir. */
