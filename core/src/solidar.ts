@@ -38,6 +38,7 @@ import { lookAlikes } from './names.ts'
 import { SELF_VERIFY_MESSAGE, sameName, VerificationStore, verifyMember, withVerification, type VerificationResult, type VerifyOptions } from './verification.ts'
 import type { PeerConnection, Transport } from './transport.ts'
 import { groupSync } from './sync-state.ts'
+import { ownPostRecord } from './consistent-read.ts'
 import { LEAVE_DELIVERY_MS, deliveredSoon, waitForDelivery } from './delivery.ts'
 import type {
   AuditEntry, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
@@ -823,8 +824,12 @@ export class Solidar implements SolidarApi {
     const epoch = await this.#currentKey(log)
     const body = log.keyring.seal(epoch, 'message', b4a.from(plain))
     const id = newRecordId() as MessageId
-    await this.#appendChecked(log.group, { t: 'message/post', id, room, body, ts: this.#now(), ...(replyTo ? { replyTo } : {}) })
-    return this.#messageView(log, id)
+    const entry = { id, room, body, ts: this.#now(), ...(replyTo ? { replyTo } : {}) }
+    await this.#appendChecked(log.group, { t: 'message/post', ...entry })
+    // The answer comes from the entry appended here; the view gives only its position.
+    const placed = await log.group.messageById(id)
+    if (!placed) throw errors.messageNotFound(id)
+    return (await this.#reader(log))(ownPostRecord(placed.seq, this.#self, entry))
   }
 
   async #messageView (log: OpenLog, id: string): Promise<MessageView> {
