@@ -39,6 +39,7 @@ import { SELF_VERIFY_MESSAGE, sameName, VerificationStore, verifyMember, withVer
 import type { PeerConnection, Transport } from './transport.ts'
 import { groupSync } from './sync-state.ts'
 import { ownPostRecord } from './consistent-read.ts'
+import { catchUpState, type CatchUp } from './catch-up.ts'
 import { LEAVE_DELIVERY_MS, deliveredSoon, waitForDelivery } from './delivery.ts'
 import type {
   AuditEntry, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
@@ -416,7 +417,8 @@ export class Solidar implements SolidarApi {
     for (const log of this.#groupLogs()) {
       const meta = await log.group.meta()
       const { peers, peersByTransport, sync } = groupSync(log.group.base, this.#carrier)
-      groups.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', peers, peersByTransport, length: await log.group.messageCount(), sync })
+      const catchUp = await this.#catchUp(log)
+      groups.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', peers, peersByTransport, length: await log.group.messageCount(), sync, ...(catchUp ? { catchUp } : {}) })
     }
     const leaving: NodeStatus['leaving'] = []
     for (const log of this.#logs.values()) {
@@ -500,9 +502,15 @@ export class Solidar implements SolidarApi {
       const meta = await log.group.meta()
       const members = await log.group.members()
       const me = members.find(m => m.id === this.#self)
-      out.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', role: me?.role ?? null, members: members.length })
+      const catchUp = await this.#catchUp(log)
+      out.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', role: me?.role ?? null, members: members.length, ...(catchUp ? { catchUp } : {}) })
     }
     return out
+  }
+
+  /** How far a group that has not fully reached this device is (catch-up.ts); null once it has. */
+  async #catchUp (log: OpenLog): Promise<CatchUp | null> {
+    return catchUpState(log.group.base, await log.group.allMembers(), this.pads.presenceChannel.membersByPeer(log.group.discoveryKey))
   }
 
   /** The groups of this device (not those it is leaving, see leaveGroup). */
