@@ -6,36 +6,11 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import { describeCatchUp } from '../src/index.ts'
-import { makeNodes, waitFor } from './helpers.ts'
+import { waitFor } from './helpers.ts'
+import { strandedNewcomer } from './catch-up-fixture.ts'
 
 test('not admitted, no admin online: status names the peer it fetches from and says it waits for an admin', async (t) => {
-  const { nodes: [alice, carol, bob], network, locals } = await makeNodes(['alice', 'carol', 'bob'], t)
-  const { id } = await alice.createGroup('Council')
-  await carol.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
-  for (let i = 0; i < 20; i++) await alice.send(id, `history ${i}`)
-  await carol.send(id, 'carol was here')
-  await waitFor(async () => (await carol.messages(id)).length === 21, 'carol holds the history')
-  assert.equal((await alice.listGroups())[0].catchUp, undefined, 'a group that reached the device has no catch-up state')
-  await waitFor(async () => (await carol.status()).groups[0].catchUp === undefined, 'carol is caught up')
-
-  // carol no longer reaches alice: she will not hold bob's admission.
-  network.block(alice.transport as any, carol.transport as any)
-  const { code } = await alice.createInvite(id)
-  const { base } = await alice.logBase(id)
-  // alice admits bob, then drops off the network before bob has any of the log (solidar.test.ts does the same).
-  const write = locals[2].write.bind(locals[2])
-  let cut = false
-  locals[2].write = async (name: string, text: string) => {
-    if (!cut && text.includes(base.key.toString('hex'))) {
-      cut = true
-      await alice.transport!.leave(base.discoveryKey)
-      ;(alice.transport as any).disconnectAll()
-    }
-    return write(name, text)
-  }
-  const joined = await bob.join(code, { timeoutMs: 3000 })
-  assert.ok(cut)
-  assert.equal(joined.writable, false)
+  const { alice, carol, bob, id, base } = await strandedNewcomer(t)
 
   // bob fetches the history from carol, a member who cannot admit him, and says so.
   const state = await waitFor(async () => {
