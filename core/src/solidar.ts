@@ -835,7 +835,8 @@ export class Solidar implements SolidarApi {
     const entry = { id, room, body, ts: this.#now(), ...(replyTo ? { replyTo } : {}) }
     await this.#appendChecked(log.group, { t: 'message/post', ...entry })
     // The answer comes from the entry appended here; the view gives only its position.
-    const placed = await log.group.messageById(id)
+    // Appended and applied here, so in the view; a reorder under way may hide it for a moment.
+    const placed = await log.group.messageById(id) ?? await log.group.update().then(() => log.group.messageById(id))
     if (!placed) throw errors.messageNotFound(id)
     return (await this.#reader(log))(ownPostRecord(placed.seq, this.#self, entry))
   }

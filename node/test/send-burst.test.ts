@@ -23,6 +23,10 @@ test(`a burst of concurrent sends (2 × ${PER_MEMBER}) answers each request with
   const servers = await Promise.all([alice, bob].map(api => startApiServer({ api, port: 0, token, logger: pino({ level: 'silent' }) })))
   t.after(async () => { for (const s of servers) await s.close() })
 
+  // How often Autobase reordered the view during the burst (diagnostic: the race needs a reorder).
+  let truncations = 0
+  for (const node of [alice, bob]) (await node.logBase(group)).base.view.core.on('truncate', () => { truncations++ })
+
   const sends: Array<{ who: string, author: string, port: number, text: string }> = []
   for (let i = 0; i < PER_MEMBER; i++) {
     for (const [n, node] of [alice, bob].entries()) sends.push({ who: node.label, author: node.whoami().id, port: servers[n].port, text: `${node.label} #${i}` })
@@ -31,6 +35,7 @@ test(`a burst of concurrent sends (2 × ${PER_MEMBER}) answers each request with
     port: s.port, method: 'POST', path: `/api/groups/${group}/messages`, token, body: { text: s.text }, timeout: 240_000
   })))
 
+  t.diagnostic(`view truncated by reorders ${truncations} times during the burst`)
   const wrong: string[] = []
   for (const [i, res] of responses.entries()) {
     const s = sends[i]
