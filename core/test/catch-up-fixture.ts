@@ -1,16 +1,16 @@
 /**
  * Fixture of the catch-up tests (here and node/test/catch-up-api.test.ts): alice (admin) and
- * carol (member) share a history; carol can no longer reach alice; alice admits bob and drops
+ * carol (a member, or an admin with `carolRole`) share a history; carol can no longer reach alice; alice admits bob and drops
  * off the network before bob has any of the log. bob is left connected to carol only: not
- * admitted, no admin online.
+ * admitted, and (carol a member) no admin online.
  */
 import assert from 'node:assert/strict'
 import { makeNodes, waitFor } from './helpers.ts'
 
-export async function strandedNewcomer (t: { after: (fn: () => Promise<void>) => void }) {
+export async function strandedNewcomer (t: { after: (fn: () => Promise<void>) => void }, opts: { carolRole?: 'member' | 'admin' } = {}) {
   const { nodes: [alice, carol, bob], network, locals } = await makeNodes(['alice', 'carol', 'bob'], t)
   const { id } = await alice.createGroup('Council')
-  await carol.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
+  await carol.join((await alice.createInvite(id, { role: opts.carolRole ?? 'member' })).code, { timeoutMs: 30_000 })
   for (let i = 0; i < 20; i++) await alice.send(id, `history ${i}`)
   await carol.send(id, 'carol was here')
   await waitFor(async () => (await carol.messages(id)).length === 21, 'carol holds the history')

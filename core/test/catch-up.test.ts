@@ -37,3 +37,17 @@ test('not admitted, no admin online: status names the peer it fetches from and s
     return g?.role === 'member' && g.catchUp === undefined
   }, 'bob admitted and caught up')
 })
+
+test('not admitted, an admin online who does not hold the admission yet: status says an admin is online, not that it waits for one', async (t) => {
+  const { bob, id } = await strandedNewcomer(t, { carolRole: 'admin' })
+  const state = await waitFor(async () => {
+    const c = (await bob.status()).groups.find(g => g.id === id)?.catchUp
+    return c && c.peers.some(p => p.name === 'carol') ? c : null
+  }, 'bob knows carol')
+  assert.equal(state.stage, 'admission')
+  assert.deepEqual(state.peers.map(p => [p.name, p.admin]), [['carol', true]])
+  assert.equal(state.adminOnline, true)
+  assert.equal(state.waitingForAdmin, false)
+  assert.doesNotMatch(describeCatchUp(state), /waiting for an admin to come online/)
+  assert.match(describeCatchUp(state), /an admin is online/)
+})
