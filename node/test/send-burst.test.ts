@@ -5,6 +5,8 @@
  * moved another message to that seq. Two members on real nodes (real corestores and Autobase,
  * an in-memory network between them), each behind the real local API, send concurrently; every
  * response must be the message of its own request, and its id must later resolve to that text.
+ * In-process, this never failed on the old code (few reorders, none between the two reads); the
+ * two-daemon burst (test/send-burst.test.ts) did, and core/test/consistent-read.test.ts does.
  */
 import test from 'node:test'
 import assert from 'node:assert/strict'
