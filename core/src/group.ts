@@ -23,6 +23,7 @@ import {
   type SealedBridgeAllowRecord, type BridgeMemberRecord
 } from './view.ts'
 import { claimLocalWriter } from './local-writer.ts'
+import { messageByIdConsistent } from './consistent-read.ts'
 
 export interface GroupOptions {
   /** A corestore namespace used by this group alone (autobase closes it on close). */
@@ -209,9 +210,13 @@ export class Group extends EventEmitter {
   }
   invite (idHex: string): Promise<InviteRecord | null> { return getRecord<InviteRecord>(this.view, K.invite(idHex)) }
   room (name: string): Promise<RoomRecord | null> { return getRecord<RoomRecord>(this.view, K.room(name)) }
+  /**
+   * The message with this id. Two reads (id → seq, seq → message) of a view that Autobase may
+   * reorder in between: a reorder can move another message to that seq. A record whose id is
+   * not the one asked for is never returned: the id is read again (see consistent-read.ts).
+   */
   async messageById (id: string): Promise<MessageRecord | null> {
-    const seq = await getRecord<number>(this.view, K.messageId(id))
-    return seq === null ? null : getRecord<MessageRecord>(this.view, K.message(seq))
+    return messageByIdConsistent(this.view, id, () => this.base.update())
   }
   async epoch (): Promise<number> { return (await getRecord<number>(this.view, K.epoch)) ?? 0 }
   async rekeyPending (): Promise<boolean> { return (await getRecord<number>(this.view, K.rekey)) === 1 }

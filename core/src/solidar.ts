@@ -38,6 +38,8 @@ import { lookAlikes } from './names.ts'
 import { SELF_VERIFY_MESSAGE, sameName, VerificationStore, verifyMember, withVerification, type VerificationResult, type VerifyOptions } from './verification.ts'
 import type { PeerConnection, Transport } from './transport.ts'
 import { groupSync } from './sync-state.ts'
+import { ownPostRecord } from './consistent-read.ts'
+import { catchUpState, type CatchUp } from './catch-up.ts'
 import { LEAVE_DELIVERY_MS, deliveredSoon, waitForDelivery } from './delivery.ts'
 import type {
   AuditEntry, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
@@ -415,7 +417,8 @@ export class Solidar implements SolidarApi {
     for (const log of this.#groupLogs()) {
       const meta = await log.group.meta()
       const { peers, peersByTransport, sync } = groupSync(log.group.base, this.#carrier)
-      groups.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', peers, peersByTransport, length: await log.group.messageCount(), sync })
+      const catchUp = await this.#catchUp(log)
+      groups.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', peers, peersByTransport, length: await log.group.messageCount(), sync, ...(catchUp ? { catchUp } : {}) })
     }
     const leaving: NodeStatus['leaving'] = []
     for (const log of this.#logs.values()) {
@@ -499,9 +502,15 @@ export class Solidar implements SolidarApi {
       const meta = await log.group.meta()
       const members = await log.group.members()
       const me = members.find(m => m.id === this.#self)
-      out.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', role: me?.role ?? null, members: members.length })
+      const catchUp = await this.#catchUp(log)
+      out.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', role: me?.role ?? null, members: members.length, ...(catchUp ? { catchUp } : {}) })
     }
     return out
+  }
+
+  /** How far a group that has not fully reached this device is (catch-up.ts); null once it has. */
+  async #catchUp (log: OpenLog): Promise<CatchUp | null> {
+    return catchUpState(log.group.base, await log.group.allMembers(), this.pads.presenceChannel.membersByPeer(log.group.discoveryKey))
   }
 
   /** The groups of this device (not those it is leaving, see leaveGroup). */
@@ -823,8 +832,13 @@ export class Solidar implements SolidarApi {
     const epoch = await this.#currentKey(log)
     const body = log.keyring.seal(epoch, 'message', b4a.from(plain))
     const id = newRecordId() as MessageId
-    await this.#appendChecked(log.group, { t: 'message/post', id, room, body, ts: this.#now(), ...(replyTo ? { replyTo } : {}) })
-    return this.#messageView(log, id)
+    const entry = { id, room, body, ts: this.#now(), ...(replyTo ? { replyTo } : {}) }
+    await this.#appendChecked(log.group, { t: 'message/post', ...entry })
+    // The answer comes from the entry appended here; the view gives only its position.
+    // Appended and applied here, so in the view; a reorder under way may hide it for a moment.
+    const placed = await log.group.messageById(id) ?? await log.group.update().then(() => log.group.messageById(id))
+    if (!placed) throw errors.messageNotFound(id)
+    return (await this.#reader(log))(ownPostRecord(placed.seq, this.#self, entry))
   }
 
   async #messageView (log: OpenLog, id: string): Promise<MessageView> {

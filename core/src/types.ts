@@ -61,6 +61,11 @@ export interface GroupSummary {
   name: string
   role: Role | null
   members: number
+  /**
+   * Present while the group has not fully reached this device (not admitted yet, or history still
+   * arriving): how far it is, from which peers, and whether an admin is online (catch-up.ts).
+   */
+  catchUp?: CatchUp
 }
 
 export interface RoomView {
@@ -242,3 +247,43 @@ export interface MeetingView {
  * `{type: 'transceiverRequest', transceiverRequest: {kind, init}}`.
  */
 export type MeetingSignal = Record<string, unknown> & { type: string }
+
+/** How far a group that has not fully reached this device is (see core/src/catch-up.ts). */
+export interface CatchUpPeer {
+  /** The peer's transport key, shortened (z-base-32). */
+  peer: string
+  /** The member behind the peer, once its group presence checked out; else null. */
+  member: MemberId | null
+  name: string | null
+  /** The member is an admin of the group (can admit devices). */
+  admin: boolean
+  /** Blocks this peer has announced that this device has not fetched yet (0: nothing to fetch from it). */
+  ahead: number
+}
+
+export interface CatchUpWriter {
+  /** The writer core's key, shortened (z-base-32). */
+  writer: string
+  member: MemberId | null
+  name: string | null
+  /** Blocks of this writer this device holds; the longest length a peer announced (≥ have). */
+  have: number
+  known: number
+}
+
+export interface CatchUp {
+  /** 'admission': this device cannot write yet (its admission has not reached it); 'history': it can, and still fetches or applies. */
+  stage: 'admission' | 'history'
+  /** Over all writer cores this device knows of: blocks held, blocks peers announced, entries applied to the view. */
+  have: number
+  known: number
+  applied: number
+  /** Per writer core (what this device knows of the log so far). */
+  writers: CatchUpWriter[]
+  /** Connected peers of this log; those with `ahead` > 0 are the ones it is fetching from. */
+  peers: CatchUpPeer[]
+  /** A device of an admin is connected (its presence checked out). */
+  adminOnline: boolean
+  /** Not admitted yet and no admin online: nothing moves until an admin's device comes online. */
+  waitingForAdmin: boolean
+}

@@ -5,7 +5,7 @@
  * token. The event WebSocket carries it as `?token=` (browsers cannot set headers there).
  */
 import type {
-  GroupSummary, InviteResult, InviteView, MemberView, MessageView, PadExport, PadHistory, PadPresence, PadSummary,
+  CatchUp, GroupSummary, InviteResult, InviteView, MemberView, MessageView, PadExport, PadHistory, PadPresence, PadSummary,
   Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
 
@@ -72,7 +72,7 @@ export interface NodeStatus {
   id: string
   name: string
   network: { mode: NetworkChoice['mode'], bootstrap: string[], connections: number }
-  groups: Array<{ id: string, name: string, peers: number, length: number }>
+  groups: Array<{ id: string, name: string, peers: number, length: number, catchUp?: CatchUp }>
   /** Groups left whose leave no member's device has taken yet. */
   leaving: Array<{ id: string, name: string, since: number }>
   /** Present when the node started read-only on a full disk (writable false until space returns). */

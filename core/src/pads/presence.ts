@@ -110,6 +110,23 @@ export class Presence {
     return [...out]
   }
 
+  /**
+   * The member (hex) behind each directly connected peer whose group presence checked out, by
+   * the peer's transport key (hex): how a replication peer of the log gets a name (catch-up.ts).
+   */
+  membersByPeer (discoveryKey: Buffer): Map<string, string> {
+    const out = new Map<string, string>()
+    const topic = this.#channels.get(discoveryKey)
+    const entry = topic?.pads.get(GROUP)
+    if (!topic || !entry) return out
+    for (const [ch, clients] of entry.fromChannel) {
+      const key: Uint8Array | undefined = ch?._mux?.stream?.remotePublicKey
+      const member = [...clients].map(id => topic.owners.get(id)).find(m => m !== undefined)
+      if (key && member) out.set(b4a.toString(key, 'hex'), member)
+    }
+    return out
+  }
+
   unserve (discoveryKey: Buffer): void {
     const topic = this.#channels.remove(discoveryKey)
     if (topic) for (const p of topic.pads.values()) p.awareness.destroy()

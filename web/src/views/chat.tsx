@@ -11,6 +11,7 @@ import { go, href } from '../route.ts'
 import type { MemberView, MessageView, RoomView } from '../types.ts'
 import { ErrorBox } from '../ui.tsx'
 import { GroupTabs } from './group-tabs.tsx'
+import { CatchUpNote } from './catch-up.tsx'
 
 interface Props {
   ctx: AppContext
@@ -242,7 +243,9 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
             <button type="submit" disabled={busy || text.trim() === ''}>{t('chat.send')}</button>
           </form>
           )
-        : <p class="muted" role="status">{groupInfo?.role === null ? t('chat.catchingUp') : t('chat.observer')}</p>}
+        : groupInfo?.catchUp !== undefined
+          ? <CatchUpNote catchUp={groupInfo.catchUp} refresh={ctx.reloadGroups} />
+          : <p class="muted" role="status">{groupInfo?.role === null ? t('chat.catchingUp') : t('chat.observer')}</p>}
     </section>
   )
 }

@@ -6,6 +6,7 @@ import type { AppContext } from '../app.tsx'
 import { formatTime, useT } from '../i18n.ts'
 import { CodeBox, ErrorBox, Qr } from '../ui.tsx'
 import { IceServersForm } from './ice-servers.tsx'
+import { CatchUpNote } from './catch-up.tsx'
 
 type Option = 'none' | 'lan' | 'bootstrap' | 'public'
 
@@ -102,6 +103,9 @@ export function Network ({ ctx }: { ctx: AppContext }) {
               <thead><tr><th scope="col">{t('network.group')}</th><th scope="col">{t('network.peers')}</th><th scope="col">{t('network.length')}</th></tr></thead>
               <tbody>{status.groups.map((g) => <tr><td>{g.name}</td><td>{g.peers}</td><td>{g.length}</td></tr>)}</tbody>
             </table>
+            {status.groups.filter((g) => g.catchUp !== undefined).map((g) => (
+              <div><h3>{g.name}</h3><CatchUpNote catchUp={g.catchUp!} /></div>
+            ))}
             {status.leaving.map((l) => <p class="notice" role="status" data-testid="leaving">{t('network.leaving', { group: l.name })}</p>)}
           </div>
           )

@@ -1,6 +1,6 @@
 /** `group create|list`, `members`, `rooms`, `room create`: groups and their rooms. */
 import type { Command } from 'commander'
-import type { GroupSummary, MemberView, RoomView } from '@solidar/core'
+import { describeCatchUp, type GroupSummary, type MemberView, type RoomView } from '@solidar/core'
 import { clientOf } from '../context.ts'
 import { seg } from '../client.ts'
 import { nameArg } from '../parsers.ts'
@@ -27,12 +27,15 @@ export function registerGroups (program: Command): void {
 
   group.command('list')
     .description('list your groups')
-    .option('--json', 'print [{id, name, role, members}] as JSON')
+    .option('--json', 'print [{id, name, role, members, catchUp?}] as JSON (catchUp: while the group has not fully reached this device)')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const groups = await clientOf(cmd).get<GroupSummary[]>('/api/groups')
       if (opts.json === true) return printJson(groups)
       if (groups.length === 0) return print('You are in no group yet: create one with `solidar group create NAME` or join with `solidar join CODE`.')
       printTable(['NAME', 'ROLE', 'MEMBERS', 'ID'], groups.map((g) => [g.name, g.role ?? '-', String(g.members), g.id]))
+      for (const g of groups) {
+        if (g.catchUp !== undefined) print(`${sanitize(g.name)}: ${g.catchUp.stage === 'admission' ? 'not admitted yet' : 'catching up'}: ${sanitize(describeCatchUp(g.catchUp))}`)
+      }
     })
 
   program.command('members')

@@ -114,7 +114,7 @@ Example:
       const joined = await client.post<{ id: string, name: string, writable: boolean }>('/api/join', { code: code.trim(), timeoutMs },
         { timeoutMs: timeoutMs + REQUEST_MARGIN_MS })
       if (!json) print(`Joined group ${sanitize(joined.name)} (id ${joined.id})`)
-      if (!json && !joined.writable) note('You are admitted. You can write once this device has caught up with the group\'s history.')
+      if (!json && !joined.writable) note('You are admitted. You can write once this device has caught up with the group\'s history; `solidar status` shows how far it is, from whom, and whether an admin is online.')
       let sync: SyncOutcome | undefined
       if (opts.sync ?? !json) {
         sync = await followSync(client, joined.id, { maxMs: MAX_SYNC_FOLLOW_MS, tty: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) })

@@ -1,6 +1,6 @@
 /** `status`: what the running node is doing. */
 import type { Command } from 'commander'
-import type { NodeStatus, NodeStorage } from '@solidar/core'
+import { describeCatchUp, type NodeStatus, type NodeStorage } from '@solidar/core'
 import { clientOf } from '../context.ts'
 import { describeNetwork } from '../network.ts'
 import { print, printJson, printTable, sanitize } from '../output.ts'
@@ -8,7 +8,7 @@ import { print, printJson, printTable, sanitize } from '../output.ts'
 /** Registers `status`. */
 export function registerStatus (program: Command): void {
   program.command('status')
-    .description('show the running node: identity, transports and their peers, groups with peers per transport and sync state, memory use of the daemon')
+    .description('show the running node: identity, transports and their peers, groups with peers per transport and sync state (and, for a group not fully here yet, how far it is, from whom, and whether an admin is online), memory use of the daemon')
     .option('--json', 'print the status as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const client = clientOf(cmd)
@@ -42,6 +42,9 @@ export function registerStatus (program: Command): void {
       printTable(['GROUP', 'PEERS', 'BY TRANSPORT', 'SYNC', 'ENTRIES', 'ID'], status.groups.map((g) => [
         g.name, String(g.peers), perTransport(g), sync(g), String(g.length), g.id
       ]))
+      for (const g of status.groups) {
+        if (g.catchUp !== undefined) print(`${sanitize(g.name)}: ${g.catchUp.stage === 'admission' ? 'not admitted yet' : 'catching up'}: ${sanitize(describeCatchUp(g.catchUp))}`)
+      }
     })
 }
 

@@ -1,0 +1,40 @@
+/**
+ * Fixture of the catch-up tests (here and node/test/catch-up-api.test.ts): alice (admin) and
+ * carol (a member, or an admin with `carolRole`) share a history; carol can no longer reach alice; alice admits bob and drops
+ * off the network before bob has any of the log. bob is left connected to carol only: not
+ * admitted, and (carol a member) no admin online.
+ */
+import assert from 'node:assert/strict'
+import { makeNodes, waitFor } from './helpers.ts'
+
+export async function strandedNewcomer (t: { after: (fn: () => Promise<void>) => void }, opts: { carolRole?: 'member' | 'admin' } = {}) {
+  const { nodes: [alice, carol, bob], network, locals } = await makeNodes(['alice', 'carol', 'bob'], t)
+  const { id } = await alice.createGroup('Council')
+  await carol.join((await alice.createInvite(id, { role: opts.carolRole ?? 'member' })).code, { timeoutMs: 30_000 })
+  for (let i = 0; i < 20; i++) await alice.send(id, `history ${i}`)
+  await carol.send(id, 'carol was here')
+  await waitFor(async () => (await carol.messages(id)).length === 21, 'carol holds the history')
+  assert.equal((await alice.listGroups())[0].catchUp, undefined, 'a group that reached the device has no catch-up state')
+  await waitFor(async () => (await carol.status()).groups[0].catchUp === undefined, 'carol is caught up')
+
+  // carol no longer reaches alice: she will not hold bob's admission.
+  network.block(alice.transport as any, carol.transport as any)
+  const { code } = await alice.createInvite(id)
+  const { base } = await alice.logBase(id)
+  // alice admits bob, then drops off the network before bob has any of the log (solidar.test.ts does the same).
+  const write = locals[2].write.bind(locals[2])
+  let cut = false
+  locals[2].write = async (name: string, text: string) => {
+    if (!cut && text.includes(base.key.toString('hex'))) {
+      cut = true
+      await alice.transport!.leave(base.discoveryKey)
+      ;(alice.transport as any).disconnectAll()
+    }
+    return write(name, text)
+  }
+  const joined = await bob.join(code, { timeoutMs: 3000 })
+  assert.ok(cut)
+  assert.equal(joined.writable, false)
+
+  return { alice, carol, bob, id, base }
+}
