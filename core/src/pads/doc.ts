@@ -3,18 +3,19 @@
  * valid one exists), kept current by `catchUp`, and the group commit of local edits.
  *
  * Invariant: `applied` updates of the log (a prefix, checked by the chain hash `head`) are
- * in the doc; every other change in the doc is a local edit waiting in `pending` or being
- * appended. When the prefix no longer matches (the tail of the log was reordered) or an
- * append was refused, the service drops this object and loads the pad again.
+ * in the doc; every other change in the doc (and every update Yjs holds back for missing
+ * dependencies) is a local edit whose bytes are in the outbox (outbox.ts) or already in the
+ * log. When the prefix no longer matches (the tail of the log was reordered) or an append
+ * was refused, the service drops this object and loads the pad again; the outbox's bytes and
+ * waiters move to the new one (`takePending`, `adopt`).
  */
 import * as Y from 'yjs'
 import b4a from 'b4a'
 import type { Keyring } from '../content.ts'
 import type { Bee } from '../view.ts'
-import { MAX_PAD_UPDATE } from '../commands.ts'
 import { errors } from '../errors.ts'
-import { BATCH_MS } from './constants.ts'
-import { gcKeepingTypes } from './limits.ts'
+import { gcKeepingTypes, padContentRejected } from './limits.ts'
+import { Outbox, type AppendUpdate, type Handover } from './outbox.ts'
 import { chain, readPad, readUpdate, readUpdates, ZERO_HEAD } from './records.ts'
 import type { SnapshotStore } from './snapshot.ts'
 
@@ -23,6 +24,9 @@ const LOAD_ATTEMPTS = 5
 
 /** Transaction origin of updates that came from the log. */
 export const FROM_LOG = Symbol('solidar/pad/log')
+/** Transaction origins whose updates the outbox gets as bytes, not from the 'update' event. */
+const CLIENT = Symbol('solidar/pad/client')
+const ADOPTED = Symbol('solidar/pad/adopted')
 
 export interface PadSource {
   view: Bee
@@ -38,8 +42,7 @@ export interface LoadStats {
   ms: number
 }
 
-/** Appends one sealed-able update (the caller seals and appends `pad/update`). */
-export type AppendUpdate = (update: Uint8Array) => Promise<void>
+export type { AppendUpdate, Handover }
 
 export class OpenPad {
   readonly id: string
@@ -66,26 +69,17 @@ export class OpenPad {
    */
   destroyed = false
   lastUsed = Date.now()
-  readonly #pending: Uint8Array[] = []
-  /** Local edits being appended right now: a reload keeps them too (the log may not hold them yet). */
-  readonly #sending = new Set<Uint8Array>()
-  #timer: NodeJS.Timeout | null = null
-  /** Callers of `appended` waiting for the queued edits' flush (settled by `flush`, or handed on by `takePending`). */
-  #waiters: Array<{ resolve: (p: Promise<void>) => void }> = []
-  #flushing: Promise<void> = Promise.resolve()
-  #inflight = 0
+  /** Local edits until the log has them (the group commit). */
+  readonly #outbox: Outbox
   #catching: Promise<number> = Promise.resolve(0)
-  #append: AppendUpdate
-  #onError: (err: Error) => void
 
   private constructor (id: string, append: AppendUpdate, onError: (err: Error) => void) {
     this.id = id
-    this.#append = append
-    this.#onError = onError
+    // A refused append: the doc now holds edits the log refused, reload before the next use.
+    this.#outbox = new Outbox(append, onError, () => { this.dirty = true })
     this.doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin === FROM_LOG) return
-      this.#pending.push(update)
-      this.#schedule()
+      if (origin === FROM_LOG || origin === CLIENT || origin === ADOPTED) return
+      this.#outbox.push(update)
     })
   }
 
@@ -180,114 +174,80 @@ export class OpenPad {
 
   /** True when the doc is exactly the log's first `applied` updates (safe to snapshot). */
   get clean (): boolean {
-    return !this.dirty && this.#pending.length === 0 && this.#inflight === 0 && this.skipped.size === 0
+    return !this.dirty && this.#outbox.idle && this.skipped.size === 0
   }
 
   /** Edits the document as this device; the edit is appended within BATCH_MS (or by `flush`). */
-  change (fn: (doc: Y.Doc) => void, origin: unknown = 'local'): void {
+  change (fn: (doc: Y.Doc) => void): void {
     if (this.dirty || this.destroyed) throw errors.badRequest('This pad is being reloaded; try again')
     this.lastUsed = Date.now()
-    this.doc.transact(() => fn(this.doc), origin)
+    this.doc.transact(() => fn(this.doc), 'local')
   }
 
-  #schedule () {
-    if (this.#timer) return
-    this.#timer = setTimeout(() => {
-      this.#timer = null
-      this.flush().catch(err => this.#onError(err))
-    }, BATCH_MS)
-    this.#timer.unref?.()
+  /**
+   * Applies a client's Yjs update (the web editor's) and queues its bytes as they are: Yjs
+   * holds back an update whose dependencies the doc lacks (pending structs) and makes no
+   * 'update' event for it, now or when the dependencies arrive from the log. Throws
+   * PAD_CONTENT_REJECTED if Yjs cannot apply it.
+   */
+  applyClient (update: Uint8Array): void {
+    if (this.dirty || this.destroyed) throw errors.badRequest('This pad is being reloaded; try again')
+    this.lastUsed = Date.now()
+    let integrated: Uint8Array | null = null
+    const seen = (u: Uint8Array, origin: unknown) => { if (origin === CLIENT) integrated = u }
+    this.doc.on('update', seen)
+    try {
+      Y.applyUpdate(this.doc, update, CLIENT)
+    } catch {
+      // Yjs decodes items before it integrates any, but a malformed delete set can fail after
+      // the items went in: those are in the doc now, so they go to the log too.
+      if (integrated) this.#outbox.push(integrated)
+      throw padContentRejected('This Yjs update cannot be applied to the pad')
+    } finally {
+      this.doc.off('update', seen)
+    }
+    this.#outbox.push(update)
   }
 
-  /** Appends pending local edits now (merged; split only where one entry would exceed MAX_PAD_UPDATE). */
-  flush (): Promise<void> {
-    if (this.#timer) { clearTimeout(this.#timer); this.#timer = null }
-    const updates = this.#pending.splice(0)
-    const waiters = this.#waiters.splice(0)
-    if (updates.length === 0) {
-      for (const w of waiters) w.resolve(this.#flushing)
-      return this.#flushing
-    }
-    this.#inflight++
-    for (const u of updates) this.#sending.add(u)
-    const run = async () => {
-      try {
-        for (const chunk of groups(updates)) await this.#append(chunk)
-        for (const u of updates) this.#sending.delete(u)
-      } catch (err) {
-        this.dirty = true // the doc now holds edits the log refused: reload before the next use
-        throw err
-      } finally {
-        this.#inflight--
-      }
-    }
-    this.#flushing = this.#flushing.catch(() => {}).then(run)
-    for (const w of waiters) w.resolve(this.#flushing)
-    return this.#flushing
-  }
+  /** Appends queued local edits now (merged; split only where one entry would exceed MAX_PAD_UPDATE). */
+  flush (): Promise<void> { return this.#outbox.flush() }
 
   /**
    * Resolves once every edit made so far is appended to the log (and so, on a node with a
    * durability barrier, on disk): at most BATCH_MS plus one append from now. Rejects if that
    * append fails. What the API waits for before it tells a client its edit is saved.
    */
-  appended (): Promise<void> {
-    if (this.#pending.length === 0) return this.#flushing.then(() => {})
-    return new Promise<void>((resolve, reject) => {
-      this.#waiters.push({ resolve: (p) => { p.then(resolve, reject) } })
-    })
-  }
+  appended (): Promise<void> { return this.#outbox.appended() }
 
   /**
-   * Local edits not yet in the log: queued ones and those being appended (re-applied to a
-   * reloaded doc so nothing typed is lost; one that lands twice in the log changes nothing).
+   * Local edits not known to be in the log (queued and being appended), as bytes, with whoever
+   * waits for them: for the pad loaded to replace this one (`adopt`).
    */
-  takePending (): { updates: Uint8Array[], waiters: Array<{ resolve: (p: Promise<void>) => void }> } {
-    if (this.#timer) { clearTimeout(this.#timer); this.#timer = null }
-    return { updates: [...this.#sending, ...this.#pending.splice(0)], waiters: this.#waiters.splice(0) }
-  }
+  takePending (): Handover { return this.#outbox.take() }
 
   /**
-   * Queues a client's update for the log as it is. Yjs holds back an update whose
-   * dependencies the doc lacks (pending structs) and emits no 'update' for it; when the
-   * dependencies later arrive from the log, the integration is FROM_LOG and would never be
-   * appended. Appending the raw update keeps it (peers integrate it once they have the rest).
+   * Takes over a replaced pad's local edits: applied to this doc (one still missing its
+   * dependencies stays a pending struct here, as it was there) and queued as the same bytes,
+   * whether or not the doc shows a change; their waiters wait for this pad's append. One that
+   * the log holds already lands twice, which changes nothing.
    */
-  queueRaw (update: Uint8Array): void {
-    this.#pending.push(update)
-    this.#schedule()
-  }
-
-  /** True if the doc holds updates it could not integrate yet (missing dependencies). */
-  get waiting (): boolean {
-    return this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null
+  adopt (h: Handover): void {
+    for (const u of h.updates) {
+      try {
+        Y.applyUpdate(this.doc, u, ADOPTED)
+      } catch {
+        // It applied to the replaced doc (applyClient refuses what Yjs cannot apply): still
+        // queued below, so the log gets exactly what was acknowledged or is awaited.
+      }
+    }
+    this.#outbox.adopt(h)
   }
 
   destroy (): void {
     this.destroyed = true
     // Edits still queued here are not going to be appended by this pad (a reload hands its
     // waiters on before destroying it): whoever waits must hear so, not wait forever.
-    for (const w of this.#waiters.splice(0)) w.resolve(Promise.reject(errors.badRequest('This pad was reloaded before the edit was saved; send it again')))
-    if (this.#timer) { clearTimeout(this.#timer); this.#timer = null }
+    this.#outbox.close(errors.badRequest('This pad was reloaded before the edit was saved; send it again'))
     this.doc.destroy()
   }
 }
-
-/** Merges updates into as few entries as fit MAX_PAD_UPDATE each. */
-function * groups (updates: Uint8Array[]): Iterable<Uint8Array> {
-  let group: Uint8Array[] = []
-  let size = 0
-  for (const u of updates) {
-    if (u.byteLength > MAX_PAD_UPDATE) throw errors.badRequest(`One edit is ${Math.ceil(u.byteLength / 1024)} KiB; the most is ${MAX_PAD_UPDATE / 1024} KiB: split it into smaller edits`)
-    if (size + u.byteLength > MAX_PAD_UPDATE && group.length) {
-      yield merge(group)
-      group = []
-      size = 0
-    }
-    group.push(u)
-    size += u.byteLength
-  }
-  if (group.length) yield merge(group)
-}
-
-const merge = (group: Uint8Array[]) => group.length === 1 ? group[0] : Y.mergeUpdates(group)

@@ -18,12 +18,12 @@ import type { LocalStore } from '../registry.ts'
 import type { GroupId, MemberId, PadExport, PresentMember, PadFormat, PadHistory, PadId, PadPresence, PadSummary, SolidarEvent } from '../types.ts'
 import type { PadApi, PadCreateOptions } from './api.ts'
 import { IMPORT_BLOCKS_PER_UPDATE, MAX_OPEN_PADS, SNAPSHOT_DELAY_MS, SNAPSHOT_EVERY } from './constants.ts'
-import { OpenPad, type LoadStats, type PadSource } from './doc.ts'
+import { OpenPad, type Handover, type LoadStats, type PadSource } from './doc.ts'
 import { authorship, versions } from './history.ts'
 import { blocksToHtml, blocksToMarkdown, blocksToText, markdownToBlocks, textToBlocks } from './markdown.ts'
 import { Presence } from './presence.ts'
 import { PK, feedCount, readFeed, readPad, readPads, readUpdates, type PadRecord } from './records.ts'
-import { checkClientUpdate, padContentRejected } from './limits.ts'
+import { checkClientUpdate } from './limits.ts'
 import { appendBlocks, appendInline, FRAGMENT, paragraph, readBlocks, type Block } from './schema.ts'
 import { SnapshotStore } from './snapshot.ts'
 import { isoDate, minutes, TEMPLATES } from './template.ts'
@@ -233,7 +233,9 @@ export class Pads implements PadApi {
       // The log's prefix changed under us, or a local edit was refused: load again, keep unsent typing.
       if (g.open.get(id) === p) g.open.delete(id)
       // A dirty pad's queued edits go with it (the log refused one of them); destroy tells their waiters.
-      const pending = pad.dirty ? { updates: [], waiters: [] } : pad.takePending()
+      // Otherwise its local edits move on as bytes (see outbox.ts): re-applying them to the new
+      // doc alone would lose one still missing its dependencies (no 'update' event for it).
+      const pending: Handover = pad.dirty ? { updates: [], waiters: [] } : pad.takePending()
       pad.destroy()
       // Another caller may reload the fresh pad too before we get to it: take the live one.
       let reloaded: OpenPad
@@ -243,9 +245,8 @@ export class Pads implements PadApi {
         for (const w of pending.waiters) w.resolve(Promise.reject(err))
         throw err
       }
-      for (const u of pending.updates) Y.applyUpdate(reloaded.doc, u, 'local')
       // Whoever waits for those edits to be saved now waits for the reloaded pad's append.
-      for (const w of pending.waiters) w.resolve(reloaded.appended())
+      reloaded.adopt(pending)
       return reloaded
     })
   }
@@ -497,14 +498,8 @@ export class Pads implements PadApi {
     // readers cope with whatever reaches the log anyway (schema.ts, doc.ts).
     const pad = await this.#live(g, p.id)
     checkClientUpdate(pad.doc, FRAGMENT, update)
-    pad.change(doc => {
-      try {
-        Y.applyUpdate(doc, update)
-      } catch {
-        throw padContentRejected('This Yjs update cannot be applied to the pad')
-      }
-    }, 'client')
-    if (pad.waiting) pad.queueRaw(update) // see OpenPad.queueRaw
+    // Queued as these bytes, even if Yjs holds it back for dependencies that arrive later (OpenPad.applyClient).
+    pad.applyClient(update)
     // Answer only once the edit is in the log (and on disk): a client that shows "saved" must
     // not lose the edit to a crash or power cut in the group commit's window.
     await pad.appended()

@@ -4,7 +4,7 @@
  * - Load: GET …/state (the whole document as one Yjs update) → applied with origin REMOTE.
  * - Local edits: every Y.Doc update not from REMOTE is queued; the queue is merged
  *   (Y.mergeUpdates) and POSTed to …/updates, one request at a time. The node appends it
- *   to the group's log with its next group commit (core/src/pads/doc.ts).
+ *   to the group's log with its next group commit (core/src/pads/outbox.ts).
  * - Remote edits: a `pad` event for this pad (from the event WebSocket) makes the doc fetch
  *   the state again and apply it; Yjs ignores what it already has, so repeats are harmless.
  * - Presence: the local awareness state (TipTap's caret: user name and colour, cursor as
