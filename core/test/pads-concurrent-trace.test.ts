@@ -8,7 +8,7 @@
  * trace's text.
  *
  * Trace: a slice of automerge-paper from Joseph Gentle's editing-traces collection (CC BY
- * 4.0), the copy in bench/data/ (see bench/data/README.md). SEED=n (or n,m,…) picks the schedules.
+ * 4.0), the copy in bench/data/ (see bench/data/README.md). SOLIDAR_SEED=n (or n,m,…) picks the schedules.
  */
 import test from 'node:test'
 import assert from 'node:assert/strict'
@@ -27,8 +27,8 @@ const EDITS = 800
 const MAX_TURN = 12
 /** Pause between turns (at most): around the group commit's 80 ms. */
 const MAX_PAUSE_MS = 120
-/** Seeds 1 and 3 lost acknowledged updates on the code before the outbox (outbox.ts); SEED=4,5 runs others. */
-const SEEDS = process.env.SEED ? process.env.SEED.split(',').map(Number) : [1, 3]
+/** Seeds 1 and 3 lost acknowledged updates on the code before the outbox (outbox.ts); SOLIDAR_SEED=4,5 runs others. */
+const SEEDS = process.env.SOLIDAR_SEED ? process.env.SOLIDAR_SEED.split(',').map(Number) : [1, 3]
 
 type Patch = [number, number, string]
 
@@ -125,7 +125,7 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
 for (const seed of SEEDS) {
   test(`pads: three members typing a real trace at once, updates sent before their dependencies arrive: every acknowledged edit is in the log, every node ends with the trace's text (seed ${seed})`, { timeout: 240_000 }, async (t) => {
-    t.diagnostic(`seed ${seed} (rerun one with SEED=${seed})`)
+    t.diagnostic(`seed ${seed} (rerun one with SOLIDAR_SEED=${seed})`)
     const rnd = seededRandom(seed)
     const phases: string[] = []
     let mark = performance.now()
