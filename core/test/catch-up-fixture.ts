@@ -13,9 +13,13 @@ export async function strandedNewcomer (t: { after: (fn: () => Promise<void>) =>
   await carol.join((await alice.createInvite(id, { role: opts.carolRole ?? 'member' })).code, { timeoutMs: 30_000 })
   for (let i = 0; i < 20; i++) await alice.send(id, `history ${i}`)
   await carol.send(id, 'carol was here')
-  await waitFor(async () => (await carol.messages(id)).length === 21, 'carol holds the history')
-  assert.equal((await alice.listGroups())[0].catchUp, undefined, 'a group that reached the device has no catch-up state')
-  await waitFor(async () => (await carol.status()).groups[0].catchUp === undefined, 'carol is caught up')
+  // Both hold all 21 messages (alice fetches carol's, carol alice's): a group that reached a
+  // device has no catch-up state. (Asserting on alice before she held carol's message raced it.)
+  for (const n of [alice, carol]) {
+    await waitFor(async () => (await n.messages(id)).length === 21, `${n.label} holds the history`)
+    await waitFor(async () => (await n.status()).groups[0].catchUp === undefined, `${n.label} is caught up`)
+    assert.equal((await n.listGroups())[0].catchUp, undefined, 'the group list agrees with status')
+  }
 
   // carol no longer reaches alice: she will not hold bob's admission.
   network.block(alice.transport as any, carol.transport as any)
