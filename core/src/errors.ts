@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'STORAGE_FAILED'
   | 'DISK_FULL'
   | 'LOG_FAILED'
+  | 'LISTENER_FAILED'
   | 'BUSY'
 
 export class SolidarError extends Error {

@@ -3,7 +3,7 @@
  * over whatever transport the runtime hands in, and the `SolidarApi` its owner uses.
  * Storage (a Corestore), the transport and the local file store come from outside.
  */
-import { EventEmitter } from 'node:events'
+import { EventHub } from './event-hub.ts'
 import Autobase from 'autobase'
 import { Wakeup } from './wakeup.ts'
 import b4a from 'b4a'
@@ -96,7 +96,7 @@ export class Solidar implements SolidarApi {
   #logs = new Map<string, OpenLog>()
   #pairing = new Pairing()
   #wakeup = new Wakeup()
-  #events = new EventEmitter()
+  readonly #events = new EventHub<SolidarEvent>()
   #now: () => number
   #network: NodeStatus['network']['mode']
   #bootstrap: string[]
@@ -122,11 +122,10 @@ export class Solidar implements SolidarApi {
     this.#durable = opts.durable
     this.#network = opts.transport ? (opts.networkMode ?? 'bootstrap') : 'none'
     this.#bootstrap = opts.bootstrap ?? []
-    this.#events.setMaxListeners(0) // one listener per API WebSocket client
     this.pads = new Pads(this.#padHost(opts.local))
     this.meetings = new Meetings({
       resolve: async (ref) => this.#padLog(await this.#resolveGroup(ref)),
-      emit: (event) => this.#events.emit('event', event),
+      emit: (event) => this.#events.emit(event),
       now: () => this.#now(),
       identity: this.identity,
       self: () => this.#self
@@ -299,19 +298,21 @@ export class Solidar implements SolidarApi {
 
   async #emitChanges (log: OpenLog) {
     const { last, messages: changed } = await log.group.changedMessages(log.lastChange)
-    log.lastChange = last
     const fresh = changed.filter(m => !log.emitted.has(versionOf(m)))
-    if (fresh.length === 0) return
-    const view = await this.#reader(log)
-    for (const rec of fresh) {
-      log.emitted.add(versionOf(rec))
-      if (log.emitted.size > EMITTED_MEMORY) log.emitted.delete(log.emitted.values().next().value!)
-      const message = view(rec)
-      const event: SolidarEvent = log.record.kind === 'dm'
-        ? { type: 'dm', peer: z32OfHex(log.record.peer!), message }
-        : { type: 'message', group: groupIdOf(log.group.key), message }
-      this.#events.emit('event', event)
+    if (fresh.length > 0) {
+      const view = await this.#reader(log)
+      for (const rec of fresh) {
+        const message = view(rec)
+        const event: SolidarEvent = log.record.kind === 'dm'
+          ? { type: 'dm', peer: z32OfHex(log.record.peer!), message }
+          : { type: 'message', group: groupIdOf(log.group.key), message }
+        this.#events.emit(event) // isolated listeners: never throws
+        log.emitted.add(versionOf(rec))
+        if (log.emitted.size > EMITTED_MEMORY) log.emitted.delete(log.emitted.values().next().value!)
+      }
     }
+    // The cursor moves only once the batch was delivered: a failure above retries it on the next update.
+    log.lastChange = last
   }
 
   /** Turns message records of `log` into views: authors' names, text opened with the epoch keys. */
@@ -440,20 +441,18 @@ export class Solidar implements SolidarApi {
     }
   }
 
+  /** The live feed; a listener that throws is reported to `onError` (LISTENER_FAILED), the others still get the event. */
   subscribe (listener: (event: SolidarEvent) => void): () => void {
-    this.#events.on('event', listener)
-    return () => this.#events.off('event', listener)
+    return this.#events.subscribe(listener)
   }
 
-  /** To `onError` listeners; an EventEmitter 'error' without listeners would throw instead. */
   #reportError (err: Error): void {
-    if (this.#events.listenerCount('error') > 0) this.#events.emit('error', err)
+    this.#events.reportError(err)
   }
 
-  /** Errors from replication or storage that no request is waiting for. */
+  /** Errors from replication or storage that no request is waiting for, and failing listeners. */
   onError (listener: (err: Error) => void): () => void {
-    this.#events.on('error', listener)
-    return () => this.#events.off('error', listener)
+    return this.#events.onError(listener)
   }
 
   // ---------------------------------------------------------------- groups
@@ -603,7 +602,7 @@ export class Solidar implements SolidarApi {
     await log.group.settleIndexers()
     await this.#appendChecked(log.group, { t: 'member/remove', member: b4a.from(target.id, 'hex'), ts: this.#now() })
     await this.#rotate(log)
-    this.#events.emit('event', { type: 'members', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
+    this.#events.emit({ type: 'members', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
     return { ...toMemberView({ ...target, left: this.#now() }), delivered: await deliveredSoon(log.group.base) }
   }
 
@@ -621,7 +620,7 @@ export class Solidar implements SolidarApi {
     await this.#appendChecked(log.group, { t: 'member/leave', ts: this.#now() })
     await this.#registry.update(log.record.key, { leaving: this.#now() })
     log.record.leaving ??= this.#now()
-    this.#events.emit('event', { type: 'group', group: id } satisfies SolidarEvent)
+    this.#events.emit({ type: 'group', group: id } satisfies SolidarEvent)
     let delivered = false
     try {
       delivered = await waitForDelivery(log.group.base, opts.timeoutMs ?? LEAVE_DELIVERY_MS, opts.signal)
@@ -653,7 +652,7 @@ export class Solidar implements SolidarApi {
     if (this.#logs.get(log.record.key) !== log) return
     await this.#closeLog(log)
     await this.#registry.remove(log.record.key)
-    this.#events.emit('event', { type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
+    this.#events.emit({ type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
   }
 
   async setRole (ref: string, memberRef: string, role: Role): Promise<MemberView & { delivered: boolean }> {
@@ -664,7 +663,7 @@ export class Solidar implements SolidarApi {
     if (target.role === role) throw errors.badRequest(`${target.name} is already ${role}`)
     await log.group.settleIndexers()
     await this.#appendChecked(log.group, { t: 'member/role', member: b4a.from(target.id, 'hex'), role, ts: this.#now() })
-    this.#events.emit('event', { type: 'members', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
+    this.#events.emit({ type: 'members', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
     return { ...toMemberView({ ...target, role }), delivered: await deliveredSoon(log.group.base) }
   }
 
@@ -675,7 +674,7 @@ export class Solidar implements SolidarApi {
     const epoch = await this.#metadataKey(log)
     const sealedName = log.keyring.seal(epoch, 'group-name', b4a.from(clean))
     await this.#appendChecked(log.group, { t: 'group/rename', sealedName, ts: this.#now() })
-    this.#events.emit('event', { type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
+    this.#events.emit({ type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
     return { id: groupIdOf(log.group.key), name: clean }
   }
 
@@ -770,7 +769,7 @@ export class Solidar implements SolidarApi {
     const writable = await resolvesWithin(log.group.waitForWritable(opts.signal), remaining)
     let meta = await log.group.meta()
     while (!meta && this.#now() < deadline + 5000) { await sleep(50); meta = await log.group.meta() }
-    this.#events.emit('event', { type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
+    this.#events.emit({ type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
     return { id: groupIdOf(log.group.key), name: meta?.name ?? '', writable }
   }
 
@@ -1157,7 +1156,7 @@ export class Solidar implements SolidarApi {
   #padHost (local: LocalStore): PadHost {
     return {
       resolve: async (ref) => this.#padLog(await this.#resolveGroup(ref)),
-      emit: (event) => this.#events.emit('event', event),
+      emit: (event) => this.#events.emit(event),
       onError: (err) => { if (!this.#closing) this.#reportError(err) },
       now: () => this.#now(),
       identity: this.identity,
@@ -1349,7 +1348,7 @@ export class Solidar implements SolidarApi {
     this.identity.cert = b4a.from(mine.cert, 'hex')
     this.identity.name = owner.name
     await this.#onIdentityChange(this.identity)
-    this.#events.emit('event', { type: 'identity', member: z32OfHex(meta.creator) } satisfies SolidarEvent)
+    this.#events.emit({ type: 'identity', member: z32OfHex(meta.creator) } satisfies SolidarEvent)
     return true
   }
 

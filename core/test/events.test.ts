@@ -33,3 +33,23 @@ test('events: every message is announced once to every member, through concurren
     assert.deepEqual([...heard[i]].filter(([, c]) => c > 1), [], `${n.label} was told twice`)
   }
 })
+
+test('events: a listener that throws is reported as LISTENER_FAILED and every other listener still gets the whole batch', async (t) => {
+  const { nodes: [alice] } = await makeNodes(['alice'], t)
+  const { id } = await alice.createGroup('Works council')
+  const errors: Array<{ code?: string, message: string }> = []
+  t.after(alice.onError(err => errors.push(err as { code?: string, message: string })))
+  t.after(alice.subscribe(e => { if (e.type === 'message') throw new Error('listener bug') }))
+  const heard: string[] = []
+  t.after(alice.subscribe(e => { if (e.type === 'message' && e.message.text !== undefined) heard.push(e.message.text) }))
+  const texts = ['one', 'two', 'three', 'four']
+  await Promise.all(texts.map(text => alice.send(id, text))) // likely one batch of changes
+  await waitFor(() => heard.length === texts.length, 'the second listener heard every message')
+  assert.deepEqual([...heard].sort(), [...texts].sort())
+  assert.ok(errors.length >= texts.length, `each throw reported (${errors.length})`)
+  assert.ok(errors.every(e => e.code === 'LISTENER_FAILED' && /listener bug/.test(e.message)), JSON.stringify(errors))
+  // nothing announced twice although the first listener threw for every message
+  await alice.send(id, 'five')
+  await waitFor(() => heard.includes('five'), 'five heard')
+  assert.equal(heard.length, 5)
+})
