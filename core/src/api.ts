@@ -20,6 +20,11 @@ export interface SolidarApi {
   whoami (): WhoAmI
   status (): Promise<NodeStatus>
 
+  /** The id of the group `ref` names: an id, else a unique name (case and Unicode form do not matter; core/src/resolve.ts). */
+  resolveGroupId (ref: string): Promise<GroupId>
+  /** The id of the member `ref` names among the members of this device's groups, or any member id. */
+  resolveMemberId (ref: string): Promise<MemberId>
+
   createGroup (name: string): Promise<{ id: GroupId, name: string }>
   listGroups (): Promise<GroupSummary[]>
   members (group: string): Promise<MemberView[]>

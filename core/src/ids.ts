@@ -24,6 +24,11 @@ export function decodeKey (text: string, what = 'key'): Buffer {
   }
 }
 
+/** The key `text` spells (z32 or hex, see decodeKey), or null if it is not one. */
+export function keyOrNull (text: string): Buffer | null {
+  try { return decodeKey(text) } catch { return null } // not a key: the caller tries names
+}
+
 export function isKeyString (text: string): boolean {
   try { decodeKey(text); return true } catch { return false }
 }

@@ -26,7 +26,7 @@ import { Group, failureError } from './group.ts'
 import { fingerprint, memberId, memberKey, signDeviceCert, validateName, type Identity } from './identity.ts'
 import { encode, decode } from './codec.ts'
 import { activeDevices } from './view.ts'
-import { decodeKey, encodeKey, groupIdOf, newRecordId } from './ids.ts'
+import { decodeKey, encodeKey, groupIdOf, keyOrNull, newRecordId } from './ids.ts'
 import { decodeInviteCode, encodeInviteCode, type DecodedInvite } from './invite-code.ts'
 import { inviteIdOf, listInviteViews } from './invites.ts'
 import { Pairing } from './pairing.ts'
@@ -40,6 +40,7 @@ import type { PeerConnection, Transport } from './transport.ts'
 import { groupSync } from './sync-state.ts'
 import { ownPostRecord } from './consistent-read.ts'
 import { catchUpState, type CatchUp } from './catch-up.ts'
+import { resolveOne } from './resolve.ts'
 import { LEAVE_DELIVERY_MS, deliveredSoon, waitForDelivery } from './delivery.ts'
 import type {
   AuditEntry, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
@@ -525,22 +526,29 @@ export class Solidar implements SolidarApi {
   }
 
   async #findGroup (ref: string): Promise<OpenLog> {
-    if (typeof ref !== 'string' || ref.trim() === '') throw errors.badRequest('missing group')
-    const text = ref.trim()
-    let key: Buffer | null = null
-    try { key = decodeKey(text, 'group id') } catch {}
-    if (key) {
-      const log = this.#logs.get(hex(key))
-      if (log && log.record.kind === 'group' && log.record.leaving === undefined) return log
-    }
-    const matches: OpenLog[] = []
-    for (const log of this.#groupLogs()) {
-      const meta = await log.group.meta()
-      if (meta && meta.name.toLowerCase() === text.toLowerCase()) matches.push(log)
-    }
-    if (matches.length === 1) return matches[0]
-    if (matches.length > 1) throw errors.groupAmbiguous(text, matches.map(l => groupIdOf(l.group.key)))
-    throw errors.groupNotFound(text)
+    const named: Array<{ log: OpenLog, name: string }> = []
+    for (const log of this.#groupLogs()) named.push({ log, name: (await log.group.meta())?.name ?? '' })
+    return resolveOne(named, ref, {
+      byId: (text) => {
+        const key = keyOrNull(text)
+        const log = key ? this.#logs.get(hex(key)) : undefined
+        return log && log.record.kind === 'group' && log.record.leaving === undefined ? { log, name: '' } : undefined
+      },
+      name: (c) => c.name,
+      missing: () => errors.badRequest('missing group'),
+      notFound: (text) => errors.groupNotFound(text),
+      ambiguous: (text, matches) => errors.groupAmbiguous(text, matches.map(c => groupIdOf(c.log.group.key)))
+    }).log
+  }
+
+  /** The id of the group `ref` names (resolve.ts: an id, else a unique name). */
+  async resolveGroupId (ref: string): Promise<GroupId> {
+    return groupIdOf((await this.#findGroup(ref)).group.key)
+  }
+
+  /** The id of the member `ref` names among the members of this device's groups (or any member id). */
+  async resolveMemberId (ref: string): Promise<MemberId> {
+    return z32OfHex(await this.#resolveMember(ref))
   }
 
   async members (ref: string): Promise<MemberView[]> {
@@ -579,16 +587,14 @@ export class Solidar implements SolidarApi {
 
   /** A current member of this group, by id or unambiguous display name. */
   async #groupMember (group: Group, ref: string): Promise<MemberRecord> {
-    if (typeof ref !== 'string' || ref.trim() === '') throw errors.badRequest('missing member')
-    let key: Buffer | null = null
-    try { key = decodeKey(ref, 'member id') } catch {}
     const members = await group.members()
-    const found = key
-      ? members.filter(m => m.id === hex(key!))
-      : members.filter(m => m.name.toLowerCase() === ref.trim().toLowerCase())
-    if (found.length > 1) throw errors.badRequest(`"${ref}" matches several members; use a member id`)
-    if (found.length === 0) throw errors.memberNotFound(ref)
-    return found[0]
+    return resolveOne(members, ref, {
+      byId: (text) => { const key = keyOrNull(text); return key ? members.find(m => m.id === hex(key)) : undefined },
+      name: (m) => m.name,
+      missing: () => errors.badRequest('missing member'),
+      notFound: (text) => errors.memberNotFound(text),
+      ambiguous: (text) => errors.badRequest(`"${text}" matches several members; use a member id`)
+    })
   }
 
   /**
@@ -888,17 +894,19 @@ export class Solidar implements SolidarApi {
 
   /** A member id, or a display name that matches exactly one member of our groups. */
   async #resolveMember (ref: string): Promise<string> {
-    if (typeof ref !== 'string' || ref.trim() === '') throw errors.badRequest('missing member')
-    let key: Buffer | null = null
-    try { key = decodeKey(ref, 'member id') } catch {}
-    if (key) return hex(key)
-    const found = new Set<string>()
+    const listed: Array<{ id: string, name: string }> = [] // once per shared group
     for (const log of this.#groupLogs()) {
-      for (const m of await log.group.members()) if (m.name.toLowerCase() === ref.trim().toLowerCase() && m.id !== this.#self) found.add(m.id)
+      for (const m of await log.group.members()) if (m.id !== this.#self) listed.push({ id: m.id, name: m.name })
     }
-    if (found.size === 1) return [...found][0]
-    if (found.size > 1) throw errors.badRequest(`"${ref}" matches several members; use a member id`)
-    throw errors.memberNotFound(ref)
+    return resolveOne(listed, ref, {
+      // Any member id (a DM may go to someone who shares no group with us any more).
+      byId: (text) => { const key = keyOrNull(text); return key ? { id: hex(key), name: '' } : undefined },
+      name: (c) => c.name,
+      identity: (c) => c.id,
+      missing: () => errors.badRequest('missing member'),
+      notFound: (text) => errors.memberNotFound(text),
+      ambiguous: (text) => errors.badRequest(`"${text}" matches several members; use a member id`)
+    }).id
   }
 
   #dmLogs (peer: string): OpenLog[] {

@@ -61,7 +61,7 @@ export function diskFullError (storage: NodeStorage): Error {
 }
 
 /** Methods of `SolidarApi` that only read (everything else is refused while read-only). */
-const READS = new Set(['whoami', 'status', 'listGroups', 'members', 'rooms', 'listInvites', 'messages', 'audit', 'dmMessages',
+const READS = new Set(['whoami', 'status', 'resolveGroupId', 'resolveMemberId', 'listGroups', 'members', 'rooms', 'listInvites', 'messages', 'audit', 'dmMessages',
   'devices', 'bridgeAllowlist', 'bridgeMembers', 'subscribe', 'onError'])
 // setPresence too: presence is never stored (an open pad in the web app sends it), and it
 // goes nowhere here (a read-only node has no network).

@@ -242,6 +242,28 @@ describe('local API', { timeout: 60_000 }, () => {
     assert.equal(event.group, created.json.id)
   })
 
+  it('the event stream filtered by the node: ?group=REF (any case) keeps that group\'s events; unknown or both refused before the upgrade', async () => {
+    const url = `ws://127.0.0.1:${port}/api/events`
+    const wanted = await raw({ port, method: 'POST', path: '/api/groups', token, body: { name: 'Filtered Room' } })
+    const noise = await raw({ port, method: 'POST', path: '/api/groups', token, body: { name: 'Noise' } })
+    assert.equal(await handshake(`${url}?token=${token}&group=${encodeURIComponent('no such group')}`), 404)
+    assert.equal(await handshake(`${url}?token=${token}&group=Noise&dm=someone`), 400)
+    const ws = new WebSocket(`${url}?group=${encodeURIComponent('filtered ROOM')}`, { headers: { Authorization: `Bearer ${token}` } })
+    const events: SolidarEvent[] = []
+    ws.on('message', (data) => events.push(JSON.parse(String(data))))
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+    await raw({ port, method: 'POST', path: `/api/groups/${noise.json.id}/messages`, token, body: { text: 'noise' } })
+    await raw({ port, method: 'POST', path: `/api/groups/${wanted.json.id}/messages`, token, body: { text: 'wanted' } })
+    const deadline = Date.now() + 10_000
+    while (!events.some((e) => e.type === 'message' && e.message.text === 'wanted') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    ws.close()
+    assert.ok(events.some((e) => e.type === 'message' && e.message.text === 'wanted'), JSON.stringify(events))
+    // 'noise' was sent (and so announced) before 'wanted': had the filter passed it, it would be here.
+    assert.deepEqual(events.filter((e) => 'group' in e && e.group !== wanted.json.id), [])
+  })
+
   it('serves the web UI with a strict CSP and nothing outside its folder', async () => {
     const page = await get('/', { token: null })
     assert.equal(page.status, 200)

@@ -189,6 +189,19 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
       } finally {
         assert.equal(await follow.stop('SIGINT'), 0)
       }
+      // By name in another case: the node resolves it for the history and for the live events alike.
+      const byName = new LongRunning(['--home', h, 'log', 'betriebsrat NORD', '--follow', '--json'])
+      try {
+        await byName.waitFor(/"text":"live"/)
+        await run(['--home', h, 'send', 'Betriebsrat Nord', 'live by name'])
+        const [line] = await byName.waitFor(/^.*"text":"live by name".*$/m)
+        assert.equal(JSON.parse(line).text, 'live by name')
+      } finally {
+        assert.equal(await byName.stop('SIGINT'), 0)
+      }
+      const nowhere = await run(['--home', h, 'log', 'no-such-group', '--follow'])
+      assert.equal(nowhere.code, 1)
+      assert.match(nowhere.stderr, /No group matches "no-such-group"/)
 
       const unknown = await run(['--home', h, 'send', 'no-such-group', 'hi'])
       assert.equal(unknown.code, 1)

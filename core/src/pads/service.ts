@@ -11,6 +11,7 @@ import type { Command } from '../commands.ts'
 import { isMessageId, MAX_PAD_TITLE } from '../commands.ts'
 import type { Keyring } from '../content.ts'
 import { errors } from '../errors.ts'
+import { resolveOne } from '../resolve.ts'
 import type { Group } from '../group.ts'
 import type { Identity } from '../identity.ts'
 import { encodeKey, newRecordId } from '../ids.ts'
@@ -184,12 +185,13 @@ export class Pads implements PadApi {
       const byId = await readPad(g.log.group.view, text)
       if (byId) return byId
     }
-    const all = await readPads(g.log.group.view)
-    let matches = all.filter(p => this.#title(g, p).toLowerCase() === text.toLowerCase())
-    if (matches.length > 1 && matches.some(p => !p.archived)) matches = matches.filter(p => !p.archived)
-    if (matches.length === 1) return matches[0]
-    if (matches.length > 1) throw errors.padAmbiguous(text, matches.map(p => p.id))
-    throw errors.padNotFound(text)
+    return resolveOne(await readPads(g.log.group.view), text, {
+      name: (p) => this.#title(g, p),
+      prefer: (p) => !p.archived,
+      missing: () => errors.badRequest('missing pad'),
+      notFound: (ref) => errors.padNotFound(ref),
+      ambiguous: (ref, matches) => errors.padAmbiguous(ref, matches.map(p => p.id))
+    })
   }
 
   #title (g: GroupPads, p: PadRecord): string {

@@ -2,6 +2,7 @@
  * How errors cross the local API: `{ error: { code, message } }` with an HTTP status
  * derived from the code. The CLI maps the same codes back (see cli/client.ts).
  */
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ErrorCode } from '@solidar/core'
 
 /** Codes the API adds to core's: authentication, host checks, unknown routes, bugs, a store that waits for `repair`. */
@@ -71,4 +72,24 @@ export function isApiErrorBody (value: unknown): value is ApiErrorBody {
   return typeof error === 'object' && error !== null &&
     typeof (error as { code?: unknown }).code === 'string' &&
     typeof (error as { message?: unknown }).message === 'string'
+}
+
+/** Answers with a coded error. */
+export function send (reply: FastifyReply, code: ApiErrorCode, message: string, status = statusForCode(code)): FastifyReply {
+  return reply.code(status).send(errorBody(code, message))
+}
+
+/**
+ * Refuses a request in a guard or hook. A refused WebSocket handshake also gets its socket
+ * destroyed once the answer is out: nothing else would, and a lingering upgrade socket
+ * keeps `close()` from ever finishing.
+ */
+export function deny (request: FastifyRequest, reply: FastifyReply, code: ApiErrorCode, message: string): FastifyReply {
+  if (request.headers.upgrade !== undefined) {
+    const socket = request.raw.socket
+    reply.raw.once('finish', () => socket.destroy())
+    reply.raw.once('close', () => socket.destroy())
+    reply.header('Connection', 'close')
+  }
+  return send(reply, code, message)
 }

@@ -22,8 +22,7 @@ import websocket from '@fastify/websocket'
 import pino from 'pino'
 import { isSolidarError } from '@solidar/core'
 import type { SolidarApi } from '@solidar/core'
-import { errorBody, statusForCode } from './errors.ts'
-import type { ApiErrorCode } from './errors.ts'
+import { deny, send } from './errors.ts'
 import { allowedHosts, bearerToken, hostPort, isAllowedHost, isAllowedOrigin, tokenMatches } from './security.ts'
 import { registerRoutes } from './routes.ts'
 import { registerMembershipRoutes } from './membership-routes.ts'
@@ -81,10 +80,6 @@ export function connectHost (host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
 }
 
-function send (reply: FastifyReply, code: ApiErrorCode, message: string, status = statusForCode(code)): FastifyReply {
-  return reply.code(status).send(errorBody(code, message))
-}
-
 function queryToken (request: FastifyRequest): string | undefined {
   const query = request.query as Record<string, unknown> | undefined
   const value = query?.token
@@ -95,21 +90,6 @@ function queryToken (request: FastifyRequest): string | undefined {
 function acceptsQueryToken (request: FastifyRequest): boolean {
   const config = request.routeOptions.config as { queryToken?: unknown } | undefined
   return config?.queryToken === true && request.headers.upgrade?.toLowerCase() === 'websocket'
-}
-
-/**
- * Refuses a request in a guard. A refused WebSocket handshake also gets its socket
- * destroyed once the answer is out: nothing else would, and a lingering upgrade socket
- * keeps `close()` from ever finishing.
- */
-function deny (request: FastifyRequest, reply: FastifyReply, code: ApiErrorCode, message: string): FastifyReply {
-  if (request.headers.upgrade !== undefined) {
-    const socket = request.raw.socket
-    reply.raw.once('finish', () => socket.destroy())
-    reply.raw.once('close', () => socket.destroy())
-    reply.header('Connection', 'close')
-  }
-  return send(reply, code, message)
 }
 
 /** Host and Origin checks for every request, static files included. */

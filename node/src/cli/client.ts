@@ -95,16 +95,31 @@ export class ApiClient {
     })
   }
 
-  /** Opens the event stream; resolves once connected. Each text frame is one `SolidarEvent`. */
-  openEvents (): Promise<EventStream> {
+  /**
+   * Opens the event stream; resolves once connected. Each text frame is one `SolidarEvent`.
+   * `group` or `dm` (a reference, resolved by the node) keeps only that conversation's events.
+   */
+  openEvents (filter: { group?: string, dm?: string } = {}): Promise<EventStream> {
     const url = new URL('/api/events', this.info.url)
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
+    if (filter.group !== undefined) url.searchParams.set('group', filter.group)
+    if (filter.dm !== undefined) url.searchParams.set('dm', filter.dm)
     const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${this.#token}` } })
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new EventStream(ws)))
       ws.once('unexpected-response', (_req, res) => {
-        ws.terminate()
-        reject(new CliError(`The node refused the event stream (HTTP ${res.statusCode ?? '?'})`))
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('error', () => { /* 'end' or 'close' follows; the status alone is reported then */ })
+        res.on('close', () => {
+          ws.terminate()
+          let parsed: unknown
+          try { parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { parsed = undefined }
+          const status = res.statusCode ?? 0
+          reject(isApiErrorBody(parsed)
+            ? new ApiError(parsed.error.code, parsed.error.message, status)
+            : new CliError(`The node refused the event stream (HTTP ${status || '?'})`))
+        })
       })
       ws.once('error', (err: NodeJS.ErrnoException) => {
         reject(err.code === 'ECONNREFUSED' ? new NoDaemonError(this.home) : new CliError(`Cannot open the event stream: ${err.message}`))

@@ -22,7 +22,7 @@
  */
 import crypto from 'node:crypto'
 import xmppComponent from '@xmpp/component'
-import { bridgeAllows, bridgedMessageId, isSolidarError, normalizeBareJid, type MemberView, type MessageView, type Solidar, type SolidarEvent } from '@solidar/core'
+import { bridgeAllows, bridgedMessageId, isSolidarError, nameMatches, normalizeBareJid, type MemberView, type MessageView, type Solidar, type SolidarEvent } from '@solidar/core'
 import { BridgeState, type Occupant } from './state.ts'
 import { membersNeedingIds, nickHolder } from './nicks.ts'
 import {
@@ -153,7 +153,7 @@ class XmppBridge implements RunningBridge {
 
   async #findGroup (ref: string): Promise<{ id: string, name: string }> {
     const groups = await this.#solidar.listGroups()
-    const found = groups.filter(g => g.id === ref || g.name.toLowerCase() === ref.trim().toLowerCase())
+    const found = groups.filter(g => g.id === ref || nameMatches(g.name, ref))
     if (found.length === 1) return { id: found[0].id, name: found[0].name }
     if (found.length > 1) throw new Error(`"${ref}" matches several groups; use the group id`)
     throw new Error(`This bridge's node is not a member of group "${ref}" (admit it with an invite: --join CODE)`)

@@ -27,31 +27,12 @@ function messagesPath (target: Target): string {
   return `/api/groups/${seg(target.ref)}/messages${query}`
 }
 
-/** Picks the single match of `ref` among items (by id, then by exact name), else null. */
-function pick<T extends { id: string, name: string }> (items: T[], ref: string): T | null {
-  const byId = items.find((item) => item.id === ref)
-  if (byId !== undefined) return byId
-  const byName = items.filter((item) => item.name === ref)
-  if (byName.length === 1) return byName[0]
-  const byPrefix = items.filter((item) => item.id.startsWith(ref))
-  return byPrefix.length === 1 ? byPrefix[0] : null
-}
-
-/** The id events carry for this target (the node resolved `ref` already, so it exists). */
-async function eventKey (client: ApiClient, target: Target): Promise<string> {
-  const groups = await client.get<GroupSummary[]>('/api/groups')
-  if (target.kind === 'group') return pick(groups, target.ref)?.id ?? target.ref
-  const members: MemberView[] = []
-  for (const g of groups) members.push(...await client.get<MemberView[]>(`/api/groups/${seg(g.id)}/members`))
-  const unique = [...new Map(members.map((m) => [m.id as string, m])).values()]
-  return pick(unique, target.ref)?.id ?? target.ref
-}
-
-function matches (event: SolidarEvent, target: Target, key: string): MessageView | null {
-  if (target.kind === 'group' && event.type === 'message' && event.group === key) {
+/** The message an event of the stream (filtered by the node to this conversation) shows, if any. */
+function matches (event: SolidarEvent, target: Target): MessageView | null {
+  if (target.kind === 'group' && event.type === 'message') {
     return target.room === undefined || event.message.room === target.room ? event.message : null
   }
-  if (target.kind === 'dm' && event.type === 'dm' && event.peer === key) return event.message
+  if (target.kind === 'dm' && event.type === 'dm') return event.message
   return null
 }
 
@@ -87,10 +68,10 @@ async function follow (client: ApiClient, target: Target, opts: LogOptions): Pro
     if (!noted && marks.has(m.author)) { noted = true; note(MARK_NOTE) }
   }
   // Subscribe first and buffer, so nothing sent while we read the history is lost.
-  const stream = await client.openEvents()
+  // The node resolves the reference with the rules of every other command (core/src/resolve.ts).
+  const stream = await client.openEvents(target.kind === 'group' ? { group: target.ref } : { dm: target.ref })
   let ready = false
   const seen = new Set<string>()
-  let key = ''
   const emit = (m: MessageView): void => {
     const state = stateOf(m)
     if (seen.has(state)) return
@@ -104,14 +85,13 @@ async function follow (client: ApiClient, target: Target, opts: LogOptions): Pro
       authorMarks(client, target).then((fresh) => { marks = fresh }, () => {})
     }
     if (!ready) { buffered.push(event); return }
-    const m = matches(event, target, key)
+    const m = matches(event, target)
     if (m !== null) emit(m)
   })
   const history = await client.get<MessageView[]>(messagesPath(target))
-  key = await eventKey(client, target)
   for (const m of history) emit(m)
   for (const event of buffered) {
-    const m = matches(event, target, key)
+    const m = matches(event, target)
     if (m !== null) emit(m)
   }
   ready = true
