@@ -6,14 +6,13 @@
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { createRequire } from 'node:module'
+import idEncoding from 'hypercore-id-encoding'
 import path from 'node:path'
 import { Cluster, SolidarNode, type GroupRef } from './helpers/cluster.ts'
 import { EXIT_NO_DAEMON, EXIT_USAGE, REPO_ROOT, formatResult, solidar } from './helpers/cli.ts'
-import { apiRequest } from './helpers/api.ts'
+import { apiRequest } from '@solidar/node/testing/api'
 
 const tag = randomBytes(4).toString('hex')
-const idEncoding = createRequire(path.join(REPO_ROOT, 'core', 'package.json'))('hypercore-id-encoding')
 
 describe('bad input', { timeout: 180_000 }, () => {
   let cluster: Cluster

@@ -24,14 +24,12 @@ import assert from 'node:assert/strict'
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { readFile, readdir as readdirAsync, writeFile } from 'node:fs/promises'
 import os from 'node:os'
-import { createRequire } from 'node:module'
+import Corestore from 'corestore'
 import path from 'node:path'
 import { Cluster, type GroupRef, type LogEntry, type SolidarNode } from './helpers/cluster.ts'
 import { REPO_ROOT, solidar } from './helpers/cli.ts'
 import { waitFor } from './helpers/wait.ts'
 import { launchChromium, openMember, requireBuiltApp } from './helpers/browser.ts'
-
-const fromCore = createRequire(path.join(REPO_ROOT, 'core', 'package.json'))
 
 /**
  * Reads block `fromEnd` (counted from the end) of the group's first writer core (alice
@@ -39,7 +37,6 @@ const fromCore = createRequire(path.join(REPO_ROOT, 'core', 'package.json'))
  * itself (`flush`: RocksDB then writes its memtable to a table file on close) or a copy.
  */
 async function storedBlock (home: string, storeDir: string, fromEnd: number): Promise<{ block: Buffer, index: number, length: number }> {
-  const Corestore = fromCore('corestore')
   const logs = JSON.parse(await readFile(path.join(home, 'logs.json'), 'utf8'))
   const store = new Corestore(storeDir)
   try {

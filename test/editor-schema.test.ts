@@ -17,11 +17,11 @@ import { Transform } from '@tiptap/pm/transform'
 import { EditorState, TextSelection } from '@tiptap/pm/state'
 import { splitBlock } from '@tiptap/pm/commands'
 import type { Node as PMNode, Schema } from '@tiptap/pm/model'
-import { padSchema } from '../web/src/pad/schema.ts'
-import { markdownToBlocks, blocksToMarkdown, textToBlocks } from '../core/src/pads/markdown.ts'
-import { minutes } from '../core/src/pads/template.ts'
-import { appendInline, docOf, fragmentOf, readBlocks } from '../core/src/pads/schema.ts'
-import { authorship } from '../core/src/pads/history.ts'
+import { padSchema } from '@solidar/web/pad/schema'
+import { markdownToBlocks, blocksToMarkdown, textToBlocks } from '@solidar/core/pads/markdown'
+import { minutes } from '@solidar/core/pads/template'
+import { appendInline, docOf, fragmentOf, readBlocks } from '@solidar/core/pads/schema'
+import { authorship } from '@solidar/core/pads/history'
 
 const RICH = `# Minutes of 12 May
 

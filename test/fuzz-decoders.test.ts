@@ -17,18 +17,18 @@ import { randomBytes } from 'node:crypto'
 import fc from 'fast-check'
 import b4a from 'b4a'
 import hcrypto from 'hypercore-crypto'
-import { parseCommand, commandValue } from '../core/src/commands.ts'
-import { decode, encode } from '../core/src/codec.ts'
-import { decodeInviteCode, encodeInviteCode } from '../core/src/invite-code.ts'
-import { decodeJoinUserData, encodeJoinUserData } from '../core/src/admission.ts'
-import { decodeHello, decodeProofs, encodeHello, encodeProofs, FrameReader, MatchError } from '../core/src/lan-matching.ts'
-import { openMessage, parseSignal, Rejected, sealMessage } from '../core/src/meetings/wire.ts'
-import { openSealed, seal } from '../core/src/seal.ts'
-import { openDmPayload, sealDmPayload } from '../core/src/dm.ts'
-import { openEpochKey, sealEpochKey } from '../core/src/keys.ts'
-import { Keyring, isSealed, openContent, sealContent } from '../core/src/content.ts'
-import { createIdentity } from '../core/src/identity.ts'
-import { isSolidarError } from '../core/src/errors.ts'
+import { parseCommand, commandValue } from '@solidar/core/commands'
+import { decode, encode } from '@solidar/core/codec'
+import { decodeInviteCode, encodeInviteCode } from '@solidar/core/invite-code'
+import { decodeJoinUserData, encodeJoinUserData } from '@solidar/core/admission'
+import { decodeHello, decodeProofs, encodeHello, encodeProofs, FrameReader, MatchError } from '@solidar/core/lan-matching'
+import { openMessage, parseSignal, Rejected, sealMessage } from '@solidar/core/meetings/wire'
+import { openSealed, seal } from '@solidar/core/seal'
+import { openDmPayload, sealDmPayload } from '@solidar/core/dm'
+import { openEpochKey, sealEpochKey } from '@solidar/core/keys'
+import { Keyring, isSealed, openContent, sealContent } from '@solidar/core/content'
+import { createIdentity } from '@solidar/core/identity'
+import { isSolidarError } from '@solidar/core/errors'
 import { LONG } from './helpers/seeded.ts'
 
 const RUNS = LONG ? 50_000 : 1_500
@@ -244,9 +244,9 @@ test('sealed boxes (DM signals, epoch keys, content): garbage and foreign boxes 
 
 test('pad content: deep, wide, unknown and invalid Yjs is read and exported, and a client update is accepted or PAD_CONTENT_REJECTED', async () => {
   const Y = await import('yjs')
-  const { readBlocks, fragmentOf } = await import('../core/src/pads/schema.ts')
-  const { blocksToHtml, blocksToMarkdown, blocksToText } = await import('../core/src/pads/markdown.ts')
-  const { checkClientUpdate } = await import('../core/src/pads/limits.ts')
+  const { readBlocks, fragmentOf } = await import('@solidar/core/pads/schema')
+  const { blocksToHtml, blocksToMarkdown, blocksToText } = await import('@solidar/core/pads/markdown')
+  const { checkClientUpdate } = await import('@solidar/core/pads/limits')
   const names = ['paragraph', 'heading', 'bulletList', 'orderedList', 'listItem', 'hardBreak', 'codeBlock', 'blockquote', 'x-unknown', '']
   // A random tree: each step adds an element under a random node (depth grows up to ~2,000) or a text with random marks.
   const step = fc.record({ name: fc.constantFrom(...names), down: fc.boolean(), text: fc.string({ maxLength: 8 }), href: fc.constantFrom(undefined, 'https://ok.example/', 'java\tscript:x', 5) })

@@ -21,11 +21,14 @@ import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import dgram from 'node:dgram'
 import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import Hyperswarm from 'hyperswarm'
+import HyperDHT from 'hyperdht'
+import Protomux from 'protomux'
+import c from 'compact-encoding'
 import path from 'node:path'
 import fc from 'fast-check'
 import hcrypto from 'hypercore-crypto'
-import { decodeKey } from '../core/src/ids.ts'
+import { decodeKey } from '@solidar/core/ids'
 import { Cluster, type GroupRef, type SolidarNode } from './helpers/cluster.ts'
 import { REPO_ROOT } from './helpers/cli.ts'
 import { LONG, testSeed, type Rng } from './helpers/seeded.ts'
@@ -39,8 +42,6 @@ const API_RUNS = LONG ? 5_000 : 400
  * message (thousands of each) would be far above this.
  */
 const RSS_BOUND_MB = 96
-const fromNode = createRequire(path.join(REPO_ROOT, 'node', 'package.json'))
-const fromCore = createRequire(path.join(REPO_ROOT, 'core', 'package.json'))
 
 function rssMb (pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -98,10 +99,6 @@ describe('hostile peers and a hostile local client', { timeout: LONG ? 900_000 :
 
   it('garbage on every channel, raw stream bytes and UDP datagrams change nothing and crash nothing', async () => {
     const rng = testSeed('hostile peers')
-    const Hyperswarm = fromNode('hyperswarm')
-    const HyperDHT = fromNode('hyperdht')
-    const Protomux = fromCore('protomux')
-    const c = fromCore('compact-encoding')
     const groupKey = decodeKey(group.id, 'group id')
     const dk = hcrypto.discoveryKey(groupKey)
     const before = await snapshot(alice, group.id)

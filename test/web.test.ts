@@ -13,7 +13,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import type { Browser, Page } from 'playwright-core'
 import { Cluster, makeTempDir, removeTempDir } from './helpers/cluster.ts'
-import { apiRequest } from './helpers/api.ts'
+import { apiRequest } from '@solidar/node/testing/api'
 import { type BrowserMember, openMember, launchChromium, requireBuiltApp, screenshots } from './helpers/browser.ts'
 
 const LIVE = 30_000

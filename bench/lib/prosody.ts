@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { freePort, PROSODY_BIN, prosodyConfig, waitForPorts } from '../../test/helpers/prosody-config.ts'
+import { freePort, PROSODY_BIN, prosodyConfig, waitForPorts } from '@solidar/test/helpers/prosody-config'
 import { spawnManaged, type Managed } from './procs.ts'
 
 const run = promisify(execFile)

@@ -7,8 +7,8 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import pino from 'pino'
-import { waitFor } from '../../core/test/helpers.ts'
-import { strandedNewcomer } from '../../core/test/catch-up-fixture.ts'
+import { waitFor } from '@solidar/core/testing/helpers'
+import { strandedNewcomer } from '@solidar/core/testing/catch-up-fixture'
 import { startApiServer } from '../src/api/server.ts'
 import { raw } from './helpers/http.ts'
 

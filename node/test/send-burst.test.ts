@@ -11,7 +11,7 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import pino from 'pino'
-import { makeNodes, waitFor } from '../../core/test/helpers.ts'
+import { makeNodes, waitFor } from '@solidar/core/testing/helpers'
 import { startApiServer } from '../src/api/server.ts'
 import { raw } from './helpers/http.ts'
 

@@ -3,7 +3,7 @@
  * loopback DHT and over libp2p on 127.0.0.1 (peers dialled by address; no mDNS here).
  */
 import crypto from 'hypercore-crypto'
-import { runTransportSuite } from '../../core/test/transport-suite.ts'
+import { runTransportSuite } from '@solidar/core/testing/transport-suite'
 import { HyperswarmTransport } from '../src/hyperswarm-transport.ts'
 import { Libp2pTransport } from '../src/lan/libp2p-transport.ts'
 import { parseLanAddress, type LanAddress } from '../src/lan/addresses.ts'

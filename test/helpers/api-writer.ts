@@ -6,7 +6,7 @@
  * one line per acknowledged write (`ACK chat ID` / `ACK pad TEXT`); on SIGTERM it finishes
  * the request in flight, prints `DONE attempts failures` and exits 0.
  */
-import { apiRequest } from './api.ts'
+import { apiRequest } from '@solidar/node/testing/api'
 import { Rng } from './seeded.ts'
 import { sleep } from './wait.ts'
 

@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { REPO_ROOT, solidar, solidarArgv, solidarJson, solidarOk, type CliOptions, type CliResult } from './cli.ts'
 import { registerTempDir, startProcess, unregisterTempDir, type ExitInfo, type ManagedProcess } from './processes.ts'
-import { apiRequest, type ApiRequest, type ApiResponse } from './api.ts'
+import { apiRequest, type ApiRequest, type ApiResponse } from '@solidar/node/testing/api'
 import { waitFor } from './wait.ts'
 
 /** A chat message as `log --json` prints it. */

@@ -2,4 +2,4 @@
 export type {
   AuditEntry, CatchUp, CatchUpPeer, CatchUpWriter, GroupSummary, InviteResult, InviteView, MemberView, MessageView, PadExport, PadHistory, PadPresence,
   PadSummary, Role, RoomView, SolidarEvent, WhoAmI, MediaState, MeetingParticipant, MeetingSignal, MeetingView
-} from '../../core/src/types.ts'
+} from '@solidar/core/types'

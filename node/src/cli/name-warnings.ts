@@ -3,7 +3,8 @@
  * that changed under a verified name (or a name that looks the same), and members whose
  * names look alike (core/src/names.ts decides; the node reports it in `members`).
  */
-import { revealName, type MemberView } from '@solidar/core'
+import type { MemberView } from '@solidar/core'
+import { revealName } from '@solidar/core/names'
 import { sanitize } from './output.ts'
 
 /** The short mark put next to a name: `!!` key changed, `≈` looks like another member's name. */

@@ -11,9 +11,6 @@ import { CliError } from './errors.ts'
 import { note, print } from './output.ts'
 import { untilSignal } from './signals.ts'
 
-/** How long each run of a repair from the web app waits for peers of each log by default (as `solidar repair`). */
-export const REPAIR_TIMEOUT_MS = 60_000
-
 /** The repair a failed `startNode` asks for, or null if its error is of another kind. */
 export function repairCause (err: unknown): { cause: RepairCause, reason: string } | null {
   const e = err as { code?: unknown, damage?: unknown, message?: unknown } | null

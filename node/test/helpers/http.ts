@@ -3,7 +3,7 @@
  * (http.request, so Host and Origin can be forged), with no token unless given and no
  * Accept header unless set.
  */
-import { apiRequest, type ApiRequest, type ApiResponse } from '../../../test/helpers/api.ts'
+import { apiRequest, type ApiRequest, type ApiResponse } from './api.ts'
 
 export type RawResponse = ApiResponse
 export type RawRequest = Omit<ApiRequest, 'token'> & { token?: string | null }

@@ -7,7 +7,7 @@
 import type { Extensions } from '@tiptap/core'
 import StarterKit from '@tiptap/starter-kit'
 import Link from '@tiptap/extension-link'
-import { safeUrl } from '../../../core/src/safe-url.ts'
+import { safeUrl } from '@solidar/core/safe-url'
 
 /**
  * The pad model's link mark is {href}. TipTap's Link keeps target="_blank" and rel as mark

@@ -14,7 +14,7 @@
  */
 import * as Y from 'yjs'
 import { Awareness } from 'y-protocols/awareness'
-import { deleteDeepestFirst, gcKeepingTypes, tooDeep } from '../../../core/src/pads/limits.ts'
+import { deleteDeepestFirst, gcKeepingTypes, tooDeep } from '@solidar/core/pads/limits'
 import { ApiError, api, base64, onConnection, onEvent } from '../api.ts'
 import type { PadPresence } from '../types.ts'
 

@@ -4,7 +4,7 @@
  * node's HTML export (`…/export?format=html&at=SEQ`), and who wrote how much of today's text.
  */
 import { useEffect, useState } from 'preact/hooks'
-import { safeUrl } from '../../../core/src/safe-url.ts'
+import { safeUrl } from '@solidar/core/safe-url'
 import { api } from '../api.ts'
 import { formatTime, useT } from '../i18n.ts'
 import type { PadHistory } from '../types.ts'

@@ -1,6 +1,7 @@
 /** `group create|list`, `members`, `rooms`, `room create`: groups and their rooms. */
 import type { Command } from 'commander'
-import { describeCatchUp, type GroupSummary, type MemberView, type RoomView } from '@solidar/core'
+import type { GroupSummary, MemberView, RoomView } from '@solidar/core'
+import { describeCatchUp } from '@solidar/core/catch-up'
 import { clientOf } from '../context.ts'
 import { seg } from '../client.ts'
 import { nameArg } from '../parsers.ts'

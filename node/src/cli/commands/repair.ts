@@ -5,6 +5,7 @@ import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
 import { durationArg } from '../parsers.ts'
 import { formatDuration } from '../duration.ts'
+import { REPAIR_TIMEOUT_MS } from '../repair-defaults.ts'
 import { addNetworkOptions, chooseLan, chooseNetwork, describeLan, describeNetwork, networkFlagConflict, type NetworkOptionFlags } from '../network.ts'
 import { note, print, printJson, printTable } from '../output.ts'
 
@@ -15,7 +16,7 @@ interface RepairFlags extends NetworkOptionFlags {
   json?: boolean
 }
 
-const DEFAULT_TIMEOUT_MS = 60_000
+const DEFAULT_TIMEOUT_MS = REPAIR_TIMEOUT_MS
 
 export function registerRepair (program: Command): void {
   addNetworkOptions(program.command('repair')

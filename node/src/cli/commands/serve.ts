@@ -21,7 +21,7 @@ import { formatDuration } from '../duration.ts'
 import { addNetworkOptions, chooseLan, chooseNetwork, describeLan, describeNetwork, networkFlagConflict, type NetworkOptionFlags } from '../network.ts'
 import { note, print } from '../output.ts'
 import { untilSignal } from '../signals.ts'
-import { offerRepair, repairCause, REPAIR_TIMEOUT_MS } from '../repair-offer.ts'
+import { REPAIR_TIMEOUT_MS } from '../repair-defaults.ts'
 
 /** Port of `solidar serve` when --port is not given (npm start relies on a stable address). */
 export const DEFAULT_PORT = 7420
@@ -227,6 +227,8 @@ Examples:
         node = await start()
       } catch (err) {
         // A damaged store (or a repair not finished): offer the repair in the web app, then start.
+        // Loaded here: the repair machinery is not needed for a node that starts (nor for --help).
+        const { offerRepair, repairCause } = await import('../repair-offer.ts')
         const needed = repairCause(err)
         if (needed === null) throw err
         const repaired = await offerRepair({ home, host: opts.host, port, token, logger, network: decision.choice, lan, timeoutMs: opts.repairTimeout, ...needed })

@@ -1,6 +1,7 @@
 /** `status`: what the running node is doing. */
 import type { Command } from 'commander'
-import { describeCatchUp, type NodeStatus, type NodeStorage } from '@solidar/core'
+import type { NodeStatus, NodeStorage } from '@solidar/core'
+import { describeCatchUp } from '@solidar/core/catch-up'
 import { clientOf } from '../context.ts'
 import { describeNetwork } from '../network.ts'
 import { print, printJson, printTable, sanitize } from '../output.ts'
