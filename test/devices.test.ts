@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { Cluster, type GroupRef, type LogEntry, type SolidarNode } from './helpers/cluster.ts'
 import { findInFiles } from './helpers/disk.ts'
-import { sleep, waitFor } from './helpers/wait.ts'
+import { waitFor } from './helpers/wait.ts'
 
 const tag = randomBytes(4).toString('hex')
 const canary = (what: string): string => `canary-${what}-${randomBytes(8).toString('hex')}`
@@ -58,9 +58,10 @@ describe('multi-device', { timeout: 300_000 }, () => {
       const secret = canary('after-revoke')
       const m = await alice.send(group.id, secret)
       await bob.waitForLog(group.id, [m.id])
-      await sleep(3_000)
-      const onPhone = (await phone.apiList<LogEntry & { unreadable?: boolean }>(`/api/groups/${group.id}/messages`)).find(e => e.id === m.id)
-      if (onPhone) assert.ok(onPhone.unreadable === true && onPhone.text === '', `the phone sees it only as unreadable: ${JSON.stringify(onPhone)}`)
+      // The entry must reach the phone (replication is by the log's key) and be unreadable there.
+      const onPhone = await waitFor(async () => (await phone.apiList<LogEntry & { unreadable?: boolean }>(`/api/groups/${group.id}/messages`)).find(e => e.id === m.id) ?? null,
+        { timeout: 60_000, interval: 250, what: 'the new message to reach the revoked phone' })
+      assert.ok(onPhone.unreadable === true && onPhone.text === '', `the phone sees it only as unreadable: ${JSON.stringify(onPhone)}`)
       const r = await phone.run(['send', group.id, 'from a revoked phone'])
       assert.notEqual(r.code, 0, 'the revoked phone cannot write')
       await phone.stop()
