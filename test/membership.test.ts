@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { Cluster, type GroupRef, type LogEntry, type SolidarNode } from './helpers/cluster.ts'
 import { formatResult } from './helpers/cli.ts'
 import { findInFiles } from './helpers/disk.ts'
-import { sleep, waitFor } from './helpers/wait.ts'
+import { waitFor } from './helpers/wait.ts'
 
 const tag = randomBytes(4).toString('hex')
 const canary = (what: string): string => `canary-${what}-${randomBytes(8).toString('hex')}`
@@ -61,13 +61,16 @@ describe('membership and removal', { timeout: 400_000 }, () => {
       const bobLog = await bob.log(group.id)
       assert.deepEqual(sent.map(m => bobLog.find(e => e.id === m.id)?.text), secrets, 'remaining members read the new messages')
 
-      // carol's daemon keeps running and replicating: give it time to receive what it can.
-      await sleep(4_000)
-      const carolLog = await carol.apiList<LogEntry & { unreadable?: boolean }>(`/api/groups/${group.id}/messages`)
+      // carol's daemon keeps running and replicating (by the log's key): the new entries reach
+      // her, and must be unreadable there — checked once they arrived, never passed by absence.
+      const carolLog = await waitFor(async () => {
+        const list = await carol.apiList<LogEntry & { unreadable?: boolean }>(`/api/groups/${group.id}/messages`)
+        return sent.every(m => list.some(e => e.id === m.id)) ? list : null
+      }, { timeout: 60_000, interval: 250, what: 'the messages written after the removal to reach carol' })
       assert.equal(carolLog.find(e => e.id === earlier.id)?.text, before, 'control: carol still reads what was written before')
       for (const m of sent) {
         const seen = carolLog.find(e => e.id === m.id)
-        if (seen) assert.ok(seen.unreadable === true && seen.text === '', `carol sees ${m.id} only as unreadable: ${JSON.stringify(seen)}`)
+        assert.ok(seen?.unreadable === true && seen.text === '', `carol sees ${m.id} only as unreadable: ${JSON.stringify(seen)}`)
       }
       assert.ok(!JSON.stringify(carolLog).includes('canary-after'), 'no later plaintext in carol\'s API')
 
