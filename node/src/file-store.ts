@@ -6,10 +6,12 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { LocalStore } from '@solidar/core'
-import { writeFileAtomic } from './home.ts'
+import { writeFileAtomicAsync } from './home.ts'
 
 export class FileStore implements LocalStore {
   readonly dir: string
+  /** The last write of each file: writes of one file run one after another, in call order. */
+  readonly #writes = new Map<string, Promise<void>>()
   constructor (dir: string) { this.dir = dir }
 
   async read (name: string): Promise<string | null> {
@@ -24,8 +26,19 @@ export class FileStore implements LocalStore {
   async write (name: string, text: string): Promise<void> {
     const file = path.join(this.dir, safeName(name))
     // Names may have folders (the pad snapshot cache: pads/<group>/<pad>.snap), made 0700.
-    if (path.dirname(file) !== this.dir) await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
-    writeFileAtomic(file, text)
+    const previous = this.#writes.get(file) ?? Promise.resolve()
+    const write = previous
+      .catch(() => { /* the earlier write's caller got its error; this write starts afresh */ })
+      .then(async () => {
+        if (path.dirname(file) !== this.dir) await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
+        await writeFileAtomicAsync(file, text) // fsyncs off the event loop
+      })
+    this.#writes.set(file, write)
+    try {
+      await write
+    } finally {
+      if (this.#writes.get(file) === write) this.#writes.delete(file)
+    }
   }
 }
 

@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { errors } from '@solidar/core/errors'
@@ -135,6 +136,30 @@ export function writeFileAtomic (file: string, data: string): void {
     throw err
   }
   syncDir(path.dirname(file))
+}
+
+/**
+ * `writeFileAtomic` without blocking the event loop (file and folder fsyncs on the thread
+ * pool), for the writes of a running node. Callers serialise writes of one file (FileStore does).
+ */
+export async function writeFileAtomicAsync (file: string, data: string): Promise<void> {
+  const tmp = tmpName(file)
+  const handle = await fsp.open(tmp, 'wx', FILE_MODE)
+  try {
+    await handle.writeFile(data)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  try {
+    await fsp.chmod(tmp, FILE_MODE) // the umask may have removed bits, never added: make it exact
+    await fsp.rename(tmp, file)
+  } catch (err) {
+    await fsp.rm(tmp, { force: true })
+    throw err
+  }
+  const dir = await fsp.open(path.dirname(file), 'r')
+  try { await dir.sync() } finally { await dir.close() }
 }
 
 /**
