@@ -52,6 +52,8 @@ export interface AnswerContext {
   epochKeysFor: (member: Buffer) => Promise<EpochBox[]>
   /** The newcomer's display name sealed under the current epoch (sealed-meta.ts); absent: in clear. */
   sealName?: (name: string) => Promise<Sealed>
+  /** An admission this node could not write (the candidate is told `failed`). */
+  onError: (err: Error) => void
 }
 
 /**
@@ -92,14 +94,20 @@ export async function answerJoinRequest (request: any, ctx: AnswerContext): Prom
   if (now > invite.expires) return refuse(request, signer, undefined, DENY.expired)
   if (invite.used >= invite.uses) return refuse(request, signer, undefined, DENY.used)
   // The name first: sealing may start a due epoch, whose key the newcomer's boxes must then hold.
-  const sealedName = ctx.sealName ? await ctx.sealName(data.name) : null
-  const keys = await ctx.epochKeysFor(requester)
-  await group.append({
-    t: 'member/add', member: data.member, writer: data.writer, role: invite.role, sig: data.sig,
-    ...(sealedName ? { name: '', sealedName } : { name: data.name }),
-    invite: b4a.from(inviteId, 'hex'), ts: now, ...(keys.length ? { keys } : {}),
-    ...(data.device ? { device: data.device, cert: data.cert } : {})
-  })
+  try {
+    const sealedName = ctx.sealName ? await ctx.sealName(data.name) : null
+    const keys = await ctx.epochKeysFor(requester)
+    await group.append({
+      t: 'member/add', member: data.member, writer: data.writer, role: invite.role, sig: data.sig,
+      ...(sealedName ? { name: '', sealedName } : { name: data.name }),
+      invite: b4a.from(inviteId, 'hex'), ts: now, ...(keys.length ? { keys } : {}),
+      ...(data.device ? { device: data.device, cert: data.cert } : {})
+    })
+  } catch (err) {
+    // Our failure, not the candidate's: say so to both instead of leaving it to time out.
+    ctx.onError(err as Error)
+    return refuse(request, signer, 'failed')
+  }
   const added = await group.member(memberHex)
   if (!added || added.left) {
     // apply refused the admission: say why when it is the invite's state that changed meanwhile

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'INVITE_NOT_FOUND'
   | 'ALREADY_MEMBER'
   | 'JOIN_TIMEOUT'
+  | 'ADMISSION_FAILED'
   | 'NO_NETWORK'
   | 'CLOSED'
   | 'STORAGE_FAILED'
@@ -80,6 +81,8 @@ export const errors = {
     new SolidarError('INVITE_ORPHANED', 'The admin who made this invite is no longer an admin of the group, so the invite no longer admits anyone; ask a current admin for a new code'),
   inviteNotFound: (ref: string) => new SolidarError('INVITE_NOT_FOUND', `No invite "${ref}" in this group (use the id from "invite list" or the code itself)`),
   alreadyMember: (group: string) => new SolidarError('ALREADY_MEMBER', `You are already in group ${group}`),
+  admissionFailed: () =>
+    new SolidarError('ADMISSION_FAILED', 'The admin\'s node received your request but could not write your admission (its storage or log failed; the admin sees why). The invite is not used up: try again later'),
   joinTimeout: (ms: number) =>
     new SolidarError('JOIN_TIMEOUT', `No member of the group answered within ${Math.round(ms / 1000)} s; is one of them online and on the same network?`),
   noNetwork: () =>

@@ -9,7 +9,8 @@
  *   envelope = CBOR { v: 1, reply, device, sig, reason? }
  *   sig = Ed25519(device, blake2b-256("solidar/pairing-reply/v1" | discoveryKey | session | reason | reply))
  *
- * `reason` refines a refusal ("revoked", "orphaned") so the candidate gets a clear error.
+ * `reason` refines a refusal ("revoked", "orphaned"; "failed": the admin's node could not write
+ * the admission, the invite is not used up) so the candidate gets a clear error.
  */
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
@@ -20,8 +21,8 @@ import { errors, type SolidarError } from './errors.ts'
 
 const NS = b4a.from('solidar/pairing-reply/v1')
 /** What a refusal can say beyond blind-pairing's own statuses. */
-export type RefusalReason = 'revoked' | 'orphaned'
-const REASONS: readonly RefusalReason[] = ['revoked', 'orphaned']
+export type RefusalReason = 'revoked' | 'orphaned' | 'failed'
+const REASONS: readonly RefusalReason[] = ['revoked', 'orphaned', 'failed']
 
 /** blind-pairing-core's reply statuses. */
 const STATUS = { rejected: 1, used: 2, expired: 3 } as const
@@ -81,6 +82,7 @@ export function judgeReply (buf: Buffer, invite: DecodedInvite, userData: Buffer
   if (status === STATUS.rejected) {
     if (env.reason === 'revoked') return { ok: false, error: errors.inviteRevoked() }
     if (env.reason === 'orphaned') return { ok: false, error: errors.inviteOrphaned() }
+    if (env.reason === 'failed') return { ok: false, error: errors.admissionFailed() }
     return { ok: false, error: errors.inviteRejected() }
   }
   return null // signed by the issuer but unreadable for this request: nothing to act on

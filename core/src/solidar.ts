@@ -214,7 +214,8 @@ export class Solidar implements SolidarApi {
       this.#pairing.serve(group.discoveryKey, (request) => answerJoinRequest(request, {
         group: log.group, encryptionKey: b4a.from(record.encryptionKey, 'hex'), self: this.#self, signer: this.#signer, now: this.#now,
         epochKeysFor: (member) => this.#epochKeysFor(log, member),
-        sealName: async (name) => log.keyring.seal(await this.#metadataKey(log), 'member-name', b4a.from(name))
+        sealName: async (name) => log.keyring.seal(await this.#metadataKey(log), 'member-name', b4a.from(name)),
+        onError: (err) => { if (!this.#closing) this.#reportError(err) }
       }))
     }
     if (this.transport) await this.transport.join(group.discoveryKey, { server: true, client: true })
