@@ -527,17 +527,26 @@ export class Solidar implements SolidarApi {
   }
 
   async #findGroup (ref: string): Promise<OpenLog> {
+    // By id first, without reading any view: a log whose storage failed is found (and reopened
+    // by #healthy) by its id although its view cannot be read now.
+    const key = typeof ref === 'string' ? keyOrNull(ref.trim()) : null
+    const byId = key ? this.#logs.get(hex(key)) : undefined
+    if (byId && byId.record.kind === 'group' && byId.record.leaving === undefined) return byId
     const named: Array<{ log: OpenLog, name: string }> = []
-    for (const log of this.#groupLogs()) named.push({ log, name: (await log.group.meta())?.name ?? '' })
+    let unreadable: Error | null = null
+    for (const log of this.#groupLogs()) {
+      try {
+        await this.#healthy(log) // a log whose storage failed is reopened first, if it can be
+      } catch (err) {
+        unreadable ??= err as Error // its name cannot be read now; if nothing else matches, say why
+        continue
+      }
+      named.push({ log, name: (await log.group.meta())?.name ?? '' })
+    }
     return resolveOne(named, ref, {
-      byId: (text) => {
-        const key = keyOrNull(text)
-        const log = key ? this.#logs.get(hex(key)) : undefined
-        return log && log.record.kind === 'group' && log.record.leaving === undefined ? { log, name: '' } : undefined
-      },
       name: (c) => c.name,
       missing: () => errors.badRequest('missing group'),
-      notFound: (text) => errors.groupNotFound(text),
+      notFound: (text) => unreadable ?? errors.groupNotFound(text),
       ambiguous: (text, matches) => errors.groupAmbiguous(text, matches.map(c => groupIdOf(c.log.group.key)))
     }).log
   }
