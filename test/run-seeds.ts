@@ -6,12 +6,14 @@
  *   node --import tsx test/run-seeds.ts FILE [--runs N] [--parallel P] [--minutes M] [--out FILE.jsonl]
  *
  * Each run gets SOLIDAR_SEED set here (so every result names its seed) and its output kept in
- * test/artifacts/seeds/ when it fails. Exit code 1 if any run failed. Stops starting runs once
+ * test/artifacts/seeds/ when it fails, with its temp folders (homes, stores: TMPDIR of its own,
+ * SOLIDAR_KEEP_TEMP=1) for a post-mortem; a passing run's are removed. Exit code 1 if any run failed. Stops starting runs once
  * the time is up and lets the running ones finish.
  */
 import { spawn } from 'node:child_process'
 import { randomInt } from 'node:crypto'
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { REPO_ROOT } from './helpers/cli.ts'
@@ -42,15 +44,18 @@ interface Result { file: string, seed: number, ok: boolean, ms: number, code: nu
 function runOnce (seed: number): Promise<Result> {
   const started = Date.now()
   return new Promise((resolve) => {
+    // Each run's temp folders (homes, stores) under a TMPDIR of its own, kept when it fails.
+    const tmp = mkdtempSync(path.join(os.tmpdir(), `seed-${seed}-`))
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', file], {
-      cwd: REPO_ROOT, env: { ...process.env, SOLIDAR_SEED: String(seed) }, stdio: ['ignore', 'pipe', 'pipe']
+      cwd: REPO_ROOT, env: { ...process.env, SOLIDAR_SEED: String(seed), TMPDIR: tmp, SOLIDAR_KEEP_TEMP: '1' }, stdio: ['ignore', 'pipe', 'pipe']
     })
     let output = ''
     child.stdout.on('data', (c: Buffer) => { output += c.toString() })
     child.stderr.on('data', (c: Buffer) => { output += c.toString() })
     child.on('close', (code) => {
       const ok = code === 0
-      if (!ok) writeFileSync(path.join(artifacts, `${path.basename(file)}-${seed}.log`), output)
+      if (!ok) writeFileSync(path.join(artifacts, `${path.basename(file)}-${seed}.log`), output + `\n# temp folders kept in ${tmp}\n`)
+      else rmSync(tmp, { recursive: true, force: true })
       resolve({ file, seed, ok, ms: Date.now() - started, code })
     })
   })

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { REPO_ROOT, solidar, solidarArgv, solidarJson, solidarOk, type CliOptions, type CliResult } from './cli.ts'
-import { registerTempDir, startProcess, unregisterTempDir, type ExitInfo, type ManagedProcess } from './processes.ts'
+import { KEEP_TEMP, registerTempDir, startProcess, unregisterTempDir, type ExitInfo, type ManagedProcess } from './processes.ts'
 import { apiRequest, type ApiRequest, type ApiResponse } from '@solidar/node/testing/api'
 import { waitFor } from './wait.ts'
 
@@ -37,7 +37,7 @@ export async function makeTempDir (prefix = 'solidar-it-'): Promise<string> {
 }
 
 export async function removeTempDir (dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true, maxRetries: 3 })
+  if (!KEEP_TEMP) await rm(dir, { recursive: true, force: true, maxRetries: 3 })
   unregisterTempDir(dir)
 }
 

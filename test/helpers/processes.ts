@@ -189,7 +189,13 @@ export async function killAll (graceMs = 5_000): Promise<void> {
 }
 
 /** Temp dirs to remove when the test process exits (in case a test's own cleanup did not run). */
-export function registerTempDir (dir: string): void { tempDirs.add(dir) }
+/**
+ * SOLIDAR_KEEP_TEMP=1 keeps every temp folder a test makes (homes, stores) for a post-mortem;
+ * test/run-seeds.ts sets it with a TMPDIR of its own per seed and removes that TMPDIR when the
+ * seed passed.
+ */
+export const KEEP_TEMP = process.env.SOLIDAR_KEEP_TEMP === '1'
+export function registerTempDir (dir: string): void { if (!KEEP_TEMP) tempDirs.add(dir) }
 export function unregisterTempDir (dir: string): void { tempDirs.delete(dir) }
 
 function tail (text: string): string {
