@@ -32,6 +32,8 @@ export interface ChannelHandlers<T extends ChannelTopic> {
   /** The channel opened on a connection (e.g. greet the peer with our state). */
   onopen?: (topic: T, ch: Channel) => void
   onmessage: (topic: T, ch: Channel, buf: Buffer) => Promise<void>
+  /** A handler failed (not a peer's bad input, which handlers drop themselves): report it. */
+  onerror: (err: Error) => void
   /** After the channel left `topic.channels` and its kept messages were dropped. */
   onclose?: (topic: T, ch: Channel) => void
 }
@@ -106,7 +108,7 @@ export class GroupChannels<T extends ChannelTopic> {
     if (topic.pending.size === 0) return
     const pending = [...topic.pending]
     topic.pending.clear()
-    for (const [ch, queue] of pending) for (const buf of queue) this.#handlers.onmessage(topic, ch, buf).catch(() => {})
+    for (const [ch, queue] of pending) for (const buf of queue) this.#handlers.onmessage(topic, ch, buf).catch(this.#handlers.onerror)
   }
 
   close (): T[] {
@@ -122,7 +124,7 @@ export class GroupChannels<T extends ChannelTopic> {
     const ch: Channel = mux.createChannel({
       protocol: this.#protocol,
       id,
-      messages: [{ encoding: c.buffer, onmessage: (buf: Buffer) => { this.#handlers.onmessage(topic, ch, buf).catch(() => {}) } }],
+      messages: [{ encoding: c.buffer, onmessage: (buf: Buffer) => { this.#handlers.onmessage(topic, ch, buf).catch(this.#handlers.onerror) } }],
       onopen: () => { this.#handlers.onopen?.(topic, ch) },
       onclose: () => {
         topic.channels.delete(ch)

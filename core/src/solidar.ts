@@ -129,7 +129,8 @@ export class Solidar implements SolidarApi {
       emit: (event) => this.#events.emit(event),
       now: () => this.#now(),
       identity: this.identity,
-      self: () => this.#self
+      self: () => this.#self,
+      onError: (err) => { if (!this.#closing) this.#reportError(err) }
     })
   }
 

@@ -58,6 +58,8 @@ export interface MeetingHost {
   identity: Identity
   /** The member this device acts for (hex). */
   self (): string
+  /** A failure of this device's side (reading the view, sealing), never a peer's bad input. */
+  onError (err: Error): void
 }
 
 interface Topic {
@@ -81,15 +83,19 @@ export class Meetings implements MeetingApi {
   #forwarded = 0
   #timers: NodeJS.Timeout[] = []
   #closed = false
+  readonly #fail: (err: Error) => void
 
   constructor (host: MeetingHost) {
     this.#host = host
+    // A log that closes (left, node closing) ends its reads with an error: nothing to report then.
+    this.#fail = (err: Error) => { if (!this.#closed) host.onError(err) }
     this.#channels = new GroupChannels<Topic>(PROTOCOL, {
       maxPending: MAX_PENDING,
-      onopen: (topic, ch) => { this.#announceAll(topic, ch).catch(() => {}) },
-      onmessage: (topic, ch, buf) => this.#onmessage(topic, ch, buf)
+      onopen: (topic, ch) => { this.#announceAll(topic, ch).catch(this.#fail) },
+      onmessage: (topic, ch, buf) => this.#onmessage(topic, ch, buf),
+      onerror: (err) => this.#fail(err)
     })
-    const announce = setInterval(() => { for (const t of this.#channels.topics()) this.#announceAll(t).catch(() => {}) }, ANNOUNCE_INTERVAL_MS)
+    const announce = setInterval(() => { for (const t of this.#channels.topics()) this.#announceAll(t).catch(this.#fail) }, ANNOUNCE_INTERVAL_MS)
     const sweep = setInterval(() => { for (const t of this.#channels.topics()) this.#sweep(t) }, SWEEP_INTERVAL_MS)
     announce.unref()
     sweep.unref()
@@ -181,7 +187,8 @@ export class Meetings implements MeetingApi {
     const mine = parts?.get(keyOf(this.#device, session))
     if (!parts || !mine?.self) throw errors.meetingNotFound(meeting)
     parts.delete(keyOf(this.#device, session))
-    await this.#broadcast(topic, { k: 'leave', m: meeting, se: session, ts: this.#host.now() }).catch(() => {})
+    // Left locally already; a leave that cannot be sent is reported, and the others drop us at our TTL.
+    await this.#broadcast(topic, { k: 'leave', m: meeting, se: session, ts: this.#host.now() }).catch(this.#fail)
     await this.#changed(topic, meeting)
   }
 
@@ -263,9 +270,9 @@ export class Meetings implements MeetingApi {
         if (now - p.seen <= (p.self ? SESSION_TTL_MS : PARTICIPANT_TTL_MS)) continue
         parts.delete(k)
         changed = true
-        if (p.self) this.#broadcast(topic, { k: 'leave', m: meeting, se: p.session, ts: now }).catch(() => {})
+        if (p.self) this.#broadcast(topic, { k: 'leave', m: meeting, se: p.session, ts: now }).catch(this.#fail)
       }
-      if (changed) this.#changed(topic, meeting).catch(() => {})
+      if (changed) this.#changed(topic, meeting).catch(this.#fail)
     }
   }
 

@@ -51,6 +51,8 @@ export interface PresenceOptions {
   self: () => string
   onChange: (log: PadLog, pad: string, presence: PadPresence) => void
   memberName: (log: PadLog, memberHex: string) => Promise<string | null>
+  /** A failure of this device's side (reading the view, sealing), never a peer's bad input. */
+  onError: (err: Error) => void
 }
 
 export class Presence {
@@ -58,13 +60,17 @@ export class Presence {
   readonly #channels: GroupChannels<Topic>
   readonly #names = new Map<string, string>()
   #closed = false
+  readonly #fail: (err: Error) => void
 
   constructor (opts: PresenceOptions) {
     this.#opts = opts
+    // A log that closes (left, node closing) ends its reads with an error: nothing to report then.
+    this.#fail = (err: Error) => { if (!this.#closed) opts.onError(err) }
     this.#channels = new GroupChannels<Topic>(PROTOCOL, {
       maxPending: MAX_PENDING,
-      onopen: (topic, ch) => { this.#greet(topic, ch).catch(() => {}) },
+      onopen: (topic, ch) => { this.#greet(topic, ch).catch(this.#fail) },
       onmessage: (topic, ch, buf) => this.#onmessage(topic, ch, buf),
+      onerror: (err) => this.#fail(err),
       onclose: (topic, ch) => {
         for (const entry of topic.pads.values()) {
           const clients = entry.fromChannel.get(ch)
@@ -173,7 +179,7 @@ export class Presence {
       if (origin !== 'local') return
       if (![...added, ...updated, ...removed].includes(awareness.clientID)) return
       const update = encodeAwarenessUpdate(awareness, [awareness.clientID])
-      this.#broadcast(topic, pad, update).catch(() => {})
+      this.#broadcast(topic, pad, update).catch(this.#fail)
     })
     awareness.on('change', async () => {
       if (this.#closed || pad === GROUP) return

@@ -80,7 +80,8 @@ export class Pads implements PadApi {
       identity: host.identity,
       self: () => host.self(),
       onChange: (log, pad, presence) => host.emit({ type: 'pad-presence', group: log.id, pad: pad as PadId, presence }),
-      memberName: async (log, member) => (await log.group.member(member))?.name ?? null
+      memberName: async (log, member) => (await log.group.member(member))?.name ?? null,
+      onError: (err) => host.onError(err)
     })
   }
 
