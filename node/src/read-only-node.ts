@@ -7,12 +7,13 @@
  * get CLOSED. If the writable start fails again for lack of space, it goes on read-only.
  */
 import { Solidar, type NodeStorage, type SolidarApi, type SolidarEvent } from '@solidar/core'
-import { openDiskStore, storeDir } from './disk-store.ts'
+import { closeDiskStore, openDiskStore, storeDir } from './disk-store.ts'
 import { FileStore } from './file-store.ts'
 import { readIdentity } from './home.ts'
 import { MirrorManager, type MirrorApi } from './mirrors.ts'
 import { WRITABLE_CHECK_MS, diskFullError, diskFullStorage, freeBytes, isDiskFull, readOnlyApi } from './read-only.ts'
 import type { RunningNode, StartNodeOptions } from './runtime.ts'
+import { Teardown } from './teardown.ts'
 
 /** One opened node: the writable one, or the read-only one. */
 interface Opened {
@@ -26,39 +27,39 @@ interface Opened {
 async function openReadOnly (opts: StartNodeOptions, storage: () => NodeStorage, cause: unknown): Promise<Opened> {
   const identity = readIdentity(opts.home)
   if (!identity) throw cause
-  let store: any = null
+  const teardown = new Teardown()
+  let store: any
   let solidar: Solidar
   try {
     store = openDiskStore(opts.home, { readOnly: true })
+    teardown.add('the read-only data store', () => closeDiskStore(store))
     solidar = await Solidar.open({
       identity, store, transport: null, local: new FileStore(opts.home),
       networkMode: opts.network.mode, bootstrap: opts.network.bootstrap
     })
   } catch (err) {
-    await store?.close().catch(() => {})
     // The disk-full error says what the user can do; why the read-only open failed goes with it.
-    throw Object.assign(cause instanceof Error ? cause : new Error(String(cause)), { readOnlyOpen: err })
+    return teardown.abort(Object.assign(cause instanceof Error ? cause : new Error(String(cause)), { readOnlyOpen: err }), opts.onWarning)
   }
+  teardown.add('the node', () => solidar.close())
   const stopErrors = opts.onError ? solidar.onError(opts.onError) : () => {}
+  teardown.add('the error listener', stopErrors)
   const refuse = () => diskFullError(storage())
   const manager = new MirrorManager({ home: opts.home, node: solidar, store, dht: null })
+  teardown.add('the mirrors', () => manager.close())
   try {
     await manager.start() // reads mirrors.json only (no network)
   } catch (err) {
-    stopErrors()
-    await solidar.close().catch(() => {})
-    await store.close().catch(() => {})
-    throw err
+    return teardown.abort(err, opts.onWarning)
   }
   return {
     solidar,
     api: readOnlyApi(solidar, refuse),
     mirrors: { list: (group) => manager.list(group), add: async () => { throw refuse() } },
     async close () {
-      stopErrors()
-      await manager.close().catch(() => {})
-      await solidar.close()
-      await store.close()
+      // Every step runs; the first failure is the answer, once everything is closed.
+      const failures = await teardown.run()
+      if (failures.length > 0) throw failures[0].error
     }
   }
 }

@@ -14,6 +14,7 @@ import { MirrorManager, type MirrorApi } from './mirrors.ts'
 import { isDiskFull } from './read-only.ts'
 import { startReadOnlyNode } from './read-only-node.ts'
 import { parseLanAddress, type LanAddress } from './lan/addresses.ts'
+import { Teardown } from './teardown.ts'
 
 /** How this node reaches other peers. Nothing beyond 127.0.0.1 is contacted for 'none'. */
 export interface NetworkChoice {
@@ -107,7 +108,7 @@ export async function openTransport (opts: Pick<StartNodeOptions, 'network' | 'l
       const { Libp2pTransport } = await import('./lan/libp2p-transport.ts')
       parts.push(await Libp2pTransport.create({ keyPair, ...lan, onWarning: opts.onWarning }))
     } catch (err: any) {
-      await swarm?.close().catch(() => {})
+      await swarm?.close().catch((closeErr: Error) => opts.onWarning?.('closing hyperswarm after LAN mode failed to start failed', closeErr))
       if (err?.code === 'EADDRINUSE') throw errors.badRequest(`--listen: the address is already in use (${err.message})`)
       if (err?.code === 'EADDRNOTAVAIL') throw errors.badRequest(`--listen: this machine has no such address (${err.message})`)
       throw err
@@ -136,7 +137,11 @@ async function startWritableNode (opts: StartNodeOptions): Promise<RunningNode> 
   if (!identity) throw errors.notInitialized()
   assertNoPendingRepair(opts.home)
   const { transport, swarm } = await openTransport(opts)
+  const teardown = new Teardown()
   const store = openDiskStore(opts.home)
+  // closeDiskStore also releases RocksDB's lock of a store whose open failed.
+  teardown.add('the data store', () => closeDiskStore(store))
+  if (transport) teardown.add('the network', () => transport.close()) // closed before the store
   let solidar: Solidar
   try {
     solidar = await Solidar.open({
@@ -147,33 +152,21 @@ async function startWritableNode (opts: StartNodeOptions): Promise<RunningNode> 
       onIdentityChange: async (changed) => writeFileAtomic(path.join(opts.home, IDENTITY_FILE), encodeIdentity(changed))
     })
   } catch (err) {
-    await transport?.close().catch(() => {})
-    // Errors closing a store that did not open add nothing to the one that stopped it.
-    await closeDiskStore(store).catch(() => {})
-    if (isCorruption(err)) throw corruptStoreError(opts.home, err)
-    if (/Another corestore is stored here/.test(String((err as Error)?.message))) throw foreignStoreError(opts.home)
-    throw err
+    if (isCorruption(err)) return teardown.abort(corruptStoreError(opts.home, err), opts.onWarning)
+    if (/Another corestore is stored here/.test(String((err as Error)?.message))) return teardown.abort(foreignStoreError(opts.home), opts.onWarning)
+    return teardown.abort(err, opts.onWarning)
   }
-  try {
-    rememberStoreKey(opts.home, store.primaryKey)
-  } catch (err) {
-    await solidar.close().catch(() => {})
-    await transport?.close().catch(() => {})
-    await store.close().catch(() => {})
-    throw err
-  }
+  teardown.add('the node', () => solidar.close())
   const stopErrors = opts.onError ? solidar.onError(opts.onError) : () => {}
+  teardown.add('the error listener', stopErrors)
   // Mirrors ride on the transport's DHT: blind-peering dials each mirror by its public key.
   const mirrors = new MirrorManager({ home: opts.home, node: solidar, store, dht: swarm?.dht ?? null, onError: opts.onError })
+  teardown.add('the mirrors', () => mirrors.close())
   try {
+    rememberStoreKey(opts.home, store.primaryKey)
     await mirrors.start()
   } catch (err) {
-    stopErrors()
-    await mirrors.close().catch(() => {})
-    await solidar.close().catch(() => {})
-    await transport?.close().catch(() => {})
-    await store.close().catch(() => {})
-    throw err
+    return teardown.abort(err, opts.onWarning)
   }
   let closing: Promise<void> | null = null
   return {
@@ -182,11 +175,9 @@ async function startWritableNode (opts: StartNodeOptions): Promise<RunningNode> 
     mirrors,
     close () {
       closing ??= (async () => {
-        stopErrors()
-        await mirrors.close().catch(() => {})
-        await solidar.close()
-        await transport?.close().catch(() => {})
-        await store.close()
+        // Every step runs; the first failure is the answer, once everything is closed.
+        const failures = await teardown.run()
+        if (failures.length > 0) throw failures[0].error
       })()
       return closing
     }
