@@ -35,6 +35,7 @@ export type ErrorCode =
   | 'STORAGE_FAILED'
   | 'DISK_FULL'
   | 'LOG_FAILED'
+  | 'LOG_WARNING'
   | 'LISTENER_FAILED'
   | 'BUSY'
 

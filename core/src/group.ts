@@ -75,7 +75,16 @@ export class Group extends EventEmitter {
       this.failed ??= err
       this.emit('error', err)
     })
+    // Autobase warns instead of failing when, e.g., the indexers' signatures do not match the
+    // view this node derived (the view then stays unsigned for good: sync-state.ts 'diverged').
+    this.base.on('warning', (err: Error) => {
+      this.warning = err
+      this.emit('warning', err)
+    })
   }
+
+  /** Autobase's last warning about this log (see sync-state.ts), or null. */
+  warning: Error | null = null
 
   /** Set when the underlying Autobase failed (storage or internal error); the log must be reopened. */
   failed: Error | null = null

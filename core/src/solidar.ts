@@ -252,6 +252,7 @@ export class Solidar implements SolidarApi {
     }
     log.group.on('update', onUpdate)
     log.group.on('error', (err: Error) => this.#reportError(err))
+    log.group.on('warning', (err: Error) => this.#reportError(Object.assign(new SolidarError('LOG_WARNING', `The log of a group reported a problem: ${err.message}`), { cause: err })))
     onUpdate()
   }
 
@@ -420,7 +421,7 @@ export class Solidar implements SolidarApi {
     const groups: NodeStatus['groups'] = []
     for (const log of this.#groupLogs()) {
       const meta = await log.group.meta()
-      const { peers, peersByTransport, sync } = groupSync(log.group.base, this.#carrier)
+      const { peers, peersByTransport, sync } = groupSync(log.group.base, this.#carrier, log.group.warning)
       const catchUp = await this.#catchUp(log)
       groups.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', peers, peersByTransport, length: await log.group.messageCount(), sync, ...(catchUp ? { catchUp } : {}) })
     }

@@ -39,7 +39,7 @@ export function registerStatus (program: Command): void {
       if (status.groups.length === 0) return print('groups:      none')
       print('')
       const perTransport = (g: NodeStatus['groups'][number]) => Object.entries(g.peersByTransport).map(([name, n]) => `${name} ${n}`).join(', ') || '-'
-      const sync = (g: NodeStatus['groups'][number]) => g.sync.state + (g.sync.missing > 0 ? ` (${g.sync.missing} to fetch)` : '') + (g.sync.unapplied > 0 ? ` (${g.sync.unapplied} to apply)` : '') + (g.sync.unsent > 0 ? ` (${g.sync.unsent} to send)` : '')
+      const sync = (g: NodeStatus['groups'][number]) => g.sync.state + (g.sync.diverged !== undefined ? ` (this view differs from the one the admins signed: ${g.sync.diverged}; run \`solidar repair --force\` with a peer online)` : '') + (g.sync.missing > 0 ? ` (${g.sync.missing} to fetch)` : '') + (g.sync.unapplied > 0 ? ` (${g.sync.unapplied} to apply)` : '') + (g.sync.unsent > 0 ? ` (${g.sync.unsent} to send)` : '')
       printTable(['GROUP', 'PEERS', 'BY TRANSPORT', 'SYNC', 'ENTRIES', 'ID'], status.groups.map((g) => [
         g.name, String(g.peers), perTransport(g), sync(g), String(g.length), g.id
       ]))
