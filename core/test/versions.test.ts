@@ -16,7 +16,7 @@ import { isSolidarError } from '../src/errors.ts'
 import { Group } from '../src/group.ts'
 import { CURRENT_RULES } from '../src/rules.ts'
 import { asUpgradeNeed } from '../src/upgrade.ts'
-import { waitFor } from './helpers.ts'
+import { makeNodes, waitFor } from './helpers.ts'
 import { Lab, RecordingHost, Texts, auditOf, bees, dump, hex, node, randomKey, type Peer } from './lab.ts'
 
 const NEWER = CURRENT_RULES + 1
@@ -118,7 +118,7 @@ test('Autobase: an entry of a newer Solidar stops the log on two older peers at 
   assert.equal(alice.group.upgradeRequired, null)
   assert.equal(await alice.group.messageCount(), 3)
 
-  const stopped = async (p: Peer) => waitFor(async () => { await p.group.update().catch(() => {}); return p.group.upgradeRequired }, `${p.name}'s log stops`, 15_000)
+  const stopped = async (p: Peer) => waitFor(async () => { await p.group.update(); return p.group.upgradeRequired }, `${p.name}'s log stops`, 15_000)
   const [needBob, needCarol] = [await stopped(bob), await stopped(carol)]
   const expected = { code: 'UPGRADE_REQUIRED', rules: NEWER, known: CURRENT_RULES, type: 'group/rules', writer: hex(alice.group.localWriterKey), length: needBob.length }
   assert.deepEqual(needBob, expected)
@@ -150,4 +150,37 @@ test('Autobase: an entry of a newer Solidar stops the log on two older peers at 
   assert.equal(bobUpgraded.group.upgradeRequired, null)
   assert.equal((await bobUpgraded.group.meta())?.rules, NEWER)
   await bobUpgraded.group.append(texts.post('bob-msg-0003', 'after upgrading'))
+})
+
+test('Solidar: a group stopped by a newer member\'s entry lists upgradeRequired in the group list and status, refuses sends with UPGRADE_REQUIRED and still reads', async (t) => {
+  const { nodes: [alice], locals } = await makeNodes(['alice'], t)
+  const reported: Error[] = []
+  alice.onError(err => reported.push(err))
+  const { id } = await alice.createGroup('Works council')
+  await alice.send(id, 'before the upgrade')
+  const { base } = await alice.logBase(id)
+  const record = JSON.parse((await locals[0].read('logs.json'))!).logs.find((l: { key: string }) => l.key === hex(base.key))
+  // bob's device runs a newer Solidar (it knows rules NEWER); alice's node admits it as an admin.
+  const lab = await Lab.create(t, 'solidar-versions-node-')
+  const bobStore = lab.store('bob')
+  const bob = new Group({ store: bobStore.namespace('group'), key: base.key, encryptionKey: Buffer.from(record.encryptionKey, 'hex'), knownRules: NEWER })
+  bob.on('error', () => {})
+  lab.groups.push(bob)
+  await bob.ready()
+  const [x, y] = [alice.store.replicate(true), bobStore.replicate(false)]
+  x.on('error', () => {}); y.on('error', () => {})
+  x.pipe(y).pipe(x)
+  t.after(() => { x.destroy(); y.destroy() })
+  const bobId = createIdentity('bob')
+  await base.append(encode(commandValue({ t: 'member/add', member: bobId.publicKey, writer: bob.localWriterKey, name: 'bob', role: 'admin', sig: signBinding(base.key, bob.localWriterKey, bobId.secretKey), ts: Date.now() })))
+  await bob.waitForWritable(AbortSignal.timeout(10_000))
+  await bob.append({ t: 'group/rules', rules: NEWER, ts: Date.now() })
+
+  const listed = await waitFor(async () => (await alice.listGroups()).find(g => g.id === id)?.upgradeRequired, 'the group list says the group needs a newer Solidar', 15_000)
+  assert.deepEqual(listed, { rules: NEWER, known: CURRENT_RULES })
+  assert.deepEqual((await alice.status()).groups.find(g => g.id === id)?.upgradeRequired, { rules: NEWER, known: CURRENT_RULES })
+  await assert.rejects(alice.send(id, 'refused'), (err: unknown) => isSolidarError(err) && err.code === 'UPGRADE_REQUIRED')
+  assert.deepEqual((await alice.messages(id)).map(m => m.text), ['before the upgrade'])
+  assert.deepEqual((await alice.members(id)).map(m => m.name).sort(), ['alice', 'bob'])
+  assert.deepEqual(reported.map(e => e.message), [], 'the stop is a state, not an error the node reports')
 })
