@@ -33,6 +33,8 @@ export async function applyNodes (nodes: LogNode[], bee: Bee, host: ApplyHost, b
     const writer = b4a.toString(node.from.key, 'hex') as string
     const parsed = parseCommand(node.value)
     if (!parsed.ok) {
+      // Also a newer format (`parsed.newer`): under rules this node knows no honest node writes
+      // one, since a newer node raises the rules first, and that raise stops the log here.
       await audit(tx, writer, parsed.type, parsed.reason)
       continue
     }

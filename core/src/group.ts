@@ -184,11 +184,20 @@ export class Group extends EventEmitter {
     if (this.base.writable) return
     // Apply what this device holds already, then ask for the indexers' newest entries: see wakeIndexers.
     await this.base.update()
+    // A log stopped at a newer Solidar's entry (upgrade.ts) will not take this device in: say so
+    // now rather than let a join wait for its deadline.
+    this.#refuseIfStopped()
     this.wakeIndexers()
-    const onUpdate = (): void => this.wakeIndexers()
+    let stopped = (_err: Error): void => {}
+    const onUpdate = (): void => {
+      const need = this.upgradeRequired
+      if (need) stopped(errors.upgradeRequired(need.rules, need.known))
+      else this.wakeIndexers()
+    }
     this.base.on('update', onUpdate)
     try {
       await new Promise<void>((resolve, reject) => {
+        stopped = reject
         const onAbort = () => reject(signal!.reason)
         signal?.addEventListener('abort', onAbort, { once: true })
         this.base.waitForWritable().then(() => { signal?.removeEventListener('abort', onAbort); resolve() }, reject)

@@ -91,14 +91,14 @@ test('applyNodes: group/rules beyond the known rules interrupts apply at that en
 })
 
 /** A group whose creator's node plays a newer Solidar (it knows rules NEWER). */
-async function newerCreator (lab: Lab): Promise<Peer> {
+async function newerCreator (lab: Lab, rules = CURRENT_RULES): Promise<Peer> {
   const id = createIdentity('alice')
   const store = lab.store('alice')
   const group = new Group({ store: store.namespace('group'), key: null, encryptionKey: lab.encryptionKey, knownRules: NEWER })
   group.on('error', () => {})
   lab.groups.push(group)
   await group.ready()
-  await group.append({ t: 'group/create', kind: 'group', name: 'Works council', member: id.publicKey, memberName: 'alice', sig: signBinding(group.key, group.localWriterKey, id.secretKey), ts: Date.now(), rules: CURRENT_RULES })
+  await group.append({ t: 'group/create', kind: 'group', name: 'Works council', member: id.publicKey, memberName: 'alice', sig: signBinding(group.key, group.localWriterKey, id.secretKey), ts: Date.now(), rules })
   return { name: 'alice', id, store, group }
 }
 
@@ -183,4 +183,18 @@ test('Solidar: a group stopped by a newer member\'s entry lists upgradeRequired 
   assert.deepEqual((await alice.messages(id)).map(m => m.text), ['before the upgrade'])
   assert.deepEqual((await alice.members(id)).map(m => m.name).sort(), ['alice', 'bob'])
   assert.deepEqual(reported.map(e => e.message), [], 'the stop is a state, not an error the node reports')
+})
+
+test('Autobase: a device admitted to a log made under newer rules is told UPGRADE_REQUIRED while it waits to be writable, not left to time out', async (t) => {
+  const lab = await Lab.create(t, 'solidar-versions-join-')
+  const alice = await newerCreator(lab, NEWER)
+  const id = createIdentity('bob')
+  const store = lab.store('bob')
+  const group = lab.group(store, alice.group.key)
+  await group.ready()
+  lab.connect(alice, { name: 'bob', id, store, group })
+  await alice.group.append({ t: 'member/add', member: id.publicKey, writer: group.localWriterKey, name: 'bob', role: 'member', sig: signBinding(alice.group.key, group.localWriterKey, id.secretKey), ts: Date.now() })
+  await assert.rejects(group.waitForWritable(AbortSignal.timeout(15_000)), (err: unknown) => isSolidarError(err) && err.code === 'UPGRADE_REQUIRED')
+  assert.equal(group.upgradeRequired?.type, 'group/create')
+  assert.equal(await group.meta(), null, 'nothing of the log was applied')
 })
