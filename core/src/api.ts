@@ -1,5 +1,5 @@
 import type { GroupSync } from './sync-state.ts'
-import type { CatchUp } from './types.ts'
+import type { CatchUp, UpgradeRequiredInfo } from './types.ts'
 import type { TransportInfo } from './transport.ts'
 import type {
   Role, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
@@ -122,7 +122,7 @@ export interface NodeStatus {
    * Per group: peers currently replicating its log (in all and per transport), messages
    * in this node's view, and whether this node and its peers hold the same blocks.
    */
-  groups: Array<{ id: GroupId, name: string, peers: number, peersByTransport: Record<string, number>, length: number, sync: GroupSync, catchUp?: CatchUp }>
+  groups: Array<{ id: GroupId, name: string, peers: number, peersByTransport: Record<string, number>, length: number, sync: GroupSync, catchUp?: CatchUp, upgradeRequired?: UpgradeRequiredInfo }>
   /** Groups this device left whose leave no peer has taken yet (it goes out when one is reachable). */
   leaving: Array<{ id: GroupId, name: string, since: number }>
   /**

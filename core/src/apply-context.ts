@@ -10,6 +10,8 @@ export interface ApplyHost {
   addWriter (key: Buffer, opts: { indexer: boolean }): Promise<void>
   removeWriter (key: Buffer): Promise<void>
   removeable (key: Buffer): boolean
+  /** Ends applying before the current entry, which stays unapplied (upgrade.ts); throws. */
+  interrupt (reason: unknown): never
   /** Autobase's system state: `indexers` are the active ones (pending ones are not listed). */
   readonly system: { readonly indexers: ReadonlyArray<{ key: Buffer }> }
 }
@@ -25,6 +27,8 @@ export interface ApplyContext<C extends Command = Command> {
   meta: GroupMeta
   /** The member that owns the writer (never one that left). */
   author: MemberRecord
+  /** The newest apply rules this node follows (CURRENT_RULES; higher only in tests playing a newer Solidar). */
+  knownRules: number
 }
 
 export class Reject extends Error {}

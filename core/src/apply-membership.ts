@@ -9,6 +9,7 @@ import { verifyBinding } from './binding.ts'
 import { verifyDeviceCert } from './identity.ts'
 import { admittingInvite, orphanInvites } from './apply-invites.ts'
 import { rulesOf } from './rules.ts'
+import { requireKnownRules } from './upgrade.ts'
 import { activeMember, currentEpoch, DEFAULT_ROOM, DM_ROOM, reject, requireAdmin, type ApplyContext, type ApplyHost } from './apply-context.ts'
 import { keepsAnIndexer, NO_INDEXER_LEFT } from './indexer-guard.ts'
 import { MAX_SEALED_NAMES } from './sealed-meta.ts'
@@ -28,7 +29,7 @@ function checkDevice (bootstrapKey: Buffer, cmd: { member: Buffer, writer: Buffe
 }
 
 /** First entry of every log; not routed through ApplyContext because there is no author yet. */
-export async function createGroup (tx: ViewTx, cmd: GroupCreate, meta: GroupMeta | null, writerKey: Buffer, writer: string, bootstrapKey: Buffer) {
+export async function createGroup (tx: ViewTx, cmd: GroupCreate, meta: GroupMeta | null, writerKey: Buffer, writer: string, bootstrapKey: Buffer, knownRules: number) {
   if (meta) reject('group already created')
   if (!b4a.equals(writerKey, bootstrapKey)) reject('only the bootstrap writer creates the group')
   const device = checkDevice(bootstrapKey, { ...cmd, writer: writerKey })
@@ -37,6 +38,7 @@ export async function createGroup (tx: ViewTx, cmd: GroupCreate, meta: GroupMeta
   const record: GroupMeta = { kind: cmd.kind, name: cmd.name, creator, ts: cmd.ts }
   if (cmd.peer) record.peer = hex(cmd.peer)
   if (cmd.rules !== undefined) record.rules = cmd.rules
+  requireKnownRules(cmd.rules, knownRules)
   tx.put(K.meta, record)
   tx.put(K.epoch, 0)
   const member: MemberRecord = { id: creator, name: cmd.memberName, role: 'admin', joinedTs: cmd.ts, writers: [writer], devices: [device] }
@@ -239,5 +241,6 @@ export async function revokeDevice (ctx: ApplyContext<DeviceRevoke>) {
 export async function raiseRules (ctx: ApplyContext<GroupRules>) {
   requireAdmin(ctx, 'change the rules version')
   if (ctx.cmd.rules <= rulesOf(ctx.meta)) reject('rules version not higher than the current one')
+  requireKnownRules(ctx.cmd.rules, ctx.knownRules)
   ctx.tx.put(K.meta, { ...ctx.meta, rules: ctx.cmd.rules })
 }

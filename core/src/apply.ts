@@ -4,6 +4,8 @@
  * an entry that is malformed or that its author had no right to write is recorded in
  * the audit range with the reason, and skipped (its partial writes rolled back).
  * The handlers live in apply-membership.ts and apply-messages.ts.
+ * One exception: an entry that moves the log to apply rules newer than this code knows stops
+ * applying at that entry, on every node of this version alike (upgrade.ts).
  */
 import b4a from 'b4a'
 import { parseCommand, type Command } from './commands.ts'
@@ -14,26 +16,34 @@ import { createInvite, revokeInvite } from './apply-invites.ts'
 import { changeMessage, createRoom, postMessage, storeDmSignal } from './apply-messages.ts'
 import { archivePad, createPad, renamePad, updatePad } from './pads/apply.ts'
 import { changeBridgeAllowlist, postBridged, registerBridge } from './apply-bridge.ts'
+import { UpgradeRequired, upgradeNeed } from './upgrade.ts'
+import { CURRENT_RULES } from './rules.ts'
 import { K, ViewTx, type Bee, type GroupMeta, type MemberRecord } from './view.ts'
 
 export { DEFAULT_ROOM, DM_ROOM, type ApplyHost } from './apply-context.ts'
 
-export interface LogNode { value: Uint8Array | null, from: { key: Buffer } }
+/** `length`: the writer core's length up to and with this entry (Autobase gives it; tests may not). */
+export interface LogNode { value: Uint8Array | null, from: { key: Buffer }, length?: number }
 
-export async function applyNodes (nodes: LogNode[], bee: Bee, host: ApplyHost, bootstrapKey: Buffer): Promise<void> {
+/** `knownRules`: the newest apply rules this node follows (rules.ts); only tests playing a newer Solidar set it higher. */
+export async function applyNodes (nodes: LogNode[], bee: Bee, host: ApplyHost, bootstrapKey: Buffer, knownRules = CURRENT_RULES): Promise<void> {
   const tx = new ViewTx(bee)
   for (const node of nodes) {
     if (node.value === null) continue // autobase ack
     const writer = b4a.toString(node.from.key, 'hex') as string
     const parsed = parseCommand(node.value)
     if (!parsed.ok) {
+      // Also a newer format (`parsed.newer`): under rules this node knows no honest node writes
+      // one, since a newer node raises the rules first, and that raise stops the log here.
       await audit(tx, writer, parsed.type, parsed.reason)
       continue
     }
     tx.begin()
     try {
-      await applyCommand(tx, parsed.cmd, node.from.key, writer, host, bootstrapKey)
+      await applyCommand(tx, parsed.cmd, node.from.key, writer, host, bootstrapKey, knownRules)
     } catch (err) {
+      // Nothing of this call is flushed: Autobase applies the whole batch again after an upgrade.
+      if (err instanceof UpgradeRequired) host.interrupt(upgradeNeed(err, parsed.cmd.t, writer, node.length ?? 0))
       if (!(err instanceof Reject)) throw err // storage failure: not the entry's fault
       tx.rollback()
       await audit(tx, writer, parsed.cmd.t, err.message)
@@ -47,9 +57,9 @@ async function audit (tx: ViewTx, writer: string, type: string, reason: string) 
   tx.put(K.audit(n), { n, writer, type, reason })
 }
 
-async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer: string, host: ApplyHost, bootstrapKey: Buffer) {
+async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer: string, host: ApplyHost, bootstrapKey: Buffer, knownRules: number) {
   const meta = await tx.get<GroupMeta>(K.meta)
-  if (cmd.t === 'group/create') return createGroup(tx, cmd, meta, writerKey, writer, bootstrapKey)
+  if (cmd.t === 'group/create') return createGroup(tx, cmd, meta, writerKey, writer, bootstrapKey, knownRules)
   if (!meta) return reject('group not created yet')
 
   const link = await tx.get<{ member: string }>(K.writer(writer))
@@ -58,7 +68,7 @@ async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer
   // who was removed and admitted again) stays out even though its writer link still names them.
   if (!author || author.left || !author.writers.includes(writer)) return reject('writer is not a member')
 
-  const ctx: ApplyContext<any> = { tx, cmd, host, bootstrapKey, writerKey, writer, meta, author }
+  const ctx: ApplyContext<any> = { tx, cmd, host, bootstrapKey, writerKey, writer, meta, author, knownRules }
   switch (cmd.t) {
     case 'group/rename': return renameGroup(ctx)
     case 'group/rules': return raiseRules(ctx)

@@ -1,7 +1,10 @@
 /**
  * The typed, versioned commands that make up a group's (or DM's) log. Each entry is a
- * CBOR map `{ v: 1, t: '<name>', ... }`. `parseCommand` turns untrusted bytes into a
- * command or a reason for rejecting it; nothing here reads state.
+ * CBOR map `{ v: <version of this command's format>, t: '<name>', ... }`. `parseCommand` turns
+ * untrusted bytes into a command or a reason for rejecting it; nothing here reads state.
+ * Versioning rules (docs/PROTOCOL.md, "Versions"): `COMMAND_VERSIONS` says which format of each
+ * command this code reads; a newer format or a new command is only ever written in a log whose
+ * apply rules (rules.ts) a newer node raised first, so this code stops at that raise.
  */
 import { decode } from './codec.ts'
 import { isSealed, type Sealed } from './content.ts'
@@ -9,7 +12,10 @@ import type { Role } from './types.ts'
 import { MAX_JID, MAX_NICK, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
 import { MAX_RULES } from './rules.ts'
 
+/** The format version of every command type that existed when versions were introduced; `v` of the entries this code writes. */
 export const PROTOCOL_VERSION = 1
+/** Above this an entry's `v` is malformed, not newer (a typo or hostile value cannot look like a far future). */
+export const MAX_COMMAND_VERSION = 64
 export const MAX_TEXT_LENGTH = 16_000
 export const MAX_ROOM_NAME = 48
 export const MAX_NAME = 64
@@ -98,7 +104,35 @@ export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | Mem
   InviteCreate | InviteRevoke | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal |
   PadCreate | PadUpdate | PadRename | PadArchive | BridgeAllow | BridgePost | BridgeRegister
 
-export type Parsed = { ok: true, cmd: Command } | { ok: false, type: string, reason: string }
+/**
+ * The newest format of each command this code reads (all 1 so far). A change to a command's
+ * fields that older code would read differently gets a new version here, and a new command type
+ * starts at version 2, so that every older node tells it from a malformed entry (a type that
+ * existed at version 1 is known to every node). Either comes with a new apply rules version
+ * (rules.ts) that allows it.
+ */
+export const COMMAND_VERSIONS: Readonly<Record<Command['t'], number>> = {
+  'group/create': 1, 'group/rules': 1, 'group/rename': 1, 'member/add': 1, 'member/remove': 1, 'member/leave': 1,
+  'member/role': 1, 'epoch/rotate': 1, 'member/device': 1, 'member/revoke-device': 1, 'vault/log': 1, 'vault/writer': 1,
+  'invite/create': 1, 'invite/revoke': 1, 'room/create': 1, 'message/post': 1, 'message/edit': 1, 'message/delete': 1,
+  'dm/offer': 1, 'dm/accept': 1, 'pad/create': 1, 'pad/update': 1, 'pad/rename': 1, 'pad/archive': 1,
+  'bridge/allow': 1, 'bridge/revoke': 1, 'bridge/post': 1, 'bridge/register': 1, 'bridge/unregister': 1
+}
+
+/**
+ * `newer`: the entry is well formed as far as this code can tell (`v` an integer ≤
+ * MAX_COMMAND_VERSION) but its format (`newer` = its `v`) is newer than this code reads, or its
+ * type is unknown with `v` ≥ 2. Under rules this code knows it cannot be honest (see
+ * COMMAND_VERSIONS) and is skipped like a malformed one; the reason is the same as before
+ * versions were told apart, so views stay identical across versions.
+ */
+export type Parsed = { ok: true, cmd: Command } | { ok: false, type: string, reason: string, newer?: number }
+
+/** The format version of an entry's `v`, or null when `v` is not a version at all. */
+function versionOf (raw: Record<string, unknown>): number | null {
+  const v = raw.v
+  return Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_COMMAND_VERSION ? v as number : null
+}
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
 const isBytes = (x: unknown, len?: number): x is Buffer =>
@@ -141,7 +175,11 @@ export function parseCommand (value: Uint8Array): Parsed {
   if (!isObj(raw)) return { ok: false, type: '?', reason: 'not a CBOR map' }
   const type = typeof raw.t === 'string' ? raw.t.slice(0, 40) : '?'
   const bad = (reason: string): Parsed => ({ ok: false, type, reason })
-  if (raw.v !== PROTOCOL_VERSION) return bad(`unsupported version ${String(raw.v)}`)
+  const version = versionOf(raw)
+  if (version === null) return bad(`unsupported version ${String(raw.v)}`)
+  const known = typeof raw.t === 'string' && Object.hasOwn(COMMAND_VERSIONS, raw.t) ? COMMAND_VERSIONS[raw.t as Command['t']] : 0
+  if (version > known && (known > 0 || version > 1)) return { ok: false, type, reason: `unsupported version ${version}`, newer: version }
+  if (version !== PROTOCOL_VERSION) return bad(`unsupported version ${version}`)
   if (!isTs(raw.ts)) return bad('missing or invalid ts')
   const b = (x: unknown) => Buffer.from(x as Uint8Array)
   switch (raw.t) {

@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'LOG_WARNING'
   | 'LISTENER_FAILED'
   | 'BUSY'
+  | 'UPGRADE_REQUIRED'
 
 export class SolidarError extends Error {
   readonly code: ErrorCode
@@ -99,6 +100,9 @@ export const errors = {
   /** The log's Autobase stopped for a reason other than the disk (an internal error). */
   logFailed: (detail: string) =>
     new SolidarError('LOG_FAILED', `This group's log stopped after an internal error (${detail}): nothing was acknowledged. Restart Solidar to reopen it; if it happens again, please report it.`),
+  /** A newer Solidar moved the group to apply rules this one does not know (upgrade.ts). */
+  upgradeRequired: (rules: number, known: number) =>
+    new SolidarError('UPGRADE_REQUIRED', `This group needs a newer Solidar: a member's newer version moved it to format rules ${rules}, and this one knows up to ${known}. What came before can still be read; update Solidar to write to the group and to see what came after.`),
   busy: (what: string) => new SolidarError('BUSY', what),
   /** The node runs read-only because its disk was too full to open the store for writing (node/src/read-only.ts). */
   diskFull: (message: string) => new SolidarError('DISK_FULL', message)

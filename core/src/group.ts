@@ -24,6 +24,7 @@ import {
 } from './view.ts'
 import { claimLocalWriter } from './local-writer.ts'
 import { messageByIdConsistent } from './consistent-read.ts'
+import { asUpgradeNeed, type UpgradeNeed } from './upgrade.ts'
 
 export interface GroupOptions {
   /** A corestore namespace used by this group alone (autobase closes it on close). */
@@ -43,6 +44,11 @@ export interface GroupOptions {
    * restart). The node adds every connection's stream to it.
    */
   wakeup?: any
+  /**
+   * The newest apply rules this node follows: CURRENT_RULES (rules.ts). Only tests set it higher,
+   * to play a newer Solidar next to nodes of this version (upgrade.ts).
+   */
+  knownRules?: number
 }
 
 export class Group extends EventEmitter {
@@ -50,7 +56,7 @@ export class Group extends EventEmitter {
   #closed = false
   #durable: (() => Promise<void>) | null
 
-  constructor ({ store, key, encryptionKey, wakeup, durable }: GroupOptions) {
+  constructor ({ store, key, encryptionKey, wakeup, durable, knownRules }: GroupOptions) {
     super()
     this.#durable = durable ?? null
     this.base = new Autobase(store, key, {
@@ -65,7 +71,7 @@ export class Group extends EventEmitter {
       valueEncoding: 'binary',
       ackInterval: 1000,
       open: (viewStore: any) => new Hyperbee(viewStore.get('view'), { keyEncoding: 'utf-8', valueEncoding: 'binary', extension: false }),
-      apply: (nodes: LogNode[], view: Bee, host: ApplyHost) => applyNodes(nodes, view, host, this.base.key)
+      apply: (nodes: LogNode[], view: Bee, host: ApplyHost) => applyNodes(nodes, view, host, this.base.key, knownRules)
     })
     this.base.on('update', () => { if (!this.#closed) this.emit('update') })
     // An error here means storage failed (e.g. a full disk) or Autobase hit an internal assertion:
@@ -81,10 +87,18 @@ export class Group extends EventEmitter {
       this.warning = err
       this.emit('warning', err)
     })
+    // Apply met an entry of a newer Solidar and stopped before it (upgrade.ts); the base stays open
+    // for reads. Autobase emits 'update' right after, so watchers see the stop.
+    this.base.on('interrupt', (reason: unknown) => {
+      this.upgradeRequired ??= asUpgradeNeed(reason)
+    })
   }
 
   /** Autobase's last warning about this log (see sync-state.ts), or null. */
   warning: Error | null = null
+
+  /** Set when this log stopped at an entry that needs a newer Solidar: reads work, writes are refused. */
+  upgradeRequired: UpgradeNeed | null = null
 
   /** Set when the underlying Autobase failed (storage or internal error); the log must be reopened. */
   failed: Error | null = null
@@ -145,7 +159,7 @@ export class Group extends EventEmitter {
   get id (): GroupId { return groupIdOf(this.base.key) }
   get discoveryKey (): Buffer { return this.base.discoveryKey ?? crypto.discoveryKey(this.base.key) }
   get localWriterKey (): Buffer { return this.base.local.key }
-  get writable (): boolean { return this.base.writable }
+  get writable (): boolean { return this.base.writable && this.upgradeRequired === null }
   get view (): Bee { return this.base.view }
   /** Peers replicating this log's system core right now. */
   get peerCount (): number { return this.base.core?.peers?.length ?? 0 }
@@ -154,27 +168,45 @@ export class Group extends EventEmitter {
   async append (cmd: Command): Promise<void> {
     if (this.failed) throw failureError(this.failed)
     if (this.#closed) throw errors.closed()
+    this.#refuseIfStopped()
     if (!this.base.writable) throw errors.notPermitted('This device cannot write to this group (not admitted yet, or removed)')
     try {
       await this.base.append(encode(commandValue(cmd)))
       await this.base.update()
       if (this.#durable !== null) await this.#durable()
     } catch (err: any) {
+      // Apply stopped at a newer Solidar's entry while this append waited ('Autobase is closing').
+      this.#refuseIfStopped()
       // A failed write closes the base: report its cause (the disk, or an internal error).
       if (this.failed || ['ENOSPC', 'EROFS', 'EIO', 'SESSION_CLOSED'].includes(err?.code)) throw failureError(this.failed ?? err)
       throw err
     }
   }
 
+  /** Writes to a log stopped at a newer Solidar's entry get UPGRADE_REQUIRED (upgrade.ts). */
+  #refuseIfStopped (): void {
+    const need = this.upgradeRequired
+    if (need) throw errors.upgradeRequired(need.rules, need.known)
+  }
+
   async waitForWritable (signal?: AbortSignal): Promise<void> {
     if (this.base.writable) return
     // Apply what this device holds already, then ask for the indexers' newest entries: see wakeIndexers.
     await this.base.update()
+    // A log stopped at a newer Solidar's entry (upgrade.ts) will not take this device in: say so
+    // now rather than let a join wait for its deadline.
+    this.#refuseIfStopped()
     this.wakeIndexers()
-    const onUpdate = (): void => this.wakeIndexers()
+    let stopped = (_err: Error): void => {}
+    const onUpdate = (): void => {
+      const need = this.upgradeRequired
+      if (need) stopped(errors.upgradeRequired(need.rules, need.known))
+      else this.wakeIndexers()
+    }
     this.base.on('update', onUpdate)
     try {
       await new Promise<void>((resolve, reject) => {
+        stopped = reject
         const onAbort = () => reject(signal!.reason)
         signal?.addEventListener('abort', onAbort, { once: true })
         this.base.waitForWritable().then(() => { signal?.removeEventListener('abort', onAbort); resolve() }, reject)

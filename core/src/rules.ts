@@ -6,6 +6,10 @@
  * by an admin's `group/rules` entry (existing logs, written by the first admin node that runs
  * newer code). Entries before that point are judged by the rules they were written under.
  *
+ * A new format version of a command, or a new command (commands.ts `COMMAND_VERSIONS`), comes
+ * with a new rules version that allows it. A node that meets a raise beyond CURRENT_RULES stops
+ * that log at the raise until it is upgraded (upgrade.ts; docs/PROTOCOL.md, "Versions").
+ *
  * 1: the rules before versioning (no `rules` field).
  * 2: only the group's registered bridge writes `bridge/post` in a group; an invite admits only
  *    while its issuer is an admin on the issuing device (removal, leave, demotion or revoking

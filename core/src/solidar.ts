@@ -49,6 +49,7 @@ import type {
 import { ROLES } from './types.ts'
 import type { MemberRecord, MessageRecord } from './view.ts'
 import { CURRENT_RULES, rulesOf } from './rules.ts'
+import { upgradeOf } from './upgrade.ts'
 
 export const DEFAULT_INVITE_TTL = 24 * 60 * 60 * 1000
 export const DEFAULT_JOIN_TIMEOUT = 60_000
@@ -423,7 +424,7 @@ export class Solidar implements SolidarApi {
       const meta = await log.group.meta()
       const { peers, peersByTransport, sync } = groupSync(log.group.base, this.#carrier, log.group.warning)
       const catchUp = await this.#catchUp(log)
-      groups.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', peers, peersByTransport, length: await log.group.messageCount(), sync, ...(catchUp ? { catchUp } : {}) })
+      groups.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', peers, peersByTransport, length: await log.group.messageCount(), sync, ...(catchUp ? { catchUp } : {}), ...upgradeOf(log.group) })
     }
     const leaving: NodeStatus['leaving'] = []
     for (const log of this.#logs.values()) {
@@ -506,7 +507,7 @@ export class Solidar implements SolidarApi {
       const members = await log.group.members()
       const me = members.find(m => m.id === this.#self)
       const catchUp = await this.#catchUp(log)
-      out.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', role: me?.role ?? null, members: members.length, ...(catchUp ? { catchUp } : {}) })
+      out.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', role: me?.role ?? null, members: members.length, ...(catchUp ? { catchUp } : {}), ...upgradeOf(log.group) })
     }
     return out
   }

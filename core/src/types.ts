@@ -66,7 +66,15 @@ export interface GroupSummary {
    * arriving): how far it is, from which peers, and whether an admin is online (catch-up.ts).
    */
   catchUp?: CatchUp
+  /**
+   * Present when a newer Solidar moved the group to apply rules this one does not know: the log
+   * stopped at that entry here (core/src/upgrade.ts). What came before reads; writes get UPGRADE_REQUIRED.
+   */
+  upgradeRequired?: UpgradeRequiredInfo
 }
+
+/** The apply rules a group needs (`rules`) and the newest this Solidar knows (`known`). */
+export interface UpgradeRequiredInfo { rules: number, known: number }
 
 export interface RoomView {
   name: string

@@ -204,6 +204,13 @@ export class RecordingHost {
     return !(this.indexers.has(hex(key)) && this.indexers.size === 1)
   }
 
+  /** Like Autobase: apply ends here (it throws), the entry stays unapplied. */
+  interrupted: unknown[] = []
+  interrupt (reason: unknown): never {
+    this.interrupted.push(reason)
+    throw new Error('Apply interrupted')
+  }
+
   get system () {
     return { indexers: [...this.indexers].map(k => ({ key: b4a.from(k, 'hex') as Buffer })) }
   }

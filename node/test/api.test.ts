@@ -307,6 +307,7 @@ describe('local API', { timeout: 60_000 }, () => {
     assert.equal(statusForCode('JOIN_TIMEOUT'), 504)
     assert.equal(statusForCode('NO_NETWORK'), 503)
     assert.equal(statusForCode('NOT_PERMITTED'), 403)
+    assert.equal(statusForCode('UPGRADE_REQUIRED'), 426)
     assert.equal(statusForCode('whatever'), 500)
     assert.equal(statusForCode('toString'), 500)
   })

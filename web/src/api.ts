@@ -72,7 +72,7 @@ export interface NodeStatus {
   id: string
   name: string
   network: { mode: NetworkChoice['mode'], bootstrap: string[], connections: number }
-  groups: Array<{ id: string, name: string, peers: number, length: number, catchUp?: CatchUp }>
+  groups: Array<{ id: string, name: string, peers: number, length: number, catchUp?: CatchUp, upgradeRequired?: { rules: number, known: number } }>
   /** Groups left whose leave no member's device has taken yet. */
   leaving: Array<{ id: string, name: string, since: number }>
   /** Present when the node started read-only on a full disk (writable false until space returns). */

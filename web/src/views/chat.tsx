@@ -58,7 +58,8 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
   const input = useRef<HTMLTextAreaElement>(null)
   const bottom = useRef<HTMLDivElement>(null)
   const groupInfo = group !== undefined ? ctx.groups.find((g) => g.id === group) : undefined
-  const canWrite = dm !== undefined || (groupInfo?.role !== 'observer' && groupInfo?.role !== null)
+  // A group stopped at a newer Solidar's entry takes no writes (UPGRADE_REQUIRED): it says so below.
+  const canWrite = groupInfo?.upgradeRequired === undefined && (dm !== undefined || (groupInfo?.role !== 'observer' && groupInfo?.role !== null))
 
   // A DM partner is flagged if any shared group flags them.
   const loadFlags = (): void => {
@@ -243,7 +244,9 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
             <button type="submit" disabled={busy || text.trim() === ''}>{t('chat.send')}</button>
           </form>
           )
-        : groupInfo?.catchUp !== undefined
+        : groupInfo?.upgradeRequired !== undefined
+          ? <p class="notice" role="status" data-testid="upgrade-required">{t('chat.upgradeRequired')}</p>
+          : groupInfo?.catchUp !== undefined
           ? <CatchUpNote catchUp={groupInfo.catchUp} refresh={ctx.reloadGroups} />
           : <p class="muted" role="status">{groupInfo?.role === null ? t('chat.catchingUp') : t('chat.observer')}</p>}
     </section>

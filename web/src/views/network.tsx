@@ -106,6 +106,9 @@ export function Network ({ ctx }: { ctx: AppContext }) {
             {status.groups.filter((g) => g.catchUp !== undefined).map((g) => (
               <div><h3>{g.name}</h3><CatchUpNote catchUp={g.catchUp!} /></div>
             ))}
+            {status.groups.filter((g) => g.upgradeRequired !== undefined).map((g) => (
+              <p class="notice" role="status">{t('network.upgradeRequired', { group: g.name })}</p>
+            ))}
             {status.leaving.map((l) => <p class="notice" role="status" data-testid="leaving">{t('network.leaving', { group: l.name })}</p>)}
           </div>
           )

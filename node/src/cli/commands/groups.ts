@@ -28,13 +28,14 @@ export function registerGroups (program: Command): void {
 
   group.command('list')
     .description('list your groups')
-    .option('--json', 'print [{id, name, role, members, catchUp?}] as JSON (catchUp: while the group has not fully reached this device)')
+    .option('--json', 'print [{id, name, role, members, catchUp?, upgradeRequired?}] as JSON (catchUp: while the group has not fully reached this device; upgradeRequired {rules, known}: the group needs a newer Solidar)')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const groups = await clientOf(cmd).get<GroupSummary[]>('/api/groups')
       if (opts.json === true) return printJson(groups)
       if (groups.length === 0) return print('You are in no group yet: create one with `solidar group create NAME` or join with `solidar join CODE`.')
       printTable(['NAME', 'ROLE', 'MEMBERS', 'ID'], groups.map((g) => [g.name, g.role ?? '-', String(g.members), g.id]))
       for (const g of groups) {
+        if (g.upgradeRequired !== undefined) print(`${sanitize(g.name)}: this group needs a newer Solidar (it follows format rules ${g.upgradeRequired.rules}; this one knows up to ${g.upgradeRequired.known}): what came before reads, writing does not`)
         if (g.catchUp !== undefined) print(`${sanitize(g.name)}: ${g.catchUp.stage === 'admission' ? 'not admitted yet' : 'catching up'}: ${sanitize(describeCatchUp(g.catchUp))}`)
       }
     })

@@ -44,6 +44,7 @@ export function registerStatus (program: Command): void {
         g.name, String(g.peers), perTransport(g), sync(g), String(g.length), g.id
       ]))
       for (const g of status.groups) {
+        if (g.upgradeRequired !== undefined) print(`${sanitize(g.name)}: needs a newer Solidar (format rules ${g.upgradeRequired.rules}; this one knows up to ${g.upgradeRequired.known})`)
         if (g.catchUp !== undefined) print(`${sanitize(g.name)}: ${g.catchUp.stage === 'admission' ? 'not admitted yet' : 'catching up'}: ${sanitize(describeCatchUp(g.catchUp))}`)
       }
     })
