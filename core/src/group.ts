@@ -151,7 +151,7 @@ export class Group extends EventEmitter {
     try {
       return (await getRecord<number>(snapshot, key)) ?? 0
     } finally {
-      await snapshot.close().catch(() => {})
+      await snapshot.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
     }
   }
 

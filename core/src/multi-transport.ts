@@ -109,7 +109,7 @@ export class MultiTransport extends EventEmitter<TransportEvents> implements Tra
 
   async close (): Promise<void> {
     this.#closed = true
-    await Promise.all(this.transports.map(t => t.close().catch(() => {})))
+    await Promise.all(this.transports.map(t => t.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })))
     this.#peers.clear()
   }
 }

@@ -68,7 +68,7 @@ export class Registry {
   /** Serialized so two concurrent saves never interleave on disk. */
   #save (): Promise<void> {
     const text = JSON.stringify({ version: 1, logs: this.all() }, null, 2) + '\n'
-    this.#writing = this.#writing.catch(() => {}).then(() => this.#store.write(FILE, text))
+    this.#writing = this.#writing.catch(() => { /* the earlier call got its own error; this one runs regardless */ }).then(() => this.#store.write(FILE, text))
     return this.#writing
   }
 }

@@ -265,7 +265,7 @@ export class Solidar implements SolidarApi {
   async #healthy (log: OpenLog): Promise<void> {
     const failed = log.group.failed
     if (!failed) return
-    await log.group.close().catch(() => {})
+    await log.group.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
     const group = new Group({
       wakeup: this.#wakeup,
       durable: this.#durable,
@@ -277,7 +277,7 @@ export class Solidar implements SolidarApi {
       await group.ready()
       await group.update()
     } catch (err: any) {
-      await group.close().catch(() => {})
+      await group.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
       throw failureError(err instanceof Error ? err : new Error(String(err)))
     }
     if (group.failed) throw failureError(group.failed)
@@ -365,7 +365,7 @@ export class Solidar implements SolidarApi {
    * by another admin (apply accepts one per epoch) can never leave us with a wrong key.
    */
   #rotate (log: OpenLog): Promise<void> {
-    log.rotation = log.rotation.catch(() => {}).then(() => this.#rotateNow(log))
+    log.rotation = log.rotation.catch(() => { /* the earlier call got its own error; this one runs regardless */ }).then(() => this.#rotateNow(log))
     return log.rotation
   }
 
@@ -702,7 +702,8 @@ export class Solidar implements SolidarApi {
     await this.pads.forget(log.record.key)
     this.meetings.forget(log.group.discoveryKey)
     this.#pairing.unserve(log.group.discoveryKey)
-    await this.transport?.leave(log.group.discoveryKey).catch(() => {})
+    // A topic the transport cannot leave (it is closing too) changes nothing for a log that closes.
+    await this.transport?.leave(log.group.discoveryKey).catch(() => { /* see above */ })
     await log.group.close()
   }
 
@@ -829,7 +830,7 @@ export class Solidar implements SolidarApi {
         else done(verdict.error)
       })
       // A failed announce leaves the request unanswered: the join ends with JOIN_TIMEOUT.
-      this.transport!.join(invite.discoveryKey, { server: true, client: true }).catch(() => {})
+      this.transport!.join(invite.discoveryKey, { server: true, client: true }).catch(() => { /* see above: JOIN_TIMEOUT says it */ })
     })
   }
 
@@ -941,7 +942,9 @@ export class Solidar implements SolidarApi {
       try {
         await accepted.group.waitForWritable(AbortSignal.timeout(DM_WRITABLE_WAIT_MS))
         log = accepted
-      } catch {}
+      } catch {
+        // Not writable in time (or the wait was cut): write to our own DM log instead, below.
+      }
     }
     if (!log) log = await this.#openDm(peer)
     await this.#healthy(log)
@@ -1410,9 +1413,9 @@ export class Solidar implements SolidarApi {
     this.#closing = true
     this.#lifetime.abort()
     this.transport?.off('connection', this.#onConnection)
-    await this.pads.close().catch(() => {})
+    await this.pads.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
     this.meetings.close()
-    for (const log of this.#logs.values()) await log.group.close().catch(() => {})
+    for (const log of this.#logs.values()) await log.group.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
     this.#logs.clear()
   }
 }

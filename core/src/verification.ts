@@ -168,7 +168,7 @@ export class VerificationStore {
   #save (): Promise<void> {
     const verified = Object.fromEntries([...this.#records.entries()].sort(([a], [b]) => a.localeCompare(b)))
     const text = JSON.stringify({ version: 1, verified }, null, 2) + '\n'
-    this.#writing = this.#writing.catch(() => {}).then(() => this.#store.write(FILE, text))
+    this.#writing = this.#writing.catch(() => { /* the earlier call got its own error; this one runs regardless */ }).then(() => this.#store.write(FILE, text))
     return this.#writing
   }
 }

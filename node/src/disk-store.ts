@@ -121,7 +121,9 @@ export function readPendingRepair (home: string): PendingRepair | null {
   try {
     const raw = JSON.parse(text)
     if (raw?.version === 1 && Array.isArray(raw.pending) && raw.pending.every((k: unknown) => typeof k === 'string')) return raw
-  } catch {}
+  } catch {
+    // Not JSON: damaged, as is JSON of another shape — both end in the error below.
+  }
   throw storeError(`${path.join(home, REPAIR_FILE)} is damaged; run \`solidar repair\` again`)
 }
 
@@ -240,7 +242,7 @@ export function walSyncBarrier (store: any): () => Promise<void> {
   return () => {
     if (running === null) return run()
     // A write acknowledged now may have missed the sync in progress: wait for the next one.
-    next ??= running.catch(() => {}).then(() => { next = null; return run() })
+    next ??= running.catch(() => { /* the earlier call got its own error; this one runs regardless */ }).then(() => { next = null; return run() })
     return next
   }
 }

@@ -190,7 +190,7 @@ export class MirrorManager implements MirrorApi {
   /** Saves the current map; writes are serialised so the file always holds the latest state. */
   #save (): Promise<void> {
     const snapshot = new Map([...this.#mirrors].map(([g, k]) => [g, [...k]]))
-    this.#saving = this.#saving.catch(() => {}).then(() => writeMirrors(this.home, snapshot))
+    this.#saving = this.#saving.catch(() => { /* the earlier call got its own error; this one runs regardless */ }).then(() => writeMirrors(this.home, snapshot))
     return this.#saving
   }
 
@@ -278,7 +278,7 @@ export class MirrorManager implements MirrorApi {
     this.#closed = true
     for (const entry of this.#attached.values()) entry.base.off?.('writer', entry.onWriter)
     this.#attached.clear()
-    await this.#saving.catch(() => {})
+    await this.#saving.catch(() => { /* a failed save was reported to its caller; closing only waits for it */ })
     await this.#peering?.close()
   }
 }

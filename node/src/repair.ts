@@ -117,7 +117,7 @@ async function probeStore (home: string): Promise<string | null> {
     throw err
   } finally {
     // The probe's answer stands whatever closing a damaged store says.
-    await closeDiskStore(store).catch(() => {})
+    await closeDiskStore(store).catch(() => { /* see above */ })
   }
 }
 
@@ -175,12 +175,12 @@ async function restoreWriters (opts: RepairOptions, records: LogRecord[], idOf: 
         report('done')
         return { id, kind: record.kind, state: 'restored', entries: core.length }
       } finally {
-        await core.close().catch(() => {})
+        await core.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
       }
     }))
   } finally {
-    await transport?.close().catch(() => {})
-    await store.close().catch(() => {})
+    await transport?.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
+    await store.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
   }
 }
 

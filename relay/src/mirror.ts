@@ -149,8 +149,8 @@ export async function startMirror (opts: MirrorOptions): Promise<RunningMirror> 
     await peer.listen()
     await swarm.flush()
   } catch (err) {
-    await peer.close().catch(() => {})
-    await swarm.destroy().catch(() => {})
+    await peer.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
+    await swarm.destroy().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
     const message = (err as Error).message ?? String(err)
     if (/lock/i.test(message)) throw new Error(`${dbDir} is in use by another mirror process (${message})`)
     throw err

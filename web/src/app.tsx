@@ -118,11 +118,11 @@ export function App () {
         else setError(err)
       }
     })()
-    const stopConn = onConnection((up) => { setOnline(up); if (up) { void reloadGroups().catch(() => {}); loadStorage() } })
+    const stopConn = onConnection((up) => { setOnline(up); if (up) { void reloadGroups().catch(() => { /* the next event or reconnect reloads; the banner shows the connection */ }); loadStorage() } })
     const stopEvents = onEvent((e) => {
       if (e.type === 'storage') loadStorage()
-      if (e.type === 'group' || e.type === 'members') void reloadGroups().catch(() => {})
-      if (e.type === 'identity') void Promise.all([reloadMe(), reloadGroups()]).catch(() => {})
+      if (e.type === 'group' || e.type === 'members') void reloadGroups().catch(() => { /* as above */ })
+      if (e.type === 'identity') void Promise.all([reloadMe(), reloadGroups()]).catch(() => { /* as above */ })
       if (e.type === 'dm') addDm(e.peer, e.message.author === e.peer ? e.message.authorName : null)
     })
     return () => { stopConn(); stopEvents() }

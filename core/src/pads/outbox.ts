@@ -85,7 +85,7 @@ export class Outbox {
         this.#inflight--
       }
     }
-    this.#flushing = this.#flushing.catch(() => {}).then(run)
+    this.#flushing = this.#flushing.catch(() => { /* the earlier call got its own error; this one runs regardless */ }).then(run)
     for (const w of waiters) w.resolve(this.#flushing)
     return this.#flushing
   }

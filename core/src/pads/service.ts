@@ -142,8 +142,9 @@ export class Pads implements PadApi {
     for (const [id, p] of g.open) {
       const pad = await p.catch(() => null)
       if (!pad) continue
-      await pad.flush().catch(() => {})
-      if (save) await this.#saveSnapshot(g, pad).catch(() => {})
+      // Edits that cannot be appended now are reported (the log failed or closes); the pad closes anyway.
+      await pad.flush().catch(err => this.#host.onError(err))
+      if (save) await this.#saveSnapshot(g, pad).catch(err => this.#host.onError(err)) // a cache: the log stays the truth
       pad.destroy()
       g.open.delete(id)
     }

@@ -117,7 +117,7 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
     try {
       await t.#start()
     } catch (err) {
-      await Promise.resolve(t.node.stop()).catch(() => {})
+      await Promise.resolve(t.node.stop()).catch(() => { /* the start failed: its error is the one thrown below */ })
       throw err
     }
     return t
@@ -225,7 +225,7 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
         stream = await this.node.dialProtocol(peerId, LAN_PROTOCOL, { signal: AbortSignal.timeout(MATCH_TIMEOUT_MS) })
         const version = this.#topicsVersion
         const { shared, rest } = await this.#match(stream, 'initiator')
-        if (shared === 0) { this.#unmatched.set(peer, version); await stream.close().catch(() => {}); return }
+        if (shared === 0) { this.#unmatched.set(peer, version); await stream.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ }); return }
         this.#unmatched.delete(peer)
         this.#establish(peer, this.#self, stream, true, rest)
       } catch (err) {
@@ -235,7 +235,7 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
         else if (this.node.getConnections(peerId).length > 0) {
           // A stream we cannot open or finish on a connection libp2p thinks is open: the link is dead.
           this.#warn(`no session with peer ${peer}; closing its connections`, err)
-          await this.node.hangUp(peerId).catch(() => {})
+          await this.node.hangUp(peerId).catch(() => { /* already gone: that is what we wanted */ })
         }
       } finally {
         this.#attempts.delete(peer)
@@ -247,7 +247,7 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
     const peer = connection.remotePeer.toString()
     try {
       const { shared, rest } = await this.#match(stream, 'responder')
-      if (shared === 0) { await stream.close().catch(() => {}); return }
+      if (shared === 0) { await stream.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ }); return }
       this.#establish(peer, peer, stream, false, rest)
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
@@ -309,7 +309,7 @@ export class Libp2pTransport extends EventEmitter<TransportEvents> implements Tr
     const existing = this.#sessions.get(peer)
     if (existing) {
       // Both sides opened one at once: keep the session the smaller peer id opened.
-      if (existing.initiator <= initiator) { void stream.close().catch(() => {}); return }
+      if (existing.initiator <= initiator) { void stream.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ }); return }
       existing.secret.destroy()
     }
     const secret = new NoiseSecretStream(isInitiator, null, { keyPair: this.#opts.keyPair, keepAlive: KEEP_ALIVE_MS })
@@ -390,7 +390,7 @@ function pipeSecretStream (secret: any, stream: Stream, rest: Buffer) {
       stream.onDrain().then(() => raw.resume(), () => {})
     }
   })
-  raw.on('end', () => { void stream.close().catch(() => {}) })
+  raw.on('end', () => { void stream.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ }) })
   raw.on('close', () => { if (stream.status === 'open') stream.abort(new Error('secret stream closed')) })
   if (rest.byteLength > 0) raw.write(rest)
   stream.addEventListener('message', (evt: any) => {

@@ -659,7 +659,7 @@ async function solidarCall<T> (fn: () => Promise<T>): Promise<T> {
 /** Ends a component connection: a polite close when the server answers, the socket destroyed when it does not (≤ 1 s). */
 async function dispose (xmpp: any): Promise<void> {
   let timer: NodeJS.Timeout | undefined
-  await Promise.race([xmpp.stop().catch(() => {}), new Promise(resolve => { timer = setTimeout(resolve, 1000) })])
+  await Promise.race([xmpp.stop().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ }), new Promise(resolve => { timer = setTimeout(resolve, 1000) })])
   clearTimeout(timer)
   xmpp.socket?.destroy?.()
 }

@@ -146,7 +146,7 @@ export class Mesh {
     const id = this.#meetingId
     this.#meeting = null
     this.#onChange()
-    if (id !== null) await meetingApi.leave(this.group, id, this.session).catch(() => {})
+    if (id !== null) await meetingApi.leave(this.group, id, this.session).catch(() => { /* the others drop us at our participant timeout */ })
   }
 
   async setAudio (on: boolean): Promise<void> {
@@ -343,7 +343,7 @@ export class Mesh {
         if (e.maxBitrate === maxBitrate && e.scaleResolutionDownBy === scale) continue
         e.maxBitrate = maxBitrate
         e.scaleResolutionDownBy = scale
-        sender.setParameters(params).catch(() => {})
+        sender.setParameters(params).catch(() => { /* the browser keeps its own bitrate choice */ })
       }
     }
   }
@@ -386,7 +386,7 @@ export class Mesh {
     this.#screen = null
     this.#levels.clear()
     this.#speaking.clear()
-    void this.#audio?.close().catch(() => {})
+    void this.#audio?.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
     this.#audio = null
   }
 }

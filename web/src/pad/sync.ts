@@ -212,12 +212,12 @@ export class PadSync {
   /** Sends what is still queued, leaves the pad (presence null) and stops listening. */
   async close (): Promise<void> {
     if (this.#flushTimer !== null) { clearTimeout(this.#flushTimer); this.#flushTimer = null }
-    await this.flush().catch(() => {})
+    await this.flush().catch(() => { /* closing the editor: a failed send shows in the sync state until then, and the node keeps what it acknowledged */ })
     this.#closed = true
     for (const stop of this.#stops) stop()
     for (const i of this.#intervals) clearInterval(i)
     if (this.#presenceTimer !== null) clearTimeout(this.#presenceTimer)
-    await api.setPresence(this.group, this.pad, null).catch(() => {})
+    await api.setPresence(this.group, this.pad, null).catch(() => { /* presence expires on the peers by itself */ })
     this.awareness.destroy()
     this.doc.destroy()
   }

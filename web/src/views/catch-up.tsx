@@ -17,7 +17,7 @@ export function CatchUpNote ({ catchUp, refresh }: { catchUp: CatchUp, refresh?:
   useEffect(() => {
     if (refresh === undefined) return
     // A failed reload keeps the last state on screen; the app shows the lost connection itself.
-    const timer = setInterval(() => { refresh().catch(() => {}) }, REFRESH_MS)
+    const timer = setInterval(() => { refresh().catch(() => { /* the next tick tries again; the connection banner says when the node is unreachable */ }) }, REFRESH_MS)
     return () => clearInterval(timer)
   }, [refresh])
   const who = (p: CatchUpPeer): string => p.name ?? p.peer

@@ -18,7 +18,7 @@ export function useMeetings (group: string): MeetingView[] {
   const [list, setList] = useState<MeetingView[]>([])
   useEffect(() => {
     let live = true
-    const load = (): void => { meetingApi.list(group).then((l) => { if (live) setList(l) }).catch(() => {}) }
+    const load = (): void => { meetingApi.list(group).then((l) => { if (live) setList(l) }).catch(() => { /* the next meeting event loads again */ }) }
     load()
     const stopEvents = onEvent((e) => { if (e.type === 'meeting-update' && e.group === group) load() })
     const stopConn = onConnection((up) => { if (up) load() })
@@ -41,7 +41,7 @@ function Video ({ stream, muted, label }: { stream: MediaStream | null, muted: b
     const el = ref.current
     if (el && el.srcObject !== stream) {
       el.srcObject = stream
-      if (stream) void el.play().catch(() => {})
+      if (stream) void el.play().catch(() => { /* autoplay refused: the video element shows its own play control */ })
     }
   }, [stream])
   return <video ref={ref} autoplay playsInline muted={muted} aria-label={label} />

@@ -222,7 +222,7 @@ export function PadView ({ ctx, group, pad }: { ctx: AppContext, group: string, 
         <button type="button" onClick={() => { void exportAs('md') }}>Markdown</button>
         <button type="button" onClick={() => { void exportAs('txt') }}>{t('pads.text')}</button>
         <button type="button" onClick={() => { void exportAs('html') }}>HTML</button>
-        <button type="button" aria-expanded={history} onClick={async () => { await sync?.flush().catch(() => {}); setHistory((h) => !h) }}>{t('pads.history')}</button>
+        <button type="button" aria-expanded={history} onClick={async () => { await sync?.flush().catch(() => { /* the history shows what the node has; the editor keeps unsent edits */ }); setHistory((h) => !h) }}>{t('pads.history')}</button>
       </div>
       {history ? <PadHistoryPanel group={group} pad={pad} onClose={() => setHistory(false)} /> : null}
     </section>

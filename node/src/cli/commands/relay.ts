@@ -181,8 +181,8 @@ Example:
       let bridge: Awaited<ReturnType<typeof startXmppBridge>> | null = null
       const stop = async () => {
         const timer = setTimeout(() => { note('solidar: shutdown takes too long; exiting anyway'); process.exit(EXIT.ERROR) }, 15_000)
-        await bridge?.close().catch(() => {})
-        await node.close().catch(() => {})
+        await bridge?.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
+        await node.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
         clearTimeout(timer)
       }
       try {

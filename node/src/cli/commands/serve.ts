@@ -76,7 +76,7 @@ async function listen (node: RunningNode, opts: ServeOptions, port: number, toke
     // Read from config.json at every request: a list changed in the web app applies at the next join.
     return await startApiServer({ api: node.api, mirrors: node.mirrors, settings, host: opts.host, port, token, logger, iceServers: () => settings.iceServers() })
   } catch (err) {
-    await node.close().catch(() => {})
+    await node.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE') {
       throw new CliError(`Port ${port} on ${opts.host} is already in use (another program, or another Solidar node?). Choose another with --port N, or --port 0 for any free port.`)
