@@ -96,7 +96,9 @@ async function follow (client: ApiClient, target: Target, opts: LogOptions): Pro
   }
   ready = true
 
-  const stopped = await Promise.race([untilSignal().then(() => 'signal' as const), stream.closed().then(() => 'closed' as const)])
+  const done = new AbortController() // the node going away ends the signal wait too
+  const stopped = await Promise.race([untilSignal(done.signal).then(() => 'signal' as const), stream.closed().then(() => 'closed' as const)])
+  done.abort()
   stream.close()
   if (stopped === 'closed') throw new CliError('The node stopped; no more messages')
   process.exitCode = EXIT.OK

@@ -206,7 +206,12 @@ Example:
         if (!(await node.solidar.bridgeMembers(bridge.group.id)).some(r => r.member === self)) {
           note(`This node is not (or not yet known to be) registered as the group's bridge: an admin runs \`solidar relay register ${bridge.group.id} ${self}\`. Until then Jabber users' messages are refused.`)
         }
-        await Promise.race([bridge.online, untilSignal().then(() => { throw new CliError('Stopped before the XMPP server accepted the bridge', EXIT.OK) })])
+        const online = new AbortController() // ends the signal wait once the bridge is online
+        try {
+          await Promise.race([bridge.online, untilSignal(online.signal).then((signal) => { if (signal !== null) throw new CliError('Stopped before the XMPP server accepted the bridge', EXIT.OK) })])
+        } finally {
+          online.abort()
+        }
         print(`online ${opts.domain}`)
         note('Press Ctrl+C to stop.')
       } catch (err) {
