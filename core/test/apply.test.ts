@@ -15,7 +15,7 @@ import { commandValue, type Command } from '../src/commands.ts'
 import { createIdentity, type Identity } from '../src/identity.ts'
 import type { MessageRecord } from '../src/view.ts'
 import { seededRandom } from './helpers.ts'
-import { Lab, Texts, RecordingHost, bees, converged, dump, hex, node, randomKey, withoutAudit, type Peer } from './lab.ts'
+import { Lab, Texts, RecordingHost, bees, converged, dump, hex, node, randomKey, withoutAudit, type Peer , applyCast } from './lab.ts'
 
 /** Bodies for the applyNodes tests, which have no real log: any log key and discovery key will do. */
 const offline = new Texts(randomKey(), randomKey())
@@ -339,12 +339,7 @@ test('applyNodes: a writer that is not in the member table is ignored; group/cre
 })
 
 test('applyNodes: member/add adds exactly one non-indexer writer, a refused one adds none', async (t) => {
-  const [view] = await bees(t)
-  const boot = randomKey()
-  const host = new RecordingHost(boot)
-  const alice = createIdentity('alice')
-  const bob = createIdentity('bob')
-  const bobWriter = randomKey()
+  const { view, boot, host, alice, bob, bobWriter } = await applyCast(t)
   const add: Command = { t: 'member/add', member: bob.publicKey, writer: bobWriter, name: 'bob', role: 'member', sig: signBinding(boot, bobWriter, bob.secretKey), ts: 2 }
   await applyNodes([
     node(boot, { t: 'group/create', kind: 'group', name: 'G', member: alice.publicKey, memberName: 'alice', sig: signBinding(boot, boot, alice.secretKey), ts: 1 }),

@@ -235,6 +235,13 @@ export async function bees (t: After, n = 1): Promise<Bee[]> {
   return out
 }
 
+/** The cast of most apply tests: one view, the bootstrap writer, a recording host, alice (its creator) and bob with a writer key. */
+export async function applyCast (t: After) {
+  const [view] = await bees(t)
+  const boot = randomKey()
+  return { view, boot, host: new RecordingHost(boot), alice: createIdentity('alice'), bob: createIdentity('bob'), bobWriter: randomKey() }
+}
+
 export const node = (writer: Buffer, cmd: Command | null): LogNode => ({ value: cmd === null ? null : encode(commandValue(cmd)), from: { key: writer } })
 
 export const auditOf = async (bee: Bee) => (await dump(bee)).filter(([k]) => k.startsWith('a!')).map(([, v]) => v as { n: number, writer: string, type: string, reason: string })

@@ -16,17 +16,12 @@ import { createIdentity, memberKey } from '../src/identity.ts'
 import { Solidar } from '../src/index.ts'
 import { CURRENT_RULES } from '../src/rules.ts'
 import { makeNodes, waitFor } from './helpers.ts'
-import { RecordingHost, Texts, bees, dump, hex, node, randomKey } from './lab.ts'
+import { RecordingHost, Texts, bees, dump, hex, node, randomKey , applyCast } from './lab.ts'
 
 const offline = new Texts(randomKey(), randomKey())
 
 test('applyNodes: rules 1 entries keep their outcome; from group/rules 2 on, the bridge must be registered and invites end with their issuer', async (t) => {
-  const [view] = await bees(t)
-  const boot = randomKey()
-  const host = new RecordingHost(boot)
-  const alice = createIdentity('alice')
-  const bob = createIdentity('bob')
-  const bobWriter = randomKey()
+  const { view, boot, host, alice, bob, bobWriter } = await applyCast(t)
   const newcomer = (name: string) => {
     const id = createIdentity(name)
     const writer = randomKey()

@@ -17,7 +17,7 @@ import { Group } from '../src/group.ts'
 import { CURRENT_RULES } from '../src/rules.ts'
 import { asUpgradeNeed } from '../src/upgrade.ts'
 import { makeNodes, waitFor } from './helpers.ts'
-import { Lab, RecordingHost, Texts, auditOf, bees, dump, hex, node, randomKey, type Peer } from './lab.ts'
+import { Lab, RecordingHost, Texts, auditOf, bees, dump, hex, node, randomKey, type Peer , applyCast } from './lab.ts'
 
 const NEWER = CURRENT_RULES + 1
 const raw = (value: Record<string, unknown>) => encode(value)
@@ -49,12 +49,7 @@ test('parseCommand: a newer format or a new command type is told apart from a ma
 })
 
 test('applyNodes: group/rules beyond the known rules interrupts apply at that entry (an admin only); newer formats under known rules are skipped and audited', async (t) => {
-  const [view] = await bees(t)
-  const boot = randomKey()
-  const host = new RecordingHost(boot)
-  const alice = createIdentity('alice')
-  const bob = createIdentity('bob')
-  const bobWriter = randomKey()
+  const { view, boot, host, alice, bob, bobWriter } = await applyCast(t)
   const texts = new Texts(randomKey(), randomKey())
   await applyNodes([
     node(boot, { t: 'group/create', kind: 'group', name: 'G', member: alice.publicKey, memberName: 'alice', sig: signBinding(boot, boot, alice.secretKey), ts: 1, rules: CURRENT_RULES }),
