@@ -11,6 +11,7 @@ import { isSealed, type Sealed } from './content.ts'
 import type { Role } from './types.ts'
 import { MAX_JID, MAX_NICK, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
 import { MAX_RULES } from './rules.ts'
+import { errors } from './errors.ts'
 
 /** The format version of every command type that existed when versions were introduced; `v` of the entries this code writes. */
 export const PROTOCOL_VERSION = 1
@@ -327,4 +328,11 @@ export function parseCommand (value: Uint8Array): Parsed {
 /** Encodes a command for appending; the inverse of `parseCommand`. */
 export function commandValue (cmd: Command): Record<string, unknown> {
   return { v: PROTOCOL_VERSION, ...cmd }
+}
+
+/** A message text a local user gives: not blank, at most MAX_TEXT_LENGTH characters (BAD_REQUEST otherwise). */
+export function checkText (text: unknown): string {
+  if (typeof text !== 'string' || text.trim() === '') throw errors.badRequest('message text must not be empty')
+  if (text.length > MAX_TEXT_LENGTH) throw errors.badRequest(`message text is longer than ${MAX_TEXT_LENGTH} characters`)
+  return text
 }

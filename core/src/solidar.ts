@@ -13,9 +13,8 @@ import type { NodeStatus, SolidarApi } from './api.ts'
 import { answerJoinRequest, decodeJoinUserData, encodeJoinUserData } from './admission.ts'
 import { DEFAULT_ROOM, DM_ROOM } from './apply.ts'
 import { signBinding, signBindingForDiscoveryKey, verifyBindingForDiscoveryKey } from './binding.ts'
-import { isMessageId, isRoomName, MAX_TEXT_LENGTH } from './commands.ts'
-import { MAX_NICK, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
-import { allowingEntry, allowRefs, isAllowed, isRegisteredBridge, readAllowlist, revokeRef, sealedAllow, sealSender } from './bridge-admin.ts'
+import { checkText, isMessageId, isRoomName } from './commands.ts'
+import { BridgeService, type BridgeHost, type BridgeLog, type BridgedText } from './bridge-service.ts'
 import { revealBridged } from './sealed-meta.ts'
 import { openDmPayload, sealDmPayload } from './dm.ts'
 import { Keyring, randomKey } from './content.ts'
@@ -91,6 +90,8 @@ export class Solidar implements SolidarApi {
   readonly transport: Transport | null
   /** Collaborative documents of the groups (core/src/pads/). */
   readonly pads: Pads
+  /** The XMPP bridge's side of the node (bridge-service.ts). */
+  readonly bridge: BridgeService
   /** Video meeting signalling of the groups (core/src/meetings/). */
   readonly meetings: Meetings
   #registry: Registry
@@ -125,6 +126,7 @@ export class Solidar implements SolidarApi {
     this.#network = opts.transport ? (opts.networkMode ?? 'bootstrap') : 'none'
     this.#bootstrap = opts.bootstrap ?? []
     this.pads = new Pads(this.#padHost(opts.local))
+    this.bridge = new BridgeService(this.#bridgeHost())
     this.meetings = new Meetings({
       resolve: async (ref) => this.#padLog(await this.#resolveGroup(ref)),
       emit: (event) => this.#events.emit(event),
@@ -1001,119 +1003,54 @@ export class Solidar implements SolidarApi {
     return mergeLogs(logs)
   }
 
-  // ---------------------------------------------------------------- XMPP bridge (relay/src/xmpp)
+  // ---------------------------------------------------------------- XMPP bridge (bridge-service.ts)
 
-  /** The group's bridge allowlist: bare JIDs and domains whose users may use its XMPP bridge. */
-  async bridgeAllowlist (ref: string): Promise<BridgeAllowEntry[]> {
-    const log = await this.#resolveGroup(ref)
-    await this.#refreshKeys(log)
-    return (await readAllowlist(log.group, log.keyring)).map(r => ({ entry: r.entry, addedBy: z32OfHex(r.by), ts: r.ts }))
-  }
+  bridgeAllowlist (ref: string): Promise<BridgeAllowEntry[]> { return this.bridge.allowlist(ref) }
+  bridgeAllow (ref: string, entry: string): Promise<BridgeAllowEntry[]> { return this.bridge.allow(ref, entry) }
+  bridgeRevoke (ref: string, entry: string): Promise<BridgeAllowEntry[]> { return this.bridge.revoke(ref, entry) }
+  bridgeAllowed (ref: string, jid: string): Promise<boolean> { return this.bridge.allowed(ref, jid) }
+  bridgeMembers (ref: string): Promise<BridgeRegistration[]> { return this.bridge.members(ref) }
+  bridgeRegister (ref: string, member: string, register = true): Promise<BridgeRegistration[]> { return this.bridge.register(ref, member, register) }
+  sendBridged (ref: string, msg: BridgedText & { room: string }): Promise<{ message: MessageView, duplicate: boolean }> { return this.bridge.send(ref, msg) }
+  dmBridged (ref: string, msg: BridgedText): Promise<{ message: MessageView, duplicate: boolean }> { return this.bridge.dm(ref, msg, DM_ROOM) }
 
-  /** Admins: allow a bare JID or a whole domain to use the group's XMPP bridge (sealed under the current epoch). */
-  async bridgeAllow (ref: string, text: string): Promise<BridgeAllowEntry[]> {
-    const entry = checkBridgeEntry(text)
-    const log = await this.#resolveGroup(ref)
-    await this.#requireAdmin(log.group, 'change the bridge allowlist')
-    await this.#refreshKeys(log)
-    if ((await readAllowlist(log.group, log.keyring)).some(r => r.entry === entry)) throw errors.badRequest(`${entry} is already on the bridge allowlist`)
-    const epoch = await this.#metadataKey(log)
-    await this.#appendChecked(log.group, sealedAllow(log.keyring, epoch, log.group.discoveryKey, entry, this.#now()))
-    return this.bridgeAllowlist(ref)
-  }
-
-  /** Admins: take a bare JID or domain off the allowlist (exactly as it was added). */
-  async bridgeRevoke (ref: string, text: string): Promise<BridgeAllowEntry[]> {
-    const entry = checkBridgeEntry(text)
-    const log = await this.#resolveGroup(ref)
-    await this.#requireAdmin(log.group, 'change the bridge allowlist')
-    await this.#refreshKeys(log)
-    const refs = await allowRefs(log.group, log.keyring, entry)
-    if (refs.length === 0) throw errors.badRequest(`${entry} is not on the bridge allowlist`)
-    for (const r of refs) await this.#appendChecked(log.group, revokeRef(r, this.#now()))
-    return this.bridgeAllowlist(ref)
-  }
-
-  /** Whether the user with this (bare or full) JID may use the group's bridge. */
-  async bridgeAllowed (ref: string, jid: string): Promise<boolean> {
-    const bare = normalizeBareJid(typeof jid === 'string' ? jid.split('/')[0] : jid)
-    if (bare === null) return false
-    const log = await this.#resolveGroup(ref)
-    await this.#refreshKeys(log)
-    return isAllowed(await readAllowlist(log.group, log.keyring), bare)
-  }
-
-  /** The members registered as the group's XMPP bridge (only they may post bridged messages). */
-  async bridgeMembers (ref: string): Promise<BridgeRegistration[]> {
-    const { group } = await this.#resolveGroup(ref)
-    return (await group.bridgeMembers()).map(r => ({ member: z32OfHex(r.member), addedBy: z32OfHex(r.by), ts: r.ts }))
-  }
-
-  /**
-   * Admins: name the member (by id: it may not have joined yet) that is the group's XMPP
-   * bridge, or stop naming it (`register: false`).
-   */
-  async bridgeRegister (ref: string, memberRef: string, register = true): Promise<BridgeRegistration[]> {
-    const log = await this.#resolveGroup(ref)
-    await this.#requireAdmin(log.group, 'register the group\'s bridge')
-    const member = hex(decodeKey(memberRef, 'member id'))
-    const registered = await isRegisteredBridge(log.group, member)
-    if (register && registered) throw errors.badRequest(`${z32OfHex(member)} is already registered as this group's bridge`)
-    if (!register && !registered) throw errors.badRequest(`${z32OfHex(member)} is not registered as this group's bridge`)
-    await this.#appendChecked(log.group, { t: register ? 'bridge/register' : 'bridge/unregister', member: b4a.from(member, 'hex'), ts: this.#now() })
-    return this.bridgeMembers(ref)
-  }
-
-  /**
-   * The bridge member posts what a Jabber user wrote in a room. `id` is chosen by the bridge
-   * (core/src/bridge.ts `bridgedMessageId`): posting the same id again changes nothing and
-   * returns the message with `duplicate: true`.
-   */
-  async sendBridged (ref: string, msg: BridgedText & { room: string }): Promise<{ message: MessageView, duplicate: boolean }> {
-    const log = await this.#resolveGroup(ref)
-    if (!(await log.group.room(msg.room))) throw errors.roomNotFound(msg.room)
-    return this.#postBridged([log], log, msg.room, msg)
-  }
-
-  /** The bridge member passes a Jabber user's direct message on to a member (idempotent by `id` like `sendBridged`). */
-  async dmBridged (ref: string, msg: BridgedText): Promise<{ message: MessageView, duplicate: boolean }> {
-    const peer = await this.#resolveMember(ref)
-    if (peer === this.#self) throw errors.badRequest('You cannot send a direct message to yourself')
-    checkText(msg.text)
-    const logs = this.#dmLogs(peer)
-    let log = logs.filter(l => l.group.writable).sort((a, b) => a.record.key.localeCompare(b.record.key))[0]
-    if (!log) log = await this.#openDm(peer)
-    await this.#healthy(log)
-    return this.#postBridged(logs.includes(log) ? logs : [...logs, log], log, DM_ROOM, msg)
-  }
-
-  async #postBridged (seen: OpenLog[], log: OpenLog, room: string, msg: BridgedText): Promise<{ message: MessageView, duplicate: boolean }> {
-    const plain = checkText(msg.text)
-    const jid = normalizeBareJid(msg.jid)
-    if (jid === null) throw errors.badRequest(`"${String(msg.jid)}" is not a bare JID`)
-    if (!isMessageId(msg.id)) throw errors.badRequest('message ids are 8 to 64 characters A-Z a-z 0-9 _ -')
-    if (msg.nick !== undefined && (typeof msg.nick !== 'string' || msg.nick.trim() === '' || msg.nick.length > MAX_NICK || /\p{Cc}/u.test(msg.nick))) {
-      throw errors.badRequest(`nicknames are 1 to ${MAX_NICK} characters without control characters`)
+  #bridgeHost (): BridgeHost {
+    // The service sees a log's group, keyring and kind (read live: a reopened log has a new group);
+    // it hands back the views it was given, and this maps them to the logs.
+    const logs = new WeakMap<BridgeLog, OpenLog>()
+    const view = (log: OpenLog): BridgeLog => {
+      const b: BridgeLog = { get group () { return log.group }, get keyring () { return log.keyring }, kind: log.record.kind }
+      logs.set(b, log)
+      return b
     }
-    for (const l of seen) {
-      const existing = await l.group.messageById(msg.id)
-      if (existing) return { message: (await this.#reader(l))(existing), duplicate: true }
+    const asLog = (b: BridgeLog): OpenLog => {
+      const log = logs.get(b)
+      if (!log) throw new Error('bridge service: a log view that this node did not make') // a programming error
+      return log
     }
-    if (msg.replyTo !== undefined && (!isMessageId(msg.replyTo) || !(await log.group.messageById(msg.replyTo)))) throw errors.messageNotFound(String(msg.replyTo))
-    const epoch = await this.#currentKey(log)
-    let allow: Buffer | string | undefined
-    if (log.record.kind === 'group') {
-      if (!(await isRegisteredBridge(log.group, this.#self))) throw errors.notPermitted(`This node is not registered as the group's bridge: an admin runs \`solidar relay register GROUP ${z32OfHex(this.#self)}\``)
-      const entry = allowingEntry(await readAllowlist(log.group, log.keyring), jid)
-      if (entry === null) throw errors.notPermitted(`${jid} is not on the bridge allowlist`)
-      allow = entry.ref
+    return {
+      group: async (ref) => view(await this.#resolveGroup(ref)),
+      dmPeer: async (ref) => {
+        const peer = await this.#resolveMember(ref)
+        if (peer === this.#self) throw errors.badRequest('You cannot send a direct message to yourself')
+        return peer
+      },
+      dmLogs: async (peer) => {
+        const logs = this.#dmLogs(peer)
+        let log = logs.filter(l => l.group.writable).sort((a, b) => a.record.key.localeCompare(b.record.key))[0]
+        if (!log) log = await this.#openDm(peer)
+        await this.#healthy(log)
+        return { write: view(log), all: (logs.includes(log) ? logs : [...logs, log]).map(view) }
+      },
+      refreshKeys: (log) => this.#refreshKeys(asLog(log)),
+      requireAdmin: (log, what) => this.#requireAdmin(log.group, what),
+      metadataEpoch: (log) => this.#metadataKey(asLog(log)),
+      currentEpoch: (log) => this.#currentKey(asLog(log)),
+      append: (log, cmd) => this.#appendChecked(log.group, cmd),
+      messageView: (log, id) => this.#messageView(asLog(log), id),
+      self: () => this.#self,
+      now: () => this.#now()
     }
-    const body = log.keyring.seal(epoch, 'message', b4a.from(plain))
-    await this.#appendChecked(log.group, {
-      t: 'bridge/post', id: msg.id, room, body, from: sealSender(log.keyring, epoch, jid, msg.nick), ts: this.#now(),
-      ...(allow !== undefined ? { allow } : {}), ...(msg.replyTo !== undefined ? { replyTo: msg.replyTo } : {})
-    })
-    return { message: await this.#messageView(log, msg.id), duplicate: false }
   }
 
   // ---------------------------------------------------------------- key verification
@@ -1420,12 +1357,6 @@ export class Solidar implements SolidarApi {
   }
 }
 
-function checkText (text: unknown): string {
-  if (typeof text !== 'string' || text.trim() === '') throw errors.badRequest('message text must not be empty')
-  if (text.length > MAX_TEXT_LENGTH) throw errors.badRequest(`message text is longer than ${MAX_TEXT_LENGTH} characters`)
-  return text
-}
-
 function toMemberView (m: MemberRecord): MemberView {
   return { id: z32OfHex(m.id), name: m.name, role: m.role, joinedTs: m.joinedTs }
 }
@@ -1443,24 +1374,6 @@ function toMessageView (m: MessageRecord, names: Map<string, string>, keyring: K
   const bridged = revealBridged(m, keyring)
   if (bridged) view.bridged = { jid: bridged.jid, ...(bridged.nick !== undefined ? { nick: bridged.nick } : {}) }
   return view
-}
-
-function checkBridgeEntry (text: string): string {
-  const entry = normalizeBridgeEntry(text)
-  if (entry === null) throw errors.badRequest(`"${String(text)}" is neither a bare JID (user@example.org, no /resource) nor a domain (example.org)`)
-  return entry
-}
-
-/** A Jabber user's message as the XMPP bridge hands it to `sendBridged` / `dmBridged`. */
-export interface BridgedText {
-  /** Chosen by the bridge, deterministic per stanza (8–64 url-safe characters). */
-  id: string
-  text: string
-  /** The sender's bare JID. */
-  jid: string
-  /** The sender's room nickname. */
-  nick?: string
-  replyTo?: string
 }
 
 /**
@@ -1498,3 +1411,5 @@ async function resolvesWithin (p: Promise<unknown>, ms: number): Promise<boolean
     clearTimeout(timer)
   }
 }
+
+export type { BridgedText } from './bridge-service.ts'
