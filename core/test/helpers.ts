@@ -6,19 +6,7 @@ import assert from 'node:assert/strict'
 import { Solidar, MemoryNetwork, MemoryLocalStore, createIdentity } from '../src/index.ts'
 import { SolidarError } from '../src/errors.ts'
 
-/** Polls `fn` until it returns a truthy value, or fails after `timeout` ms with `what`. */
-export async function waitFor<T> (fn: () => Promise<T> | T, what: string, timeout = 30_000): Promise<NonNullable<T>> {
-  const start = Date.now()
-  let last: unknown
-  while (Date.now() - start < timeout) {
-    try {
-      const v = await fn()
-      if (v) return v as NonNullable<T>
-    } catch (err) { last = err }
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-  throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`)
-}
+export { waitFor } from './wait.ts'
 
 /**
  * N Solidar nodes with real corestores in a temp dir (`<dir>/<name>`), connected by an

@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { createIdentity, encodeIdentity } from '@solidar/core'
 import { startNode, runDhtBootstrap } from '../src/runtime.ts'
-import { waitFor } from './helpers/wait.ts'
+import { waitFor } from '@solidar/core/testing/wait'
 import { IDENTITY_FILE } from '../src/home.ts'
 
 
