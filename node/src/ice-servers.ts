@@ -9,7 +9,8 @@
  */
 import { errors } from '@solidar/core/errors'
 
-export interface IceServer { urls: string, username?: string, credential?: string }
+export type { IceServer } from '@solidar/core/local-api-types'
+import type { IceServer } from '@solidar/core/local-api-types'
 
 /** Most servers in one list (a browser tries them all for every connection). */
 export const MAX_ICE_SERVERS = 8

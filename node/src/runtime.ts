@@ -16,12 +16,8 @@ import { startReadOnlyNode } from './read-only-node.ts'
 import { parseLanAddress, type LanAddress } from './lan/addresses.ts'
 import { Teardown } from './teardown.ts'
 
-/** How this node reaches other peers. Nothing beyond 127.0.0.1 is contacted for 'none'. */
-export interface NetworkChoice {
-  mode: 'none' | 'bootstrap' | 'public'
-  /** HOST:PORT entries of a private DHT (mode 'bootstrap'). */
-  bootstrap: string[]
-}
+export type { NetworkChoice } from '@solidar/core/local-api-types'
+import type { NetworkChoice } from '@solidar/core/local-api-types'
 
 /**
  * LAN mode (libp2p). Off unless mDNS is on or an address is given. `listen` and `peers`

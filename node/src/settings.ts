@@ -17,23 +17,8 @@ import type { NetworkChoice } from './runtime.ts'
 /** Most bootstrap nodes accepted in one choice. */
 const MAX_BOOTSTRAP = 16
 
-export interface NodeSettings {
-  name: string
-  /** The name can change only before this device creates or joins a group (others have seen it then). */
-  canRename: boolean
-  network: {
-    /** The network this running node uses. */
-    running: NetworkChoice
-    /** The remembered choice for the next start, or null if none was made. */
-    saved: NetworkChoice | null
-    /** LAN mode (mDNS discovery over libp2p): in this run, and remembered (null: never chosen). */
-    lan: { running: boolean, saved: boolean | null }
-    /** True when the remembered choice differs from the running one: restart `solidar serve`. */
-    restartRequired: boolean
-  }
-  /** STUN/TURN servers for video meetings, with TURN credentials (the API is the user's own); apply at the next join. */
-  meetings: { iceServers: IceServer[] }
-}
+export type { NodeSettings } from '@solidar/core/local-api-types'
+import type { NodeSettings } from '@solidar/core/local-api-types'
 
 export interface SettingsApi {
   get (): Promise<NodeSettings>

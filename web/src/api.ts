@@ -8,6 +8,9 @@ import type {
   CatchUp, GroupSummary, InviteResult, InviteView, MemberView, MessageView, PadExport, PadHistory, PadPresence, PadSummary,
   Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
+import type { IceServer, NetworkChoice, NodeSettings, RepairState } from '@solidar/core/local-api-types'
+
+export type { IceServer, NetworkChoice, NodeSettings, RepairState }
 
 const TOKEN_KEY = 'solidar.token'
 
@@ -52,22 +55,6 @@ export async function request<T> (method: string, path: string, body?: unknown):
   return data as T
 }
 
-export interface NetworkChoice { mode: 'none' | 'bootstrap' | 'public', bootstrap: string[] }
-export interface NodeSettings {
-  name: string
-  canRename: boolean
-  network: {
-    running: NetworkChoice
-    saved: NetworkChoice | null
-    /** LAN mode (mDNS on the local network): in this run, and remembered for the next start (null: never chosen). */
-    lan: { running: boolean, saved: boolean | null }
-    restartRequired: boolean
-  }
-  /** STUN/TURN servers for video meetings (with TURN credentials); used from the next join on. */
-  meetings: { iceServers: IceServer[] }
-}
-/** What `RTCPeerConnection({ iceServers })` takes. */
-export interface IceServer { urls: string, username?: string, credential?: string }
 export interface NodeStatus {
   id: string
   name: string
@@ -77,16 +64,6 @@ export interface NodeStatus {
   leaving: Array<{ id: string, name: string, since: number }>
   /** Present when the node started read-only on a full disk (writable false until space returns). */
   storage?: { writable: boolean, path: string, free: number, needed: number }
-}
-/** The repair offered while the data store is damaged (node/src/repair-session.ts). */
-export interface RepairState {
-  cause: 'damaged' | 'pending'
-  reason: string
-  phase: 'offered' | 'running' | 'incomplete' | 'repaired' | 'finished' | 'failed'
-  networked: boolean
-  damaged: string | null
-  logs: Array<{ id: string, kind: 'group' | 'vault' | 'dm', phase: 'waiting' | 'fetching' | 'done' | 'no-peer' | 'restored', have: number, length: number }>
-  error: string | null
 }
 export interface Verification {
   member: string
