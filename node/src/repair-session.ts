@@ -6,40 +6,12 @@
  * each log's progress. `done` resolves once the store is whole again, and `serve` then starts
  * the node.
  */
-import type { LogRecord } from '@solidar/core'
 import { errors, SolidarError } from '@solidar/core/errors'
 import { lanEnabled, type StartNodeOptions } from './runtime.ts'
 import { repairStore, type RepairReport } from './repair.ts'
 
-/** Why the store needs a repair: it is damaged (it does not open), or an earlier repair waits for peers. */
-export type RepairCause = 'damaged' | 'pending'
-
-export interface RepairLogState {
-  id: string
-  kind: LogRecord['kind']
-  phase: 'waiting' | 'fetching' | 'done' | 'no-peer' | 'restored'
-  /** This device's entries of the log fetched so far, and how many the peers have. */
-  have: number
-  length: number
-}
-
-export interface RepairState {
-  cause: RepairCause
-  /** What is wrong, as the store or the pending repair says it. */
-  reason: string
-  /**
-   * offered: nothing done yet. running: fetching from the peers. incomplete: some logs had no
-   * peer (run again, or finish without them). repaired/finished: the node starts.
-   * failed: the last run stopped with `error`.
-   */
-  phase: 'offered' | 'running' | 'incomplete' | 'repaired' | 'finished' | 'failed'
-  /** False when `serve` runs without any network: a repair needs peers. */
-  networked: boolean
-  /** The folder (in the home) the damaged store was moved to, once it was. */
-  damaged: string | null
-  logs: RepairLogState[]
-  error: string | null
-}
+export type { RepairCause, RepairLogState, RepairState } from '@solidar/core/local-api-types'
+import type { RepairCause, RepairState } from '@solidar/core/local-api-types'
 
 export interface RepairSessionOptions extends Pick<StartNodeOptions, 'home' | 'network' | 'lan'> {
   cause: RepairCause
