@@ -73,12 +73,22 @@ export interface SolidarApi {
   send (group: string, text: string, opts?: { room?: string, replyTo?: string }): Promise<MessageView>
   edit (group: string, id: string, text: string): Promise<MessageView>
   deleteMessage (group: string, id: string): Promise<MessageView>
-  /** Messages in linearized order; `room` undefined means all rooms. */
-  messages (group: string, opts?: { room?: string }): Promise<MessageView[]>
+  /**
+   * One page of messages in linearized order, oldest first: the newest `limit` (default 100,
+   * at most 500) strictly before message `before` (an id; absent: the newest); `room`
+   * undefined means all rooms (history.ts). Fewer than `limit`: the start of the history.
+   */
+  messages (group: string, opts?: { room?: string, before?: string, limit?: number }): Promise<MessageView[]>
+  /**
+   * Marks the group read up to message `id` on this device (a marker that only moves forward);
+   * `listGroups` counts the messages by others after it. Returns the count left.
+   */
+  markRead (group: string, id: string): Promise<{ unread: number }>
   audit (group: string): Promise<AuditEntry[]>
 
   dm (member: string, text: string, opts?: { replyTo?: string }): Promise<MessageView>
-  dmMessages (member: string): Promise<MessageView[]>
+  /** One page of the direct messages with `member`, as `messages` (several conversation logs merged). */
+  dmMessages (member: string, opts?: { before?: string, limit?: number }): Promise<MessageView[]>
   /** Edits one of your own direct messages with `member` (MESSAGE_NOT_FOUND, NOT_PERMITTED). */
   dmEdit (member: string, id: string, text: string): Promise<MessageView>
   /** Deletes one of your own direct messages with `member`; the other side sees it deleted. */

@@ -62,6 +62,11 @@ export interface GroupSummary {
   role: Role | null
   members: number
   /**
+   * Messages by others after this device's read marker (`markRead`), counted over at most the
+   * 1,000 messages after it (read-markers.ts); absent while the log cannot be read.
+   */
+  unread?: number
+  /**
    * Present while the group has not fully reached this device (not admitted yet, or history still
    * arriving): how far it is, from which peers, and whether an admin is online (catch-up.ts).
    */
