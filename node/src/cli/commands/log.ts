@@ -8,6 +8,7 @@ import { CliError, EXIT } from '../errors.ts'
 import { formatMessage, note, print, printJson, printJsonLine } from '../output.ts'
 import { nameMark } from '../name-warnings.ts'
 import { untilSignal } from '../signals.ts'
+import { positiveIntArg } from '../parsers.ts'
 
 interface LogOptions {
   dm?: string
@@ -15,16 +16,23 @@ interface LogOptions {
   json?: boolean
   follow?: boolean
   ids?: boolean
+  limit?: number
+  before?: string
 }
 
 type Target =
   | { kind: 'group', ref: string, room?: string }
   | { kind: 'dm', ref: string }
 
-function messagesPath (target: Target): string {
-  if (target.kind === 'dm') return `/api/dms/${seg(target.ref)}/messages`
-  const query = target.room !== undefined ? `?room=${encodeURIComponent(target.room)}` : ''
-  return `/api/groups/${seg(target.ref)}/messages${query}`
+/** A page of the conversation (the node's default: the newest 100, at most 500 per page). */
+function messagesPath (target: Target, opts: LogOptions): string {
+  const query = new URLSearchParams()
+  if (target.kind === 'group' && target.room !== undefined) query.set('room', target.room)
+  if (opts.before !== undefined) query.set('before', opts.before)
+  if (opts.limit !== undefined) query.set('limit', String(opts.limit))
+  const q = query.size > 0 ? `?${query.toString()}` : ''
+  if (target.kind === 'dm') return `/api/dms/${seg(target.ref)}/messages${q}`
+  return `/api/groups/${seg(target.ref)}/messages${q}`
 }
 
 /** The message an event of the stream (filtered by the node to this conversation) shows, if any. */
@@ -88,7 +96,7 @@ async function follow (client: ApiClient, target: Target, opts: LogOptions): Pro
     const m = matches(event, target)
     if (m !== null) emit(m)
   })
-  const history = await client.get<MessageView[]>(messagesPath(target))
+  const history = await client.get<MessageView[]>(messagesPath(target, opts))
   for (const m of history) emit(m)
   for (const event of buffered) {
     const m = matches(event, target)
@@ -109,10 +117,17 @@ export function registerLog (program: Command): void {
     .argument('[group]', 'group id or unambiguous name')
     .option('--dm <member>', 'show the direct conversation with this member instead')
     .option('--room <room>', 'only this room of the group')
-    .option('--ids', 'put each message\'s id in front (for edit, delete, --reply-to)')
+    .option('--ids', 'put each message\'s id in front (for edit, delete, --reply-to, --before)')
+    .option('-n, --limit <n>', 'show at most this many messages, the newest (default 100, at most 500)', positiveIntArg)
+    .option('--before <id>', 'show the messages before this message id (page back: the id of the oldest one shown)')
     .option('-f, --follow', 'keep running and print new messages as they arrive, until Ctrl+C')
     .option('--json', 'print an array of message objects; with --follow one JSON object per line')
     .addHelpText('after', `
+Shows one page: the newest 100 messages (--limit, at most 500). To read further back,
+give the id of the oldest message shown (--ids or --json) as --before; fewer messages
+than the limit means the start of the conversation is reached. With --follow: the last
+page, then new messages live (--before does not combine with --follow).
+
 Human output: one "[HH:MM] name: text" line per message, marked (edited) or (deleted);
 an author whose name needs a second look is marked [!! KEY CHANGED] or [!! LOOK-ALIKE].
 With --json: an array of {id, author, authorName, room, text, ts, seq, ...} in order.
@@ -122,18 +137,21 @@ then new and changed ones as they arrive.
 Examples:
   $ solidar log "Betriebsrat Nord" --room schichtplan
   $ solidar log --dm Alex --json
-  $ solidar log "Betriebsrat Nord" --follow`)
+  $ solidar log "Betriebsrat Nord" --follow
+  $ solidar log "Betriebsrat Nord" --limit 20 --ids
+  $ solidar log "Betriebsrat Nord" --limit 20 --before Xy3kQ9wLm2Pa`)
     .action(async (group: string | undefined, opts: LogOptions, cmd: Command) => {
       const usage = (message: string): never => cmd.error(`error: ${message}`, { exitCode: EXIT.USAGE, code: 'solidar.usage' })
       if (group === undefined && opts.dm === undefined) usage('name a group, or a member with --dm')
       if (group !== undefined && opts.dm !== undefined) usage('give either a group or --dm MEMBER, not both')
       if (opts.dm !== undefined && opts.room !== undefined) usage('--room applies to groups, not to --dm')
+      if (opts.follow === true && opts.before !== undefined) usage('--before reads older messages; --follow shows the newest and what comes next')
       const target: Target = opts.dm !== undefined
         ? { kind: 'dm', ref: opts.dm }
         : { kind: 'group', ref: group as string, room: opts.room }
       const client = clientOf(cmd)
       if (opts.follow === true) return follow(client, target, opts)
-      const messages = await client.get<MessageView[]>(messagesPath(target))
+      const messages = await client.get<MessageView[]>(messagesPath(target, opts))
       if (opts.json === true) return printJson(messages)
       const marks = await authorMarks(client, target)
       for (const m of messages) print(formatMessage(m, { ids: opts.ids, marks }))
