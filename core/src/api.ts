@@ -2,7 +2,7 @@ import type { GroupSync } from './sync-state.ts'
 import type { CatchUp } from './types.ts'
 import type { TransportInfo } from './transport.ts'
 import type {
-  Role, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
+  Role, BridgeAllowEntry, BridgeRegistration, DmSummary, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
   MessageView, RoomView, SolidarEvent, WhoAmI, AuditEntry
 } from './types.ts'
 import type { VerificationResult, VerifyOptions } from './verification.ts'
@@ -87,6 +87,10 @@ export interface SolidarApi {
   audit (group: string): Promise<AuditEntry[]>
 
   dm (member: string, text: string, opts?: { replyTo?: string }): Promise<MessageView>
+  /** The direct conversations this device holds, with unread counts. */
+  listDms (): Promise<DmSummary[]>
+  /** Marks the conversation with `member` read up to message `id` (as `markRead`). */
+  markDmRead (member: string, id: string): Promise<{ unread: number }>
   /** One page of the direct messages with `member`, as `messages` (several conversation logs merged). */
   dmMessages (member: string, opts?: { before?: string, limit?: number }): Promise<MessageView[]>
   /** Edits one of your own direct messages with `member` (MESSAGE_NOT_FOUND, NOT_PERMITTED). */

@@ -4,7 +4,7 @@
  * The node counts unread messages from the marker, so a client needs no history to show them.
  */
 import { errors } from './errors.ts'
-import { onSnapshot, type PagedLog } from './history.ts'
+import { dmPages, onSnapshot, type PagedLog } from './history.ts'
 import { K, getRecord, rangeRecords, type MessageRecord } from './view.ts'
 import type { LocalStore } from './registry.ts'
 
@@ -71,5 +71,38 @@ export async function countUnread (log: PagedLog, marker: ReadMarker | null, sel
       if (value.author !== self && value.deleted !== true) n++
     }
     return n
+  })
+}
+
+/** One log of a conversation: its key (the marker's name) and its view. */
+export interface MarkedLog { key: string, group: PagedLog }
+
+/** Unread messages of a conversation: the sum over its logs (a DM may have two). */
+export async function unreadOf (markers: ReadMarkers, logs: MarkedLog[], self: string): Promise<number> {
+  let n = 0
+  for (const log of logs) n += await countUnread(log.group, await markers.get(log.key), self)
+  return n
+}
+
+/**
+ * Marks a conversation read up to message `id`: the log holding it up to it, any other log up
+ * to its newest message earlier than it by (ts, id) (the order in which the logs are merged).
+ * MESSAGE_NOT_FOUND when no log holds `id`.
+ */
+export async function markLogsRead (markers: ReadMarkers, logs: MarkedLog[], id: string): Promise<void> {
+  const holding = await Promise.all(logs.map(log => readAt(log.group, id)))
+  if (holding.every(m => m === null)) throw errors.messageNotFound(id)
+  const before = await dmPages(logs.map(l => l.group), { before: id, limit: 1 })
+  for (const [i, log] of logs.entries()) {
+    const mark = holding[i] ?? before[i][0] ?? null
+    if (mark !== null) await markers.advance(log.key, { id: mark.id, seq: mark.seq })
+  }
+}
+
+async function readAt (log: PagedLog, id: string): Promise<MessageRecord | null> {
+  return onSnapshot(log, async (bee) => {
+    const seq = await getRecord<number>(bee, K.messageId(id))
+    const rec = seq === null ? null : await getRecord<MessageRecord>(bee, K.message(seq))
+    return rec !== null && rec.id === id ? rec : null
   })
 }

@@ -42,10 +42,10 @@ import { ownPostRecord } from './consistent-read.ts'
 import { catchUpState, type CatchUp } from './catch-up.ts'
 import { resolveOne } from './resolve.ts'
 import { checkBefore, dmPages, readPage, pageLimit, type PageOptions } from './history.ts'
-import { ReadMarkers, countUnread } from './read-markers.ts'
+import { ReadMarkers, countUnread, markLogsRead, unreadOf } from './read-markers.ts'
 import { LEAVE_DELIVERY_MS, deliveredSoon, waitForDelivery } from './delivery.ts'
 import type {
-  AuditEntry, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
+  AuditEntry, BridgeAllowEntry, BridgeRegistration, DmSummary, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
   MessageView, Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
 import { ROLES } from './types.ts'
@@ -989,6 +989,24 @@ export class Solidar implements SolidarApi {
 
   async dmDelete (ref: string, id: string): Promise<MessageView> {
     return this.#deleteIn(await this.#dmLogOf(ref, id), id)
+  }
+
+  /** The direct conversations this device holds, by peer, with their unread counts (read-markers.ts). */
+  async listDms (): Promise<DmSummary[]> {
+    const peers = new Set([...this.#logs.values()].filter(l => l.record.kind === 'dm').map(l => l.record.peer!))
+    const out: DmSummary[] = []
+    for (const peer of peers) {
+      const logs = this.#dmLogs(peer)
+      const name = (await logs[0].group.member(peer))?.name ?? ''
+      out.push({ member: z32OfHex(peer), name, unread: await unreadOf(this.#read, logs.map(l => ({ key: l.record.key, group: l.group })), this.#self) })
+    }
+    return out
+  }
+
+  async markDmRead (ref: string, id: string): Promise<{ unread: number }> {
+    const logs = this.#dmLogs(await this.#resolveMember(ref)).map(l => ({ key: l.record.key, group: l.group }))
+    await markLogsRead(this.#read, logs, checkBefore(id) ?? '')
+    return { unread: await unreadOf(this.#read, logs, this.#self) }
   }
 
   async dmMessages (ref: string, opts: Omit<PageOptions, 'room'> = {}): Promise<MessageView[]> {

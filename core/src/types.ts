@@ -56,6 +56,14 @@ export interface MemberView {
   lookAlike?: MemberId[]
 }
 
+/** A direct conversation this device holds: the peer, its name as the conversation shows it, and the messages unread. */
+export interface DmSummary {
+  member: MemberId
+  name: string
+  /** Messages by the peer after this device's read marker (`markDmRead`), as for groups. */
+  unread: number
+}
+
 export interface GroupSummary {
   id: GroupId
   name: string

@@ -85,6 +85,15 @@ test('DM history pages, and unread counts from a read marker', async (t) => {
   await failure(alice.dmMessages(bobId, { before: 'AAAAAAAAAAAAAAAA' }), 'MESSAGE_NOT_FOUND')
   await failure(alice.dmMessages(bobId, { limit: 0 }), 'BAD_REQUEST')
 
+  // DM unread: the peer's messages after this device's marker for the conversation.
+  const dmUnread = async () => (await alice.listDms()).find(d => d.member === bobId)
+  assert.deepEqual(await dmUnread(), { member: bobId, name: 'bob', unread: 3 }, 'bob wrote d1, d3, d5')
+  assert.deepEqual(await alice.markDmRead(bobId, full[full.length - 1].id), { unread: 0 })
+  const later = await bob.dm(aliceId, 'd7')
+  await waitFor(async () => (await dmUnread())?.unread === 1, 'bob\'s new DM counts')
+  assert.deepEqual(await alice.markDmRead('bob', later.id), { unread: 0 }, 'the peer may be named')
+  await failure(alice.markDmRead(bobId, 'AAAAAAAAAAAAAAAA'), 'MESSAGE_NOT_FOUND')
+
   // Unread: messages by others after the marker; own messages never count.
   const unread = async () => (await alice.listGroups()).find(x => x.id === g)!.unread
   const fromBob: MessageView[] = []

@@ -84,6 +84,11 @@ export function registerRoutes (app: FastifyInstance, api: SolidarApi): void {
   app.get<{ Params: GroupParams }>('/api/groups/:group/audit', { schema: { params: s.groupParams } },
     async (req) => api.audit(req.params.group))
 
+  // The direct conversations this node holds, with their unread counts; marking read as for groups.
+  app.get('/api/dms', async () => api.listDms())
+  app.post<{ Params: MemberParams, Body: { id: string } }>('/api/dms/:member/read',
+    { schema: { params: s.memberParams, body: s.markReadBody } },
+    async (req) => api.markDmRead(req.params.member, req.body.id))
   app.get<{ Params: MemberParams, Querystring: Page }>('/api/dms/:member/messages',
     { schema: { params: s.memberParams, querystring: s.dmMessagesQuery } },
     async (req) => api.dmMessages(req.params.member, { before: req.query.before, limit: limitOf(req.query) }))
