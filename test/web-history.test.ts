@@ -2,7 +2,8 @@
  * Bounded reads in the web app (issue 17 item 6), real nodes and real Chromium: the unread badge
  * is the node's count (the app fetches no history at load: 105 unread is more than a page it
  * could have counted), a chat opens on the newest page, "Load earlier messages" (by keyboard)
- * fetches the page before, and viewing the chat moves the node's read marker.
+ * fetches the page before, and viewing the chat moves the node's read marker; the same for a
+ * direct conversation, which the navigation lists from the node with its count.
  *
  * Needs the built app (web/dist): `npm test` builds it first; alone: `npm run build`.
  */
@@ -87,6 +88,18 @@ describe('web app: paged history and unread counts from the node', { timeout: 24
     assert.ok(await start.evaluate((el) => el === document.activeElement), 'focus moves to the note that replaces the button')
     assert.equal(reads.length, 2)
     assert.match(reads[1], new RegExp(`before=[A-Za-z0-9_-]+&limit=${PAGE}`))
+
+    // A direct conversation: listed by the node with its count, read when viewed.
+    for (const text of ['dm 1', 'dm 2']) {
+      const r = await bob.api({ method: 'POST', path: `/api/dms/${node.id}/messages`, body: { text } })
+      assert.equal(r.status, 201, r.text)
+    }
+    const conversation = nav.getByRole('link', { name: /bob/ })
+    await conversation.getByLabel('2 unread').waitFor({ timeout: 30_000 })
+    await conversation.click()
+    await log.getByText('dm 2', { exact: true }).waitFor()
+    const dmUnread = async (): Promise<number | undefined> => (await node.apiList<{ member: string, unread: number }>('/api/dms')).find((d) => d.member === bob.id)?.unread
+    await waitFor(async () => (await dmUnread()) === 0, { timeout: 15_000, interval: 100, what: 'viewing the conversation to mark it read on the node' })
     assert.deepEqual(alice.problems, [], 'no console errors or foreign requests')
   })
 })

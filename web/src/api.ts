@@ -5,7 +5,7 @@
  * token. The event WebSocket carries it as `?token=` (browsers cannot set headers there).
  */
 import type {
-  CatchUp, GroupSummary, InviteResult, InviteView, MemberView, MessageView, PadExport, PadHistory, PadPresence, PadSummary,
+  CatchUp, GroupSummary, InviteResult, InviteView, MemberView, MessageView, PadExport, PadHistory, PadPresence, PadSummary, DmSummary,
   Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
 
@@ -144,6 +144,9 @@ export const api = {
   send: (group: string, text: string, opts: { room?: string, replyTo?: string }) => request<MessageView>('POST', `${g(group)}/messages`, { text, ...opts }),
   edit: (group: string, id: string, text: string) => request<MessageView>('PATCH', `${g(group)}/messages/${enc(id)}`, { text }),
   remove: (group: string, id: string) => request<MessageView>('DELETE', `${g(group)}/messages/${enc(id)}`),
+  /** The direct conversations the node holds, with unread counts. */
+  dms: () => request<DmSummary[]>('GET', '/api/dms'),
+  markDmRead: (member: string, id: string) => request<{ unread: number }>('POST', `/api/dms/${enc(member)}/read`, { id }),
   dmMessages: (member: string, page: Page = {}) => request<MessageView[]>('GET', `/api/dms/${enc(member)}/messages${pageQuery(page)}`),
   dm: (member: string, text: string, replyTo?: string) => request<MessageView>('POST', `/api/dms/${enc(member)}/messages`, { text, ...(replyTo !== undefined ? { replyTo } : {}) }),
   dmEdit: (member: string, id: string, text: string) => request<MessageView>('PATCH', `/api/dms/${enc(member)}/messages/${enc(id)}`, { text }),

@@ -34,36 +34,55 @@ export interface AppContext {
 }
 
 /**
- * Unread messages per group as the node counts them (`unread` in GET /api/groups, from this
- * device's read marker); the open chat counts none. No history is fetched for this.
+ * Unread messages per group and per direct conversation as the node counts them (`unread` in
+ * GET /api/groups and GET /api/dms, from this device's read markers); the open chat counts
+ * none. No history is fetched for this. The node's conversations join the navigation.
  */
-function useUnread (me: WhoAmI | null, groups: GroupSummary[], route: Route, reloadGroups: () => Promise<void>) {
-  const open = route.view === 'chat' ? route.group : null
+function useUnread (me: WhoAmI | null, groups: GroupSummary[], route: Route, reloadGroups: () => Promise<void>, addDm: AppContext['addDm']) {
+  const open = route.view === 'chat' ? route.group : route.view === 'dm' ? route.member : null
+  const [dmCounts, setDmCounts] = useState<Record<string, number>>({})
+  const reloadDms = useCallback(async () => {
+    const list = await api.dms()
+    for (const d of list) addDm(d.member, d.name === '' ? null : d.name)
+    setDmCounts(Object.fromEntries(list.map((d) => [d.member, d.unread])))
+  }, [])
 
   // A message from someone else changes a count: ask the node again, once for a burst.
   useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | null = null
-    const stop = onEvent((e) => {
-      if (e.type !== 'message' || me === null || e.message.author === me.id || timer !== null) return
-      timer = setTimeout(() => {
-        timer = null
-        void reloadGroups().catch(() => {}) // the counts shown stay; the next event or reconnect reloads them
+    if (me === null) return
+    const reload = { groups: reloadGroups, dms: reloadDms }
+    const timers: Partial<Record<keyof typeof reload, ReturnType<typeof setTimeout>>> = {}
+    const later = (what: keyof typeof reload): void => {
+      if (timers[what] !== undefined) return
+      timers[what] = setTimeout(() => {
+        delete timers[what]
+        void reload[what]().catch(() => {}) // the counts shown stay; the next event or reconnect reloads them
       }, UNREAD_RELOAD_MS)
+    }
+    void reloadDms().catch(() => {}) // no counts for conversations until the next event or reconnect
+    const stopEvents = onEvent((e) => {
+      if (e.type === 'message' && e.message.author !== me.id) later('groups')
+      if (e.type === 'dm' && e.message.author !== me.id) later('dms')
     })
-    return () => { stop(); if (timer !== null) clearTimeout(timer) }
+    const stopConn = onConnection((up) => { if (up) later('dms') })
+    return () => { stopEvents(); stopConn(); for (const t of Object.values(timers)) clearTimeout(t) }
   }, [me])
 
+  // A failed mark leaves the node's marker where it was: the chat marks again with its next message.
   const markRead = useCallback((group: string, id: string) => {
-    // A failed mark leaves the node's marker where it was: the chat marks again with its next message.
     api.markRead(group, id).then(() => reloadGroups(), () => {})
+  }, [])
+  const markDmRead = useCallback((member: string, id: string) => {
+    api.markDmRead(member, id).then(() => reloadDms(), () => {})
   }, [])
 
   const unread = useMemo(() => {
     const out: Record<string, number> = {}
     for (const g of groups) out[g.id] = g.id === open ? 0 : (g.unread ?? 0)
+    for (const [member, n] of Object.entries(dmCounts)) out[member] = member === open ? 0 : n
     return out
-  }, [groups, open])
-  return { unread, markRead }
+  }, [groups, dmCounts, open])
+  return { unread, markRead, markDmRead }
 }
 
 export function App () {
@@ -122,7 +141,7 @@ export function App () {
 
   useEffect(() => { setMenuOpen(false) }, [route])
 
-  const { unread, markRead } = useUnread(me, groups, route, reloadGroups)
+  const { unread, markRead, markDmRead } = useUnread(me, groups, route, reloadGroups, addDm)
   const activeGroup = 'group' in route ? route.group : null
 
   if (repair) return <RepairView />
@@ -165,7 +184,14 @@ export function App () {
         {Object.keys(dms).length > 0 ? <h2>{t('nav.dms')}</h2> : null}
         <ul class="groups">
           {Object.entries(dms).map(([id, name]) => (
-            <li><a href={href('dm', id)} aria-current={route.view === 'dm' && route.member === id ? 'page' : undefined}>{name}</a></li>
+            <li>
+              <a href={href('dm', id)} aria-current={route.view === 'dm' && route.member === id ? 'page' : undefined}>
+                <span class="gname">{name}</span>
+                {(unread[id] ?? 0) > 0
+                  ? <span class="badge" aria-label={t('nav.unread', { count: unread[id] })}>{unread[id]}</span>
+                  : null}
+              </a>
+            </li>
           ))}
         </ul>
         <p><a href="#/network">{t('nav.network')}</a></p>
@@ -175,20 +201,20 @@ export function App () {
         {readOnly !== null
           ? <p class="notice" role="alert" data-testid="read-only">{t('app.readOnly', { path: readOnly.path, needed: String(Math.ceil(readOnly.needed / 1048576)) })}</p>
           : null}
-        {renderView(route, ctx, markRead)}
+        {renderView(route, ctx, markRead, markDmRead)}
       </main>
     </div>
   )
 }
 
-function renderView (route: Route, ctx: AppContext, markRead: (group: string, id: string) => void) {
+function renderView (route: Route, ctx: AppContext, markRead: (group: string, id: string) => void, markDmRead: (member: string, id: string) => void) {
   switch (route.view) {
     case 'onboarding': return <Onboarding ctx={ctx} />
     case 'new-group': return <NewGroup ctx={ctx} />
     case 'join': return <JoinGroup ctx={ctx} />
     case 'network': return <Network ctx={ctx} />
-    case 'chat': return <Chat key={`${route.group}/${route.room}`} ctx={ctx} group={route.group} room={route.room} markRead={markRead} />
-    case 'dm': return <Chat key={`dm/${route.member}`} ctx={ctx} dm={route.member} />
+    case 'chat': return <Chat key={`${route.group}/${route.room}`} ctx={ctx} group={route.group} room={route.room} markRead={(id) => markRead(route.group, id)} />
+    case 'dm': return <Chat key={`dm/${route.member}`} ctx={ctx} dm={route.member} markRead={(id) => markDmRead(route.member, id)} />
     case 'members': return <Members key={route.group} ctx={ctx} group={route.group} />
     case 'invite': return <Invite key={route.group} ctx={ctx} group={route.group} />
     case 'pads': return <PadList key={route.group} ctx={ctx} group={route.group} />

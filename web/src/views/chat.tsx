@@ -3,7 +3,7 @@
  * (upserts by id: new, edited, deleted); replies, edits and deletes of one's own messages.
  * Enter sends, Shift+Enter starts a new line. History comes a page at a time: the newest
  * PAGE_SIZE messages, then "Load earlier messages" fetches the page before the oldest shown.
- * A group chat tells the node what was read (its newest message), which keeps the unread counts.
+ * The chat tells the node what was read (its newest message), which keeps the unread counts.
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { PAGE_SIZE, api, onConnection, onEvent } from '../api.ts'
@@ -20,8 +20,8 @@ interface Props {
   group?: string
   room?: string
   dm?: string
-  /** Tells the node the group is read up to this message. */
-  markRead?: (group: string, id: string) => void
+  /** Tells the node the chat is read up to this message. */
+  markRead?: (id: string) => void
 }
 
 /** An earlier page in front of the messages shown (those shown win: they may be newer versions). */
@@ -134,9 +134,9 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
     if (keepScroll.current) keepScroll.current = false
     else bottom.current?.scrollIntoView({ block: 'end' })
     const newest = messages[messages.length - 1]
-    if (group !== undefined && markRead !== undefined && newest !== undefined && marked.current !== newest.id) {
+    if (markRead !== undefined && newest !== undefined && marked.current !== newest.id) {
       marked.current = newest.id
-      markRead(group, newest.id)
+      markRead(newest.id)
     }
     if (dm !== undefined) {
       const theirs = messages.find((m) => m.author === dm)
