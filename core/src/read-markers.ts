@@ -34,13 +34,22 @@ export class ReadMarkers {
     return (await this.#load()).get(logKey) ?? null
   }
 
-  /** Moves the marker of a log to `marker` unless it already stands at a later message. */
+  /**
+   * Moves the marker of a log to `marker` unless it already stands at a later message; saved to
+   * `read.json` when the disk takes it (see below).
+   */
   async advance (logKey: string, marker: ReadMarker): Promise<void> {
     const markers = await this.#load()
     const now = markers.get(logKey)
     if (now !== undefined && now.seq >= marker.seq) return
     markers.set(logKey, marker)
-    await this.#local.write(FILE, JSON.stringify({ version: 1, read: Object.fromEntries(markers) }))
+    try {
+      await this.#local.write(FILE, JSON.stringify({ version: 1, read: Object.fromEntries(markers) }))
+    } catch {
+      // A disk that is full or read-only: the marker holds in memory and is saved with the next
+      // one. A read marker is a convenience of this device, never a reason to refuse reading;
+      // lost, its messages count as unread again.
+    }
   }
 }
 
