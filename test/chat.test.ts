@@ -194,7 +194,7 @@ describe('chat between three daemons', { timeout: 240_000 }, () => {
           assert.equal(r.status, 201, r.text)
         }))
       }
-      const total = (await alice.apiList<LogEntry>(`/api/groups/${g.id}/messages`)).length
+      const total = (await alice.history(`/api/groups/${g.id}/messages`)).length
       assert.ok(total >= 150, `alice has ${total} messages`)
       const code = await alice.ok(['invite', g.id])
       const r = await dave.run(['join', code, '--timeout', '60s'], { timeout: 180_000 })
@@ -205,7 +205,7 @@ describe('chat between three daemons', { timeout: 240_000 }, () => {
       assert.ok(done, `join reports the history complete:\n${r.stderr}`)
       assert.equal(Number(done[1].replace(/,/g, '')), total, 'the count join reports')
       // Right away, without waiting: dave's node holds every message.
-      assert.equal((await dave.apiList<LogEntry>(`/api/groups/${g.id}/messages`)).length, total)
+      assert.equal((await dave.history(`/api/groups/${g.id}/messages`)).length, total)
       const status = await dave.json<{ groups: Array<{ id: string, sync: { state: string, missing: number, unapplied: number } }> }>(['status'])
       const mine = status.groups.find((x) => x.id === g.id)
       assert.deepEqual(mine && { state: mine.sync.state, missing: mine.sync.missing, unapplied: mine.sync.unapplied }, { state: 'synced', missing: 0, unapplied: 0 })

@@ -48,7 +48,7 @@ describe('a burst of concurrent sends between two daemons', { timeout: 600_000 }
 
     for (const node of [alice, bob]) {
       const list = await waitFor(async () => {
-        const l = await node.apiList<{ id: string, text: string, author: string }>(`/api/groups/${encodeURIComponent(group.id)}/messages`)
+        const l = await node.history<{ id: string, text: string, author: string }>(`/api/groups/${encodeURIComponent(group.id)}/messages`)
         return l.length >= sends.length ? l : null
       }, { timeout: 180_000, interval: 500, what: `${node.name} holds all ${sends.length} messages` })
       const byId = new Map(list.map(m => [m.id, m]))

@@ -2,7 +2,7 @@ import type { GroupSync } from './sync-state.ts'
 import type { CatchUp, UpgradeRequiredInfo } from './types.ts'
 import type { TransportInfo } from './transport.ts'
 import type {
-  Role, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
+  Role, BridgeAllowEntry, BridgeRegistration, DmSummary, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
   MessageView, RoomView, SolidarEvent, WhoAmI, AuditEntry
 } from './types.ts'
 import type { VerificationResult, VerifyOptions } from './verification.ts'
@@ -73,12 +73,26 @@ export interface SolidarApi {
   send (group: string, text: string, opts?: { room?: string, replyTo?: string }): Promise<MessageView>
   edit (group: string, id: string, text: string): Promise<MessageView>
   deleteMessage (group: string, id: string): Promise<MessageView>
-  /** Messages in linearized order; `room` undefined means all rooms. */
-  messages (group: string, opts?: { room?: string }): Promise<MessageView[]>
+  /**
+   * One page of messages in linearized order, oldest first: the newest `limit` (default 100,
+   * at most 500) strictly before message `before` (an id; absent: the newest); `room`
+   * undefined means all rooms (history.ts). Fewer than `limit`: the start of the history.
+   */
+  messages (group: string, opts?: { room?: string, before?: string, limit?: number }): Promise<MessageView[]>
+  /**
+   * Marks the group read up to message `id` on this device (a marker that only moves forward);
+   * `listGroups` counts the messages by others after it. Returns the count left.
+   */
+  markRead (group: string, id: string): Promise<{ unread: number }>
   audit (group: string): Promise<AuditEntry[]>
 
   dm (member: string, text: string, opts?: { replyTo?: string }): Promise<MessageView>
-  dmMessages (member: string): Promise<MessageView[]>
+  /** The direct conversations this device holds, with unread counts. */
+  listDms (): Promise<DmSummary[]>
+  /** Marks the conversation with `member` read up to message `id` (as `markRead`). */
+  markDmRead (member: string, id: string): Promise<{ unread: number }>
+  /** One page of the direct messages with `member`, as `messages` (several conversation logs merged). */
+  dmMessages (member: string, opts?: { before?: string, limit?: number }): Promise<MessageView[]>
   /** Edits one of your own direct messages with `member` (MESSAGE_NOT_FOUND, NOT_PERMITTED). */
   dmEdit (member: string, id: string, text: string): Promise<MessageView>
   /** Deletes one of your own direct messages with `member`; the other side sees it deleted. */

@@ -305,7 +305,7 @@ export class Group extends EventEmitter {
   async audit (afterN = 0): Promise<AuditRecord[]> { return collect(rangeRecords<AuditRecord>(this.view, 'a!', { gt: K.audit(afterN) })) }
   async auditCount (): Promise<number> { return (await getRecord<number>(this.view, K.counter('audit'))) ?? 0 }
 
-  /** Messages in linearized order, optionally of one room and/or after a seq. */
+  /** Every message in linearized order, optionally of one room and/or after a seq (tests; reads for users are paged: history.ts). */
   async messages ({ room, afterSeq = 0 }: { room?: string, afterSeq?: number } = {}): Promise<MessageRecord[]> {
     const out: MessageRecord[] = []
     if (room === undefined) {

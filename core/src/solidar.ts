@@ -40,9 +40,11 @@ import { groupSync } from './sync-state.ts'
 import { ownPostRecord } from './consistent-read.ts'
 import { catchUpState, type CatchUp } from './catch-up.ts'
 import { resolveOne } from './resolve.ts'
+import { checkBefore, dmPages, readPage, pageLimit, type PageOptions } from './history.ts'
+import { ReadMarkers, countUnread, markLogsRead, unreadOf } from './read-markers.ts'
 import { LEAVE_DELIVERY_MS, deliveredSoon, waitForDelivery } from './delivery.ts'
 import type {
-  AuditEntry, BridgeAllowEntry, BridgeRegistration, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
+  AuditEntry, BridgeAllowEntry, BridgeRegistration, DmSummary, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
   MessageView, Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
 import { ROLES } from './types.ts'
@@ -96,6 +98,7 @@ export class Solidar implements SolidarApi {
   readonly meetings: Meetings
   #registry: Registry
   #verification: VerificationStore
+  #read: ReadMarkers
   #logs = new Map<string, OpenLog>()
   #pairing = new Pairing()
   #wakeup = new Wakeup()
@@ -120,6 +123,7 @@ export class Solidar implements SolidarApi {
     this.transport = opts.transport
     this.#registry = new Registry(opts.local)
     this.#verification = new VerificationStore(opts.local, { now: opts.now })
+    this.#read = new ReadMarkers(opts.local)
     this.#now = opts.now ?? Date.now
     this.#onIdentityChange = opts.onIdentityChange ?? (async () => {})
     this.#durable = opts.durable
@@ -509,7 +513,8 @@ export class Solidar implements SolidarApi {
       const members = await log.group.members()
       const me = members.find(m => m.id === this.#self)
       const catchUp = await this.#catchUp(log)
-      out.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', role: me?.role ?? null, members: members.length, ...(catchUp ? { catchUp } : {}), ...upgradeOf(log.group) })
+      const unread = await countUnread(log.group, await this.#read.get(log.record.key), this.#self)
+      out.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', role: me?.role ?? null, members: members.length, unread, ...(catchUp ? { catchUp } : {}), ...upgradeOf(log.group) })
     }
     return out
   }
@@ -899,11 +904,21 @@ export class Solidar implements SolidarApi {
     return rec
   }
 
-  async messages (ref: string, opts: { room?: string } = {}): Promise<MessageView[]> {
+  async messages (ref: string, opts: PageOptions = {}): Promise<MessageView[]> {
     const log = await this.#resolveGroup(ref)
     if (opts.room !== undefined && !(await log.group.room(opts.room))) throw errors.roomNotFound(opts.room)
+    const page = await readPage(log.group, opts) // history.ts
+    if (page === null) throw errors.messageNotFound(String(opts.before))
     const view = await this.#reader(log)
-    return (await log.group.messages({ room: opts.room })).map(view)
+    return page.messages.map(view)
+  }
+
+  async markRead (ref: string, id: string): Promise<{ unread: number }> {
+    const log = await this.#resolveGroup(ref)
+    const rec = await log.group.messageById(checkBefore(id) ?? '')
+    if (!rec) throw errors.messageNotFound(id)
+    await this.#read.advance(log.record.key, { id: rec.id, seq: rec.seq })
+    return { unread: await countUnread(log.group, await this.#read.get(log.record.key), this.#self) }
   }
 
   // ---------------------------------------------------------------- direct messages
@@ -993,14 +1008,31 @@ export class Solidar implements SolidarApi {
     return this.#deleteIn(await this.#dmLogOf(ref, id), id)
   }
 
-  async dmMessages (ref: string): Promise<MessageView[]> {
-    const peer = await this.#resolveMember(ref)
-    const logs: MessageView[][] = []
-    for (const log of this.#dmLogs(peer)) {
-      const view = await this.#reader(log)
-      logs.push((await log.group.messages()).map(view))
+  /** The direct conversations this device holds, by peer, with their unread counts (read-markers.ts). */
+  async listDms (): Promise<DmSummary[]> {
+    const peers = new Set([...this.#logs.values()].filter(l => l.record.kind === 'dm').map(l => l.record.peer!))
+    const out: DmSummary[] = []
+    for (const peer of peers) {
+      const logs = this.#dmLogs(peer)
+      const name = (await logs[0].group.member(peer))?.name ?? ''
+      out.push({ member: z32OfHex(peer), name, unread: await unreadOf(this.#read, logs.map(l => ({ key: l.record.key, group: l.group })), this.#self) })
     }
-    return mergeLogs(logs)
+    return out
+  }
+
+  async markDmRead (ref: string, id: string): Promise<{ unread: number }> {
+    const logs = this.#dmLogs(await this.#resolveMember(ref)).map(l => ({ key: l.record.key, group: l.group }))
+    await markLogsRead(this.#read, logs, checkBefore(id) ?? '')
+    return { unread: await unreadOf(this.#read, logs, this.#self) }
+  }
+
+  async dmMessages (ref: string, opts: Omit<PageOptions, 'room'> = {}): Promise<MessageView[]> {
+    const peer = await this.#resolveMember(ref)
+    const logs = this.#dmLogs(peer)
+    const pages = await dmPages(logs.map(l => l.group), opts) // history.ts
+    const views: MessageView[][] = []
+    for (const [i, log] of logs.entries()) views.push(pages[i].map(await this.#reader(log)))
+    return mergeLogs(views).slice(-pageLimit(opts.limit))
   }
 
   // ---------------------------------------------------------------- XMPP bridge (bridge-service.ts)

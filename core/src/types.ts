@@ -56,11 +56,24 @@ export interface MemberView {
   lookAlike?: MemberId[]
 }
 
+/** A direct conversation this device holds: the peer, its name as the conversation shows it, and the messages unread. */
+export interface DmSummary {
+  member: MemberId
+  name: string
+  /** Messages by the peer after this device's read marker (`markDmRead`), as for groups. */
+  unread: number
+}
+
 export interface GroupSummary {
   id: GroupId
   name: string
   role: Role | null
   members: number
+  /**
+   * Messages by others after this device's read marker (`markRead`), counted over at most the
+   * 1,000 messages after it (read-markers.ts); absent while the log cannot be read.
+   */
+  unread?: number
   /**
    * Present while the group has not fully reached this device (not admitted yet, or history still
    * arriving): how far it is, from which peers, and whether an admin is online (catch-up.ts).

@@ -107,6 +107,8 @@ export interface Bee {
   get (key: string): Promise<{ key: string, value: Buffer } | null>
   batch (): { put (key: string, value: Buffer): Promise<void>, del (key: string): Promise<void>, flush (): Promise<void> }
   createReadStream (range: { gt?: string, gte?: string, lt?: string, lte?: string, reverse?: boolean, limit?: number }): AsyncIterable<{ key: string, value: Buffer }>
+  /** The view as it is now, unchanged by later writes or reorders (close it after use). */
+  snapshot? (): Bee & { close (): Promise<void> }
 }
 
 export async function getRecord<T> (bee: Bee, key: string): Promise<T | null> {
@@ -114,11 +116,12 @@ export async function getRecord<T> (bee: Bee, key: string): Promise<T | null> {
   return node ? decode(node.value) as T : null
 }
 
-export async function * rangeRecords<T> (bee: Bee, prefix: string, opts: { gt?: string, reverse?: boolean, limit?: number } = {}): AsyncIterable<{ key: string, value: T }> {
+/** Records under `prefix`, after `gt` and before `lt` if given (both keys under `prefix`). */
+export async function * rangeRecords<T> (bee: Bee, prefix: string, opts: { gt?: string, lt?: string, reverse?: boolean, limit?: number } = {}): AsyncIterable<{ key: string, value: T }> {
   // Keys compare as UTF-8 bytes: `prefix + '\uffff'` would stop before keys with characters beyond
   // U+FFFF (valid in room names). The end bound is the prefix with its last (ASCII) character + 1.
   const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
-  const range = { gt: opts.gt ?? prefix, lt: end, reverse: opts.reverse, limit: opts.limit }
+  const range = { gt: opts.gt ?? prefix, lt: opts.lt ?? end, reverse: opts.reverse, limit: opts.limit }
   for await (const node of bee.createReadStream(range)) yield { key: node.key, value: decode(node.value) as T }
 }
 

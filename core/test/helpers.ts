@@ -3,7 +3,8 @@ import os from 'node:os'
 import path from 'node:path'
 import Corestore from 'corestore'
 import assert from 'node:assert/strict'
-import { Solidar, MemoryNetwork, MemoryLocalStore, createIdentity } from '../src/index.ts'
+import { Solidar, MemoryNetwork, MemoryLocalStore, createIdentity, MAX_PAGE } from '../src/index.ts'
+import type { MessageView } from '../src/types.ts'
 import { SolidarError } from '../src/errors.ts'
 
 export { waitFor } from './wait.ts'
@@ -32,6 +33,18 @@ export async function makeNodes (names: string[], t: { after: (fn: () => Promise
     await fs.rm(dir, { recursive: true, force: true })
   })
   return { nodes, network, dir, locals }
+}
+
+/** Every message of a group, oldest first, read page by page (`messages` answers one page of at most MAX_PAGE). */
+export async function allMessages (node: Solidar, group: string): Promise<MessageView[]> {
+  const pages: MessageView[][] = []
+  let before: string | undefined
+  for (;;) {
+    const page = await node.messages(group, { before, limit: MAX_PAGE })
+    pages.unshift(page)
+    if (page.length < MAX_PAGE) return pages.flat()
+    before = page[0].id
+  }
 }
 
 /** A small seeded PRNG (mulberry32), so fuzz and convergence runs are reproducible. */

@@ -168,7 +168,7 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
       const group = JSON.parse((await run(['--home', h, 'group', 'create', 'Betriebsrat Nord', '--json'])).stdout)
       assert.deepEqual(Object.keys(group).sort(), ['id', 'name'])
       const list = JSON.parse((await run(['--home', h, 'group', 'list', '--json'])).stdout)
-      assert.deepEqual(list, [{ id: group.id, name: 'Betriebsrat Nord', role: 'admin', members: 1 }])
+      assert.deepEqual(list, [{ id: group.id, name: 'Betriebsrat Nord', role: 'admin', members: 1, unread: 0 }])
 
       const sent = await run(['--home', h, 'send', 'Betriebsrat Nord', 'Hallo \u001b[31mzusammen', '--json'])
       assert.equal(sent.code, 0, sent.stderr)
@@ -198,6 +198,35 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
         assert.equal(JSON.parse(line).text, 'live by name')
       } finally {
         assert.equal(await byName.stop('SIGINT'), 0)
+      }
+      // One page: the newest --limit messages, older ones --before the oldest shown.
+      const texts = (out: string): string[] => JSON.parse(out).map((m: { text: string }) => m.text)
+      const lastTwo = await run(['--home', h, 'log', group.id, '--limit', '2', '--json'])
+      assert.equal(lastTwo.code, 0, lastTwo.stderr)
+      assert.deepEqual(texts(lastTwo.stdout), ['live', 'live by name'])
+      const earlier = await run(['--home', h, 'log', group.id, '--limit', '2', '--before', JSON.parse(lastTwo.stdout)[0].id, '--json'])
+      assert.deepEqual(texts(earlier.stdout).map((x) => x.slice(0, 5)), ['Hallo'], 'fewer than the limit: the start')
+      const all = await run(['--home', h, 'log', group.id, '--all', '--json'])
+      assert.deepEqual(texts(all.stdout).slice(1), ['live', 'live by name'], '--all: every page')
+      assert.equal((await run(['--home', h, 'log', group.id, '--all', '--limit', '2'])).code, 64)
+      const humanPage = await run(['--home', h, 'log', group.id, '-n', '1'])
+      assert.match(humanPage.stdout, /^\[\d\d:\d\d\] .+: live by name\n$/)
+      const zero = await run(['--home', h, 'log', group.id, '--limit', '0'])
+      assert.equal(zero.code, 64, 'a usage error')
+      assert.match(zero.stderr, /whole number of 1 or more/)
+      const tooMany = await run(['--home', h, 'log', group.id, '--limit', '501'])
+      assert.equal(tooMany.code, 1)
+      assert.match(tooMany.stderr, /limit must be a whole number from 1 to 500/)
+      const followBefore = await run(['--home', h, 'log', group.id, '--follow', '--before', message.id])
+      assert.equal(followBefore.code, 64, followBefore.stderr)
+      const lastPage = new LongRunning(['--home', h, 'log', group.id, '--follow', '--limit', '1', '--json'])
+      try {
+        await lastPage.waitFor(/"text":"live by name"/)
+        await run(['--home', h, 'send', group.id, 'after the page'])
+        await lastPage.waitFor(/"text":"after the page"/)
+        assert.deepEqual(lastPage.stdout.trim().split('\n').map((l) => JSON.parse(l).text), ['live by name', 'after the page'], 'the last page, then live')
+      } finally {
+        assert.equal(await lastPage.stop('SIGINT'), 0)
       }
       const nowhere = await run(['--home', h, 'log', 'no-such-group', '--follow'])
       assert.equal(nowhere.code, 1)

@@ -11,7 +11,7 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import pino from 'pino'
-import { makeNodes, waitFor } from '@solidar/core/testing/helpers'
+import { allMessages, makeNodes, waitFor } from '@solidar/core/testing/helpers'
 import { startApiServer } from '../src/api/server.ts'
 import { raw } from './helpers/http.ts'
 
@@ -52,8 +52,8 @@ test(`a burst of concurrent sends (2 × ${PER_MEMBER}) answers each request with
 
   // Once both hold every message, each id resolves to its request's text, on both nodes.
   for (const node of [alice, bob]) {
-    await waitFor(async () => (await node.messages(group)).length === sends.length, `${node.label} holds all ${sends.length} messages`, 120_000)
-    const byId = new Map((await node.messages(group)).map(m => [m.id as string, m]))
+    await waitFor(async () => (await allMessages(node, group)).length === sends.length, `${node.label} holds all ${sends.length} messages`, 120_000)
+    const byId = new Map((await allMessages(node, group)).map(m => [m.id as string, m]))
     for (const [i, s] of sends.entries()) {
       const m = byId.get(ids[i])
       assert.equal(m?.text, s.text, `${node.label}: id of "${s.text}"`)

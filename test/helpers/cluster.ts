@@ -140,14 +140,30 @@ export class SolidarNode {
     return apiRequest({ ...req, port: this.port, token: req.token === undefined ? this.token : req.token })
   }
 
-  /** `log GROUP --json [--room ROOM]`. */
+  /** `log GROUP --all --json [--room ROOM]`: the whole history. */
   log (group: string, opts: { room?: string } = {}): Promise<LogEntry[]> {
-    return this.json<LogEntry[]>(['log', group, ...(opts.room !== undefined ? ['--room', opts.room] : [])])
+    return this.json<LogEntry[]>(['log', group, '--all', ...(opts.room !== undefined ? ['--room', opts.room] : [])])
   }
 
-  /** `log --dm MEMBER --json`. */
+  /** `log --dm MEMBER --all --json`. */
   dmLog (member: string): Promise<LogEntry[]> {
-    return this.json<LogEntry[]>(['log', '--dm', member])
+    return this.json<LogEntry[]>(['log', '--dm', member, '--all'])
+  }
+
+  /**
+   * The whole history at a messages path of the API (`/api/groups/G/messages[?room=R]`,
+   * `/api/dms/M/messages`), read page by page (the API answers one page, at most 500).
+   */
+  async history<T extends { id: string } = LogEntry> (messagesPath: string): Promise<T[]> {
+    const pages: T[][] = []
+    let before: string | undefined
+    for (;;) {
+      const sep = messagesPath.includes('?') ? '&' : '?'
+      const page = await this.apiList<T>(`${messagesPath}${sep}limit=500${before !== undefined ? `&before=${encodeURIComponent(before)}` : ''}`)
+      pages.unshift(page)
+      if (page.length < 500) return pages.flat()
+      before = page[0].id
+    }
   }
 
   async send (group: string, text: string, opts: { room?: string } = {}): Promise<LogEntry> {
@@ -171,7 +187,7 @@ export class SolidarNode {
     const what = `${this.name} to see ${ids.length} messages in ${group}${opts.room !== undefined ? ` room ${opts.room}` : ''}`
     try {
       await waitFor(async () => {
-        last = await this.apiList<LogEntry>(`/api/groups/${encodeURIComponent(group)}/messages${query}`)
+        last = await this.history(`/api/groups/${encodeURIComponent(group)}/messages${query}`)
         const have = new Set(last.map((m) => m.id))
         return ids.every((id) => have.has(id))
       }, { timeout: opts.timeout ?? 45_000, interval: 150, what })
@@ -285,7 +301,7 @@ export class Cluster {
     let last: LogEntry[][] = []
     try {
       await waitFor(async () => {
-        last = await Promise.all(nodes.map((n) => n.apiList<LogEntry>(`/api/groups/${encodeURIComponent(group)}/messages`)))
+        last = await Promise.all(nodes.map((n) => n.history(`/api/groups/${encodeURIComponent(group)}/messages`)))
         if (!last.every((log) => ids.every((id) => log.some((m) => m.id === id)))) return false
         return last.every((log) => order(log) === order(last[0]))
       }, {

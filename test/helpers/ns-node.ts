@@ -37,7 +37,7 @@ export class NsNode {
   }
 
   status (): Promise<any> { return this.json(['status']) }
-  log (group: string): Promise<LogEntry[]> { return this.json<LogEntry[]>(['log', group]) }
+  log (group: string): Promise<LogEntry[]> { return this.json<LogEntry[]>(['log', group, '--all']) }
 
   async waitForLog (group: string, ids: string[], timeout = 60_000): Promise<LogEntry[]> {
     let last: LogEntry[] = []

@@ -113,7 +113,7 @@ export async function runPartitionSchedule<N extends ScheduleNode> (opts: Schedu
   let logs: LogEntry[][] = []
   try {
     await waitFor(async () => {
-      logs = await Promise.all(nodes.map((n) => n.json<LogEntry[]>(['log', group])))
+      logs = await Promise.all(nodes.map((n) => n.json<LogEntry[]>(['log', group, '--all'])))
       const order = logs.map((log) => log.map((m) => m.id).join(','))
       return logs.every((log) => acked.chat.every((id) => log.some((m) => m.id === id))) && order.every((o) => o === order[0])
     }, { timeout: opts.convergeMs ?? 150_000, interval: 1000, what: 'all three to hold every acknowledged message in one order after the final heal' })

@@ -5,7 +5,7 @@
  * token. The event WebSocket carries it as `?token=` (browsers cannot set headers there).
  */
 import type {
-  CatchUp, GroupSummary, InviteResult, InviteView, MemberView, MessageView, PadExport, PadHistory, PadPresence, PadSummary,
+  CatchUp, GroupSummary, InviteResult, InviteView, MemberView, MessageView, PadExport, PadHistory, PadPresence, PadSummary, DmSummary,
   Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
 import type { IceServer, NetworkChoice, NodeSettings, RepairState } from '@solidar/core/local-api-types'
@@ -76,6 +76,20 @@ export interface Verification {
 const g = (group: string): string => `/api/groups/${enc(group)}`
 const p = (group: string, pad: string): string => `${g(group)}/pads/${enc(pad)}`
 
+/** A page of history (see the node's GET …/messages). */
+export interface Page { before?: string, limit?: number }
+/** How many messages the chat loads at a time: the node's default page. */
+export const PAGE_SIZE = 100
+
+function pageQuery (q: Page & { room?: string }): string {
+  const params = new URLSearchParams()
+  if (q.room !== undefined) params.set('room', q.room)
+  if (q.before !== undefined) params.set('before', q.before)
+  if (q.limit !== undefined) params.set('limit', String(q.limit))
+  const text = params.toString()
+  return text === '' ? '' : `?${text}`
+}
+
 export const api = {
   whoami: () => request<WhoAmI>('GET', '/api/whoami'),
   repairState: () => request<RepairState>('GET', '/api/repair'),
@@ -100,11 +114,17 @@ export const api = {
   revokeInvite: (group: string, invite: string) => request<InviteView>('POST', `${g(group)}/invites/revoke`, { invite }),
   join: (code: string) => request<{ id: string, name: string, writable: boolean }>('POST', '/api/join', { code: code.trim(), timeoutMs: 120_000 }),
 
-  messages: (group: string, room?: string) => request<MessageView[]>('GET', `${g(group)}/messages${room !== undefined ? `?room=${enc(room)}` : ''}`),
+  /** A page of history, oldest first: the newest `limit` before message `before` (fewer than `limit`: the start). */
+  messages: (group: string, room?: string, page: Page = {}) => request<MessageView[]>('GET', `${g(group)}/messages${pageQuery({ room, ...page })}`),
+  /** Marks the group read up to message `id` on the node; answers how many stay unread. */
+  markRead: (group: string, id: string) => request<{ unread: number }>('POST', `${g(group)}/read`, { id }),
   send: (group: string, text: string, opts: { room?: string, replyTo?: string }) => request<MessageView>('POST', `${g(group)}/messages`, { text, ...opts }),
   edit: (group: string, id: string, text: string) => request<MessageView>('PATCH', `${g(group)}/messages/${enc(id)}`, { text }),
   remove: (group: string, id: string) => request<MessageView>('DELETE', `${g(group)}/messages/${enc(id)}`),
-  dmMessages: (member: string) => request<MessageView[]>('GET', `/api/dms/${enc(member)}/messages`),
+  /** The direct conversations the node holds, with unread counts. */
+  dms: () => request<DmSummary[]>('GET', '/api/dms'),
+  markDmRead: (member: string, id: string) => request<{ unread: number }>('POST', `/api/dms/${enc(member)}/read`, { id }),
+  dmMessages: (member: string, page: Page = {}) => request<MessageView[]>('GET', `/api/dms/${enc(member)}/messages${pageQuery(page)}`),
   dm: (member: string, text: string, replyTo?: string) => request<MessageView>('POST', `/api/dms/${enc(member)}/messages`, { text, ...(replyTo !== undefined ? { replyTo } : {}) }),
   dmEdit: (member: string, id: string, text: string) => request<MessageView>('PATCH', `/api/dms/${enc(member)}/messages/${enc(id)}`, { text }),
   dmDelete: (member: string, id: string) => request<MessageView>('DELETE', `/api/dms/${enc(member)}/messages/${enc(id)}`),

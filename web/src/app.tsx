@@ -5,7 +5,7 @@ import { LANGUAGES, currentLanguage, setLanguage, useT } from './i18n.ts'
 import type { Language } from './i18n.ts'
 import { go, href, useRoute } from './route.ts'
 import type { Route } from './route.ts'
-import type { GroupSummary, MessageView, WhoAmI } from './types.ts'
+import type { GroupSummary, WhoAmI } from './types.ts'
 import { ErrorBox } from './ui.tsx'
 import { Onboarding, ONBOARDED_KEY } from './views/onboarding.tsx'
 import { Chat } from './views/chat.tsx'
@@ -16,7 +16,8 @@ import { Network } from './views/network.tsx'
 import { MeetingPage } from './views/meeting.tsx'
 import { RepairView } from './views/repair.tsx'
 
-const SEEN_KEY = 'solidar.seen'
+/** How long a burst of new messages is gathered before the unread counts are asked for again. */
+const UNREAD_RELOAD_MS = 250
 const DMS_KEY = 'solidar.dms'
 
 function loadJson<T> (key: string, fallback: T): T {
@@ -32,46 +33,56 @@ export interface AppContext {
   addDm: (member: string, name: string | null) => void
 }
 
-/** Unread messages: per group the newest seq this browser showed, and the messages it knows of. */
-function useUnread (me: WhoAmI | null, groups: GroupSummary[], route: Route) {
-  const [seen, setSeen] = useState<Record<string, number>>(() => loadJson(SEEN_KEY, {}))
-  const [known, setKnown] = useState<Record<string, Record<string, number>>>({})
-  const open = route.view === 'chat' ? route.group : null
+/**
+ * Unread messages per group and per direct conversation as the node counts them (`unread` in
+ * GET /api/groups and GET /api/dms, from this device's read markers); the open chat counts
+ * none. No history is fetched for this. The node's conversations join the navigation.
+ */
+function useUnread (me: WhoAmI | null, groups: GroupSummary[], route: Route, reloadGroups: () => Promise<void>, addDm: AppContext['addDm']) {
+  const open = route.view === 'chat' ? route.group : route.view === 'dm' ? route.member : null
+  const [dmCounts, setDmCounts] = useState<Record<string, number>>({})
+  const reloadDms = useCallback(async () => {
+    const list = await api.dms()
+    for (const d of list) addDm(d.member, d.name === '' ? null : d.name)
+    setDmCounts(Object.fromEntries(list.map((d) => [d.member, d.unread])))
+  }, [])
 
+  // A message from someone else changes a count: ask the node again, once for a burst.
   useEffect(() => {
     if (me === null) return
-    let live = true
-    Promise.all(groups.map(async (g) => [g.id, await api.messages(g.id).catch(() => [] as MessageView[])] as const)).then((all) => {
-      if (!live) return
-      const next: Record<string, Record<string, number>> = {}
-      for (const [id, list] of all) next[id] = Object.fromEntries(list.filter((m) => m.author !== me.id && !m.deleted).map((m) => [m.id, m.seq]))
-      setKnown(next)
+    const reload = { groups: reloadGroups, dms: reloadDms }
+    const timers: Partial<Record<keyof typeof reload, ReturnType<typeof setTimeout>>> = {}
+    const later = (what: keyof typeof reload): void => {
+      if (timers[what] !== undefined) return
+      timers[what] = setTimeout(() => {
+        delete timers[what]
+        void reload[what]().catch(() => {}) // the counts shown stay; the next event or reconnect reloads them
+      }, UNREAD_RELOAD_MS)
+    }
+    void reloadDms().catch(() => {}) // no counts for conversations until the next event or reconnect
+    const stopEvents = onEvent((e) => {
+      if (e.type === 'message' && e.message.author !== me.id) later('groups')
+      if (e.type === 'dm' && e.message.author !== me.id) later('dms')
     })
-    return () => { live = false }
-  }, [me, groups.map((g) => g.id).join()])
+    const stopConn = onConnection((up) => { if (up) later('dms') })
+    return () => { stopEvents(); stopConn(); for (const t of Object.values(timers)) clearTimeout(t) }
+  }, [me])
 
-  useEffect(() => onEvent((e) => {
-    if (e.type !== 'message' || me === null || e.message.author === me.id) return
-    setKnown((k) => ({ ...k, [e.group]: { ...(k[e.group] ?? {}), [e.message.id]: e.message.seq } }))
-  }), [me])
-
-  const markSeen = useCallback((group: string, seq: number) => {
-    setSeen((s) => {
-      if ((s[group] ?? 0) >= seq) return s
-      const next = { ...s, [group]: seq }
-      localStorage.setItem(SEEN_KEY, JSON.stringify(next))
-      return next
-    })
+  // A failed mark leaves the node's marker where it was: the chat marks again with its next message.
+  const markRead = useCallback((group: string, id: string) => {
+    api.markRead(group, id).then(() => reloadGroups(), () => {})
+  }, [])
+  const markDmRead = useCallback((member: string, id: string) => {
+    api.markDmRead(member, id).then(() => reloadDms(), () => {})
   }, [])
 
   const unread = useMemo(() => {
     const out: Record<string, number> = {}
-    for (const [group, ids] of Object.entries(known)) {
-      out[group] = group === open ? 0 : Object.values(ids).filter((seq) => seq > (seen[group] ?? 0)).length
-    }
+    for (const g of groups) out[g.id] = g.id === open ? 0 : (g.unread ?? 0)
+    for (const [member, n] of Object.entries(dmCounts)) out[member] = member === open ? 0 : n
     return out
-  }, [known, seen, open])
-  return { unread, markSeen }
+  }, [groups, dmCounts, open])
+  return { unread, markRead, markDmRead }
 }
 
 export function App () {
@@ -130,7 +141,7 @@ export function App () {
 
   useEffect(() => { setMenuOpen(false) }, [route])
 
-  const { unread, markSeen } = useUnread(me, groups, route)
+  const { unread, markRead, markDmRead } = useUnread(me, groups, route, reloadGroups, addDm)
   const activeGroup = 'group' in route ? route.group : null
 
   if (repair) return <RepairView />
@@ -173,7 +184,14 @@ export function App () {
         {Object.keys(dms).length > 0 ? <h2>{t('nav.dms')}</h2> : null}
         <ul class="groups">
           {Object.entries(dms).map(([id, name]) => (
-            <li><a href={href('dm', id)} aria-current={route.view === 'dm' && route.member === id ? 'page' : undefined}>{name}</a></li>
+            <li>
+              <a href={href('dm', id)} aria-current={route.view === 'dm' && route.member === id ? 'page' : undefined}>
+                <span class="gname">{name}</span>
+                {(unread[id] ?? 0) > 0
+                  ? <span class="badge" aria-label={t('nav.unread', { count: unread[id] })}>{unread[id]}</span>
+                  : null}
+              </a>
+            </li>
           ))}
         </ul>
         <p><a href="#/network">{t('nav.network')}</a></p>
@@ -183,20 +201,20 @@ export function App () {
         {readOnly !== null
           ? <p class="notice" role="alert" data-testid="read-only">{t('app.readOnly', { path: readOnly.path, needed: String(Math.ceil(readOnly.needed / 1048576)) })}</p>
           : null}
-        {renderView(route, ctx, markSeen)}
+        {renderView(route, ctx, markRead, markDmRead)}
       </main>
     </div>
   )
 }
 
-function renderView (route: Route, ctx: AppContext, markSeen: (group: string, seq: number) => void) {
+function renderView (route: Route, ctx: AppContext, markRead: (group: string, id: string) => void, markDmRead: (member: string, id: string) => void) {
   switch (route.view) {
     case 'onboarding': return <Onboarding ctx={ctx} />
     case 'new-group': return <NewGroup ctx={ctx} />
     case 'join': return <JoinGroup ctx={ctx} />
     case 'network': return <Network ctx={ctx} />
-    case 'chat': return <Chat key={`${route.group}/${route.room}`} ctx={ctx} group={route.group} room={route.room} markSeen={markSeen} />
-    case 'dm': return <Chat key={`dm/${route.member}`} ctx={ctx} dm={route.member} markSeen={markSeen} />
+    case 'chat': return <Chat key={`${route.group}/${route.room}`} ctx={ctx} group={route.group} room={route.room} markRead={(id) => markRead(route.group, id)} />
+    case 'dm': return <Chat key={`dm/${route.member}`} ctx={ctx} dm={route.member} markRead={(id) => markDmRead(route.member, id)} />
     case 'members': return <Members key={route.group} ctx={ctx} group={route.group} />
     case 'invite': return <Invite key={route.group} ctx={ctx} group={route.group} />
     case 'pads': return <PadList key={route.group} ctx={ctx} group={route.group} />

@@ -10,6 +10,8 @@ type GroupParams = { group: string }
 type MessageParams = { group: string, id: string }
 type MemberParams = { member: string }
 type DmMessageParams = { member: string, id: string }
+type Page = { before?: string, limit?: string }
+const limitOf = (q: Page): number | undefined => q.limit === undefined ? undefined : Number(q.limit)
 
 /** An AbortSignal that fires when the client goes away before the response is sent. */
 function clientGone (request: FastifyRequest, reply: FastifyReply): AbortSignal {
@@ -57,9 +59,15 @@ export function registerRoutes (app: FastifyInstance, api: SolidarApi): void {
       return api.join(req.body.code, { timeoutMs: req.body.timeoutMs, signal })
     })
 
-  app.get<{ Params: GroupParams, Querystring: { room?: string } }>('/api/groups/:group/messages',
+  // A page of history, oldest first: the newest `limit` (default 100, at most 500) before message
+  // `before`. Fewer than `limit` messages: the start of the history is reached.
+  app.get<{ Params: GroupParams, Querystring: Page & { room?: string } }>('/api/groups/:group/messages',
     { schema: { params: s.groupParams, querystring: s.messagesQuery } },
-    async (req) => api.messages(req.params.group, { room: req.query.room }))
+    async (req) => api.messages(req.params.group, { room: req.query.room, before: req.query.before, limit: limitOf(req.query) }))
+  // The group is read up to message `id` on this node (the marker only moves forward); answers {unread}.
+  app.post<{ Params: GroupParams, Body: { id: string } }>('/api/groups/:group/read',
+    { schema: { params: s.groupParams, body: s.markReadBody } },
+    async (req) => api.markRead(req.params.group, req.body.id))
   app.post<{ Params: GroupParams, Body: { text: string, room?: string, replyTo?: string } }>('/api/groups/:group/messages',
     { schema: { params: s.groupParams, body: s.sendBody } },
     async (req, reply) => {
@@ -76,8 +84,14 @@ export function registerRoutes (app: FastifyInstance, api: SolidarApi): void {
   app.get<{ Params: GroupParams }>('/api/groups/:group/audit', { schema: { params: s.groupParams } },
     async (req) => api.audit(req.params.group))
 
-  app.get<{ Params: MemberParams }>('/api/dms/:member/messages', { schema: { params: s.memberParams } },
-    async (req) => api.dmMessages(req.params.member))
+  // The direct conversations this node holds, with their unread counts; marking read as for groups.
+  app.get('/api/dms', async () => api.listDms())
+  app.post<{ Params: MemberParams, Body: { id: string } }>('/api/dms/:member/read',
+    { schema: { params: s.memberParams, body: s.markReadBody } },
+    async (req) => api.markDmRead(req.params.member, req.body.id))
+  app.get<{ Params: MemberParams, Querystring: Page }>('/api/dms/:member/messages',
+    { schema: { params: s.memberParams, querystring: s.dmMessagesQuery } },
+    async (req) => api.dmMessages(req.params.member, { before: req.query.before, limit: limitOf(req.query) }))
   app.post<{ Params: MemberParams, Body: { text: string, replyTo?: string } }>('/api/dms/:member/messages',
     { schema: { params: s.memberParams, body: s.dmBody } },
     async (req, reply) => reply.code(201).send(await api.dm(req.params.member, req.body.text, { replyTo: req.body.replyTo })))

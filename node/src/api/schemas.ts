@@ -41,5 +41,14 @@ export const joinBody = object({
 export const sendBody = object({ text, room: name, replyTo: ref }, ['text'])
 export const editBody = object({ text }, ['text'])
 export const dmBody = object({ text, replyTo: ref }, ['text'])
-export const messagesQuery = object({ room: name })
+/** A message id (commands.ts `isMessageId`). */
+const messageId = { type: 'string', pattern: '^[A-Za-z0-9_-]{8,64}$' } as const
+/**
+ * A page of history (core/src/history.ts): before a message id, at most `limit` messages. Query
+ * values are strings (no coercion): `limit` is digits here, and core refuses it beyond MAX_PAGE.
+ */
+const page = { before: messageId, limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' } } as const
+export const messagesQuery = object({ room: name, ...page })
+export const dmMessagesQuery = object(page)
+export const markReadBody = object({ id: messageId }, ['id'])
 export const verificationBody = object({ mark: { type: 'boolean' } }, ['mark'])

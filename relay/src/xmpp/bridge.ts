@@ -22,7 +22,7 @@
  */
 import crypto from 'node:crypto'
 import xmppComponent from '@xmpp/component'
-import { bridgeAllows, bridgedMessageId, isSolidarError, nameMatches, normalizeBareJid, type MemberView, type MessageView, type Solidar, type SolidarEvent } from '@solidar/core'
+import { bridgeAllows, bridgedMessageId, isSolidarError, MAX_PAGE, nameMatches, normalizeBareJid, type MemberView, type MessageView, type Solidar, type SolidarEvent } from '@solidar/core'
 import { BridgeState, type Occupant } from './state.ts'
 import { membersNeedingIds, nickHolder } from './nicks.ts'
 import {
@@ -274,7 +274,8 @@ class XmppBridge implements RunningBridge {
     if (m.author === this.#self || m.deleted || m.unreadable || m.editedTs !== undefined || this.#state.wasForwarded(m.id) || m.ts < this.#state.since) return false
     if (this.#xmpp === null) return false
     let to: string | null = null
-    if (m.replyTo !== undefined) to = (await this.#solidar.dmMessages(peer)).find(x => x.id === m.replyTo)?.bridged?.jid ?? null
+    // The replied-to message among the newest MAX_PAGE (500) of the conversation (reads are paged).
+    if (m.replyTo !== undefined) to = (await this.#solidar.dmMessages(peer, { limit: MAX_PAGE })).find(x => x.id === m.replyTo)?.bridged?.jid ?? null
     to ??= this.#state.replyTo.get(peer) ?? null
     this.#state.markForwarded([m.id])
     if (to === null || !(await this.#solidar.bridgeAllowed(this.#group.id, to))) {
@@ -294,10 +295,10 @@ class XmppBridge implements RunningBridge {
     await this.#refreshMembers(true)
     let sent = 0
     for (const room of this.#rooms) {
-      for (const m of (await this.#solidar.messages(this.#group.id, { room })).slice(-CATCHUP_WINDOW)) if (await this.#forwardRoomMessage(m)) sent++
+      for (const m of (await this.#solidar.messages(this.#group.id, { room, limit: CATCHUP_WINDOW }))) if (await this.#forwardRoomMessage(m)) sent++
     }
     for (const { member } of this.#members.values()) {
-      for (const m of (await this.#solidar.dmMessages(member.id)).slice(-CATCHUP_WINDOW)) if (await this.#forwardDm(member.id, m)) sent++
+      for (const m of (await this.#solidar.dmMessages(member.id, { limit: CATCHUP_WINDOW }))) if (await this.#forwardDm(member.id, m)) sent++
     }
     this.#state.saveSoon()
     if (sent > 0) this.#emit('caught-up', { sent })
@@ -305,8 +306,8 @@ class XmppBridge implements RunningBridge {
 
   async #recentMessages (): Promise<MessageView[]> {
     const out: MessageView[] = []
-    for (const room of this.#rooms) out.push(...(await this.#solidar.messages(this.#group.id, { room })).slice(-CATCHUP_WINDOW))
-    for (const { member } of this.#members.values()) out.push(...(await this.#solidar.dmMessages(member.id)).slice(-CATCHUP_WINDOW))
+    for (const room of this.#rooms) out.push(...(await this.#solidar.messages(this.#group.id, { room, limit: CATCHUP_WINDOW })))
+    for (const { member } of this.#members.values()) out.push(...(await this.#solidar.dmMessages(member.id, { limit: CATCHUP_WINDOW })))
     return out
   }
 
@@ -484,7 +485,7 @@ class XmppBridge implements RunningBridge {
       after = Math.max(after, t)
     }
     if (Number.isNaN(after)) throw new StanzaError('bad-request', 'seconds must be a number')
-    const all = (await this.#solidar.messages(this.#group.id, { room })).filter(m => !m.deleted && !m.unreadable && m.ts > after)
+    const all = (await this.#solidar.messages(this.#group.id, { room, limit: MAX_PAGE })).filter(m => !m.deleted && !m.unreadable && m.ts > after)
     return max === 0 ? [] : all.slice(-max)
   }
 
@@ -549,7 +550,8 @@ class XmppBridge implements RunningBridge {
 
   /** XEP-0424: a Jabber user retracts one of their messages (by the stanza-id the bridge gave it); deleted in Solidar. */
   async #retractInSolidar (stanza: Element, room: string, sender: Occupant, bare: string, id: string): Promise<void> {
-    const target = (await this.#solidar.messages(this.#group.id, { room })).find(m => m.id === id)
+    // Among the room's newest MAX_PAGE (500) messages: reads are paged; older ones are not retracted from XMPP.
+    const target = (await this.#solidar.messages(this.#group.id, { room, limit: MAX_PAGE })).find(m => m.id === id)
     if (!target || target.deleted) throw new StanzaError('item-not-found', `no message ${id} in this room`)
     if (target.author !== this.#self || target.bridged?.jid !== bare) throw new StanzaError('forbidden', 'only the author of a message retracts it')
     await solidarCall(() => this.#solidar.deleteMessage(this.#group.id, id))

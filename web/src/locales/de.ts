@@ -166,6 +166,8 @@ export const de: Record<keyof typeof en, string> = {
   'chat.bridged': '<{{jid}}> über die Jabber-Brücke ({{bridge}})',
   'chat.deleted': 'Nachricht gelöscht',
   'chat.unreadable': 'Auf diesem Gerät nicht lesbar (gesendet, nachdem es die Gruppe verlassen hat)',
+  'chat.loadEarlier': 'Frühere Nachrichten laden',
+  'chat.historyStart': 'Beginn des Gesprächs',
   'chat.replyUnknown': 'Antwort auf eine Nachricht, die hier fehlt',
   'chat.reply': 'Antworten',
   'chat.replyTo': '{{name}} antworten',

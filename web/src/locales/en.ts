@@ -164,6 +164,8 @@ export const en = {
   'chat.bridged': '<{{jid}}> via the Jabber bridge ({{bridge}})',
   'chat.deleted': 'Message deleted',
   'chat.unreadable': 'Not readable on this device (sent after it left the group)',
+  'chat.loadEarlier': 'Load earlier messages',
+  'chat.historyStart': 'Start of the conversation',
   'chat.replyUnknown': 'Reply to a message that is not here',
   'chat.reply': 'Reply',
   'chat.replyTo': 'Reply to {{name}}',

@@ -1,10 +1,12 @@
 /**
  * A chat: a group room (with room tabs) or a DM. Live through `message`/`dm` events
  * (upserts by id: new, edited, deleted); replies, edits and deletes of one's own messages.
- * Enter sends, Shift+Enter starts a new line.
+ * Enter sends, Shift+Enter starts a new line. History comes a page at a time: the newest
+ * PAGE_SIZE messages, then "Load earlier messages" fetches the page before the oldest shown.
+ * The chat tells the node what was read (its newest message), which keeps the unread counts.
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { api, onConnection, onEvent } from '../api.ts'
+import { PAGE_SIZE, api, onConnection, onEvent } from '../api.ts'
 import type { AppContext } from '../app.tsx'
 import { formatTime, useT } from '../i18n.ts'
 import { go, href } from '../route.ts'
@@ -18,7 +20,14 @@ interface Props {
   group?: string
   room?: string
   dm?: string
-  markSeen: (group: string, seq: number) => void
+  /** Tells the node the chat is read up to this message. */
+  markRead?: (id: string) => void
+}
+
+/** An earlier page in front of the messages shown (those shown win: they may be newer versions). */
+function prepend (older: MessageView[], list: MessageView[]): MessageView[] {
+  const shown = new Set(list.map((m) => m.id))
+  return [...older.filter((m) => !shown.has(m.id)), ...list].sort((a, b) => a.seq - b.seq || a.ts - b.ts)
 }
 
 function upsert (list: MessageView[], m: MessageView): MessageView[] {
@@ -44,7 +53,7 @@ async function nameFlags (groups: string[]): Promise<Map<string, NameFlag>> {
   return flags
 }
 
-export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
+export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
   const t = useT()
   const [messages, setMessages] = useState<MessageView[] | null>(null)
   const [rooms, setRooms] = useState<RoomView[]>([])
@@ -55,8 +64,14 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
   const [busy, setBusy] = useState(false)
   const [newRoom, setNewRoom] = useState('')
   const [flags, setFlags] = useState<Map<string, NameFlag>>(new Map())
+  // Whether a page before the oldest message shown may exist (a full page came back), and the state of fetching it.
+  const [more, setMore] = useState(false)
+  const [earlier, setEarlier] = useState<'idle' | 'loading' | 'done'>('idle')
   const input = useRef<HTMLTextAreaElement>(null)
   const bottom = useRef<HTMLDivElement>(null)
+  const start = useRef<HTMLParagraphElement>(null)
+  const keepScroll = useRef(false)
+  const marked = useRef<string | null>(null)
   const groupInfo = group !== undefined ? ctx.groups.find((g) => g.id === group) : undefined
   // A group stopped at a newer Solidar's entry takes no writes (UPGRADE_REQUIRED): it says so below.
   const canWrite = groupInfo?.upgradeRequired === undefined && (dm !== undefined || (groupInfo?.role !== 'observer' && groupInfo?.role !== null))
@@ -68,12 +83,17 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
   const load = async (): Promise<void> => {
     loadFlags()
     try {
-      if (dm !== undefined) setMessages(await api.dmMessages(dm))
-      else {
-        const [list, roomList] = await Promise.all([api.messages(group!, room), api.rooms(group!)])
+      if (dm !== undefined) {
+        const list = await api.dmMessages(dm, { limit: PAGE_SIZE })
         setMessages(list)
+        setMore(list.length === PAGE_SIZE)
+      } else {
+        const [list, roomList] = await Promise.all([api.messages(group!, room, { limit: PAGE_SIZE }), api.rooms(group!)])
+        setMessages(list)
+        setMore(list.length === PAGE_SIZE)
         setRooms(roomList)
       }
+      setEarlier('idle')
       setError(null)
     } catch (err) { setError(err) }
   }
@@ -90,10 +110,35 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
     return () => { stopEvents(); stopConn() }
   }, [group, room, dm])
 
+  const loadEarlier = async (): Promise<void> => {
+    const oldest = messages?.[0]
+    if (oldest === undefined || earlier === 'loading') return
+    setEarlier('loading')
+    try {
+      const page = { before: oldest.id, limit: PAGE_SIZE }
+      const older = dm !== undefined ? await api.dmMessages(dm, page) : await api.messages(group!, room, page)
+      keepScroll.current = true
+      setMessages((l) => prepend(older, l ?? []))
+      setMore(older.length === PAGE_SIZE)
+      setEarlier(older.length === PAGE_SIZE ? 'idle' : 'done')
+    } catch (err) {
+      setEarlier('idle')
+      setError(err)
+    }
+  }
+
+  // Once the start is reached the button goes: keyboard focus moves to the note that replaces it.
+  useEffect(() => { if (earlier === 'done') start.current?.focus() }, [earlier])
+
   useEffect(() => {
     if (messages === null) return
-    bottom.current?.scrollIntoView({ block: 'end' })
-    if (group !== undefined && messages.length > 0) markSeen(group, Math.max(...messages.map((m) => m.seq)))
+    if (keepScroll.current) keepScroll.current = false
+    else bottom.current?.scrollIntoView({ block: 'end' })
+    const newest = messages[messages.length - 1]
+    if (markRead !== undefined && newest !== undefined && marked.current !== newest.id) {
+      marked.current = newest.id
+      markRead(newest.id)
+    }
     if (dm !== undefined) {
       const theirs = messages.find((m) => m.author === dm)
       if (theirs !== undefined) ctx.addDm(dm, theirs.authorName)
@@ -176,6 +221,12 @@ export function Chat ({ ctx, group, room = 'general', dm, markSeen }: Props) {
           )
         : null}
       <ErrorBox error={error} />
+      {messages !== null && more
+        ? <p class="earlier"><button type="button" onClick={() => { void loadEarlier() }} aria-disabled={earlier === 'loading'}>{t('chat.loadEarlier')}</button></p>
+        : null}
+      {messages !== null && earlier === 'done' && !more
+        ? <p class="earlier muted" tabIndex={-1} ref={start}>{t('chat.historyStart')}</p>
+        : null}
       {messages === null
         ? <p role="status">{t('app.loading')}</p>
         : (

@@ -28,7 +28,7 @@ export function registerGroups (program: Command): void {
 
   group.command('list')
     .description('list your groups')
-    .option('--json', 'print [{id, name, role, members, catchUp?, upgradeRequired?}] as JSON (catchUp: while the group has not fully reached this device; upgradeRequired {rules, known}: the group needs a newer Solidar)')
+    .option('--json', 'print [{id, name, role, members, unread, catchUp?, upgradeRequired?}] as JSON (unread: messages by others after the last one read in the web app; catchUp: while the group has not fully reached this device; upgradeRequired {rules, known}: the group needs a newer Solidar)')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const groups = await clientOf(cmd).get<GroupSummary[]>('/api/groups')
       if (opts.json === true) return printJson(groups)

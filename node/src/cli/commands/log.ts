@@ -8,6 +8,7 @@ import { CliError, EXIT } from '../errors.ts'
 import { formatMessage, note, print, printJson, printJsonLine } from '../output.ts'
 import { nameMark } from '../name-warnings.ts'
 import { untilSignal } from '../signals.ts'
+import { positiveIntArg } from '../parsers.ts'
 
 interface LogOptions {
   dm?: string
@@ -15,16 +16,39 @@ interface LogOptions {
   json?: boolean
   follow?: boolean
   ids?: boolean
+  limit?: number
+  before?: string
+  all?: boolean
 }
+
+/** The node's largest page: `--all` reads the history back to the start in pages of this size. */
+const MAX_PAGE = 500
 
 type Target =
   | { kind: 'group', ref: string, room?: string }
   | { kind: 'dm', ref: string }
 
-function messagesPath (target: Target): string {
-  if (target.kind === 'dm') return `/api/dms/${seg(target.ref)}/messages`
-  const query = target.room !== undefined ? `?room=${encodeURIComponent(target.room)}` : ''
-  return `/api/groups/${seg(target.ref)}/messages${query}`
+/** A page of the conversation (the node's default: the newest 100, at most 500 per page). */
+function messagesPath (target: Target, opts: LogOptions): string {
+  const query = new URLSearchParams()
+  if (target.kind === 'group' && target.room !== undefined) query.set('room', target.room)
+  if (opts.before !== undefined) query.set('before', opts.before)
+  if (opts.limit !== undefined) query.set('limit', String(opts.limit))
+  const q = query.size > 0 ? `?${query.toString()}` : ''
+  if (target.kind === 'dm') return `/api/dms/${seg(target.ref)}/messages${q}`
+  return `/api/groups/${seg(target.ref)}/messages${q}`
+}
+
+/** Every message, oldest first: pages of MAX_PAGE, each before the oldest of the last, until one is short. */
+async function wholeHistory (client: ApiClient, target: Target): Promise<MessageView[]> {
+  const pages: MessageView[][] = []
+  let before: string | undefined
+  for (;;) {
+    const page = await client.get<MessageView[]>(messagesPath(target, { before, limit: MAX_PAGE }))
+    pages.unshift(page)
+    if (page.length < MAX_PAGE) return pages.flat()
+    before = page[0].id
+  }
 }
 
 /** The message an event of the stream (filtered by the node to this conversation) shows, if any. */
@@ -88,7 +112,7 @@ async function follow (client: ApiClient, target: Target, opts: LogOptions): Pro
     const m = matches(event, target)
     if (m !== null) emit(m)
   })
-  const history = await client.get<MessageView[]>(messagesPath(target))
+  const history = await client.get<MessageView[]>(messagesPath(target, opts))
   for (const m of history) emit(m)
   for (const event of buffered) {
     const m = matches(event, target)
@@ -111,10 +135,19 @@ export function registerLog (program: Command): void {
     .argument('[group]', 'group id or unambiguous name')
     .option('--dm <member>', 'show the direct conversation with this member instead')
     .option('--room <room>', 'only this room of the group')
-    .option('--ids', 'put each message\'s id in front (for edit, delete, --reply-to)')
+    .option('--ids', 'put each message\'s id in front (for edit, delete, --reply-to, --before)')
+    .option('-n, --limit <n>', 'show at most this many messages, the newest (default 100, at most 500)', positiveIntArg)
+    .option('--before <id>', 'show the messages before this message id (page back: the id of the oldest one shown)')
+    .option('--all', 'show the whole history, read page by page (not with --limit, --before or --follow)')
     .option('-f, --follow', 'keep running and print new messages as they arrive, until Ctrl+C')
     .option('--json', 'print an array of message objects; with --follow one JSON object per line')
     .addHelpText('after', `
+Shows one page: the newest 100 messages (--limit, at most 500). To read further back,
+give the id of the oldest message shown (--ids or --json) as --before; fewer messages
+than the limit means the start of the conversation is reached; --all reads every page.
+With --follow: the last
+page, then new messages live (--before does not combine with --follow).
+
 Human output: one "[HH:MM] name: text" line per message, marked (edited) or (deleted);
 an author whose name needs a second look is marked [!! KEY CHANGED] or [!! LOOK-ALIKE].
 With --json: an array of {id, author, authorName, room, text, ts, seq, ...} in order.
@@ -124,18 +157,22 @@ then new and changed ones as they arrive.
 Examples:
   $ solidar log "Betriebsrat Nord" --room schichtplan
   $ solidar log --dm Alex --json
-  $ solidar log "Betriebsrat Nord" --follow`)
+  $ solidar log "Betriebsrat Nord" --follow
+  $ solidar log "Betriebsrat Nord" --limit 20 --ids
+  $ solidar log "Betriebsrat Nord" --limit 20 --before Xy3kQ9wLm2Pa`)
     .action(async (group: string | undefined, opts: LogOptions, cmd: Command) => {
       const usage = (message: string): never => cmd.error(`error: ${message}`, { exitCode: EXIT.USAGE, code: 'solidar.usage' })
       if (group === undefined && opts.dm === undefined) usage('name a group, or a member with --dm')
       if (group !== undefined && opts.dm !== undefined) usage('give either a group or --dm MEMBER, not both')
       if (opts.dm !== undefined && opts.room !== undefined) usage('--room applies to groups, not to --dm')
+      if (opts.follow === true && opts.before !== undefined) usage('--before reads older messages; --follow shows the newest and what comes next')
+      if (opts.all === true && (opts.limit !== undefined || opts.before !== undefined || opts.follow === true)) usage('--all reads every page: leave out --limit, --before and --follow')
       const target: Target = opts.dm !== undefined
         ? { kind: 'dm', ref: opts.dm }
         : { kind: 'group', ref: group as string, room: opts.room }
       const client = clientOf(cmd)
       if (opts.follow === true) return follow(client, target, opts)
-      const messages = await client.get<MessageView[]>(messagesPath(target))
+      const messages = opts.all === true ? await wholeHistory(client, target) : await client.get<MessageView[]>(messagesPath(target, opts))
       if (opts.json === true) return printJson(messages)
       const marks = await authorMarks(client, target)
       for (const m of messages) print(formatMessage(m, { ids: opts.ids, marks }))
