@@ -676,8 +676,10 @@ export class Solidar implements SolidarApi {
 
   async #forgetLog (log: OpenLog): Promise<void> {
     if (this.#logs.get(log.record.key) !== log) return
-    await this.#closeLog(log)
+    // logs.json first: once this node no longer lists the log (status, groups), it is gone from
+    // disk too (the other order left a window in which a restart brought the group back).
     await this.#registry.remove(log.record.key)
+    await this.#closeLog(log)
     this.#events.emit({ type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
   }
 
