@@ -196,14 +196,14 @@ describe('hostile peers and a hostile local client', { timeout: LONG ? 900_000 :
       '/api/groups/:g/pads/:x/updates', '/api/groups/:g/pads/:x/presence', '/api/groups/:g/present', '/api/groups/:g/meetings',
       '/api/groups/:g/meetings/:x', '/api/groups/:g/meetings/:x/participants/:x', '/api/groups/:g/meetings/:x/signal', '/api/meetings/config',
       '/api/groups/:g/mirrors', '/api/groups/:g/bridge/allowlist', '/api/groups/:g/bridge/allowlist/:x', '/api/groups/:g/bridge/members', '/api/groups/:g/bridge/members/:x', '/api/devices', '/api/devices/link',
-      '/api/devices/add', '/api/settings', '/api/events', '/', '/index.html', '/assets/:x', '/:x', '/:x/:x/:x']
+      '/api/devices/add', '/api/settings', '/api/events', '/api/dms', '/api/groups/:g/read', '/api/dms/:x/read', '/', '/index.html', '/assets/:x', '/:x', '/:x/:x/:x']
     // Changes that would end the test's own setup (leaving, removing bob, revoking devices) are left out.
     const excluded = (method: string, p: string) => method === 'DELETE' && /\/members\/|\/devices\//.test(p) || /\/leave$/.test(p)
     const request = fc.record({
       method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
       template: fc.constantFrom(...templates),
       segs: fc.array(segment, { minLength: 4, maxLength: 4 }),
-      query: fc.oneof(fc.constant(''), fc.constantFrom('?room=general', '?format=html', '?at=3', '?archived=true', '?format=%00', '?at=99999999999999'), fc.string({ maxLength: 40 }).map((s) => `?${encodeURIComponent(s)}=${encodeURIComponent(s)}`)),
+      query: fc.oneof(fc.constant(''), fc.constantFrom('?room=general', '?format=html', '?at=3', '?archived=true', '?format=%00', '?at=99999999999999', '?limit=0', '?limit=501', '?limit=-1', '?before=%00', '?before=x&limit=5', '?group=nope', '?dm=x&group=y'), fc.string({ maxLength: 40 }).map((s) => `?${encodeURIComponent(s)}=${encodeURIComponent(s)}`)),
       body: fc.oneof(fc.constant(undefined), fc.anything({ maxDepth: 3 }).map((v) => { try { return JSON.stringify(v) ?? 'null' } catch { return '{}' } }),
         fc.record({ text: fc.string({ maxLength: 50 }), name: fc.string({ maxLength: 50 }), code: fc.string({ maxLength: 80 }), role: fc.string(), update: fc.base64String({ maxLength: 200 }), state: fc.anything({ maxDepth: 2 }), timeoutMs: fc.integer({ min: 0, max: 3000 }), expiresMs: fc.integer() }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
         fc.string({ maxLength: 200 })),
