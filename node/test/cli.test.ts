@@ -169,6 +169,9 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
       assert.deepEqual(Object.keys(group).sort(), ['id', 'name'])
       const list = JSON.parse((await run(['--home', h, 'group', 'list', '--json'])).stdout)
       assert.deepEqual(list, [{ id: group.id, name: 'Betriebsrat Nord', role: 'admin', members: 1, unread: 0 }])
+      const table = (await run(['--home', h, 'group', 'list'])).stdout
+      assert.match(table, /^NAME +ROLE +MEMBERS +UNREAD +ID\n/, 'the table has an unread column')
+      assert.match(table, new RegExp(`Betriebsrat Nord +admin +1 +- +${group.id}`), 'nothing unread shows as -')
 
       const sent = await run(['--home', h, 'send', 'Betriebsrat Nord', 'Hallo \u001b[31mzusammen', '--json'])
       assert.equal(sent.code, 0, sent.stderr)

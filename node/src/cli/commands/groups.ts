@@ -33,7 +33,7 @@ export function registerGroups (program: Command): void {
       const groups = await clientOf(cmd).get<GroupSummary[]>('/api/groups')
       if (opts.json === true) return printJson(groups)
       if (groups.length === 0) return print('You are in no group yet: create one with `solidar group create NAME` or join with `solidar join CODE`.')
-      printTable(['NAME', 'ROLE', 'MEMBERS', 'ID'], groups.map((g) => [g.name, g.role ?? '-', String(g.members), g.id]))
+      printTable(['NAME', 'ROLE', 'MEMBERS', 'UNREAD', 'ID'], groups.map((g) => [g.name, g.role ?? '-', String(g.members), g.unread ? String(g.unread) : '-', g.id]))
       for (const g of groups) {
         if (g.upgradeRequired !== undefined) print(`${sanitize(g.name)}: this group needs a newer Solidar (it follows format rules ${g.upgradeRequired.rules}; this one knows up to ${g.upgradeRequired.known}): what came before reads, writing does not`)
         if (g.catchUp !== undefined) print(`${sanitize(g.name)}: ${g.catchUp.stage === 'admission' ? 'not admitted yet' : 'catching up'}: ${sanitize(describeCatchUp(g.catchUp))}`)
