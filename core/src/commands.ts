@@ -8,6 +8,7 @@ import { isSealed, type Sealed } from './content.ts'
 import type { Role } from './types.ts'
 import { MAX_JID, MAX_NICK, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
 import { MAX_RULES } from './rules.ts'
+import { EPOCH_KEY_ID_BYTES } from './keys.ts'
 
 export const PROTOCOL_VERSION = 1
 export const MAX_TEXT_LENGTH = 16_000
@@ -38,7 +39,8 @@ export interface GroupCreate { t: 'group/create', kind: LogKind, name: string, m
 /** Admins: the log follows apply rules `rules` from here on (rules.ts); only ever raised. */
 export interface GroupRules { t: 'group/rules', rules: number, ts: number }
 /** An epoch key sealed to one member (see content.ts and keys.ts). */
-export interface EpochBox { e: number, box: Buffer }
+/** `id` (rules 3, keys.ts `epochKeyId`) names the key inside the box: which key of epoch `e` it is. */
+export interface EpochBox { e: number, box: Buffer, id?: Buffer }
 export interface MemberBox { member: Buffer, box: Buffer }
 /**
  * `name` is the newcomer's display name; since sealed metadata (docs/PROTOCOL.md) an admin's node
@@ -59,7 +61,13 @@ export interface MemberRole { t: 'member/role', member: Buffer, role: Role, ts: 
 /** Either `name` in clear (older nodes) or `sealedName` (kind 'group-name', sealed under the current epoch). */
 export interface GroupRename { t: 'group/rename', name?: string, sealedName?: Sealed, ts: number }
 /** A new content epoch: its key sealed to every remaining member. */
-export interface EpochRotate { t: 'epoch/rotate', epoch: number, keys: MemberBox[], ts: number }
+/** `id` (rules 3): the key id of the new key (keys.ts `epochKeyId`). */
+export interface EpochRotate { t: 'epoch/rotate', epoch: number, keys: MemberBox[], id?: Buffer, ts: number }
+/**
+ * Rules 3: an admin seals a key of an epoch (named by its id) to current devices that lack it
+ * (admitted or linked while another admin rotated the same epoch). apply-epochs.ts.
+ */
+export interface EpochGrant { t: 'epoch/grant', epoch: number, id: Buffer, keys: MemberBox[], ts: number }
 export interface InviteCreate { t: 'invite/create', id: Buffer, publicKey: Buffer, role: Role, expires: number, uses: number, ts: number }
 /** An admin revokes an invite (`id` as in invite/create): it admits nobody from then on. */
 export interface InviteRevoke { t: 'invite/revoke', id: Buffer, ts: number }
@@ -93,7 +101,7 @@ export interface BridgePost { t: 'bridge/post', id: string, room: string, body: 
 /** Admins name the member that is the group's XMPP bridge: only its devices may write `bridge/post`. */
 export interface BridgeRegister { t: 'bridge/register' | 'bridge/unregister', member: Buffer, ts: number }
 
-export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | MemberLeave | MemberRole | EpochRotate |
+export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | MemberLeave | MemberRole | EpochRotate | EpochGrant |
   MemberDevice | DeviceRevoke | VaultLog | VaultWriter | GroupRules |
   InviteCreate | InviteRevoke | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal |
   PadCreate | PadUpdate | PadRename | PadArchive | BridgeAllow | BridgePost | BridgeRegister
@@ -119,7 +127,9 @@ function boxes<T> (x: unknown, item: (o: Record<string, unknown>) => T | null): 
   return out
 }
 const epochBox = (o: Record<string, unknown>): EpochBox | null =>
-  Number.isSafeInteger(o.e) && (o.e as number) > 0 && isBytes(o.box) && o.box.byteLength <= MAX_KEY_BOX ? { e: o.e as number, box: Buffer.from(o.box) } : null
+  Number.isSafeInteger(o.e) && (o.e as number) > 0 && isBytes(o.box) && o.box.byteLength <= MAX_KEY_BOX && (o.id === undefined || isBytes(o.id, EPOCH_KEY_ID_BYTES))
+    ? { e: o.e as number, box: Buffer.from(o.box), ...(o.id === undefined ? {} : { id: Buffer.from(o.id as Uint8Array) }) }
+    : null
 /** Either both `device` and `cert` (a linked device) or neither (a member's first device). */
 const deviceCert = (raw: Record<string, unknown>): boolean =>
   (raw.device === undefined && raw.cert === undefined) || (isBytes(raw.device, 32) && isBytes(raw.cert, 64))
@@ -202,7 +212,15 @@ export function parseCommand (value: Uint8Array): Parsed {
       if (!Number.isSafeInteger(raw.epoch) || (raw.epoch as number) < 1) return bad('invalid epoch')
       const keys = boxes(raw.keys, memberBox)
       if (keys === null || keys.length === 0) return bad('invalid epoch keys')
-      return { ok: true, cmd: { t: raw.t, epoch: raw.epoch as number, keys, ts: raw.ts } }
+      if (raw.id !== undefined && !isBytes(raw.id, EPOCH_KEY_ID_BYTES)) return bad('invalid key id')
+      return { ok: true, cmd: { t: raw.t, epoch: raw.epoch as number, keys, ...(raw.id === undefined ? {} : { id: Buffer.from(raw.id) }), ts: raw.ts } }
+    }
+    case 'epoch/grant': {
+      if (!Number.isSafeInteger(raw.epoch) || (raw.epoch as number) < 1) return bad('invalid epoch')
+      if (!isBytes(raw.id, EPOCH_KEY_ID_BYTES)) return bad('invalid key id')
+      const keys = boxes(raw.keys, memberBox)
+      if (keys === null || keys.length === 0) return bad('invalid epoch keys')
+      return { ok: true, cmd: { t: raw.t, epoch: raw.epoch as number, id: Buffer.from(raw.id), keys, ts: raw.ts } }
     }
     case 'invite/create':
       if (!isBytes(raw.id, 32) || !isBytes(raw.publicKey, 32)) return bad('invalid invite id or key')
