@@ -35,7 +35,7 @@ async function diagnosis (ns: Node[], id: string): Promise<string> {
   for (const n of ns) {
     const view = await viewOf(n, id)
     const boxes: string[] = []
-    for await (const { key } of rangeRecords(view, `k!${hexId(n)}!`)) boxes.push(key.slice(key.indexOf('!', 2) + 1))
+    for await (const { key } of rangeRecords(view, `k!${b4a.toString(n.identity.publicKey, 'hex')}!`)) boxes.push(key.slice(key.indexOf('!', 2) + 1))
     const bad = (await n.messages(id)).filter(m => m.unreadable).map(m => `${m.authorName}#${m.seq}`)
     lines.push(`${n.label}: epoch ${await getRecord(view, 'e')} rk ${await getRecord(view, 'rk')} boxes [${boxes.join(' ')}] unreadable [${bad.join(' ')}]`)
   }
@@ -53,18 +53,22 @@ function cut (network: MemoryNetwork, xs: Node[], ys: Node[], on: boolean) {
 async function race (t: { after: (fn: () => Promise<void>) => void }, rng: Rng) {
   const adminCount = rng.int(2, 3)
   const adminNames = ['alice', 'bob', 'carl'].slice(0, adminCount)
-  const { nodes, network } = await makeNodes([...adminNames, 'mia', 'max', 'rita', 'rex', 'nora'], t)
+  const started = Date.now()
+  const { nodes, network } = await makeNodes([...adminNames, 'mia', 'max', 'rita', 'rex', 'nora', 'mia-phone'], t)
   const admins = nodes.slice(0, adminCount)
-  const [mia, max, rita, rex, nora] = nodes.slice(adminCount)
+  const [mia, max, rita, rex, nora, phone] = nodes.slice(adminCount)
   const { id } = await admins[0].createGroup('Works council')
-  for (const a of admins.slice(1)) await a.join((await admins[0].createInvite(id, { role: 'admin' })).code, { timeoutMs: 30_000 })
-  for (const n of [mia, max, rita, rex]) await n.join((await admins[0].createInvite(id)).code, { timeoutMs: 30_000 })
+  const invites = [
+    ...await Promise.all(admins.slice(1).map(() => admins[0].createInvite(id, { role: 'admin' }))),
+    ...await Promise.all([mia, max, rita, rex].map(() => admins[0].createInvite(id)))
+  ]
   const members = [...admins, mia, max, rita, rex]
+  await Promise.all(members.slice(1).map((n, i) => n.join(invites[i].code, { timeoutMs: 30_000 })))
   for (const n of members) await waitFor(async () => (await n.members(id)).length === members.length, `${n.label} sees every member`)
   const invite = await admins[0].createInvite(id) // for nora, admitted on side one during the race
 
   // Two sides, each with an admin; the others (a third admin, rita, rex) fall where the seed says.
-  const one = [admins[0], mia, nora]
+  const one = [admins[0], mia, nora, phone]
   const two = [admins[1], max]
   for (const n of [...admins.slice(2), rita, rex]) (rng.next() < 0.5 ? one : two).push(n)
   // Each side's admin removes rita or rex (maybe the same one), or the target leaves by itself
@@ -82,10 +86,12 @@ async function race (t: { after: (fn: () => Promise<void>) => void }, rng: Rng) 
   const roleChange = spare && rng.next() < 0.5 ? { admin: rng.pick(admins), delay: rng.int(0, 400) } : null
   const noraAfter = rng.int(0, 600)
   const healAfter = rng.int(200, 1500)
+  // Mia links a second device during the race (on side one), or not.
+  const linkAfter = rng.next() < 0.5 ? rng.int(0, 600) : null
   const gaps = new Map(nodes.map(n => [n, Array.from({ length: PER_SENDER }, () => rng.int(10, 150))]))
   console.log(`#   ${adminCount} admins; side one ${one.map(n => n.label).join(',')}; side two ${two.map(n => n.label).join(',')}; ` +
-    `${plans.map(p => `${p.admin.label} ${p.kind}s ${p.target.label} @${p.delay}`).join('; ')}; ` +
-    `${roleChange ? `${roleChange.admin.label} makes ${spare!.label} observer @${roleChange.delay}; ` : ''}nora joins @${noraAfter}; heal @${healAfter} after the changes`)
+    `${plans.map(p => p.kind === 'leave' ? `${p.target.label} leaves @${p.delay}` : `${p.admin.label} removes ${p.target.label} @${p.delay}`).join('; ')}; ` +
+    `${roleChange ? `${roleChange.admin.label} makes ${spare!.label} observer @${roleChange.delay}; ` : ''}nora joins @${noraAfter}; ${linkAfter === null ? '' : `mia links a phone @${linkAfter}; `}heal @${healAfter} after the changes (set up in ${Date.now() - started} ms)`)
 
   cut(network, one, two, true)
   const acked = new Set<string>()
@@ -121,16 +127,28 @@ async function race (t: { after: (fn: () => Promise<void>) => void }, rng: Rng) 
   })
   if (roleChange) changes.push(sleep(roleChange.delay).then(() => roleChange.admin.setRole(id, spare!.whoami().id, 'observer')).then(() => {}))
   const joined = sleep(noraAfter).then(async () => {
-    await nora.join(invite.code, { timeoutMs: 30_000 })
+    const t0 = Date.now()
+    const j = await nora.join(invite.code, { timeoutMs: 30_000 })
+    console.log(`#   nora joined at ${Date.now() - started} ms (took ${Date.now() - t0} ms, writable: ${j.writable})`)
     await load(nora)
   })
+  const linked = linkAfter === null ? Promise.resolve() : sleep(linkAfter).then(async () => {
+    const { code } = await mia.deviceLink()
+    await phone.deviceAdd(code, { timeoutMs: 30_000 })
+    await waitFor(async () => (await phone.listGroups()).some(g => g.id === id), 'the phone opens the group from the vault', 30_000)
+    await waitFor(async () => (await phone.logBase(id)).base.writable, 'the phone writes to the group', 30_000)
+    await load(phone)
+  })
   await Promise.all(changes)
+  console.log(`#   changes done at ${Date.now() - started} ms`)
   await sleep(healAfter)
   cut(network, one, two, false)
-  await Promise.all([...loads, joined])
+  await Promise.all([...loads, joined, linked])
+  const raced = Date.now()
+  console.log(`#   race over at ${raced - started} ms`)
 
   const gone = new Set(plans.map(p => p.target))
-  const stay = nodes.filter(n => !gone.has(n))
+  const stay = nodes.filter(n => !gone.has(n) && (n !== phone || linkAfter !== null))
   console.log(`#   ${acked.size} messages acknowledged, ${refused} sends refused (no current key yet)`)
   for (const n of stay) {
     await waitFor(async () => {
@@ -144,6 +162,7 @@ async function race (t: { after: (fn: () => Promise<void>) => void }, rng: Rng) 
       assert.fail(`seed ${rng.seed}: ${err.message} (${missing.length} of ${acked.size} not readable: ${missing.slice(0, 5).join(' ')})\n${await diagnosis(stay, id)}`)
     })
   }
+  console.log(`#   converged ${Date.now() - raced} ms after the race`)
   const epochs = await Promise.all(stay.map(async n => getRecord<number>(await viewOf(n, id), 'e')))
   await waitFor(async () => {
     const now = await Promise.all(stay.map(async n => getRecord<number>(await viewOf(n, id), 'e')))
