@@ -79,7 +79,7 @@ export const K = {
   epoch: 'e',
   rekey: 'rk',
   epochKey: (deviceHex: string, epoch: number) => `k!${deviceHex}!${pad(epoch)}`,
-  /** Another key of the same epoch: a concurrent rotation that came second in the order (see rotateEpoch). */
+  /** Another key of the same epoch: a concurrent rotation that came second in the order (see rotateEpoch in apply-epochs.ts). */
   epochKeyAlt: (deviceHex: string, epoch: number, n: number) => `k!${deviceHex}!${pad(epoch)}!${pad(n)}`,
   /** Rules 3: a key of an epoch, by its key id (keys.ts `epochKeyId`): `{ n }`, 0 for the epoch's key, else its alternate slot. */
   epochKeyInfo: (epoch: number, idHex: string) => `ek!${pad(epoch)}!${idHex}`,
