@@ -63,14 +63,20 @@ export async function rotateEpoch (ctx: ApplyContext<EpochRotate>) {
   }
   const alternate = cmd.epoch <= epoch ? await tx.next('altkey') : 0
   // `member` in each box names the recipient device (a member's first device has the member's key).
+  let sealedToFormer = false
   for (const { member: device, box } of cmd.keys) {
     const id = hex(device)
     if (await isActiveDevice(tx, id)) tx.put(slotKey(id, cmd.epoch, alternate), box)
+    else sealedToFormer = true
   }
   if (named) { tx.put(named, { n: alternate } satisfies KeyInfo); await tx.next('keyset') }
   if (alternate) return
   tx.put(K.epoch, cmd.epoch)
-  tx.put(K.rekey, 0)
+  // A box apply skips is still in the entry, and its recipient opens it from the raw log: a
+  // rotation written before its author saw a removal that the order puts first (two admins, each
+  // cut off) gives the new key to the removed device. From rules 3 it starts the epoch (what was
+  // sealed under it stays readable) but the removal still wants a rotation of its own.
+  tx.put(K.rekey, sealedToFormer && tracked(ctx.meta) ? 1 : 0)
 }
 
 /**
