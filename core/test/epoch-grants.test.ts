@@ -159,3 +159,32 @@ test('applyNodes: a rotation written before its author saw a removal that the or
     assert.deepEqual([await getRecord(view, 'e'), await getRecord(view, 'rk')], [2, 0], 'a rotation sealed to current devices only settles it')
   }
 })
+
+// Known hole, not fixed yet: when the rotating admin is demoted (or removed) by another admin
+// at the same time, apply refuses her rotation wherever the order puts the demotion first; what
+// her side sealed under that rotation's key is then refused (epoch does not exist) or unreadable.
+// A fix re-seals (edits or re-posts) one's own messages whose key the settled log does not hold.
+test('Solidar: an admin demoted by another while she removes someone and rotates, cut off: what her side sent meanwhile stays readable', { todo: 'a message sealed under a rotation that apply refuses is lost; re-seal it' }, async (t) => {
+  const { nodes, network } = await makeNodes(['alice', 'bob', 'carol', 'dave'], t)
+  const [alice, bob, carol, dave] = nodes
+  const { id } = await alice.createGroup('Works council')
+  await bob.join((await alice.createInvite(id, { role: 'admin' })).code, { timeoutMs: 30_000 })
+  for (const n of [carol, dave]) await n.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
+  for (const n of nodes) await waitFor(async () => (await n.members(id)).length === 4, `${n.label} sees four members`)
+  const sides = (on: boolean) => {
+    for (const x of [alice, carol, dave]) {
+      const [a, b] = [x.transport as unknown as MemoryTransport, bob.transport as unknown as MemoryTransport]
+      if (on) network.block(a, b)
+      else network.unblock(a, b)
+    }
+  }
+  sides(true)
+  await bob.setRole(id, alice.whoami().id, 'member')
+  await alice.removeMember(id, dave.whoami().id)
+  await waitFor(async () => (await getRecord((await carol.logBase(id)).base.view, 'e')) === 1, 'carol at epoch 1')
+  const sent = await carol.send(id, 'carol under alice\'s key')
+  sides(false)
+  for (const n of [alice, bob, carol]) {
+    await waitFor(async () => (await n.messages(id)).some(m => m.id === sent.id && m.text === sent.text), `${n.label} reads carol's message`, 30_000)
+  }
+})
