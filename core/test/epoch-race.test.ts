@@ -3,10 +3,11 @@
  * admins and a few members of one group are cut into two sides (memory-network blocks);
  * members and admins send continuously while each side's admin sees its own membership change
  * (a removal, a leave, a role change) and rotates the same epoch as the other side; a newcomer
- * is admitted on one side during the race. Then the sides meet again. Every message that `send`
- * acknowledged must be present and readable on every remaining device, the newcomers included
- * (one admitted during the race, one after it);
- * removed members hold no key of the epoch that settles after them and read nothing after it.
+ * is admitted and a member may link a second device on one side during the race. Then the
+ * sides meet again and an admin admits one more newcomer. Every message that `send`
+ * acknowledged must be present and readable on every remaining device, newcomers and the linked
+ * device included; removed members hold no key of the epoch that settles after them and read
+ * nothing written after it.
  *
  * `SOLIDAR_SEED=n` replays one seed; `SOLIDAR_LONG=1` runs more seeds and more messages.
  */
