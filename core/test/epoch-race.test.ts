@@ -67,6 +67,14 @@ async function race (t: { after: (fn: () => Promise<void>) => void }, rng: Rng) 
   const members = [...admins, mia, max, rita, rex]
   await Promise.all(members.slice(1).map((n, i) => n.join(invites[i].code, { timeoutMs: 30_000 })))
   for (const n of members) await waitFor(async () => (await n.members(id)).length === members.length, `${n.label} sees every member`)
+  // Every admin an active indexer before the race: while Autobase is still taking one in, admin
+  // actions answer BUSY (settleIndexers), and a partition keeps it from ever finishing.
+  for (const n of members) {
+    await waitFor(async () => {
+      const system = (await n.logBase(id)).base.system
+      return system.pendingIndexers.length === 0 && system.indexers.length === adminCount
+    }, `${n.label} has taken in every admin as an indexer`)
+  }
   const invite = await admins[0].createInvite(id) // for nora, admitted on side one during the race
 
   // Two sides, each with an admin; the others (a third admin, rita, rex) fall where the seed says.
@@ -139,7 +147,7 @@ async function race (t: { after: (fn: () => Promise<void>) => void }, rng: Rng) 
     const { code } = await mia.deviceLink()
     await phone.deviceAdd(code, { timeoutMs: 30_000 })
     await waitFor(async () => (await phone.listGroups()).some(g => g.id === id), 'the phone opens the group from the vault', 30_000)
-    await waitFor(async () => (await phone.logBase(id)).base.writable, 'the phone writes to the group', 30_000)
+    await waitFor(async () => (await phone.members(id)).length > 0, 'the phone holds the group\'s history', 60_000)
     await load(phone)
   })
   await Promise.all(changes)
@@ -176,7 +184,10 @@ async function race (t: { after: (fn: () => Promise<void>) => void }, rng: Rng) 
     return now.every(e => e === now[0])
   }, `every remaining device at one epoch (now ${epochs.join(',')})`, 30_000)
 
-  // After the race, what anyone writes reaches everyone who stayed and nobody removed.
+  // After the race, what anyone writes reaches everyone who stayed and nobody removed. A device
+  // admitted during the race may become writable only now (its sends until then were refused).
+  for (const n of stay) await waitFor(async () => (await n.logBase(id)).base.writable, `${n.label} writes to the group`, 60_000)
+  console.log(`#   every remaining device writable ${Date.now() - raced} ms after the race`)
   const finals = new Map<Node, string>()
   for (const n of stay.filter(n => n !== spare || !roleChange)) finals.set(n, (await n.send(id, `final-${n.label}-${rng.seed}`)).text!)
   for (const n of stay) {
