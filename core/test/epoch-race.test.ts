@@ -133,7 +133,7 @@ async function race (t: { after: (fn: () => Promise<void>) => void }, rng: Rng) 
       // Another admin on the same side removed the target a moment earlier: this one is then
       // unknown locally, or refused by apply. Anything else fails the test.
       if (!(err instanceof SolidarError) || !['MEMBER_NOT_FOUND', 'NOT_PERMITTED'].includes(err.code)) throw err
-      console.log(`#   ${p.admin.label}: ${p.kind} of ${p.target.label} lost to another: ${err.message}`)
+      console.log(`#   ${p.kind === 'leave' ? `${p.target.label}'s leave` : `${p.admin.label}'s removal of ${p.target.label}`} lost to another: ${err.message}`)
     }
   })
   if (roleChange) changes.push(sleep(roleChange.delay).then(() => roleChange.admin.setRole(id, spare!.whoami().id, 'observer')).then(() => {}))
@@ -160,7 +160,7 @@ async function race (t: { after: (fn: () => Promise<void>) => void }, rng: Rng) 
 
   const gone = new Set(plans.map(p => p.target))
   const stay = nodes.filter(n => !gone.has(n) && n !== olga && (n !== phone || linkAfter !== null))
-  console.log(`#   ${acked.size} messages acknowledged, ${refused} sends refused (no current key yet)`)
+  console.log(`#   ${acked.size} messages acknowledged, ${refused} sends refused (not writable or no current key yet)`)
   /** Waits until `n` reads every acknowledged message and no rotation is due. */
   const owed = (n: Node) => waitFor(async () => {
       const seen = await n.messages(id)
