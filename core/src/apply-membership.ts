@@ -4,13 +4,14 @@
  * observers are plain writers. A group always keeps at least one admin.
  */
 import b4a from 'b4a'
-import type { DeviceRevoke, EpochBox, EpochRotate, GroupCreate, GroupRename, GroupRules, MemberAdd, MemberDevice, MemberLeave, MemberRemove, MemberRole } from './commands.ts'
+import type { DeviceRevoke, GroupCreate, GroupRename, GroupRules, MemberAdd, MemberDevice, MemberLeave, MemberRemove, MemberRole } from './commands.ts'
 import { verifyBinding } from './binding.ts'
 import { verifyDeviceCert } from './identity.ts'
 import { admittingInvite, orphanInvites } from './apply-invites.ts'
 import { rulesOf } from './rules.ts'
 import { requireKnownRules } from './upgrade.ts'
 import { activeMember, currentEpoch, DEFAULT_ROOM, DM_ROOM, reject, requireAdmin, type ApplyContext, type ApplyHost } from './apply-context.ts'
+import { storeEpochBoxes } from './apply-epochs.ts'
 import { keepsAnIndexer, NO_INDEXER_LEFT } from './indexer-guard.ts'
 import { MAX_SEALED_NAMES } from './sealed-meta.ts'
 import { activeDevices, K, type ViewTx, type DeviceRecord, type GroupMeta, type MemberRecord } from './view.ts'
@@ -88,7 +89,7 @@ export async function addMember (ctx: ApplyContext<MemberAdd>) {
     tx.put(K.invite(hex(cmd.invite)), { ...invite, used: invite.used + 1 })
   }
   // The newcomer's boxes first: a name sealed under the current epoch must be one it can open.
-  await storeEpochBoxes(tx, device.device, cmd.keys ?? [])
+  await storeEpochBoxes(tx, meta, device.device, cmd.keys ?? [])
   if (cmd.sealedName && cmd.sealedName.e > await currentEpoch(tx)) reject('sealed under an epoch that does not exist')
   // A member removed earlier and invited again comes back with a new device writer.
   const member: MemberRecord = { id, name: cmd.name, role, joinedTs: cmd.ts, writers: [writer], devices: [device], ...(cmd.sealedName ? { sealedName: cmd.sealedName } : {}) }
@@ -158,47 +159,6 @@ export async function setRole (ctx: ApplyContext<MemberRole>) {
   for (const w of target.writers) await host.addWriter(b4a.from(w, 'hex'), { indexer: cmd.role === 'admin' })
 }
 
-/**
- * A new key epoch: the key sealed to every current device. Two admins may rotate at once
- * (both saw the same leave): the first in the order starts the epoch and its key seals from
- * then on; the other's rotation, for an epoch that already began, is kept as an *alternate*
- * key of that epoch, because its author may already have sealed messages or pad edits with
- * it before the order settled. Readers try the alternates of an epoch after its key. Either
- * way boxes count only for devices that are active at this point of the order, so a member
- * removed before never gets a key through a late rotation.
- */
-export async function rotateEpoch (ctx: ApplyContext<EpochRotate>) {
-  const { tx, cmd } = ctx
-  requireAdmin(ctx, 'start a new key epoch')
-  const epoch = await currentEpoch(tx)
-  if (cmd.epoch > epoch + 1) reject(`epoch ${cmd.epoch} does not follow the current epoch ${epoch}`)
-  const alternate = cmd.epoch <= epoch ? await tx.next('altkey') : 0
-  // `member` in each box names the recipient device (a member's first device has the member's key).
-  for (const { member: device, box } of cmd.keys) {
-    const id = hex(device)
-    const owner = await tx.get<{ member: string }>(K.device(id))
-    const m = owner ? await activeMember(tx, owner.member) : null
-    if (!m || !activeDevices(m).some(d => d.device === id)) continue
-    tx.put(alternate ? K.epochKeyAlt(id, cmd.epoch, alternate) : K.epochKey(id, cmd.epoch), box)
-  }
-  if (alternate) return
-  tx.put(K.epoch, cmd.epoch)
-  tx.put(K.rekey, 0)
-}
-
-/**
- * Boxes of the epoch keys a newcomer (or new device) gets from the admitting node: the
- * first box of an epoch is that epoch's key, any further one an alternate (see rotateEpoch).
- */
-async function storeEpochBoxes (tx: ViewTx, device: string, keys: EpochBox[]) {
-  const epoch = await currentEpoch(tx)
-  const seen = new Set<number>()
-  for (const k of keys) {
-    if (k.e > epoch) continue
-    if (!seen.has(k.e)) { seen.add(k.e); tx.put(K.epochKey(device, k.e), k.box) } else tx.put(K.epochKeyAlt(device, k.e, await tx.next('altkey')), k.box)
-  }
-}
-
 export type { ApplyHost }
 
 /** A member adds another of its own devices (a sibling device already in this log does it). */
@@ -210,7 +170,7 @@ export async function addDevice (ctx: ApplyContext<MemberDevice>) {
   if (await tx.get(K.device(device))) reject('device already known')
   const writer = hex(cmd.writer)
   if (await tx.get(K.writer(writer))) reject('writer already belongs to a member')
-  await storeEpochBoxes(tx, device, cmd.keys ?? [])
+  await storeEpochBoxes(tx, ctx.meta, device, cmd.keys ?? [])
   const record: DeviceRecord = { device, writer, name: cmd.name, cert: hex(cmd.cert) }
   tx.put(K.member(author.id), { ...author, writers: [...author.writers, writer], devices: [...(author.devices ?? []), record] })
   tx.put(K.writer(writer), { member: author.id })

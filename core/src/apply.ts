@@ -10,7 +10,8 @@
 import b4a from 'b4a'
 import { parseCommand, type Command } from './commands.ts'
 import { Reject, reject, type ApplyContext, type ApplyHost } from './apply-context.ts'
-import { addDevice, addMember, createGroup, leaveGroup, removeMember, raiseRules, renameGroup, revokeDevice, rotateEpoch, setRole } from './apply-membership.ts'
+import { addDevice, addMember, createGroup, leaveGroup, removeMember, raiseRules, renameGroup, revokeDevice, setRole } from './apply-membership.ts'
+import { grantEpochKey, rotateEpoch } from './apply-epochs.ts'
 import { recordVaultLog, recordVaultWriter } from './apply-vault.ts'
 import { createInvite, revokeInvite } from './apply-invites.ts'
 import { changeMessage, createRoom, postMessage, storeDmSignal } from './apply-messages.ts'
@@ -77,6 +78,7 @@ async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer
     case 'member/leave': return leaveGroup(ctx)
     case 'member/role': return setRole(ctx)
     case 'epoch/rotate': return rotateEpoch(ctx)
+    case 'epoch/grant': return grantEpochKey(ctx)
     case 'member/device': return addDevice(ctx)
     case 'member/revoke-device': return revokeDevice(ctx)
     case 'vault/log': return recordVaultLog(ctx)

@@ -12,6 +12,7 @@ import type { Role } from './types.ts'
 import { MAX_JID, MAX_NICK, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
 import { MAX_RULES } from './rules.ts'
 import { errors } from './errors.ts'
+import { EPOCH_KEY_ID_BYTES } from './keys.ts'
 
 /** The format version of every command type that existed when versions were introduced; `v` of the entries this code writes. */
 export const PROTOCOL_VERSION = 1
@@ -45,7 +46,8 @@ export interface GroupCreate { t: 'group/create', kind: LogKind, name: string, m
 /** Admins: the log follows apply rules `rules` from here on (rules.ts); only ever raised. */
 export interface GroupRules { t: 'group/rules', rules: number, ts: number }
 /** An epoch key sealed to one member (see content.ts and keys.ts). */
-export interface EpochBox { e: number, box: Buffer }
+/** `id` (rules 3, keys.ts `epochKeyId`) names the key inside the box: which key of epoch `e` it is. */
+export interface EpochBox { e: number, box: Buffer, id?: Buffer }
 export interface MemberBox { member: Buffer, box: Buffer }
 /**
  * `name` is the newcomer's display name; since sealed metadata (docs/PROTOCOL.md) an admin's node
@@ -66,7 +68,13 @@ export interface MemberRole { t: 'member/role', member: Buffer, role: Role, ts: 
 /** Either `name` in clear (older nodes) or `sealedName` (kind 'group-name', sealed under the current epoch). */
 export interface GroupRename { t: 'group/rename', name?: string, sealedName?: Sealed, ts: number }
 /** A new content epoch: its key sealed to every remaining member. */
-export interface EpochRotate { t: 'epoch/rotate', epoch: number, keys: MemberBox[], ts: number }
+/** `id` (rules 3): the key id of the new key (keys.ts `epochKeyId`). */
+export interface EpochRotate { t: 'epoch/rotate', epoch: number, keys: MemberBox[], id?: Buffer, ts: number }
+/**
+ * Rules 3: an admin seals a key of an epoch (named by its id) to current devices that lack it
+ * (admitted or linked while another admin rotated the same epoch). apply-epochs.ts.
+ */
+export interface EpochGrant { t: 'epoch/grant', epoch: number, id: Buffer, keys: MemberBox[], ts: number }
 export interface InviteCreate { t: 'invite/create', id: Buffer, publicKey: Buffer, role: Role, expires: number, uses: number, ts: number }
 /** An admin revokes an invite (`id` as in invite/create): it admits nobody from then on. */
 export interface InviteRevoke { t: 'invite/revoke', id: Buffer, ts: number }
@@ -100,7 +108,7 @@ export interface BridgePost { t: 'bridge/post', id: string, room: string, body: 
 /** Admins name the member that is the group's XMPP bridge: only its devices may write `bridge/post`. */
 export interface BridgeRegister { t: 'bridge/register' | 'bridge/unregister', member: Buffer, ts: number }
 
-export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | MemberLeave | MemberRole | EpochRotate |
+export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | MemberLeave | MemberRole | EpochRotate | EpochGrant |
   MemberDevice | DeviceRevoke | VaultLog | VaultWriter | GroupRules |
   InviteCreate | InviteRevoke | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal |
   PadCreate | PadUpdate | PadRename | PadArchive | BridgeAllow | BridgePost | BridgeRegister
@@ -117,7 +125,9 @@ export const COMMAND_VERSIONS: Readonly<Record<Command['t'], number>> = {
   'member/role': 1, 'epoch/rotate': 1, 'member/device': 1, 'member/revoke-device': 1, 'vault/log': 1, 'vault/writer': 1,
   'invite/create': 1, 'invite/revoke': 1, 'room/create': 1, 'message/post': 1, 'message/edit': 1, 'message/delete': 1,
   'dm/offer': 1, 'dm/accept': 1, 'pad/create': 1, 'pad/update': 1, 'pad/rename': 1, 'pad/archive': 1,
-  'bridge/allow': 1, 'bridge/revoke': 1, 'bridge/post': 1, 'bridge/register': 1, 'bridge/unregister': 1
+  'bridge/allow': 1, 'bridge/revoke': 1, 'bridge/post': 1, 'bridge/register': 1, 'bridge/unregister': 1,
+  // new with rules 3 (a new type starts at format 2: an older node reads it as newer, not malformed)
+  'epoch/grant': 2
 }
 
 /**
@@ -154,7 +164,9 @@ function boxes<T> (x: unknown, item: (o: Record<string, unknown>) => T | null): 
   return out
 }
 const epochBox = (o: Record<string, unknown>): EpochBox | null =>
-  Number.isSafeInteger(o.e) && (o.e as number) > 0 && isBytes(o.box) && o.box.byteLength <= MAX_KEY_BOX ? { e: o.e as number, box: Buffer.from(o.box) } : null
+  Number.isSafeInteger(o.e) && (o.e as number) > 0 && isBytes(o.box) && o.box.byteLength <= MAX_KEY_BOX && (o.id === undefined || isBytes(o.id, EPOCH_KEY_ID_BYTES))
+    ? { e: o.e as number, box: Buffer.from(o.box), ...(o.id === undefined ? {} : { id: Buffer.from(o.id as Uint8Array) }) }
+    : null
 /** Either both `device` and `cert` (a linked device) or neither (a member's first device). */
 const deviceCert = (raw: Record<string, unknown>): boolean =>
   (raw.device === undefined && raw.cert === undefined) || (isBytes(raw.device, 32) && isBytes(raw.cert, 64))
@@ -180,7 +192,8 @@ export function parseCommand (value: Uint8Array): Parsed {
   if (version === null) return bad(`unsupported version ${String(raw.v)}`)
   const known = typeof raw.t === 'string' && Object.hasOwn(COMMAND_VERSIONS, raw.t) ? COMMAND_VERSIONS[raw.t as Command['t']] : 0
   if (version > known && (known > 0 || version > 1)) return { ok: false, type, reason: `unsupported version ${version}`, newer: version }
-  if (version !== PROTOCOL_VERSION) return bad(`unsupported version ${version}`)
+  // Formats this code reads: 1 (every type's first) and each type's current one.
+  if (version !== PROTOCOL_VERSION && version !== known) return bad(`unsupported version ${version}`)
   if (!isTs(raw.ts)) return bad('missing or invalid ts')
   const b = (x: unknown) => Buffer.from(x as Uint8Array)
   switch (raw.t) {
@@ -241,7 +254,15 @@ export function parseCommand (value: Uint8Array): Parsed {
       if (!Number.isSafeInteger(raw.epoch) || (raw.epoch as number) < 1) return bad('invalid epoch')
       const keys = boxes(raw.keys, memberBox)
       if (keys === null || keys.length === 0) return bad('invalid epoch keys')
-      return { ok: true, cmd: { t: raw.t, epoch: raw.epoch as number, keys, ts: raw.ts } }
+      if (raw.id !== undefined && !isBytes(raw.id, EPOCH_KEY_ID_BYTES)) return bad('invalid key id')
+      return { ok: true, cmd: { t: raw.t, epoch: raw.epoch as number, keys, ...(raw.id === undefined ? {} : { id: Buffer.from(raw.id) }), ts: raw.ts } }
+    }
+    case 'epoch/grant': {
+      if (!Number.isSafeInteger(raw.epoch) || (raw.epoch as number) < 1) return bad('invalid epoch')
+      if (!isBytes(raw.id, EPOCH_KEY_ID_BYTES)) return bad('invalid key id')
+      const keys = boxes(raw.keys, memberBox)
+      if (keys === null || keys.length === 0) return bad('invalid epoch keys')
+      return { ok: true, cmd: { t: raw.t, epoch: raw.epoch as number, id: Buffer.from(raw.id), keys, ts: raw.ts } }
     }
     case 'invite/create':
       if (!isBytes(raw.id, 32) || !isBytes(raw.publicKey, 32)) return bad('invalid invite id or key')
@@ -327,7 +348,7 @@ export function parseCommand (value: Uint8Array): Parsed {
 
 /** Encodes a command for appending; the inverse of `parseCommand`. */
 export function commandValue (cmd: Command): Record<string, unknown> {
-  return { v: PROTOCOL_VERSION, ...cmd }
+  return { v: COMMAND_VERSIONS[cmd.t], ...cmd }
 }
 
 /** A message text a local user gives: not blank, at most MAX_TEXT_LENGTH characters (BAD_REQUEST otherwise). */

@@ -115,6 +115,8 @@ export class Keyring {
     return [...(key ? [key] : []), ...(this.#alternates.get(epoch) ?? [])]
   }
   get epochs (): number[] { return [...this.#keys.keys()].sort((a, b) => a - b) }
+  /** How many keys it holds, alternates included (grows when a key opens). */
+  get size (): number { return this.#keys.size + [...this.#alternates.values()].reduce((n, alts) => n + alts.length, 0) }
 
   seal (epoch: number, kind: ContentKind, plaintext: Uint8Array): Sealed {
     const key = this.#keys.get(epoch)

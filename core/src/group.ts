@@ -177,6 +177,9 @@ export class Group extends EventEmitter {
     } catch (err: any) {
       // Apply stopped at a newer Solidar's entry while this append waited ('Autobase is closing').
       this.#refuseIfStopped()
+      // Removed between the check above and the append (an admin's removal applied meanwhile):
+      // Autobase refuses with a plain error; it is the same refusal as the check's.
+      if (!this.failed && !this.base.writable && err?.message === 'Not writable') throw errors.notPermitted('This device cannot write to this group (removed from it)')
       // A failed write closes the base: report its cause (the disk, or an internal error).
       if (this.failed || ['ENOSPC', 'EROFS', 'EIO', 'SESSION_CLOSED'].includes(err?.code)) throw failureError(this.failed ?? err)
       throw err

@@ -4,6 +4,7 @@
  * replayed as another's.
  */
 import b4a from 'b4a'
+import sodium from 'sodium-universal'
 import { encode, decode } from './codec.ts'
 import { seal, openSealed } from './seal.ts'
 import type { Identity } from './identity.ts'
@@ -20,3 +21,16 @@ export function openEpochKey (box: Uint8Array, discoveryKey: Uint8Array, epoch: 
   if (!(p.k instanceof Uint8Array) || p.k.byteLength !== 32) return null
   return b4a.from(p.k)
 }
+
+/**
+ * A short public name of an epoch key (16 bytes): boxes and rotations name the key they carry,
+ * so apply can tell which devices hold which key of an epoch without opening any box. A hash
+ * of the key under the group's discovery key and the epoch: it tells nothing about the key.
+ */
+export function epochKeyId (discoveryKey: Uint8Array, epoch: number, key: Uint8Array): Buffer {
+  const out = b4a.alloc(EPOCH_KEY_ID_BYTES)
+  sodium.crypto_generichash(out, b4a.from(`solidar/epoch-key-id/v1\n${b4a.toString(discoveryKey, 'hex')}\n${epoch}`), key)
+  return out
+}
+
+export const EPOCH_KEY_ID_BYTES = 16

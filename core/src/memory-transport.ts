@@ -26,6 +26,12 @@ export class MemoryNetwork {
     a.disconnect(b)
   }
 
+  /** Lifts a `block`: the two connect again on every topic both have joined (a healed partition). */
+  unblock (a: MemoryTransport, b: MemoryTransport) {
+    this.#blocked.delete(pairId(a, b))
+    for (const peers of this.#topics.values()) if (peers.has(a) && peers.has(b)) this.#connect(a, b)
+  }
+
   join (t: MemoryTransport, topic: Buffer) {
     const hex = b4a.toString(topic, 'hex')
     let peers = this.#topics.get(hex)

@@ -14,11 +14,13 @@
  * 2: only the group's registered bridge writes `bridge/post` in a group; an invite admits only
  *    while its issuer is an admin on the issuing device (removal, leave, demotion or revoking
  *    that device ends it).
+ * 3: epoch keys are named by key id (`epoch/rotate` `id`, newcomers' boxes `id`) and an admin may
+ *    seal a key of an epoch to a current device that lacks it (`epoch/grant`); apply-epochs.ts.
  */
 import type { GroupMeta } from './view.ts'
 
 /** The rules this code applies to new logs and raises old ones to. */
-export const CURRENT_RULES = 2
+export const CURRENT_RULES = 3
 /** Higher numbers are refused in entries (a typo or a hostile value cannot jump far ahead). */
 export const MAX_RULES = 64
 

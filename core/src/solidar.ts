@@ -18,7 +18,8 @@ import { BridgeService, type BridgeHost, type BridgeLog, type BridgedText } from
 import { revealBridged } from './sealed-meta.ts'
 import { openDmPayload, sealDmPayload } from './dm.ts'
 import { Keyring, randomKey } from './content.ts'
-import { openEpochKey, sealEpochKey } from './keys.ts'
+import { epochKeyId, openEpochKey, sealEpochKey } from './keys.ts'
+import { EpochGrants } from './epoch-grants.ts'
 import type { EpochBox } from './commands.ts'
 import { errors, SolidarError } from './errors.ts'
 import { Group, failureError } from './group.ts'
@@ -75,7 +76,7 @@ export interface SolidarOptions {
  * `boxes`: for each epoch key in the keyring (`epoch` or `epoch!alternate`), the box (hex) it was opened from.
  * `emitted`: the message versions events went out for lately, so a reorder that applies them again repeats none.
  */
-interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, boxes: Map<string, string>, rotation: Promise<void>, emitted: Set<string> }
+interface OpenLog { record: LogRecord, group: Group, lastChange: number, keyring: Keyring, boxes: Map<string, string>, rotation: Promise<void>, emitted: Set<string>, grants: EpochGrants }
 
 /** How long a reply waits to become a writer of the conversation the peer opened (then it opens its own). */
 const DM_WRITABLE_WAIT_MS = 10_000
@@ -188,7 +189,7 @@ export class Solidar implements SolidarApi {
     await group.ready()
     const keyring = new Keyring(b4a.from(record.encryptionKey, 'hex'), group.discoveryKey)
     group.keyring = keyring
-    const log: OpenLog = { record, group, lastChange: await group.changeCount(), keyring, boxes: new Map(), rotation: Promise.resolve(), emitted: new Set() }
+    const log: OpenLog = { record, group, lastChange: await group.changeCount(), keyring, boxes: new Map(), rotation: Promise.resolve(), emitted: new Set(), grants: new EpochGrants() }
     await this.#refreshKeys(log)
     this.#logs.set(record.key, log)
     this.#watch(log)
@@ -245,6 +246,7 @@ export class Solidar implements SolidarApi {
           if (log.record.kind === 'group') await this.pads.refresh(this.#padLog(log))
           if (log.record.kind === 'group') await this.meetings.refresh(this.#padLog(log))
           if (log.record.kind !== 'dm') await this.#rotateIfNeeded(log)
+          if (log.record.kind !== 'dm') await this.#grantMissingKeys(log)
           // Sibling devices: a change anywhere may let us add a device to a log, or vice versa.
           const vault = this.#vault()
           // A link whose vault arrived after `deviceAdd` returned completes here.
@@ -300,6 +302,7 @@ export class Solidar implements SolidarApi {
   async #rewindAfterReorder (log: OpenLog) {
     const cut = log.group.takeTruncation()
     if (cut === null) return
+    log.grants.reset()
     log.lastChange = Math.min(log.lastChange, await log.group.counterAt(cut, 'change'))
     if (log.record.kind !== 'group') return
     await this.pads.rewind(this.#padLog(log), cut)
@@ -359,7 +362,8 @@ export class Solidar implements SolidarApi {
     const out: EpochBox[] = []
     for (let e = 1; e <= current; e++) {
       // The epoch's key first (apply takes the first box of an epoch as its key), then its alternates.
-      for (const key of log.keyring.all(e)) out.push({ e, box: sealEpochKey(log.group.discoveryKey, e, key, member) })
+      // Each box names its key (rules 3), so apply puts it in that key's slot whatever the order did.
+      for (const key of log.keyring.all(e)) out.push({ e, box: sealEpochKey(log.group.discoveryKey, e, key, member), id: epochKeyId(log.group.discoveryKey, e, key) })
     }
     return out
   }
@@ -385,7 +389,7 @@ export class Solidar implements SolidarApi {
       const device = b4a.from(d.device, 'hex')
       return { member: device, box: sealEpochKey(group.discoveryKey, epoch, key, device) }
     }))
-    await group.append({ t: 'epoch/rotate', epoch, keys, ts: this.#now() })
+    await group.append({ t: 'epoch/rotate', epoch, keys, id: epochKeyId(group.discoveryKey, epoch, key), ts: this.#now() })
     await this.#refreshKeys(log)
   }
 
@@ -395,6 +399,19 @@ export class Solidar implements SolidarApi {
     const me = await log.group.member(this.#self)
     if (!me || me.left || me.role !== 'admin') return
     await this.#rotate(log)
+  }
+
+  /** An admin's node seals the keys it holds to current devices that lack them (epoch-grants.ts). */
+  async #grantMissingKeys (log: OpenLog) {
+    const { group } = log
+    if (!group.writable) return
+    const me = await group.member(this.#self)
+    if (!me || me.left || me.role !== 'admin') return
+    await log.grants.run({
+      view: group.view, keyring: log.keyring, discoveryKey: group.discoveryKey, now: this.#now,
+      members: () => group.members(),
+      append: (cmd) => group.append(cmd)
+    })
   }
 
   /**

@@ -79,8 +79,10 @@ export const K = {
   epoch: 'e',
   rekey: 'rk',
   epochKey: (deviceHex: string, epoch: number) => `k!${deviceHex}!${pad(epoch)}`,
-  /** Another key of the same epoch: a concurrent rotation that came second in the order (see rotateEpoch). */
+  /** Another key of the same epoch: a concurrent rotation that came second in the order (see rotateEpoch in apply-epochs.ts). */
   epochKeyAlt: (deviceHex: string, epoch: number, n: number) => `k!${deviceHex}!${pad(epoch)}!${pad(n)}`,
+  /** Rules 3: a key of an epoch, by its key id (keys.ts `epochKeyId`): `{ n }`, 0 for the epoch's key, else its alternate slot. */
+  epochKeyInfo: (epoch: number, idHex: string) => `ek!${pad(epoch)}!${idHex}`,
   device: (deviceHex: string) => `dv!${deviceHex}`,
   vaultLog: (n: number) => `vl!${pad(n)}`,
   vaultWriter: (logHex: string, deviceHex: string) => `vw!${logHex}!${deviceHex}`,
@@ -100,7 +102,8 @@ export const K = {
   bridgeMember: (memberHex: string) => `bm!${memberHex}`
 }
 
-export type Counter = 'msg' | 'dm' | 'audit' | 'change' | 'vault' | 'altkey'
+/** `keyset` (rules 3): bumped when devices or epoch keys change, so nodes look for missing boxes only then (epoch-grants.ts). */
+export type Counter = 'msg' | 'dm' | 'audit' | 'change' | 'vault' | 'altkey' | 'keyset'
 
 /** Minimal Hyperbee surface we use (the package ships no types). */
 export interface Bee {

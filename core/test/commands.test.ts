@@ -37,6 +37,9 @@ const VALID: Record<string, Command> = {
   memberRoleObserver: { t: 'member/role', member: k32(), role: 'observer', ts: TS },
   groupRename: { t: 'group/rename', name: 'Works council 2025', ts: TS },
   epochRotate: { t: 'epoch/rotate', epoch: 1, keys: [{ member: k32(), box: rnd.bytes(130) }, { member: k32(), box: rnd.bytes(MAX_KEY_BOX) }], ts: TS },
+  epochRotateNamed: { t: 'epoch/rotate', epoch: 2, keys: [{ member: k32(), box: rnd.bytes(130) }], id: rnd.bytes(16), ts: TS },
+  epochGrant: { t: 'epoch/grant', epoch: 1, id: rnd.bytes(16), keys: [{ member: k32(), box: rnd.bytes(130) }], ts: TS },
+  memberAddNamedKeys: { t: 'member/add', member: k32(), writer: k32(), name: 'erin', role: 'member', sig: sig64(), keys: [{ e: 1, box: rnd.bytes(130), id: rnd.bytes(16) }, { e: 1, box: rnd.bytes(130) }], ts: TS },
   post: { t: 'message/post', id: 'AbCdEfGh12_-', room: 'general', body: body(0, 11), ts: TS },
   reply: { t: 'message/post', id: 'reply-00001', room: 'general', body: body(3, 7), ts: 0, replyTo: 'AbCdEfGh12_-' },
   edit: { t: 'message/edit', id: 'AbCdEfGh12_-', body: body(1, 13), ts: TS + 1 },
@@ -263,6 +266,16 @@ test('parseCommand: membership commands (remove, leave, role, rename, rotate, ad
   const extra = accepts(variant('epochRotate', { keys: [{ ...mbox(), key: rnd.bytes(32), e: 5 }] }))
   assert.ok(extra.t === 'epoch/rotate')
   assert.deepEqual(Object.keys(extra.keys[0]).sort(), ['box', 'member'])
+
+  // key ids (rules 3): 16 bytes, in a rotation, a grant and a newcomer's boxes
+  for (const id of [rnd.bytes(15), rnd.bytes(17), rnd.bytes(16).toString('hex'), Array.from(rnd.bytes(16)), null]) {
+    rejects(variant('epochRotateNamed', { id }), /invalid key id/, 'epoch/rotate')
+    rejects(variant('epochGrant', { id }), /invalid key id/, 'epoch/grant')
+    rejects(variant('memberAddNamedKeys', { keys: [{ e: 1, box: rnd.bytes(130), id }] }), /invalid epoch keys/, 'member/add')
+  }
+  rejects(variant('epochGrant', { id: undefined }), /invalid key id/, 'epoch/grant')
+  for (const epoch of [0, -1, 1.5, '1', undefined]) rejects(variant('epochGrant', { epoch }), /invalid epoch/, 'epoch/grant')
+  for (const [what, keys] of badKeys) rejects(variant('epochGrant', { keys }), /invalid epoch keys/, 'epoch/grant', what)
 
   // member/add's epoch keys: optional; an empty list is the same as none
   assert.ok(!('keys' in accepts(variant('memberAddKeys', { keys: [] }))))
