@@ -15,6 +15,7 @@ import { startNode, type RunningNode } from '@solidar/node/runtime'
 // Internals, only to build a large history fast (see fill below): the exact entry Solidar.send appends.
 import { commandValue } from '@solidar/core/commands'
 import { encode } from '@solidar/core/codec'
+import { allMessages } from '@solidar/core/testing/helpers'
 import { epochZeroKey, openContent, sealContent } from '@solidar/core/content'
 import { K, getRecord, rangeRecords, type MessageRecord } from '@solidar/core/view'
 import { now, sleep } from './clock.ts'
@@ -190,7 +191,7 @@ export const ops = {
 
   /** Tags of the benchmark messages in this member's state (diagnostics). */
   async tags ({ id, group }: { id: string, group: string }) {
-    return (await node(id).running.api.messages(group)).map(m => tagOf(m.text)).filter(t => t !== null)
+    return (await allMessages(node(id).running.api, group)).map(m => tagOf(m.text)).filter(t => t !== null)
   },
 
   async count ({ id, group }: { id: string, group: string }) {
@@ -290,7 +291,7 @@ export const ops = {
       const tFirst = n.historyFirst
       if (Number.isNaN(tCounter)) tCounter = tDone
       // Not timed: every message reads back through the API with its text.
-      const all = await n.running.api.messages(group)
+      const all = await allMessages(n.running.api, group) // every page
       const readable = all.filter(m => tagOf(m.text)?.startsWith('h-')).length
       if (readable < expected) throw new Error(`catch-up: only ${readable} of ${expected} messages read back`)
       return { t0, tJoined, tFirst, tCounter, tDone, count: n.history, group, retries }

@@ -36,7 +36,7 @@ export async function makeNodes (names: string[], t: { after: (fn: () => Promise
 }
 
 /** Every message of a group, oldest first, read page by page (`messages` answers one page of at most MAX_PAGE). */
-export async function allMessages (node: Solidar, group: string): Promise<MessageView[]> {
+export async function allMessages (node: Pick<Solidar, 'messages'>, group: string): Promise<MessageView[]> {
   const pages: MessageView[][] = []
   let before: string | undefined
   for (;;) {
