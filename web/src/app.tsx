@@ -117,8 +117,9 @@ export function App () {
     (async () => {
       try {
         // whoami first: a node whose store waits for a repair answers only it (REPAIR_NEEDED).
-        const who = await api.whoami()
-        const list = await api.groups()
+        // A node that has just started (after a repair, at the same address) may still answer
+        // 5xx or drop a request for a moment: try again for a while before showing the error.
+        const { who, list } = await startingUp(async () => ({ who: await api.whoami(), list: await api.groups() }))
         setMe(who)
         setGroups(list)
         if (list.length === 0 && localStorage.getItem(ONBOARDED_KEY) === null && location.hash.replace(/^#\/?/, '') === '') go('onboarding')
@@ -235,4 +236,22 @@ function Home ({ ctx }: { ctx: AppContext }) {
       <p class="actions"><a class="button" href="#/new">{t('nav.newGroup')}</a> <a class="button" href="#/join">{t('nav.join')}</a> <a class="button" href="#/onboarding">{t('home.setup')}</a></p>
     </section>
   )
+}
+
+/** How long the app keeps asking a node that is still starting before it shows the error. */
+const STARTUP_RETRY_MS = 20_000
+
+/** Runs `load`, again every 500 ms while it fails with a server error or no answer, for at most STARTUP_RETRY_MS. */
+async function startingUp<T> (load: () => Promise<T>): Promise<T> {
+  const until = Date.now() + STARTUP_RETRY_MS
+  for (;;) {
+    try {
+      return await load()
+    } catch (err) {
+      const transient = !(err instanceof ApiError) || err.status >= 500
+      const repair = err instanceof ApiError && err.code === 'REPAIR_NEEDED'
+      if (repair || !transient || Date.now() > until) throw err
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  }
 }
