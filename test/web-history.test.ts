@@ -9,37 +9,28 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Browser } from 'playwright-core'
-import { Cluster, makeTempDir, removeTempDir } from './helpers/cluster.ts'
+import type { Cluster } from './helpers/cluster.ts'
 import { waitFor } from './helpers/wait.ts'
-import { type BrowserMember, openMember, launchChromium, requireBuiltApp } from './helpers/browser.ts'
+import { type BrowserMember, type BrowserPair, startBrowserPair } from './helpers/browser.ts'
 
 const HISTORY = 105
 const PAGE = 100
 
 describe('web app: paged history and unread counts from the node', { timeout: 240_000 }, () => {
-  let cluster: Cluster | null = null
-  let browser: Browser | null = null
-  let tmp = ''
+  let pair: BrowserPair | null = null
+  let cluster: Cluster
   let alice: BrowserMember
 
   before(async () => {
-    requireBuiltApp()
-    tmp = await makeTempDir('solidar-web-history-')
-    cluster = await Cluster.start({ names: ['alice', 'bob'] })
-    browser = await launchChromium(tmp)
-    alice = await openMember(browser, cluster.node('alice'))
+    pair = await startBrowserPair('solidar-web-history-')
+    ;({ cluster, alice } = pair)
   })
 
-  after(async () => {
-    await browser?.close().catch(() => {}) // a browser that will not close must not keep the daemons alive
-    await cluster?.close()
-    if (tmp !== '') await removeTempDir(tmp)
-  })
+  after(async () => { await pair?.close() })
 
   it('shows the node\'s unread count, the newest page, and older messages on request', async () => {
-    const node = cluster!.node('alice')
-    const bob = cluster!.node('bob')
+    const node = cluster.node('alice')
+    const bob = cluster.node('bob')
     const group = (await node.api({ method: 'POST', path: '/api/groups', body: { name: 'Long history' } })).json
     const invite = (await node.api({ method: 'POST', path: `/api/groups/${group.id}/invites`, body: {} })).json
     const joined = await bob.api({ method: 'POST', path: '/api/join', body: { code: invite.code, timeoutMs: 60_000 }, timeout: 90_000 })

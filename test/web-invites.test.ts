@@ -5,34 +5,24 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Browser } from 'playwright-core'
-import { Cluster, makeTempDir, removeTempDir } from './helpers/cluster.ts'
-import { type BrowserMember, openMember, launchChromium, requireBuiltApp } from './helpers/browser.ts'
+import type { Cluster } from './helpers/cluster.ts'
+import { type BrowserMember, type BrowserPair, startBrowserPair } from './helpers/browser.ts'
 
 describe('web app: invites', { timeout: 240_000 }, () => {
-  let cluster: Cluster | null = null
-  let browser: Browser | null = null
-  let tmp = ''
+  let pair: BrowserPair | null = null
+  let cluster: Cluster
   let alice: BrowserMember
 
   before(async () => {
-    requireBuiltApp()
-    tmp = await makeTempDir('solidar-web-invites-')
-    cluster = await Cluster.start({ names: ['alice', 'bob'] })
-    browser = await launchChromium(tmp)
-    alice = await openMember(browser, cluster.node('alice'))
+    pair = await startBrowserPair('solidar-web-invites-')
+    ;({ cluster, alice } = pair)
   })
 
-  after(async () => {
-    // A browser that will not close must not keep the daemons alive: they are stopped next.
-    await browser?.close().catch(() => {})
-    await cluster?.close()
-    if (tmp !== '') await removeTempDir(tmp)
-  })
+  after(async () => { await pair?.close() })
 
   it('lists open invites, revokes one by keyboard, and the revoked code is refused with INVITE_REVOKED', async () => {
-    const node = cluster!.node('alice')
-    const bob = cluster!.node('bob')
+    const node = cluster.node('alice')
+    const bob = cluster.node('bob')
     const group = (await node.api({ method: 'POST', path: '/api/groups', body: { name: 'Works council' } })).json
     const keep = (await node.api({ method: 'POST', path: `/api/groups/${group.id}/invites`, body: { uses: 2 } })).json
     const wrongChat = (await node.api({ method: 'POST', path: `/api/groups/${group.id}/invites`, body: {} })).json

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { REPO_ROOT } from './cli.ts'
-import type { SolidarNode } from './cluster.ts'
+import { Cluster, makeTempDir, removeTempDir, type SolidarNode } from './cluster.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 
@@ -73,3 +73,25 @@ export const editorText = (page: Page, title: string): Promise<string> => page.g
   for (const caret of copy.querySelectorAll('.caret')) caret.remove()
   return copy.textContent ?? ''
 })
+
+/** Alice and bob as daemons, alice's page open in Chromium: the set-up of the small browser suites. */
+export interface BrowserPair { cluster: Cluster, browser: Browser, alice: BrowserMember, close: () => Promise<void> }
+
+export async function startBrowserPair (prefix: string): Promise<BrowserPair> {
+  requireBuiltApp()
+  const tmp = await makeTempDir(prefix)
+  const cluster = await Cluster.start({ names: ['alice', 'bob'] })
+  const browser = await launchChromium(tmp)
+  const alice = await openMember(browser, cluster.node('alice'))
+  return {
+    cluster,
+    browser,
+    alice,
+    async close () {
+      // A browser that will not close must not keep the daemons alive: they are stopped next.
+      await browser.close().catch(() => { /* see above */ })
+      await cluster.close()
+      await removeTempDir(tmp)
+    }
+  }
+}

@@ -56,10 +56,10 @@ function useUnread (me: WhoAmI | null, groups: GroupSummary[], route: Route, rel
       if (timers[what] !== undefined) return
       timers[what] = setTimeout(() => {
         delete timers[what]
-        void reload[what]().catch(() => {}) // the counts shown stay; the next event or reconnect reloads them
+        void reload[what]().catch(() => { /* the counts shown stay; the next event or reconnect reloads them */ })
       }, UNREAD_RELOAD_MS)
     }
-    void reloadDms().catch(() => {}) // no counts for conversations until the next event or reconnect
+    void reloadDms().catch(() => { /* no counts for conversations until the next event or reconnect */ })
     const stopEvents = onEvent((e) => {
       if (e.type === 'message' && e.message.author !== me.id) later('groups')
       if (e.type === 'dm' && e.message.author !== me.id) later('dms')
