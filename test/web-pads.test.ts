@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { Cluster, makeTempDir, removeTempDir, type SolidarNode } from './helpers/cluster.ts'
-import { type BrowserMember, editorText, openMember, launchChromium, requireBuiltApp, screenshots } from './helpers/browser.ts'
+import { type BrowserMember, editorText, openMember, launchChromium, requireBuiltApp, screenshots, waitForEditorCaret } from './helpers/browser.ts'
 
 const LIVE = 30_000
 
@@ -146,8 +146,10 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
     await b.waitForFunction((label) => document.querySelector(`[aria-label="${label}"] > p:last-of-type`)?.contains(document.getSelection()?.anchorNode ?? null) === true,
       `Text of ${title}`, { timeout: 5000 })
     await b.keyboard.press('Home')
+    await waitForEditorCaret(b, title, { text: 'See the law.', at: 'start' })
     await b.keyboard.press('Enter')
     await b.keyboard.press('ArrowUp')
+    await waitForEditorCaret(b, title, { text: '', at: 'start' })
     await b.keyboard.type('Bob agrees.')
     await a.getByText('Bob agrees.').waitFor({ timeout: LIVE })
     const paragraphs = await a.getByRole('textbox', { name: `Text of ${title}` }).evaluate((el) => [...el.querySelectorAll(':scope > p')].map((p) => {

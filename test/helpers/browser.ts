@@ -75,6 +75,29 @@ export const editorText = (page: Page, title: string): Promise<string> => page.g
 })
 
 /** Alice and bob as daemons, alice's page open in Chromium: the set-up of the small browser suites. */
+/**
+ * Waits until the pad editor named `Text of <title>` has its caret (a collapsed selection) at the
+ * start or end of a top-level block (`block`: its index, negative from the end; `text`: its
+ * text) in
+ * ProseMirror's own state, which Enter splits at. The DOM caret moves with a key at once; an
+ * editor that has just rendered can take the move in a moment later, and keys pressed in between
+ * act on the old position.
+ */
+export async function waitForEditorCaret (page: Page, title: string, where: { block?: number, text?: string, at: 'start' | 'end' }, timeout = 10_000): Promise<void> {
+  await page.waitForFunction(({ label, block, text, at }) => {
+    interface Pos { depth: number, parentOffset: number, parent: { textContent: string, content: { size: number } }, index: (depth: number) => number }
+    interface Pm { state: { doc: { childCount: number }, selection: { empty: boolean, $from: Pos } } }
+    const pm = (document.querySelector(`[aria-label="${label}"]`) as (Element & { editor?: Pm }) | null)?.editor
+    if (pm === undefined) return false
+    const { selection, doc } = pm.state
+    const { $from } = selection
+    const want = block === null ? $from.index(0) : block < 0 ? doc.childCount + block : block
+    return selection.empty && $from.depth === 1 && $from.index(0) === want &&
+      (text === null || $from.parent.textContent === text) &&
+      $from.parentOffset === (at === 'start' ? 0 : $from.parent.content.size)
+  }, { label: `Text of ${title}`, block: where.block ?? null, text: where.text ?? null, at: where.at }, { timeout })
+}
+
 export interface BrowserPair { cluster: Cluster, browser: Browser, alice: BrowserMember, close: () => Promise<void> }
 
 export async function startBrowserPair (prefix: string): Promise<BrowserPair> {
