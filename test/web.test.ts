@@ -255,6 +255,9 @@ describe('web app in Chromium', { timeout: 240_000 }, () => {
     await a.getByRole('button', { name: 'Verify' }).click()
     const safety = await a.getByLabel('Safety number').innerText()
     assert.match(safety, /^(\d{5} ){11}\d{5}$/)
+    // The panel names the member (a raw {{name}} once showed there): no text with a placeholder left.
+    await a.getByRole('heading', { name: 'Verify Bob' }).waitFor()
+    assert.doesNotMatch(await a.locator('body').innerText(), /\{\{|\}\}/)
     await shot(a, '06-members')
     await a.getByRole('link', { name: 'Network and this device' }).click()
     await a.getByText(`Private network of your union (${cluster!.bootstrap})`).waitFor()

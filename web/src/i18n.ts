@@ -41,7 +41,10 @@ export async function setLanguage (lang: Language): Promise<void> {
 
 export const currentLanguage = (): Language => (i18next.language === 'de' ? 'de' : 'en')
 
-export type T = (key: keyof typeof en, vars?: Record<string, unknown>) => string
+/** A text's key; a plural's base key (`nav.unread` for `nav.unread_one`/`_other`) takes `count`. */
+type Plural<K> = K extends `${infer Base}_one` ? Base : never
+export type TextKey = keyof typeof en | Plural<keyof typeof en>
+export type T = (key: TextKey, vars?: Record<string, unknown>) => string
 
 export const t: T = (key, vars) => i18next.t(key, vars ?? {})
 
