@@ -70,6 +70,8 @@ export interface SolidarOptions {
   onIdentityChange?: (identity: Identity) => Promise<void>
   /** Makes every write so far durable; awaited before an append is acknowledged (see GroupOptions). */
   durable?: () => Promise<void>
+  /** How long the local tab's presence in a pad lasts without a renewal (pads/presence.ts; tests shorten it). */
+  presenceTtlMs?: number
 }
 
 /**
@@ -114,6 +116,7 @@ export class Solidar implements SolidarApi {
   #departures = new Map<string, Promise<void>>()
   #onIdentityChange: (identity: Identity) => Promise<void>
   #durable: (() => Promise<void>) | undefined
+  #presenceTtlMs: number | undefined
   /** Vault entries this device already acted on, so each is handled once per run. */
   #vaultDone = new Set<string>()
   #onConnection = (conn: PeerConnection) => this.#attach(conn)
@@ -128,6 +131,7 @@ export class Solidar implements SolidarApi {
     this.#now = opts.now ?? Date.now
     this.#onIdentityChange = opts.onIdentityChange ?? (async () => {})
     this.#durable = opts.durable
+    this.#presenceTtlMs = opts.presenceTtlMs
     this.#network = opts.transport ? (opts.networkMode ?? 'bootstrap') : 'none'
     this.#bootstrap = opts.bootstrap ?? []
     this.pads = new Pads(this.#padHost(opts.local))
@@ -1173,7 +1177,8 @@ export class Solidar implements SolidarApi {
       now: () => this.#now(),
       identity: this.identity,
       self: () => this.#self,
-      local
+      local,
+      ...(this.#presenceTtlMs !== undefined ? { presenceTtlMs: this.#presenceTtlMs } : {})
     }
   }
 

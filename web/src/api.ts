@@ -42,11 +42,12 @@ export const hasToken = (): boolean => token !== null
 
 const enc = encodeURIComponent
 
-export async function request<T> (method: string, path: string, body?: unknown): Promise<T> {
+/** `keepalive`: the request outlives the page (a closing tab's last word, e.g. leaving a pad). */
+export async function request<T> (method: string, path: string, body?: unknown, opts: { keepalive?: boolean } = {}): Promise<T> {
   const headers: Record<string, string> = {}
   if (token !== null) headers.Authorization = `Bearer ${token}`
   if (body !== undefined) headers['Content-Type'] = 'application/json'
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' })
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', ...(opts.keepalive === true ? { keepalive: true } : {}) })
   const data = await res.json().catch(() => null)
   if (!res.ok) {
     const err = data?.error
@@ -148,7 +149,7 @@ export const api = {
   padHistory: (group: string, pad: string) => request<PadHistory>('GET', `${p(group, pad)}/history`),
   padState: (group: string, pad: string) => request<{ id: string, update: string, updates: number }>('GET', `${p(group, pad)}/state`),
   padUpdate: (group: string, pad: string, update: string) => request<{ accepted: true }>('POST', `${p(group, pad)}/updates`, { update }),
-  setPresence: (group: string, pad: string, state: Record<string, unknown> | null) => request<PadPresence>('PUT', `${p(group, pad)}/presence`, { state }),
+  setPresence: (group: string, pad: string, state: Record<string, unknown> | null, opts: { keepalive?: boolean } = {}) => request<PadPresence>('PUT', `${p(group, pad)}/presence`, { state }, opts),
   presence: (group: string, pad: string) => request<PadPresence>('GET', `${p(group, pad)}/presence`)
 }
 
