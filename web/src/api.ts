@@ -42,12 +42,31 @@ export const hasToken = (): boolean => token !== null
 
 const enc = encodeURIComponent
 
-/** `keepalive`: the request outlives the page (a closing tab's last word, e.g. leaving a pad). */
+/** Waits before each new try of a read while the node does not answer (then UNREACHABLE). */
+const READ_RETRIES_MS = [500, 1500, 3000]
+
+/**
+ * One request to the node. A node that does not answer (stopped, restarting) is the coded
+ * error UNREACHABLE, never the browser's "Failed to fetch"; a read (GET) is tried again a few
+ * times first, a write is not (it may have reached the node: the user decides).
+ * `keepalive`: the request outlives the page (a closing tab's last word, e.g. leaving a pad).
+ */
 export async function request<T> (method: string, path: string, body?: unknown, opts: { keepalive?: boolean } = {}): Promise<T> {
   const headers: Record<string, string> = {}
   if (token !== null) headers.Authorization = `Bearer ${token}`
   if (body !== undefined) headers['Content-Type'] = 'application/json'
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', ...(opts.keepalive === true ? { keepalive: true } : {}) })
+  const init: RequestInit = { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', ...(opts.keepalive === true ? { keepalive: true } : {}) }
+  let res: Response | null = null
+  for (let attempt = 0; res === null; attempt++) {
+    try {
+      res = await fetch(path, init)
+    } catch (err) {
+      // fetch rejects only when no answer came (TypeError); anything else is a bug to surface.
+      if (!(err instanceof TypeError)) throw err
+      if (method !== 'GET' || attempt >= READ_RETRIES_MS.length) throw new ApiError(0, 'UNREACHABLE', `The Solidar node does not answer (${err.message})`)
+      await new Promise((resolve) => setTimeout(resolve, READ_RETRIES_MS[attempt]))
+    }
+  }
   const data = await res.json().catch(() => null)
   if (!res.ok) {
     const err = data?.error

@@ -102,7 +102,7 @@ async function calls (): Promise<Call[]> {
         for (const k of keys) out.push({ file, line, key: k, keyPattern: null, vars: 'none' })
         continue
       }
-      rest = rest.replace(/^\s*as\s+'[^']*'/, '').trim()
+      rest = rest.replace(/^\s*as\s+('[^']*'|\w+)/, '').trim()
       let vars: Call['vars'] = 'none'
       if (rest.startsWith(',')) {
         const v = rest.slice(1).trim()

@@ -58,6 +58,8 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
   const [messages, setMessages] = useState<MessageView[] | null>(null)
   const [rooms, setRooms] = useState<RoomView[]>([])
   const [error, setError] = useState<unknown>(null)
+  /** Why the last send failed: shown at the composer, where the unsent text still is. */
+  const [sendError, setSendError] = useState<unknown>(null)
   const [text, setText] = useState('')
   const [replyTo, setReplyTo] = useState<MessageView | null>(null)
   const [editing, setEditing] = useState<{ id: string, text: string } | null>(null)
@@ -157,8 +159,8 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
       if (dm !== undefined) ctx.addDm(dm, null)
       setText('')
       setReplyTo(null)
-      setError(null)
-    } catch (err) { setError(err) } finally {
+      setSendError(null)
+    } catch (err) { setSendError(err) } finally {
       setBusy(false)
       input.current?.focus()
     }
@@ -288,6 +290,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
                   <button type="button" class="link" onClick={() => setReplyTo(null)}>{t('common.cancel')}</button></p>
                 )
               : null}
+            <ErrorBox error={sendError} />
             <label class="sr-only" for="composer">{t('chat.messageLabel')}</label>
             <textarea id="composer" ref={input} rows={2} value={text} placeholder={t('chat.placeholder')} maxLength={100_000}
               onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
