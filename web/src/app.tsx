@@ -31,6 +31,8 @@ export interface AppContext {
   reloadMe: () => Promise<void>
   /** Remembers a DM peer for the navigation; a null name keeps the one known (or a short id). */
   addDm: (member: string, name: string | null) => void
+  /** A DM peer's name as known here; null while only a short id is. */
+  dmName: (member: string) => string | null
 }
 
 /**
@@ -151,7 +153,8 @@ export function App () {
   }
   if (me === null) return <main class="center"><p role="status">{t('app.loading')}</p></main>
 
-  const ctx: AppContext = { me, groups, reloadGroups, reloadMe, addDm }
+  const dmName = (member: string): string | null => dms[member] !== undefined && dms[member] !== member.slice(0, 8) ? dms[member] : null
+  const ctx: AppContext = { me, groups, reloadGroups, reloadMe, addDm, dmName }
   return (
     <div class="shell">
       <a class="skip" href="#main">{t('app.skip')}</a>

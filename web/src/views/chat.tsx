@@ -58,6 +58,15 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
   const [messages, setMessages] = useState<MessageView[] | null>(null)
   const [rooms, setRooms] = useState<RoomView[]>([])
   const [error, setError] = useState<unknown>(null)
+  /** The DM peer's name as the node knows it, for a conversation they have not written in yet. */
+  const [peerName, setPeerName] = useState<string | null>(null)
+  useEffect(() => {
+    setPeerName(null)
+    if (dm === undefined || ctx.dmName(dm) !== null) return
+    let live = true
+    api.verification(dm).then((v) => { if (live) { setPeerName(v.name); ctx.addDm(dm, v.name) } }, () => { /* the heading keeps the short id */ })
+    return () => { live = false }
+  }, [dm])
   /** Why the last send failed: shown at the composer, where the unsent text still is. */
   const [sendError, setSendError] = useState<unknown>(null)
   const [text, setText] = useState('')
@@ -194,7 +203,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
   }
 
   const byId = new Map((messages ?? []).map((m) => [m.id, m]))
-  const title = dm !== undefined ? t('chat.dmTitle', { name: messages?.find((m) => m.author === dm)?.authorName ?? dm.slice(0, 8) }) : (groupInfo?.name ?? t('chat.group'))
+  const title = dm !== undefined ? t('chat.dmTitle', { name: messages?.find((m) => m.author === dm)?.authorName ?? ctx.dmName(dm) ?? peerName ?? dm.slice(0, 8) }) : (groupInfo?.name ?? t('chat.group'))
 
   return (
     <section class="chat">
@@ -280,7 +289,6 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
             })}
           </ol></div>
           )}
-      <div ref={bottom} />
       {canWrite
         ? (
           <form class="composer" onSubmit={(e) => { e.preventDefault(); void send() }}>
@@ -303,6 +311,9 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
           : groupInfo?.catchUp !== undefined
           ? <CatchUpNote catchUp={groupInfo.catchUp} refresh={ctx.reloadGroups} />
           : <p class="muted" role="status">{groupInfo?.role === null ? t('chat.catchingUp') : t('chat.observer')}</p>}
+      {/* Scrolled into view for the newest message: after the composer, which sticks to the
+          bottom of the view, so the newest message ends above it instead of behind it. */}
+      <div ref={bottom} />
     </section>
   )
 }

@@ -1,8 +1,9 @@
 /**
- * Errors in the web app as a user meets them (real node, real Chromium): the node's coded
- * errors read in the page's language (the node speaks English only), and a node stopped while
- * the page is open is said to be unreachable, at the composer, with the unsent text kept —
- * never the browser's "Failed to fetch" — and the page goes on once the node is back.
+ * Everyday use of the web app (issue 19; real nodes, real Chromium): the node's coded errors
+ * read in the page's language (the node speaks English only); a node stopped while the page is
+ * open is said to be unreachable, at the composer, with the unsent text kept — never the
+ * browser's "Failed to fetch" — and the page goes on once the node is back; a new DM is headed
+ * by the person's name; the newest message stays in view above the composer at 375 px.
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -10,7 +11,7 @@ import type { Cluster } from './helpers/cluster.ts'
 import { type BrowserMember, type BrowserPair, startBrowserPair } from './helpers/browser.ts'
 import { waitFor } from './helpers/wait.ts'
 
-describe('web app: errors in the user\'s language, and a node that stops', { timeout: 240_000 }, () => {
+describe('web app: everyday use', { timeout: 240_000 }, () => {
   let pair: BrowserPair | null = null
   let cluster: Cluster
   let alice: BrowserMember
@@ -20,7 +21,7 @@ describe('web app: errors in the user\'s language, and a node that stops', { tim
     pair = await startBrowserPair('solidar-web-errors-')
     ;({ cluster, alice } = pair)
     const node = cluster.node('alice')
-    group = (await node.api({ method: 'POST', path: '/api/groups', body: { name: 'Works council' } })).json.id
+    group = (await cluster.createGroup(node, 'Works council', [cluster.node('bob')])).id
     await alice.page.goto(node.url)
     await alice.page.getByRole('link', { name: 'Works council' }).first().waitFor()
   })
@@ -72,5 +73,43 @@ describe('web app: errors in the user\'s language, and a node that stops', { tim
     assert.ok(sent)
     // The stop and the failed request are expected; nothing else went wrong in the page.
     assert.deepEqual(alice.problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource|WebSocket connection/.test(p)), [])
+  })
+
+  it('a DM nobody has written in yet is headed by the person\'s name, not an id', async () => {
+    const page = alice.page
+    await page.getByLabel(/Language|Sprache/).selectOption('en')
+    const bob = cluster.node('bob')
+    await page.evaluate((id) => { location.hash = `#/dm/${encodeURIComponent(id)}` }, bob.id)
+    await page.getByRole('heading', { name: 'Direct messages with bob' }).waitFor()
+  })
+
+  it('at 375 px the newest message ends above the composer, also after sending', async () => {
+    const page = alice.page
+    await page.setViewportSize({ width: 375, height: 640 })
+    try {
+      const node = cluster.node('alice')
+      for (let i = 1; i <= 30; i++) {
+        const res = await node.api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/messages`, body: { text: `Filler ${i}` } })
+        assert.equal(res.status, 201, res.text)
+      }
+      await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
+      const log = page.getByRole('log')
+      const composer = page.locator('form.composer')
+      const newestAboveComposer = async (text: string): Promise<void> => {
+        const last = log.getByText(text, { exact: true })
+        await last.waitFor()
+        await waitFor(async () => {
+          const [m, c] = [await last.boundingBox(), await composer.boundingBox()]
+          return m !== null && c !== null && m.y >= 0 && m.y + m.height <= c.y + 0.5
+        }, { what: `"${text}" in view above the composer`, timeout: 10_000, interval: 100 })
+      }
+      await newestAboveComposer('Filler 30')
+      const input = page.getByRole('textbox', { name: 'Message', exact: true })
+      await input.fill('The newest one')
+      await input.press('Enter')
+      await newestAboveComposer('The newest one')
+    } finally {
+      await page.setViewportSize({ width: 1100, height: 800 })
+    }
   })
 })
