@@ -112,4 +112,43 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
       await page.setViewportSize({ width: 1100, height: 800 })
     }
   })
+
+  it('at 375 px: the start screen lists the groups, the network status reads as lines, the composer\'s placeholder fits, and the new-room form waits to be asked for', async () => {
+    const page = alice.page
+    await page.setViewportSize({ width: 375, height: 740 })
+    try {
+      await page.getByLabel(/Language|Sprache/).selectOption('en')
+      await page.evaluate(() => { location.hash = '#/' })
+      const groups = page.getByRole('navigation', { name: 'Your groups' })
+      await groups.getByRole('link', { name: 'Works council' }).waitFor()
+      assert.doesNotMatch(await page.locator('main').innerText(), /on the left/)
+
+      await page.evaluate(() => { location.hash = '#/network' })
+      const value = page.locator('dd').first()
+      await value.waitFor()
+      const [dd, main] = [await value.boundingBox(), await page.locator('main').boundingBox()]
+      assert.ok(dd !== null && main !== null && dd.width >= main.width * 0.6, `the status value has the width of the page (${dd?.width} of ${main?.width} px)`)
+
+      await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
+      const composer = page.getByRole('textbox', { name: 'Message', exact: true })
+      await composer.waitFor()
+      const fits = await composer.evaluate((el) => {
+        const area = el as HTMLTextAreaElement
+        const style = getComputedStyle(area)
+        const ctx = document.createElement('canvas').getContext('2d')!
+        ctx.font = `${style.fontSize} ${style.fontFamily}`
+        const room = area.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)
+        return { text: ctx.measureText(area.placeholder).width, room }
+      })
+      assert.ok(fits.text <= fits.room, `the placeholder fits on one line (${fits.text} of ${fits.room} px)`)
+      const roomName = page.getByPlaceholder('new-room')
+      assert.equal(await roomName.isVisible(), false, 'the new-room field is folded away')
+      await page.locator('summary', { hasText: 'New room' }).click()
+      await roomName.waitFor()
+      await page.locator('summary', { hasText: 'New room' }).click()
+      await roomName.waitFor({ state: 'hidden' })
+    } finally {
+      await page.setViewportSize({ width: 1100, height: 800 })
+    }
+  })
 })

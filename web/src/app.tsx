@@ -233,9 +233,18 @@ function Home ({ ctx }: { ctx: AppContext }) {
   return (
     <section>
       <h1>{t('home.title', { name: ctx.me.name })}</h1>
+      {/* The groups themselves, as a messenger's start screen lists its chats (on a phone the
+          navigation with them is behind the menu button). */}
       {ctx.groups.length === 0
         ? <p>{t('home.empty')}</p>
-        : <p>{t('home.pick')}</p>}
+        : (
+          <nav aria-labelledby="home-groups">
+            <h2 id="home-groups">{t('home.pick')}</h2>
+            <ul class="home-groups">
+              {ctx.groups.map((g) => <li><a href={href('g', g.id)}>{g.name}</a></li>)}
+            </ul>
+          </nav>
+          )}
       <p class="actions"><a class="button" href="#/new">{t('nav.newGroup')}</a> <a class="button" href="#/join">{t('nav.join')}</a> <a class="button" href="#/onboarding">{t('home.setup')}</a></p>
     </section>
   )

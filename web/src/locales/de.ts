@@ -24,7 +24,7 @@ export const de: Record<keyof typeof en, string> = {
 
   'home.title': 'Hallo, {{name}}',
   'home.empty': 'Du bist noch in keiner Gruppe. Lege eine für deinen Betriebsrat an oder tritt mit einem Einladungscode einer Kollegin bei.',
-  'home.pick': 'Wähle links eine Gruppe.',
+  'home.pick': 'Deine Gruppen',
   'home.setup': 'Einrichtung',
 
   'common.copy': 'Kopieren',
@@ -175,7 +175,9 @@ export const de: Record<keyof typeof en, string> = {
   'chat.delete': 'Löschen',
   'chat.confirmDelete': 'Diese Nachricht für alle löschen?',
   'chat.messageLabel': 'Nachricht',
-  'chat.placeholder': 'Nachricht schreiben (Enter sendet, Umschalt+Enter: neue Zeile)',
+  'chat.placeholder': 'Nachricht schreiben',
+  'chat.keys': 'Enter sendet, Umschalt+Enter beginnt eine neue Zeile.',
+  'chat.roomForm': 'Neuer Raum',
   'chat.send': 'Senden',
   'chat.observer': 'Du beobachtest diese Gruppe: Du kannst lesen, aber nicht schreiben.',
   'chat.upgradeRequired': 'Diese Gruppe braucht ein neueres Solidar: die neuere Version eines Mitglieds hat sie weitergeführt. Was davor war, kannst du lesen; aktualisiere Solidar, um hier zu schreiben und zu sehen, was danach kam.',

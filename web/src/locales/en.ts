@@ -22,7 +22,7 @@ export const en = {
 
   'home.title': 'Hello, {{name}}',
   'home.empty': 'You are not in any group yet. Create one for your works council, or join one with an invite code from a colleague.',
-  'home.pick': 'Choose a group on the left.',
+  'home.pick': 'Your groups',
   'home.setup': 'Setup',
 
   'common.copy': 'Copy',
@@ -173,7 +173,9 @@ export const en = {
   'chat.delete': 'Delete',
   'chat.confirmDelete': 'Delete this message for everyone?',
   'chat.messageLabel': 'Message',
-  'chat.placeholder': 'Write a message (Enter sends, Shift+Enter: new line)',
+  'chat.placeholder': 'Write a message',
+  'chat.keys': 'Enter sends, Shift+Enter starts a new line.',
+  'chat.roomForm': 'New room',
   'chat.send': 'Send',
   'chat.observer': 'You are an observer in this group: you can read, not write.',
   'chat.upgradeRequired': 'This group needs a newer Solidar: a member\'s newer version moved it on. You can read what came before; update Solidar to write here and to see what came after.',

@@ -221,11 +221,15 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
             </ul>
             {canWrite
               ? (
-                <form class="inline" onSubmit={addRoom}>
-                  <label><span class="sr-only">{t('chat.newRoom')}</span>
-                    <input value={newRoom} onInput={(e) => setNewRoom((e.currentTarget as HTMLInputElement).value)} placeholder={t('chat.newRoom')} maxLength={48} pattern="[a-zA-Z0-9_\-]+" /></label>
-                  <button type="submit">{t('chat.addRoom')}</button>
-                </form>
+                // Folded away until asked for: the chat, not a form, is what a chat opens with.
+                <details class="new-room">
+                  <summary>{t('chat.roomForm')}</summary>
+                  <form class="inline" onSubmit={addRoom}>
+                    <label><span class="sr-only">{t('chat.roomForm')}</span>
+                      <input value={newRoom} onInput={(e) => setNewRoom((e.currentTarget as HTMLInputElement).value)} placeholder={t('chat.newRoom')} maxLength={48} pattern="[a-zA-Z0-9_\-]+" /></label>
+                    <button type="submit">{t('chat.addRoom')}</button>
+                  </form>
+                </details>
                 )
               : null}
           </div>
@@ -300,10 +304,11 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
               : null}
             <ErrorBox error={sendError} />
             <label class="sr-only" for="composer">{t('chat.messageLabel')}</label>
-            <textarea id="composer" ref={input} rows={2} value={text} placeholder={t('chat.placeholder')} maxLength={100_000}
+            <textarea id="composer" ref={input} rows={2} value={text} placeholder={t('chat.placeholder')} maxLength={100_000} aria-describedby="composer-keys"
               onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
               onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void send() } }} />
             <button type="submit" disabled={busy || text.trim() === ''}>{t('chat.send')}</button>
+            <p id="composer-keys" class="keys muted small">{t('chat.keys')}</p>
           </form>
           )
         : groupInfo?.upgradeRequired !== undefined
