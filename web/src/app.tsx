@@ -184,7 +184,8 @@ export function App () {
             </li>
           ))}
         </ul>
-        <p class="actions"><a class="button" href="#/new">{t('nav.newGroup')}</a> <a class="button" href="#/join">{t('nav.join')}</a></p>
+        {/* Not before the set-up is done: the onboarding comes first. */}
+        {route.view !== 'onboarding' ? <p class="actions"><a class="button" href="#/new">{t('nav.newGroup')}</a> <a class="button" href="#/join">{t('nav.join')}</a></p> : null}
         {Object.keys(dms).length > 0 ? <h2>{t('nav.dms')}</h2> : null}
         <ul class="groups">
           {Object.entries(dms).map(([id, name]) => (

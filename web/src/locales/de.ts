@@ -47,6 +47,10 @@ export const de: Record<keyof typeof en, string> = {
   'onboarding.code': 'Code von deinem anderen Gerät',
   'onboarding.next': 'Weiter',
   'onboarding.done': 'Fertig',
+  'onboarding.step': 'Schritt {{n}} von {{total}}',
+  'onboarding.stepWho': 'Du und dieses Gerät',
+  'onboarding.stepNetwork': 'Wie Solidar sich verbindet',
+  'onboarding.saveFinish': 'Speichern und fertig',
 
   'network.title': 'Netzwerk und dieses Gerät',
   'network.status': 'Status',

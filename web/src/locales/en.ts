@@ -45,6 +45,10 @@ export const en = {
   'onboarding.code': 'Code from your other device',
   'onboarding.next': 'Continue',
   'onboarding.done': 'Done',
+  'onboarding.step': 'Step {{n}} of {{total}}',
+  'onboarding.stepWho': 'You and this device',
+  'onboarding.stepNetwork': 'How Solidar connects',
+  'onboarding.saveFinish': 'Save and finish',
 
   'network.title': 'Network and this device',
   'network.status': 'Status',

@@ -15,7 +15,7 @@ type Option = 'none' | 'lan' | 'bootstrap' | 'public'
  * network" is LAN mode without a DHT (`serve --lan --no-dht`); beside a DHT, LAN mode is a
  * checkbox. The choice is saved in config.json and applies when `solidar serve` starts again.
  */
-export function NetworkForm ({ settings, onSaved }: { settings: NodeSettings, onSaved: (s: NodeSettings) => void }) {
+export function NetworkForm ({ settings, onSaved, submitLabel }: { settings: NodeSettings, onSaved: (s: NodeSettings) => void, submitLabel?: string }) {
   const t = useT()
   const initial = settings.network.saved ?? settings.network.running
   const initialLan = settings.network.lan.saved ?? settings.network.lan.running
@@ -56,7 +56,7 @@ export function NetworkForm ({ settings, onSaved }: { settings: NodeSettings, on
           : null}
       </fieldset>
       <ErrorBox error={error} />
-      <button type="submit">{t('network.save')}</button>
+      <button type="submit" class={submitLabel !== undefined ? 'primary' : undefined}>{submitLabel ?? t('network.save')}</button>
     </form>
   )
 }
