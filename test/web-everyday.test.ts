@@ -151,4 +151,40 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
       await page.setViewportSize({ width: 1100, height: 800 })
     }
   })
+
+  it('messages read like a messenger: "now" for a new one, a day separator, the clock time a day later, and the unread total in the tab title', async () => {
+    const node = cluster.node('alice')
+    const bob = cluster.node('bob')
+    // A page of its own: its clock is set by the test (the nodes keep the real one).
+    const context = await pair!.browser.newContext()
+    try {
+      const page = await context.newPage()
+      await page.clock.setFixedTime(Date.now() + 20_000)
+      const sent = await node.api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/messages`, body: { text: 'Fresh news' } })
+      assert.equal(sent.status, 201, sent.text)
+      await page.goto(node.url)
+      await page.getByLabel(/Language|Sprache/).selectOption('en')
+      await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
+      const log = page.getByRole('log')
+      const fresh = log.locator('li.msg', { hasText: 'Fresh news' })
+      assert.equal(await fresh.locator('time').innerText(), 'now')
+      await log.getByRole('separator', { name: 'Today' }).waitFor()
+      // A message in another group: the tab's title counts it.
+      const other = (await cluster.createGroup(bob, 'Second group', [node])).id
+      const bobs = await bob.api({ method: 'POST', path: `/api/groups/${encodeURIComponent(other)}/messages`, body: { text: 'Over here' } })
+      assert.equal(bobs.status, 201, bobs.text)
+      await waitFor(async () => await page.title() === '(1) Solidar' ? true : null, { what: 'the unread total in the title', timeout: 30_000, interval: 200 })
+      // Noon of the next day: the same messages are under "Yesterday", with their clock time.
+      const tomorrow = new Date()
+      tomorrow.setDate(tomorrow.getDate() + 1)
+      tomorrow.setHours(12, 0, 0, 0)
+      await page.clock.setFixedTime(tomorrow)
+      await page.reload()
+      await log.getByRole('separator', { name: 'Yesterday' }).waitFor()
+      assert.equal(await log.getByRole('separator', { name: 'Today' }).count(), 0)
+      assert.match(await fresh.locator('time').innerText(), /^\d{2}:\d{2}( [AP]M)?$/)
+    } finally {
+      await context.close()
+    }
+  })
 })

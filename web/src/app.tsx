@@ -146,6 +146,9 @@ export function App () {
 
   const { unread, markRead, markDmRead } = useUnread(me, groups, route, reloadGroups, addDm)
   const activeGroup = 'group' in route ? route.group : null
+  // The total in the tab's title, as messengers do: "(3) Solidar".
+  const total = Object.values(unread).reduce((a, b) => a + b, 0)
+  useEffect(() => { document.title = total > 0 ? `(${total}) Solidar` : 'Solidar' }, [total])
 
   if (repair) return <RepairView />
   if (error !== null) {

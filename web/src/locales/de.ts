@@ -384,4 +384,7 @@ export const de: Record<keyof typeof en, string> = {
   'errors.UNSUPPORTED_MEDIA_TYPE': 'Der Knoten konnte diese Anfrage nicht lesen.',
   'errors.REPAIR_NEEDED': 'Der Speicher dieses Geräts muss zuerst repariert werden.',
   'errors.INTERNAL': 'In deinem Solidar-Knoten ist etwas schiefgegangen.',
+  'time.now': 'jetzt',
+  'time.today': 'Heute',
+  'time.yesterday': 'Gestern',
 }

@@ -382,4 +382,7 @@ export const en = {
   'errors.UNSUPPORTED_MEDIA_TYPE': 'The node could not read this request.',
   'errors.REPAIR_NEEDED': 'This device’s storage needs a repair first.',
   'errors.INTERNAL': 'Something went wrong in your Solidar node.',
+  'time.now': 'now',
+  'time.today': 'Today',
+  'time.yesterday': 'Yesterday',
 }

@@ -8,7 +8,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { PAGE_SIZE, api, onConnection, onEvent } from '../api.ts'
 import type { AppContext } from '../app.tsx'
-import { formatTime, useT } from '../i18n.ts'
+import { dayKey, dayLabel, formatTime, messageTime, useT } from '../i18n.ts'
 import { go, href } from '../route.ts'
 import type { MemberView, MessageView, RoomView } from '../types.ts'
 import { ErrorBox } from '../ui.tsx'
@@ -67,6 +67,12 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
     api.verification(dm).then((v) => { if (live) { setPeerName(v.name); ctx.addDm(dm, v.name) } }, () => { /* the heading keeps the short id */ })
     return () => { live = false }
   }, [dm])
+  /** The clock the relative times ("5 min ago") are shown against, moved on every 30 s. */
+  const [now, setNow] = useState(Date.now())
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 30_000)
+    return () => clearInterval(timer)
+  }, [])
   /** Why the last send failed: shown at the composer, where the unsent text still is. */
   const [sendError, setSendError] = useState<unknown>(null)
   const [text, setText] = useState('')
@@ -247,15 +253,18 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
         : (
           <div role="log" aria-live="polite" aria-label={t('chat.messages')}><ol class="messages">
             {messages.length === 0 ? <li class="muted">{t('chat.empty')}</li> : null}
-            {messages.map((m) => {
+            {messages.map((m, i) => {
               const mine = m.author === ctx.me.id
               const parent = m.replyTo !== undefined ? byId.get(m.replyTo) : undefined
+              const newDay = i === 0 || dayKey(messages[i - 1].ts) !== dayKey(m.ts)
               return (
+                <>
+                {newDay ? <li class="day" role="separator" aria-label={dayLabel(m.ts, now)}><span>{dayLabel(m.ts, now)}</span></li> : null}
                 <li class={mine ? 'msg mine' : 'msg'} data-id={m.id}>
                   <div class="meta">
                     {m.bridged !== undefined
                       ? <><strong>{m.bridged.nick ?? m.bridged.jid}</strong> <span class="muted" title={m.bridged.jid}>{t('chat.bridged', { jid: m.bridged.jid, bridge: m.authorName })}</span></>
-                      : <><strong>{m.authorName}</strong><NameWarning flag={flags.get(m.author)} /></>} <time dateTime={new Date(m.ts).toISOString()}>{formatTime(m.ts)}</time>
+                      : <><strong>{m.authorName}</strong><NameWarning flag={flags.get(m.author)} /></>} <time dateTime={new Date(m.ts).toISOString()} title={formatTime(m.ts)}>{messageTime(m.ts, now)}</time>
                     {m.editedTs !== undefined && !m.deleted ? <span class="muted"> · {t('chat.edited')}</span> : null}
                   </div>
                   {m.replyTo !== undefined
@@ -289,6 +298,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
                       )
                     : null}
                 </li>
+                </>
               )
             })}
           </ol></div>
