@@ -1,6 +1,6 @@
 /** `solidar repair`: rebuild a damaged data store from the peers (see node/src/repair.ts). */
 import type { Command } from 'commander'
-import { ensureHome, readConfig, readDaemonInfo } from '../../home.ts'
+import { ensureHome, readConfig, readDaemonInfo } from '@solidar/node/home'
 import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
 import { durationArg } from '../parsers.ts'
@@ -58,7 +58,7 @@ Examples:
         const lanText = describeLan(lan)
         note(`Repairing the store of ${home}; network: ${describeNetwork(network)}${lanText !== null ? `; ${lanText}` : ''}.`)
       }
-      const { repairStore } = await import('../../repair.ts')
+      const { repairStore } = await import('@solidar/node/repair')
       const last = new Map<string, string>()
       const report = await repairStore({
         home, network, lan, timeoutMs: opts.timeout, force: opts.force, finish: opts.finish,

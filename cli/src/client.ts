@@ -6,9 +6,9 @@
 import http from 'node:http'
 import WebSocket from 'ws'
 import type { SolidarEvent } from '@solidar/core'
-import { readDaemonInfo, readToken } from '../home.ts'
-import type { DaemonInfo } from '../home.ts'
-import { isApiErrorBody } from '../api/errors.ts'
+import { readDaemonInfo, readToken } from '@solidar/node/home'
+import type { DaemonInfo } from '@solidar/node/home'
+import { isApiErrorBody } from '@solidar/node/api/errors'
 import { ApiError, CliError, NoDaemonError } from './errors.ts'
 
 /** Idle time after which an ordinary request is given up. */

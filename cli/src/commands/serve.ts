@@ -6,14 +6,14 @@ import type { FastifyBaseLogger } from 'fastify'
 import { errors, isSolidarError } from '@solidar/core/errors'
 import { createIdentity, memberId, validateName } from '@solidar/core/identity'
 import type { Identity } from '@solidar/core'
-import type { RunningNode } from '../../runtime.ts'
-import type { ApiServer } from '../../api/server.ts'
-import { checkIceServers, type IceServer } from '../../ice-servers.ts'
-import type { SettingsApi } from '../../settings.ts'
+import type { RunningNode } from '@solidar/node/runtime'
+import type { ApiServer } from '@solidar/node/api/server'
+import { checkIceServers, type IceServer } from '@solidar/node/ice-servers'
+import type { SettingsApi } from '@solidar/node/settings'
 import {
   ensureHome, homeWarning, loadOrCreateToken, readConfig, readDaemonInfo, readIdentity, removeDaemonInfo,
   writeConfig, writeDaemonInfo, writeIdentity
-} from '../../home.ts'
+} from '@solidar/node/home'
 import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
 import { durationArg, iceServerArg, ipArg, portArg } from '../parsers.ts'
@@ -71,7 +71,7 @@ async function createLogger (): Promise<{ logger: FastifyBaseLogger }> {
 
 async function listen (node: RunningNode, opts: ServeOptions, port: number, token: string, logger: FastifyBaseLogger, settings: SettingsApi): Promise<ApiServer> {
   // Loaded here, not at the top: the other commands start faster without fastify.
-  const { startApiServer } = await import('../../api/server.ts')
+  const { startApiServer } = await import('@solidar/node/api/server')
   try {
     // Read from config.json at every request: a list changed in the web app applies at the next join.
     return await startApiServer({ api: node.api, mirrors: node.mirrors, settings, host: opts.host, port, token, logger, iceServers: () => settings.iceServers() })
@@ -210,7 +210,7 @@ Examples:
       const port = opts.port ?? DEFAULT_PORT
 
       const { logger } = await createLogger()
-      const { startNode } = await import('../../runtime.ts')
+      const { startNode } = await import('@solidar/node/runtime')
       const lan = chooseLan(opts, config)
       const start = async () => await startNode({
         home,
@@ -236,7 +236,7 @@ Examples:
         nodePort = repaired // the page that did the repair reloads at the same address
         node = await start()
       }
-      const { createSettings } = await import('../../settings.ts')
+      const { createSettings } = await import('@solidar/node/settings')
       // A getter: a node that started read-only on a full disk reopens itself once writable.
       const settings = createSettings({ home, solidar: () => node.solidar, running: decision.choice, runningLan: lan.mdns })
       const server = await listen(node, opts, nodePort, token, logger, settings)

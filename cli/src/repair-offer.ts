@@ -4,9 +4,9 @@
  * waits until the repair is done in the web app (then the node starts) or Ctrl+C.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import { RepairSession, type RepairCause } from '../repair-session.ts'
-import type { StartNodeOptions } from '../runtime.ts'
-import { removeDaemonInfo, writeDaemonInfo } from '../home.ts'
+import { RepairSession, type RepairCause } from '@solidar/node/repair-session'
+import type { StartNodeOptions } from '@solidar/node/runtime'
+import { removeDaemonInfo, writeDaemonInfo } from '@solidar/node/home'
 import { CliError } from './errors.ts'
 import { note, print } from './output.ts'
 import { untilSignal } from './signals.ts'
@@ -32,8 +32,8 @@ export interface RepairOffer extends Pick<StartNodeOptions, 'home' | 'network' |
 /** Resolves with the port it served on once the store is repaired, or null after Ctrl+C. */
 export async function offerRepair (opts: RepairOffer): Promise<number | null> {
   const session = new RepairSession({ home: opts.home, network: opts.network, lan: opts.lan, cause: opts.cause, reason: opts.reason, timeoutMs: opts.timeoutMs })
-  const { startServer } = await import('../api/server.ts')
-  const { registerRepairRoutes } = await import('../api/repair-routes.ts')
+  const { startServer } = await import('@solidar/node/api/server')
+  const { registerRepairRoutes } = await import('@solidar/node/api/repair-routes')
   const server = await startServer({ host: opts.host, port: opts.port, token: opts.token, logger: opts.logger }, (scope) => registerRepairRoutes(scope, session))
   try {
     if (!writeDaemonInfo(opts.home, { pid: process.pid, host: opts.host, port: server.port, url: server.url })) {

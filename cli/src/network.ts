@@ -4,9 +4,9 @@
  * node stays local (mode "none") and contacts nobody. --no-dht forces "none" for one run.
  */
 import { InvalidArgumentError, type Command } from 'commander'
-import type { LanChoice, NetworkChoice } from '../runtime.ts'
-import type { HomeConfig } from '../home.ts'
-import { parseLanAddress } from '../lan/addresses.ts'
+import type { LanChoice, NetworkChoice } from '@solidar/node/runtime'
+import type { HomeConfig } from '@solidar/node/home'
+import { parseLanAddress } from '@solidar/node/lan/addresses'
 import { bootstrapArg } from './parsers.ts'
 
 export interface NetworkFlags {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 
 const exec = promisify(execFile)
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const bin = path.join(root, 'node/bin/solidar.js')
+const bin = path.join(root, 'cli/bin/solidar.js')
 const demoDir = path.join(root, '.solidar-demo')
 const children: ChildProcess[] = []
 

@@ -6,7 +6,7 @@ import { isIP } from 'node:net'
 import { InvalidArgumentError } from 'commander'
 import { validateName } from '@solidar/core/identity'
 import { formatDuration, parseDuration } from './duration.ts'
-import { parseIceServer, type IceServer } from '../ice-servers.ts'
+import { parseIceServer, type IceServer } from '@solidar/node/ice-servers'
 import { CliError, EXIT } from './errors.ts'
 
 /** `--port N`: 0 (any free port) to 65535. */

@@ -4,7 +4,7 @@
  */
 import path from 'node:path'
 import type { Command } from 'commander'
-import type { GroupMirrors, MirrorAddResult } from '../../mirrors.ts'
+import type { GroupMirrors, MirrorAddResult } from '@solidar/node/mirrors'
 import { clientOf, homeOf } from '../context.ts'
 import { seg } from '../client.ts'
 import { CliError, EXIT } from '../errors.ts'

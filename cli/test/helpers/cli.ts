@@ -1,4 +1,4 @@
-/** Runs `node node/bin/solidar.js` as a child process, as a user would. */
+/** Runs `node cli/bin/solidar.js` as a child process, as a user would. */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import path from 'node:path'

@@ -21,7 +21,7 @@ import { registerMembership } from './commands/membership.ts'
 import { registerDevices } from './commands/devices.ts'
 import { registerPads } from './commands/pads.ts'
 
-const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version
 
 const EXAMPLES = `
 Homes: every command works on one home folder (identity, data, API token): --home DIR,

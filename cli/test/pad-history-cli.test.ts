@@ -11,8 +11,8 @@ import { createIdentity } from '@solidar/core'
 import { commandValue } from '@solidar/core/commands'
 import { encode } from '@solidar/core/codec'
 import { epochZeroKey, sealContent } from '@solidar/core/content'
-import { startNode } from '../src/runtime.ts'
-import { writeIdentity } from '../src/home.ts'
+import { startNode } from '@solidar/node/runtime'
+import { writeIdentity } from '@solidar/node/home'
 import { LongRunning, run } from './helpers/cli.ts'
 
 test('pad history lists skipped updates with their author and reason', { timeout: 120_000 }, async (t) => {

@@ -18,7 +18,7 @@ Example:
   $ solidar dht --host 192.0.2.10 --port 49737
   192.0.2.10:49737`)
     .action(async (opts: { host: string, port: number }) => {
-      const { runDhtBootstrap } = await import('../../runtime.ts')
+      const { runDhtBootstrap } = await import('@solidar/node/runtime')
       const dht = await runDhtBootstrap({ host: opts.host, port: opts.port })
       const address = `${dht.host.includes(':') ? `[${dht.host}]` : dht.host}:${dht.port}`
       print(address)

@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { LongRunning, run } from './helpers/cli.ts'
-import { raw } from './helpers/http.ts'
+import { raw } from '@solidar/node/testing/http'
 
 describe('solidar invite list / revoke', { timeout: 300_000 }, () => {
   let root: string

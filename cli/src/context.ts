@@ -1,6 +1,6 @@
 /** Small helpers every command uses: the chosen home and a client of its daemon. */
 import type { Command } from 'commander'
-import { resolveHome } from '../home.ts'
+import { resolveHome } from '@solidar/node/home'
 import { ApiClient } from './client.ts'
 
 /** The home folder for this invocation (`--home`, `$SOLIDAR_HOME` or `~/.solidar`). */

@@ -1,5 +1,5 @@
 /**
- * Entry point of the `solidar` command (loaded by node/bin/solidar.js through tsx).
+ * Entry point of the `solidar` command (loaded by cli/bin/solidar.js through tsx).
  * Maps every failure to `solidar: <message>` on stderr and an exit code (see errors.ts).
  */
 import { CommanderError } from 'commander'

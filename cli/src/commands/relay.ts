@@ -14,7 +14,7 @@ import { chooseNetwork, describeNetwork, networkFlagConflict } from '../network.
 import { bootstrapArg } from '../parsers.ts'
 import { note, print, printJson, printTable, sanitize } from '../output.ts'
 import { untilSignal } from '../signals.ts'
-import { readConfig, readDaemonInfo, readIdentity, writeConfig } from '../../home.ts'
+import { readConfig, readDaemonInfo, readIdentity, writeConfig } from '@solidar/node/home'
 
 const GROUP = 'group id or unambiguous name'
 const ENTRY = 'a bare JID (anna@jabber.example.org) or a whole domain (jabber.example.org)'
@@ -174,7 +174,7 @@ Example:
       const config = readConfig(home)
       const decision = chooseNetwork(opts, config)
       if (decision.remember) writeConfig(home, { ...config, network: decision.choice })
-      const { startNode } = await import('../../runtime.ts')
+      const { startNode } = await import('@solidar/node/runtime')
       const log = (event: string, fields: Record<string, unknown>) => note(JSON.stringify({ time: new Date().toISOString(), event, ...fields }))
       // The bridge only writes: on a full disk it fails at start rather than running read-only.
       const node = await startNode({ home, network: decision.choice, readOnlyWhenFull: false, onError: (err) => log('node-error', { message: err.message }) })

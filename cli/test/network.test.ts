@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { InvalidArgumentError } from 'commander'
-import { chooseLan, chooseNetwork, networkFlagConflict } from '../src/cli/network.ts'
-import { bootstrapArg, parseHostPort, portArg, positiveIntArg } from '../src/cli/parsers.ts'
+import { chooseLan, chooseNetwork, networkFlagConflict } from '../src/network.ts'
+import { bootstrapArg, parseHostPort, portArg, positiveIntArg } from '../src/parsers.ts'
 
 describe('network choice of serve', () => {
   const remembered = { network: { mode: 'bootstrap' as const, bootstrap: ['10.0.0.1:49737'] } }

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { InvalidArgumentError } from 'commander'
-import { parseLanAddress } from '../src/lan/addresses.ts'
-import { describeLan, listenArg, peerArg } from '../src/cli/network.ts'
-import { lanEnabled, parseLanChoice } from '../src/runtime.ts'
+import { parseLanAddress } from '@solidar/node/lan/addresses'
+import { describeLan, listenArg, peerArg } from '../src/network.ts'
+import { lanEnabled, parseLanChoice } from '@solidar/node/runtime'
 
 describe('LAN options', () => {
   it('HOST:PORT becomes a libp2p TCP address', () => {
