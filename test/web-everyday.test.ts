@@ -7,7 +7,10 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Cluster } from './helpers/cluster.ts'
+import { freeUdpPort } from '@solidar/node/testing/ports'
+import path from 'node:path'
+import { runDhtBootstrap } from '@solidar/node/runtime'
+import { type Cluster, SolidarNode, makeTempDir, removeTempDir } from './helpers/cluster.ts'
 import { type BrowserMember, type BrowserPair, startBrowserPair } from './helpers/browser.ts'
 import { waitFor } from './helpers/wait.ts'
 
@@ -187,4 +190,31 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
       await context.close()
     }
   })
+
+  it('the Network page says when the bootstrap node does not answer, for as long as it does not', async () => {
+    // A node of its own whose bootstrap address has nothing behind it.
+    const port = await freeUdpPort()
+    const dir = await makeTempDir('solidar-web-silent-')
+    const lonely = new SolidarNode('carol', path.join(dir, 'carol'), `127.0.0.1:${port}`)
+    const context = await pair!.browser.newContext()
+    let dht: { close: () => Promise<void> } | null = null
+    try {
+      await lonely.init()
+      await lonely.start()
+      const page = await context.newPage()
+      await page.goto(lonely.url)
+      await page.getByLabel(/Language|Sprache/).selectOption('en')
+      await page.evaluate(() => { location.hash = '#/network' })
+      const notice = page.getByTestId('bootstrap-silent')
+      await notice.getByText(`The bootstrap node 127.0.0.1:${port} does not answer`, { exact: false }).waitFor({ timeout: 60_000 })
+      dht = await runDhtBootstrap({ host: '127.0.0.1', port })
+      await notice.waitFor({ state: 'detached', timeout: 60_000 })
+    } finally {
+      await context.close()
+      await lonely.stop()
+      await dht?.close()
+      await removeTempDir(dir)
+    }
+  })
 })
+

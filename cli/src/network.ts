@@ -6,6 +6,7 @@
 import { InvalidArgumentError, type Command } from 'commander'
 import type { LanChoice, NetworkChoice } from '@solidar/node/runtime'
 import type { HomeConfig } from '@solidar/node/home'
+import type { BootstrapHealth } from '@solidar/core'
 import { parseLanAddress } from '@solidar/node/lan/addresses'
 import { bootstrapArg } from './parsers.ts'
 
@@ -101,4 +102,16 @@ export function addNetworkOptions (cmd: Command, { remembered }: { remembered: b
     .option('--no-lan', 'no LAN mode for this run, even if it was chosen in the web app')
     .option('--listen <host:port>', 'libp2p listen address, repeatable; port 0 picks a free one (default with --lan: 0.0.0.0:0)', listenArg)
     .option('--peer <host:port>', 'dial this peer over libp2p and keep dialling while not connected; repeatable (for networks that block multicast)', peerArg)
+}
+
+/**
+ * What to say about a private DHT's bootstrap nodes when not all of them answer (null when
+ * all do, or before the first check): the same words in `status` and the `serve` terminal.
+ */
+export function bootstrapProblem (health: BootstrapHealth | undefined): string | null {
+  if (health === undefined || !health.checked || health.answering === health.nodes) return null
+  const which = health.silent.join(', ')
+  return health.answering === 0
+    ? `the bootstrap node${health.nodes === 1 ? '' : 's'} ${which} ${health.nodes === 1 ? 'does' : 'do'} not answer: this node finds no one. Check the address (--bootstrap HOST:PORT) and that \`solidar dht\` runs there; Solidar keeps trying.`
+    : `${health.answering} of ${health.nodes} bootstrap nodes answer; ${which} ${health.silent.length === 1 ? 'does' : 'do'} not.`
 }

@@ -1,9 +1,11 @@
 /** The `solidar` command line: arguments, exit codes, output shapes, and a daemon's life cycle. */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { freeUdpPort } from '@solidar/node/testing/ports'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { runDhtBootstrap } from '@solidar/node/runtime'
 import { LongRunning, run } from './helpers/cli.ts'
 
 describe('solidar CLI', { timeout: 300_000 }, () => {
@@ -253,4 +255,30 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
     assert.equal(fs.existsSync(path.join(h, 'daemon.json')), false, 'daemon.json is removed on a clean exit')
     assert.equal((await run(['--home', h, 'group', 'list'])).code, 2)
   })
+
+  it('serve with a bootstrap address where nothing answers says so in the terminal and in status, until a DHT node runs there', async () => {
+    const h = home('silent-bootstrap')
+    const port = await freeUdpPort()
+    const serve = new LongRunning(['--home', h, 'serve', '--port', '0', '--bootstrap', `127.0.0.1:${port}`, '--open-hint'])
+    let dht: { close: () => Promise<void> } | null = null
+    try {
+      await serve.waitFor(/^http:\/\/127\.0\.0\.1:\d+\/#token=/, 60_000)
+      await serve.waitFor(new RegExp(`Warning: the bootstrap node 127\\.0\\.0\\.1:${port} does not answer`), 60_000, 'stderr')
+      const status = await run(['--home', h, 'status'])
+      assert.equal(status.code, 0, status.stderr)
+      assert.match(status.stdout, new RegExp(`warning: +the bootstrap node 127\\.0\\.0\\.1:${port} does not answer`))
+      const json = JSON.parse((await run(['--home', h, 'status', '--json'])).stdout)
+      const hyperswarm = json.network.transports.find((t: { name: string }) => t.name === 'hyperswarm')
+      assert.deepEqual(hyperswarm.bootstrap, { nodes: 1, answering: 0, checked: true, silent: [`127.0.0.1:${port}`] })
+
+      dht = await runDhtBootstrap({ host: '127.0.0.1', port })
+      await serve.waitFor(/The bootstrap nodes answer now\./, 60_000, 'stderr')
+      const after = await run(['--home', h, 'status'])
+      assert.doesNotMatch(after.stdout, /warning:/)
+    } finally {
+      assert.equal(await serve.stop(), 0)
+      await dht?.close()
+    }
+  })
 })
+

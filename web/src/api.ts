@@ -78,7 +78,11 @@ export async function request<T> (method: string, path: string, body?: unknown, 
 export interface NodeStatus {
   id: string
   name: string
-  network: { mode: NetworkChoice['mode'], bootstrap: string[], connections: number }
+  network: {
+    mode: NetworkChoice['mode'], bootstrap: string[], connections: number
+    /** Per transport; a private DHT's says whether its bootstrap nodes answer. */
+    transports?: Array<{ name: string, connections: number, bootstrap?: { nodes: number, answering: number, checked: boolean, silent: string[] } }>
+  }
   groups: Array<{ id: string, name: string, peers: number, length: number, catchUp?: CatchUp, upgradeRequired?: { rules: number, known: number } }>
   /** Groups left whose leave no member's device has taken yet. */
   leaving: Array<{ id: string, name: string, since: number }>

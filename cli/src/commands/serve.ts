@@ -18,7 +18,7 @@ import { CliError, EXIT } from '../errors.ts'
 import { homeOf } from '../context.ts'
 import { durationArg, iceServerArg, ipArg, portArg } from '../parsers.ts'
 import { formatDuration } from '../duration.ts'
-import { addNetworkOptions, chooseLan, chooseNetwork, describeLan, describeNetwork, networkFlagConflict, type NetworkOptionFlags } from '../network.ts'
+import { addNetworkOptions, bootstrapProblem, chooseLan, chooseNetwork, describeLan, describeNetwork, networkFlagConflict, type NetworkOptionFlags } from '../network.ts'
 import { note, print } from '../output.ts'
 import { untilSignal } from '../signals.ts'
 import { REPAIR_TIMEOUT_MS } from '../repair-defaults.ts'
@@ -296,10 +296,39 @@ Examples:
         note('Press Ctrl+C to stop.')
       }
 
+      const stopBootstrapWatch = watchBootstrap(node)
       heapSnapshotsOnSignal()
       await untilSignal()
+      stopBootstrapWatch()
       note('Stopping Solidar…')
       await shutdown(home, server, node)
       process.exit(EXIT.OK)
     })
+}
+
+/** How often `serve` looks at the bootstrap nodes' answers, and repeats a warning that still holds. */
+const BOOTSTRAP_WATCH_MS = 2_000
+const BOOTSTRAP_REPEAT_MS = 60_000
+
+/**
+ * Says in the terminal when a private DHT's bootstrap nodes do not answer, again every minute
+ * while that lasts, and once when they answer again (bootstrap-probe.ts checks them).
+ */
+function watchBootstrap (node: RunningNode): () => void {
+  let said: string | null = null
+  let saidAt = 0
+  const timer = setInterval(() => {
+    const health = node.solidar.transport?.info?.().find((i) => i.bootstrap !== undefined)?.bootstrap
+    const problem = bootstrapProblem(health)
+    if (problem !== null && (problem !== said || Date.now() - saidAt >= BOOTSTRAP_REPEAT_MS)) {
+      note(`Warning: ${problem}`)
+      said = problem
+      saidAt = Date.now()
+    } else if (problem === null && said !== null && health?.checked === true) {
+      note('The bootstrap nodes answer now.')
+      said = null
+    }
+  }, BOOTSTRAP_WATCH_MS)
+  timer.unref()
+  return () => clearInterval(timer)
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import type { NodeStatus, NodeStorage } from '@solidar/core'
 import { describeCatchUp } from '@solidar/core/catch-up'
 import { clientOf } from '../context.ts'
-import { describeNetwork } from '../network.ts'
+import { bootstrapProblem, describeNetwork } from '../network.ts'
 import { print, printJson, printTable, sanitize } from '../output.ts'
 
 /** Registers `status`. */
@@ -32,6 +32,8 @@ export function registerStatus (program: Command): void {
           t.listening !== undefined && t.listening.length > 0 ? `listening: ${t.listening.join(' ')}` : null
         ].filter(x => x !== null)
         print(`transport:   ${t.name} up, ${t.active ?? t.connections} peer(s)${extra.length > 0 ? `; ${extra.join('; ')}` : ''}`)
+        const problem = bootstrapProblem(t.bootstrap)
+        if (problem !== null) print(`warning:     ${problem}`)
       }
       for (const l of status.leaving ?? []) {
         print(`leaving:     ${sanitize(l.name)} (${l.id}): the leave reaches the others when one of their devices is online`)

@@ -387,4 +387,6 @@ export const de: Record<keyof typeof en, string> = {
   'time.now': 'jetzt',
   'time.today': 'Heute',
   'time.yesterday': 'Gestern',
+  'network.bootstrapSilent': 'Der Bootstrap-Knoten {{nodes}} antwortet nicht, daher findet dieses Gerät niemanden. Prüfe die Adresse (unten, „Wie Solidar sich verbindet“) und ob dort „solidar dht“ läuft. Solidar versucht es weiter.',
+  'network.bootstrapSome': '{{answering}} von {{total}} Bootstrap-Knoten antworten; {{nodes}} nicht.',
 }

@@ -385,4 +385,6 @@ export const en = {
   'time.now': 'now',
   'time.today': 'Today',
   'time.yesterday': 'Yesterday',
+  'network.bootstrapSilent': 'The bootstrap node {{nodes}} does not answer, so this device finds no one. Check the address (below, “How Solidar connects”) and that “solidar dht” runs there. Solidar keeps trying.',
+  'network.bootstrapSome': '{{answering}} of {{total}} bootstrap nodes answer; {{nodes}} do not.',
 }

@@ -94,6 +94,7 @@ export function Network ({ ctx }: { ctx: AppContext }) {
         ? (
           <div class="panel">
             <h2>{t('network.status')}</h2>
+            <BootstrapNotice status={status} />
             <dl>
               <dt>{t('network.transport')}</dt><dd>{describe(t, { mode: status.network.mode, bootstrap: status.network.bootstrap }, settings?.network.lan.running === true)}</dd>
               <dt>{t('network.connections')}</dt><dd data-testid="connections">{status.network.connections}</dd>
@@ -144,5 +145,19 @@ export function Network ({ ctx }: { ctx: AppContext }) {
           : null}
       </div>
     </section>
+  )
+}
+
+/** Says that a private DHT's bootstrap nodes do not answer, for as long as that holds (the status is reloaded every 3 s). */
+function BootstrapNotice ({ status }: { status: NodeStatus }) {
+  const t = useT()
+  const health = status.network.transports?.find((x) => x.bootstrap !== undefined)?.bootstrap
+  if (health === undefined || !health.checked || health.answering === health.nodes) return null
+  return (
+    <p class="notice warning" role="alert" data-testid="bootstrap-silent">
+      {health.answering === 0
+        ? t('network.bootstrapSilent', { nodes: health.silent.join(', ') })
+        : t('network.bootstrapSome', { answering: health.answering, total: health.nodes, nodes: health.silent.join(', ') })}
+    </p>
   )
 }
