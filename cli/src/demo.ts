@@ -62,11 +62,11 @@ async function main () {
 
   console.log('\nThree members are running, each with its own node:')
   for (const name of people) console.log(`  ${name.padEnd(6)} ${urls[name]}`)
-  console.log('\nTry, in another terminal:')
-  console.log(`  npx solidar --home ${homes.Bob} log "Works council"`)
-  console.log(`  npx solidar --home ${homes.Carol} send "Works council" "Hello from Carol"`)
-  console.log(`  npx solidar --home ${homes.Alice} log "Works council" --follow`)
-  console.log(`  npx solidar --home ${homes.Bob} dm "Alice" "A private word"`)
+  console.log('\nTry, in another terminal (the `solidar` command: `npm run install:command` once, or `node cli/bin/solidar.js` in this folder):')
+  console.log(`  solidar --home ${homes.Bob} log "Works council"`)
+  console.log(`  solidar --home ${homes.Carol} send "Works council" "Hello from Carol"`)
+  console.log(`  solidar --home ${homes.Alice} log "Works council" --follow`)
+  console.log(`  solidar --home ${homes.Bob} dm "Alice" "A private word"`)
   console.log('\nPress Ctrl+C to stop the demo.')
 }
 
