@@ -33,10 +33,17 @@ describe('multi-device', { timeout: 300_000 }, () => {
       const history = await bob.send(group.id, `before the link ${tag}`)
       const code = (await alice.ok(['device', 'link'])).trim()
       const added = JSON.parse(await phone.ok(['device', 'add', code, '--timeout', '60s', '--json']))
-      const aliceId = JSON.parse(await alice.ok(['whoami', '--json'])).id
+      const aliceMe = JSON.parse(await alice.ok(['whoami', '--json']))
+      const aliceId = aliceMe.id
       assert.equal(added.member, aliceId, 'the member id stays the same')
       assert.equal(added.linked, true, 'linked within the wait')
-      assert.equal(JSON.parse(await phone.ok(['whoami', '--json'])).id, aliceId, 'whoami on the phone shows alice\'s id')
+      assert.match(added.name, /^alice$/i, 'device add names the member, not only an id')
+      const phoneMe = JSON.parse(await phone.ok(['whoami', '--json']))
+      assert.equal(phoneMe.id, aliceId, 'whoami on the phone shows alice\'s id')
+      // The fingerprint others compare is the member's: the same on both devices; the device key is the phone's own.
+      assert.equal(phoneMe.fingerprint, aliceMe.fingerprint)
+      assert.notEqual(phoneMe.device, phoneMe.fingerprint)
+      assert.match(await phone.ok(['whoami']), /device: .*this device's own key/)
       await phone.waitForLog(group.id, [history.id], { timeout: 60_000 })
       const sent = await waitFor(async () => {
         const r = await phone.run(['send', group.id, `from the phone ${tag}`, '--json'])

@@ -100,7 +100,7 @@ export function addNetworkOptions (cmd: Command, { remembered }: { remembered: b
     .option('--no-dht', 'no DHT for this run, whatever was remembered (with --lan: LAN only)')
     .option('--lan', 'find peers on the local network by mDNS and sync with them over libp2p (this run)')
     .option('--no-lan', 'no LAN mode for this run, even if it was chosen in the web app')
-    .option('--listen <host:port>', 'libp2p listen address, repeatable; port 0 picks a free one (default with --lan: 0.0.0.0:0)', listenArg)
+    .option('--listen <host:port>', 'libp2p listen address, repeatable; port 0 picks a free one (default: 0.0.0.0:0 with --lan)', listenArg)
     .option('--peer <host:port>', 'dial this peer over libp2p and keep dialling while not connected; repeatable (for networks that block multicast)', peerArg)
 }
 

@@ -69,3 +69,8 @@ export function printTable (header: string[], rows: string[][]): void {
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)))
   for (const row of all) print(row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i])).join('  ').trimEnd())
 }
+
+/** "1 version", "2 versions": a count with its noun (`plural` for nouns that do not just add an s). */
+export function count (n: number, noun: string, plural = `${noun}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? noun : plural}`
+}

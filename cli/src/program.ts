@@ -4,7 +4,7 @@
  * `solidar: <message>` on stderr with a hint to --help.
  */
 import { createRequire } from 'node:module'
-import { Command } from 'commander'
+import { Command, Help } from 'commander'
 import { registerIdentity } from './commands/identity.ts'
 import { registerDht } from './commands/dht.ts'
 import { registerMirror } from './commands/mirror.ts'
@@ -63,7 +63,12 @@ export function createProgram (): Command {
     .option('--home <dir>', 'home folder of this node (default: $SOLIDAR_HOME or ~/.solidar)')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .configureHelp({
+      showGlobalOptions: true,
+      sortSubcommands: false,
+      // Defaults read one way everywhere, "(default: 127.0.0.1)": commander quotes string defaults.
+      optionDescription: (option) => new Help().optionDescription(option).replace(/\(default: "([^"]*)"\)/, '(default: $1)')
+    })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({

@@ -7,6 +7,7 @@
  */
 import type { NodeStatus } from '@solidar/core'
 import type { ApiClient } from './client.ts'
+import { count } from './output.ts'
 
 /** Polling interval; the node answers `status` from memory. */
 const POLL_MS = 500
@@ -28,8 +29,8 @@ const fmt = (n: number) => n.toLocaleString('en-US')
 export function describeSync (g: GroupStatus): string {
   const left = g.sync.missing + g.sync.unapplied
   return left > 0
-    ? `Syncing history: ${fmt(g.length)} messages here, ${fmt(left)} blocks to go (${fmt(g.sync.missing)} to fetch, ${fmt(g.sync.unapplied)} to apply)`
-    : `Syncing history: ${fmt(g.length)} messages here`
+    ? `Syncing history: ${count(g.length, 'message')} here, ${count(left, 'block')} to go (${fmt(g.sync.missing)} to fetch, ${fmt(g.sync.unapplied)} to apply)`
+    : `Syncing history: ${count(g.length, 'message')} here`
 }
 
 export async function followSync (client: ApiClient, groupId: string, opts: { maxMs: number, write: (text: string) => void, tty: boolean }): Promise<SyncOutcome> {

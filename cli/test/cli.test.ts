@@ -2,7 +2,9 @@
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { freeUdpPort } from '@solidar/node/testing/ports'
+import dgram from 'node:dgram'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { runDhtBootstrap } from '@solidar/node/runtime'
@@ -48,6 +50,47 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
     assert.match(r.stderr, /^solidar: unknown option '--bogus'/)
     assert.match(r.stderr, /--help/)
     assert.doesNotMatch(r.stderr, /is an id/, 'a misspelt option gets no id hint')
+  })
+
+  it('consistent CLI: a bad invite code is a usage error at once, help texts write defaults one way, group --help names rename, dht refuses a port in use, a port in use is refused before an identity is made', async () => {
+    const garbage = await run(['--home', home('garbage'), 'join', 'garbage'])
+    assert.equal(garbage.code, 64, garbage.stderr)
+    assert.doesNotMatch(garbage.stderr, /Waiting/, 'no waiting for a code that is not one')
+    assert.match(garbage.stderr, /^solidar: This invite code is not valid/)
+
+    for (const args of [['serve', '--help'], ['join', '--help'], ['invite', '--help'], ['repair', '--help'], ['dht', '--help'], ['log', '--help'], ['device', 'add', '--help'], ['mirror', 'serve', '--help']]) {
+      const help = (await run(args)).stdout.replace(/\s+/g, ' ')
+      for (const m of help.matchAll(/\(default[^)]*\)/g)) assert.match(m[0], /^\(default: /, `solidar ${args.join(' ')}: "${m[0]}"`)
+      assert.doesNotMatch(help, /\(default: [^)]*\) \(default: /, `solidar ${args.join(' ')} states a default once`)
+      assert.doesNotMatch(help, /\(default: "/, `solidar ${args.join(' ')}: no quoted defaults`)
+    }
+    assert.match((await run(['group', '--help'])).stdout, /create, list and rename groups/)
+
+    const taken = dgram.createSocket('udp4')
+    await new Promise<void>((resolve) => taken.bind(0, '127.0.0.1', resolve))
+    try {
+      const dht = await run(['dht', '--port', String(taken.address().port)])
+      assert.equal(dht.code, 1, dht.stderr)
+      assert.match(dht.stderr, new RegExp(`^solidar: UDP port ${taken.address().port} on 127\\.0\\.0\\.1 is in use`))
+      assert.equal(dht.stdout, '', 'no address printed for a port it does not have')
+    } finally {
+      taken.close()
+    }
+
+    const server = net.createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (server.address() as net.AddressInfo).port
+      const h = home('port-taken')
+      const viaNpm = await run(['--home', h, 'serve', '--port', String(port), '--no-dht', '--open-hint'], { env: { npm_lifecycle_event: 'start' } })
+      assert.equal(viaNpm.code, 1)
+      assert.match(viaNpm.stderr, new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is already in use.*\`npm start -- --port N\``))
+      assert.equal(fs.existsSync(path.join(h, 'identity.json')), false, 'no identity made before the port was known to be free')
+      const direct = await run(['--home', h, 'serve', '--port', String(port), '--no-dht'], { env: { npm_lifecycle_event: '' } })
+      assert.match(direct.stderr, /Choose another with --port N, or --port 0/)
+    } finally {
+      server.close()
+    }
   })
 
   it('an id that starts with "-" (made by an earlier version) gets a hint, and is accepted after --', async () => {
@@ -98,7 +141,8 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
     const first = await run(['--home', h, 'init', '--name', 'Alex Muster', '--json'])
     assert.equal(first.code, 0, first.stderr)
     const created = JSON.parse(first.stdout)
-    assert.deepEqual(Object.keys(created).sort(), ['fingerprint', 'id', 'name'])
+    assert.deepEqual(Object.keys(created).sort(), ['device', 'fingerprint', 'id', 'name'])
+    assert.equal(created.device, created.fingerprint, 'a first device: its key is the member key')
     assert.equal(created.name, 'Alex Muster')
 
     const second = await run(['--home', h, 'init', '--name', 'Someone Else'])

@@ -53,7 +53,7 @@ export interface SolidarApi {
    * admitted it succeeds: `linked` false (member null) means the first device's vault has not
    * reached this device yet; the link then completes by itself when it has.
    */
-  deviceAdd (code: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ member: MemberId | null, device: string, linked: boolean }>
+  deviceAdd (code: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ member: MemberId | null, name: string | null, device: string, linked: boolean }>
   devices (): Promise<Array<{ id: string, name: string, current: boolean, revoked?: number }>>
   /**
    * Revokes another of your devices in every log: it reads and writes nothing new. `pending`:

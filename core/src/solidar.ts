@@ -1321,7 +1321,7 @@ export class Solidar implements SolidarApi {
    * by the deadline (the first device went offline right after answering), `linked` is false
    * and the link completes in the background as soon as it has (`#finishLink`).
    */
-  async deviceAdd (code: string, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ member: MemberId | null, device: string, linked: boolean }> {
+  async deviceAdd (code: string, opts: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<{ member: MemberId | null, name: string | null, device: string, linked: boolean }> {
     if (this.identity.member) throw errors.notPermitted('This device is already linked to a member')
     if (this.#logs.size > 0) throw errors.notPermitted('This device already has groups of its own; link a fresh device (a new home folder)')
     const invite = decodeInviteCode(code)
@@ -1344,7 +1344,7 @@ export class Solidar implements SolidarApi {
     // Writable means our member/device entry was applied: it carries the certificate.
     if (writable && !linked) throw errors.badRequest('The linked vault does not list this device')
     if (linked) await this.#processVault(vault)
-    return { member: linked ? z32OfHex(this.#self) : null, device: z32OfHex(this.#device), linked }
+    return { member: linked ? z32OfHex(this.#self) : null, name: linked ? this.identity.name : null, device: z32OfHex(this.#device), linked }
   }
 
   /**

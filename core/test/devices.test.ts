@@ -12,6 +12,7 @@ test('a linked device joins the same identity: same groups, same history, both w
   const { code } = await alice.deviceLink()
   const linked = await phone.deviceAdd(code, { timeoutMs: 30_000 })
   assert.equal(linked.member, alice.whoami().id, 'the member id stays the same')
+  assert.equal(linked.name, 'alice', 'and the member is named')
   assert.equal(phone.whoami().id, alice.whoami().id)
 
   await waitFor(async () => (await phone.listGroups()).some(g => g.id === id), 'the phone opens the group from the vault')

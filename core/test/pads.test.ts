@@ -57,6 +57,26 @@ test('pads: create, list, append, export, rename, archive across members', async
   await assert.rejects(alice.pads.get(group, 'nope'), { code: 'PAD_NOT_FOUND' })
 })
 
+test('pads: a title the group already has (in any case or Unicode form) gets a number, and the answer names the title asked for', async (t) => {
+  const { alice, bob, group } = await threeInAGroup(t)
+  const first = await alice.pads.create(group, 'Minutes')
+  assert.equal(first.title, 'Minutes')
+  assert.equal((first as { requestedTitle?: string }).requestedTitle, undefined)
+  const second = await alice.pads.create(group, 'minutes')
+  assert.equal(second.title, 'minutes (2)')
+  assert.equal((second as { requestedTitle?: string }).requestedTitle, 'minutes')
+  await alice.pads.archive(group, second.id, true)
+  // Archived pads keep their titles taken; a decomposed "Protokoll Müller" is the composed one.
+  const third = await alice.pads.create(group, 'MINUTES')
+  assert.equal(third.title, 'MINUTES (3)')
+  await alice.pads.create(group, 'Protokoll M\u00fcller')
+  const decomposed = await alice.pads.create(group, 'Protokoll Mu\u0308ller')
+  assert.equal(decomposed.title, 'Protokoll Mu\u0308ller (2)')
+  // Every title now names one pad.
+  await waitFor(async () => (await bob.pads.list(group, { archived: true })).length === 5, 'bob has the pads')
+  for (const p of [first, second, third]) assert.equal((await bob.pads.get(group, p.title)).id, p.id)
+})
+
 test('pads: three nodes editing one paragraph while partitioned converge to the same Markdown', async (t) => {
   const { alice, bob, carol, group } = await threeInAGroup(t)
   const nodes = [alice, bob, carol]

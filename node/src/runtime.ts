@@ -5,7 +5,7 @@
 import path from 'node:path'
 import HyperDHT from 'hyperdht'
 import crypto from 'hypercore-crypto'
-import { MultiTransport, Solidar, encodeIdentity, errors, type NodeStorage, type SolidarApi, type Transport } from '@solidar/core'
+import { MultiTransport, Solidar, SolidarError, encodeIdentity, errors, type NodeStorage, type SolidarApi, type Transport } from '@solidar/core'
 import { FileStore } from './file-store.ts'
 import { assertNoPendingRepair, closeDiskStore, corruptStoreError, foreignStoreError, isCorruption, openDiskStore, rememberStoreKey, walSyncBarrier } from './disk-store.ts'
 import { IDENTITY_FILE, readIdentity, writeFileAtomic } from './home.ts'
@@ -198,6 +198,12 @@ export async function runDhtBootstrap ({ host, port }: { host: string, port: num
   const first = new HyperDHT({ bootstrap: [], port: port === 0 ? anyPort : port, host, ephemeral: false, firewalled: false })
   await first.fullyBootstrapped()
   const address = first.address()
+  // dht-rpc binds the next free port when the one asked for is taken: the address given to
+  // every member would then lead nowhere. A fixed port is that port or an error.
+  if (port !== 0 && address.port !== port) {
+    await first.destroy()
+    throw new SolidarError('BUSY', `UDP port ${port} on ${host} is in use (another \`solidar dht\`?): stop that, or choose another --port`)
+  }
   const bootstrap = [{ host, port: address.port }]
   const nodes = [first]
   for (let i = 0; i < 2; i++) {

@@ -157,7 +157,7 @@ export const api = {
   markVerified: (member: string, mark: boolean) => request<Verification>('POST', `/api/members/${enc(member)}/verification`, { mark }),
 
   deviceLink: () => request<{ code: string, expires: number }>('POST', '/api/devices/link', {}),
-  deviceAdd: (code: string) => request<{ member: string | null, device: string, linked: boolean }>('POST', '/api/devices/add', { code: code.trim(), timeoutMs: 120_000 }),
+  deviceAdd: (code: string) => request<{ member: string | null, name: string | null, device: string, linked: boolean }>('POST', '/api/devices/add', { code: code.trim(), timeoutMs: 120_000 }),
 
   pads: (group: string, archived = false) => request<PadSummary[]>('GET', `${g(group)}/pads${archived ? '?archived=true' : ''}`),
   createPad: (group: string, title: string, template?: 'minutes') => request<PadSummary>('POST', `${g(group)}/pads`, { title, ...(template ? { template } : {}) }),

@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { clientOf } from '../context.ts'
 import { seg } from '../client.ts'
 import { boundedDurationArg } from '../parsers.ts'
-import { note, print, printJson, printTable, sanitize } from '../output.ts'
+import { count, note, print, printJson, printTable, sanitize } from '../output.ts'
 
 const JOIN_MAX_MS = 24 * 3600 * 1000
 
@@ -29,8 +29,8 @@ It becomes a device of the same member: same id, same groups, same history, and 
   device.command('add')
     .description('on a fresh device: join the member whose first device printed CODE')
     .argument('<code>', 'the code from `solidar device link`')
-    .option('--timeout <duration>', 'how long to wait for the first device (default 60s)', boundedDurationArg(JOIN_MAX_MS))
-    .option('--json', 'print {member, device, linked} as JSON (member is null while linked is false)')
+    .option('--timeout <duration>', 'how long to wait for the first device (default: 60s)', boundedDurationArg(JOIN_MAX_MS))
+    .option('--json', 'print {member, name, device, linked} as JSON (member and name are null while linked is false)')
     .addHelpText('after', `
 Once your first device has admitted this one, the link is made. If the first device goes
 offline before this one has its vault, the command says so (linked: false) and the link
@@ -38,9 +38,9 @@ completes by itself when the vault arrives: keep \`solidar serve\` running here 
 \`solidar whoami\`.`)
     .action(async (code: string, opts: { timeout?: number, json?: boolean }, cmd: Command) => {
       const timeoutMs = opts.timeout ?? 60_000
-      const added = await clientOf(cmd).post<{ member: string | null, device: string, linked: boolean }>('/api/devices/add', { code, timeoutMs }, { timeoutMs: timeoutMs + 30_000 })
+      const added = await clientOf(cmd).post<{ member: string | null, name: string | null, device: string, linked: boolean }>('/api/devices/add', { code, timeoutMs }, { timeoutMs: timeoutMs + 30_000 })
       if (opts.json === true) return printJson(added)
-      if (added.linked) print(`This device now belongs to member ${added.member}; your groups are syncing.`)
+      if (added.linked) print(`This device now belongs to ${sanitize(added.name ?? '?')} (member ${added.member}); your groups are syncing.`)
       else print('Your first device admitted this one. The link completes as soon as this device has received your vault: keep your first device online and `solidar serve` running here; `solidar whoami` shows your member id then.')
     })
 
@@ -60,7 +60,7 @@ completes by itself when the vault arrives: keep \`solidar serve\` running here 
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
       const revoked = await clientOf(cmd).request<{ id: string, logs: number, pending: number }>('DELETE', `/api/devices/${seg(id)}`)
       if (opts.json === true) return printJson(revoked)
-      print(`Revoked ${revoked.id} in ${revoked.logs} logs; new group keys are sealed without it.`)
+      print(`Revoked ${revoked.id} in ${count(revoked.logs, 'log')}; new group keys are sealed without it.`)
       if (revoked.pending > 0) print(`In ${revoked.pending} of them no other device has the revocation yet: it reaches them when one connects (keep this node running).`)
     })
 }

@@ -1,5 +1,5 @@
 /** `solidar dht`: run a DHT bootstrap node for a private network. */
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { note, print } from '../output.ts'
 import { portArg } from '../parsers.ts'
 import { untilSignal } from '../signals.ts'
@@ -8,8 +8,8 @@ import { untilSignal } from '../signals.ts'
 export function registerDht (program: Command): void {
   program.command('dht')
     .description('run a DHT bootstrap node: the meeting point of a private Solidar network')
-    .option('--host <host>', 'address to listen on; use a LAN or public address so other machines can reach it', '127.0.0.1')
-    .option('--port <port>', 'UDP port; 0 picks a free one (use a fixed port so the address stays the same)', portArg, 0)
+    .addOption(new Option('--host <host>', 'address to listen on; use a LAN or public address so other machines can reach it').default('127.0.0.1', '127.0.0.1'))
+    .addOption(new Option('--port <port>', 'UDP port; 0 picks a free one (use a fixed port so the address stays the same; a port in use is an error)').argParser(portArg).default(0, '0'))
     .addHelpText('after', `
 Prints HOST:PORT alone on stdout once ready, then runs until Ctrl+C (SIGINT) or SIGTERM.
 Give that address to every node with \`solidar serve --bootstrap HOST:PORT\`.

@@ -13,7 +13,7 @@ const JSON_HELP = 'print the result as JSON'
 /** Registers the group, member and room commands. */
 export function registerGroups (program: Command): void {
   const group = program.command('group')
-    .description('create and list groups (see: group create --help)')
+    .description('create, list and rename groups (see: group create --help)')
 
   group.command('create')
     .description('create a new group with you as its admin')

@@ -1,23 +1,28 @@
 /** `solidar init` and `solidar whoami`: the device identity, read from the home folder directly. */
 import type { Command } from 'commander'
 import { errors } from '@solidar/core/errors'
-import { createIdentity, fingerprint, memberId } from '@solidar/core/identity'
+import { createIdentity, fingerprint, memberId, memberKey } from '@solidar/core/identity'
 import type { Identity, WhoAmI } from '@solidar/core'
 import { homeWarning, readIdentity, writeIdentity } from '@solidar/node/home'
 import { homeOf } from '../context.ts'
 import { nameArg } from '../parsers.ts'
 import { note, print, printJson } from '../output.ts'
 
-/** The public facts of an identity. */
-export function whoamiOf (identity: Identity): WhoAmI {
-  return { id: memberId(identity), name: identity.name, fingerprint: fingerprint(identity.publicKey) }
+/**
+ * The public facts of an identity: the fingerprint is the member's (the same on every device of
+ * the member, the one others compare), as the node's whoami has it; `device` is this device's
+ * own key, which differs on a linked device.
+ */
+export function whoamiOf (identity: Identity): WhoAmI & { device: string } {
+  return { id: memberId(identity), name: identity.name, fingerprint: fingerprint(memberKey(identity)), device: fingerprint(identity.publicKey) }
 }
 
-function printWhoami (me: WhoAmI, json: boolean): void {
+function printWhoami (me: WhoAmI & { device: string }, json: boolean): void {
   if (json) return printJson(me)
   print(`name:        ${me.name}`)
   print(`id:          ${me.id}`)
-  print(`fingerprint: ${me.fingerprint}`)
+  print(`fingerprint: ${me.fingerprint}   (yours: the same on all your devices; the one others compare)`)
+  if (me.device !== me.fingerprint) print(`device:      ${me.device}   (this device's own key, linked to you)`)
 }
 
 /** Registers `init` and `whoami`. */
@@ -42,7 +47,7 @@ export function registerIdentity (program: Command): void {
 
   program.command('whoami')
     .description('show this device\'s id, name and fingerprint (works without a running node)')
-    .option('--json', 'print {id, name, fingerprint} as JSON')
+    .option('--json', 'print {id, name, fingerprint, device} as JSON (fingerprint: the member\'s, device: this device\'s key)')
     .action((opts: { json?: boolean }, cmd: Command) => {
       const identity = readIdentity(homeOf(cmd))
       if (identity === null) throw errors.notInitialized()

@@ -7,8 +7,9 @@ import { seg } from '../client.ts'
 import { boundedDurationArg, positiveIntArg } from '../parsers.ts'
 import { MAX_INVITE_EXPIRY_MS, MAX_JOIN_TIMEOUT_MS } from '@solidar/node/api/schemas'
 import { formatDuration } from '../duration.ts'
-import { note, print, printJson, printTable, sanitize } from '../output.ts'
+import { count, note, print, printJson, printTable, sanitize } from '../output.ts'
 import { followSync, type SyncOutcome } from '../sync-progress.ts'
+import { CliError, EXIT } from '../errors.ts'
 
 /** How long `join` waits for a member to admit us by default. */
 export const DEFAULT_JOIN_TIMEOUT_MS = 60_000
@@ -31,8 +32,8 @@ Commands:
     .description('create an invite code for a group; prints the code alone on stdout')
     .argument('<group>', 'group id or unambiguous name')
     .addOption(new Option('--role <role>', 'role of whoever joins with it').choices(['member', 'admin', 'observer']).default('member'))
-    .option('--expires <duration>', 'how long the code is valid, e.g. 30m, 24h, 7d (default 24h)', boundedDurationArg(MAX_INVITE_EXPIRY_MS))
-    .option('--uses <n>', 'how many people may join with it (default 1)', positiveIntArg)
+    .option('--expires <duration>', 'how long the code is valid, e.g. 30m, 24h, 7d (default: 24h)', boundedDurationArg(MAX_INVITE_EXPIRY_MS))
+    .option('--uses <n>', 'how many people may join with it (default: 1)', positiveIntArg)
     .option('--json', 'print {code, id, group, expires, uses, role} as JSON')
     .addHelpText('after', `
 Send the code over a channel you trust (in person, Signal, phone). Anyone holding it
@@ -95,8 +96,8 @@ Examples:
   program.command('join')
     .description('join a group with an invite code; waits until a member admits you')
     .argument('<code>', 'the invite code you received')
-    .option('--timeout <duration>', `how long to wait for a member to answer (default ${formatDuration(DEFAULT_JOIN_TIMEOUT_MS)})`, boundedDurationArg(MAX_JOIN_TIMEOUT_MS))
-    .option('--sync', 'then wait until the group\'s history is here, showing progress on stderr (default without --json)')
+    .option('--timeout <duration>', `how long to wait for a member to answer (default: ${formatDuration(DEFAULT_JOIN_TIMEOUT_MS)})`, boundedDurationArg(MAX_JOIN_TIMEOUT_MS))
+    .option('--sync', 'then wait until the group\'s history is here, showing progress on stderr (on by default without --json)')
     .option('--no-sync', 'return as soon as you are admitted; the history syncs in the background')
     .option('--json', 'print {id, name, writable} of the group as JSON (with --sync also {sync: {state, messages, ms}})')
     .addHelpText('after', `
@@ -109,6 +110,13 @@ Example:
     .action(async (code: string, opts: { timeout?: number, json?: boolean, sync?: boolean }, cmd: Command) => {
       const timeoutMs = opts.timeout ?? DEFAULT_JOIN_TIMEOUT_MS
       const json = opts.json === true
+      // A code that is not one is a usage error, said at once, before any waiting.
+      const { decodeInviteCode } = await import('@solidar/core/invite-code')
+      try {
+        decodeInviteCode(code.trim())
+      } catch (err) {
+        throw new CliError((err as Error).message, EXIT.USAGE)
+      }
       const client = clientOf(cmd)
       if (!json) note(`Waiting up to ${formatDuration(timeoutMs)} for a member of the group to admit you…`)
       const joined = await client.post<{ id: string, name: string, writable: boolean }>('/api/join', { code: code.trim(), timeoutMs },
@@ -127,9 +135,9 @@ Example:
 function syncVerdict (s: SyncOutcome): string {
   const seconds = `${(s.ms / 1000).toFixed(1)} s`
   switch (s.state) {
-    case 'synced': return `History complete: ${s.messages.toLocaleString('en-US')} messages (${seconds}).`
+    case 'synced': return `History complete: ${count(s.messages, 'message')} (${seconds}).`
     case 'offline': return `No member is online to sync the history from; your node will fetch it when one is (see \`solidar status\`).`
-    case 'stalled': return `The history sync made no progress for a minute (${s.messages.toLocaleString('en-US')} messages so far); your node keeps trying (see \`solidar status\`).`
-    case 'timeout': return `Still syncing after ${seconds} (${s.messages.toLocaleString('en-US')} messages so far); your node goes on in the background (see \`solidar status\`).`
+    case 'stalled': return `The history sync made no progress for a minute (${count(s.messages, 'message')} so far); your node keeps trying (see \`solidar status\`).`
+    case 'timeout': return `Still syncing after ${seconds} (${count(s.messages, 'message')} so far); your node goes on in the background (see \`solidar status\`).`
   }
 }

@@ -136,7 +136,7 @@ export function registerLog (program: Command): void {
     .option('--dm <member>', 'show the direct conversation with this member instead')
     .option('--room <room>', 'only this room of the group')
     .option('--ids', 'put each message\'s id in front (for edit, delete, --reply-to, --before)')
-    .option('-n, --limit <n>', 'show at most this many messages, the newest (default 100, at most 500)', positiveIntArg)
+    .option('-n, --limit <n>', 'show at most this many messages, the newest (default: 100, at most 500)', positiveIntArg)
     .option('--before <id>', 'show the messages before this message id (page back: the id of the oldest one shown)')
     .option('--all', 'show the whole history, read page by page (not with --limit, --before or --follow)')
     .option('-f, --follow', 'keep running and print new messages as they arrive, until Ctrl+C')

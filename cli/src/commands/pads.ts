@@ -7,7 +7,7 @@ import type { PadExport, PadHistory, PadSummary } from '@solidar/core'
 import { clientOf } from '../context.ts'
 import { seg } from '../client.ts'
 import { CliError } from '../errors.ts'
-import { print, printJson, printTable, sanitize } from '../output.ts'
+import { count, note, print, printJson, printTable, sanitize } from '../output.ts'
 
 const GROUP = 'group id or unambiguous name'
 const PAD = 'pad id or unambiguous title'
@@ -22,9 +22,10 @@ function atArg (value: string): number {
 
 const when = (ts: number) => new Date(ts).toISOString().slice(0, 16).replace('T', ' ')
 
-function reportPad (pad: PadSummary, verb: string, json: boolean): void {
-  if (json) printJson(pad)
-  else print(`${verb} pad ${sanitize(pad.title)} (id ${pad.id})`)
+function reportPad (pad: PadSummary & { requestedTitle?: string }, verb: string, json: boolean): void {
+  if (json) return printJson(pad)
+  print(`${verb} pad ${sanitize(pad.title)} (id ${pad.id})`)
+  if (pad.requestedTitle !== undefined) note(`The group already has a pad named ${sanitize(pad.requestedTitle)}, so this one is named ${sanitize(pad.title)} (rename it with \`solidar pad rename\`).`)
 }
 
 /** Registers the pad commands. */
@@ -126,9 +127,9 @@ Examples:
     .action(async (group: string, ref: string, opts: JsonOpt, cmd: Command) => {
       const h = await clientOf(cmd).get<PadHistory>(padPath(group, ref, '/history'))
       if (opts.json === true) return printJson(h)
-      print(`${sanitize(h.pad.title)}: ${h.pad.updates} edits in ${h.versions.length} versions`)
+      print(`${sanitize(h.pad.title)}: ${count(h.pad.updates, 'edit')} in ${count(h.versions.length, 'version')}`)
       printTable(['VERSION', 'SEQ', 'AUTHOR', 'FROM', 'TO', 'EDITS'], h.versions.map(v => [String(v.version), String(v.seq), v.authorName, when(v.startTs), when(v.endTs), String(v.updates)]))
-      if (h.authors.length > 0) print('Text now by: ' + h.authors.map(a => `${sanitize(a.name)} (${a.chars} characters)`).join(', '))
+      if (h.authors.length > 0) print('Text now by: ' + h.authors.map(a => `${sanitize(a.name)} (${count(a.chars, 'character')})`).join(', '))
       // Updates every device skips because they cannot be read as a document (a hostile or broken client).
       for (const x of h.skipped ?? []) print(`Skipped update ${x.seq} by ${sanitize(x.authorName)}: ${sanitize(x.reason)}`)
     })

@@ -21,7 +21,7 @@ const DEFAULT_TIMEOUT_MS = REPAIR_TIMEOUT_MS
 export function registerRepair (program: Command): void {
   addNetworkOptions(program.command('repair')
     .description('rebuild a damaged data store from the other members\' devices (the node must be stopped)'), { remembered: false })
-    .option('--timeout <duration>', `how long to wait for peers of each group (default ${formatDuration(DEFAULT_TIMEOUT_MS)})`, durationArg, DEFAULT_TIMEOUT_MS)
+    .option('--timeout <duration>', `how long to wait for peers of each group (default: ${formatDuration(DEFAULT_TIMEOUT_MS)})`, durationArg)
     .option('--force', 'rebuild even though the store opens (e.g. after disk errors it did not notice)')
     .option('--finish', 'give up on what an earlier repair could not fetch, so that `serve` starts again')
     .option('--json', 'print the result as JSON')
@@ -61,7 +61,7 @@ Examples:
       const { repairStore } = await import('@solidar/node/repair')
       const last = new Map<string, string>()
       const report = await repairStore({
-        home, network, lan, timeoutMs: opts.timeout, force: opts.force, finish: opts.finish,
+        home, network, lan, timeoutMs: opts.timeout ?? DEFAULT_TIMEOUT_MS, force: opts.force, finish: opts.finish,
         onProgress: (p) => {
           if (opts.json === true) return
           const line = p.phase === 'waiting'

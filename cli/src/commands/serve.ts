@@ -62,7 +62,7 @@ function loadOrCreateIdentity (home: string, create: boolean): Identity {
   return identity
 }
 
-/** The daemon's log: JSON lines on stderr, level from $SOLIDAR_LOG_LEVEL (default warn). */
+/** The daemon's log: JSON lines on stderr, level from $SOLIDAR_LOG_LEVEL (default: warn). */
 // (Wrapped in an object: a pino logger has a `then`-like shape TypeScript refuses as a promise value.)
 async function createLogger (): Promise<{ logger: FastifyBaseLogger }> {
   const { default: pino } = await import('pino') // loaded lazily like fastify, for a fast CLI
@@ -78,13 +78,29 @@ async function listen (node: RunningNode, opts: ServeOptions, port: number, toke
   } catch (err) {
     await node.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE') {
-      throw new CliError(`Port ${port} on ${opts.host} is already in use (another program, or another Solidar node?). Choose another with --port N, or --port 0 for any free port.`)
-    }
+    if (code === 'EADDRINUSE') throw portInUse(opts.host, port)
     if (code === 'EADDRNOTAVAIL') throw new CliError(`Cannot listen on ${opts.host}: this machine has no such address`)
     if (code === 'EACCES') throw new CliError(`Not allowed to listen on port ${port}; use a port above 1023 or --port 0`)
     throw err
   }
+}
+
+/** Port taken: said in the words of the command the user typed (`npm start` passes options after `--`). */
+function portInUse (host: string, port: number): CliError {
+  const how = process.env.npm_lifecycle_event === 'start' ? '`npm start -- --port N`, or `npm start -- --port 0`' : '--port N, or --port 0'
+  return new CliError(`Port ${port} on ${host} is already in use (another program, or another Solidar node?). Choose another with ${how} for any free port.`)
+}
+
+/** Whether a TCP port can be listened on now (checked before anything is created in the home). */
+async function portFree (host: string, port: number): Promise<boolean> {
+  const { createServer } = await import('node:net')
+  return await new Promise((resolve) => {
+    const server = createServer()
+    // Only "in use" is answered here; any other failure (no such address, no permission) is the
+    // real listen's to report, with its own message.
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'EADDRINUSE'))
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)))
+  })
 }
 
 async function shutdown (home: string, server: ApiServer, node: RunningNode): Promise<void> {
@@ -135,10 +151,10 @@ export function registerServe (program: Command): void {
   addNetworkOptions(program.command('serve')
     .description('run the Solidar node of this home, with the local API and web UI, until Ctrl+C')
     .option('--host <host>', 'address of the local API and web UI', '127.0.0.1')
-    .option('--port <port>', `port of the local API and web UI; 0 picks a free one (default ${DEFAULT_PORT})`, portArg), { remembered: true })
+    .option('--port <port>', `port of the local API and web UI; 0 picks a free one (default: ${DEFAULT_PORT})`, portArg), { remembered: true })
     .option('--ice-server <url>', 'STUN or TURN server for video meetings, remembered (repeatable): stun:HOST:PORT, turn:USER:PASSWORD@HOST:PORT[?transport=udp|tcp], turns:USER:PASSWORD@HOST:PORT', iceServerArg)
     .option('--no-ice-server', 'forget the remembered STUN/TURN servers (meetings: host candidates only)')
-    .option('--repair-timeout <duration>', `if the data store is damaged: how long a repair from the web app waits for peers of each group (default ${formatDuration(REPAIR_TIMEOUT_MS)})`, durationArg, REPAIR_TIMEOUT_MS)
+    .option('--repair-timeout <duration>', `if the data store is damaged: how long a repair from the web app waits for peers of each group (default: ${formatDuration(REPAIR_TIMEOUT_MS)})`, durationArg)
     .addOption(new Option('--open-hint', 'print a hint about opening the web UI; create an identity if needed').hideHelp())
     // Tests: nodes on different loopback addresses, so a firewall rule can keep two of them apart.
     .addOption(new Option('--dht-host <address>', 'bind the DHT\'s UDP sockets to this IP address').argParser(ipArg).hideHelp())
@@ -187,6 +203,9 @@ Examples:
       const conflict = networkFlagConflict(opts)
       if (conflict !== null) cmd.error(`error: ${conflict}`, { exitCode: EXIT.USAGE, code: 'solidar.usage' })
       const home = homeOf(cmd)
+      // A port in use fails before anything is written (a first `npm start` creates the identity).
+      const wanted = opts.port ?? DEFAULT_PORT
+      if (wanted !== 0 && readDaemonInfo(home) === null && !await portFree(opts.host, wanted)) throw portInUse(opts.host, wanted)
       ensureHome(home)
       const permissive = homeWarning(home)
       if (permissive !== null) note(`Warning: ${permissive}`)
@@ -231,7 +250,7 @@ Examples:
         const { offerRepair, repairCause } = await import('../repair-offer.ts')
         const needed = repairCause(err)
         if (needed === null) throw err
-        const repaired = await offerRepair({ home, host: opts.host, port, token, logger, network: decision.choice, lan, timeoutMs: opts.repairTimeout, ...needed })
+        const repaired = await offerRepair({ home, host: opts.host, port, token, logger, network: decision.choice, lan, timeoutMs: opts.repairTimeout ?? REPAIR_TIMEOUT_MS, ...needed })
         if (repaired === null) process.exit(EXIT.OK)
         nodePort = repaired // the page that did the repair reloads at the same address
         node = await start()

@@ -11,7 +11,7 @@ import type { Command } from '../commands.ts'
 import { isMessageId, MAX_PAD_TITLE } from '../commands.ts'
 import type { Keyring } from '../content.ts'
 import { errors } from '../errors.ts'
-import { resolveOne } from '../resolve.ts'
+import { resolveOne, nameKey } from '../resolve.ts'
 import type { Group } from '../group.ts'
 import type { Identity } from '../identity.ts'
 import { encodeKey, newRecordId } from '../ids.ts'
@@ -347,6 +347,17 @@ export class Pads implements PadApi {
     await this.#open(g, p.id) // catch up with our own entries
   }
 
+  /** `title`, or the first of "title (2)", "title (3)", … that no pad of the group has (archived ones too). */
+  async #freeTitle (g: GroupPads, title: string): Promise<string> {
+    const taken = new Set((await readPads(g.log.group.view)).map(p => nameKey(this.#title(g, p))))
+    if (!taken.has(nameKey(title))) return title
+    for (let n = 2; ; n++) {
+      const suffix = ` (${n})`
+      const next = `${title.slice(0, MAX_PAD_TITLE - suffix.length)}${suffix}`
+      if (!taken.has(nameKey(next))) return next
+    }
+  }
+
   #checkTitle (title: unknown): string {
     if (typeof title !== 'string' || title.trim() === '') throw errors.badRequest('a pad needs a title')
     const clean = title.trim()
@@ -364,9 +375,12 @@ export class Pads implements PadApi {
 
   // ---------------------------------------------------------------- PadApi
 
-  async create (groupRef: string, title: string, opts: PadCreateOptions = {}): Promise<PadSummary> {
+  async create (groupRef: string, title: string, opts: PadCreateOptions = {}): Promise<PadSummary & { requestedTitle?: string }> {
     const g = await this.#resolve(groupRef)
-    const clean = this.#checkTitle(title)
+    const asked = this.#checkTitle(title)
+    // A title another pad of the group has (as names compare: case and Unicode form aside) would
+    // make every command by title ambiguous: the new pad gets "Title (2)", and the answer says so.
+    const clean = await this.#freeTitle(g, asked)
     let blocks: Block[] = []
     if (opts.template !== undefined) {
       if (!TEMPLATES.includes(opts.template)) throw errors.badRequest(`unknown template "${String(opts.template)}"; there is: ${TEMPLATES.join(', ')}`)
@@ -394,7 +408,8 @@ export class Pads implements PadApi {
       await pad.flush()
       await this.#open(g, id)
     }
-    return this.#summary(g, (await readPad(g.log.group.view, id))!)
+    const summary = await this.#summary(g, (await readPad(g.log.group.view, id))!)
+    return clean === asked ? summary : { ...summary, requestedTitle: asked }
   }
 
   async list (groupRef: string, opts: { archived?: boolean } = {}): Promise<PadSummary[]> {
