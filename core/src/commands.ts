@@ -351,9 +351,23 @@ export function commandValue (cmd: Command): Record<string, unknown> {
   return { v: COMMAND_VERSIONS[cmd.t], ...cmd }
 }
 
-/** A message text a local user gives: not blank, at most MAX_TEXT_LENGTH characters (BAD_REQUEST otherwise). */
+/**
+ * Characters that show nothing: white space, format characters (zero-width space and joiners,
+ * BOM, bidi marks), controls (NUL …) and the Hangul fillers. A message of only these reads as
+ * empty to everyone.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const INVISIBLE = /^[\p{White_Space}\p{Cf}\p{Cc}\p{Zs}\p{Zl}\p{Zp}\u034F\u115F\u1160\u3164\uFFA0]*$/u
+
+/**
+ * A message text a local user gives (BAD_REQUEST otherwise): something visible in it, no broken
+ * UTF-16 (a lone surrogate, half an emoji: it cannot be stored as UTF-8 and would silently become
+ * U+FFFD), at most MAX_TEXT_LENGTH UTF-16 units.
+ */
 export function checkText (text: unknown): string {
   if (typeof text !== 'string' || text.trim() === '') throw errors.badRequest('message text must not be empty')
-  if (text.length > MAX_TEXT_LENGTH) throw errors.badRequest(`message text is longer than ${MAX_TEXT_LENGTH} characters`)
+  if (INVISIBLE.test(text)) throw errors.badRequest('message text must contain something visible (it has only spaces, zero-width or control characters)')
+  if (LONE_SURROGATE.test(text)) throw errors.badRequest('message text contains broken characters (a lone UTF-16 surrogate, e.g. half an emoji); it would arrive as "\uFFFD"')
+  if (text.length > MAX_TEXT_LENGTH) throw errors.badRequest(`message text is ${text.length.toLocaleString('en-US')} characters long; a message holds at most ${MAX_TEXT_LENGTH.toLocaleString('en-US')} (send it in parts, or share it as a pad)`)
   return text
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { Encoder } from 'cbor-x'
 import {
   parseCommand, commandValue, isMessageId, isRoomName, MAX_ROOM_NAME, MAX_NAME, MAX_SEALED, MAX_TEXT_BYTES,
-  MAX_EPOCH_BOXES, PROTOCOL_VERSION, type Command, type MessagePost, type Parsed
+  MAX_EPOCH_BOXES, PROTOCOL_VERSION, type Command, type MessagePost, type Parsed, checkText, MAX_TEXT_LENGTH
 } from '../src/commands.ts'
 import { encode } from '../src/codec.ts'
 import { newRecordId } from '../src/ids.ts'
@@ -424,4 +424,19 @@ test('new message and pad ids are valid ids that never start with "-" (so the CL
   }
   assert.equal(new Set(ids).size, ids.length, 'no two alike')
   // 4000 draws: a leading '-' (1 in 64) would have turned up about 62 times without the guard.
+})
+
+test('checkText: a message needs something visible, whole characters, and at most MAX_TEXT_LENGTH units; the errors say why and the limit', () => {
+  const refused = (text: unknown, why: RegExp): void => {
+    assert.throws(() => checkText(text), (err: Error & { code?: string }) => err.code === 'BAD_REQUEST' && why.test(err.message), JSON.stringify(text))
+  }
+  for (const blank of ['', '   ', '\n\t', '\uFEFF']) refused(blank, /must not be empty/)
+  // Only invisible characters: zero-width space and joiners, BOM, NUL, bidi marks, a Hangul filler.
+  for (const invisible of ['\u200B', '\u200B\u200C\u200D', '\u0000', ' \u200E\u200F ', '\u2060', '\u3164', '\u00AD']) refused(invisible, /something visible/)
+  // A lone surrogate (high or low, at either end, in the middle) is refused; a pair is an emoji.
+  for (const broken of ['\uD83D', 'a\uDE00', '\uD83Dx', 'x\uDE00y']) refused(broken, /broken characters/)
+  assert.equal(checkText('\uD83D\uDC4D'), '👍')
+  assert.equal(checkText('\u200Bhi'), '\u200Bhi', 'an invisible character beside a visible one is kept as it is')
+  assert.equal(checkText('x'.repeat(MAX_TEXT_LENGTH)).length, MAX_TEXT_LENGTH)
+  refused('x'.repeat(MAX_TEXT_LENGTH + 1), /at most 16,000/)
 })

@@ -1,11 +1,46 @@
 /** `send`, `dm`, `edit`, `delete`: writing messages. */
+import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import type { MessageView } from '@solidar/core'
 import { clientOf } from '../context.ts'
 import { seg } from '../client.ts'
 import { print, printJson } from '../output.ts'
+import { CliError, EXIT } from '../errors.ts'
+import { MAX_TEXT_LENGTH } from '@solidar/core/commands'
 
 type JsonOpt = { json?: boolean }
+type TextOpt = { textFile?: string }
+
+const LIMITS = `A message holds at most ${MAX_TEXT_LENGTH.toLocaleString('en-US')} characters and must contain something visible.`
+
+/**
+ * The message text: the argument; "-" reads standard input; --text-file reads a file (UTF-8).
+ * From stdin or a file one final newline goes (what \`echo\` and editors add).
+ */
+async function messageText (arg: string | undefined, opts: TextOpt): Promise<string> {
+  if (opts.textFile !== undefined && arg !== undefined) throw new CliError('give the text as an argument, "-" for standard input, or --text-file, not two of them', EXIT.USAGE)
+  if (opts.textFile === undefined && arg === undefined) throw new CliError('missing the text: give it as an argument, "-" to read standard input, or --text-file FILE', EXIT.USAGE)
+  if (arg !== undefined && arg !== '-') return arg
+  let bytes: Buffer
+  if (opts.textFile !== undefined) {
+    try {
+      bytes = await readFile(opts.textFile)
+    } catch (err) {
+      throw new CliError(`cannot read ${opts.textFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, EXIT.USAGE)
+    }
+  } else {
+    const chunks: Buffer[] = []
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+    bytes = Buffer.concat(chunks)
+  }
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw new CliError(`${opts.textFile ?? 'standard input'} is not UTF-8 text`, EXIT.USAGE)
+  }
+  return text.replace(/\r?\n$/, '')
+}
 
 function report (message: MessageView, verb: string, json: boolean): void {
   if (json) printJson(message)
@@ -17,13 +52,14 @@ export function registerMessages (program: Command): void {
   program.command('send')
     .description('send a message to a group (to its main room unless --room is given)')
     .argument('<group>', 'group id or unambiguous name')
-    .argument('<text>', 'the message (quote it)')
+    .argument('[text]', 'the message (quote it); "-" reads it from standard input')
+    .option('--text-file <file>', 'read the message from this file (UTF-8)')
     .option('--room <room>', 'room to post in')
     .option('--reply-to <id>', 'id of the message this answers')
     .option('--json', 'print the sent message as JSON')
-    .addHelpText('after', '\nExamples:\n  $ solidar send "Betriebsrat Nord" "Meeting at 10 in room 2"\n  $ solidar send "Betriebsrat Nord" "Agreed" --room schichtplan --reply-to <id>')
-    .action(async (group: string, text: string, opts: { room?: string, replyTo?: string } & JsonOpt, cmd: Command) => {
-      const body: { text: string, room?: string, replyTo?: string } = { text }
+    .addHelpText('after', `\n${LIMITS}\n\nExamples:\n  $ solidar send "Betriebsrat Nord" "Meeting at 10 in room 2"\n  $ solidar send "Betriebsrat Nord" "Agreed" --room schichtplan --reply-to <id>\n  $ fortune | solidar send "Betriebsrat Nord" -\n  $ solidar send "Betriebsrat Nord" --text-file agenda.txt`)
+    .action(async (group: string, arg: string | undefined, opts: { room?: string, replyTo?: string } & JsonOpt & TextOpt, cmd: Command) => {
+      const body: { text: string, room?: string, replyTo?: string } = { text: await messageText(arg, opts) }
       if (opts.room !== undefined) body.room = opts.room
       if (opts.replyTo !== undefined) body.replyTo = opts.replyTo
       report(await clientOf(cmd).post<MessageView>(`/api/groups/${seg(group)}/messages`, body), 'Sent', opts.json === true)
@@ -32,12 +68,13 @@ export function registerMessages (program: Command): void {
   program.command('dm')
     .description('send a direct message to a member you share a group with')
     .argument('<member>', 'member id or unambiguous display name')
-    .argument('<text>', 'the message (quote it)')
+    .argument('[text]', 'the message (quote it); "-" reads it from standard input')
+    .option('--text-file <file>', 'read the message from this file (UTF-8)')
     .option('--reply-to <id>', 'id of the message this answers')
     .option('--json', 'print the sent message as JSON')
-    .addHelpText('after', '\nExample:\n  $ solidar dm Alex "Can you call me?"')
-    .action(async (member: string, text: string, opts: { replyTo?: string } & JsonOpt, cmd: Command) => {
-      const body: { text: string, replyTo?: string } = { text }
+    .addHelpText('after', `\n${LIMITS}\n\nExample:\n  $ solidar dm Alex "Can you call me?"`)
+    .action(async (member: string, arg: string | undefined, opts: { replyTo?: string } & JsonOpt & TextOpt, cmd: Command) => {
+      const body: { text: string, replyTo?: string } = { text: await messageText(arg, opts) }
       if (opts.replyTo !== undefined) body.replyTo = opts.replyTo
       report(await clientOf(cmd).post<MessageView>(`/api/dms/${seg(member)}/messages`, body), 'Sent', opts.json === true)
     })

@@ -12,14 +12,15 @@ export interface Result {
   stderr: string
 }
 
-/** Runs the CLI to completion (killed after `timeoutMs`). */
-export function run (args: string[], opts: { timeoutMs?: number, env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
+/** Runs the CLI to completion (killed after `timeoutMs`); `input` is written to its standard input. */
+export function run (args: string[], opts: { timeoutMs?: number, env?: NodeJS.ProcessEnv, input?: string | Buffer } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env }, stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
+    if (opts.input !== undefined) child.stdin!.end(opts.input)
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
+    child.stdout!.on('data', (d) => { stdout += d })
+    child.stderr!.on('data', (d) => { stderr += d })
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`solidar ${args.join(' ')} timed out\n${stderr}`)) }, opts.timeoutMs ?? 30_000)
     child.once('error', reject)
     child.once('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })

@@ -14,6 +14,7 @@
  * - an `Origin` header, if present, must be `http://` plus one of those, else 403.
  * Errors are JSON `{ error: { code, message } }`; see errors.ts for the statuses.
  */
+import { MAX_TEXT_LENGTH } from '@solidar/core/commands'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Fastify, { LogController } from 'fastify'
@@ -124,12 +125,38 @@ async function registerApiScope (app: FastifyInstance, token: string, register: 
   })
 }
 
+interface ValidationProblem { keyword: string, instancePath: string, params: Record<string, any>, message?: string }
+
+/**
+ * A schema refusal in words a user reads ("text is too long (at most 100,000 characters)"),
+ * not the validator's ("body/text must NOT have more than 100000 characters").
+ */
+export function describeValidation (problems: ValidationProblem[]): string {
+  const parts = problems.slice(0, 3).map((p) => {
+    const field = p.instancePath.replace(/^\//, '').replace(/\//g, '.') || (p.params.missingProperty as string | undefined) || 'the request'
+    const n = (x: unknown): string => typeof x === 'number' ? x.toLocaleString('en-US') : String(x)
+    switch (p.keyword) {
+      case 'required': return `${p.params.missingProperty as string} is missing`
+      case 'maxLength': return `${field} is too long (at most ${n(p.params.limit)} characters)`
+      case 'minLength': return p.params.limit === 1 ? `${field} must not be empty` : `${field} is too short (at least ${n(p.params.limit)} characters)`
+      case 'maximum': return `${field} must be at most ${n(p.params.limit)}`
+      case 'minimum': return `${field} must be at least ${n(p.params.limit)}`
+      case 'maxItems': return `${field} has too many entries (at most ${n(p.params.limit)})`
+      case 'type': return `${field} must be ${p.params.type === 'string' ? 'text' : p.params.type === 'integer' ? 'a whole number' : `a ${String(p.params.type)}`}`
+      case 'enum': return `${field} must be one of: ${(p.params.allowedValues as unknown[]).join(', ')}`
+      case 'additionalProperties': return `${p.params.additionalProperty as string} is not a field this request takes`
+      default: return `${field} is not valid`
+    }
+  })
+  return `Invalid request: ${parts.join('; ')}`
+}
+
 function installErrorHandlers (app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (isSolidarError(err)) return send(reply, err.code, err.message)
-    if (err.validation !== undefined) return send(reply, 'BAD_REQUEST', `Invalid request: ${err.message}`)
+    if (err.validation !== undefined) return send(reply, 'BAD_REQUEST', describeValidation(err.validation))
     const status = err.statusCode ?? 500
-    if (status === 413) return send(reply, 'PAYLOAD_TOO_LARGE', 'Request body is too large', 413)
+    if (status === 413) return send(reply, 'PAYLOAD_TOO_LARGE', `Request body is too large: the node takes at most ${BODY_LIMIT / 1024 / 1024} MB per request (a message holds at most ${MAX_TEXT_LENGTH.toLocaleString('en-US')} characters)`, 413)
     if (status === 415) return send(reply, 'UNSUPPORTED_MEDIA_TYPE', 'Send JSON (Content-Type: application/json)', 415)
     if (status >= 400 && status < 500) return send(reply, 'BAD_REQUEST', err.message, 400)
     request.log.error({ err, method: request.method, route: request.routeOptions.url }, 'unexpected error in API request')
