@@ -78,6 +78,17 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     assert.deepEqual(alice.problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource|WebSocket connection/.test(p)), [])
   })
 
+  it('a new group with the name of one the member has (any case) is warned about before it is made', async () => {
+    const page = alice.page
+    await page.getByLabel(/Language|Sprache/).selectOption('en')
+    await page.evaluate(() => { location.hash = '#/new' })
+    const name = page.getByLabel('Name of the group')
+    await name.fill('Committee')
+    assert.equal(await page.getByTestId('same-name').count(), 0)
+    await name.fill('works COUNCIL')
+    await page.getByTestId('same-name').getByText('You already have a group named “works COUNCIL”', { exact: false }).waitFor()
+  })
+
   it('a DM nobody has written in yet is headed by the person\'s name, not an id', async () => {
     const page = alice.page
     await page.getByLabel(/Language|Sprache/).selectOption('en')

@@ -25,7 +25,7 @@ export interface SolidarApi {
   /** The id of the member `ref` names among the members of this device's groups, or any member id. */
   resolveMemberId (ref: string): Promise<MemberId>
 
-  createGroup (name: string): Promise<{ id: GroupId, name: string }>
+  createGroup (name: string): Promise<{ id: GroupId, name: string, sameName?: GroupId[] }>
   listGroups (): Promise<GroupSummary[]>
   members (group: string): Promise<MemberView[]>
   rooms (group: string): Promise<RoomView[]>

@@ -42,7 +42,9 @@ export const MAX_NAME_LENGTH = 64
 
 export function validateName (name: unknown, what = 'name'): string {
   if (typeof name !== 'string') throw errors.badRequest(`${what} must be text`)
-  const trimmed = name.trim()
+  // One spelling for what looks the same: a decomposed "Unicodé" (NFD, as some keyboards and
+  // file names give it) is stored composed, as names are compared (resolve.ts nameKey).
+  const trimmed = name.trim().normalize('NFC')
   if (trimmed.length === 0) throw errors.badRequest(`${what} must not be empty`)
   if (trimmed.length > MAX_NAME_LENGTH) throw errors.badRequest(`${what} is longer than ${MAX_NAME_LENGTH} characters`)
   // Control characters would let a name rewrite a terminal line or fake a log entry.

@@ -40,7 +40,7 @@ import type { PeerConnection, Transport } from './transport.ts'
 import { groupSync } from './sync-state.ts'
 import { ownPostRecord } from './consistent-read.ts'
 import { catchUpState, type CatchUp } from './catch-up.ts'
-import { resolveOne } from './resolve.ts'
+import { nameKey, resolveOne } from './resolve.ts'
 import { checkBefore, dmPages, readPage, pageLimit, type PageOptions } from './history.ts'
 import { ReadMarkers, countUnread, markLogsRead, unreadOf } from './read-markers.ts'
 import { LEAVE_DELIVERY_MS, deliveredSoon, waitForDelivery } from './delivery.ts'
@@ -489,10 +489,20 @@ export class Solidar implements SolidarApi {
 
   // ---------------------------------------------------------------- groups
 
-  async createGroup (name: string): Promise<{ id: GroupId, name: string }> {
+  /**
+   * `sameName`: the ids of groups this device already has under the same name (as names compare:
+   * case and Unicode form aside). Created all the same; the caller says so, since from now on a
+   * command by that name must be given an id.
+   */
+  async createGroup (name: string): Promise<{ id: GroupId, name: string, sameName?: GroupId[] }> {
     const clean = validateName(name, 'group name')
+    const sameName: GroupId[] = []
+    for (const log of this.#groupLogs()) {
+      const meta = await log.group.meta()
+      if (meta !== null && nameKey(meta.name) === nameKey(clean)) sameName.push(groupIdOf(log.group.key))
+    }
     const { group } = await this.#createLog({ kind: 'group', name: clean })
-    return { id: groupIdOf(group.key), name: clean }
+    return { id: groupIdOf(group.key), name: clean, ...(sameName.length > 0 ? { sameName } : {}) }
   }
 
   async #createLog ({ kind, name, peer }: { kind: 'group' | 'dm' | 'vault', name: string, peer?: Buffer }): Promise<OpenLog> {
@@ -663,6 +673,12 @@ export class Solidar implements SolidarApi {
     const log = await this.#resolveGroup(ref)
     const id = groupIdOf(log.group.key)
     const name = (await log.group.meta())?.name ?? ''
+    // Said before anything is written: the group would refuse it (apply-membership.ts) in its own words.
+    const members = (await log.group.members()).filter(m => !m.left)
+    const admins = members.filter(m => m.role === 'admin')
+    if (members.length > 1 && admins.length === 1 && admins[0].id === this.#self) {
+      throw errors.notPermitted('You are the last admin of this group, so you cannot leave it yet: make another member admin first (`solidar role GROUP MEMBER admin`, or Members in the web app), then leave')
+    }
     await log.group.settleIndexers()
     await this.#appendChecked(log.group, { t: 'member/leave', ts: this.#now() })
     await this.#registry.update(log.record.key, { leaving: this.#now() })

@@ -1,6 +1,7 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import { lookAlikes, nameKeys, nameSkeleton, namesLookAlike, revealName } from '../src/names.ts'
+import { makeNodes } from './helpers.ts'
 
 const alike = (a: string, b: string) => assert.ok(namesLookAlike(a, b), `${JSON.stringify(a)} should look like ${JSON.stringify(b)}`)
 const unlike = (a: string, b: string) => assert.ok(!namesLookAlike(a, b), `${JSON.stringify(a)} should not look like ${JSON.stringify(b)}`)
@@ -95,4 +96,22 @@ test('names: revealName shows what disguises a name, and leaves plain letters al
   assert.equal(revealName('\u202Ealice'), '<U+202E>alice')
   assert.equal(revealName('J\u00FCrgen Wei\u00DF'), 'J\u00FCrgen Wei\u00DF')
   assert.equal(revealName('node1'), 'node1')
+})
+
+test('Solidar: a group name is stored composed (NFC), found by either spelling, a second group of the same name is made but named back, and the last admin is told how to leave', async (t) => {
+  const { nodes: [alice, bob] } = await makeNodes(['alice', 'bob'], t)
+  const decomposed = await alice.createGroup('Unicode\u0301 works council')
+  assert.equal(decomposed.name, 'Unicod\u00e9 works council', 'stored composed')
+  assert.equal(decomposed.sameName, undefined)
+  assert.equal(await alice.resolveGroupId('unicod\u00e9 WORKS council'), decomposed.id)
+  assert.equal(await alice.resolveGroupId('Unicode\u0301 works council'), decomposed.id)
+  const twin = await alice.createGroup('UNICODÉ works council')
+  assert.deepEqual(twin.sameName, [decomposed.id], 'the answer names the group that has the name already')
+  await assert.rejects(alice.resolveGroupId('Unicodé works council'), (err: Error & { code?: string }) => err.code === 'GROUP_AMBIGUOUS' && err.message.includes(decomposed.id) && err.message.includes(twin.id))
+
+  // The last admin with a member left: refused before anything is written, with what to do.
+  const { code } = await alice.createInvite(decomposed.id)
+  await bob.join(code, { timeoutMs: 30_000 })
+  await assert.rejects(alice.leaveGroup(decomposed.id), (err: Error & { code?: string }) => err.code === 'NOT_PERMITTED' && /You are the last admin of this group, so you cannot leave it yet: make another member admin first/.test(err.message))
+  assert.equal((await alice.audit(decomposed.id)).length, 0, 'no refused entry in the log')
 })

@@ -5,7 +5,7 @@ import { describeCatchUp } from '@solidar/core/catch-up'
 import { clientOf } from '../context.ts'
 import { seg } from '../client.ts'
 import { nameArg } from '../parsers.ts'
-import { print, printJson, printTable, sanitize } from '../output.ts'
+import { note, print, printJson, printTable, sanitize } from '../output.ts'
 import { nameWarningLines } from '../name-warnings.ts'
 
 const JSON_HELP = 'print the result as JSON'
@@ -18,12 +18,15 @@ export function registerGroups (program: Command): void {
   group.command('create')
     .description('create a new group with you as its admin')
     .argument('<name>', 'name of the group', nameArg)
-    .option('--json', 'print {id, name} as JSON')
+    .option('--json', 'print {id, name, sameName?} as JSON (sameName: ids of your groups with the same name)')
     .addHelpText('after', '\nExample:\n  $ solidar group create "Betriebsrat Nord"')
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
-      const created = await clientOf(cmd).post<{ id: string, name: string }>('/api/groups', { name })
+      const created = await clientOf(cmd).post<{ id: string, name: string, sameName?: string[] }>('/api/groups', { name })
       if (opts.json === true) return printJson(created)
       print(`Created group ${sanitize(created.name)} (id ${created.id})`)
+      if (created.sameName !== undefined) {
+        note(`Warning: you already have a group named ${sanitize(created.name)} (id ${created.sameName.join(', ')}). Commands by that name now ask which one: give the id instead, or rename one (\`solidar group rename ${created.id} NEW-NAME\`).`)
+      }
     })
 
   group.command('list')

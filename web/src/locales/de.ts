@@ -103,6 +103,7 @@ export const de: Record<keyof typeof en, string> = {
   'newGroup.title': 'Neue Gruppe',
   'newGroup.name': 'Name der Gruppe',
   'newGroup.note': 'Du wirst ihre Administratorin bzw. ihr Administrator: Du lädst Mitglieder ein und kannst sie entfernen.',
+  'newGroup.sameName': 'Du hast schon eine Gruppe namens „{{name}}“. Eine zweite gleichen Namens ist schwer auseinanderzuhalten: wähle einen anderen Namen oder lege sie trotzdem an.',
   'newGroup.create': 'Gruppe anlegen',
 
   'invite.title': 'Zu {{group}} einladen',

@@ -101,6 +101,7 @@ export const en = {
   'newGroup.title': 'New group',
   'newGroup.name': 'Name of the group',
   'newGroup.note': 'You become its admin: you invite members and can remove them.',
+  'newGroup.sameName': 'You already have a group named “{{name}}”. A second one of the same name is hard to tell apart: choose another name, or create it anyway.',
   'newGroup.create': 'Create group',
 
   'invite.title': 'Invite to {{group}}',

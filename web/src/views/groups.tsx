@@ -1,4 +1,5 @@
 /** Creating a group, inviting (code + QR, role, expiry, uses; the list of invites to revoke) and joining with a code. */
+import { nameKey } from '@solidar/core/resolve'
 import { useState } from 'preact/hooks'
 import { api } from '../api.ts'
 import type { AppContext } from '../app.tsx'
@@ -30,6 +31,10 @@ export function NewGroup ({ ctx }: { ctx: AppContext }) {
         <label>{t('newGroup.name')}
           <input required maxLength={256} value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} autoFocus /></label>
         <p class="muted">{t('newGroup.note')}</p>
+        {/* Two groups of one name are hard to tell apart (and by name on the CLI, ambiguous). */}
+        {name.trim() !== '' && ctx.groups.some((g) => nameKey(g.name) === nameKey(name))
+          ? <p class="notice" role="status" data-testid="same-name">{t('newGroup.sameName', { name: name.trim() })}</p>
+          : null}
         <ErrorBox error={error} />
         <button type="submit" disabled={busy || name.trim() === ''}>{t('newGroup.create')}</button>
       </form>
