@@ -49,3 +49,27 @@ test('pad history lists skipped updates with their author and reason', { timeout
     await serve.stop()
   }
 })
+
+test('pad import of a text file, then pad cat and pad export --format txt into a pipe, give the file back byte for byte', { timeout: 120_000 }, async (t) => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'solidar-pad-text-'))
+  t.after(() => fs.rmSync(home, { recursive: true, force: true }))
+  writeIdentity(home, createIdentity('Exact Erna'))
+  const serve = new LongRunning(['--home', home, 'serve', '--port', '0', '--no-dht'])
+  try {
+    await serve.waitFor(/http:\/\/127\.0\.0\.1:\d+\/#token=/)
+    assert.equal((await run(['--home', home, 'group', 'create', 'Works council'])).code, 0)
+    // Bidi marks and isolates, CR LF, a tab on a whitespace-only line, runs of blank lines, no final newline.
+    const text = 'Vertrag \u200F\u05D7\u05D5\u05D6\u05D4\u200E \u2066isoliert\u2069 \u061C\r\nZeile\r\n\n\n\n\t\n  \t \n\tEinrückung\nEnde'
+    const file = path.join(home, 'notes.txt')
+    fs.writeFileSync(file, text)
+    const imported = await run(['--home', home, 'pad', 'import', 'Works council', file, '--json'])
+    assert.equal(imported.code, 0, imported.stderr)
+    const id = JSON.parse(imported.stdout).id as string
+    const cat = await run(['--home', home, 'pad', 'cat', 'Works council', id])
+    assert.equal(cat.stdout, text, 'pad cat into a pipe: exact')
+    const exported = await run(['--home', home, 'pad', 'export', 'Works council', id, '--format', 'txt'])
+    assert.equal(exported.stdout, text, 'pad export --format txt into a pipe: exact')
+  } finally {
+    await serve.stop()
+  }
+})

@@ -1,6 +1,10 @@
 /** Markdown, text and HTML round trips of the pad document model (marked parses; we map and write). */
 import test from 'node:test'
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gunzipSync } from 'node:zlib'
 import * as Y from 'yjs'
 import { blocksDepth, blocksToHtml, blocksToMarkdown, blocksToText, markdownToBlocks, textToBlocks } from '../src/pads/markdown.ts'
 import { makeNodes } from './helpers.ts'
@@ -43,7 +47,7 @@ test('markdown import maps what the pad has no node for onto what it has', () =>
 
 test('text and HTML export; HTML escapes text and drops unsafe links', () => {
   const blocks = markdownToBlocks('# A <b>&</b>\n\n[click](javascript:alert(1)) and [ok](https://x.org/"q")\n\n- one\n- two\n')
-  assert.equal(blocksToText(blocks), 'A <b>&</b>\n\nclick and ok\n\n- one\n- two\n')
+  assert.equal(blocksToText(blocks), 'A <b>&</b>\n\nclick and ok\n\n- one\n- two')
   const html = blocksToHtml(blocks, 'T <x>')
   assert.ok(html.includes('<title>T &lt;x&gt;</title>'))
   assert.ok(html.includes('<h1>A &lt;b&gt;&amp;&lt;/b&gt;</h1>'))
@@ -53,10 +57,33 @@ test('text and HTML export; HTML escapes text and drops unsafe links', () => {
 })
 
 test('plain-text import and inline append', () => {
-  const doc = docOf(textToBlocks('first line\nsame paragraph\n\n\nsecond *not emphasis*\n'))
+  const doc = docOf(textToBlocks('first line\nsame paragraph\n\nsecond *not emphasis*'))
   appendInline(doc, ' (added)')
   assert.equal(blocksToMarkdown(readBlocks(doc)), 'first line\\\nsame paragraph\n\nsecond \\*not emphasis\\* (added)\n')
   assert.equal(fragmentOf(doc).length, 2)
+})
+
+test('text fidelity: a text file comes back byte for byte from text export, through the pad document; Markdown keeps its tabs and indentation', async () => {
+  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+  const trace = JSON.parse(gunzipSync(await readFile(path.join(repo, 'bench/data/automerge-paper.json.gz'))).toString('utf8')) as { endContent: string }
+  const samples: Array<[string, string]> = [
+    // Real files: TypeScript with tabs-free indentation and blank-line runs, a shell script, Markdown, a LaTeX paper (an editing trace's final text).
+    ['core/src/pads/markdown.ts', await readFile(path.join(repo, 'core/src/pads/markdown.ts'), 'utf8')],
+    ['.ci/run', await readFile(path.join(repo, '.ci/run'), 'utf8')],
+    ['README.md', await readFile(path.join(repo, 'README.md'), 'utf8')],
+    ['automerge-paper (trace)', trace.endContent],
+    // The edges the issue names: bidi marks and isolates, CR, tabs on whitespace-only lines, runs of blank lines, no final newline.
+    ['edges', 'right\u200Fto\u200Eleft \u061C\u2066isolated\u2069\r\nwindows line\r\n\n\n\n\t\n  \t \nend without newline'],
+    ['empty', ''],
+    ['only newlines', '\n\n\n']
+  ]
+  for (const [name, text] of samples) {
+    const doc = docOf(textToBlocks(text))
+    assert.equal(blocksToText(readBlocks(doc)), text, `${name}: text → pad → text`)
+  }
+  // Markdown: indentation and tabs at line starts and ends survive export and import.
+  const code = 'def f():\n\treturn 1\n    four spaces\n  \t \nmiddle\ttab stays\ntrailing  '
+  assert.equal(blocksToText(markdownToBlocks(blocksToMarkdown(readBlocks(docOf(textToBlocks(code)))))), code)
 })
 
 test('line breaks inside a paragraph or list item survive Markdown export and import; in a heading they become spaces', () => {

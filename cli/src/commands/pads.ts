@@ -22,6 +22,12 @@ function atArg (value: string): number {
 
 const when = (ts: number) => new Date(ts).toISOString().slice(0, 16).replace('T', ' ')
 
+/**
+ * A pad's text for stdout: exactly as the pad has it into a file or a pipe (bidi marks, CR and
+ * all); on a terminal, characters that could rewrite the screen show as U+FFFD.
+ */
+const forOutput = (text: string): string => process.stdout.isTTY === true ? sanitize(text) : text
+
 function reportPad (pad: PadSummary & { requestedTitle?: string }, verb: string, json: boolean): void {
   if (json) return printJson(pad)
   print(`${verb} pad ${sanitize(pad.title)} (id ${pad.id})`)
@@ -72,7 +78,7 @@ Examples:
     .option('--at <updates>', 'as it was after its first N updates (see pad history)', atArg)
     .action(async (group: string, ref: string, opts: { at?: number }, cmd: Command) => {
       const out = await clientOf(cmd).get<PadExport>(padPath(group, ref, `/export?format=txt${opts.at !== undefined ? `&at=${opts.at}` : ''}`))
-      process.stdout.write(sanitize(out.content))
+      process.stdout.write(forOutput(out.content))
     })
 
   pad.command('export')
@@ -86,7 +92,7 @@ Examples:
       const out = await clientOf(cmd).get<PadExport>(padPath(group, ref, `/export?format=${opts.format}${opts.at !== undefined ? `&at=${opts.at}` : ''}`))
       if (opts.json === true) return printJson(out)
       // Exact bytes into files and pipes; on a terminal, nothing a member wrote may drive it.
-      process.stdout.write(opts.format === 'txt' || process.stdout.isTTY === true ? sanitize(out.content) : out.content)
+      process.stdout.write(forOutput(out.content))
     })
 
   pad.command('append')

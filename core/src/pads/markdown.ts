@@ -168,10 +168,13 @@ export function blocksDepth (top: Block[]): number {
   return deepest
 }
 
-/** Plain text: one paragraph per block of lines separated by blank lines (line breaks inside kept). */
+/**
+ * Plain text, exactly: a paragraph per piece between two newlines in a row ("\n\n"), each
+ * piece as it is (its single newlines as line breaks, tabs, spaces, whitespace-only lines, CR,
+ * bidi marks, an empty piece as an empty paragraph). blocksToText gives the same text back.
+ */
 export function textToBlocks (text: string): Block[] {
-  return text.replace(/\r\n?/g, '\n').split(/\n[ \t]*\n/).map(p => p.replace(/^\n+|\n+$/g, ''))
-    .filter(p => p.trim() !== '').map(p => ({ type: 'paragraph' as const, runs: [{ text: p, marks: {} }] }))
+  return text.split('\n\n').map(p => ({ type: 'paragraph' as const, runs: p === '' ? [] : [{ text: p, marks: {} }] }))
 }
 
 // ------------------------------------------------------------------ markdown export
@@ -253,8 +256,23 @@ function inlineMarkdown (runs: Run[]): string {
     out += run.marks.code ? codeSpan(run.text) : escapeText(run.text).replace(/\n/g, '\\\n')
   }
   while (open.length) { const m = open.pop()!; close(m.name, m.href) }
-  // A break at the very end of a paragraph shows nothing (and would read back as a backslash).
-  return out.replace(/(\\\n)+$/, '')
+  // A break at the very start or end of a paragraph shows nothing (and would read back as a backslash).
+  return keepLineSpaces(out.replace(/^(\\\n)+|(\\\n)+$/g, ''))
+}
+
+const SPACE_REF: Record<string, string> = { ' ': '&#32;', '\t': '&#9;' }
+
+/**
+ * Markdown drops the spaces and tabs at the start and end of a line (and reads four spaces as
+ * code): those of a paragraph's lines are written as character references, which import reads
+ * back as the same spaces and tabs (indented source code, a tab-separated list).
+ */
+function keepLineSpaces (markdown: string): string {
+  return markdown.split('\n').map(line => {
+    const m = /^([ \t]*)([\s\S]*?)([ \t]*)(\\?)$/.exec(line)!
+    const refs = (s: string) => s.replace(/[ \t]/g, c => SPACE_REF[c])
+    return refs(m[1]) + m[2] + refs(m[3]) + m[4]
+  }).join('\n')
 }
 
 function blockMarkdown (block: Block): string {
@@ -295,9 +313,9 @@ function blockText (block: Block): string {
   }
 }
 
+/** Plain text: blocks joined by a blank line, nothing added or left out (see textToBlocks). */
 export function blocksToText (blocks: Block[]): string {
-  const text = blocks.map(blockText).filter(s => s.trim() !== '').join('\n\n')
-  return text ? text + '\n' : ''
+  return blocks.map(blockText).join('\n\n')
 }
 
 // ------------------------------------------------------------------ HTML
