@@ -101,7 +101,7 @@ describe('the web editor sees documents written by core as they are', () => {
   }
 
   it('a line break is one form, typed or imported: a hardBreak node, as the editor makes it', () => {
-    const doc = docOf(textToBlocks('Notes\nsecond line\n'))
+    const doc = docOf(textToBlocks('Notes\nsecond line'))
     const para = fragmentOf(doc).get(0) as Y.XmlElement
     assert.deepEqual(para.toArray().map((c) => c instanceof Y.XmlElement ? c.nodeName : c.toString()), ['Notes', 'hardBreak', 'second line'])
     const pm = editorDoc(doc)
