@@ -227,5 +227,21 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
       await removeTempDir(dir)
     }
   })
-})
 
+  // Last: it stops Bob's node.
+  it('who is online now: the member list and the chat heading show Bob while his node is connected, and not once it stops', async () => {
+    const page = alice.page
+    await page.getByLabel(/Language|Sprache/).selectOption('en')
+    await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}/members` }, group)
+    const bobRow = page.getByRole('listitem').filter({ hasText: 'bob' })
+    await bobRow.getByTestId('online').waitFor({ timeout: 30_000 })
+    await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
+    await page.getByTestId('online-now').getByText('Online now: bob').waitFor({ timeout: 30_000 })
+    await cluster.node('bob').stop()
+    await page.getByTestId('online-now').getByText('Nobody else is online right now.').waitFor({ timeout: 45_000 })
+    await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}/members` }, group)
+    await page.getByRole('listitem').filter({ hasText: 'bob' }).waitFor()
+    assert.equal(await page.getByTestId('online').count(), 0, 'nobody shown online')
+  })
+
+})

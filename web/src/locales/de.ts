@@ -390,4 +390,7 @@ export const de: Record<keyof typeof en, string> = {
   'time.yesterday': 'Gestern',
   'network.bootstrapSilent': 'Der Bootstrap-Knoten {{nodes}} antwortet nicht, daher findet dieses Gerät niemanden. Prüfe die Adresse (unten, „Wie Solidar sich verbindet“) und ob dort „solidar dht“ läuft. Solidar versucht es weiter.',
   'network.bootstrapSome': '{{answering}} von {{total}} Bootstrap-Knoten antworten; {{nodes}} nicht.',
+  'members.online': 'online',
+  'chat.online': 'Gerade online: {{names}}',
+  'chat.nobodyOnline': 'Gerade ist sonst niemand online.',
 }

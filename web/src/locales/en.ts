@@ -388,4 +388,7 @@ export const en = {
   'time.yesterday': 'Yesterday',
   'network.bootstrapSilent': 'The bootstrap node {{nodes}} does not answer, so this device finds no one. Check the address (below, “How Solidar connects”) and that “solidar dht” runs there. Solidar keeps trying.',
   'network.bootstrapSome': '{{answering}} of {{total}} bootstrap nodes answer; {{nodes}} do not.',
+  'members.online': 'online',
+  'chat.online': 'Online now: {{names}}',
+  'chat.nobodyOnline': 'Nobody else is online right now.',
 }

@@ -5,6 +5,7 @@
  * PAGE_SIZE messages, then "Load earlier messages" fetches the page before the oldest shown.
  * The chat tells the node what was read (its newest message), which keeps the unread counts.
  */
+import { useOnline } from '../presence.ts'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { PAGE_SIZE, api, onConnection, onEvent } from '../api.ts'
 import type { AppContext } from '../app.tsx'
@@ -215,6 +216,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
     <section class="chat">
       <header class="view-head">
         <h1>{title}</h1>
+        {group !== undefined ? <OnlineLine group={group} /> : null}
         {group !== undefined ? <GroupTabs ctx={ctx} group={group} current="chat" /> : null}
       </header>
       {group !== undefined
@@ -340,4 +342,17 @@ function NameWarning ({ flag }: { flag: NameFlag | undefined }) {
   return flag === 'keyChanged'
     ? <span class="warning name-flag" title={t('chat.keyChangedTitle')}> ⚠ {t('chat.keyChanged')}</span>
     : <span class="warning name-flag" title={t('chat.lookAlikeTitle')}> ⚠ {t('chat.lookAlike')}</span>
+}
+
+/** Who else of the group is online now, under the chat's heading. */
+function OnlineLine ({ group }: { group: string }) {
+  const t = useT()
+  const online = useOnline(group)
+  if (online === null) return null
+  const others = online.filter((o) => !o.self).map((o) => o.name)
+  return (
+    <p class="muted small online-line" data-testid="online-now">
+      {others.length === 0 ? t('chat.nobodyOnline') : t('chat.online', { names: others.join(', ') })}
+    </p>
+  )
 }

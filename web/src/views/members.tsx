@@ -1,4 +1,5 @@
 /** Members of a group: roles, verification (safety number), DMs; admins change roles and remove. */
+import { useOnline } from '../presence.ts'
 import { useEffect, useState } from 'preact/hooks'
 import { api, onEvent } from '../api.ts'
 import type { Verification } from '../api.ts'
@@ -40,6 +41,7 @@ export function Members ({ ctx, group }: { ctx: AppContext, group: string }) {
     try { setVerifying(await api.verification(m.id)) } catch (err) { setError(err) }
   }
 
+  const online = useOnline(group)
   return (
     <section>
       <header class="view-head">
@@ -57,6 +59,7 @@ export function Members ({ ctx, group }: { ctx: AppContext, group: string }) {
                 <li>
                   <div>
                     <strong>{m.name}</strong>{self ? <span class="muted"> ({t('members.you')})</span> : null}
+                    {!self && online?.some((o) => o.member === m.id) === true ? <span class="online" data-testid="online"> ● {t('members.online')}</span> : null}
                     {' '}<span class="role">{t(`role.${m.role}` as 'role.member')}</span>
                     {m.verified === true ? <span class="verified" title={t('members.verified')}> ✓ {t('members.verified')}</span> : null}
                     {m.keyChanged === true ? <span class="warning" role="alert"> {t('members.keyChanged')}</span> : null}
