@@ -2,17 +2,20 @@
  * A Solidar node: one identity, the logs it belongs to, the replication of those logs
  * over whatever transport the runtime hands in, and the `SolidarApi` its owner uses.
  * Storage (a Corestore), the transport and the local file store come from outside.
+ *
+ * This is the facade: it builds the services (services/, pads/, meetings/, bridge-service.ts),
+ * each over a narrow host made here from the others' functions, hands every peer connection
+ * to them, and delegates each `SolidarApi` method to one of them.
  */
 import b4a from 'b4a'
 import type { NodeStatus, SolidarApi } from './api.ts'
 import { DM_ROOM } from './apply.ts'
-import { BridgeService, type BridgeHost, type BridgeLog, type BridgedText } from './bridge-service.ts'
-import { errors } from './errors.ts'
+import { BridgeService, type BridgedText } from './bridge-service.ts'
 import { EventHub } from './event-hub.ts'
 import { fingerprint, memberId, memberKey, validateName, type Identity } from './identity.ts'
 import { groupIdOf } from './ids.ts'
 import { Meetings } from './meetings/service.ts'
-import { Pads, type PadHost, type PadLog } from './pads/service.ts'
+import { Pads, type PadLog } from './pads/service.ts'
 import { Pairing } from './pairing.ts'
 import type { ReplySigner } from './pairing-reply.ts'
 import type { PageOptions } from './history.ts'
@@ -25,6 +28,7 @@ import type {
 } from './types.ts'
 import { VerificationStore, type VerificationResult, type VerifyOptions } from './verification.ts'
 import { Wakeup } from './wakeup.ts'
+import { bridgeHost } from './services/bridge-host.ts'
 import { Devices } from './services/devices.ts'
 import { DirectMessages, mergeLogs } from './services/direct-messages.ts'
 import { Epochs } from './services/epochs.ts'
@@ -67,21 +71,16 @@ export class Solidar implements SolidarApi {
   #registry: Registry
   #verification: VerificationStore
   #read: ReadMarkers
-  /** The open logs and their update loop (services/log-set.ts). */
+  // The services (core/src/services/), each over a narrow host: the open logs and their update
+  // loop, key epochs, rooms and messages, direct messages, members, invites and joining, devices
+  // and the vault, status and the list of groups.
   readonly #logSet: LogSet
-  /** Key epochs (services/epochs.ts). */
   readonly #epochs: Epochs
-  /** Rooms and messages (services/messages.ts). */
   readonly #messages: Messages
-  /** Direct messages (services/direct-messages.ts). */
   readonly #dms: DirectMessages
-  /** Members, roles, leaving, verification (services/membership.ts). */
   readonly #membership: Membership
-  /** Invites and joining (services/invites.ts). */
   readonly #invites: Invites
-  /** Devices and the vault (services/devices.ts). */
   readonly #devices: Devices
-  /** Status and the list of groups (services/overview.ts). */
   readonly #overview: Overview
   #pairing = new Pairing()
   #wakeup = new Wakeup()
@@ -90,8 +89,6 @@ export class Solidar implements SolidarApi {
   #closing = false
   /** Aborted by close(): ends background waits (pending leaves). */
   #lifetime = new AbortController()
-  #onIdentityChange: (identity: Identity) => Promise<void>
-  #durable: (() => Promise<void>) | undefined
   #onConnection = (conn: PeerConnection) => this.#attach(conn)
 
   constructor (opts: SolidarOptions) {
@@ -102,8 +99,7 @@ export class Solidar implements SolidarApi {
     this.#verification = new VerificationStore(opts.local, { now: opts.now })
     this.#read = new ReadMarkers(opts.local)
     this.#now = opts.now ?? Date.now
-    this.#onIdentityChange = opts.onIdentityChange ?? (async () => {})
-    this.#durable = opts.durable
+    const onIdentityChange = opts.onIdentityChange ?? (async () => {})
     // What the services' hosts are made of: each service's host type narrows it to what that service may use.
     const node = {
       identity: this.identity, store: this.store, transport: this.transport, registry: this.#registry, read: this.#read, verification: this.#verification,
@@ -113,7 +109,7 @@ export class Solidar implements SolidarApi {
       closing: () => this.#closing
     }
     this.#logSet = new LogSet({
-      ...node, wakeup: this.#wakeup, durable: this.#durable,
+      ...node, wakeup: this.#wakeup, durable: opts.durable,
       refreshKeys: (log) => this.#epochs.refreshKeys(log),
       // Pairing requests: device links in the vault, joins in a group.
       responder: (log) => log.record.kind === 'vault' ? this.#devices.responder(log) : log.record.kind === 'group' ? this.#invites.responder(log) : null,
@@ -151,7 +147,7 @@ export class Solidar implements SolidarApi {
     this.#devices = new Devices({
       ...node, ...logs, ...keys,
       awaitReply: (invite, userData, timeoutMs, signal) => invites.awaitReply(invite, userData, timeoutMs, signal),
-      onIdentityChange: (identity) => this.#onIdentityChange(identity)
+      onIdentityChange
     })
     this.#dms = new DirectMessages({
       ...node, ...logs,
@@ -161,16 +157,17 @@ export class Solidar implements SolidarApi {
       deleteIn: (log, id) => messages.deleteIn(log, id),
       reader: (log) => messages.reader(log)
     })
-    this.pads = new Pads(this.#padHost(opts.local))
-    this.bridge = new BridgeService(this.#bridgeHost())
-    this.meetings = new Meetings({
-      resolve: async (ref) => this.#padLog(await this.#logSet.resolveGroup(ref)),
-      emit: (event) => this.#events.emit(event),
-      now: () => this.#now(),
-      identity: this.identity,
-      self: () => this.#self,
-      onError: (err) => { if (!this.#closing) this.#reportError(err) }
-    })
+    this.bridge = new BridgeService(bridgeHost({
+      ...node, ...logs, ...keys,
+      resolveMember: (ref) => membership.resolveMember(ref),
+      dmLogsFor: (peer) => this.#dms.logsFor(peer),
+      requireAdmin: (group, what) => membership.requireAdmin(group, what),
+      messageView: (log, id) => messages.messageView(log, id)
+    }))
+    const onError = (err: Error) => { if (!this.#closing) this.#reportError(err) }
+    const resolve = async (ref: string) => this.#padLog(await this.#logSet.resolveGroup(ref))
+    this.pads = new Pads({ ...node, resolve, onError, local: opts.local })
+    this.meetings = new Meetings({ ...node, resolve, onError })
     this.#overview = new Overview({
       ...node, ...logs, ...keys, network: { mode: opts.transport ? (opts.networkMode ?? 'bootstrap') : 'none', bootstrap: opts.bootstrap ?? [] },
       membersByPeer: (discoveryKey) => this.pads.presenceChannel.membersByPeer(discoveryKey)
@@ -231,18 +228,10 @@ export class Solidar implements SolidarApi {
   }
 
   /** The live feed; a listener that throws is reported to `onError` (LISTENER_FAILED), the others still get the event. */
-  subscribe (listener: (event: SolidarEvent) => void): () => void {
-    return this.#events.subscribe(listener)
-  }
-
-  #reportError (err: Error): void {
-    this.#events.reportError(err)
-  }
-
+  subscribe (listener: (event: SolidarEvent) => void): () => void { return this.#events.subscribe(listener) }
   /** Errors from replication or storage that no request is waiting for, and failing listeners. */
-  onError (listener: (err: Error) => void): () => void {
-    return this.#events.onError(listener)
-  }
+  onError (listener: (err: Error) => void): () => void { return this.#events.onError(listener) }
+  #reportError (err: Error): void { this.#events.reportError(err) }
 
   // ---------------------------------------------------------------- groups
 
@@ -310,42 +299,6 @@ export class Solidar implements SolidarApi {
   sendBridged (ref: string, msg: BridgedText & { room: string }): Promise<{ message: MessageView, duplicate: boolean }> { return this.bridge.send(ref, msg) }
   dmBridged (ref: string, msg: BridgedText): Promise<{ message: MessageView, duplicate: boolean }> { return this.bridge.dm(ref, msg, DM_ROOM) }
 
-  #bridgeHost (): BridgeHost {
-    // The service sees a log's group, keyring and kind (read live: a reopened log has a new group);
-    // it hands back the views it was given, and this maps them to the logs.
-    const logs = new WeakMap<BridgeLog, OpenLog>()
-    const view = (log: OpenLog): BridgeLog => {
-      const b: BridgeLog = { get group () { return log.group }, get keyring () { return log.keyring }, kind: log.record.kind }
-      logs.set(b, log)
-      return b
-    }
-    const asLog = (b: BridgeLog): OpenLog => {
-      const log = logs.get(b)
-      if (!log) throw new Error('bridge service: a log view that this node did not make') // a programming error
-      return log
-    }
-    return {
-      group: async (ref) => view(await this.#logSet.resolveGroup(ref)),
-      dmPeer: async (ref) => {
-        const peer = await this.#membership.resolveMember(ref)
-        if (peer === this.#self) throw errors.badRequest('You cannot send a direct message to yourself')
-        return peer
-      },
-      dmLogs: async (peer) => {
-        const { write, all } = await this.#dms.logsFor(peer)
-        return { write: view(write), all: all.map(view) }
-      },
-      refreshKeys: (log) => this.#epochs.refreshKeys(asLog(log)),
-      requireAdmin: (log, what) => this.#membership.requireAdmin(log.group, what),
-      metadataEpoch: (log) => this.#epochs.metadataEpoch(asLog(log)),
-      currentEpoch: (log) => this.#epochs.currentEpoch(asLog(log)),
-      append: (log, cmd) => appendChecked(log.group, cmd),
-      messageView: (log, id) => this.#messages.messageView(asLog(log), id),
-      self: () => this.#self,
-      now: () => this.#now()
-    }
-  }
-
   // ---------------------------------------------------------------- pads (core/src/pads/)
 
   #padLog (log: OpenLog): PadLog {
@@ -353,18 +306,6 @@ export class Solidar implements SolidarApi {
       id: groupIdOf(log.group.key), group: log.group, keyring: log.keyring, logKey: b4a.from(log.record.encryptionKey, 'hex'),
       currentEpoch: () => this.#epochs.currentEpoch(log),
       append: (cmd) => appendChecked(log.group, cmd)
-    }
-  }
-
-  #padHost (local: LocalStore): PadHost {
-    return {
-      resolve: async (ref) => this.#padLog(await this.#logSet.resolveGroup(ref)),
-      emit: (event) => this.#events.emit(event),
-      onError: (err) => { if (!this.#closing) this.#reportError(err) },
-      now: () => this.#now(),
-      identity: this.identity,
-      self: () => this.#self,
-      local
     }
   }
 

@@ -73,7 +73,7 @@ test('log set: a created log is listed, served, announced and watched; closing r
   assert.equal(logs.vault(), vault)
   assert.deepEqual(seen.listed, [key], 'the vault is not listed in itself')
   assert.equal(seen.served.length, 1, 'a vault without a responder is not served')
-  assert.equal(logs.size, 2)
+  assert.equal(logs.all().length, 2)
 
   await logs.forget(group)
   assert.equal(registry.get(key), undefined, 'gone from logs.json')
@@ -99,4 +99,25 @@ test('log set: a known log reopens from its record, and raising its rules is ask
   assert.deepEqual(seen.opened, [record.key], 'opened from disk: the rules may need raising')
   assert.ok((await again.group.room('minutes')) !== null, 'the history is still there')
   assert.equal(await logs.open(record), again, 'opening an open log returns it')
+})
+
+test('log set: after a reorder every service rewinds to the kept length, in list order, before any update', async (t) => {
+  const { logs } = await makeLogSet(t)
+  const calls: string[] = []
+  const service = (name: string) => ({
+    rewind: async (_log: OpenLog, cut: number) => { calls.push(`${name} rewind ${cut}`) },
+    onUpdate: async () => { calls.push(`${name} update`) }
+  })
+  logs.use([service('a'), { onUpdate: async () => { calls.push('b update') } }, service('c')])
+  const log = await logs.create({ kind: 'group', name: 'Reordered' })
+  await waitFor(() => calls.includes('c update'), 'the first pass ran')
+  assert.ok(!calls.some(c => c.includes('rewind')), 'no reorder, no rewind')
+
+  calls.length = 0
+  // As Autobase reports a truncated view (group.ts takes the shortest length since the last pass).
+  let cut: number | null = 7
+  log.group.takeTruncation = () => { const c = cut; cut = null; return c }
+  log.group.emit('update')
+  await waitFor(() => calls.includes('c update'), 'the pass after the reorder ran')
+  assert.deepEqual(calls, ['a rewind 7', 'c rewind 7', 'a update', 'b update', 'c update'])
 })

@@ -59,8 +59,6 @@ export class LogSet implements LogIndex {
 
   all (): OpenLog[] { return [...this.#logs.values()] }
   get (key: string): OpenLog | undefined { return this.#logs.get(key) }
-  has (key: string): boolean { return this.#logs.has(key) }
-  get size (): number { return this.#logs.size }
 
   groupLogs (): OpenLog[] {
     return [...this.#logs.values()].filter(l => l.record.kind === 'group' && l.record.leaving === undefined)
