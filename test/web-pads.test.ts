@@ -283,6 +283,47 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
     await b.getByLabel('Sprache').selectOption('en')
   })
 
+  it('pad presence: each person a caret colour of their own, no caret or link warnings, and a closed tab leaves the pad at once', async () => {
+    const title = 'Who is here'
+    const made = await cluster!.node('Alice').api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/pads`, body: { title, content: 'First line' } })
+    assert.equal(made.status, 201, made.text)
+    const hash = `#/g/${encodeURIComponent(group)}/pads/${made.json.id}`
+    const warnings: string[] = []
+    const listen = (page: Page, who: string): void => {
+      page.on('console', (msg) => { if (/unsupported color|linkifyjs/i.test(msg.text())) warnings.push(`${who}: ${msg.text()}`) })
+    }
+    listen(alice.page, 'Alice')
+    // Bob in a second tab, which he closes later.
+    const tab = await bob.context.newPage()
+    listen(tab, 'Bob')
+    await tab.goto(cluster!.node('Bob').url)
+    await tab.getByRole('link', { name: 'Works council' }).first().waitFor()
+    await go(alice, hash)
+    await tab.evaluate((h) => { location.hash = h }, hash)
+    for (const page of [alice.page, tab]) {
+      const editor = page.getByRole('textbox', { name: `Text of ${title}` })
+      await editor.getByText('First line').click()
+    }
+    const bobsCaret = alice.page.locator('.caret', { has: alice.page.locator('.caret-label', { hasText: 'Bob' }) })
+    const alicesCaret = tab.locator('.caret', { has: tab.locator('.caret-label', { hasText: 'Alice' }) })
+    await bobsCaret.waitFor({ timeout: LIVE })
+    await alicesCaret.waitFor({ timeout: LIVE })
+    const colour = async (caret: typeof bobsCaret): Promise<string> => /\bc(\d)\b/.exec(await caret.getAttribute('class') ?? '')?.[1] ?? 'none'
+    const [ofBob, ofAlice] = [await colour(bobsCaret), await colour(alicesCaret)]
+    assert.notEqual(ofBob, 'none')
+    assert.notEqual(ofBob, ofAlice, 'Alice and Bob have different caret colours')
+    // A second editor beside the pad (the history panel) registers no link schemes again.
+    await alice.page.getByRole('button', { name: 'History' }).click()
+    await alice.page.getByRole('region', { name: 'History: time slider' }).getByRole('slider', { name: 'Version' }).waitFor()
+    await alice.page.getByRole('button', { name: 'Close history' }).click()
+    // Bob closes his tab: his caret and name leave Alice's pad at once, not after the node's
+    // 40 s time-out for tabs that go without a word.
+    await tab.close({ runBeforeUnload: true })
+    await bobsCaret.waitFor({ state: 'detached', timeout: 15_000 })
+    await alice.page.getByText('Nobody else is in this pad right now.').waitFor({ timeout: 15_000 })
+    assert.deepEqual(warnings, [])
+  })
+
   it('no console errors, CSP refusals or requests to other origins in either browser', () => {
     for (const m of [alice, bob]) assert.deepEqual(m.problems, [], `${m.node.name}: ${m.problems.join('\n')}`)
   })

@@ -17,7 +17,7 @@ export interface FootprintOptions { groups: number[], runs: number, idleMs: numb
 export interface FootprintRow { groups: number, runs: Array<{ startMs: number, rssMB: number, fds: number }>, startMs: number, rssMB: number, fds: number }
 export interface FootprintResult { options: FootprintOptions, rows: FootprintRow[] }
 
-const SOLIDAR_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'node', 'bin', 'solidar.js')
+const SOLIDAR_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'cli', 'bin', 'solidar.js')
 const URL_LINE = /^http:\/\/127\.0\.0\.1:\d+\/#token=\S+$/m
 
 function procStats (pid: number): { rssMB: number, fds: number } {

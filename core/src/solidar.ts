@@ -56,6 +56,8 @@ export interface SolidarOptions {
   onIdentityChange?: (identity: Identity) => Promise<void>
   /** Makes every write so far durable; awaited before an append is acknowledged (see GroupOptions). */
   durable?: () => Promise<void>
+  /** How long the local tab's presence in a pad lasts without a renewal (pads/presence.ts; tests shorten it). */
+  presenceTtlMs?: number
 }
 
 export class Solidar implements SolidarApi {
@@ -166,7 +168,7 @@ export class Solidar implements SolidarApi {
     }))
     const onError = (err: Error) => { if (!this.#closing) this.#reportError(err) }
     const resolve = async (ref: string) => this.#padLog(await this.#logSet.resolveGroup(ref))
-    this.pads = new Pads({ ...node, resolve, onError, local: opts.local })
+    this.pads = new Pads({ ...node, resolve, onError, local: opts.local, ...(opts.presenceTtlMs !== undefined ? { presenceTtlMs: opts.presenceTtlMs } : {}) })
     this.meetings = new Meetings({ ...node, resolve, onError })
     this.#overview = new Overview({
       ...node, ...logs, ...keys, network: { mode: opts.transport ? (opts.networkMode ?? 'bootstrap') : 'none', bootstrap: opts.bootstrap ?? [] },

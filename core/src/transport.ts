@@ -34,6 +34,20 @@ export interface TransportInfo {
   matchings?: number
   /** Discovery in use (e.g. 'mdns', 'dht'), and peers dialled by address. */
   discovery?: string[]
+  /** A private DHT's bootstrap nodes: whether they answer (hyperswarm with --bootstrap). */
+  bootstrap?: BootstrapHealth
+}
+
+/** Whether the bootstrap nodes of a private DHT answer pings. */
+export interface BootstrapHealth {
+  /** Bootstrap nodes configured. */
+  nodes: number
+  /** Of them, answering at the last check. */
+  answering: number
+  /** False until the first check is done (a few seconds after the start). */
+  checked: boolean
+  /** HOST:PORT of those that did not answer. */
+  silent: string[]
 }
 
 export interface TransportEvents {

@@ -14,7 +14,7 @@ export { waitFor } from './wait.ts'
  * in-memory network. `now` replaces the nodes' clock (one per node if an array: clock-skew
  * tests); `locals[i]` is node i's local store.
  */
-export async function makeNodes (names: string[], t: { after: (fn: () => Promise<void>) => void }, opts: { now?: (() => number) | Array<() => number> } = {}) {
+export async function makeNodes (names: string[], t: { after: (fn: () => Promise<void>) => void }, opts: { now?: (() => number) | Array<() => number>, presenceTtlMs?: number } = {}) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'solidar-core-'))
   const network = new MemoryNetwork()
   const nodes: Array<Solidar & { label: string }> = []
@@ -23,7 +23,7 @@ export async function makeNodes (names: string[], t: { after: (fn: () => Promise
     const now = Array.isArray(opts.now) ? opts.now[i] : opts.now
     const store = new Corestore(path.join(dir, name))
     const local = new MemoryLocalStore()
-    const node = await Solidar.open({ identity: createIdentity(name), store, local, transport: network.transport(), ...(now ? { now } : {}) }) as Solidar & { label: string }
+    const node = await Solidar.open({ identity: createIdentity(name), store, local, transport: network.transport(), ...(now ? { now } : {}), ...(opts.presenceTtlMs !== undefined ? { presenceTtlMs: opts.presenceTtlMs } : {}) }) as Solidar & { label: string }
     node.label = name
     nodes.push(node)
     locals.push(local)

@@ -23,8 +23,8 @@ async function listFiles (dir: string): Promise<string[]> {
   return out
 }
 
-async function threeInAGroup (t: Parameters<typeof makeNodes>[1]) {
-  const made = await makeNodes(['alice', 'bob', 'carol'], t)
+async function threeInAGroup (t: Parameters<typeof makeNodes>[1], opts: Parameters<typeof makeNodes>[2] = {}) {
+  const made = await makeNodes(['alice', 'bob', 'carol'], t, opts)
   const [alice, bob, carol] = made.nodes
   const { id } = await alice.createGroup('Works council')
   await bob.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
@@ -163,6 +163,33 @@ test('pads: presence travels sealed between members and is cleared', async (t) =
   assert.ok(seen.length > 0, 'a pad-presence event was emitted')
   await alice.pads.setPresence(group, pad.id, null)
   await waitFor(async () => (await bob.pads.presence(group, pad.id)).peers.length === 0, 'alice left the pad')
+})
+
+test('pads: a tab that stops renewing its presence (closed without a word) leaves the pad for the others after the time-out', async (t) => {
+  const TTL = 600
+  const { alice, bob, group } = await threeInAGroup(t, { presenceTtlMs: TTL })
+  const pad = await alice.pads.create(group, 'Live')
+  await waitFor(async () => (await bob.pads.list(group)).length === 1, 'bob lists the pad')
+  await bob.pads.presence(group, pad.id)
+  // Renewed (as a tab does every 15 s), the state stays past the time-out …
+  const started = Date.now()
+  await alice.pads.setPresence(group, pad.id, { cursor: 1 })
+  await waitFor(async () => (await bob.pads.presence(group, pad.id)).peers.length === 1, 'bob sees alice')
+  for (let i = 2; i <= 4; i++) {
+    await new Promise((resolve) => setTimeout(resolve, TTL / 2))
+    await alice.pads.setPresence(group, pad.id, { cursor: i })
+  }
+  assert.ok(Date.now() - started > TTL, 'renewals spanned more than one time-out')
+  const seen = await waitFor(async () => {
+    const p = (await bob.pads.presence(group, pad.id)).peers
+    return p.length === 1 && p[0].state.cursor === 4 ? p : null
+  }, 'bob sees the renewed state')
+  assert.equal(seen![0].name, 'alice')
+  // … and without a renewal it ends, on alice's node and at bob's.
+  const stopped = Date.now()
+  await waitFor(async () => (await alice.pads.presence(group, pad.id)).peers.every((p) => !p.self), 'alice\'s own state ended')
+  await waitFor(async () => (await bob.pads.presence(group, pad.id)).peers.length === 0, 'bob no longer sees alice')
+  assert.ok(Date.now() - stopped >= TTL - 50, 'not before the time-out')
 })
 
 test('pads: a node holding only the topic gets no pad text, not from the log, not from presence', async (t) => {

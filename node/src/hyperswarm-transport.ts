@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events'
 import Hyperswarm from 'hyperswarm'
 import HyperDHT from 'hyperdht'
 import b4a from 'b4a'
-import type { PeerConnection, Transport, TransportEvents } from '@solidar/core'
+import type { PeerConnection, Transport, TransportEvents, TransportInfo } from '@solidar/core'
+import { BootstrapProbe, type ProbeOptions } from './bootstrap-probe.ts'
 
 /** A connection with no bytes (keep-alives included) for this long is closed. */
 const CONNECTION_TIMEOUT_MS = 15_000
@@ -50,15 +51,18 @@ export class HyperswarmTransport extends EventEmitter<TransportEvents> implement
   readonly name = 'hyperswarm'
   readonly swarm: any
   #topics = new Map<string, any>()
+  /** Only for a private DHT (see bootstrap-probe.ts). */
+  readonly #probe: BootstrapProbe | null
 
   /**
    * `keyPair`: this node's transport key pair, shared with its other transports so that
    * connections to one peer over several transports carry the same key (MultiTransport).
    * `host`: the address the DHT's sockets bind to (see createDht).
    */
-  constructor (network: HyperswarmNetwork, opts: { keyPair?: { publicKey: Buffer, secretKey: Buffer }, host?: string } = {}) {
+  constructor (network: HyperswarmNetwork, opts: { keyPair?: { publicKey: Buffer, secretKey: Buffer }, host?: string, probe?: ProbeOptions } = {}) {
     super()
     this.swarm = new Hyperswarm({ dht: createDht(network, opts.host !== undefined ? { host: opts.host } : {}), ...(opts.keyPair ? { keyPair: opts.keyPair } : {}) })
+    this.#probe = network.mode === 'bootstrap' ? new BootstrapProbe(this.swarm.dht, network.bootstrap, opts.probe) : null
     this.swarm.on('connection', (stream: any) => {
       // HyperDHT sends keep-alives every 5 s; a connection silent for longer is dead. Noticing it
       // lets another transport's connection to the same peer take over (MultiTransport).
@@ -84,8 +88,16 @@ export class HyperswarmTransport extends EventEmitter<TransportEvents> implement
 
   get connectionCount (): number { return this.swarm.connections.size }
 
+  info (): TransportInfo[] {
+    return [{ name: this.name, connections: this.connectionCount, discovery: ['dht'], ...(this.#probe !== null ? { bootstrap: this.#probe.health } : {}) }]
+  }
+
   /** The swarm's HyperDHT node (blind-peering dials mirrors through it). */
   get dht (): any { return this.swarm.dht }
 
-  async close (): Promise<void> { await this.swarm.destroy() }
+  async close (): Promise<void> {
+    this.#probe?.close()
+    await this.swarm.destroy()
+    await this.#probe?.done
+  }
 }

@@ -11,7 +11,6 @@ import {
   removeDaemonInfo, isProcessAlive, homeWarning
 } from '../src/home.ts'
 import { openDiskStore } from '../src/disk-store.ts'
-import { LongRunning, run } from './helpers/cli.ts'
 
 const mode = (file: string): number => fs.statSync(file).mode & 0o777
 
@@ -103,44 +102,6 @@ describe('home folder', () => {
     await again.ready()
     await again.close()
     assert.equal(mode(path.join(home, 'store')), 0o700)
-  })
-
-  it('the CLI: init in an existing 0755 folder makes it 0700; every file it and serve create is private', async () => {
-    const home = path.join(root, 'cli-home')
-    fs.mkdirSync(home, { mode: 0o755 })
-    const init = await run(['--home', home, 'init', '--name', 'Mode'])
-    assert.equal(init.code, 0, init.stderr)
-    assert.equal(mode(home), 0o700)
-    assert.equal(init.stderr, '')
-    const tree: string[] = []
-    const walk = (dir: string): void => {
-      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-        const full = path.join(dir, entry.name)
-        tree.push(full)
-        if (entry.isDirectory()) walk(full)
-      }
-    }
-    const serve = new LongRunning(['--home', home, 'serve', '--port', '0'])
-    try {
-      await serve.waitFor(/http:\/\/127\.0\.0\.1:\d+\/#token=/)
-      walk(home)
-      assert.ok(tree.some((f) => f.includes(`${path.sep}store${path.sep}`)), 'the store has files')
-      for (const file of tree) {
-        const m = mode(file)
-        assert.equal(m & 0o077, 0, `${path.relative(home, file)} has mode ${m.toString(8)}`)
-      }
-    } finally {
-      await serve.stop()
-    }
-
-    // And a folder with unrelated files: init warns on stderr and leaves the mode.
-    const shared = path.join(root, 'cli-shared')
-    fs.mkdirSync(shared, { mode: 0o755 })
-    fs.writeFileSync(path.join(shared, 'notes.txt'), 'x')
-    const warned = await run(['--home', shared, 'init', '--name', 'Mode'])
-    assert.equal(warned.code, 0, warned.stderr)
-    assert.equal(mode(shared), 0o755)
-    assert.match(warned.stderr, /Warning: the home folder .* has mode 0755/)
   })
 
   it('writes files atomically with mode 0600: a new inode, no temporary files left', () => {

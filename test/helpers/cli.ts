@@ -1,6 +1,6 @@
 /**
  * Runs the `solidar` CLI as a separate process, the way a person would:
- * `node node/bin/solidar.js --home HOME <args…>`.
+ * `node cli/bin/solidar.js --home HOME <args…>`.
  */
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
@@ -8,7 +8,7 @@ import { startProcess } from './processes.ts'
 import { withTimeout } from './wait.ts'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const SOLIDAR_BIN = path.join(REPO_ROOT, 'node', 'bin', 'solidar.js')
+export const SOLIDAR_BIN = path.join(REPO_ROOT, 'cli', 'bin', 'solidar.js')
 
 /** sysexits(3) codes the CLI contract names. */
 export const EXIT_NO_DAEMON = 2

@@ -146,6 +146,9 @@ describe('video meeting of three browsers', { timeout: 420_000 }, () => {
       await p.page.getByRole('link', { name: new RegExp(`Meeting\\s*running, ${i + 1} participants?$`) }).waitFor({ timeout: 30_000 }).catch(async (err) => {
         throw new Error(`${err.message}\n${p.name}'s page: ${await p.page.locator('main').innerText()}\n${p.name}'s node: ${(await p.node.api({ path: `/api/groups/${encodeURIComponent(group)}/meetings` })).text}\nproblems: ${p.problems.join('\n')}\n${await cluster!.statuses()}`)
       })
+      await p.page.getByRole('button', { name: 'Join meeting' }).waitFor()
+      // While it runs, joining is the one way in: no second meeting beside it.
+      assert.equal(await p.page.getByRole('button', { name: 'Start meeting' }).count(), 0, `${p.name} is offered no second meeting`)
       await p.page.getByRole('button', { name: 'Join meeting' }).click()
       await participants(p).getByText(`${p.name} (you`).waitFor()
     }

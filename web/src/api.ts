@@ -42,11 +42,31 @@ export const hasToken = (): boolean => token !== null
 
 const enc = encodeURIComponent
 
-export async function request<T> (method: string, path: string, body?: unknown): Promise<T> {
+/** Waits before each new try of a read while the node does not answer (then UNREACHABLE). */
+const READ_RETRIES_MS = [500, 1500, 3000]
+
+/**
+ * One request to the node. A node that does not answer (stopped, restarting) is the coded
+ * error UNREACHABLE, never the browser's "Failed to fetch"; a read (GET) is tried again a few
+ * times first, a write is not (it may have reached the node: the user decides).
+ * `keepalive`: the request outlives the page (a closing tab's last word, e.g. leaving a pad).
+ */
+export async function request<T> (method: string, path: string, body?: unknown, opts: { keepalive?: boolean } = {}): Promise<T> {
   const headers: Record<string, string> = {}
   if (token !== null) headers.Authorization = `Bearer ${token}`
   if (body !== undefined) headers['Content-Type'] = 'application/json'
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' })
+  const init: RequestInit = { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', ...(opts.keepalive === true ? { keepalive: true } : {}) }
+  let res: Response | null = null
+  for (let attempt = 0; res === null; attempt++) {
+    try {
+      res = await fetch(path, init)
+    } catch (err) {
+      // fetch rejects only when no answer came (TypeError); anything else is a bug to surface.
+      if (!(err instanceof TypeError)) throw err
+      if (method !== 'GET' || attempt >= READ_RETRIES_MS.length) throw new ApiError(0, 'UNREACHABLE', `The Solidar node does not answer (${err.message})`)
+      await new Promise((resolve) => setTimeout(resolve, READ_RETRIES_MS[attempt]))
+    }
+  }
   const data = await res.json().catch(() => null)
   if (!res.ok) {
     const err = data?.error
@@ -58,7 +78,11 @@ export async function request<T> (method: string, path: string, body?: unknown):
 export interface NodeStatus {
   id: string
   name: string
-  network: { mode: NetworkChoice['mode'], bootstrap: string[], connections: number }
+  network: {
+    mode: NetworkChoice['mode'], bootstrap: string[], connections: number
+    /** Per transport; a private DHT's says whether its bootstrap nodes answer. */
+    transports?: Array<{ name: string, connections: number, bootstrap?: { nodes: number, answering: number, checked: boolean, silent: string[] } }>
+  }
   groups: Array<{ id: string, name: string, peers: number, length: number, catchUp?: CatchUp, upgradeRequired?: { rules: number, known: number } }>
   /** Groups left whose leave no member's device has taken yet. */
   leaving: Array<{ id: string, name: string, since: number }>
@@ -148,7 +172,7 @@ export const api = {
   padHistory: (group: string, pad: string) => request<PadHistory>('GET', `${p(group, pad)}/history`),
   padState: (group: string, pad: string) => request<{ id: string, update: string, updates: number }>('GET', `${p(group, pad)}/state`),
   padUpdate: (group: string, pad: string, update: string) => request<{ accepted: true }>('POST', `${p(group, pad)}/updates`, { update }),
-  setPresence: (group: string, pad: string, state: Record<string, unknown> | null) => request<PadPresence>('PUT', `${p(group, pad)}/presence`, { state }),
+  setPresence: (group: string, pad: string, state: Record<string, unknown> | null, opts: { keepalive?: boolean } = {}) => request<PadPresence>('PUT', `${p(group, pad)}/presence`, { state }, opts),
   presence: (group: string, pad: string) => request<PadPresence>('GET', `${p(group, pad)}/presence`)
 }
 

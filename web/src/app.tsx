@@ -31,6 +31,8 @@ export interface AppContext {
   reloadMe: () => Promise<void>
   /** Remembers a DM peer for the navigation; a null name keeps the one known (or a short id). */
   addDm: (member: string, name: string | null) => void
+  /** A DM peer's name as known here; null while only a short id is. */
+  dmName: (member: string) => string | null
 }
 
 /**
@@ -144,6 +146,9 @@ export function App () {
 
   const { unread, markRead, markDmRead } = useUnread(me, groups, route, reloadGroups, addDm)
   const activeGroup = 'group' in route ? route.group : null
+  // The total in the tab's title, as messengers do: "(3) Solidar".
+  const total = Object.values(unread).reduce((a, b) => a + b, 0)
+  useEffect(() => { document.title = total > 0 ? `(${total}) Solidar` : 'Solidar' }, [total])
 
   if (repair) return <RepairView />
   if (error !== null) {
@@ -151,7 +156,8 @@ export function App () {
   }
   if (me === null) return <main class="center"><p role="status">{t('app.loading')}</p></main>
 
-  const ctx: AppContext = { me, groups, reloadGroups, reloadMe, addDm }
+  const dmName = (member: string): string | null => dms[member] !== undefined && dms[member] !== member.slice(0, 8) ? dms[member] : null
+  const ctx: AppContext = { me, groups, reloadGroups, reloadMe, addDm, dmName }
   return (
     <div class="shell">
       <a class="skip" href="#main">{t('app.skip')}</a>
@@ -181,7 +187,8 @@ export function App () {
             </li>
           ))}
         </ul>
-        <p class="actions"><a class="button" href="#/new">{t('nav.newGroup')}</a> <a class="button" href="#/join">{t('nav.join')}</a></p>
+        {/* Not before the set-up is done: the onboarding comes first. */}
+        {route.view !== 'onboarding' ? <p class="actions"><a class="button" href="#/new">{t('nav.newGroup')}</a> <a class="button" href="#/join">{t('nav.join')}</a></p> : null}
         {Object.keys(dms).length > 0 ? <h2>{t('nav.dms')}</h2> : null}
         <ul class="groups">
           {Object.entries(dms).map(([id, name]) => (
@@ -230,9 +237,18 @@ function Home ({ ctx }: { ctx: AppContext }) {
   return (
     <section>
       <h1>{t('home.title', { name: ctx.me.name })}</h1>
+      {/* The groups themselves, as a messenger's start screen lists its chats (on a phone the
+          navigation with them is behind the menu button). */}
       {ctx.groups.length === 0
         ? <p>{t('home.empty')}</p>
-        : <p>{t('home.pick')}</p>}
+        : (
+          <nav aria-labelledby="home-groups">
+            <h2 id="home-groups">{t('home.pick')}</h2>
+            <ul class="home-groups">
+              {ctx.groups.map((g) => <li><a href={href('g', g.id)}>{g.name}</a></li>)}
+            </ul>
+          </nav>
+          )}
       <p class="actions"><a class="button" href="#/new">{t('nav.newGroup')}</a> <a class="button" href="#/join">{t('nav.join')}</a> <a class="button" href="#/onboarding">{t('home.setup')}</a></p>
     </section>
   )

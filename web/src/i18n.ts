@@ -41,7 +41,10 @@ export async function setLanguage (lang: Language): Promise<void> {
 
 export const currentLanguage = (): Language => (i18next.language === 'de' ? 'de' : 'en')
 
-export type T = (key: keyof typeof en, vars?: Record<string, unknown>) => string
+/** A text's key; a plural's base key (`nav.unread` for `nav.unread_one`/`_other`) takes `count`. */
+type Plural<K> = K extends `${infer Base}_one` ? Base : never
+export type TextKey = keyof typeof en | Plural<keyof typeof en>
+export type T = (key: TextKey, vars?: Record<string, unknown>) => string
 
 export const t: T = (key, vars) => i18next.t(key, vars ?? {})
 
@@ -54,6 +57,28 @@ export function useT (): T {
     return () => i18next.off('languageChanged', onChange)
   }, [])
   return t
+}
+
+/** A message's time in the chat: "now", minutes ago within the hour, else the clock time (the day is in the separator above). */
+export function messageTime (ts: number, now = Date.now()): string {
+  const ago = now - ts
+  if (ago >= 0 && ago < 60_000) return t('time.now')
+  if (ago >= 0 && ago < 3_600_000) return new Intl.RelativeTimeFormat(currentLanguage(), { numeric: 'auto', style: 'short' }).format(-Math.floor(ago / 60_000), 'minute')
+  return new Intl.DateTimeFormat(currentLanguage(), { hour: '2-digit', minute: '2-digit' }).format(new Date(ts))
+}
+
+/** The local day of `ts` as a key ("2026-12-07"), for grouping messages by day. */
+export function dayKey (ts: number): string {
+  const d = new Date(ts)
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`
+}
+
+/** A day separator's text: "Today", "Yesterday", else the weekday and date (with the year if not this one). */
+export function dayLabel (ts: number, now = Date.now()): string {
+  if (dayKey(ts) === dayKey(now)) return t('time.today')
+  if (dayKey(ts) === dayKey(now - 86_400_000)) return t('time.yesterday')
+  const sameYear = new Date(ts).getFullYear() === new Date(now).getFullYear()
+  return new Intl.DateTimeFormat(currentLanguage(), { weekday: 'long', day: 'numeric', month: 'long', ...(sameYear ? {} : { year: 'numeric' }) }).format(new Date(ts))
 }
 
 export function formatTime (ts: number): string {

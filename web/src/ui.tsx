@@ -2,10 +2,21 @@
 import { useEffect, useState } from 'preact/hooks'
 import QRCode from 'qrcode'
 import { ApiError } from './api.ts'
-import { useT } from './i18n.ts'
+import i18next from 'i18next'
+import { currentLanguage, t, useT, type TextKey } from './i18n.ts'
 
+/**
+ * What to show for an error. The node's coded errors: in English its own message (it names
+ * the group, the limit, the date); in other languages the code's translated text (the node
+ * speaks English only), with the node's words only where they are the point (BAD_REQUEST).
+ * A node that does not answer reads the same in every language.
+ */
 export function errorText (err: unknown): string {
-  if (err instanceof ApiError) return err.message
+  if (err instanceof ApiError) {
+    if (err.code === 'UNREACHABLE') return t('errors.UNREACHABLE')
+    if (currentLanguage() !== 'en' && i18next.exists(`errors.${err.code}`)) return t(`errors.${err.code}` as TextKey, { detail: err.message })
+    return err.message
+  }
   if (err instanceof Error) return err.message
   return String(err)
 }

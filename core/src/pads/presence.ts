@@ -11,6 +11,10 @@
  * bound to that member (another member cannot move someone else's cursor). A node sends
  * only its own state, to directly connected peers; states time out after 30 s without
  * renewal (y-protocols renews every 15 s) and are dropped when the connection closes.
+ * This node's own state in a pad is the local tab's (`set`, renewed by the tab every 15 s):
+ * it goes when the tab says so (a closing tab sends null) or, for a tab that went away
+ * without a word (crashed, a sleeping laptop), after `localTtlMs` (40 s) without a renewal —
+ * y-protocols would otherwise renew a closed tab's cursor for as long as the node runs.
  *
  * Besides one awareness per pad there is one for the group itself, under the pad id ''
  * (pad ids are never empty): every node that serves a group is present in it with the
@@ -36,7 +40,13 @@ const GROUP = ''
 const MAX_MESSAGE = 16 * 1024
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
 
-interface PadAwareness { awareness: Awareness, fromChannel: Map<Channel, Set<number>> }
+interface PadAwareness {
+  awareness: Awareness, fromChannel: Map<Channel, Set<number>>
+  /** Ends this node's state in the pad if the local tab does not renew it. */
+  expiry?: ReturnType<typeof setTimeout>
+}
+/** How long the local tab's state in a pad lasts without a renewal (the tab renews every 15 s). */
+export const LOCAL_PRESENCE_TTL_MS = 40_000
 interface Topic {
   log: PadLog, channels: Set<Channel>, pads: Map<string, PadAwareness>, owners: Map<number, string>, heard: WeakSet<Channel>
   /** Messages from devices our view does not know yet (it is still catching up), retried on the next update. */
@@ -53,6 +63,8 @@ export interface PresenceOptions {
   memberName: (log: PadLog, memberHex: string) => Promise<string | null>
   /** A failure of this device's side (reading the view, sealing), never a peer's bad input. */
   onError: (err: Error) => void
+  /** How long the local tab's state lasts without a renewal; LOCAL_PRESENCE_TTL_MS unless a test says otherwise. */
+  localTtlMs?: number
 }
 
 export class Presence {
@@ -135,13 +147,23 @@ export class Presence {
 
   unserve (discoveryKey: Buffer): void {
     const topic = this.#channels.remove(discoveryKey)
-    if (topic) for (const p of topic.pads.values()) p.awareness.destroy()
+    if (topic) for (const p of topic.pads.values()) destroy(p)
   }
 
   async set (log: PadLog, pad: string, state: Record<string, unknown> | null): Promise<PadPresence> {
     const topic = this.#channels.get(log.group.discoveryKey)!
     const { awareness } = this.#pad(topic, pad)
     if (state !== null) await log.currentEpoch() // NOT_PERMITTED for a device without the current key
+    const entry = this.#pad(topic, pad)
+    if (entry.expiry !== undefined) clearTimeout(entry.expiry)
+    entry.expiry = undefined
+    if (state !== null) {
+      entry.expiry = setTimeout(() => {
+        entry.expiry = undefined
+        if (!this.#closed) awareness.setLocalState(null)
+      }, this.#opts.localTtlMs ?? LOCAL_PRESENCE_TTL_MS)
+      entry.expiry.unref?.()
+    }
     awareness.setLocalState(state)
     return this.get(log, pad)
   }
@@ -165,7 +187,7 @@ export class Presence {
 
   close (): void {
     this.#closed = true
-    for (const topic of this.#channels.close()) for (const p of topic.pads.values()) p.awareness.destroy()
+    for (const topic of this.#channels.close()) for (const p of topic.pads.values()) destroy(p)
   }
 
   #pad (topic: Topic, pad: string): PadAwareness {
@@ -243,6 +265,11 @@ export class Presence {
       await this.#greet(topic, ch)
     }
   }
+}
+
+function destroy (entry: PadAwareness): void {
+  if (entry.expiry !== undefined) clearTimeout(entry.expiry)
+  entry.awareness.destroy()
 }
 
 function signed (discoveryKey: Uint8Array, pad: string, update: Uint8Array): Buffer {

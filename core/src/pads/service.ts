@@ -52,6 +52,8 @@ export interface PadHost {
   /** The member this device acts for (hex; with multi-device not the device key). */
   self (): string
   local: LocalStore
+  /** How long the local tab's presence lasts without a renewal (presence.ts LOCAL_PRESENCE_TTL_MS unless set). */
+  presenceTtlMs?: number
 }
 
 interface GroupPads {
@@ -81,7 +83,8 @@ export class Pads implements PadApi {
       self: () => host.self(),
       onChange: (log, pad, presence) => host.emit({ type: 'pad-presence', group: log.id, pad: pad as PadId, presence }),
       memberName: async (log, member) => (await log.group.member(member))?.name ?? null,
-      onError: (err) => host.onError(err)
+      onError: (err) => host.onError(err),
+      ...(host.presenceTtlMs !== undefined ? { localTtlMs: host.presenceTtlMs } : {})
     })
   }
 

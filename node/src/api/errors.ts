@@ -1,6 +1,6 @@
 /**
  * How errors cross the local API: `{ error: { code, message } }` with an HTTP status
- * derived from the code. The CLI maps the same codes back (see cli/client.ts).
+ * derived from the code. The CLI maps the same codes back (see cli/src/client.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ErrorCode } from '@solidar/core'

@@ -10,20 +10,11 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { useT } from '../i18n.ts'
 import { padSchema } from './schema.ts'
 import { FIELD, type PadSync } from './sync.ts'
-
-/** Number of caret colour classes in style.css (`.c0` … `.c7`). */
-export const COLOURS = 8
-
-export function colourOf (text: string): number {
-  let h = 0
-  for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) >>> 0
-  return h % COLOURS
-}
+import { colourClass, ownColour } from './colours.ts'
 
 function caret (user: Record<string, unknown>): HTMLElement {
-  const colour = typeof user.color === 'number' ? user.color % COLOURS : 0
   const el = document.createElement('span')
-  el.className = `caret c${colour}`
+  el.className = `caret c${colourClass(user.color)}`
   const label = document.createElement('span')
   label.className = 'caret-label'
   label.textContent = typeof user.name === 'string' ? user.name : '?'
@@ -58,11 +49,11 @@ export function PadEditor ({ sync, me, readOnly, label }: Props) {
         Collaboration.configure({ document: sync.doc, field: FIELD }),
         CollaborationCaret.configure({
           provider: { awareness: sync.awareness },
-          user: { name: me.name, color: colourOf(me.id) },
+          user: { name: me.name, color: ownColour(me.id) },
           render: caret,
           selectionRender: (user: Record<string, unknown>) => ({
             nodeName: 'span',
-            class: `caret-selection c${typeof user.color === 'number' ? user.color % COLOURS : 0}`
+            class: `caret-selection c${colourClass(user.color)}`
           })
         })
       ],

@@ -38,7 +38,9 @@ export function padSchema (): Extensions {
       heading: { levels: [1, 2, 3] }
     }),
     // The one link check of core (safe-url.ts): TipTap's own lets `\u0001javascript:` through,
-    // which a browser runs. Used when a link is rendered, pasted, typed or set.
-    PadLink.configure({ openOnClick: false, autolink: true, protocols: ['http', 'https', 'mailto'], isAllowedUri: (url) => safeUrl(url) !== null })
+    // which a browser runs. Used when a link is rendered, pasted, typed or set. No `protocols`:
+    // http, https and mailto are linkify's own, and registering them again from a second editor
+    // (the history panel beside the pad) logged "linkifyjs: already initialized" each time.
+    PadLink.configure({ openOnClick: false, autolink: true, isAllowedUri: (url) => safeUrl(url) !== null })
   ]
 }

@@ -8,15 +8,19 @@
  * - Remote edits: a `pad` event for this pad (from the event WebSocket) makes the doc fetch
  *   the state again and apply it; Yjs ignores what it already has, so repeats are harmless.
  * - Presence: the local awareness state (TipTap's caret: user name and colour, cursor as
- *   relative positions) is PUT to …/presence when it changes and every 15 s (the node drops
- *   states after 30 s); `pad-presence` events fill in the other members' states, named by
- *   the node (the member the signing device belongs to), not by what they claim.
+ *   relative positions) is PUT to …/presence when it changes and every 15 s (the node ends
+ *   it after 40 s without one, and at once when the tab closes: `pagehide`); `pad-presence`
+ *   events fill in the other members' states, named by the node (the member the signing
+ *   device belongs to), not by what they claim, and coloured here: every member present gets
+ *   a colour of their own (by the order of member ids, the same in every tab that sees the
+ *   same people).
  */
 import * as Y from 'yjs'
 import { Awareness } from 'y-protocols/awareness'
 import { deleteDeepestFirst, gcKeepingTypes, tooDeep } from '@solidar/core/pads/limits'
 import { ApiError, api, base64, onConnection, onEvent } from '../api.ts'
 import type { PadPresence } from '../types.ts'
+import { colourClass, coloursOf } from './colours.ts'
 
 const REMOTE = Symbol('solidar-remote')
 /** The Y.XmlFragment the editor binds (core/src/pads/schema.ts FRAGMENT). */
@@ -48,11 +52,14 @@ export class PadSync {
   #closed = false
   #state: SyncState = 'loading'
   #onState: (state: SyncState, detail?: string) => void
+  readonly #self: string | undefined
 
-  constructor (group: string, pad: string, onState: (state: SyncState, detail?: string) => void) {
+  /** `self`: this tab's member id, which counts among the people present for the colours. */
+  constructor (group: string, pad: string, onState: (state: SyncState, detail?: string) => void, self?: string) {
     this.group = group
     this.pad = pad
     this.#onState = onState
+    this.#self = self
   }
 
   /** Loads the document; resolves once the first state is applied. */
@@ -75,6 +82,13 @@ export class PadSync {
     this.#stops.push(onConnection((up) => {
       if (up) { void this.refresh(); this.#schedule() } else this.#set('offline')
     }))
+    // A tab being closed (or navigated away) leaves the pad at once: the others' cursors of
+    // this tab go now, not when the node's time-out ends them (core/src/pads/presence.ts).
+    const onHide = (): void => { api.setPresence(this.group, this.pad, null, { keepalive: true }).catch(() => { /* the node's time-out ends it */ }) }
+    const onShow = (e: PageTransitionEvent): void => { if (e.persisted) this.#schedulePresence() }
+    addEventListener('pagehide', onHide)
+    addEventListener('pageshow', onShow)
+    this.#stops.push(() => { removeEventListener('pagehide', onHide); removeEventListener('pageshow', onShow) })
     this.#intervals.push(setInterval(() => this.#schedulePresence(), PRESENCE_RENEW_MS))
     this.#intervals.push(setInterval(() => { api.presence(this.group, this.pad).then((p) => this.#applyPresence(p), () => {}) }, PRESENCE_POLL_MS))
     this.#set('saved')
@@ -176,11 +190,12 @@ export class PadSync {
     const seen = new Set<number>()
     const added: number[] = []
     const updated: number[] = []
+    const colours = coloursOf([...(this.#self !== undefined ? [this.#self] : []), ...presence.peers.map((p) => p.member)])
     for (const peer of presence.peers) {
       if (peer.self || peer.clientId === this.doc.clientID) continue
       seen.add(peer.clientId)
       const claimed = typeof peer.state.user === 'object' && peer.state.user !== null ? peer.state.user as Record<string, unknown> : {}
-      const state = { ...peer.state, user: { ...claimed, name: peer.name, member: peer.member } }
+      const state = { ...peer.state, user: { ...claimed, name: peer.name, member: peer.member, color: colours.get(peer.member) } }
       const before = this.awareness.states.get(peer.clientId)
       this.awareness.states.set(peer.clientId, state)
       const meta = this.awareness.meta.get(peer.clientId)
@@ -199,12 +214,12 @@ export class PadSync {
   }
 
   /** Other members present in this pad (for the list of names next to the editor). */
-  peers (): Array<{ clientId: number, name: string, color: number }> {
-    const out: Array<{ clientId: number, name: string, color: number }> = []
+  peers (): Array<{ clientId: number, name: string, colour: number }> {
+    const out: Array<{ clientId: number, name: string, colour: number }> = []
     for (const [id, state] of this.awareness.states) {
       if (id === this.doc.clientID) continue
-      const user = state.user as { name?: string, color?: number } | undefined
-      out.push({ clientId: id, name: user?.name ?? '?', color: typeof user?.color === 'number' ? user.color : 0 })
+      const user = state.user as { name?: string, color?: string } | undefined
+      out.push({ clientId: id, name: user?.name ?? '?', colour: colourClass(user?.color) })
     }
     return out
   }

@@ -8,7 +8,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { PAGE_SIZE, api, onConnection, onEvent } from '../api.ts'
 import type { AppContext } from '../app.tsx'
-import { formatTime, useT } from '../i18n.ts'
+import { dayKey, dayLabel, formatTime, messageTime, useT } from '../i18n.ts'
 import { go, href } from '../route.ts'
 import type { MemberView, MessageView, RoomView } from '../types.ts'
 import { ErrorBox } from '../ui.tsx'
@@ -58,6 +58,23 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
   const [messages, setMessages] = useState<MessageView[] | null>(null)
   const [rooms, setRooms] = useState<RoomView[]>([])
   const [error, setError] = useState<unknown>(null)
+  /** The DM peer's name as the node knows it, for a conversation they have not written in yet. */
+  const [peerName, setPeerName] = useState<string | null>(null)
+  useEffect(() => {
+    setPeerName(null)
+    if (dm === undefined || ctx.dmName(dm) !== null) return
+    let live = true
+    api.verification(dm).then((v) => { if (live) { setPeerName(v.name); ctx.addDm(dm, v.name) } }, () => { /* the heading keeps the short id */ })
+    return () => { live = false }
+  }, [dm])
+  /** The clock the relative times ("5 min ago") are shown against, moved on every 30 s. */
+  const [now, setNow] = useState(Date.now())
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 30_000)
+    return () => clearInterval(timer)
+  }, [])
+  /** Why the last send failed: shown at the composer, where the unsent text still is. */
+  const [sendError, setSendError] = useState<unknown>(null)
   const [text, setText] = useState('')
   const [replyTo, setReplyTo] = useState<MessageView | null>(null)
   const [editing, setEditing] = useState<{ id: string, text: string } | null>(null)
@@ -157,8 +174,8 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
       if (dm !== undefined) ctx.addDm(dm, null)
       setText('')
       setReplyTo(null)
-      setError(null)
-    } catch (err) { setError(err) } finally {
+      setSendError(null)
+    } catch (err) { setSendError(err) } finally {
       setBusy(false)
       input.current?.focus()
     }
@@ -192,7 +209,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
   }
 
   const byId = new Map((messages ?? []).map((m) => [m.id, m]))
-  const title = dm !== undefined ? t('chat.dmTitle', { name: messages?.find((m) => m.author === dm)?.authorName ?? dm.slice(0, 8) }) : (groupInfo?.name ?? t('chat.group'))
+  const title = dm !== undefined ? t('chat.dmTitle', { name: messages?.find((m) => m.author === dm)?.authorName ?? ctx.dmName(dm) ?? peerName ?? dm.slice(0, 8) }) : (groupInfo?.name ?? t('chat.group'))
 
   return (
     <section class="chat">
@@ -210,11 +227,15 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
             </ul>
             {canWrite
               ? (
-                <form class="inline" onSubmit={addRoom}>
-                  <label><span class="sr-only">{t('chat.newRoom')}</span>
-                    <input value={newRoom} onInput={(e) => setNewRoom((e.currentTarget as HTMLInputElement).value)} placeholder={t('chat.newRoom')} maxLength={48} pattern="[a-zA-Z0-9_\-]+" /></label>
-                  <button type="submit">{t('chat.addRoom')}</button>
-                </form>
+                // Folded away until asked for: the chat, not a form, is what a chat opens with.
+                <details class="new-room">
+                  <summary>{t('chat.roomForm')}</summary>
+                  <form class="inline" onSubmit={addRoom}>
+                    <label><span class="sr-only">{t('chat.roomForm')}</span>
+                      <input value={newRoom} onInput={(e) => setNewRoom((e.currentTarget as HTMLInputElement).value)} placeholder={t('chat.newRoom')} maxLength={48} pattern="[a-zA-Z0-9_\-]+" /></label>
+                    <button type="submit">{t('chat.addRoom')}</button>
+                  </form>
+                </details>
                 )
               : null}
           </div>
@@ -232,15 +253,18 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
         : (
           <div role="log" aria-live="polite" aria-label={t('chat.messages')}><ol class="messages">
             {messages.length === 0 ? <li class="muted">{t('chat.empty')}</li> : null}
-            {messages.map((m) => {
+            {messages.map((m, i) => {
               const mine = m.author === ctx.me.id
               const parent = m.replyTo !== undefined ? byId.get(m.replyTo) : undefined
+              const newDay = i === 0 || dayKey(messages[i - 1].ts) !== dayKey(m.ts)
               return (
+                <>
+                {newDay ? <li class="day" role="separator" aria-label={dayLabel(m.ts, now)}><span>{dayLabel(m.ts, now)}</span></li> : null}
                 <li class={mine ? 'msg mine' : 'msg'} data-id={m.id}>
                   <div class="meta">
                     {m.bridged !== undefined
                       ? <><strong>{m.bridged.nick ?? m.bridged.jid}</strong> <span class="muted" title={m.bridged.jid}>{t('chat.bridged', { jid: m.bridged.jid, bridge: m.authorName })}</span></>
-                      : <><strong>{m.authorName}</strong><NameWarning flag={flags.get(m.author)} /></>} <time dateTime={new Date(m.ts).toISOString()}>{formatTime(m.ts)}</time>
+                      : <><strong>{m.authorName}</strong><NameWarning flag={flags.get(m.author)} /></>} <time dateTime={new Date(m.ts).toISOString()} title={formatTime(m.ts)}>{messageTime(m.ts, now)}</time>
                     {m.editedTs !== undefined && !m.deleted ? <span class="muted"> · {t('chat.edited')}</span> : null}
                   </div>
                   {m.replyTo !== undefined
@@ -274,11 +298,11 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
                       )
                     : null}
                 </li>
+                </>
               )
             })}
           </ol></div>
           )}
-      <div ref={bottom} />
       {canWrite
         ? (
           <form class="composer" onSubmit={(e) => { e.preventDefault(); void send() }}>
@@ -288,11 +312,13 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
                   <button type="button" class="link" onClick={() => setReplyTo(null)}>{t('common.cancel')}</button></p>
                 )
               : null}
+            <ErrorBox error={sendError} />
             <label class="sr-only" for="composer">{t('chat.messageLabel')}</label>
-            <textarea id="composer" ref={input} rows={2} value={text} placeholder={t('chat.placeholder')} maxLength={100_000}
+            <textarea id="composer" ref={input} rows={2} value={text} placeholder={t('chat.placeholder')} maxLength={100_000} aria-describedby="composer-keys"
               onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
               onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void send() } }} />
             <button type="submit" disabled={busy || text.trim() === ''}>{t('chat.send')}</button>
+            <p id="composer-keys" class="keys muted small">{t('chat.keys')}</p>
           </form>
           )
         : groupInfo?.upgradeRequired !== undefined
@@ -300,6 +326,9 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
           : groupInfo?.catchUp !== undefined
           ? <CatchUpNote catchUp={groupInfo.catchUp} refresh={ctx.reloadGroups} />
           : <p class="muted" role="status">{groupInfo?.role === null ? t('chat.catchingUp') : t('chat.observer')}</p>}
+      {/* Scrolled into view for the newest message: after the composer, which sticks to the
+          bottom of the view, so the newest message ends above it instead of behind it. */}
+      <div ref={bottom} />
     </section>
   )
 }

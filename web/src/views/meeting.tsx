@@ -103,7 +103,8 @@ export function MeetingPage ({ ctx, group }: { ctx: AppContext, group: string })
             </li>
           ))}
         </ul>
-        <p class="actions"><button type="button" disabled={busy} onClick={() => { void enter(null) }}>{t('meeting.start')}</button></p>
+        {/* While a meeting runs, joining it is the one way in: a second one beside it would split the group. */}
+        {running.length === 0 ? <p class="actions"><button type="button" disabled={busy} onClick={() => { void enter(null) }}>{t('meeting.start')}</button></p> : null}
       </section>
     )
   }

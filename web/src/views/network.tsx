@@ -15,7 +15,7 @@ type Option = 'none' | 'lan' | 'bootstrap' | 'public'
  * network" is LAN mode without a DHT (`serve --lan --no-dht`); beside a DHT, LAN mode is a
  * checkbox. The choice is saved in config.json and applies when `solidar serve` starts again.
  */
-export function NetworkForm ({ settings, onSaved }: { settings: NodeSettings, onSaved: (s: NodeSettings) => void }) {
+export function NetworkForm ({ settings, onSaved, submitLabel }: { settings: NodeSettings, onSaved: (s: NodeSettings) => void, submitLabel?: string }) {
   const t = useT()
   const initial = settings.network.saved ?? settings.network.running
   const initialLan = settings.network.lan.saved ?? settings.network.lan.running
@@ -56,7 +56,7 @@ export function NetworkForm ({ settings, onSaved }: { settings: NodeSettings, on
           : null}
       </fieldset>
       <ErrorBox error={error} />
-      <button type="submit">{t('network.save')}</button>
+      <button type="submit" class={submitLabel !== undefined ? 'primary' : undefined}>{submitLabel ?? t('network.save')}</button>
     </form>
   )
 }
@@ -94,6 +94,7 @@ export function Network ({ ctx }: { ctx: AppContext }) {
         ? (
           <div class="panel">
             <h2>{t('network.status')}</h2>
+            <BootstrapNotice status={status} />
             <dl>
               <dt>{t('network.transport')}</dt><dd>{describe(t, { mode: status.network.mode, bootstrap: status.network.bootstrap }, settings?.network.lan.running === true)}</dd>
               <dt>{t('network.connections')}</dt><dd data-testid="connections">{status.network.connections}</dd>
@@ -144,5 +145,19 @@ export function Network ({ ctx }: { ctx: AppContext }) {
           : null}
       </div>
     </section>
+  )
+}
+
+/** Says that a private DHT's bootstrap nodes do not answer, for as long as that holds (the status is reloaded every 3 s). */
+function BootstrapNotice ({ status }: { status: NodeStatus }) {
+  const t = useT()
+  const health = status.network.transports?.find((x) => x.bootstrap !== undefined)?.bootstrap
+  if (health === undefined || !health.checked || health.answering === health.nodes) return null
+  return (
+    <p class="notice warning" role="alert" data-testid="bootstrap-silent">
+      {health.answering === 0
+        ? t('network.bootstrapSilent', { nodes: health.silent.join(', ') })
+        : t('network.bootstrapSome', { answering: health.answering, total: health.nodes, nodes: health.silent.join(', ') })}
+    </p>
   )
 }

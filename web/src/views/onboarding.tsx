@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { api } from '../api.ts'
 import type { NodeSettings } from '../api.ts'
 import type { AppContext } from '../app.tsx'
-import { LANGUAGES, currentLanguage, setLanguage, useT } from '../i18n.ts'
+import { useT } from '../i18n.ts'
 import { go } from '../route.ts'
 import { ErrorBox } from '../ui.tsx'
 import { NetworkForm, RestartNotice } from './network.tsx'
@@ -52,11 +52,8 @@ export function Onboarding ({ ctx }: { ctx: AppContext }) {
     <section class="onboarding">
       <h1>{t('onboarding.title')}</h1>
       <p>{t('onboarding.intro')}</p>
-      <div role="group" aria-label={t('app.language')} class="actions">
-        {LANGUAGES.map((l) => (
-          <button type="button" aria-pressed={currentLanguage() === l} onClick={() => { void setLanguage(l) }}>{l === 'de' ? 'Deutsch' : 'English'}</button>
-        ))}
-      </div>
+      {/* The language is chosen in the header, as everywhere in the app. */}
+      <p class="steps" aria-live="polite"><strong>{t('onboarding.step', { n: step === 'who' ? 1 : 2, total: 2 })}:</strong> {step === 'who' ? t('onboarding.stepWho') : t('onboarding.stepNetwork')}</p>
       {step === 'who'
         ? (
           <form class="stack" onSubmit={saveWho}>
@@ -84,12 +81,15 @@ export function Onboarding ({ ctx }: { ctx: AppContext }) {
             {linkPending ? <p class="notice" role="status">{t('onboarding.linkPending')}</p> : null}
             {settings !== null
               ? <>
-                <NetworkForm settings={settings} onSaved={setSettings} />
+                {/* One way on: saving the choice finishes, unless the node must restart for it;
+                    then the notice says how, and Done goes on. */}
+                <NetworkForm settings={settings} submitLabel={t('onboarding.saveFinish')}
+                  onSaved={(s) => { setSettings(s); if (!s.network.restartRequired) finish() }} />
                 <RestartNotice settings={settings} />
+                {settings.network.restartRequired ? <p><button type="button" class="primary" onClick={finish}>{t('onboarding.done')}</button></p> : null}
               </>
               : null}
             <ErrorBox error={error} />
-            <p><button type="button" class="primary" onClick={finish}>{t('onboarding.done')}</button></p>
           </div>
           )}
     </section>

@@ -147,7 +147,7 @@ export function PadView ({ ctx, group, pad }: { ctx: AppContext, group: string, 
         return
       }
       setState({ s: st, detail })
-    })
+    }, ctx.me.id)
     api.pad(group, pad).then((p) => { if (live) setSummary(p) }, setError)
     s.start().then(() => { if (live) setSync(s) }, (err) => { if (live) setError(err) })
     const stop = onEvent((e) => {

@@ -1,0 +1,220 @@
+/**
+ * Everyday use of the web app (issue 19; real nodes, real Chromium): the node's coded errors
+ * read in the page's language (the node speaks English only); a node stopped while the page is
+ * open is said to be unreachable, at the composer, with the unsent text kept — never the
+ * browser's "Failed to fetch" — and the page goes on once the node is back; a new DM is headed
+ * by the person's name; the newest message stays in view above the composer at 375 px.
+ */
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { freeUdpPort } from '@solidar/node/testing/ports'
+import path from 'node:path'
+import { runDhtBootstrap } from '@solidar/node/runtime'
+import { type Cluster, SolidarNode, makeTempDir, removeTempDir } from './helpers/cluster.ts'
+import { type BrowserMember, type BrowserPair, startBrowserPair } from './helpers/browser.ts'
+import { waitFor } from './helpers/wait.ts'
+
+describe('web app: everyday use', { timeout: 240_000 }, () => {
+  let pair: BrowserPair | null = null
+  let cluster: Cluster
+  let alice: BrowserMember
+  let group = ''
+
+  before(async () => {
+    pair = await startBrowserPair('solidar-web-errors-')
+    ;({ cluster, alice } = pair)
+    const node = cluster.node('alice')
+    group = (await cluster.createGroup(node, 'Works council', [cluster.node('bob')])).id
+    await alice.page.goto(node.url)
+    await alice.page.getByRole('link', { name: 'Works council' }).first().waitFor()
+  })
+
+  after(async () => { await pair?.close() })
+
+  it('a coded error from the node reads in German in the German UI, and as the node says it in English', async () => {
+    const page = alice.page
+    await page.getByLabel('Language').selectOption('de')
+    await page.getByRole('link', { name: 'Mit Code beitreten' }).first().click()
+    await page.getByLabel('Einladungscode').fill('not-a-code')
+    await page.getByRole('button', { name: 'Beitreten' }).click()
+    const alert = page.getByRole('alert')
+    await alert.getByText('Dieser Einladungscode ist ungültig. Prüfe, ob er vollständig kopiert wurde.').waitFor()
+    // Back in English: the node's own words (they say what exactly is wrong).
+    await page.getByLabel('Sprache').selectOption('en')
+    await page.getByRole('button', { name: 'Join', exact: true }).click()
+    await alert.getByText(/^This invite code is not valid/).waitFor()
+  })
+
+  it('a node stopped while the page is open: the composer says it does not answer and keeps the text; sent once the node is back', async () => {
+    const page = alice.page
+    const node = cluster.node('alice')
+    // The node comes back on the same port, as it would for a user who restarts it.
+    node.serveArgs = ['--port', String(node.port)]
+    await page.getByLabel(/Language|Sprache/).selectOption('en')
+    await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
+    const composer = page.getByRole('textbox', { name: 'Message', exact: true })
+    await composer.waitFor()
+    await node.stop()
+    await page.getByRole('status').filter({ hasText: 'Reconnecting' }).waitFor({ timeout: 30_000 })
+    await composer.fill('Written while the node was down')
+    await composer.press('Enter')
+    const form = page.locator('form.composer')
+    await form.getByRole('alert').getByText(/^Your Solidar node does not answer/).waitFor({ timeout: 30_000 })
+    assert.equal(await composer.inputValue(), 'Written while the node was down', 'the unsent text stays in the composer')
+    assert.doesNotMatch(await page.locator('body').innerText(), /Failed to fetch/)
+
+    await node.start()
+    await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 30_000 })
+    await composer.press('Enter')
+    await page.getByRole('log').getByText('Written while the node was down').waitFor({ timeout: 30_000 })
+    await form.getByRole('alert').waitFor({ state: 'detached' })
+    assert.equal(await composer.inputValue(), '')
+    const sent = await waitFor(async () => {
+      const res = await node.api({ path: `/api/groups/${encodeURIComponent(group)}/messages` })
+      return res.status === 200 && (res.json as Array<{ text: string }>).some((m) => m.text === 'Written while the node was down') ? res : null
+    }, { what: 'the message on the node', timeout: 30_000 })
+    assert.ok(sent)
+    // The stop and the failed request are expected; nothing else went wrong in the page.
+    assert.deepEqual(alice.problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource|WebSocket connection/.test(p)), [])
+  })
+
+  it('a DM nobody has written in yet is headed by the person\'s name, not an id', async () => {
+    const page = alice.page
+    await page.getByLabel(/Language|Sprache/).selectOption('en')
+    const bob = cluster.node('bob')
+    await page.evaluate((id) => { location.hash = `#/dm/${encodeURIComponent(id)}` }, bob.id)
+    await page.getByRole('heading', { name: 'Direct messages with bob' }).waitFor()
+  })
+
+  it('at 375 px the newest message ends above the composer, also after sending', async () => {
+    const page = alice.page
+    await page.setViewportSize({ width: 375, height: 640 })
+    try {
+      const node = cluster.node('alice')
+      for (let i = 1; i <= 30; i++) {
+        const res = await node.api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/messages`, body: { text: `Filler ${i}` } })
+        assert.equal(res.status, 201, res.text)
+      }
+      await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
+      const log = page.getByRole('log')
+      const composer = page.locator('form.composer')
+      const newestAboveComposer = async (text: string): Promise<void> => {
+        const last = log.getByText(text, { exact: true })
+        await last.waitFor()
+        await waitFor(async () => {
+          const [m, c] = [await last.boundingBox(), await composer.boundingBox()]
+          return m !== null && c !== null && m.y >= 0 && m.y + m.height <= c.y + 0.5
+        }, { what: `"${text}" in view above the composer`, timeout: 10_000, interval: 100 })
+      }
+      await newestAboveComposer('Filler 30')
+      const input = page.getByRole('textbox', { name: 'Message', exact: true })
+      await input.fill('The newest one')
+      await input.press('Enter')
+      await newestAboveComposer('The newest one')
+    } finally {
+      await page.setViewportSize({ width: 1100, height: 800 })
+    }
+  })
+
+  it('at 375 px: the start screen lists the groups, the network status reads as lines, the composer\'s placeholder fits, and the new-room form waits to be asked for', async () => {
+    const page = alice.page
+    await page.setViewportSize({ width: 375, height: 740 })
+    try {
+      await page.getByLabel(/Language|Sprache/).selectOption('en')
+      await page.evaluate(() => { location.hash = '#/' })
+      const groups = page.getByRole('navigation', { name: 'Your groups' })
+      await groups.getByRole('link', { name: 'Works council' }).waitFor()
+      assert.doesNotMatch(await page.locator('main').innerText(), /on the left/)
+
+      await page.evaluate(() => { location.hash = '#/network' })
+      const value = page.locator('dd').first()
+      await value.waitFor()
+      const [dd, main] = [await value.boundingBox(), await page.locator('main').boundingBox()]
+      assert.ok(dd !== null && main !== null && dd.width >= main.width * 0.6, `the status value has the width of the page (${dd?.width} of ${main?.width} px)`)
+
+      await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
+      const composer = page.getByRole('textbox', { name: 'Message', exact: true })
+      await composer.waitFor()
+      const fits = await composer.evaluate((el) => {
+        const area = el as HTMLTextAreaElement
+        const style = getComputedStyle(area)
+        const ctx = document.createElement('canvas').getContext('2d')!
+        ctx.font = `${style.fontSize} ${style.fontFamily}`
+        const room = area.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)
+        return { text: ctx.measureText(area.placeholder).width, room }
+      })
+      assert.ok(fits.text <= fits.room, `the placeholder fits on one line (${fits.text} of ${fits.room} px)`)
+      const roomName = page.getByPlaceholder('new-room')
+      assert.equal(await roomName.isVisible(), false, 'the new-room field is folded away')
+      await page.locator('summary', { hasText: 'New room' }).click()
+      await roomName.waitFor()
+      await page.locator('summary', { hasText: 'New room' }).click()
+      await roomName.waitFor({ state: 'hidden' })
+    } finally {
+      await page.setViewportSize({ width: 1100, height: 800 })
+    }
+  })
+
+  it('messages read like a messenger: "now" for a new one, a day separator, the clock time a day later, and the unread total in the tab title', async () => {
+    const node = cluster.node('alice')
+    const bob = cluster.node('bob')
+    // A page of its own: its clock is set by the test (the nodes keep the real one).
+    const context = await pair!.browser.newContext()
+    try {
+      const page = await context.newPage()
+      await page.clock.setFixedTime(Date.now() + 20_000)
+      const sent = await node.api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/messages`, body: { text: 'Fresh news' } })
+      assert.equal(sent.status, 201, sent.text)
+      await page.goto(node.url)
+      await page.getByLabel(/Language|Sprache/).selectOption('en')
+      await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
+      const log = page.getByRole('log')
+      const fresh = log.locator('li.msg', { hasText: 'Fresh news' })
+      assert.equal(await fresh.locator('time').innerText(), 'now')
+      await log.getByRole('separator', { name: 'Today' }).waitFor()
+      // A message in another group: the tab's title counts it.
+      const other = (await cluster.createGroup(bob, 'Second group', [node])).id
+      const bobs = await bob.api({ method: 'POST', path: `/api/groups/${encodeURIComponent(other)}/messages`, body: { text: 'Over here' } })
+      assert.equal(bobs.status, 201, bobs.text)
+      await waitFor(async () => await page.title() === '(1) Solidar' ? true : null, { what: 'the unread total in the title', timeout: 30_000, interval: 200 })
+      // Noon of the next day: the same messages are under "Yesterday", with their clock time.
+      const tomorrow = new Date()
+      tomorrow.setDate(tomorrow.getDate() + 1)
+      tomorrow.setHours(12, 0, 0, 0)
+      await page.clock.setFixedTime(tomorrow)
+      await page.reload()
+      await log.getByRole('separator', { name: 'Yesterday' }).waitFor()
+      assert.equal(await log.getByRole('separator', { name: 'Today' }).count(), 0)
+      assert.match(await fresh.locator('time').innerText(), /^\d{2}:\d{2}( [AP]M)?$/)
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('the Network page says when the bootstrap node does not answer, for as long as it does not', async () => {
+    // A node of its own whose bootstrap address has nothing behind it.
+    const port = await freeUdpPort()
+    const dir = await makeTempDir('solidar-web-silent-')
+    const lonely = new SolidarNode('carol', path.join(dir, 'carol'), `127.0.0.1:${port}`)
+    const context = await pair!.browser.newContext()
+    let dht: { close: () => Promise<void> } | null = null
+    try {
+      await lonely.init()
+      await lonely.start()
+      const page = await context.newPage()
+      await page.goto(lonely.url)
+      await page.getByLabel(/Language|Sprache/).selectOption('en')
+      await page.evaluate(() => { location.hash = '#/network' })
+      const notice = page.getByTestId('bootstrap-silent')
+      await notice.getByText(`The bootstrap node 127.0.0.1:${port} does not answer`, { exact: false }).waitFor({ timeout: 60_000 })
+      dht = await runDhtBootstrap({ host: '127.0.0.1', port })
+      await notice.waitFor({ state: 'detached', timeout: 60_000 })
+    } finally {
+      await context.close()
+      await lonely.stop()
+      await dht?.close()
+      await removeTempDir(dir)
+    }
+  })
+})
+
