@@ -1,0 +1,189 @@
+/**
+ * Messages of a node's logs: rooms, posting (text sealed under the current epoch key),
+ * editing and deleting one's own messages, reading pages of history, read markers, and the
+ * `message`/`dm` events for what changed in a log. Direct messages (direct-messages.ts) post,
+ * edit and read through this service too.
+ * It knows the rest of the node only through `MessageHost`.
+ */
+import b4a from 'b4a'
+import { DEFAULT_ROOM } from '../apply.ts'
+import { checkText, isMessageId, isRoomName } from '../commands.ts'
+import type { Keyring } from '../content.ts'
+import { ownPostRecord } from '../consistent-read.ts'
+import { errors } from '../errors.ts'
+import type { Group } from '../group.ts'
+import { checkBefore, readPage, type PageOptions } from '../history.ts'
+import { groupIdOf, newRecordId } from '../ids.ts'
+import { countUnread, type ReadMarkers } from '../read-markers.ts'
+import { revealBridged } from '../sealed-meta.ts'
+import type { MessageId, MessageView, RoomView, SolidarEvent } from '../types.ts'
+import type { MessageRecord } from '../view.ts'
+import { appendChecked, z32OfHex, type OpenLog } from './shared.ts'
+
+export interface MessageHost {
+  /** The group `ref` names, reopened if its storage had failed. */
+  resolveGroup (ref: string): Promise<OpenLog>
+  /** Opens the epoch keys of `log` this device was given since the last look. */
+  refreshKeys (log: OpenLog): Promise<void>
+  /** The current epoch, or NOT_PERMITTED without its key. */
+  currentEpoch (log: OpenLog): Promise<number>
+  /** Read markers of this device (read-markers.ts). */
+  read: ReadMarkers
+  emit (event: SolidarEvent): void
+  /** The member this device acts for (hex). */
+  self (): string
+  now (): number
+}
+
+/** How many message versions a log remembers having announced (a reorder deeper than this may announce some twice). */
+const EMITTED_MEMORY = 10_000
+const versionOf = (m: MessageRecord) => `${m.id}|${m.editedTs ?? 0}|${m.deleted === true ? 1 : 0}`
+
+export class Messages {
+  readonly #host: MessageHost
+  constructor (host: MessageHost) { this.#host = host }
+
+  /** The view's change counter was rewritten after a reorder: go back to where both orders meet. */
+  async rewind (log: OpenLog, cut: number): Promise<void> {
+    log.lastChange = Math.min(log.lastChange, await log.group.counterAt(cut, 'change'))
+  }
+
+  /** After each update: a `message` (or `dm`) event for every message version not announced yet. */
+  onUpdate (log: OpenLog): Promise<void> { return this.#emitChanges(log) }
+
+  async #emitChanges (log: OpenLog) {
+    const { last, messages: changed } = await log.group.changedMessages(log.lastChange)
+    const fresh = changed.filter(m => !log.emitted.has(versionOf(m)))
+    if (fresh.length > 0) {
+      const view = await this.reader(log)
+      for (const rec of fresh) {
+        const message = view(rec)
+        const event: SolidarEvent = log.record.kind === 'dm'
+          ? { type: 'dm', peer: z32OfHex(log.record.peer!), message }
+          : { type: 'message', group: groupIdOf(log.group.key), message }
+        this.#host.emit(event) // isolated listeners: never throws
+        log.emitted.add(versionOf(rec))
+        if (log.emitted.size > EMITTED_MEMORY) log.emitted.delete(log.emitted.values().next().value!)
+      }
+    }
+    // The cursor moves only once the batch was delivered: a failure above retries it on the next update.
+    log.lastChange = last
+  }
+
+  /** Turns message records of `log` into views: authors' names, text opened with the epoch keys. */
+  async reader (log: OpenLog): Promise<(m: MessageRecord) => MessageView> {
+    // The view may already hold a new epoch's box that the update handler has not opened yet.
+    await this.#host.refreshKeys(log)
+    const names = new Map((await log.group.allMembers()).map(m => [m.id, m.name]))
+    return (m) => toMessageView(m, names, log.keyring)
+  }
+
+  async rooms (ref: string): Promise<RoomView[]> {
+    const { group } = await this.#host.resolveGroup(ref)
+    return (await group.rooms()).map(r => ({ name: r.name, createdBy: z32OfHex(r.createdBy), ts: r.ts }))
+  }
+
+  async createRoom (ref: string, name: string): Promise<RoomView> {
+    const { group } = await this.#host.resolveGroup(ref)
+    const room = typeof name === 'string' ? name.trim() : ''
+    if (!isRoomName(room)) throw errors.badRequest('room names are lowercase letters, digits, - and _ (up to 48), starting with a letter or digit')
+    if (await group.room(room)) throw errors.roomExists(room)
+    await appendChecked(group, { t: 'room/create', name: room, ts: this.#host.now() })
+    const rec = await group.room(room)
+    if (!rec) throw errors.roomExists(room) // created concurrently by someone else
+    return { name: rec.name, createdBy: z32OfHex(rec.createdBy), ts: rec.ts }
+  }
+
+  async send (ref: string, text: string, opts: { room?: string, replyTo?: string } = {}): Promise<MessageView> {
+    const log = await this.#host.resolveGroup(ref)
+    const room = opts.room ?? DEFAULT_ROOM
+    if (!(await log.group.room(room))) throw errors.roomNotFound(room)
+    return this.post(log, text, room, opts.replyTo)
+  }
+
+  async post (log: OpenLog, text: string, room: string, replyTo?: string): Promise<MessageView> {
+    const plain = checkText(text)
+    if (replyTo !== undefined) {
+      if (!isMessageId(replyTo) || !(await log.group.messageById(replyTo))) throw errors.messageNotFound(String(replyTo))
+    }
+    const epoch = await this.#host.currentEpoch(log)
+    const body = log.keyring.seal(epoch, 'message', b4a.from(plain))
+    const id = newRecordId() as MessageId
+    const entry = { id, room, body, ts: this.#host.now(), ...(replyTo ? { replyTo } : {}) }
+    await appendChecked(log.group, { t: 'message/post', ...entry })
+    // The answer comes from the entry appended here; the view gives only its position.
+    // Appended and applied here, so in the view; a reorder under way may hide it for a moment.
+    const placed = await log.group.messageById(id) ?? await log.group.update().then(() => log.group.messageById(id))
+    if (!placed) throw errors.messageNotFound(id)
+    return (await this.reader(log))(ownPostRecord(placed.seq, this.#host.self(), entry))
+  }
+
+  async messageView (log: OpenLog, id: string): Promise<MessageView> {
+    const rec = await log.group.messageById(id)
+    if (!rec) throw errors.messageNotFound(id)
+    return (await this.reader(log))(rec)
+  }
+
+  async edit (ref: string, id: string, text: string): Promise<MessageView> {
+    return this.editIn(await this.#host.resolveGroup(ref), id, text)
+  }
+
+  async deleteMessage (ref: string, id: string): Promise<MessageView> {
+    return this.deleteIn(await this.#host.resolveGroup(ref), id)
+  }
+
+  /** Edits one's own message in a group or DM log (apply accepts it from the author only). */
+  async editIn (log: OpenLog, id: string, text: string): Promise<MessageView> {
+    await this.#ownMessage(log.group, id)
+    const epoch = await this.#host.currentEpoch(log)
+    const body = log.keyring.seal(epoch, 'message', b4a.from(checkText(text)))
+    await appendChecked(log.group, { t: 'message/edit', id, body, ts: this.#host.now() })
+    return this.messageView(log, id)
+  }
+
+  async deleteIn (log: OpenLog, id: string): Promise<MessageView> {
+    await this.#ownMessage(log.group, id)
+    await appendChecked(log.group, { t: 'message/delete', id, ts: this.#host.now() })
+    return this.messageView(log, id)
+  }
+
+  async #ownMessage (group: Group, id: string): Promise<MessageRecord> {
+    const rec = isMessageId(id) ? await group.messageById(id) : null
+    if (!rec) throw errors.messageNotFound(String(id))
+    if (rec.author !== this.#host.self()) throw errors.notPermitted('Only the author can edit or delete a message')
+    if (rec.deleted) throw errors.notPermitted('This message was deleted')
+    return rec
+  }
+
+  async messages (ref: string, opts: PageOptions = {}): Promise<MessageView[]> {
+    const log = await this.#host.resolveGroup(ref)
+    if (opts.room !== undefined && !(await log.group.room(opts.room))) throw errors.roomNotFound(opts.room)
+    const page = await readPage(log.group, opts) // history.ts
+    if (page === null) throw errors.messageNotFound(String(opts.before))
+    const view = await this.reader(log)
+    return page.messages.map(view)
+  }
+
+  async markRead (ref: string, id: string): Promise<{ unread: number }> {
+    const log = await this.#host.resolveGroup(ref)
+    const rec = await log.group.messageById(checkBefore(id) ?? '')
+    if (!rec) throw errors.messageNotFound(id)
+    await this.#host.read.advance(log.record.key, { id: rec.id, seq: rec.seq })
+    return { unread: await countUnread(log.group, await this.#host.read.get(log.record.key), this.#host.self()) }
+  }
+}
+
+function toMessageView (m: MessageRecord, names: Map<string, string>, keyring: Keyring): MessageView {
+  const plain = m.body ? keyring.open(m.body, 'message') : null
+  const view: MessageView = {
+    id: m.id as MessageId, author: z32OfHex(m.author), authorName: names.get(m.author) ?? '?',
+    room: m.room, text: plain ? b4a.toString(plain) : '', ts: m.ts, seq: m.seq
+  }
+  if (m.body && !plain) view.unreadable = true
+  if (m.replyTo) view.replyTo = m.replyTo as MessageId
+  if (m.editedTs) view.editedTs = m.editedTs
+  if (m.deleted) view.deleted = true
+  const bridged = revealBridged(m, keyring)
+  if (bridged) view.bridged = { jid: bridged.jid, ...(bridged.nick !== undefined ? { nick: bridged.nick } : {}) }
+  return view
+}

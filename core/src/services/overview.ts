@@ -1,0 +1,94 @@
+/**
+ * What a node reports about itself and its groups: `status` (network, peers, sync and
+ * catch-up per group, groups being left) and `listGroups` (role, members, unread counts).
+ * It knows the rest of the node only through `OverviewHost`.
+ */
+import type { NodeStatus } from '../api.ts'
+import { catchUpState, type CatchUp } from '../catch-up.ts'
+import { memberId, type Identity } from '../identity.ts'
+import { groupIdOf } from '../ids.ts'
+import { countUnread, type ReadMarkers } from '../read-markers.ts'
+import { groupSync } from '../sync-state.ts'
+import type { Transport } from '../transport.ts'
+import type { GroupSummary } from '../types.ts'
+import { upgradeOf } from '../upgrade.ts'
+import type { LogIndex, OpenLog } from './shared.ts'
+
+export interface OverviewHost {
+  logs: LogIndex
+  /** Reopens a log whose storage failed (STORAGE_FAILED if it cannot be yet). */
+  healthy (log: OpenLog): Promise<void>
+  /** Opens the epoch keys of `log` this device was given since the last look. */
+  refreshKeys (log: OpenLog): Promise<void>
+  read: ReadMarkers
+  /** Member hex by a connected peer's transport key hex, per group topic (Presence.membersByPeer). */
+  membersByPeer (discoveryKey: Buffer): Map<string, string>
+  transport: Transport | null
+  network: { mode: NodeStatus['network']['mode'], bootstrap: string[] }
+  identity: Identity
+  /** The member this device acts for (hex). */
+  self (): string
+}
+
+export class Overview {
+  readonly #host: OverviewHost
+  constructor (host: OverviewHost) { this.#host = host }
+
+  /** Which transport carries replication with a peer (its transport key). */
+  #carrier = (remotePublicKey: Uint8Array): string => this.#host.transport?.carrier?.(remotePublicKey) ?? this.#host.transport?.name ?? 'none'
+
+  async status (): Promise<NodeStatus> {
+    const groups: NodeStatus['groups'] = []
+    for (const log of this.#host.logs.groupLogs()) {
+      const meta = await log.group.meta()
+      const { peers, peersByTransport, sync } = groupSync(log.group.base, this.#carrier, log.group.warning)
+      const catchUp = await this.#catchUp(log)
+      groups.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', peers, peersByTransport, length: await log.group.messageCount(), sync, ...(catchUp ? { catchUp } : {}), ...upgradeOf(log.group) })
+    }
+    const leaving: NodeStatus['leaving'] = []
+    for (const log of this.#host.logs.all()) {
+      if (log.record.leaving === undefined) continue
+      leaving.push({ id: groupIdOf(log.group.key), name: (await log.group.meta())?.name ?? '', since: log.record.leaving })
+    }
+    const t = this.#host.transport
+    return {
+      leaving,
+      id: memberId(this.#host.identity),
+      name: this.#host.identity.name,
+      network: {
+        mode: this.#host.network.mode,
+        bootstrap: this.#host.network.bootstrap,
+        connections: t?.connectionCount ?? 0,
+        transports: t ? (t.info?.() ?? [{ name: t.name, connections: t.connectionCount }]) : []
+      },
+      groups
+    }
+  }
+
+  async listGroups (): Promise<GroupSummary[]> {
+    const out: GroupSummary[] = []
+    for (const log of this.#host.logs.groupLogs()) {
+      try {
+        // A log whose storage failed is closing: reopen it (reads work on a read-only disk too).
+        await this.#host.healthy(log)
+      } catch {
+        // It cannot be opened now: list it all the same; opening it reports the cause.
+        out.push({ id: groupIdOf(log.group.key), name: '(storage failed)', role: null, members: 0 })
+        continue
+      }
+      await this.#host.refreshKeys(log)
+      const meta = await log.group.meta()
+      const members = await log.group.members()
+      const me = members.find(m => m.id === this.#host.self())
+      const catchUp = await this.#catchUp(log)
+      const unread = await countUnread(log.group, await this.#host.read.get(log.record.key), this.#host.self())
+      out.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', role: me?.role ?? null, members: members.length, unread, ...(catchUp ? { catchUp } : {}), ...upgradeOf(log.group) })
+    }
+    return out
+  }
+
+  /** How far a group that has not fully reached this device is (catch-up.ts); null once it has. */
+  async #catchUp (log: OpenLog): Promise<CatchUp | null> {
+    return catchUpState(log.group.base, await log.group.allMembers(), this.#host.membersByPeer(log.group.discoveryKey))
+  }
+}
