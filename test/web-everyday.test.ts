@@ -228,6 +228,56 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     }
   })
 
+  it('desktop notifications: off by default, asked for only when turned on, without the text unless chosen', async () => {
+    const node = cluster.node('alice')
+    // Alice's other tab must not have the chat open: it would mark Bob's messages read at once.
+    await alice.page.evaluate(() => { location.hash = '#/' })
+    const context = await pair!.browser.newContext({ permissions: ['notifications'] })
+    try {
+      // Records what the page shows (the real Notification is still made).
+      // (As a string: the test runner's transpiler would add helpers the page does not have.)
+      await context.addInitScript({
+        content: `(() => {
+          const Real = window.Notification
+          const shown = []
+          window.shownNotes = shown
+          class Recorded extends Real {
+            constructor (title, opts) { shown.push({ title, body: opts && opts.body }); super(title, opts) }
+          }
+          Object.defineProperty(window, 'Notification', { value: Recorded, configurable: true, writable: true })
+        })()`
+      })
+      const page = await context.newPage()
+      await page.goto(node.url)
+      await page.getByLabel(/Language|Sprache/).selectOption('en')
+      await page.evaluate(() => { location.hash = '#/network' })
+      const notes = async () => page.evaluate(() => (window as unknown as { shownNotes: Array<{ title: string, body?: string }> }).shownNotes)
+      const bobSays = async (text: string) => {
+        const r = await cluster.node('bob').api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/messages`, body: { text } })
+        assert.equal(r.status, 201, r.text)
+      }
+      const off = page.getByRole('radio', { name: 'Off', exact: true })
+      await off.waitFor()
+      assert.equal(await off.isChecked(), true, 'off by default')
+      // The page has the message (the unread total in its title grows) before notifications are turned on.
+      const unreadTotal = async (): Promise<number> => Number(/^\((\d+)\)/.exec(await page.title())?.[1] ?? 0)
+      await page.getByRole('link', { name: /Works council/ }).first().waitFor()
+      const before = await unreadTotal()
+      await bobSays('Nobody is told of this')
+      await waitFor(async () => await unreadTotal() > before ? true : null, { what: 'the message in the page', timeout: 30_000, interval: 200 })
+      await page.getByRole('radio', { name: 'Show who wrote where, without the text' }).check()
+      await bobSays('Secret plan for Monday')
+      const first = await waitFor(async () => { const n = await notes(); return n.length > 0 ? n : null }, { what: 'a notification', timeout: 30_000, interval: 200 })
+      assert.deepEqual(first, [{ title: 'Works council', body: 'New message from bob' }], 'who and where, not the text, and none while off')
+      await page.getByRole('radio', { name: /Also show the text/ }).check()
+      await bobSays('Second plan')
+      const second = await waitFor(async () => { const n = await notes(); return n.length > 1 ? n : null }, { what: 'a second notification', timeout: 30_000, interval: 200 })
+      assert.deepEqual(second[1], { title: 'Works council', body: 'bob: Second plan' })
+    } finally {
+      await context.close()
+    }
+  })
+
   // Last: it stops Bob's node.
   it('who is online now: the member list and the chat heading show Bob while his node is connected, and not once it stops', async () => {
     const page = alice.page

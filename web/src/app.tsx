@@ -1,5 +1,6 @@
 /** The app shell: header (language, network), navigation (groups with unread counts, DMs), the routed view. */
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks'
+import { notifyOf } from './notify.tsx'
+import { useCallback, useEffect, useMemo, useState, useRef } from 'preact/hooks'
 import { ApiError, api, connectEvents, onConnection, onEvent } from './api.ts'
 import { LANGUAGES, currentLanguage, setLanguage, useT } from './i18n.ts'
 import type { Language } from './i18n.ts'
@@ -92,6 +93,13 @@ export function App () {
   const route = useRoute()
   const [me, setMe] = useState<WhoAmI | null>(null)
   const [groups, setGroups] = useState<GroupSummary[]>([])
+  // For the event listener set up once: who I am, the groups' names, what is open (notifications).
+  const meRef = useRef<WhoAmI | null>(null)
+  const groupsRef = useRef<GroupSummary[]>([])
+  const openRef = useRef<string | null>(null)
+  meRef.current = me
+  groupsRef.current = groups
+  openRef.current = route.view === 'chat' ? route.group : route.view === 'dm' ? route.member : null
   const [error, setError] = useState<unknown>(null)
   const [online, setOnline] = useState(true)
   const [dms, setDms] = useState<Record<string, string>>(() => loadJson(DMS_KEY, {}))
@@ -138,6 +146,7 @@ export function App () {
       if (e.type === 'group' || e.type === 'members') void reloadGroups().catch(() => { /* as above */ })
       if (e.type === 'identity') void Promise.all([reloadMe(), reloadGroups()]).catch(() => { /* as above */ })
       if (e.type === 'dm') addDm(e.peer, e.message.author === e.peer ? e.message.authorName : null)
+      if (e.type === 'message' || e.type === 'dm') notifyOf(e, meRef.current?.id ?? '', openRef.current, (id) => groupsRef.current.find((g) => g.id === id)?.name)
     })
     return () => { stopConn(); stopEvents() }
   }, [])

@@ -393,4 +393,12 @@ export const de: Record<keyof typeof en, string> = {
   'members.online': 'online',
   'chat.online': 'Gerade online: {{names}}',
   'chat.nobodyOnline': 'Gerade ist sonst niemand online.',
+  'notify.title': 'Desktop-Benachrichtigungen',
+  'notify.legend': 'Wenn eine Nachricht kommt, während dieser Tab im Hintergrund ist',
+  'notify.off': 'Aus',
+  'notify.on': 'Zeigen, wer wo geschrieben hat, ohne den Text',
+  'notify.text': 'Auch den Text zeigen (andere können ihn auf deinem Bildschirm oder Sperrbildschirm lesen)',
+  'notify.newMessage': 'Neue Nachricht von {{name}}',
+  'notify.denied': 'Dieser Browser blockiert Benachrichtigungen für diese Seite: erlaube sie in den Website-Einstellungen des Browsers.',
+  'notify.unsupported': 'Dieser Browser kann für diese Seite keine Benachrichtigungen zeigen.',
 }

@@ -391,4 +391,12 @@ export const en = {
   'members.online': 'online',
   'chat.online': 'Online now: {{names}}',
   'chat.nobodyOnline': 'Nobody else is online right now.',
+  'notify.title': 'Desktop notifications',
+  'notify.legend': 'When a message arrives while this tab is in the background',
+  'notify.off': 'Off',
+  'notify.on': 'Show who wrote where, without the text',
+  'notify.text': 'Also show the text (others may read it on your screen or lock screen)',
+  'notify.newMessage': 'New message from {{name}}',
+  'notify.denied': 'This browser blocks notifications for this page: allow them in the browser’s site settings.',
+  'notify.unsupported': 'This browser cannot show notifications for this page.',
 }

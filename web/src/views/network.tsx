@@ -1,4 +1,5 @@
 /** Network status (transport, connections, peers and sync per group), the network choice, this device. */
+import { NotificationsPanel } from '../notify.tsx'
 import { useEffect, useState } from 'preact/hooks'
 import { api } from '../api.ts'
 import type { NetworkChoice, NodeSettings, NodeStatus } from '../api.ts'
@@ -131,6 +132,7 @@ export function Network ({ ctx }: { ctx: AppContext }) {
           </div>
           )
         : null}
+      <NotificationsPanel />
       <div class="panel">
         <h2>{t('device.title')}</h2>
         <dl>

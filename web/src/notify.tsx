@@ -1,0 +1,90 @@
+/**
+ * Desktop notifications through the browser's Notification API: off by default; the browser's
+ * permission is asked only when the user turns them on (NotificationsPanel), never at load.
+ * 'on' shows who wrote where, never the text (a lock screen or a shared screen shows it);
+ * 'text' also shows the text, by the user's choice. Only for messages of others that arrive
+ * while this tab is hidden or another conversation is open.
+ */
+import { useEffect, useState } from 'preact/hooks'
+import type { SolidarEvent } from './types.ts'
+import { t, useT } from './i18n.ts'
+import { go } from './route.ts'
+
+export type NotifyChoice = 'off' | 'on' | 'text'
+const KEY = 'solidar.notify'
+
+export function notifyChoice (): NotifyChoice {
+  const v = localStorage.getItem(KEY)
+  return v === 'on' || v === 'text' ? v : 'off'
+}
+
+/** Whether this browser can show notifications at all (not in every context: an insecure origin, some phones). */
+export const canNotify = (): boolean => typeof Notification !== 'undefined'
+
+/**
+ * Shows a notification for a new message event if the user chose so and the browser allows it.
+ * `open`: the group or DM peer shown right now (no notification for it while the tab is visible).
+ */
+export function notifyOf (event: SolidarEvent, me: string, open: string | null, groupName: (id: string) => string | undefined): void {
+  const choice = notifyChoice()
+  if (choice === 'off' || !canNotify() || Notification.permission !== 'granted') return
+  let where: string
+  let target: () => void
+  let text: string
+  let author: string
+  if (event.type === 'message') {
+    if (event.message.author === me || event.message.deleted === true || event.message.editedTs !== undefined) return
+    if (open === event.group && document.visibilityState === 'visible') return
+    where = groupName(event.group) ?? t('chat.group')
+    author = event.message.authorName
+    text = event.message.text
+    const group = event.group
+    target = () => go('g', group)
+  } else if (event.type === 'dm') {
+    if (event.message.author === me || event.message.deleted === true || event.message.editedTs !== undefined) return
+    if (open === event.peer && document.visibilityState === 'visible') return
+    where = event.message.authorName
+    author = event.message.authorName
+    text = event.message.text
+    const peer = event.peer
+    target = () => go('dm', peer)
+  } else {
+    return
+  }
+  const shown = new Notification(where, {
+    body: choice === 'text' ? `${author}: ${text.slice(0, 200)}` : t('notify.newMessage', { name: author }),
+    tag: `solidar-${event.type === 'message' ? event.group : event.peer}`
+  })
+  shown.onclick = () => { window.focus(); target(); shown.close() }
+}
+
+/** The setting, with the permission asked for when the user turns notifications on. */
+export function NotificationsPanel () {
+  const t = useT()
+  const [choice, setChoice] = useState<NotifyChoice>(notifyChoice())
+  const [permission, setPermission] = useState<string>(canNotify() ? Notification.permission : 'unsupported')
+  useEffect(() => { localStorage.setItem(KEY, choice) }, [choice])
+  const pick = async (next: NotifyChoice): Promise<void> => {
+    setChoice(next)
+    if (next !== 'off' && canNotify() && Notification.permission === 'default') setPermission(await Notification.requestPermission())
+  }
+  const option = (value: NotifyChoice, label: string) => (
+    <label class="option"><input type="radio" name="notify" value={value} checked={choice === value} onChange={() => { void pick(value) }} /> <span>{label}</span></label>
+  )
+  return (
+    <div class="panel">
+      <h2>{t('notify.title')}</h2>
+      {permission === 'unsupported'
+        ? <p class="muted">{t('notify.unsupported')}</p>
+        : (
+          <fieldset>
+            <legend>{t('notify.legend')}</legend>
+            {option('off', t('notify.off'))}
+            {option('on', t('notify.on'))}
+            {option('text', t('notify.text'))}
+          </fieldset>
+          )}
+      {choice !== 'off' && permission === 'denied' ? <p class="notice" role="status" data-testid="notify-denied">{t('notify.denied')}</p> : null}
+    </div>
+  )
+}
