@@ -278,6 +278,30 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     }
   })
 
+  it('a chat opens at the first unread message, under a "New messages" line', async () => {
+    const page = alice.page
+    await page.getByLabel(/Language|Sprache/).selectOption('en')
+    await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
+    await page.getByRole('log').waitFor()
+    await page.evaluate(() => { location.hash = '#/' })
+    const unreadTotal = async (): Promise<number> => Number(/^\((\d+)\)/.exec(await page.title())?.[1] ?? 0)
+    const before = await unreadTotal()
+    const bob = cluster.node('bob')
+    for (const text of ['Unread one', 'Unread two', 'Unread three']) {
+      const r = await bob.api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/messages`, body: { text } })
+      assert.equal(r.status, 201, r.text)
+    }
+    await waitFor(async () => await unreadTotal() >= before + 3 ? true : null, { what: 'three unread', timeout: 30_000, interval: 200 })
+    await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
+    const mark = page.getByTestId('first-unread')
+    await mark.waitFor()
+    // The line stands right before Bob's first unread message.
+    const next = await mark.evaluate((el) => el.nextElementSibling?.textContent ?? '')
+    assert.match(next, /Unread one/)
+    const inView = await mark.evaluate((el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight })
+    assert.ok(inView, 'the chat opens there, the line in view')
+  })
+
   // Last: it stops Bob's node.
   it('who is online now: the member list and the chat heading show Bob while his node is connected, and not once it stops', async () => {
     const page = alice.page

@@ -74,6 +74,8 @@ export interface GroupSummary {
    * 1,000 messages after it (read-markers.ts); absent while the log cannot be read.
    */
   unread?: number
+  /** The id of the newest message read on this device (the read marker), if any: where the unread ones start. */
+  lastRead?: string
   /**
    * Present while the group has not fully reached this device (not admitted yet, or history still
    * arriving): how far it is, from which peers, and whether an admin is online (catch-up.ts).

@@ -81,8 +81,9 @@ export class Overview {
       const members = await log.group.members()
       const me = members.find(m => m.id === this.#host.self())
       const catchUp = await this.#catchUp(log)
-      const unread = await countUnread(log.group, await this.#host.read.get(log.record.key), this.#host.self())
-      out.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', role: me?.role ?? null, members: members.length, unread, ...(catchUp ? { catchUp } : {}), ...upgradeOf(log.group) })
+      const marker = await this.#host.read.get(log.record.key)
+      const unread = await countUnread(log.group, marker, this.#host.self())
+      out.push({ id: groupIdOf(log.group.key), name: meta?.name ?? '(syncing)', role: me?.role ?? null, members: members.length, unread, ...(marker !== null ? { lastRead: marker.id } : {}), ...(catchUp ? { catchUp } : {}), ...upgradeOf(log.group) })
     }
     return out
   }

@@ -401,4 +401,5 @@ export const de: Record<keyof typeof en, string> = {
   'notify.newMessage': 'Neue Nachricht von {{name}}',
   'notify.denied': 'Dieser Browser blockiert Benachrichtigungen für diese Seite: erlaube sie in den Website-Einstellungen des Browsers.',
   'notify.unsupported': 'Dieser Browser kann für diese Seite keine Benachrichtigungen zeigen.',
+  'chat.newMessages': 'Neue Nachrichten',
 }

@@ -399,4 +399,5 @@ export const en = {
   'notify.newMessage': 'New message from {{name}}',
   'notify.denied': 'This browser blocks notifications for this page: allow them in the browser’s site settings.',
   'notify.unsupported': 'This browser cannot show notifications for this page.',
+  'chat.newMessages': 'New messages',
 }

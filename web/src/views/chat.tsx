@@ -90,6 +90,17 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
   const start = useRef<HTMLParagraphElement>(null)
   const keepScroll = useRef(false)
   const marked = useRef<string | null>(null)
+  /**
+   * Where this visit's unread messages begin, fixed when the chat opens (the node's read marker
+   * and count, from the group list): a "New messages" line stands there and the chat opens at it.
+   * undefined: not decided yet; null: nothing unread.
+   */
+  const firstUnread = useRef<string | null | undefined>(undefined)
+  const unreadMark = useRef<HTMLLIElement>(null)
+  const opened = useRef({ unread: 0, lastRead: undefined as string | undefined })
+  if (firstUnread.current === undefined && messages === null) {
+    opened.current = { unread: groupInfoAtOpen(ctx, group, dm)?.unread ?? 0, lastRead: groupInfoAtOpen(ctx, group, dm)?.lastRead }
+  }
   const groupInfo = group !== undefined ? ctx.groups.find((g) => g.id === group) : undefined
   // A group stopped at a newer Solidar's entry takes no writes (UPGRADE_REQUIRED): it says so below.
   const canWrite = groupInfo?.upgradeRequired === undefined && (dm !== undefined || (groupInfo?.role !== 'observer' && groupInfo?.role !== null))
@@ -150,7 +161,10 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
 
   useEffect(() => {
     if (messages === null) return
+    const first = firstUnread.current === undefined
+    if (first) firstUnread.current = firstUnreadOf(messages, ctx.me.id, opened.current)
     if (keepScroll.current) keepScroll.current = false
+    else if (first && firstUnread.current !== null) unreadMark.current?.scrollIntoView({ block: 'start' })
     else bottom.current?.scrollIntoView({ block: 'end' })
     const newest = messages[messages.length - 1]
     if (markRead !== undefined && newest !== undefined && marked.current !== newest.id) {
@@ -262,6 +276,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
               return (
                 <>
                 {newDay ? <li class="day" role="separator" aria-label={dayLabel(m.ts, now)}><span>{dayLabel(m.ts, now)}</span></li> : null}
+                {m.id === firstUnread.current ? <li class="unread-mark" role="separator" aria-label={t('chat.newMessages')} ref={unreadMark} data-testid="first-unread"><span>{t('chat.newMessages')}</span></li> : null}
                 <li class={mine ? 'msg mine' : 'msg'} data-id={m.id}>
                   <div class="meta">
                     {m.bridged !== undefined
@@ -356,3 +371,25 @@ function OnlineLine ({ group }: { group: string }) {
     </p>
   )
 }
+
+/** The group's summary as the chat opens (unread count and read marker); none for a DM. */
+function groupInfoAtOpen (ctx: AppContext, group: string | undefined, dm: string | undefined): { unread?: number, lastRead?: string } | undefined {
+  return dm === undefined && group !== undefined ? ctx.groups.find((g) => g.id === group) : undefined
+}
+
+/**
+ * The first message the user has not read: the first by others after the read marker, or,
+ * without a marker, the first of the `unread` newest messages by others. null when nothing
+ * loaded is unread.
+ */
+function firstUnreadOf (messages: MessageView[], me: string, at: { unread: number, lastRead?: string }): string | null {
+  if (at.unread <= 0) return null
+  if (at.lastRead !== undefined) {
+    // The marker in another room or beyond this page: no mark rather than a wrong one.
+    const i = messages.findIndex((m) => m.id === at.lastRead)
+    return i >= 0 ? messages.slice(i + 1).find((m) => m.author !== me)?.id ?? null : null
+  }
+  const others = messages.filter((m) => m.author !== me)
+  return others.length > 0 ? others[Math.max(0, others.length - at.unread)].id : null
+}
+
