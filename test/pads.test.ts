@@ -49,7 +49,7 @@ describe('pads across three daemons', { timeout: 400_000 }, () => {
     await cluster.withLogs(async () => {
       await waitFor(async () => await presentNames(alice) === 'alice,bob,carol',
         { timeout: 45_000, interval: 200, what: 'alice to see bob and carol online' })
-      pad = await alice.json<{ id: string, title: string }>(['pad', 'new', group.id, `Minutes ${tag}`, '--template', 'minutes'])
+      pad = await alice.json<{ id: string, title: string }>(['pad', 'new', group.id, `Minutes ${tag}`, '--template', 'minutes', '--language', 'en'])
       assert.equal(pad.title, `Minutes ${tag}`)
       assert.match(pad.id, /^[A-Za-z0-9_-]{8,64}$/)
       for (const node of [bob, carol]) {

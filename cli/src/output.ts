@@ -45,6 +45,17 @@ export interface MessageFormat {
   ids?: boolean
   /** A mark to put after an author's name, by member id (name-warnings.ts: KEY CHANGED, LOOK-ALIKE). */
   marks?: ReadonlyMap<string, string>
+  /** Messages by id, to name what a reply answers (a reply to one not among them says so). */
+  byId?: ReadonlyMap<string, MessageView>
+}
+
+/** "↳ reply to alice: first words…" for a reply; '' for any other message. */
+function replyLine (m: MessageView, byId: ReadonlyMap<string, MessageView> | undefined): string {
+  if (m.replyTo === undefined) return ''
+  const parent = byId?.get(m.replyTo)
+  if (parent === undefined) return `↳ reply to an earlier message (${m.replyTo})\n`
+  const words = parent.deleted === true ? '(deleted)' : parent.text.replace(/\s+/g, ' ').slice(0, 60) + (parent.text.length > 60 ? '…' : '')
+  return `↳ reply to ${sanitize(parent.authorName)}: ${sanitize(words)}\n`
 }
 
 /**
@@ -58,9 +69,11 @@ export function formatMessage (m: MessageView, opts: MessageFormat = {}): string
     : sanitize(m.authorName)
   const mark = opts.marks?.get(m.author)
   const prefix = `${opts.ids === true ? `${m.id} ` : ''}[${formatTime(m.ts)}] ${author}${mark !== undefined ? ` [${mark}]` : ''}: `
-  if (m.deleted === true) return prefix + '(deleted)'
+  const reply = replyLine(m, opts.byId)
+  const indented = reply === '' ? '' : ' '.repeat(opts.ids === true ? m.id.length + 1 : 0) + '        ' + reply
+  if (m.deleted === true) return indented + prefix + '(deleted)'
   const body = sanitize(m.text).replace(/\n/g, '\n' + ' '.repeat(prefix.length))
-  return prefix + body + (m.editedTs !== undefined ? ' (edited)' : '')
+  return indented + prefix + body + (m.editedTs !== undefined ? ' (edited)' : '')
 }
 
 /** Prints rows as left-aligned columns. */

@@ -195,8 +195,10 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
     try {
       const [url, port, token] = await serve.waitFor(/^http:\/\/127\.0\.0\.1:(\d+)\/#token=([0-9a-f]{64})\n/, 60_000)
       assert.equal(serve.stdout.split('\n')[0], url.trim(), 'the URL is the first stdout line')
-      await serve.waitFor(/Open this address in your web browser/, 10_000, 'stderr')
+      await serve.waitFor(/Open the address above \(the first line\) in your web browser/, 10_000, 'stderr')
       assert.match(serve.stderr, /created one named/)
+      assert.match(serve.stderr, /choose another name in the web app/, 'no advice to delete the home folder')
+      assert.equal(serve.stderr.includes(url.trim()), false, 'the address is printed once (stdout)')
       assert.equal(fs.readFileSync(path.join(h, 'token'), 'utf8').trim(), token)
       const info = JSON.parse(fs.readFileSync(path.join(h, 'daemon.json'), 'utf8'))
       assert.deepEqual(info, { pid: serve.child.pid, host: '127.0.0.1', port: Number(port), url: `http://127.0.0.1:${port}` })
@@ -247,6 +249,11 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
 
       const longLog = JSON.parse((await run(['--home', h, 'log', 'Long texts', '--json'])).stdout)
       assert.deepEqual(longLog.map((m: { text: string }) => m.text), [long, 'from a file'])
+      // A reply says what it answers.
+      const answer = await run(['--home', h, 'send', 'Long texts', 'Agreed', '--reply-to', JSON.parse(filed.stdout).id])
+      assert.equal(answer.code, 0, answer.stderr)
+      const shown = (await run(['--home', h, 'log', 'Long texts'])).stdout
+      assert.match(shown, new RegExp(`↳ reply to ${who.name}: from a file\\n\\[\\d\\d:\\d\\d\\] ${who.name}: Agreed\\n$`))
 
       const log = JSON.parse((await run(['--home', h, 'log', group.id, '--json'])).stdout)
       assert.deepEqual(log.map((m: { id: string }) => m.id), [message.id])

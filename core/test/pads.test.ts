@@ -57,6 +57,18 @@ test('pads: create, list, append, export, rename, archive across members', async
   await assert.rejects(alice.pads.get(group, 'nope'), { code: 'PAD_NOT_FOUND' })
 })
 
+test('pads: the minutes template follows its creator\'s language; an unknown language is refused', async (t) => {
+  const { alice, group } = await threeInAGroup(t)
+  const de = await alice.pads.create(group, 'Sitzung 12. März', { template: 'minutes', language: 'de' })
+  const md = (await alice.pads.export(group, de.id)).content
+  for (const heading of ['## Anwesend', '## Tagesordnung', '## Beschlüsse', '## Aufgaben']) assert.ok(md.includes(heading), `${heading} in:\n${md}`)
+  assert.ok(md.includes('**Datum:**') && md.includes('**Abstimmung:** ja 0, nein 0, Enthaltungen 0'), md)
+  assert.ok(!md.includes('Attendees'), 'no English heading')
+  const en = (await alice.pads.export(group, (await alice.pads.create(group, 'Meeting', { template: 'minutes' })).id)).content
+  assert.ok(en.includes('## Attendees'), 'English without a language')
+  await assert.rejects(alice.pads.create(group, 'X', { template: 'minutes', language: 'fr' as 'de' }), (err: Error & { code?: string }) => err.code === 'BAD_REQUEST' && /unknown template language "fr"/.test(err.message))
+})
+
 test('pads: a title the group already has (in any case or Unicode form) gets a number, and the answer names the title asked for', async (t) => {
   const { alice, bob, group } = await threeInAGroup(t)
   const first = await alice.pads.create(group, 'Minutes')

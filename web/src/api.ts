@@ -160,7 +160,8 @@ export const api = {
   deviceAdd: (code: string) => request<{ member: string | null, name: string | null, device: string, linked: boolean }>('POST', '/api/devices/add', { code: code.trim(), timeoutMs: 120_000 }),
 
   pads: (group: string, archived = false) => request<PadSummary[]>('GET', `${g(group)}/pads${archived ? '?archived=true' : ''}`),
-  createPad: (group: string, title: string, template?: 'minutes') => request<PadSummary>('POST', `${g(group)}/pads`, { title, ...(template ? { template } : {}) }),
+  /** `language`: of a template's headings (the creator's UI language). */
+  createPad: (group: string, title: string, template?: 'minutes', language?: 'en' | 'de') => request<PadSummary>('POST', `${g(group)}/pads`, { title, ...(template ? { template, ...(language ? { language } : {}) } : {}) }),
   /** A new pad whose text is `content`, read as Markdown or plain text. */
   importPad: (group: string, title: string, content: string, format: 'md' | 'txt') => request<PadSummary>('POST', `${g(group)}/pads`, { title, content, format }),
   pad: (group: string, pad: string) => request<PadSummary>('GET', p(group, pad)),

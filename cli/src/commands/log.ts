@@ -86,9 +86,13 @@ function stateOf (m: MessageView): string {
 async function follow (client: ApiClient, target: Target, opts: LogOptions): Promise<void> {
   let marks = opts.json === true ? new Map<string, string>() : await authorMarks(client, target)
   let noted = false
+  const byId = new Map<string, MessageView>()
   const show = (m: MessageView): void => {
+    byId.set(m.id, m)
+    // What replies can name: the newest 10,000 (a follow may run for days).
+    if (byId.size > 10_000) byId.delete(byId.keys().next().value!)
     if (opts.json === true) return printJsonLine(m)
-    print(formatMessage(m, { ids: opts.ids, marks }))
+    print(formatMessage(m, { ids: opts.ids, marks, byId }))
     if (!noted && marks.has(m.author)) { noted = true; note(MARK_NOTE) }
   }
   // Subscribe first and buffer, so nothing sent while we read the history is lost.
@@ -175,7 +179,8 @@ Examples:
       const messages = opts.all === true ? await wholeHistory(client, target) : await client.get<MessageView[]>(messagesPath(target, opts))
       if (opts.json === true) return printJson(messages)
       const marks = await authorMarks(client, target)
-      for (const m of messages) print(formatMessage(m, { ids: opts.ids, marks }))
+      const byId = new Map(messages.map((m) => [m.id, m]))
+      for (const m of messages) print(formatMessage(m, { ids: opts.ids, marks, byId }))
       if (messages.some((m) => marks.has(m.author))) note(MARK_NOTE)
     })
 }

@@ -49,11 +49,15 @@ Examples:
     .argument('<group>', GROUP)
     .argument('<title>', 'title of the pad')
     .addOption(new Option('--template <name>', 'start from a template').choices(['minutes']))
+    .addOption(new Option('--language <lang>', 'language of the template\'s headings (default: de when $LANG is German, else en)').choices(['en', 'de']))
     .option('--json', 'print {id, title, …} as JSON')
     .addHelpText('after', '\nThe minutes template holds date, attendees (the group\'s members online now: you and those connected to you), agenda, decisions with votes and tasks.')
-    .action(async (group: string, title: string, opts: { template?: string } & JsonOpt, cmd: Command) => {
+    .action(async (group: string, title: string, opts: { template?: string, language?: 'en' | 'de' } & JsonOpt, cmd: Command) => {
       const body: Record<string, unknown> = { title }
-      if (opts.template !== undefined) body.template = opts.template
+      if (opts.template !== undefined) {
+        body.template = opts.template
+        body.language = opts.language ?? (/^de/i.test(process.env.LC_ALL || process.env.LC_MESSAGES || process.env.LANG || '') ? 'de' : 'en')
+      }
       reportPad(await clientOf(cmd).post<PadSummary>(`/api/groups/${seg(group)}/pads`, body), 'Created', opts.json === true)
     })
 

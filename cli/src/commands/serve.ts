@@ -58,7 +58,7 @@ function loadOrCreateIdentity (home: string, create: boolean): Identity {
     throw err
   }
   note(`No identity yet: created one named "${identity.name}" (id ${memberId(identity)}).`)
-  note('To use another name, stop Solidar, delete the home folder and run `solidar init --name NAME` (only before you join groups).')
+  note('You can choose another name in the web app when you first open it (until you create or join a group).')
   return identity
 }
 
@@ -309,7 +309,7 @@ Examples:
       }
       if (opts.openHint === true) {
         note('')
-        note(`Open this address in your web browser: ${uiUrl}`)
+        note('Open the address above (the first line) in your web browser.')
         note('Keep this window open while you use Solidar; press Ctrl+C to stop it.')
       } else {
         note('Press Ctrl+C to stop.')

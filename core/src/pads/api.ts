@@ -5,10 +5,12 @@
  * NOT_PERMITTED for observers and removed members, BAD_REQUEST).
  */
 import type { GroupId, PadExport, PadFormat, PadHistory, PadPresence, PadSummary, PresentMember } from '../types.ts'
-import type { TemplateName } from './template.ts'
+import type { TemplateLanguage, TemplateName } from './template.ts'
 
 export interface PadCreateOptions {
   template?: TemplateName
+  /** The template's language (its headings and placeholders): the creator's; default en. */
+  language?: TemplateLanguage
   /** Initial content (import): Markdown or plain text. */
   content?: string
   format?: 'md' | 'txt'

@@ -27,7 +27,7 @@ import { PK, feedCount, readFeed, readPad, readPads, readUpdates, type PadRecord
 import { checkClientUpdate } from './limits.ts'
 import { appendBlocks, appendInline, FRAGMENT, paragraph, readBlocks, type Block } from './schema.ts'
 import { SnapshotStore } from './snapshot.ts'
-import { isoDate, minutes, TEMPLATES } from './template.ts'
+import { isoDate, minutes, TEMPLATES, TEMPLATE_LANGUAGES } from './template.ts'
 
 /** One group's log as the pad service sees it. */
 export interface PadLog {
@@ -385,7 +385,8 @@ export class Pads implements PadApi {
     if (opts.template !== undefined) {
       if (!TEMPLATES.includes(opts.template)) throw errors.badRequest(`unknown template "${String(opts.template)}"; there is: ${TEMPLATES.join(', ')}`)
       const attendees = (await this.present(groupRef)).map(m => m.name)
-      blocks = minutes({ title: clean, date: isoDate(this.#host.now()), attendees })
+      if (opts.language !== undefined && !TEMPLATE_LANGUAGES.includes(opts.language)) throw errors.badRequest(`unknown template language "${String(opts.language)}"; there is: ${TEMPLATE_LANGUAGES.join(', ')}`)
+      blocks = minutes({ title: clean, date: isoDate(this.#host.now()), attendees, ...(opts.language !== undefined ? { language: opts.language } : {}) })
     }
     if (opts.content !== undefined) {
       if (typeof opts.content !== 'string') throw errors.badRequest('content must be text')

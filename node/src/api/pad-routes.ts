@@ -17,6 +17,7 @@ const padParams = object({ group: ref, pad: ref }, ['group', 'pad'])
 const createBody = object({
   title,
   template: { type: 'string', enum: ['minutes'] },
+  language: { type: 'string', enum: ['en', 'de'] },
   content: { type: 'string', maxLength: 900_000 },
   format: { type: 'string', enum: ['md', 'txt'] }
 }, ['title'])
@@ -32,7 +33,7 @@ export function registerPadRoutes (app: FastifyInstance, api: SolidarApi): void 
     { schema: { params: groupParams, querystring: listQuery } },
     async (req) => api.pads.list(req.params.group, { archived: req.query.archived === 'true' }))
 
-  app.post<{ Params: GroupParams, Body: { title: string, template?: 'minutes', content?: string, format?: 'md' | 'txt' } }>('/api/groups/:group/pads',
+  app.post<{ Params: GroupParams, Body: { title: string, template?: 'minutes', language?: 'en' | 'de', content?: string, format?: 'md' | 'txt' } }>('/api/groups/:group/pads',
     { schema: { params: groupParams, body: createBody } },
     async (req, reply) => {
       const { title, ...opts } = req.body

@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks'
 import { api, onEvent } from '../api.ts'
 import type { AppContext } from '../app.tsx'
-import { formatTime, useT } from '../i18n.ts'
+import { currentLanguage, formatTime, useT } from '../i18n.ts'
 import { go, href } from '../route.ts'
 import type { PadSummary } from '../types.ts'
 import { GroupTabs } from './group-tabs.tsx'
@@ -84,7 +84,7 @@ export function PadList ({ ctx, group }: { ctx: AppContext, group: string }) {
   const create = async (e: Event): Promise<void> => {
     e.preventDefault()
     try {
-      const pad = await api.createPad(group, title.trim(), minutes ? 'minutes' : undefined)
+      const pad = await api.createPad(group, title.trim(), minutes ? 'minutes' : undefined, currentLanguage())
       go('g', group, 'pads', pad.id)
     } catch (err) { setError(err) }
   }
