@@ -283,9 +283,14 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     await page.getByLabel(/Language|Sprache/).selectOption('en')
     await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
     await page.getByRole('log').waitFor()
+    // Opening the chat marked it read on the node; the page's total follows a moment later.
+    const node = cluster.node('alice')
+    const nodeTotal = async (): Promise<number> => ((await node.api({ path: '/api/groups' })).json as Array<{ id: string, unread?: number }>).reduce((n, g) => n + (g.unread ?? 0), 0)
+    await waitFor(async () => ((await node.api({ path: '/api/groups' })).json as Array<{ id: string, unread?: number }>).find((g) => g.id === group)?.unread === 0 ? true : null, { what: 'the chat read on the node', timeout: 30_000, interval: 200 })
     await page.evaluate(() => { location.hash = '#/' })
     const unreadTotal = async (): Promise<number> => Number(/^\((\d+)\)/.exec(await page.title())?.[1] ?? 0)
-    const before = await unreadTotal()
+    const before = await nodeTotal()
+    await waitFor(async () => await unreadTotal() === before ? true : null, { what: 'the page\'s total settled', timeout: 30_000, interval: 200 })
     const bob = cluster.node('bob')
     for (const text of ['Unread one', 'Unread two', 'Unread three']) {
       const r = await bob.api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/messages`, body: { text } })
@@ -300,6 +305,19 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     assert.match(next, /Unread one/)
     const inView = await mark.evaluate((el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight })
     assert.ok(inView, 'the chat opens there, the line in view')
+  })
+
+  it('own messages show whether they reached another device (✓✓) or are only saved here (✓)', async () => {
+    const page = alice.page
+    await page.getByLabel(/Language|Sprache/).selectOption('en')
+    await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
+    const input = page.getByRole('textbox', { name: 'Message', exact: true })
+    await input.fill('Did this arrive?')
+    await input.press('Enter')
+    const mine = page.getByRole('log').locator('li.msg', { hasText: 'Did this arrive?' })
+    // Bob's node is connected: it fetches the message, and the mark says so.
+    await mine.locator('[data-testid="delivery"][data-reached="true"]').waitFor({ timeout: 30_000 })
+    assert.equal(await mine.getByTestId('delivery').getAttribute('aria-label'), 'Reached another device')
   })
 
   // Last: it stops Bob's node.

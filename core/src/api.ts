@@ -71,6 +71,8 @@ export interface SolidarApi {
   join (code: string, opts?: { timeoutMs?: number, signal?: AbortSignal }): Promise<{ id: GroupId, name: string, writable: boolean }>
 
   send (group: string, text: string, opts?: { room?: string, replyTo?: string }): Promise<MessageView>
+  /** Of this device's messages `ids` (sent since the node started): whether a connected peer holds each (delivery.ts). */
+  messageDelivery (group: string, ids: string[]): Promise<Array<{ id: string, reached: boolean, peers: number }>>
   edit (group: string, id: string, text: string): Promise<MessageView>
   deleteMessage (group: string, id: string): Promise<MessageView>
   /**

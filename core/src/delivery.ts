@@ -57,3 +57,38 @@ export async function deliveredSoon (base: any, signal?: AbortSignal): Promise<b
   if (writerPeers(base) === 0 && (base?.core?.peers?.length ?? 0) === 0) return false
   return waitForDelivery(base, ACTION_DELIVERY_MS, signal)
 }
+
+/** How many sent messages a log set remembers the writer length of (the newest). */
+const SENT_MEMORY = 5_000
+
+/**
+ * What this device sent since it started, by message id: how long its writer core of the log
+ * was once the message was in it. A message has reached another device once a connected peer
+ * holds the writer core up to that length (the same evidence as `deliveredToPeer`). Kept in
+ * memory only: after a restart the earlier messages are simply "sent" (on disk), no more.
+ */
+export class SentMarks {
+  readonly #sent = new Map<string, { base: any, length: number }>()
+
+  /** Right after the append of message `id` to `base`. */
+  mark (id: string, base: any): void {
+    this.#sent.set(id, { base, length: base?.local?.length ?? 0 })
+    if (this.#sent.size > SENT_MEMORY) this.#sent.delete(this.#sent.keys().next().value!)
+  }
+
+  /**
+   * For each of `ids` this device sent since it started: whether a connected peer holds it now
+   * (`reached`), and with how many connected peers (`peers`). Ids it did not send, or sent
+   * before a restart, are left out.
+   */
+  states (ids: string[]): Array<{ id: string, reached: boolean, peers: number }> {
+    const out: Array<{ id: string, reached: boolean, peers: number }> = []
+    for (const id of ids) {
+      const s = this.#sent.get(id)
+      if (s === undefined) continue
+      const holding = (s.base?.local?.peers ?? []).filter((p: any) => (p.remoteContiguousLength ?? 0) >= s.length).length
+      out.push({ id, reached: holding > 0, peers: holding })
+    }
+    return out
+  }
+}

@@ -287,6 +287,7 @@ export class Solidar implements SolidarApi {
   rooms (ref: string): Promise<RoomView[]> { return this.#messages.rooms(ref) }
   createRoom (ref: string, name: string): Promise<RoomView> { return this.#messages.createRoom(ref, name) }
   send (ref: string, text: string, opts: { room?: string, replyTo?: string } = {}): Promise<MessageView> { return this.#messages.send(ref, text, opts) }
+  messageDelivery (ref: string, ids: string[]): Promise<Array<{ id: string, reached: boolean, peers: number }>> { return this.#messages.delivery(ref, ids) }
   edit (ref: string, id: string, text: string): Promise<MessageView> { return this.#messages.edit(ref, id, text) }
   deleteMessage (ref: string, id: string): Promise<MessageView> { return this.#messages.deleteMessage(ref, id) }
   messages (ref: string, opts: PageOptions = {}): Promise<MessageView[]> { return this.#messages.messages(ref, opts) }

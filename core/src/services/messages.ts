@@ -5,6 +5,7 @@
  * edit and read through this service too.
  * It knows the rest of the node only through `MessageHost`.
  */
+import { SentMarks } from '../delivery.ts'
 import b4a from 'b4a'
 import { DEFAULT_ROOM } from '../apply.ts'
 import { checkText, isMessageId, isRoomName } from '../commands.ts'
@@ -41,7 +42,15 @@ const versionOf = (m: MessageRecord) => `${m.id}|${m.editedTs ?? 0}|${m.deleted 
 
 export class Messages {
   readonly #host: MessageHost
+  /** This device's messages since it started: for their delivery state (delivery.ts). */
+  readonly #sent = new SentMarks()
   constructor (host: MessageHost) { this.#host = host }
+
+  /** Whether this device's messages `ids` of group `ref` have reached a connected peer (those sent since this node started). */
+  async delivery (ref: string, ids: string[]): Promise<Array<{ id: string, reached: boolean, peers: number }>> {
+    await this.#host.resolveGroup(ref)
+    return this.#sent.states(ids)
+  }
 
   /** The view's change counter was rewritten after a reorder: go back to where both orders meet. */
   async rewind (log: OpenLog, cut: number): Promise<void> {
@@ -111,6 +120,7 @@ export class Messages {
     const id = newRecordId() as MessageId
     const entry = { id, room, body, ts: this.#host.now(), ...(replyTo ? { replyTo } : {}) }
     await appendChecked(log.group, { t: 'message/post', ...entry })
+    this.#sent.mark(id, log.group.base)
     // The answer comes from the entry appended here; the view gives only its position.
     // Appended and applied here, so in the view; a reorder under way may hide it for a moment.
     const placed = await log.group.messageById(id) ?? await log.group.update().then(() => log.group.messageById(id))

@@ -64,6 +64,10 @@ export function registerRoutes (app: FastifyInstance, api: SolidarApi): void {
   app.get<{ Params: GroupParams, Querystring: Page & { room?: string } }>('/api/groups/:group/messages',
     { schema: { params: s.groupParams, querystring: s.messagesQuery } },
     async (req) => api.messages(req.params.group, { room: req.query.room, before: req.query.before, limit: limitOf(req.query) }))
+  // Whether this device's messages (sent since the node started) have reached a connected peer.
+  app.get<{ Params: GroupParams, Querystring: { ids: string } }>('/api/groups/:group/delivery',
+    { schema: { params: s.groupParams, querystring: s.deliveryQuery } },
+    async (req) => api.messageDelivery(req.params.group, req.query.ids.split(',')))
   // The group is read up to message `id` on this node (the marker only moves forward); answers {unread}.
   app.post<{ Params: GroupParams, Body: { id: string } }>('/api/groups/:group/read',
     { schema: { params: s.groupParams, body: s.markReadBody } },

@@ -51,4 +51,6 @@ const page = { before: messageId, limit: { type: 'string', pattern: '^[1-9][0-9]
 export const messagesQuery = object({ room: name, ...page })
 export const dmMessagesQuery = object(page)
 export const markReadBody = object({ id: messageId }, ['id'])
+/** Up to 100 message ids, comma-separated. */
+export const deliveryQuery = object({ ids: { type: 'string', minLength: 1, maxLength: 6500, pattern: '^[A-Za-z0-9_-]{8,64}(,[A-Za-z0-9_-]{8,64}){0,99}$' } }, ['ids'])
 export const verificationBody = object({ mark: { type: 'boolean' } }, ['mark'])

@@ -402,4 +402,6 @@ export const de: Record<keyof typeof en, string> = {
   'notify.denied': 'Dieser Browser blockiert Benachrichtigungen für diese Seite: erlaube sie in den Website-Einstellungen des Browsers.',
   'notify.unsupported': 'Dieser Browser kann für diese Seite keine Benachrichtigungen zeigen.',
   'chat.newMessages': 'Neue Nachrichten',
+  'chat.sent': 'Auf diesem Gerät gespeichert; noch hat es kein anderes Gerät',
+  'chat.reached': 'Bei einem anderen Gerät angekommen',
 }

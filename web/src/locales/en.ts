@@ -400,4 +400,6 @@ export const en = {
   'notify.denied': 'This browser blocks notifications for this page: allow them in the browser’s site settings.',
   'notify.unsupported': 'This browser cannot show notifications for this page.',
   'chat.newMessages': 'New messages',
+  'chat.sent': 'Saved on this device; no other device has it yet',
+  'chat.reached': 'Reached another device',
 }

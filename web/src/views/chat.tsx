@@ -74,6 +74,29 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
     const timer = setInterval(() => setNow(Date.now()), 30_000)
     return () => clearInterval(timer)
   }, [])
+  /**
+   * Delivery of this device's messages (group chats): reached a peer, or only on disk here. Asked
+   * every 3 s while one shown is not known to have reached a peer (the node knows the messages it
+   * sent since it started; older ones show no mark).
+   */
+  const [delivered, setDelivered] = useState<Map<string, boolean>>(new Map())
+  useEffect(() => {
+    if (group === undefined || messages === null) return
+    const mine = messages.filter((m) => m.author === ctx.me.id && !m.deleted).slice(-30).map((m) => m.id)
+    const pending = mine.filter((id) => delivered.get(id) !== true)
+    if (pending.length === 0) return
+    let live = true
+    const ask = (): void => {
+      api.delivery(group, pending).then((states) => {
+        if (!live || states.length === 0) return
+        // A new map only when something changed: the map is this effect's input.
+        setDelivered((d) => states.every((s) => d.get(s.id) === s.reached) ? d : new Map([...d, ...states.map((s): [string, boolean] => [s.id, s.reached])]))
+      }, () => { /* asked again in 3 s; the mark is a convenience */ })
+    }
+    ask()
+    const timer = setInterval(ask, 3000)
+    return () => { live = false; clearInterval(timer) }
+  }, [group, messages, delivered])
   /** Why the last send failed: shown at the composer, where the unsent text still is. */
   const [sendError, setSendError] = useState<unknown>(null)
   const [text, setText] = useState('')
@@ -101,6 +124,9 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
   if (firstUnread.current === undefined && messages === null) {
     opened.current = { unread: groupInfoAtOpen(ctx, group, dm)?.unread ?? 0, lastRead: groupInfoAtOpen(ctx, group, dm)?.lastRead }
   }
+  // Decided in the render that first shows the messages, so the line is drawn in it.
+  if (firstUnread.current === undefined && messages !== null) firstUnread.current = firstUnreadOf(messages, ctx.me.id, opened.current)
+  const scrolled = useRef(false)
   const groupInfo = group !== undefined ? ctx.groups.find((g) => g.id === group) : undefined
   // A group stopped at a newer Solidar's entry takes no writes (UPGRADE_REQUIRED): it says so below.
   const canWrite = groupInfo?.upgradeRequired === undefined && (dm !== undefined || (groupInfo?.role !== 'observer' && groupInfo?.role !== null))
@@ -159,13 +185,23 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
   // Once the start is reached the button goes: keyboard focus moves to the note that replaces it.
   useEffect(() => { if (earlier === 'done') start.current?.focus() }, [earlier])
 
+  // Whether the user is at the newest message: new ones then scroll into view; someone reading
+  // further up (at the first unread, or earlier messages) is left where they are.
+  const nearBottom = useRef(true)
+  useEffect(() => {
+    const onScroll = (): void => { nearBottom.current = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 120 }
+    window.addEventListener('scroll', onScroll, { passive: true })
+    return () => window.removeEventListener('scroll', onScroll)
+  }, [])
+
   useEffect(() => {
     if (messages === null) return
-    const first = firstUnread.current === undefined
-    if (first) firstUnread.current = firstUnreadOf(messages, ctx.me.id, opened.current)
+    const first = !scrolled.current
+    scrolled.current = true
+    const newestMine = messages[messages.length - 1]?.author === ctx.me.id
     if (keepScroll.current) keepScroll.current = false
-    else if (first && firstUnread.current !== null) unreadMark.current?.scrollIntoView({ block: 'start' })
-    else bottom.current?.scrollIntoView({ block: 'end' })
+    else if (first && firstUnread.current !== null) { unreadMark.current?.scrollIntoView({ block: 'start' }); nearBottom.current = false }
+    else if (first || nearBottom.current || newestMine) bottom.current?.scrollIntoView({ block: 'end' })
     const newest = messages[messages.length - 1]
     if (markRead !== undefined && newest !== undefined && marked.current !== newest.id) {
       marked.current = newest.id
@@ -283,6 +319,9 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
                       ? <><strong>{m.bridged.nick ?? m.bridged.jid}</strong> <span class="muted" title={m.bridged.jid}>{t('chat.bridged', { jid: m.bridged.jid, bridge: m.authorName })}</span></>
                       : <><strong>{m.authorName}</strong><NameWarning flag={flags.get(m.author)} /></>} <time dateTime={new Date(m.ts).toISOString()} title={formatTime(m.ts)}>{messageTime(m.ts, now)}</time>
                     {m.editedTs !== undefined && !m.deleted ? <span class="muted"> · {t('chat.edited')}</span> : null}
+                    {mine && delivered.has(m.id)
+                      ? <span class="delivery" data-testid="delivery" data-reached={String(delivered.get(m.id))} title={delivered.get(m.id) === true ? t('chat.reached') : t('chat.sent')} aria-label={delivered.get(m.id) === true ? t('chat.reached') : t('chat.sent')}> {delivered.get(m.id) === true ? '✓✓' : '✓'}</span>
+                      : null}
                   </div>
                   {m.replyTo !== undefined
                     ? <blockquote class="quote">{parent !== undefined ? `${parent.authorName}: ${parent.deleted ? t('chat.deleted') : parent.text.slice(0, 140)}` : t('chat.replyUnknown')}</blockquote>
