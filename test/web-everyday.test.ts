@@ -11,7 +11,7 @@ import { freeUdpPort } from '@solidar/node/testing/ports'
 import path from 'node:path'
 import { runDhtBootstrap } from '@solidar/node/runtime'
 import { type Cluster, SolidarNode, makeTempDir, removeTempDir } from './helpers/cluster.ts'
-import { type BrowserMember, type BrowserPair, startBrowserPair } from './helpers/browser.ts'
+import { type BrowserMember, type BrowserPair, screenshots, startBrowserPair } from './helpers/browser.ts'
 import { waitFor } from './helpers/wait.ts'
 
 describe('web app: everyday use', { timeout: 240_000 }, () => {
@@ -320,19 +320,55 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     assert.equal(await mine.getByTestId('delivery').getAttribute('aria-label'), 'Reached another device')
   })
 
+  it('every view in German and English, at 375 px and 1280 px: no placeholder left, nothing wider than the window (screenshots in test/artifacts/everyday)', async () => {
+    const page = alice.page
+    const shot = await screenshots('everyday')
+    const pad = (await cluster.node('alice').api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/pads`, body: { title: 'Sweep', content: 'Some text' } })).json.id as string
+    const g = encodeURIComponent(group)
+    const views: Array<[string, string]> = [
+      ['home', '#/'], ['chat', `#/g/${g}`], ['members', `#/g/${g}/members`], ['pads', `#/g/${g}/pads`],
+      ['pad', `#/g/${g}/pads/${pad}`], ['meeting', `#/g/${g}/meeting`], ['invite', `#/g/${g}/invite`],
+      ['network', '#/network'], ['new-group', '#/new'], ['join', '#/join'], ['onboarding', '#/onboarding']
+    ]
+    const problems: string[] = []
+    try {
+      for (const lang of ['de', 'en']) {
+        await page.getByLabel(/Language|Sprache/).selectOption(lang)
+        for (const width of [375, 1280]) {
+          await page.setViewportSize({ width, height: 800 })
+          for (const [name, hash] of views) {
+            await page.evaluate((h) => { location.hash = h }, hash)
+            await page.locator('main h1').first().waitFor()
+            // Views that load something show it before they are looked at.
+            await page.waitForFunction(() => document.querySelector('main [role="status"]')?.textContent?.match(/^(Loading|Wird geladen)/) == null, undefined, { timeout: 10_000 })
+            const text = await page.locator('body').innerText()
+            if (/\{\{|\}\}/.test(text)) problems.push(`${lang} ${width} ${name}: a placeholder shows`)
+            const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+            if (over > 0) problems.push(`${lang} ${width} ${name}: ${over} px wider than the window`)
+            await shot(page, `${lang}-${width}-${name}`)
+          }
+        }
+      }
+    } finally {
+      await page.setViewportSize({ width: 1100, height: 800 })
+      await page.getByLabel(/Language|Sprache/).selectOption('en')
+    }
+    assert.deepEqual(problems, [])
+  })
+
   // Last: it stops Bob's node.
   it('who is online now: the member list and the chat heading show Bob while his node is connected, and not once it stops', async () => {
     const page = alice.page
     await page.getByLabel(/Language|Sprache/).selectOption('en')
     await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}/members` }, group)
-    const bobRow = page.getByRole('listitem').filter({ hasText: 'bob' })
+    const bobRow = page.locator('ul.members > li', { hasText: 'bob' })
     await bobRow.getByTestId('online').waitFor({ timeout: 30_000 })
     await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
     await page.getByTestId('online-now').getByText('Online now: bob').waitFor({ timeout: 30_000 })
     await cluster.node('bob').stop()
     await page.getByTestId('online-now').getByText('Nobody else is online right now.').waitFor({ timeout: 45_000 })
     await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}/members` }, group)
-    await page.getByRole('listitem').filter({ hasText: 'bob' }).waitFor()
+    await page.locator('ul.members > li', { hasText: 'bob' }).waitFor()
     assert.equal(await page.getByTestId('online').count(), 0, 'nobody shown online')
   })
 
