@@ -62,7 +62,7 @@ export function diskFullError (storage: NodeStorage): Error {
 
 /** Methods of `SolidarApi` that only read (everything else is refused while read-only). */
 const READS = new Set(['whoami', 'status', 'resolveGroupId', 'resolveMemberId', 'listGroups', 'members', 'rooms', 'listInvites', 'messages', 'audit', 'dmMessages',
-  'devices', 'bridgeAllowlist', 'bridgeMembers', 'subscribe', 'onError', 'listDms',
+  'devices', 'bridgeAllowlist', 'bridgeMembers', 'subscribe', 'onError', 'listDms', 'messageDelivery',
   // Read markers: the web app marks what it shows; they touch no log, only read.json, kept in memory when the disk refuses it.
   'markRead', 'markDmRead'])
 // setPresence too: presence is never stored (an open pad in the web app sends it), and it
