@@ -7,6 +7,7 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import type { Page } from 'playwright-core'
 import { freeUdpPort } from '@solidar/node/testing/ports'
 import path from 'node:path'
 import { runDhtBootstrap } from '@solidar/node/runtime'
@@ -30,6 +31,17 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
   })
 
   after(async () => { await pair?.close() })
+
+  /** Posts `text` in the group as `who`, through the API (the CLI is not under test here). */
+  const post = async (who: string, text: string): Promise<{ id: string }> => {
+    const r = await cluster.node(who).api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/messages`, body: { text } })
+    assert.equal(r.status, 201, r.text)
+    return r.json
+  }
+  /** The node's group list (with unread counts) as `who`'s web app gets it. */
+  const groupsOf = async (who: string): Promise<Array<{ id: string, unread?: number }>> => (await cluster.node(who).api({ path: '/api/groups' })).json
+  /** The unread total a page shows in its title ("(3) Solidar"). */
+  const unreadTotal = async (page: Page): Promise<number> => Number(/^\((\d+)\)/.exec(await page.title())?.[1] ?? 0)
 
   it('a coded error from the node reads in German in the German UI, and as the node says it in English', async () => {
     const page = alice.page
@@ -101,11 +113,7 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     const page = alice.page
     await page.setViewportSize({ width: 375, height: 640 })
     try {
-      const node = cluster.node('alice')
-      for (let i = 1; i <= 30; i++) {
-        const res = await node.api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/messages`, body: { text: `Filler ${i}` } })
-        assert.equal(res.status, 201, res.text)
-      }
+      for (let i = 1; i <= 30; i++) await post('alice', `Filler ${i}`)
       await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
       const log = page.getByRole('log')
       const composer = page.locator('form.composer')
@@ -174,8 +182,7 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     try {
       const page = await context.newPage()
       await page.clock.setFixedTime(Date.now() + 20_000)
-      const sent = await node.api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/messages`, body: { text: 'Fresh news' } })
-      assert.equal(sent.status, 201, sent.text)
+      await post('alice', 'Fresh news')
       await page.goto(node.url)
       await page.getByLabel(/Language|Sprache/).selectOption('en')
       await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
@@ -252,19 +259,15 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
       await page.getByLabel(/Language|Sprache/).selectOption('en')
       await page.evaluate(() => { location.hash = '#/network' })
       const notes = async () => page.evaluate(() => (window as unknown as { shownNotes: Array<{ title: string, body?: string }> }).shownNotes)
-      const bobSays = async (text: string) => {
-        const r = await cluster.node('bob').api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/messages`, body: { text } })
-        assert.equal(r.status, 201, r.text)
-      }
+      const bobSays = async (text: string) => await post('bob', text)
       const off = page.getByRole('radio', { name: 'Off', exact: true })
       await off.waitFor()
       assert.equal(await off.isChecked(), true, 'off by default')
       // The page has the message (the unread total in its title grows) before notifications are turned on.
-      const unreadTotal = async (): Promise<number> => Number(/^\((\d+)\)/.exec(await page.title())?.[1] ?? 0)
       await page.getByRole('link', { name: /Works council/ }).first().waitFor()
-      const before = await unreadTotal()
+      const before = await unreadTotal(page)
       await bobSays('Nobody is told of this')
-      await waitFor(async () => await unreadTotal() > before ? true : null, { what: 'the message in the page', timeout: 30_000, interval: 200 })
+      await waitFor(async () => await unreadTotal(page) > before ? true : null, { what: 'the message in the page', timeout: 30_000, interval: 200 })
       await page.getByRole('radio', { name: 'Show who wrote where, without the text' }).check()
       await bobSays('Secret plan for Monday')
       const first = await waitFor(async () => { const n = await notes(); return n.length > 0 ? n : null }, { what: 'a notification', timeout: 30_000, interval: 200 })
@@ -284,19 +287,12 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
     await page.getByRole('log').waitFor()
     // Opening the chat marked it read on the node; the page's total follows a moment later.
-    const node = cluster.node('alice')
-    const nodeTotal = async (): Promise<number> => ((await node.api({ path: '/api/groups' })).json as Array<{ id: string, unread?: number }>).reduce((n, g) => n + (g.unread ?? 0), 0)
-    await waitFor(async () => ((await node.api({ path: '/api/groups' })).json as Array<{ id: string, unread?: number }>).find((g) => g.id === group)?.unread === 0 ? true : null, { what: 'the chat read on the node', timeout: 30_000, interval: 200 })
+    await waitFor(async () => (await groupsOf('alice')).find((g) => g.id === group)?.unread === 0 ? true : null, { what: 'the chat read on the node', timeout: 30_000, interval: 200 })
     await page.evaluate(() => { location.hash = '#/' })
-    const unreadTotal = async (): Promise<number> => Number(/^\((\d+)\)/.exec(await page.title())?.[1] ?? 0)
-    const before = await nodeTotal()
-    await waitFor(async () => await unreadTotal() === before ? true : null, { what: 'the page\'s total settled', timeout: 30_000, interval: 200 })
-    const bob = cluster.node('bob')
-    for (const text of ['Unread one', 'Unread two', 'Unread three']) {
-      const r = await bob.api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/messages`, body: { text } })
-      assert.equal(r.status, 201, r.text)
-    }
-    await waitFor(async () => await unreadTotal() >= before + 3 ? true : null, { what: 'three unread', timeout: 30_000, interval: 200 })
+    const before = (await groupsOf('alice')).reduce((n, g) => n + (g.unread ?? 0), 0)
+    await waitFor(async () => await unreadTotal(page) === before ? true : null, { what: 'the page\'s total settled', timeout: 30_000, interval: 200 })
+    for (const text of ['Unread one', 'Unread two', 'Unread three']) await post('bob', text)
+    await waitFor(async () => await unreadTotal(page) >= before + 3 ? true : null, { what: 'three unread', timeout: 30_000, interval: 200 })
     await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
     const mark = page.getByTestId('first-unread')
     await mark.waitFor()

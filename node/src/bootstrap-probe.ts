@@ -7,6 +7,7 @@
  * public DHT: its nodes are HyperDHT's, not the user's to check.
  */
 import { lookup } from 'node:dns/promises'
+import { setTimeout as delay } from 'node:timers/promises'
 import type { BootstrapHealth } from '@solidar/core'
 import type { HostPort } from './hyperswarm-transport.ts'
 
@@ -46,7 +47,8 @@ export class BootstrapProbe {
         if (signal.aborted) return
       }
       this.#health = { nodes: this.#nodes.length, answering: this.#nodes.length - silent.length, checked: true, silent }
-      await sleep(silent.length > 0 ? this.#opts.retryMs : this.#opts.intervalMs, signal)
+      // Unref'd: the probe never keeps a process alive; an abort (close) ends the wait and the loop.
+      await delay(silent.length > 0 ? this.#opts.retryMs : this.#opts.intervalMs, undefined, { signal, ref: false }).catch(() => { /* aborted by close: the loop condition ends it */ })
     }
   }
 
@@ -65,17 +67,4 @@ export class BootstrapProbe {
   close (): void { this.#stop.abort() }
 
   get done (): Promise<void> { return this.#running }
-}
-
-function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    timer.unref?.()
-    signal.addEventListener('abort', done, { once: true })
-    function done (): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-  })
 }

@@ -26,36 +26,19 @@ export const canNotify = (): boolean => typeof Notification !== 'undefined'
  * `open`: the group or DM peer shown right now (no notification for it while the tab is visible).
  */
 export function notifyOf (event: SolidarEvent, me: string, open: string | null, groupName: (id: string) => string | undefined): void {
+  if (event.type !== 'message' && event.type !== 'dm') return
   const choice = notifyChoice()
   if (choice === 'off' || !canNotify() || Notification.permission !== 'granted') return
-  let where: string
-  let target: () => void
-  let text: string
-  let author: string
-  if (event.type === 'message') {
-    if (event.message.author === me || event.message.deleted === true || event.message.editedTs !== undefined) return
-    if (open === event.group && document.visibilityState === 'visible') return
-    where = groupName(event.group) ?? t('chat.group')
-    author = event.message.authorName
-    text = event.message.text
-    const group = event.group
-    target = () => go('g', group)
-  } else if (event.type === 'dm') {
-    if (event.message.author === me || event.message.deleted === true || event.message.editedTs !== undefined) return
-    if (open === event.peer && document.visibilityState === 'visible') return
-    where = event.message.authorName
-    author = event.message.authorName
-    text = event.message.text
-    const peer = event.peer
-    target = () => go('dm', peer)
-  } else {
-    return
-  }
-  const shown = new Notification(where, {
-    body: choice === 'text' ? `${author}: ${text.slice(0, 200)}` : t('notify.newMessage', { name: author }),
-    tag: `solidar-${event.type === 'message' ? event.group : event.peer}`
+  const { message } = event
+  // New messages of others only (an edit or a delete comes as the same event type).
+  if (message.author === me || message.deleted === true || message.editedTs !== undefined) return
+  const where = event.type === 'message' ? event.group : event.peer
+  if (open === where && document.visibilityState === 'visible') return
+  const shown = new Notification(event.type === 'message' ? groupName(event.group) ?? t('chat.group') : message.authorName, {
+    body: choice === 'text' ? `${message.authorName}: ${message.text.slice(0, 200)}` : t('notify.newMessage', { name: message.authorName }),
+    tag: `solidar-${where}`
   })
-  shown.onclick = () => { window.focus(); target(); shown.close() }
+  shown.onclick = () => { window.focus(); go(event.type === 'message' ? 'g' : 'dm', where); shown.close() }
 }
 
 /** The setting, with the permission asked for when the user turns notifications on. */

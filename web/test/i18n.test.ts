@@ -59,7 +59,7 @@ function objectKeys (literal: string): Set<string> | 'unknown' {
     if (c === '{' || c === '(' || c === '[') { depth++; if (depth === 1) { token = ''; continue } }
     if (c === '}' || c === ')' || c === ']') { if (depth === 1 && token.trim() !== '') keys.add(token.trim()); depth--; token = ''; continue }
     if (depth !== 1) continue
-    if (c === ':') { keys.add(token.trim()); token = ''; depth += 0; i = skipValue(literal, i + 1) - 1; continue }
+    if (c === ':') { keys.add(token.trim()); token = ''; i = skipValue(literal, i + 1) - 1; continue }
     if (c === ',') { if (token.trim() !== '') keys.add(token.trim()); token = ''; continue }
     token += c
   }

@@ -203,18 +203,17 @@ Examples:
       const conflict = networkFlagConflict(opts)
       if (conflict !== null) cmd.error(`error: ${conflict}`, { exitCode: EXIT.USAGE, code: 'solidar.usage' })
       const home = homeOf(cmd)
-      // A port in use fails before anything is written (a first `npm start` creates the identity).
-      const wanted = opts.port ?? DEFAULT_PORT
-      if (wanted !== 0 && readDaemonInfo(home) === null && !await portFree(opts.host, wanted)) throw portInUse(opts.host, wanted)
-      ensureHome(home)
-      const permissive = homeWarning(home)
-      if (permissive !== null) note(`Warning: ${permissive}`)
-      loadOrCreateIdentity(home, opts.openHint === true)
-
       const running = readDaemonInfo(home)
       if (running !== null) {
         throw new CliError(`A Solidar node is already running for home ${home} (pid ${running.pid}, ${running.url}); stop it first, or use another --home`)
       }
+      // A port in use fails before anything is written (a first `npm start` creates the identity).
+      const wanted = opts.port ?? DEFAULT_PORT
+      if (wanted !== 0 && !await portFree(opts.host, wanted)) throw portInUse(opts.host, wanted)
+      ensureHome(home)
+      const permissive = homeWarning(home)
+      if (permissive !== null) note(`Warning: ${permissive}`)
+      loadOrCreateIdentity(home, opts.openHint === true)
 
       const config = readConfig(home)
       const decision = chooseNetwork(opts, config)

@@ -152,9 +152,9 @@ export class Presence {
 
   async set (log: PadLog, pad: string, state: Record<string, unknown> | null): Promise<PadPresence> {
     const topic = this.#channels.get(log.group.discoveryKey)!
-    const { awareness } = this.#pad(topic, pad)
-    if (state !== null) await log.currentEpoch() // NOT_PERMITTED for a device without the current key
     const entry = this.#pad(topic, pad)
+    const { awareness } = entry
+    if (state !== null) await log.currentEpoch() // NOT_PERMITTED for a device without the current key
     if (entry.expiry !== undefined) clearTimeout(entry.expiry)
     entry.expiry = undefined
     if (state !== null) {

@@ -120,14 +120,13 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
    */
   const firstUnread = useRef<string | null | undefined>(undefined)
   const unreadMark = useRef<HTMLLIElement>(null)
-  const opened = useRef({ unread: 0, lastRead: undefined as string | undefined })
-  if (firstUnread.current === undefined && messages === null) {
-    opened.current = { unread: groupInfoAtOpen(ctx, group, dm)?.unread ?? 0, lastRead: groupInfoAtOpen(ctx, group, dm)?.lastRead }
-  }
-  // Decided in the render that first shows the messages, so the line is drawn in it.
-  if (firstUnread.current === undefined && messages !== null) firstUnread.current = firstUnreadOf(messages, ctx.me.id, opened.current)
   const scrolled = useRef(false)
   const groupInfo = group !== undefined ? ctx.groups.find((g) => g.id === group) : undefined
+  // Decided in the render that first shows the messages (before this visit marks them read), so
+  // the line is drawn in it.
+  if (firstUnread.current === undefined && messages !== null) {
+    firstUnread.current = dm === undefined ? firstUnreadOf(messages, ctx.me.id, { unread: groupInfo?.unread ?? 0, lastRead: groupInfo?.lastRead }) : null
+  }
   // A group stopped at a newer Solidar's entry takes no writes (UPGRADE_REQUIRED): it says so below.
   const canWrite = groupInfo?.upgradeRequired === undefined && (dm !== undefined || (groupInfo?.role !== 'observer' && groupInfo?.role !== null))
 
@@ -409,11 +408,6 @@ function OnlineLine ({ group }: { group: string }) {
       {others.length === 0 ? t('chat.nobodyOnline') : t('chat.online', { names: others.join(', ') })}
     </p>
   )
-}
-
-/** The group's summary as the chat opens (unread count and read marker); none for a DM. */
-function groupInfoAtOpen (ctx: AppContext, group: string | undefined, dm: string | undefined): { unread?: number, lastRead?: string } | undefined {
-  return dm === undefined && group !== undefined ? ctx.groups.find((g) => g.id === group) : undefined
 }
 
 /**
