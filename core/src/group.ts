@@ -155,6 +155,27 @@ export class Group extends EventEmitter {
     }
   }
 
+  /**
+   * What the log's indexers have settled (their signed order, which no reorder changes): a
+   * snapshot of the view there, and how many of this device's entries it holds. Null while
+   * nothing is settled. Close `view` after use.
+   */
+  async settled (): Promise<{ view: Bee & { close (): Promise<void> }, mine: number } | null> {
+    const base = this.base
+    const info = await base.getIndexedInfo()
+    const viewKey = base.view.core.key
+    const at = (info?.views ?? []).find((v: { key: Buffer }) => b4a.equals(v.key, viewKey))
+    if (!at) return null
+    const system = await base.system.checkout(base.indexedLength)
+    let mine = 0
+    try {
+      mine = (await system.get(base.local.key))?.length ?? 0
+    } finally {
+      await system.close()
+    }
+    return { view: base.view.checkout(at.length), mine }
+  }
+
   get key (): Buffer { return this.base.key }
   get id (): GroupId { return groupIdOf(this.base.key) }
   get discoveryKey (): Buffer { return this.base.discoveryKey ?? crypto.discoveryKey(this.base.key) }

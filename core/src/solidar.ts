@@ -38,6 +38,7 @@ import { LogSet } from './services/log-set.ts'
 import { Membership } from './services/membership.ts'
 import { Messages } from './services/messages.ts'
 import { Overview } from './services/overview.ts'
+import { Reseal, type Resealable } from './services/reseal.ts'
 import { appendChecked, hex, z32OfHex, type OpenLog } from './services/shared.ts'
 
 export { DEFAULT_INVITE_TTL, DEFAULT_JOIN_TIMEOUT, mergeLogs }
@@ -80,6 +81,7 @@ export class Solidar implements SolidarApi {
   readonly #logSet: LogSet
   readonly #epochs: Epochs
   readonly #messages: Messages
+  readonly #reseal: Reseal
   readonly #dms: DirectMessages
   readonly #membership: Membership
   readonly #invites: Invites
@@ -139,7 +141,12 @@ export class Solidar implements SolidarApi {
       epochKeysFor: (log: OpenLog, member: Buffer) => epochs.epochKeysFor(log, member),
       rotate: (log: OpenLog) => epochs.rotate(log)
     }
-    const messages = this.#messages = new Messages({ ...node, ...logs, ...keys })
+    const reseal = this.#reseal = new Reseal({ ...node, currentEpoch: keys.currentEpoch })
+    const sealing = {
+      noteSealed: (log: OpenLog, cmd: Resealable) => reseal.note(log, cmd),
+      forgetSealed: (log: OpenLog, id: string) => reseal.forget(log, id)
+    }
+    const messages = this.#messages = new Messages({ ...node, ...logs, ...keys, ...sealing })
     const membership = this.#membership = new Membership({ ...node, ...logs, ...keys, lifetime: this.#lifetime.signal })
     const invites = this.#invites = new Invites({
       ...node, ...logs, ...keys,
@@ -184,6 +191,7 @@ export class Solidar implements SolidarApi {
       { rewind: async (log, cut) => { if (log.record.kind === 'group') await this.pads.rewind(this.#padLog(log), cut) }, onUpdate: groups((log) => this.pads.refresh(this.#padLog(log))) },
       { onUpdate: groups((log) => this.meetings.refresh(this.#padLog(log))) },
       this.#epochs.upkeep,
+      reseal,
       this.#devices
     ])
   }
@@ -319,7 +327,10 @@ export class Solidar implements SolidarApi {
     return {
       id: groupIdOf(log.group.key), group: log.group, keyring: log.keyring, logKey: b4a.from(log.record.encryptionKey, 'hex'),
       currentEpoch: () => this.#epochs.currentEpoch(log),
-      append: (cmd) => appendChecked(log.group, cmd)
+      append: async (cmd) => {
+        await appendChecked(log.group, cmd)
+        if (cmd.t === 'pad/update') await this.#reseal.note(log, cmd)
+      }
     }
   }
 

@@ -19,6 +19,7 @@ import { countUnread, type ReadMarkers } from '../read-markers.ts'
 import { revealBridged } from '../sealed-meta.ts'
 import type { MessageId, MessageView, RoomView, SolidarEvent } from '../types.ts'
 import type { MessageRecord } from '../view.ts'
+import type { Resealable } from './reseal.ts'
 import { appendChecked, z32OfHex, type OpenLog } from './shared.ts'
 
 export interface MessageHost {
@@ -34,6 +35,10 @@ export interface MessageHost {
   /** The member this device acts for (hex). */
   self (): string
   now (): number
+  /** Remembers a sealed entry until the log settles its key (reseal.ts); never throws. */
+  noteSealed (log: OpenLog, cmd: Resealable): Promise<void>
+  /** The message was deleted: it is not sealed again. */
+  forgetSealed (log: OpenLog, id: string): void
 }
 
 /** How many message versions a log remembers having announced (a reorder deeper than this may announce some twice). */
@@ -121,6 +126,7 @@ export class Messages {
     const entry = { id, room, body, ts: this.#host.now(), ...(replyTo ? { replyTo } : {}) }
     await appendChecked(log.group, { t: 'message/post', ...entry })
     this.#sent.mark(id, log.group.base)
+    await this.#host.noteSealed(log, { t: 'message/post', ...entry })
     // The answer comes from the entry appended here; the view gives only its position.
     // Appended and applied here, so in the view; a reorder under way may hide it for a moment.
     const placed = await log.group.messageById(id) ?? await log.group.update().then(() => log.group.messageById(id))
@@ -147,13 +153,16 @@ export class Messages {
     await this.#ownMessage(log.group, id)
     const epoch = await this.#host.currentEpoch(log)
     const body = log.keyring.seal(epoch, 'message', b4a.from(checkText(text)))
-    await appendChecked(log.group, { t: 'message/edit', id, body, ts: this.#host.now() })
+    const cmd = { t: 'message/edit' as const, id, body, ts: this.#host.now() }
+    await appendChecked(log.group, cmd)
+    await this.#host.noteSealed(log, cmd)
     return this.messageView(log, id)
   }
 
   async deleteIn (log: OpenLog, id: string): Promise<MessageView> {
     await this.#ownMessage(log.group, id)
     await appendChecked(log.group, { t: 'message/delete', id, ts: this.#host.now() })
+    this.#host.forgetSealed(log, id)
     return this.messageView(log, id)
   }
 

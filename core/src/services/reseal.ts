@@ -1,0 +1,211 @@
+/**
+ * Content this device sealed under an epoch the log has not settled yet, sealed again when the
+ * settled log does not hold its key (issue 16 item 3).
+ *
+ * An admin's rotation starts an epoch, and members seal under its key at once. When the
+ * indexers' order refuses that rotation (its author was demoted or removed at the same time by
+ * an admin cut off from her), apply refuses what was sealed under it ("sealed under an epoch that
+ * does not exist"), or accepts it under an epoch another rotation made, with a key nobody else
+ * holds: readable by no one, for good.
+ *
+ * So each message post, message edit and pad update this device seals under an epoch the
+ * settled log does not have yet is remembered, with its plaintext, in memory. Once the indexers
+ * have settled this device's entry, the settled view decides: a message whose settled record the
+ * settled keys open, with the text last written, is done; otherwise it is sealed again under the
+ * current epoch — posted again under its own id when the log refused the post, edited when the
+ * log holds it unreadable. A pad update is appended again unless the settled log gives this
+ * device the key it was sealed with (Yjs takes an update twice as once).
+ *
+ * Kept in memory only: a node restarted before the log settles forgets what it would re-seal
+ * (the entries stay in its writer core, readable by this device's keyring until then).
+ */
+import b4a from 'b4a'
+import type { MessageEdit, MessagePost, PadUpdate } from '../commands.ts'
+import { openContent, type Sealed } from '../content.ts'
+import type { Identity } from '../identity.ts'
+import { openEpochKey } from '../keys.ts'
+import { K, getRecord, rangeRecords, type Bee, type MessageRecord } from '../view.ts'
+import { appendChecked, type OpenLog } from './shared.ts'
+
+export interface ResealHost {
+  identity: Identity
+  /** This device's key (hex): epoch keys are sealed to it. */
+  device (): string
+  /** The current epoch (NOT_PERMITTED without its key). */
+  currentEpoch (log: OpenLog): Promise<number>
+  reportError (err: Error): void
+  now (): number
+}
+
+/** At most this many pad updates wait per log; older ones are dropped with a report. */
+const MAX_PAD_UPDATES = 5_000
+
+interface Sealing { epoch: number, key: Buffer, at: number }
+interface PendingMessage extends Sealing { id: string, text: Buffer, post: { room: string, replyTo?: string } | null }
+interface PendingPad extends Sealing { pad: string, update: Buffer }
+interface Pending { messages: Map<string, PendingMessage>, pads: PendingPad[] }
+
+export type Resealable = MessagePost | MessageEdit | PadUpdate
+
+export class Reseal {
+  readonly #host: ResealHost
+  readonly #pending = new Map<string, Pending>()
+  /** Per log: the newest epoch the settled log has (only grows). */
+  readonly #settledEpoch = new Map<string, number>()
+
+  constructor (host: ResealHost) { this.#host = host }
+
+  /** How many entries of `log` wait for the log to settle (for tests and status). */
+  waiting (log: OpenLog): number {
+    const p = this.#pending.get(log.record.key)
+    return p ? p.messages.size + p.pads.length : 0
+  }
+
+  /**
+   * After this device appended `cmd` to `log`: remembered if it was sealed under an epoch the
+   * settled log does not have yet. Costs nothing while the current epoch is settled.
+   */
+  async note (log: OpenLog, cmd: Resealable): Promise<void> {
+    try {
+      await this.#note(log, cmd)
+    } catch (err) {
+      // The entry is appended and acknowledged; only its safety net failed (e.g. the log closed): say so.
+      this.#host.reportError(Object.assign(new Error(`could not check the key ${cmd.t} was sealed with: ${(err as Error).message}`), { cause: err }))
+    }
+  }
+
+  async #note (log: OpenLog, cmd: Resealable): Promise<void> {
+    if (cmd.body.e <= (this.#settledEpoch.get(log.record.key) ?? 0)) return
+    if (cmd.body.e <= await this.#refreshSettledEpoch(log)) return
+    const kind = cmd.t === 'pad/update' ? 'pad' : 'message'
+    const key = log.keyring.get(cmd.body.e)
+    const plain = key ? openContent(key, cmd.body, log.keyring.discoveryKey, kind) : null
+    if (!key || !plain) return // sealed with this epoch's key a moment ago; a rotation in between replaced it: the next note covers that one
+    const at = log.group.base.local.length
+    const pending = this.#of(log)
+    if (cmd.t === 'pad/update') {
+      pending.pads.push({ pad: cmd.pad, update: plain, epoch: cmd.body.e, key, at })
+      if (pending.pads.length > MAX_PAD_UPDATES) {
+        pending.pads.shift()
+        this.#host.reportError(new Error(`more than ${MAX_PAD_UPDATES} pad updates wait for the group's admins to settle a key rotation; the oldest will not be sealed again if the rotation is refused`))
+      }
+      return
+    }
+    const before = pending.messages.get(cmd.id)
+    const post = cmd.t === 'message/post' ? { room: cmd.room, ...(cmd.replyTo ? { replyTo: cmd.replyTo } : {}) } : before?.post ?? null
+    pending.messages.set(cmd.id, { id: cmd.id, text: plain, post, epoch: cmd.body.e, key, at })
+  }
+
+  /** The message was deleted: nothing of it is sealed again. */
+  forget (log: OpenLog, id: string): void {
+    this.#pending.get(log.record.key)?.messages.delete(id)
+  }
+
+  /** After each update of a log: what the indexers settled since is checked, and sealed again if needed. */
+  async onUpdate (log: OpenLog): Promise<void> {
+    const pending = this.#pending.get(log.record.key)
+    if (!pending || (pending.messages.size === 0 && pending.pads.length === 0)) return
+    const settled = await log.group.settled()
+    if (settled === null) return
+    const due: { messages: PendingMessage[], pads: PendingPad[] } = { messages: [], pads: [] }
+    try {
+      this.#settledEpoch.set(log.record.key, Math.max(this.#settledEpoch.get(log.record.key) ?? 0, (await getRecord<number>(settled.view, K.epoch)) ?? 0))
+      const keys = new Map<number, Buffer[]>()
+      const keysOf = async (epoch: number) => {
+        if (!keys.has(epoch)) keys.set(epoch, await settledKeys(settled.view, log, epoch, this.#host))
+        return keys.get(epoch)!
+      }
+      for (const m of [...pending.messages.values()]) {
+        if (m.at > settled.mine) continue // the order of this device's entry may still change
+        pending.messages.delete(m.id)
+        const seq = await getRecord<number>(settled.view, K.messageId(m.id))
+        const rec = seq === null ? null : await getRecord<MessageRecord>(settled.view, K.message(seq))
+        if (rec?.deleted) continue
+        if (rec?.body && await opensTo(rec.body, m.text, await keysOf(rec.body.e), log)) continue
+        if (rec === null && m.post === null) continue // an edit of a post the log never took: nothing to repair
+        due.messages.push(rec === null ? m : { ...m, post: null })
+      }
+      const keep: PendingPad[] = []
+      for (const p of pending.pads) {
+        if (p.at > settled.mine) { keep.push(p); continue }
+        if (!(await keysOf(p.epoch)).some(k => b4a.equals(k, p.key))) due.pads.push(p)
+      }
+      pending.pads = keep
+    } finally {
+      await settled.view.close().catch(() => { /* a snapshot: nothing of it needs saving, and the caller's work is done */ })
+    }
+    for (const m of due.messages) await this.#again(log, m.id, () => this.#resealMessage(log, m))
+    for (const p of due.pads) await this.#again(log, p.pad, () => this.#resealPad(log, p))
+  }
+
+  async #again (log: OpenLog, what: string, step: () => Promise<void>): Promise<void> {
+    try {
+      await step()
+    } catch (err) {
+      // Removed meanwhile (no current key), the room or pad gone: say so, the rest goes on.
+      this.#host.reportError(Object.assign(new Error(`could not seal ${what} again under the group's current key: ${(err as Error).message}`), { cause: err }))
+    }
+  }
+
+  async #resealMessage (log: OpenLog, m: PendingMessage): Promise<void> {
+    const epoch = await this.#host.currentEpoch(log)
+    const body = log.keyring.seal(epoch, 'message', m.text)
+    let cmd: MessagePost | MessageEdit
+    if (m.post === null) {
+      cmd = { t: 'message/edit', id: m.id, body, ts: this.#host.now() }
+    } else {
+      const replyTo = m.post.replyTo !== undefined && (await log.group.messageById(m.post.replyTo)) !== null ? m.post.replyTo : undefined
+      cmd = { t: 'message/post', id: m.id, room: m.post.room, body, ts: this.#host.now(), ...(replyTo ? { replyTo } : {}) }
+    }
+    await appendChecked(log.group, cmd)
+    await this.#note(log, cmd)
+  }
+
+  async #resealPad (log: OpenLog, p: PendingPad): Promise<void> {
+    const epoch = await this.#host.currentEpoch(log)
+    const cmd: PadUpdate = { t: 'pad/update', pad: p.pad, body: log.keyring.seal(epoch, 'pad', p.update), ts: this.#host.now() }
+    await appendChecked(log.group, cmd)
+    await this.#note(log, cmd)
+  }
+
+  #of (log: OpenLog): Pending {
+    let p = this.#pending.get(log.record.key)
+    if (!p) this.#pending.set(log.record.key, p = { messages: new Map(), pads: [] })
+    return p
+  }
+
+  async #refreshSettledEpoch (log: OpenLog): Promise<number> {
+    const settled = await log.group.settled()
+    if (settled === null) return this.#settledEpoch.get(log.record.key) ?? 0
+    try {
+      const epoch = Math.max(this.#settledEpoch.get(log.record.key) ?? 0, (await getRecord<number>(settled.view, K.epoch)) ?? 0)
+      this.#settledEpoch.set(log.record.key, epoch)
+      return epoch
+    } finally {
+      await settled.view.close().catch(() => { /* a snapshot: nothing of it needs saving */ })
+    }
+  }
+}
+
+/** The keys of `epoch` that the settled view gives this device (its box, and alternates). */
+async function settledKeys (view: Bee, log: OpenLog, epoch: number, host: ResealHost): Promise<Buffer[]> {
+  if (epoch === 0) return log.keyring.all(0).slice(0, 1) // epoch 0's key comes with the log key
+  const prefix = `k!${host.device()}!`
+  const out: Buffer[] = []
+  for await (const { key, value } of rangeRecords<Uint8Array>(view, prefix)) {
+    if (Number(key.slice(prefix.length).split('!')[0]) !== epoch) continue
+    const opened = openEpochKey(Buffer.from(value), log.group.discoveryKey, epoch, host.identity)
+    if (opened) out.push(opened)
+  }
+  return out
+}
+
+/** Whether one of `keys` opens `body` to exactly `text`. */
+async function opensTo (body: Sealed, text: Buffer, keys: Buffer[], log: OpenLog): Promise<boolean> {
+  for (const key of keys) {
+    const plain = openContent(key, body, log.keyring.discoveryKey, 'message')
+    if (plain) return b4a.equals(plain, text)
+  }
+  return false
+}
+
