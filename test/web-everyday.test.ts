@@ -316,6 +316,36 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     assert.equal(await mine.getByTestId('delivery').getAttribute('aria-label'), 'Reached another device')
   })
 
+  it('reactions: chosen by keyboard, shown as chips with counts, updated live when another member reacts, taken back by pressing one\'s own chip', async () => {
+    const page = alice.page
+    await page.getByLabel(/Language|Sprache/).selectOption('en')
+    const { id } = await post('bob', 'Friday at 10 for the works meeting?')
+    await page.evaluate((g) => { location.hash = `#/g/${encodeURIComponent(g)}` }, group)
+    const msg = page.getByRole('log').locator(`li.msg[data-id="${id}"]`)
+    await msg.waitFor()
+    // Keyboard only: focus "React", open it with Enter, Tab to the first choice (👍), Enter.
+    await msg.locator('summary', { hasText: 'React' }).focus()
+    await page.keyboard.press('Enter')
+    await page.keyboard.press('Tab')
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'React with 👍')
+    await page.keyboard.press('Enter')
+    const chip = msg.getByTestId('reaction')
+    await waitFor(async () => (await chip.count()) === 1 && (await chip.textContent())?.replace(/\s+/g, ' ').trim() === '👍 1', { timeout: 15_000, what: 'a 👍 1 chip' })
+    assert.equal(await chip.getAttribute('aria-pressed'), 'true', 'alice\'s own reaction is pressed')
+    assert.equal(await msg.locator('details.react-picker').getAttribute('open'), null, 'the picker closed after choosing')
+    // Bob agrees through his node: Alice's page shows it without a reload.
+    const r = await cluster.node('bob').api({ method: 'PUT', path: `/api/groups/${encodeURIComponent(group)}/messages/${id}/reaction`, body: { emoji: '👍' } })
+    assert.equal(r.status, 200, r.text)
+    await waitFor(async () => (await chip.textContent())?.replace(/\s+/g, ' ').trim() === '👍 2', { timeout: 30_000, what: 'the chip to count bob too' })
+    assert.match(await chip.getAttribute('aria-label') ?? '', /👍 from .*Bob/i)
+    // Pressing her own chip takes alice's back: one left, not pressed.
+    await chip.focus()
+    await page.keyboard.press('Enter')
+    await waitFor(async () => (await chip.textContent())?.replace(/\s+/g, ' ').trim() === '👍 1' && await chip.getAttribute('aria-pressed') === 'false', { timeout: 15_000, what: 'alice\'s reaction taken back' })
+    const bobs = await cluster.node('bob').api({ path: `/api/groups/${encodeURIComponent(group)}/messages` })
+    assert.deepEqual(bobs.json.find((m: { id: string }) => m.id === id).reactions.map((x: { emoji: string, members: string[] }) => [x.emoji, x.members.length]), [['👍', 1]], 'bob\'s node agrees')
+  })
+
   it('every view in German and English, at 375 px and 1280 px: no placeholder left, nothing wider than the window (screenshots in test/artifacts/everyday)', async () => {
     const page = alice.page
     const shot = await screenshots('everyday')

@@ -59,7 +59,7 @@ function replyLine (m: MessageView, byId: ReadonlyMap<string, MessageView> | und
 }
 
 /**
- * One message as `[HH:MM] name: text` (`[HH:MM] name [!! KEY CHANGED]: text` when `marks` names the author), marked `(edited)` or shown as `(deleted)`; a Jabber
+ * One message as `[HH:MM] name: text` (`[HH:MM] name [!! KEY CHANGED]: text` when `marks` names the author), marked `(edited)` or shown as `(deleted)`, with a line of reactions under it if it has any; a Jabber
  * user's message (XMPP bridge) as `[HH:MM] nick <jid> via bridge-name: text`.
  * Continuation lines of multi-line messages are indented.
  */
@@ -73,7 +73,13 @@ export function formatMessage (m: MessageView, opts: MessageFormat = {}): string
   const indented = reply === '' ? '' : ' '.repeat(opts.ids === true ? m.id.length + 1 : 0) + '        ' + reply
   if (m.deleted === true) return indented + prefix + '(deleted)'
   const body = sanitize(m.text).replace(/\n/g, '\n' + ' '.repeat(prefix.length))
-  return indented + prefix + body + (m.editedTs !== undefined ? ' (edited)' : '')
+  return indented + prefix + body + (m.editedTs !== undefined ? ' (edited)' : '') + reactionsLine(m, prefix.length)
+}
+
+/** Reactions under a message: `👍 2  ❤️ 1` (each emoji with how many gave it), indented like the text. */
+function reactionsLine (m: MessageView, indent: number): string {
+  if (m.reactions === undefined || m.reactions.length === 0) return ''
+  return '\n' + ' '.repeat(indent) + m.reactions.map(r => `${sanitize(r.emoji)} ${r.members.length}`).join('  ')
 }
 
 /** Prints rows as left-aligned columns. */

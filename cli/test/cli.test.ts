@@ -254,6 +254,18 @@ describe('solidar CLI', { timeout: 300_000 }, () => {
       assert.equal(answer.code, 0, answer.stderr)
       const shown = (await run(['--home', h, 'log', 'Long texts'])).stdout
       assert.match(shown, new RegExp(`↳ reply to ${who.name}: from a file\\n\\[\\d\\d:\\d\\d\\] ${who.name}: Agreed\\n$`))
+      // Reactions: one emoji per member and message, shown under the message; taken back with --remove.
+      const reacted = await run(['--home', h, 'react', 'Long texts', JSON.parse(filed.stdout).id, '👍', '--json'])
+      assert.equal(reacted.code, 0, reacted.stderr)
+      assert.deepEqual(JSON.parse(reacted.stdout).reactions, [{ emoji: '👍', members: [who.id] }])
+      assert.match((await run(['--home', h, 'log', 'Long texts'])).stdout, /: from a file\n +👍 1\n/)
+      const notEmoji = await run(['--home', h, 'react', 'Long texts', JSON.parse(filed.stdout).id, 'yes'])
+      assert.equal(notEmoji.code, 1)
+      assert.match(notEmoji.stderr, /one emoji/)
+      assert.equal((await run(['--home', h, 'react', 'Long texts', JSON.parse(filed.stdout).id])).code, 64, 'no emoji and no --remove')
+      const back = await run(['--home', h, 'react', 'Long texts', JSON.parse(filed.stdout).id, '--remove', '--json'])
+      assert.equal(back.code, 0, back.stderr)
+      assert.equal(JSON.parse(back.stdout).reactions, undefined)
 
       const log = JSON.parse((await run(['--home', h, 'log', group.id, '--json'])).stdout)
       assert.deepEqual(log.map((m: { id: string }) => m.id), [message.id])

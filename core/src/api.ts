@@ -75,6 +75,8 @@ export interface SolidarApi {
   messageDelivery (group: string, ids: string[]): Promise<Array<{ id: string, reached: boolean, peers: number }>>
   edit (group: string, id: string, text: string): Promise<MessageView>
   deleteMessage (group: string, id: string): Promise<MessageView>
+  /** This member's reaction to a message (one emoji), or null to take it back. */
+  react (group: string, id: string, emoji: string | null): Promise<MessageView>
   /**
    * One page of messages in linearized order, oldest first: the newest `limit` (default 100,
    * at most 500) strictly before message `before` (an id; absent: the newest); `room`
@@ -99,6 +101,7 @@ export interface SolidarApi {
   dmEdit (member: string, id: string, text: string): Promise<MessageView>
   /** Deletes one of your own direct messages with `member`; the other side sees it deleted. */
   dmDelete (member: string, id: string): Promise<MessageView>
+  dmReact (member: string, id: string, emoji: string | null): Promise<MessageView>
 
   /** Fingerprints and safety number with a member; marks or unmarks the member verified. */
   verify (member: string, opts?: VerifyOptions): Promise<VerificationResult>

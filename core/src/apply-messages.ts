@@ -1,7 +1,11 @@
 /** Handlers for rooms, messages and DM signals. */
-import type { DmSignal, MessageDelete, MessageEdit, MessagePost, RoomCreate } from './commands.ts'
+import type { DmSignal, MessageDelete, MessageEdit, MessagePost, MessageReact, RoomCreate } from './commands.ts'
 import { changed, currentEpoch, reject, requireWriter, type ApplyContext } from './apply-context.ts'
-import { K, type MessageRecord, type RoomRecord } from './view.ts'
+import { rulesOf } from './rules.ts'
+import { K, type MessageRecord, type ReactionRecord, type RoomRecord } from './view.ts'
+
+/** The rules version from which `message/react` is accepted (rules.ts). */
+export const REACTION_RULES = 4
 
 export async function createRoom (ctx: ApplyContext<RoomCreate>) {
   const { tx, cmd } = ctx
@@ -53,6 +57,26 @@ export async function changeMessage (ctx: ApplyContext<MessageEdit | MessageDele
     delete next.body
   }
   tx.put(K.message(msg.seq), next)
+  await changed(tx, msg.seq)
+}
+
+/**
+ * A member's reaction to a message (rules 4): the latest one of each member counts. Under older
+ * rules it is refused with the reason a node that does not know the type gives (commands.ts: a
+ * new type is format 2), so the view is the same on both.
+ */
+export async function reactToMessage (ctx: ApplyContext<MessageReact>) {
+  const { tx, cmd } = ctx
+  if (rulesOf(ctx.meta) < REACTION_RULES) reject('unsupported version 2')
+  requireWriter(ctx)
+  const seq = await tx.get<number>(K.messageId(cmd.id))
+  const msg = seq === null ? null : await tx.get<MessageRecord>(K.message(seq))
+  if (!msg) return reject('no such message')
+  if (msg.deleted) reject('message is deleted')
+  if (cmd.body.e > await currentEpoch(tx)) reject('sealed under an epoch that does not exist')
+  const reaction: ReactionRecord = { body: cmd.body, ts: cmd.ts }
+  tx.put(K.reaction(msg.seq, ctx.author.id), reaction)
+  tx.put(K.message(msg.seq), { ...msg, rx: (msg.rx ?? 0) + 1 })
   await changed(tx, msg.seq)
 }
 

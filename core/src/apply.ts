@@ -14,7 +14,7 @@ import { addDevice, addMember, createGroup, leaveGroup, removeMember, raiseRules
 import { grantEpochKey, rotateEpoch } from './apply-epochs.ts'
 import { recordVaultLog, recordVaultWriter } from './apply-vault.ts'
 import { createInvite, revokeInvite } from './apply-invites.ts'
-import { changeMessage, createRoom, postMessage, storeDmSignal } from './apply-messages.ts'
+import { changeMessage, createRoom, postMessage, reactToMessage, storeDmSignal } from './apply-messages.ts'
 import { archivePad, createPad, renamePad, updatePad } from './pads/apply.ts'
 import { changeBridgeAllowlist, postBridged, registerBridge } from './apply-bridge.ts'
 import { UpgradeRequired, upgradeNeed } from './upgrade.ts'
@@ -89,6 +89,7 @@ async function applyCommand (tx: ViewTx, cmd: Command, writerKey: Buffer, writer
     case 'message/post': return postMessage(ctx)
     case 'message/edit':
     case 'message/delete': return changeMessage(ctx)
+    case 'message/react': return reactToMessage(ctx)
     case 'dm/offer':
     case 'dm/accept': return storeDmSignal(ctx)
     case 'pad/create': return createPad(ctx)

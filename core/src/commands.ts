@@ -22,6 +22,8 @@ export const MAX_TEXT_LENGTH = 16_000
 export const MAX_ROOM_NAME = 48
 export const MAX_NAME = 64
 export const MAX_SEALED = 4096
+/** Bytes of a sealed reaction (one emoji: a few code points; the seal adds its nonce and tag). */
+export const MAX_REACTION_BYTES = 128
 /** UTF-8 bytes of the longest text (MAX_TEXT_LENGTH UTF-16 units, at most 3 bytes each). */
 export const MAX_TEXT_BYTES = MAX_TEXT_LENGTH * 3
 export const MAX_EPOCH_BOXES = 1000
@@ -83,6 +85,8 @@ export interface RoomCreate { t: 'room/create', name: string, ts: number }
 export interface MessagePost { t: 'message/post', id: string, room: string, body: Sealed, ts: number, replyTo?: string }
 export interface MessageEdit { t: 'message/edit', id: string, body: Sealed, ts: number }
 export interface MessageDelete { t: 'message/delete', id: string, ts: number }
+/** Rules 4: the author's reaction to a message, one per member (the latest counts): an emoji sealed under the epoch (kind 'reaction'), or '' sealed to take it back. */
+export interface MessageReact { t: 'message/react', id: string, body: Sealed, ts: number }
 /** A sealed box only the addressee can open (DM offers and accepts); see dm.ts. */
 export interface DmSignal { t: 'dm/offer' | 'dm/accept', box: Buffer, ts: number }
 
@@ -110,7 +114,7 @@ export interface BridgeRegister { t: 'bridge/register' | 'bridge/unregister', me
 
 export type Command = GroupCreate | GroupRename | MemberAdd | MemberRemove | MemberLeave | MemberRole | EpochRotate | EpochGrant |
   MemberDevice | DeviceRevoke | VaultLog | VaultWriter | GroupRules |
-  InviteCreate | InviteRevoke | RoomCreate | MessagePost | MessageEdit | MessageDelete | DmSignal |
+  InviteCreate | InviteRevoke | RoomCreate | MessagePost | MessageEdit | MessageDelete | MessageReact | DmSignal |
   PadCreate | PadUpdate | PadRename | PadArchive | BridgeAllow | BridgePost | BridgeRegister
 
 /**
@@ -127,7 +131,9 @@ export const COMMAND_VERSIONS: Readonly<Record<Command['t'], number>> = {
   'dm/offer': 1, 'dm/accept': 1, 'pad/create': 1, 'pad/update': 1, 'pad/rename': 1, 'pad/archive': 1,
   'bridge/allow': 1, 'bridge/revoke': 1, 'bridge/post': 1, 'bridge/register': 1, 'bridge/unregister': 1,
   // new with rules 3 (a new type starts at format 2: an older node reads it as newer, not malformed)
-  'epoch/grant': 2
+  'epoch/grant': 2,
+  // new with rules 4
+  'message/react': 2
 }
 
 /**
@@ -283,6 +289,9 @@ export function parseCommand (value: Uint8Array): Parsed {
       return { ok: true, cmd: { t: raw.t, id: raw.id, room: raw.room, body: sealed(raw.body), ts: raw.ts, ...(raw.replyTo ? { replyTo: raw.replyTo as string } : {}) } }
     case 'message/edit':
       if (!isMessageId(raw.id) || !isSealed(raw.body, MAX_TEXT_BYTES)) return bad('invalid id or sealed body')
+      return { ok: true, cmd: { t: raw.t, id: raw.id, body: sealed(raw.body), ts: raw.ts } }
+    case 'message/react':
+      if (!isMessageId(raw.id) || !isSealed(raw.body, MAX_REACTION_BYTES)) return bad('invalid id or sealed reaction')
       return { ok: true, cmd: { t: raw.t, id: raw.id, body: sealed(raw.body), ts: raw.ts } }
     case 'message/delete':
       if (!isMessageId(raw.id)) return bad('invalid id')

@@ -22,7 +22,7 @@ export interface Sealed { e: number, n: Buffer, c: Buffer }
  * 'bridge-sender' (a bridged message's JID and nickname).
  */
 export type ContentKind = 'message' | 'pad' | 'vault' | 'pad-title' | 'pad-presence' | 'meeting' |
-  'group-name' | 'member-name' | 'bridge-entry' | 'bridge-sender'
+  'group-name' | 'member-name' | 'bridge-entry' | 'bridge-sender' | 'reaction'
 
 const NONCE = 24
 const TAG = 16

@@ -20,7 +20,7 @@ import type { GroupId } from './types.ts'
 import {
   K, getRecord, rangeRecords, type AuditRecord, type Bee, type DmSignalRecord, type GroupMeta,
   type InviteRecord, type MemberRecord, type MessageRecord, type RoomRecord, type BridgeAllowRecord, type Counter,
-  type SealedBridgeAllowRecord, type BridgeMemberRecord
+  type SealedBridgeAllowRecord, type BridgeMemberRecord, type ReactionRecord
 } from './view.ts'
 import { claimLocalWriter } from './local-writer.ts'
 import { messageByIdConsistent } from './consistent-read.ts'
@@ -307,6 +307,14 @@ export class Group extends EventEmitter {
       const [, log, device] = key.split('!')
       out.push({ log, device, writer: value.writer, sig: value.sig })
     }
+    return out
+  }
+
+  /** Members' latest reactions to the message at `seq` (rules 4), sealed. */
+  async reactions (seq: number): Promise<Array<{ member: string, body: Sealed, ts: number }>> {
+    const prefix = K.reactions(seq)
+    const out: Array<{ member: string, body: Sealed, ts: number }> = []
+    for await (const { key, value } of rangeRecords<ReactionRecord>(this.view, prefix)) out.push({ member: key.slice(prefix.length), body: value.body, ts: value.ts })
     return out
   }
 

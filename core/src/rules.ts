@@ -16,11 +16,12 @@
  *    that device ends it).
  * 3: epoch keys are named by key id (`epoch/rotate` `id`, newcomers' boxes `id`) and an admin may
  *    seal a key of an epoch to a current device that lacks it (`epoch/grant`); apply-epochs.ts.
+ * 4: reactions (`message/react`, one per member and message; apply-messages.ts).
  */
 import type { GroupMeta } from './view.ts'
 
 /** The rules this code applies to new logs and raises old ones to. */
-export const CURRENT_RULES = 3
+export const CURRENT_RULES = 4
 /** Higher numbers are refused in entries (a typo or a hostile value cannot jump far ahead). */
 export const MAX_RULES = 64
 

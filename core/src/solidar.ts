@@ -165,7 +165,8 @@ export class Solidar implements SolidarApi {
       post: (log, text, room, replyTo) => messages.post(log, text, room, replyTo),
       editIn: (log, id, text) => messages.editIn(log, id, text),
       deleteIn: (log, id) => messages.deleteIn(log, id),
-      reader: (log) => messages.reader(log)
+      views: (log, records) => messages.views(log, records),
+      react: (log, id, emoji) => messages.reactIn(log, id, emoji)
     })
     this.bridge = new BridgeService(bridgeHost({
       ...node, ...logs, ...keys,
@@ -298,6 +299,8 @@ export class Solidar implements SolidarApi {
   messageDelivery (ref: string, ids: string[]): Promise<Array<{ id: string, reached: boolean, peers: number }>> { return this.#messages.delivery(ref, ids) }
   edit (ref: string, id: string, text: string): Promise<MessageView> { return this.#messages.edit(ref, id, text) }
   deleteMessage (ref: string, id: string): Promise<MessageView> { return this.#messages.deleteMessage(ref, id) }
+  /** This member's reaction to a message: one emoji, or null to take it back (rules 4). */
+  react (ref: string, id: string, emoji: string | null): Promise<MessageView> { return this.#messages.react(ref, id, emoji) }
   messages (ref: string, opts: PageOptions = {}): Promise<MessageView[]> { return this.#messages.messages(ref, opts) }
   markRead (ref: string, id: string): Promise<{ unread: number }> { return this.#messages.markRead(ref, id) }
 
@@ -306,6 +309,7 @@ export class Solidar implements SolidarApi {
   dm (ref: string, text: string, opts: { replyTo?: string } = {}): Promise<MessageView> { return this.#dms.dm(ref, text, opts) }
   dmEdit (ref: string, id: string, text: string): Promise<MessageView> { return this.#dms.dmEdit(ref, id, text) }
   dmDelete (ref: string, id: string): Promise<MessageView> { return this.#dms.dmDelete(ref, id) }
+  dmReact (ref: string, id: string, emoji: string | null): Promise<MessageView> { return this.#dms.dmReact(ref, id, emoji) }
   listDms (): Promise<DmSummary[]> { return this.#dms.listDms() }
   markDmRead (ref: string, id: string): Promise<{ unread: number }> { return this.#dms.markDmRead(ref, id) }
   dmMessages (ref: string, opts: Omit<PageOptions, 'room'> = {}): Promise<MessageView[]> { return this.#dms.dmMessages(ref, opts) }

@@ -27,6 +27,8 @@ export interface MessageView {
   seq: number
   /** Written by a Jabber user through the XMPP bridge: their bare JID and room nickname; `author` is the bridge member. */
   bridged?: { jid: string, nick?: string }
+  /** Members' reactions (one emoji each), most given first; absent when there are none. */
+  reactions?: Array<{ emoji: string, members: MemberId[] }>
 }
 
 /** An entry of a group's XMPP bridge allowlist: a bare JID (`user@domain`) or a whole domain. */

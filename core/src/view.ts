@@ -18,6 +18,7 @@
  *   s!<seq12>              message           {seq, id, author, room, body (sealed), ts, ...}
  *   x!<room>!<seq12>       per-room index    (empty)
  *   id!<messageId>         id → seq          number
+ *   rc!<seq12>!<memberHex> a member's reaction to a message (rules 4) {body (sealed emoji, '' = none), ts}
  *   i!<inviteIdHex>        invite            {publicKey, role, expires, uses, used, createdBy, device, ts, revoked?, revokedBy?, orphaned?}
  *   d!<n12>                sealed DM signal  {n, t, from, box, ts}
  *   a!<n12>                audit: rejected   {writer, type, reason, ts}
@@ -57,7 +58,11 @@ export interface MessageRecord {
   bridged?: { jid: string, nick?: string }
   /** The same, sealed (kind 'bridge-sender', CBOR {jid, nick?}). */
   bridgedSealed?: Sealed
+  /** How often members' reactions to it changed (rules 4): a new version of the message for events. */
+  rx?: number
 }
+/** A member's reaction to a message (`message/react`): the emoji sealed (kind 'reaction'), '' when taken back. */
+export interface ReactionRecord { body: Sealed, ts: number }
 export interface BridgeAllowRecord { entry: string, by: string, ts: number }
 export interface SealedBridgeAllowRecord { tag: string, sealed: Sealed, by: string, ts: number }
 export interface BridgeMemberRecord { member: string, by: string, ts: number }
@@ -93,6 +98,8 @@ export const K = {
   message: (seq: number) => `s!${pad(seq)}`,
   roomIndex: (room: string, seq: number) => `x!${room}!${pad(seq)}`,
   messageId: (id: string) => `id!${id}`,
+  reaction: (seq: number, memberHex: string) => `rc!${pad(seq)}!${memberHex}`,
+  reactions: (seq: number) => `rc!${pad(seq)}!`,
   invite: (hex: string) => `i!${hex}`,
   dm: (n: number) => `d!${pad(n)}`,
   audit: (n: number) => `a!${pad(n)}`,

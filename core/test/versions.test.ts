@@ -45,7 +45,7 @@ test('parseCommand: a newer format or a new command type is told apart from a ma
   malformed({ ...post, v: 0 }, 'unsupported version 0')
   malformed({ ...post, v: undefined }, 'unsupported version undefined')
   assert.equal(parseCommand(raw(post)).ok, true)
-  assert.deepEqual(Object.entries(COMMAND_VERSIONS).filter(([, v]) => v !== 1), [['epoch/grant', 2]], 'this code reads version 1 of every command but epoch/grant (new with rules 3, format 2)')
+  assert.deepEqual(Object.entries(COMMAND_VERSIONS).filter(([, v]) => v !== 1), [['epoch/grant', 2], ['message/react', 2]], 'this code reads version 1 of every command but epoch/grant (new with rules 3) and message/react (rules 4), each format 2')
   assert.equal(parseCommand(raw({ t: 'epoch/grant', v: 3, ts: 1 })).ok, false)
 })
 

@@ -145,6 +145,10 @@ export const api = {
   send: (group: string, text: string, opts: { room?: string, replyTo?: string }) => request<MessageView>('POST', `${g(group)}/messages`, { text, ...opts }),
   edit: (group: string, id: string, text: string) => request<MessageView>('PATCH', `${g(group)}/messages/${enc(id)}`, { text }),
   remove: (group: string, id: string) => request<MessageView>('DELETE', `${g(group)}/messages/${enc(id)}`),
+  /** This member's reaction to a message (one emoji), or null to take it back. */
+  react: (group: string, id: string, emoji: string | null) => emoji === null
+    ? request<MessageView>('DELETE', `${g(group)}/messages/${enc(id)}/reaction`)
+    : request<MessageView>('PUT', `${g(group)}/messages/${enc(id)}/reaction`, { emoji }),
   /** The direct conversations the node holds, with unread counts. */
   dms: () => request<DmSummary[]>('GET', '/api/dms'),
   markDmRead: (member: string, id: string) => request<{ unread: number }>('POST', `/api/dms/${enc(member)}/read`, { id }),
@@ -152,6 +156,9 @@ export const api = {
   dm: (member: string, text: string, replyTo?: string) => request<MessageView>('POST', `/api/dms/${enc(member)}/messages`, { text, ...(replyTo !== undefined ? { replyTo } : {}) }),
   dmEdit: (member: string, id: string, text: string) => request<MessageView>('PATCH', `/api/dms/${enc(member)}/messages/${enc(id)}`, { text }),
   dmDelete: (member: string, id: string) => request<MessageView>('DELETE', `/api/dms/${enc(member)}/messages/${enc(id)}`),
+  dmReact: (member: string, id: string, emoji: string | null) => emoji === null
+    ? request<MessageView>('DELETE', `/api/dms/${enc(member)}/messages/${enc(id)}/reaction`)
+    : request<MessageView>('PUT', `/api/dms/${enc(member)}/messages/${enc(id)}/reaction`, { emoji }),
 
   verification: (member: string) => request<Verification>('GET', `/api/members/${enc(member)}/verification`),
   markVerified: (member: string, mark: boolean) => request<Verification>('POST', `/api/members/${enc(member)}/verification`, { mark }),

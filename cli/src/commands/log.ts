@@ -80,7 +80,7 @@ const MARK_NOTE = '!! Names marked KEY CHANGED or LOOK-ALIKE may not be who they
 
 /** Identity of a message's visible state: a re-emitted, unchanged message is not printed twice. */
 function stateOf (m: MessageView): string {
-  return `${m.id}|${m.editedTs ?? ''}|${m.deleted === true ? 'x' : ''}`
+  return `${m.id}|${m.editedTs ?? ''}|${m.deleted === true ? 'x' : ''}|${JSON.stringify(m.reactions ?? [])}`
 }
 
 async function follow (client: ApiClient, target: Target, opts: LogOptions): Promise<void> {

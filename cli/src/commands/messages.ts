@@ -1,4 +1,4 @@
-/** `send`, `dm`, `edit`, `delete`: writing messages. */
+/** `send`, `dm`, `edit`, `delete`, `react`: writing messages. */
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import type { MessageView } from '@solidar/core'
@@ -98,5 +98,25 @@ export function registerMessages (program: Command): void {
     .action(async (group: string, id: string, opts: JsonOpt, cmd: Command) => {
       const message = await clientOf(cmd).request<MessageView>('DELETE', `/api/groups/${seg(group)}/messages/${seg(id)}`)
       report(message, 'Deleted', opts.json === true)
+    })
+
+  program.command('react')
+    .description('react to a message with one emoji (one reaction per member and message: a new one replaces yours), or take yours back with --remove')
+    .argument('<target>', 'group id or unambiguous name; with --dm, the member of the direct conversation')
+    .argument('<id>', 'message id (see `solidar log GROUP --ids`)')
+    .argument('[emoji]', 'one emoji, e.g. 👍')
+    .option('--dm', 'the message is in your direct conversation with <target>')
+    .option('--remove', 'take your reaction back')
+    .option('--json', 'print the message, with its reactions, as JSON')
+    .addHelpText('after', '\nExamples:\n  solidar react "Works council" 3vQb1xTz9kLm 👍\n  solidar react --dm alice 3vQb1xTz9kLm ❤️\n  solidar react "Works council" 3vQb1xTz9kLm --remove')
+    .action(async (target: string, id: string, emoji: string | undefined, opts: JsonOpt & { dm?: boolean, remove?: boolean }, cmd: Command) => {
+      if (opts.remove === true && emoji !== undefined) throw new CliError('give an emoji or --remove, not both', EXIT.USAGE)
+      if (opts.remove !== true && emoji === undefined) throw new CliError('missing the emoji: give one (e.g. 👍), or --remove to take yours back', EXIT.USAGE)
+      const path = `${opts.dm === true ? `/api/dms/${seg(target)}` : `/api/groups/${seg(target)}`}/messages/${seg(id)}/reaction`
+      const message = opts.remove === true
+        ? await clientOf(cmd).request<MessageView>('DELETE', path)
+        : await clientOf(cmd).request<MessageView>('PUT', path, { emoji })
+      if (opts.json === true) printJson(message)
+      else print(opts.remove === true ? `Took back your reaction to message ${message.id}` : `Reacted ${emoji!.trim()} to message ${message.id}`)
     })
 }

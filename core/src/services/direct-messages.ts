@@ -37,7 +37,9 @@ export interface DmHost {
   post (log: OpenLog, text: string, room: string, replyTo?: string): Promise<MessageView>
   editIn (log: OpenLog, id: string, text: string): Promise<MessageView>
   deleteIn (log: OpenLog, id: string): Promise<MessageView>
-  reader (log: OpenLog): Promise<(m: MessageRecord) => MessageView>
+  react (log: OpenLog, id: string, emoji: string | null): Promise<MessageView>
+  /** Message records of `log` as readers see them (text opened, names, reactions). */
+  views (log: OpenLog, records: MessageRecord[]): Promise<MessageView[]>
   read: ReadMarkers
   identity: Identity
   /** The member this device acts for (hex). */
@@ -133,6 +135,11 @@ export class DirectMessages {
     return this.#host.editIn(await this.#dmLogOf(ref, id), id, text)
   }
 
+  /** Sets this member's reaction to a message of the conversation (either side's), or takes it back (null). */
+  async dmReact (ref: string, id: string, emoji: string | null): Promise<MessageView> {
+    return this.#host.react(await this.#dmLogOf(ref, id), id, emoji)
+  }
+
   async dmDelete (ref: string, id: string): Promise<MessageView> {
     return this.#host.deleteIn(await this.#dmLogOf(ref, id), id)
   }
@@ -160,7 +167,7 @@ export class DirectMessages {
     const logs = this.#host.logs.dmLogs(peer)
     const pages = await dmPages(logs.map(l => l.group), opts) // history.ts
     const views: MessageView[][] = []
-    for (const [i, log] of logs.entries()) views.push(pages[i].map(await this.#host.reader(log)))
+    for (const [i, log] of logs.entries()) views.push(await this.#host.views(log, pages[i]))
     return mergeLogs(views).slice(-pageLimit(opts.limit))
   }
 

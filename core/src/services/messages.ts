@@ -17,6 +17,9 @@ import { checkBefore, readPage, type PageOptions } from '../history.ts'
 import { groupIdOf, newRecordId } from '../ids.ts'
 import { countUnread, type ReadMarkers } from '../read-markers.ts'
 import { revealBridged } from '../sealed-meta.ts'
+import { checkReaction, groupReactions } from '../reactions.ts'
+import { REACTION_RULES } from '../apply-messages.ts'
+import { rulesOf } from '../rules.ts'
 import type { MessageId, MessageView, RoomView, SolidarEvent } from '../types.ts'
 import type { MessageRecord } from '../view.ts'
 import type { Resealable } from './reseal.ts'
@@ -43,7 +46,7 @@ export interface MessageHost {
 
 /** How many message versions a log remembers having announced (a reorder deeper than this may announce some twice). */
 const EMITTED_MEMORY = 10_000
-const versionOf = (m: MessageRecord) => `${m.id}|${m.editedTs ?? 0}|${m.deleted === true ? 1 : 0}`
+const versionOf = (m: MessageRecord) => `${m.id}|${m.editedTs ?? 0}|${m.deleted === true ? 1 : 0}|${m.rx ?? 0}`
 
 export class Messages {
   readonly #host: MessageHost
@@ -69,9 +72,9 @@ export class Messages {
     const { last, messages: changed } = await log.group.changedMessages(log.lastChange)
     const fresh = changed.filter(m => !log.emitted.has(versionOf(m)))
     if (fresh.length > 0) {
-      const view = await this.reader(log)
-      for (const rec of fresh) {
-        const message = view(rec)
+      const views = await this.views(log, fresh)
+      for (const [i, rec] of fresh.entries()) {
+        const message = views[i]
         const event: SolidarEvent = log.record.kind === 'dm'
           ? { type: 'dm', peer: z32OfHex(log.record.peer!), message }
           : { type: 'message', group: groupIdOf(log.group.key), message }
@@ -84,12 +87,20 @@ export class Messages {
     log.lastChange = last
   }
 
-  /** Turns message records of `log` into views: authors' names, text opened with the epoch keys. */
-  async reader (log: OpenLog): Promise<(m: MessageRecord) => MessageView> {
+  /** Turns message records of `log` into views: authors' names, text opened with the epoch keys, reactions. */
+  async views (log: OpenLog, records: MessageRecord[]): Promise<MessageView[]> {
     // The view may already hold a new epoch's box that the update handler has not opened yet.
     await this.#host.refreshKeys(log)
     const names = new Map((await log.group.allMembers()).map(m => [m.id, m.name]))
-    return (m) => toMessageView(m, names, log.keyring)
+    return Promise.all(records.map(async (m) => {
+      const view = toMessageView(m, names, log.keyring)
+      // Only a message someone reacted to has reaction records: one range read for those.
+      if ((m.rx ?? 0) > 0 && !m.deleted) {
+        const reactions = groupReactions((await log.group.reactions(m.seq)).map(r => ({ ...r, member: z32OfHex(r.member) })), log.keyring)
+        if (reactions.length > 0) view.reactions = reactions
+      }
+      return view
+    }))
   }
 
   async rooms (ref: string): Promise<RoomView[]> {
@@ -131,17 +142,35 @@ export class Messages {
     // Appended and applied here, so in the view; a reorder under way may hide it for a moment.
     const placed = await log.group.messageById(id) ?? await log.group.update().then(() => log.group.messageById(id))
     if (!placed) throw errors.messageNotFound(id)
-    return (await this.reader(log))(ownPostRecord(placed.seq, this.#host.self(), entry))
+    return (await this.views(log, [ownPostRecord(placed.seq, this.#host.self(), entry)]))[0]
   }
 
   async messageView (log: OpenLog, id: string): Promise<MessageView> {
     const rec = await log.group.messageById(id)
     if (!rec) throw errors.messageNotFound(id)
-    return (await this.reader(log))(rec)
+    return (await this.views(log, [rec]))[0]
   }
 
   async edit (ref: string, id: string, text: string): Promise<MessageView> {
     return this.editIn(await this.#host.resolveGroup(ref), id, text)
+  }
+
+  /** Sets this member's reaction to a message of group `ref` (one emoji), or takes it back (null). */
+  async react (ref: string, id: string, emoji: string | null): Promise<MessageView> {
+    return this.reactIn(await this.#host.resolveGroup(ref), id, emoji)
+  }
+
+  /** The same in a group or DM log: anyone who may write reacts to any message not deleted. */
+  async reactIn (log: OpenLog, id: string, emoji: string | null): Promise<MessageView> {
+    const reaction = emoji === null ? '' : checkReaction(emoji)
+    const rec = isMessageId(id) ? await log.group.messageById(id) : null
+    if (!rec) throw errors.messageNotFound(String(id))
+    if (rec.deleted) throw errors.notPermitted('This message was deleted')
+    if (rulesOf((await log.group.meta()) ?? {}) < REACTION_RULES) throw errors.notPermitted('Reactions come with the newer rules of this group, which an admin\'s node raises when it runs this version of Solidar; until one has, reactions cannot be stored')
+    const epoch = await this.#host.currentEpoch(log)
+    const body = log.keyring.seal(epoch, 'reaction', b4a.from(reaction))
+    await appendChecked(log.group, { t: 'message/react', id, body, ts: this.#host.now() })
+    return this.messageView(log, id)
   }
 
   async deleteMessage (ref: string, id: string): Promise<MessageView> {
@@ -179,8 +208,7 @@ export class Messages {
     if (opts.room !== undefined && !(await log.group.room(opts.room))) throw errors.roomNotFound(opts.room)
     const page = await readPage(log.group, opts) // history.ts
     if (page === null) throw errors.messageNotFound(String(opts.before))
-    const view = await this.reader(log)
-    return page.messages.map(view)
+    return this.views(log, page.messages)
   }
 
   async markRead (ref: string, id: string): Promise<{ unread: number }> {

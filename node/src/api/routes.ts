@@ -84,6 +84,13 @@ export function registerRoutes (app: FastifyInstance, api: SolidarApi): void {
   app.delete<{ Params: MessageParams }>('/api/groups/:group/messages/:id',
     { schema: { params: s.messageParams } },
     async (req) => api.deleteMessage(req.params.group, req.params.id))
+  // This member's reaction to a message: PUT sets it (one emoji, replacing the one before), DELETE takes it back.
+  app.put<{ Params: MessageParams, Body: { emoji: string } }>('/api/groups/:group/messages/:id/reaction',
+    { schema: { params: s.messageParams, body: s.reactBody } },
+    async (req) => api.react(req.params.group, req.params.id, req.body.emoji))
+  app.delete<{ Params: MessageParams }>('/api/groups/:group/messages/:id/reaction',
+    { schema: { params: s.messageParams } },
+    async (req) => api.react(req.params.group, req.params.id, null))
 
   app.get<{ Params: GroupParams }>('/api/groups/:group/audit', { schema: { params: s.groupParams } },
     async (req) => api.audit(req.params.group))
@@ -105,6 +112,12 @@ export function registerRoutes (app: FastifyInstance, api: SolidarApi): void {
   app.delete<{ Params: DmMessageParams }>('/api/dms/:member/messages/:id',
     { schema: { params: s.dmMessageParams } },
     async (req) => api.dmDelete(req.params.member, req.params.id))
+  app.put<{ Params: DmMessageParams, Body: { emoji: string } }>('/api/dms/:member/messages/:id/reaction',
+    { schema: { params: s.dmMessageParams, body: s.reactBody } },
+    async (req) => api.dmReact(req.params.member, req.params.id, req.body.emoji))
+  app.delete<{ Params: DmMessageParams }>('/api/dms/:member/messages/:id/reaction',
+    { schema: { params: s.dmMessageParams } },
+    async (req) => api.dmReact(req.params.member, req.params.id, null))
 
   app.get<{ Params: MemberParams }>('/api/members/:member/verification', { schema: { params: s.memberParams } },
     async (req) => api.verify(req.params.member))

@@ -40,6 +40,8 @@ export const joinBody = object({
 }, ['code'])
 export const sendBody = object({ text, room: name, replyTo: ref }, ['text'])
 export const editBody = object({ text }, ['text'])
+/** One emoji (core's reactions.ts decides which strings are one). */
+export const reactBody = object({ emoji: { type: 'string', minLength: 1, maxLength: 32 } }, ['emoji'])
 export const dmBody = object({ text, replyTo: ref }, ['text'])
 /** A message id (commands.ts `isMessageId`). */
 const messageId = { type: 'string', pattern: '^[A-Za-z0-9_-]{8,64}$' } as const

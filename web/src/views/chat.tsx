@@ -15,6 +15,7 @@ import type { MemberView, MessageView, RoomView } from '../types.ts'
 import { ErrorBox } from '../ui.tsx'
 import { GroupTabs } from './group-tabs.tsx'
 import { CatchUpNote } from './catch-up.tsx'
+import { ReactionChips, ReactionPicker } from './reactions.tsx'
 
 interface Props {
   ctx: AppContext
@@ -248,6 +249,13 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
     } catch (err) { setError(err) }
   }
 
+  const react = async (m: MessageView, emoji: string | null): Promise<void> => {
+    try {
+      const updated = dm !== undefined ? await api.dmReact(dm, m.id, emoji) : await api.react(group!, m.id, emoji)
+      setMessages((l) => upsert(l ?? [], updated))
+    } catch (err) { setError(err) }
+  }
+
   const addRoom = async (e: Event): Promise<void> => {
     e.preventDefault()
     if (group === undefined || newRoom.trim() === '') return
@@ -259,6 +267,8 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
   }
 
   const byId = new Map((messages ?? []).map((m) => [m.id, m]))
+  const authorNames = new Map<string, string>([...(messages ?? []).map((m): [string, string] => [m.author, m.authorName]), [ctx.me.id, ctx.me.name]])
+  const nameOf = (id: string): string => authorNames.get(id) ?? ctx.dmName(id) ?? id.slice(0, 8)
   const title = dm !== undefined ? t('chat.dmTitle', { name: messages?.find((m) => m.author === dm)?.authorName ?? ctx.dmName(dm) ?? peerName ?? dm.slice(0, 8) }) : (groupInfo?.name ?? t('chat.group'))
 
   return (
@@ -339,10 +349,12 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
                       </form>
                       )
                     : <p class="text">{m.deleted ? <em class="muted">{t('chat.deleted')}</em> : m.unreadable ? <em class="muted">{t('chat.unreadable')}</em> : m.text}</p>}
+                  {!m.deleted ? <ReactionChips message={m} me={ctx.me.id} canWrite={canWrite} nameOf={nameOf} onReact={(emoji) => { void react(m, emoji) }} /> : null}
                   {!m.deleted && canWrite && editing?.id !== m.id
                     ? (
                       <div class="msg-actions">
                         <button type="button" class="link" onClick={() => { setReplyTo(m); input.current?.focus() }} aria-label={t('chat.replyTo', { name: m.authorName })}>{t('chat.reply')}</button>
+                        <ReactionPicker onReact={(emoji) => { void react(m, emoji) }} />
                         {mine
                           ? <>
                             <button type="button" class="link" onClick={() => setEditing({ id: m.id, text: m.text })}>{t('chat.edit')}</button>
