@@ -18,7 +18,7 @@ import { changeMessage, createRoom, postMessage, reactToMessage, storeDmSignal }
 import { archivePad, createPad, renamePad, updatePad } from './pads/apply.ts'
 import { changeBridgeAllowlist, postBridged, registerBridge } from './apply-bridge.ts'
 import { UpgradeRequired, upgradeNeed } from './upgrade.ts'
-import { CURRENT_RULES } from './rules.ts'
+import { CURRENT_RULES, rulesOf } from './rules.ts'
 import { K, ViewTx, type Bee, type GroupMeta, type MemberRecord } from './view.ts'
 
 export { DEFAULT_ROOM, DM_ROOM, type ApplyHost } from './apply-context.ts'
@@ -29,10 +29,15 @@ export interface LogNode { value: Uint8Array | null, from: { key: Buffer }, leng
 /** `knownRules`: the newest apply rules this node follows (rules.ts); only tests playing a newer Solidar set it higher. */
 export async function applyNodes (nodes: LogNode[], bee: Bee, host: ApplyHost, bootstrapKey: Buffer, knownRules = CURRENT_RULES): Promise<void> {
   const tx = new ViewTx(bee)
+  // The rules in force decide some limits while parsing (names: commands.ts MAX_NAME_BYTES);
+  // read again after an entry that may change them.
+  let rules: number | null = null
   for (const node of nodes) {
     if (node.value === null) continue // autobase ack
     const writer = b4a.toString(node.from.key, 'hex') as string
-    const parsed = parseCommand(node.value)
+    rules ??= rulesOf((await tx.get<GroupMeta>(K.meta)) ?? {})
+    const parsed = parseCommand(node.value, { rules })
+    if (parsed.ok && (parsed.cmd.t === 'group/create' || parsed.cmd.t === 'group/rules')) rules = null
     if (!parsed.ok) {
       // Also a newer format (`parsed.newer`): under rules this node knows no honest node writes
       // one, since a newer node raises the rules first, and that raise stops the log here.

@@ -6,12 +6,14 @@
  * command this code reads; a newer format or a new command is only ever written in a log whose
  * apply rules (rules.ts) a newer node raised first, so this code stops at that raise.
  */
+import b4a from 'b4a'
 import { decode } from './codec.ts'
 import { isSealed, type Sealed } from './content.ts'
 import type { Role } from './types.ts'
 import { MAX_JID, MAX_NICK, normalizeBareJid, normalizeBridgeEntry } from './bridge.ts'
 import { MAX_RULES } from './rules.ts'
 import { errors } from './errors.ts'
+import { MAX_NAME_BYTES } from './identity.ts'
 import { EPOCH_KEY_ID_BYTES } from './keys.ts'
 
 /** The format version of every command type that existed when versions were introduced; `v` of the entries this code writes. */
@@ -34,6 +36,15 @@ export const MAX_PAD_TITLE = 200
 const MAX_KEY_BOX = 256
 /** Sealed names (group, member): MAX_NAME characters, 3 bytes each at most. */
 const MAX_SEALED_NAME = MAX_NAME * 3
+/**
+ * Rules 4: names count what a user sees. A name may have up to MAX_NAME characters (grapheme
+ * clusters, checked where a user gives it: identity.ts `validateName`); apply, which must not
+ * depend on a Unicode library's version, checks only its UTF-8 size, MAX_NAME_BYTES, in clear or
+ * sealed. Under older rules a name in clear is at most MAX_NAME UTF-16 units and a sealed one
+ * MAX_SEALED_NAME bytes, as before.
+ */
+/** The rules from which names are limited by MAX_NAME_BYTES (identity.ts; rules.ts). */
+export const BYTE_NAME_RULES = 4
 /** A sealed bridged sender: CBOR {jid, nick?} (MAX_JID + MAX_NICK characters, 3 bytes each, plus framing). */
 const MAX_SEALED_SENDER = (MAX_JID + MAX_NICK) * 3 + 32
 /** Bytes of a bridge allowlist tag (BLAKE2b-256). */
@@ -189,7 +200,11 @@ const noControl = (s: string) => !/\p{Cc}/u.test(s)
 
 const isRules = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_RULES
 
-export function parseCommand (value: Uint8Array): Parsed {
+/**
+ * `rules`: the apply rules in force in the log (names' limits depend on them, see
+ * MAX_NAME_BYTES); a `group/create` brings its own. Absent: the first rules.
+ */
+export function parseCommand (value: Uint8Array, opts: { rules?: number } = {}): Parsed {
   const raw = decode(value)
   if (!isObj(raw)) return { ok: false, type: '?', reason: 'not a CBOR map' }
   const type = typeof raw.t === 'string' ? raw.t.slice(0, 40) : '?'
@@ -202,13 +217,19 @@ export function parseCommand (value: Uint8Array): Parsed {
   if (version !== PROTOCOL_VERSION && version !== known) return bad(`unsupported version ${version}`)
   if (!isTs(raw.ts)) return bad('missing or invalid ts')
   const b = (x: unknown) => Buffer.from(x as Uint8Array)
+  const rules = raw.t === 'group/create' ? (isRules(raw.rules) ? raw.rules as number : 1) : opts.rules ?? 1
+  const byBytes = rules >= BYTE_NAME_RULES
+  const isName = (x: unknown, allowEmpty = false): x is string => byBytes
+    ? typeof x === 'string' && b4a.byteLength(x) <= MAX_NAME_BYTES && (allowEmpty || x.trim().length > 0)
+    : isText(x, MAX_NAME, allowEmpty)
+  const sealedName = byBytes ? MAX_NAME_BYTES : MAX_SEALED_NAME
   switch (raw.t) {
     case 'group/create':
       if (raw.kind !== 'group' && raw.kind !== 'dm' && raw.kind !== 'vault') return bad('invalid kind')
-      if (!isText(raw.name, MAX_NAME, raw.kind !== 'group') || !noControl(raw.name)) return bad('invalid group name')
+      if (!isName(raw.name, raw.kind !== 'group') || !noControl(raw.name)) return bad('invalid group name')
       if (!deviceCert(raw)) return bad('invalid device or certificate')
       if (!isBytes(raw.member, 32) || !isBytes(raw.sig, 64)) return bad('invalid creator key or signature')
-      if (!isText(raw.memberName, MAX_NAME) || !noControl(raw.memberName)) return bad('invalid creator name')
+      if (!isName(raw.memberName) || !noControl(raw.memberName)) return bad('invalid creator name')
       if (raw.peer !== undefined && !isBytes(raw.peer, 32)) return bad('invalid dm peer')
       if (raw.rules !== undefined && !isRules(raw.rules)) return bad('invalid rules version')
       return { ok: true, cmd: { t: raw.t, kind: raw.kind, name: raw.name, member: b(raw.member), memberName: raw.memberName, sig: b(raw.sig), ts: raw.ts, ...(raw.peer ? { peer: b(raw.peer) } : {}), ...deviceFields(raw), ...(raw.rules !== undefined ? { rules: raw.rules as number } : {}) } }
@@ -217,7 +238,7 @@ export function parseCommand (value: Uint8Array): Parsed {
       return { ok: true, cmd: { t: raw.t, rules: raw.rules as number, ts: raw.ts } }
     case 'member/add':
       if (!isBytes(raw.member, 32) || !isBytes(raw.writer, 32) || !isBytes(raw.sig, 64)) return bad('invalid member, writer or signature')
-      if (raw.sealedName !== undefined ? !isSealed(raw.sealedName, MAX_SEALED_NAME) || raw.name !== '' : !isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid member name')
+      if (raw.sealedName !== undefined ? !isSealed(raw.sealedName, sealedName) || raw.name !== '' : !isName(raw.name) || !noControl(raw.name)) return bad('invalid member name')
       if (!isRole(raw.role)) return bad('invalid role')
       if (raw.invite !== undefined && !isBytes(raw.invite, 32)) return bad('invalid invite id')
       const keys = raw.keys === undefined ? [] : boxes(raw.keys, epochBox)
@@ -226,7 +247,7 @@ export function parseCommand (value: Uint8Array): Parsed {
       return { ok: true, cmd: { t: raw.t, member: b(raw.member), writer: b(raw.writer), name: raw.name as string, ...(raw.sealedName !== undefined ? { sealedName: sealed(raw.sealedName) } : {}), role: raw.role, sig: b(raw.sig), ts: raw.ts, ...(raw.invite ? { invite: b(raw.invite) } : {}), ...(keys.length ? { keys } : {}), ...deviceFields(raw) } }
     case 'member/device': {
       if (!isBytes(raw.device, 32) || !isBytes(raw.writer, 32) || !isBytes(raw.cert, 64) || !isBytes(raw.sig, 64)) return bad('invalid device, writer, certificate or signature')
-      if (!isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid device name')
+      if (!isName(raw.name) || !noControl(raw.name)) return bad('invalid device name')
       const keys = raw.keys === undefined ? [] : boxes(raw.keys, epochBox)
       if (keys === null) return bad('invalid epoch keys')
       return { ok: true, cmd: { t: raw.t, device: b(raw.device), writer: b(raw.writer), cert: b(raw.cert), sig: b(raw.sig), name: raw.name, ts: raw.ts, ...(keys.length ? { keys } : {}) } }
@@ -251,10 +272,10 @@ export function parseCommand (value: Uint8Array): Parsed {
     case 'group/rename':
       if (raw.sealedName !== undefined) {
         if (raw.name !== undefined) return bad('a name is either in clear or sealed')
-        if (!isSealed(raw.sealedName, MAX_SEALED_NAME)) return bad('invalid sealed group name')
+        if (!isSealed(raw.sealedName, sealedName)) return bad('invalid sealed group name')
         return { ok: true, cmd: { t: raw.t, sealedName: sealed(raw.sealedName), ts: raw.ts } }
       }
-      if (!isText(raw.name, MAX_NAME) || !noControl(raw.name)) return bad('invalid group name')
+      if (!isName(raw.name) || !noControl(raw.name)) return bad('invalid group name')
       return { ok: true, cmd: { t: raw.t, name: raw.name, ts: raw.ts } }
     case 'epoch/rotate': {
       if (!Number.isSafeInteger(raw.epoch) || (raw.epoch as number) < 1) return bad('invalid epoch')

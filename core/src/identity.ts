@@ -39,6 +39,14 @@ export function verifyDeviceCert (cert: Uint8Array, device: Uint8Array, member: 
 }
 
 export const MAX_NAME_LENGTH = 64
+/** UTF-8 bytes of a name (rules 4, commands.ts): 64 characters fit, flags included, unless they are long emoji sequences. */
+export const MAX_NAME_BYTES = 512
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+/** How many characters a user sees in `s` (grapheme clusters). */
+export function graphemes (s: string): number {
+  return [...segmenter.segment(s)].length
+}
 
 export function validateName (name: unknown, what = 'name'): string {
   if (typeof name !== 'string') throw errors.badRequest(`${what} must be text`)
@@ -46,7 +54,10 @@ export function validateName (name: unknown, what = 'name'): string {
   // file names give it) is stored composed, as names are compared (resolve.ts nameKey).
   const trimmed = name.trim().normalize('NFC')
   if (trimmed.length === 0) throw errors.badRequest(`${what} must not be empty`)
-  if (trimmed.length > MAX_NAME_LENGTH) throw errors.badRequest(`${what} is longer than ${MAX_NAME_LENGTH} characters`)
+  // Characters as a user sees them (an emoji, a letter with its accents: one each), and a size
+  // in bytes that the log takes (commands.ts MAX_NAME_BYTES: long emoji sequences count more).
+  if (graphemes(trimmed) > MAX_NAME_LENGTH) throw errors.badRequest(`${what} is longer than ${MAX_NAME_LENGTH} characters`)
+  if (b4a.byteLength(trimmed) > MAX_NAME_BYTES) throw errors.badRequest(`${what} is too long: at most ${MAX_NAME_BYTES} bytes of text (an emoji takes 4 to 28 of them)`)
   // Control characters would let a name rewrite a terminal line or fake a log entry.
   if (/\p{Cc}/u.test(trimmed)) throw errors.badRequest(`${what} must not contain control characters`)
   return trimmed

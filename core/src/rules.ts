@@ -16,7 +16,8 @@
  *    that device ends it).
  * 3: epoch keys are named by key id (`epoch/rotate` `id`, newcomers' boxes `id`) and an admin may
  *    seal a key of an epoch to a current device that lacks it (`epoch/grant`); apply-epochs.ts.
- * 4: reactions (`message/react`, one per member and message; apply-messages.ts).
+ * 4: reactions (`message/react`, one per member and message; apply-messages.ts); names in clear
+ *    or sealed are limited by their UTF-8 size (512 bytes) instead of 64 UTF-16 units (commands.ts).
  */
 import type { GroupMeta } from './view.ts'
 

@@ -36,6 +36,7 @@ const VALID: Record<string, Command> = {
   memberRole: { t: 'member/role', member: k32(), role: 'admin', ts: TS },
   memberRoleObserver: { t: 'member/role', member: k32(), role: 'observer', ts: TS },
   groupRename: { t: 'group/rename', name: 'Works council 2025', ts: TS },
+  memberDevice: { t: 'member/device', device: k32(), writer: k32(), cert: sig64(), sig: sig64(), name: 'phone', ts: TS },
   epochRotate: { t: 'epoch/rotate', epoch: 1, keys: [{ member: k32(), box: rnd.bytes(130) }, { member: k32(), box: rnd.bytes(MAX_KEY_BOX) }], ts: TS },
   epochRotateNamed: { t: 'epoch/rotate', epoch: 2, keys: [{ member: k32(), box: rnd.bytes(130) }], id: rnd.bytes(16), ts: TS },
   epochGrant: { t: 'epoch/grant', epoch: 1, id: rnd.bytes(16), keys: [{ member: k32(), box: rnd.bytes(130) }], ts: TS },
@@ -309,6 +310,22 @@ test('parseCommand rejects bad names, roles, kinds and invite limits', () => {
   rejects(variant('inviteCreate', { role: 'Admin' }), /invalid role/)
   for (const uses of [0, 1001, 1.5, -1, '1', undefined]) rejects(variant('inviteCreate', { uses }), /invalid expiry or uses/)
   for (const expires of [-1, 1.5, '1', undefined]) rejects(variant('inviteCreate', { expires }), /invalid expiry or uses/)
+})
+
+test('names (rules 4): limited by UTF-8 size, so 64 flags fit; under older rules by 64 UTF-16 units as before, in clear and sealed', () => {
+  const emoji = '🇩🇪'.repeat(64) // 64 characters, 256 UTF-16 units, 512 bytes
+  const parse4 = (buf: Uint8Array) => parseCommand(buf, { rules: 4 })
+  assert.ok(parse4(variant('memberAdd', { name: emoji })).ok, 'member name')
+  assert.ok(parse4(variant('memberDevice', { name: emoji })).ok, 'device name')
+  assert.ok(parse4(variant('groupRename', { name: emoji })).ok, 'group rename')
+  assert.ok(parseCommand(variant('groupCreate', { name: emoji, memberName: emoji, rules: 4 })).ok, 'group/create brings its own rules')
+  assert.equal(parse4(variant('memberAdd', { name: emoji + 'x' })).ok, false, 'over 512 bytes')
+  // Older rules: exactly as before (the same reasons, so old and new nodes keep one view).
+  rejects(variant('memberAdd', { name: '🛠'.repeat(33) }), /invalid member name/)
+  rejects(variant('memberDevice', { name: '🛠'.repeat(33) }), /invalid device name/)
+  rejects(variant('groupCreate', { name: '🛠'.repeat(33), rules: 3 }), /invalid group name/)
+  assert.equal(parseCommand(variant('memberAdd', { name: '🛠'.repeat(33) }), { rules: 3 }).ok, false)
+  assert.ok(parseCommand(variant('memberAdd', { name: 'x'.repeat(64) }), { rules: 3 }).ok)
 })
 
 test('names in the log are held to the same control-character rule as validateName', () => {

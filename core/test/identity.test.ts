@@ -114,6 +114,12 @@ test('validateName: trimming, length limits, control characters, custom label', 
   assert.equal(validateName(`  ${'x'.repeat(MAX_NAME_LENGTH)}  `), 'x'.repeat(MAX_NAME_LENGTH), 'the limit applies after trimming')
   assert.equal(validateName('Betriebsrat Süd – Ver.di 🛠'), 'Betriebsrat Süd – Ver.di 🛠')
   throwsCode(() => validateName('x'.repeat(MAX_NAME_LENGTH + 1)), 'BAD_REQUEST', /name is longer than 64 characters/)
+  // Characters as a user sees them: 64 emoji (128 UTF-16 units) and 64 letters with accents fit.
+  assert.equal(validateName('🛠'.repeat(64)), '🛠'.repeat(64))
+  assert.equal(validateName('e\u0301'.repeat(64)).length, 64, 'NFC makes é one unit; still 64 characters')
+  assert.equal(validateName('🇩🇪'.repeat(64)), '🇩🇪'.repeat(64), '64 flags are 64 characters')
+  throwsCode(() => validateName('🛠'.repeat(65)), 'BAD_REQUEST', /longer than 64 characters/)
+  throwsCode(() => validateName('👨‍👩‍👧‍👦'.repeat(21)), 'BAD_REQUEST', /too long: at most 512 bytes/)
   throwsCode(() => validateName(''), 'BAD_REQUEST', /name must not be empty/)
   throwsCode(() => validateName(' \t\n '), 'BAD_REQUEST', /must not be empty/)
   throwsCode(() => validateName(undefined), 'BAD_REQUEST', /name must be text/)

@@ -1,7 +1,7 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import { lookAlikes, nameKeys, nameSkeleton, namesLookAlike, revealName } from '../src/names.ts'
-import { makeNodes } from './helpers.ts'
+import { makeNodes, waitFor } from './helpers.ts'
 
 const alike = (a: string, b: string) => assert.ok(namesLookAlike(a, b), `${JSON.stringify(a)} should look like ${JSON.stringify(b)}`)
 const unlike = (a: string, b: string) => assert.ok(!namesLookAlike(a, b), `${JSON.stringify(a)} should not look like ${JSON.stringify(b)}`)
@@ -114,4 +114,18 @@ test('Solidar: a group name is stored composed (NFC), found by either spelling, 
   await bob.join(code, { timeoutMs: 30_000 })
   await assert.rejects(alice.leaveGroup(decomposed.id), (err: Error & { code?: string }) => err.code === 'NOT_PERMITTED' && /You are the last admin of this group, so you cannot leave it yet: make another member admin first/.test(err.message))
   assert.equal((await alice.audit(decomposed.id)).length, 0, 'no refused entry in the log')
+})
+
+test('Solidar: names count characters as a user sees them: a group named with 40 emoji works, in a new group (rules 4) and after a rename', async (t) => {
+  const { nodes: [alice, bob] } = await makeNodes(['alice', 'bob'], t)
+  const name = '🛠'.repeat(40) // 80 UTF-16 units: "longer than 64 characters" before
+  const group = await alice.createGroup(name)
+  assert.equal(group.name, name)
+  const { code } = await alice.createInvite(group.id)
+  await bob.join(code, { timeoutMs: 30_000 })
+  assert.equal((await bob.listGroups()).find(g => g.id === group.id)?.name, name, 'bob sees the name')
+  const renamed = '🇩🇪'.repeat(60)
+  await alice.renameGroup(group.id, renamed)
+  await waitFor(async () => (await bob.listGroups()).find(g => g.id === group.id)?.name === renamed, 'bob sees the rename')
+  assert.deepEqual(await alice.audit(group.id), [], 'nothing refused')
 })

@@ -29,7 +29,7 @@ export function NewGroup ({ ctx }: { ctx: AppContext }) {
       <h1>{t('newGroup.title')}</h1>
       <form onSubmit={submit} class="stack">
         <label>{t('newGroup.name')}
-          <input required maxLength={256} value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} autoFocus /></label>
+          <input required maxLength={512} value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} autoFocus /></label>
         <p class="muted">{t('newGroup.note')}</p>
         {/* Two groups of one name are hard to tell apart (and by name on the CLI, ambiguous). */}
         {name.trim() !== '' && ctx.groups.some((g) => nameKey(g.name) === nameKey(name))

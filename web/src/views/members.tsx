@@ -110,7 +110,7 @@ export function Members ({ ctx, group }: { ctx: AppContext, group: string }) {
       {admin
         ? (
           <form class="inline" onSubmit={(e) => { e.preventDefault(); if (rename.trim() !== '') void act(() => api.renameGroup(group, rename.trim())).then(() => setRename('')) }}>
-            <label>{t('members.rename')} <input value={rename} maxLength={256} onInput={(e) => setRename((e.currentTarget as HTMLInputElement).value)} /></label>
+            <label>{t('members.rename')} <input value={rename} maxLength={512} onInput={(e) => setRename((e.currentTarget as HTMLInputElement).value)} /></label>
             <button type="submit">{t('common.save')}</button>
           </form>
           )

@@ -68,7 +68,7 @@ export function Onboarding ({ ctx }: { ctx: AppContext }) {
               ? settings?.canRename === false
                 ? <p class="muted">{t('onboarding.nameFixed', { name: ctx.me.name })}</p>
                 : <label>{t('onboarding.name')}
-                  <input required maxLength={64} value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} autoFocus />
+                  <input required maxLength={512} value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} autoFocus />
                   <span class="note">{t('onboarding.nameNote')}</span></label>
               : <label>{t('onboarding.code')}
                 <textarea required rows={3} value={code} onInput={(e) => setCode((e.currentTarget as HTMLTextAreaElement).value)} /></label>}
