@@ -303,7 +303,7 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     assert.ok(inView, 'the chat opens there, the line in view')
   })
 
-  it('own messages show whether they reached another device (✓✓) or are only saved here (✓)', async () => {
+  it('own messages show whether they reached another device (✓✓), on how many of the group\'s devices, or are only saved here (✓)', async () => {
     const page = alice.page
     await page.getByLabel(/Language|Sprache/).selectOption('en')
     await page.evaluate((id) => { location.hash = `#/g/${encodeURIComponent(id)}` }, group)
@@ -313,7 +313,9 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     const mine = page.getByRole('log').locator('li.msg', { hasText: 'Did this arrive?' })
     // Bob's node is connected: it fetches the message, and the mark says so.
     await mine.locator('[data-testid="delivery"][data-reached="true"]').waitFor({ timeout: 30_000 })
-    assert.equal(await mine.getByTestId('delivery').getAttribute('aria-label'), 'Reached another device')
+    // …and, once the group's presence names the member behind that connection, it is the group's one other device.
+    await mine.locator('[data-testid="delivery"][data-devices="1"][data-of="1"]').waitFor({ timeout: 30_000 })
+    assert.equal(await mine.getByTestId('delivery').getAttribute('aria-label'), 'Reached the other device of the group')
   })
 
   it('reactions: chosen by keyboard, shown as chips with counts, updated live when another member reacts, taken back by pressing one\'s own chip', async () => {

@@ -1,5 +1,5 @@
 import type { GroupSync } from './sync-state.ts'
-import type { CatchUp, UpgradeRequiredInfo } from './types.ts'
+import type { CatchUp, DeliveryState, UpgradeRequiredInfo } from './types.ts'
 import type { TransportInfo } from './transport.ts'
 import type {
   Role, BridgeAllowEntry, BridgeRegistration, DmSummary, GroupId, GroupSummary, InviteOptions, InviteResult, InviteView, MemberId, MemberView, MessageId,
@@ -72,7 +72,8 @@ export interface SolidarApi {
 
   send (group: string, text: string, opts?: { room?: string, replyTo?: string }): Promise<MessageView>
   /** Of this device's messages `ids` (sent since the node started): whether a connected peer holds each (delivery.ts). */
-  messageDelivery (group: string, ids: string[]): Promise<Array<{ id: string, reached: boolean, peers: number }>>
+  /** Whether this device's messages reached other devices: `devices` of `of` (delivery.ts). */
+  messageDelivery (group: string, ids: string[]): Promise<DeliveryState[]>
   edit (group: string, id: string, text: string): Promise<MessageView>
   deleteMessage (group: string, id: string): Promise<MessageView>
   /** This member's reaction to a message (one emoji), or null to take it back. */

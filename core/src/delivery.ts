@@ -7,6 +7,10 @@
  * current length (the peer says so itself: hypercore's `remoteContiguousLength`, which a peer
  * announces once it has verified and stored the blocks).
  */
+import b4a from 'b4a'
+import type { DeliveryState } from './types.ts'
+
+export type { DeliveryState }
 
 /** How long `leave` waits for a peer to take the leave before it reports it as pending. */
 export const LEAVE_DELIVERY_MS = 10_000
@@ -68,26 +72,36 @@ const SENT_MEMORY = 5_000
  * memory only: after a restart the earlier messages are simply "sent" (on disk), no more.
  */
 export class SentMarks {
-  readonly #sent = new Map<string, { base: any, length: number }>()
+  /** Per message: the writer length that holds it, and the connections (remote keys) seen holding it. */
+  readonly #sent = new Map<string, { base: any, length: number, seen: Set<string> }>()
 
   /** Right after the append of message `id` to `base`. */
   mark (id: string, base: any): void {
-    this.#sent.set(id, { base, length: base?.local?.length ?? 0 })
+    this.#sent.set(id, { base, length: base?.local?.length ?? 0, seen: new Set() })
     if (this.#sent.size > SENT_MEMORY) this.#sent.delete(this.#sent.keys().next().value!)
   }
 
   /**
    * For each of `ids` this device sent since it started: whether a connected peer holds it now
-   * (`reached`), and with how many connected peers (`peers`). Ids it did not send, or sent
-   * before a restart, are left out.
+   * (`reached`), with how many connected peers (`peers`), and on how many of the group's other
+   * devices (`devices` of `of`): a connected peer holding it counts as a device when the
+   * group's presence names the member behind that connection (`byPeer`: the connection's remote
+   * key → member), and stays counted once seen; `of` counts every current device of every
+   * current member but this one. A device that got it only through another member is not seen
+   * here, so `devices` is a lower bound. Ids it did not send, or sent before a restart, are left out.
    */
-  states (ids: string[]): Array<{ id: string, reached: boolean, peers: number }> {
-    const out: Array<{ id: string, reached: boolean, peers: number }> = []
+  states (ids: string[], group: { byPeer: Map<string, string>, devices: number } = { byPeer: new Map(), devices: 0 }): DeliveryState[] {
+    const out: DeliveryState[] = []
     for (const id of ids) {
       const s = this.#sent.get(id)
       if (s === undefined) continue
-      const holding = (s.base?.local?.peers ?? []).filter((p: any) => (p.remoteContiguousLength ?? 0) >= s.length).length
-      out.push({ id, reached: holding > 0, peers: holding })
+      const holding = (s.base?.local?.peers ?? []).filter((p: any) => (p.remoteContiguousLength ?? 0) >= s.length)
+      // A device that held it once still does (it verified and stored the blocks): remembered.
+      for (const p of holding) {
+        const key: unknown = p.stream?.remotePublicKey
+        if (key instanceof Uint8Array && group.byPeer.has(b4a.toString(key, 'hex'))) s.seen.add(b4a.toString(key, 'hex'))
+      }
+      out.push({ id, reached: holding.length > 0 || s.seen.size > 0, peers: holding.length, devices: Math.min(s.seen.size, group.devices), of: group.devices })
     }
     return out
   }

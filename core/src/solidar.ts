@@ -13,6 +13,7 @@ import { DM_ROOM } from './apply.ts'
 import { BridgeService, type BridgedText } from './bridge-service.ts'
 import { EventHub } from './event-hub.ts'
 import { fingerprint, memberId, memberKey, validateName, type Identity } from './identity.ts'
+import type { DeliveryState } from './types.ts'
 import { groupIdOf } from './ids.ts'
 import { Meetings } from './meetings/service.ts'
 import { Pads, type PadLog } from './pads/service.ts'
@@ -146,7 +147,7 @@ export class Solidar implements SolidarApi {
       noteSealed: (log: OpenLog, cmd: Resealable) => reseal.note(log, cmd),
       forgetSealed: (log: OpenLog, id: string) => reseal.forget(log, id)
     }
-    const messages = this.#messages = new Messages({ ...node, ...logs, ...keys, ...sealing })
+    const messages = this.#messages = new Messages({ ...node, ...logs, ...keys, ...sealing, membersByPeer: (discoveryKey) => this.pads.presenceChannel.membersByPeer(discoveryKey) })
     const membership = this.#membership = new Membership({ ...node, ...logs, ...keys, lifetime: this.#lifetime.signal })
     const invites = this.#invites = new Invites({
       ...node, ...logs, ...keys,
@@ -296,7 +297,7 @@ export class Solidar implements SolidarApi {
   rooms (ref: string): Promise<RoomView[]> { return this.#messages.rooms(ref) }
   createRoom (ref: string, name: string): Promise<RoomView> { return this.#messages.createRoom(ref, name) }
   send (ref: string, text: string, opts: { room?: string, replyTo?: string } = {}): Promise<MessageView> { return this.#messages.send(ref, text, opts) }
-  messageDelivery (ref: string, ids: string[]): Promise<Array<{ id: string, reached: boolean, peers: number }>> { return this.#messages.delivery(ref, ids) }
+  messageDelivery (ref: string, ids: string[]): Promise<DeliveryState[]> { return this.#messages.delivery(ref, ids) }
   edit (ref: string, id: string, text: string): Promise<MessageView> { return this.#messages.edit(ref, id, text) }
   deleteMessage (ref: string, id: string): Promise<MessageView> { return this.#messages.deleteMessage(ref, id) }
   /** This member's reaction to a message: one emoji, or null to take it back (rules 4). */

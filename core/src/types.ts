@@ -312,3 +312,10 @@ export interface CatchUp {
   /** Not admitted yet and no admin online: nothing moves until an admin's device comes online. */
   waitingForAdmin: boolean
 }
+
+/**
+ * Whether one of this device's messages reached others: `reached` once a connected peer holds
+ * it; `devices` of `of`: how many of the group's other current devices hold it, seen over direct
+ * connections (a lower bound: a device that got it through another member is not seen).
+ */
+export interface DeliveryState { id: string, reached: boolean, peers: number, devices: number, of: number }

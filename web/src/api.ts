@@ -5,7 +5,7 @@
  * token. The event WebSocket carries it as `?token=` (browsers cannot set headers there).
  */
 import type {
-  CatchUp, GroupSummary, InviteResult, InviteView, MemberView, MessageView, PadExport, PadHistory, PadPresence, PadSummary, DmSummary,
+  CatchUp, DeliveryState, GroupSummary, InviteResult, InviteView, MemberView, MessageView, PadExport, PadHistory, PadPresence, PadSummary, DmSummary,
   Role, RoomView, SolidarEvent, WhoAmI
 } from './types.ts'
 import type { IceServer, NetworkChoice, NodeSettings, RepairState } from '@solidar/core/local-api-types'
@@ -181,7 +181,7 @@ export const api = {
   padState: (group: string, pad: string) => request<{ id: string, update: string, updates: number }>('GET', `${p(group, pad)}/state`),
   padUpdate: (group: string, pad: string, update: string) => request<{ accepted: true }>('POST', `${p(group, pad)}/updates`, { update }),
   /** Of this device's messages (sent since the node started): whether a connected peer holds each. */
-  delivery: (group: string, ids: string[]) => request<Array<{ id: string, reached: boolean, peers: number }>>('GET', `${g(group)}/delivery?ids=${ids.map(enc).join(',')}`),
+  delivery: (group: string, ids: string[]) => request<DeliveryState[]>('GET', `${g(group)}/delivery?ids=${ids.map(enc).join(',')}`),
   /** Members of the group online now (connected to this node; this device's own member as self). */
   present: (group: string) => request<Array<{ member: string, name: string, self: boolean }>>('GET', `${g(group)}/present`),
   setPresence: (group: string, pad: string, state: Record<string, unknown> | null, opts: { keepalive?: boolean } = {}) => request<PadPresence>('PUT', `${p(group, pad)}/presence`, { state }, opts),

@@ -5,7 +5,7 @@
  * edit and read through this service too.
  * It knows the rest of the node only through `MessageHost`.
  */
-import { SentMarks } from '../delivery.ts'
+import { SentMarks, type DeliveryState } from '../delivery.ts'
 import b4a from 'b4a'
 import { DEFAULT_ROOM } from '../apply.ts'
 import { checkText, isMessageId, isRoomName } from '../commands.ts'
@@ -21,7 +21,7 @@ import { checkReaction, groupReactions } from '../reactions.ts'
 import { REACTION_RULES } from '../apply-messages.ts'
 import { rulesOf } from '../rules.ts'
 import type { MessageId, MessageView, RoomView, SolidarEvent } from '../types.ts'
-import type { MessageRecord } from '../view.ts'
+import { activeDevices, type MessageRecord } from '../view.ts'
 import type { Resealable } from './reseal.ts'
 import { appendChecked, z32OfHex, type OpenLog } from './shared.ts'
 
@@ -42,6 +42,10 @@ export interface MessageHost {
   noteSealed (log: OpenLog, cmd: Resealable): Promise<void>
   /** The message was deleted: it is not sealed again. */
   forgetSealed (log: OpenLog, id: string): void
+  /** This device's key (hex). */
+  device (): string
+  /** Which member is behind each connection of a group (remote key hex → member hex), from its presence. */
+  membersByPeer (discoveryKey: Buffer): Map<string, string>
 }
 
 /** How many message versions a log remembers having announced (a reorder deeper than this may announce some twice). */
@@ -54,10 +58,16 @@ export class Messages {
   readonly #sent = new SentMarks()
   constructor (host: MessageHost) { this.#host = host }
 
-  /** Whether this device's messages `ids` of group `ref` have reached a connected peer (those sent since this node started). */
-  async delivery (ref: string, ids: string[]): Promise<Array<{ id: string, reached: boolean, peers: number }>> {
-    await this.#host.resolveGroup(ref)
-    return this.#sent.states(ids)
+  /**
+   * Whether this device's messages `ids` of group `ref` have reached a connected peer, and on
+   * how many of the group's other devices they are (those sent since this node started; see
+   * delivery.ts `SentMarks.states`).
+   */
+  async delivery (ref: string, ids: string[]): Promise<DeliveryState[]> {
+    const log = await this.#host.resolveGroup(ref)
+    const me = this.#host.device()
+    const devices = (await log.group.members()).flatMap(m => activeDevices(m)).filter(d => d.device !== me).length
+    return this.#sent.states(ids, { byPeer: this.#host.membersByPeer(log.group.discoveryKey), devices })
   }
 
   /** The view's change counter was rewritten after a reorder: go back to where both orders meet. */

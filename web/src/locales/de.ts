@@ -409,4 +409,7 @@ export const de: Record<keyof typeof en, string> = {
   'chat.newMessages': 'Neue Nachrichten',
   'chat.sent': 'Auf diesem Gerät gespeichert; noch hat es kein anderes Gerät',
   'chat.reached': 'Bei einem anderen Gerät angekommen',
+  'chat.reachedOne': 'Beim anderen Gerät der Gruppe angekommen',
+  'chat.reachedAll': 'Bei allen {{of}} anderen Geräten der Gruppe angekommen',
+  'chat.reachedSome': 'Bei {{devices}} von {{of}} anderen Geräten der Gruppe angekommen (andere haben sie vielleicht über diese)',
 }

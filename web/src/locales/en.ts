@@ -407,4 +407,7 @@ export const en = {
   'chat.newMessages': 'New messages',
   'chat.sent': 'Saved on this device; no other device has it yet',
   'chat.reached': 'Reached another device',
+  'chat.reachedOne': 'Reached the other device of the group',
+  'chat.reachedAll': 'Reached all {{of}} other devices of the group',
+  'chat.reachedSome': 'Reached {{devices}} of {{of}} other devices of the group (others may have it through them)',
 }

@@ -11,7 +11,7 @@ import { PAGE_SIZE, api, onConnection, onEvent } from '../api.ts'
 import type { AppContext } from '../app.tsx'
 import { dayKey, dayLabel, formatTime, messageTime, useT } from '../i18n.ts'
 import { go, href } from '../route.ts'
-import type { MemberView, MessageView, RoomView } from '../types.ts'
+import type { DeliveryState, MemberView, MessageView, RoomView } from '../types.ts'
 import { ErrorBox } from '../ui.tsx'
 import { GroupTabs } from './group-tabs.tsx'
 import { CatchUpNote } from './catch-up.tsx'
@@ -80,18 +80,18 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
    * every 3 s while one shown is not known to have reached a peer (the node knows the messages it
    * sent since it started; older ones show no mark).
    */
-  const [delivered, setDelivered] = useState<Map<string, boolean>>(new Map())
+  const [delivered, setDelivered] = useState<Map<string, DeliveryState>>(new Map())
   useEffect(() => {
     if (group === undefined || messages === null) return
     const mine = messages.filter((m) => m.author === ctx.me.id && !m.deleted).slice(-30).map((m) => m.id)
-    const pending = mine.filter((id) => delivered.get(id) !== true)
+    const pending = mine.filter((id) => !everywhere(delivered.get(id)))
     if (pending.length === 0) return
     let live = true
     const ask = (): void => {
       api.delivery(group, pending).then((states) => {
         if (!live || states.length === 0) return
         // A new map only when something changed: the map is this effect's input.
-        setDelivered((d) => states.every((s) => d.get(s.id) === s.reached) ? d : new Map([...d, ...states.map((s): [string, boolean] => [s.id, s.reached])]))
+        setDelivered((d) => states.every((s) => sameDelivery(d.get(s.id), s)) ? d : new Map([...d, ...states.map((s): [string, DeliveryState] => [s.id, s])]))
       }, () => { /* asked again in 3 s; the mark is a convenience */ })
     }
     ask()
@@ -328,9 +328,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
                       ? <><strong>{m.bridged.nick ?? m.bridged.jid}</strong> <span class="muted" title={m.bridged.jid}>{t('chat.bridged', { jid: m.bridged.jid, bridge: m.authorName })}</span></>
                       : <><strong>{m.authorName}</strong><NameWarning flag={flags.get(m.author)} /></>} <time dateTime={new Date(m.ts).toISOString()} title={formatTime(m.ts)}>{messageTime(m.ts, now)}</time>
                     {m.editedTs !== undefined && !m.deleted ? <span class="muted"> · {t('chat.edited')}</span> : null}
-                    {mine && delivered.has(m.id)
-                      ? <span class="delivery" data-testid="delivery" data-reached={String(delivered.get(m.id))} title={delivered.get(m.id) === true ? t('chat.reached') : t('chat.sent')} aria-label={delivered.get(m.id) === true ? t('chat.reached') : t('chat.sent')}> {delivered.get(m.id) === true ? '✓✓' : '✓'}</span>
-                      : null}
+                    {mine && delivered.has(m.id) ? <DeliveryMark state={delivered.get(m.id)!} /> : null}
                   </div>
                   {m.replyTo !== undefined
                     ? <blockquote class="quote">{parent !== undefined ? `${parent.authorName}: ${parent.deleted ? t('chat.deleted') : parent.text.slice(0, 140)}` : t('chat.replyUnknown')}</blockquote>
@@ -438,3 +436,24 @@ function firstUnreadOf (messages: MessageView[], me: string, at: { unread: numbe
   return others.length > 0 ? others[Math.max(0, others.length - at.unread)].id : null
 }
 
+
+/** Every other device of the group holds it (as far as this node can see). */
+const everywhere = (s: DeliveryState | undefined): boolean => s !== undefined && s.of > 0 && s.devices >= s.of
+const sameDelivery = (a: DeliveryState | undefined, b: DeliveryState): boolean => a !== undefined && a.reached === b.reached && a.devices === b.devices && a.of === b.of
+
+/** ✓ saved here; ✓✓ reached another device, with "n/m" until all the group's devices have it. */
+function DeliveryMark ({ state }: { state: DeliveryState }) {
+  const t = useT()
+  const label = !state.reached
+    ? t('chat.sent')
+    : everywhere(state)
+      ? state.of === 1 ? t('chat.reachedOne') : t('chat.reachedAll', { of: String(state.of) })
+      : state.devices > 0
+        ? t('chat.reachedSome', { devices: String(state.devices), of: String(state.of) })
+        : t('chat.reached')
+  return (
+    <span class="delivery" data-testid="delivery" data-reached={String(state.reached)} data-devices={state.devices} data-of={state.of} title={label} aria-label={label}>
+      {' '}{state.reached ? '✓✓' : '✓'}{state.reached && !everywhere(state) && state.of > 1 ? <small> {state.devices}/{state.of}</small> : null}
+    </span>
+  )
+}
