@@ -11,11 +11,12 @@ import { PAGE_SIZE, api, onConnection, onEvent } from '../api.ts'
 import type { AppContext } from '../app.tsx'
 import { dayKey, dayLabel, formatTime, messageTime, useT } from '../i18n.ts'
 import { go, href } from '../route.ts'
-import type { DeliveryState, MemberView, MessageView, RoomView } from '../types.ts'
+import type { MemberView, MessageView, RoomView } from '../types.ts'
 import { ErrorBox } from '../ui.tsx'
 import { GroupTabs } from './group-tabs.tsx'
 import { CatchUpNote } from './catch-up.tsx'
 import { ReactionChips, ReactionPicker } from './reactions.tsx'
+import { DeliveryMark, useDelivery } from './delivery.tsx'
 
 interface Props {
   ctx: AppContext
@@ -75,29 +76,7 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
     const timer = setInterval(() => setNow(Date.now()), 30_000)
     return () => clearInterval(timer)
   }, [])
-  /**
-   * Delivery of this device's messages (group chats): reached a peer, or only on disk here. Asked
-   * every 3 s while one shown is not known to have reached a peer (the node knows the messages it
-   * sent since it started; older ones show no mark).
-   */
-  const [delivered, setDelivered] = useState<Map<string, DeliveryState>>(new Map())
-  useEffect(() => {
-    if (group === undefined || messages === null) return
-    const mine = messages.filter((m) => m.author === ctx.me.id && !m.deleted).slice(-30).map((m) => m.id)
-    const pending = mine.filter((id) => !everywhere(delivered.get(id)))
-    if (pending.length === 0) return
-    let live = true
-    const ask = (): void => {
-      api.delivery(group, pending).then((states) => {
-        if (!live || states.length === 0) return
-        // A new map only when something changed: the map is this effect's input.
-        setDelivered((d) => states.every((s) => sameDelivery(d.get(s.id), s)) ? d : new Map([...d, ...states.map((s): [string, DeliveryState] => [s.id, s])]))
-      }, () => { /* asked again in 3 s; the mark is a convenience */ })
-    }
-    ask()
-    const timer = setInterval(ask, 3000)
-    return () => { live = false; clearInterval(timer) }
-  }, [group, messages, delivered])
+  const delivered = useDelivery(group, messages, ctx.me.id)
   /** Why the last send failed: shown at the composer, where the unsent text still is. */
   const [sendError, setSendError] = useState<unknown>(null)
   const [text, setText] = useState('')
@@ -437,23 +416,3 @@ function firstUnreadOf (messages: MessageView[], me: string, at: { unread: numbe
 }
 
 
-/** Every other device of the group holds it (as far as this node can see). */
-const everywhere = (s: DeliveryState | undefined): boolean => s !== undefined && s.of > 0 && s.devices >= s.of
-const sameDelivery = (a: DeliveryState | undefined, b: DeliveryState): boolean => a !== undefined && a.reached === b.reached && a.devices === b.devices && a.of === b.of
-
-/** ✓ saved here; ✓✓ reached another device, with "n/m" until all the group's devices have it. */
-function DeliveryMark ({ state }: { state: DeliveryState }) {
-  const t = useT()
-  const label = !state.reached
-    ? t('chat.sent')
-    : everywhere(state)
-      ? state.of === 1 ? t('chat.reachedOne') : t('chat.reachedAll', { of: String(state.of) })
-      : state.devices > 0
-        ? t('chat.reachedSome', { devices: String(state.devices), of: String(state.of) })
-        : t('chat.reached')
-  return (
-    <span class="delivery" data-testid="delivery" data-reached={String(state.reached)} data-devices={state.devices} data-of={state.of} title={label} aria-label={label}>
-      {' '}{state.reached ? '✓✓' : '✓'}{state.reached && !everywhere(state) && state.of > 1 ? <small> {state.devices}/{state.of}</small> : null}
-    </span>
-  )
-}
