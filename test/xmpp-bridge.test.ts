@@ -129,6 +129,17 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
       // The admin registers the bridge's id before it joins: only it may post Jabber users' messages.
       assert.match(await alice.ok(['relay', 'register', group.id, bridgeId]), /is now registered as this group's bridge/)
       const code = await alice.ok(['invite', group.id])
+      // A wrong component secret: Prosody refuses it (not-authorized) and closes the socket; the
+      // bridge says why and exits, instead of retrying for ever behind the socket's error.
+      const wrong = startProcess(process.execPath, solidarArgv(bridgeHome, [
+        'relay', 'xmpp', '--bootstrap', cluster.bootstrap, '--group', group.id, '--domain', BRIDGE,
+        '--server', `127.0.0.1:${prosody.componentPort}`, '--secret', 'not-the-secret', '--join', code
+      ]), { name: 'bridge-wrong-secret', cwd: REPO_ROOT })
+      const exit = await Promise.race([wrong.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 90_000))])
+      if (exit === null) await wrong.stop(5_000)
+      assert.notEqual(exit, null, `a refused secret ends the bridge: ${wrong.describe()}`)
+      assert.equal(exit!.code, 1, wrong.describe())
+      assert.match(wrong.stderr, /refused the component bridge\.localhost \(not-authorized\): check the domain and secret/, wrong.describe())
       await startBridge(['--join', code])
       await alice.waitForMembers(group.id, [alice.id, bob.id, bridgeId])
     })

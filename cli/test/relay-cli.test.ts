@@ -28,6 +28,9 @@ describe('solidar relay (CLI)', { timeout: 120_000 }, () => {
       [[...xmpp, '--server', '127.0.0.1:5347', '--secret-file', path.join(root, 'missing')], /Cannot read/],
       [[...xmpp, '--server', 'localhost', '--secret', 'a'], /HOST:PORT/],
       [[...xmpp, '--server', '127.0.0.1:99999', '--secret-file', secretFile], /HOST:PORT/],
+      // The component link has no TLS: another host only when the user says the link is private.
+      [[...xmpp, '--server', 'xmpp.example.org:5347', '--secret-file', secretFile], /not on this machine.*not encrypted.*--unencrypted-link/s],
+      [[...xmpp, '--server', '192.0.2.7:5347', '--secret-file', secretFile], /--unencrypted-link/],
       [['relay', 'xmpp', '--domain', 'b.example', '--server', '127.0.0.1:1', '--secret', 'a'], /--group/],
       [[...xmpp, '--server', '127.0.0.1:5347', '--bootstrap', '127.0.0.1:1', '--public-dht'], /either/, { SOLIDAR_XMPP_SECRET: 'a' }],
       [['relay', 'allow', 'g'], /missing required argument/],
@@ -45,6 +48,9 @@ describe('solidar relay (CLI)', { timeout: 120_000 }, () => {
     const r = await run(['--home', home, ...xmpp, '--server', '127.0.0.1:5347', '--secret', 'a'])
     assert.equal(r.code, 1, r.stderr)
     assert.match(r.stderr, /No identity/)
+    const remote = await run(['--home', home, ...xmpp, '--server', '192.0.2.7:5347', '--secret', 'a', '--unencrypted-link'])
+    assert.equal(remote.code, 1, 'with --unencrypted-link another host passes the check (and the next one stops it)')
+    assert.match(remote.stderr, /No identity/)
     for (const args of [['relay', 'allow', 'g', 'anna@example.org'], ['relay', 'list', 'g'], ['relay', 'revoke', 'g', 'example.org'],
       ['relay', 'register', 'g', 'k3s95augrzb6uh4h5noqohq5ztergarzj8q7s15jxqfkcrd78zmy'], ['relay', 'unregister', 'g', 'k3s95augrzb6uh4h5noqohq5ztergarzj8q7s15jxqfkcrd78zmy']]) {
       const none = await run(['--home', home, ...args])

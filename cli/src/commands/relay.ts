@@ -31,6 +31,13 @@ interface XmppOptions {
   publicDht?: boolean
   dht?: boolean
   verbose?: boolean
+  unencryptedLink?: boolean
+}
+
+/** Whether `host` is this machine: the component link (XEP-0114) has no TLS and belongs on it. */
+function isLoopback (host: string): boolean {
+  const h = host.toLowerCase()
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h)
 }
 
 type AllowlistResult = { group: string, entries: BridgeAllowEntry[] }
@@ -134,6 +141,7 @@ It decrypts the group's messages: Jabber users are protected by their server's T
     .option('--public-dht', 'use the public DHT (remembered)')
     .option('--no-dht', 'stay local for this run')
     .option('--verbose', 'log every bridged message and refusal as JSON lines on stderr')
+    .option('--unencrypted-link', 'allow a --server that is not on this machine (the component link has no TLS: only over a private link you trust)')
     .addHelpText('after', `
 The bridge runs the Solidar node of its home itself (do not also run \`solidar serve\` for
 that home) and connects to the XMPP server as an external component (XEP-0114). Prosody:
@@ -150,7 +158,8 @@ An admin must register this home's member id as the group's bridge (solidar rela
 register GROUP ID, before or after it joins): every node refuses bridged messages from
 anyone else, and until then Jabber users' messages are refused (forbidden).
 Only addresses on the group's allowlist (solidar relay allow) get in; the server's
-TLS is all that protects Jabber users' messages. State (what was already passed on,
+TLS is all that protects Jabber users' messages. The component link itself has no TLS:
+keep it on this machine (--server 127.0.0.1:PORT); another host needs --unencrypted-link. State (what was already passed on,
 who is in which room) is kept in <home>/xmpp-bridge/; reconnects with backoff.
 
 Example:
@@ -165,7 +174,11 @@ Example:
       if (conflict !== null) cmd.error(`error: ${conflict}`, { exitCode: EXIT.USAGE, code: 'solidar.usage' })
       const secret = readSecret(opts)
       const { splitHostPort, startXmppBridge } = await import('@solidar/relay/xmpp')
-      try { splitHostPort(opts.server) } catch (err) { throw new CliError((err as Error).message, EXIT.USAGE) }
+      let serverHost: string
+      try { [serverHost] = splitHostPort(opts.server) } catch (err) { throw new CliError((err as Error).message, EXIT.USAGE) }
+      if (!isLoopback(serverHost) && opts.unencryptedLink !== true) {
+        throw new CliError(`--server ${opts.server} is not on this machine, and the component link (XEP-0114) is not encrypted: everything the bridge passes on, and its secret, would cross the network in clear. Run the bridge on the XMPP server's machine (--server 127.0.0.1:PORT), or add --unencrypted-link if the link is private (a VPN, a cable you trust)`, EXIT.USAGE)
+      }
       const home = homeOf(cmd)
       if (readIdentity(home) === null) throw new CliError(`No identity in ${home} yet: run \`solidar init --home ${home} --name "Jabber bridge"\` first`)
       const daemon = readDaemonInfo(home)

@@ -171,7 +171,12 @@ class XmppBridge implements RunningBridge {
       xmpp.reconnect.stop() // our own loop, with backoff, on a fresh instance each time
       let lastError: any = null
       const ended = new Promise<void>(resolve => xmpp.on('disconnect', () => resolve()))
-      xmpp.on('error', (err: any) => { lastError = err; this.#emit('xmpp-error', { message: err?.message ?? String(err), condition: err?.condition }) })
+      xmpp.on('error', (err: any) => {
+        // A server's refusal (not-authorized on a wrong secret) is followed by the socket's own
+        // error as it closes (Prosody): the refusal is what counts, not the error after it.
+        if (lastError === null || !FATAL.has(lastError.condition)) lastError = err
+        this.#emit('xmpp-error', { message: err?.message ?? String(err), condition: err?.condition })
+      })
       xmpp.on('stanza', (stanza: Element) => { if (!stanza.is('iq')) this.#enqueue(() => this.#onStanza(stanza)) })
       // IQ requests go through @xmpp/component's iq middleware, which sends our answer (or its own
       // service-unavailable if none is given); queued like every other stanza.
