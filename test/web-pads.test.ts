@@ -324,6 +324,35 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
     assert.deepEqual(warnings, [])
   })
 
+  it('an open pad fetches only what it lacks after someone else\'s edit, not the whole document again', async () => {
+    const title = 'Long minutes'
+    const long = 'A long paragraph of the minutes, read out and agreed. '.repeat(200)
+    const made = await cluster!.node('Alice').api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/pads`, body: { title, content: long } })
+    assert.equal(made.status, 201, made.text)
+    await bob.page.evaluate((h) => { location.hash = h }, `#/g/${encodeURIComponent(group)}/pads/${made.json.id}`)
+    const editor = bob.page.getByRole('textbox', { name: `Text of ${title}` })
+    await editor.getByText('read out and agreed').first().waitFor({ timeout: LIVE })
+    const fetched: Array<{ url: string, bytes: number }> = []
+    const onResponse = async (r: import('playwright-core').Response): Promise<void> => {
+      if (!r.url().includes(`/pads/${made.json.id}/state`)) return
+      const body = await r.json().catch(() => null)
+      if (body !== null) fetched.push({ url: r.url(), bytes: Buffer.from(body.update, 'base64').length })
+    }
+    bob.page.on('response', onResponse)
+    try {
+      const appended = await cluster!.node('Alice').api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/pads/${made.json.id}/append`, body: { text: 'Closing remark by Alice.' } })
+      assert.equal(appended.status, 200, appended.text)
+      await editor.getByText('Closing remark by Alice.').waitFor({ timeout: LIVE })
+    } finally {
+      bob.page.off('response', onResponse)
+    }
+    assert.ok(fetched.length > 0, 'the tab fetched the change')
+    for (const f of fetched) {
+      assert.match(f.url, /\/state\?since=/, 'with its state vector')
+      assert.ok(f.bytes < 1000 && long.length > 10_000, `only the change (${f.bytes} bytes), not the ${long.length}-character document`)
+    }
+  })
+
   it('no console errors, CSP refusals or requests to other origins in either browser', () => {
     for (const m of [alice, bob]) assert.deepEqual(m.problems, [], `${m.node.name}: ${m.problems.join('\n')}`)
   })

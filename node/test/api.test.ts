@@ -4,6 +4,7 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import * as Y from 'yjs'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -216,6 +217,32 @@ describe('local API', { timeout: 60_000 }, () => {
     // The process's memory (bytes), for watching a daemon's growth (test/soak.test.ts)
     for (const k of ['rss', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers']) assert.ok(Number.isInteger(status.json.memory[k]) && status.json.memory[k] >= 0, k)
     assert.ok(status.json.memory.rss > status.json.memory.heapUsed)
+  })
+
+  it('a pad\'s state: whole, or with ?since=<state vector> only what that copy lacks; a bad vector is refused', async () => {
+    const created = await raw({ port, method: 'POST', path: '/api/groups', token, body: { name: 'Pad state' } })
+    const id = created.json.id as string
+    const pad = await raw({ port, method: 'POST', path: `/api/groups/${id}/pads`, token, body: { title: 'Minutes' } })
+    assert.equal(pad.status, 201, pad.text)
+    const long = 'A long paragraph of the minutes. '.repeat(300)
+    assert.equal((await raw({ port, method: 'POST', path: `/api/groups/${id}/pads/${pad.json.id}/append`, token, body: { text: long } })).status, 200)
+    const whole = await get(`/api/groups/${id}/pads/${pad.json.id}/state`)
+    const copy = new Y.Doc()
+    Y.applyUpdate(copy, Buffer.from(whole.json.update, 'base64'))
+    assert.equal((await raw({ port, method: 'POST', path: `/api/groups/${id}/pads/${pad.json.id}/append`, token, body: { text: 'One more line.' } })).status, 200)
+    const since = encodeURIComponent(Buffer.from(Y.encodeStateVector(copy)).toString('base64'))
+    const diff = await get(`/api/groups/${id}/pads/${pad.json.id}/state?since=${since}`)
+    assert.equal(diff.status, 200, diff.text)
+    const bytes = Buffer.from(diff.json.update, 'base64')
+    assert.ok(bytes.length < 500 && whole.json.update.length > 8000, `the change alone: ${bytes.length} bytes, the whole document ${whole.json.update.length} base64 characters`)
+    Y.applyUpdate(copy, bytes)
+    const full = new Y.Doc()
+    Y.applyUpdate(full, Buffer.from((await get(`/api/groups/${id}/pads/${pad.json.id}/state`)).json.update, 'base64'))
+    assert.deepEqual(Y.encodeStateVector(copy), Y.encodeStateVector(full), 'the copy is the document now')
+    for (const bad of ['%21%21', encodeURIComponent(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).toString('base64'))]) {
+      const r = await get(`/api/groups/${id}/pads/${pad.json.id}/state?since=${bad}`)
+      assert.equal(r.status, 400, `${bad}: ${r.text}`)
+    }
   })
 
   it('the event stream: header or ?token= auth, Origin checked, events as JSON', async () => {

@@ -178,7 +178,8 @@ export const api = {
   padExport: (group: string, pad: string, format: 'md' | 'txt' | 'html', at?: number) =>
     request<PadExport>('GET', `${p(group, pad)}/export?format=${format}${at !== undefined ? `&at=${at}` : ''}`),
   padHistory: (group: string, pad: string) => request<PadHistory>('GET', `${p(group, pad)}/history`),
-  padState: (group: string, pad: string) => request<{ id: string, update: string, updates: number }>('GET', `${p(group, pad)}/state`),
+  /** The pad as one Yjs update; with `since` (the tab's state vector) only what the tab lacks. */
+  padState: (group: string, pad: string, since?: Uint8Array) => request<{ id: string, update: string, updates: number }>('GET', `${p(group, pad)}/state${since !== undefined ? `?since=${enc(base64.encode(since))}` : ''}`),
   padUpdate: (group: string, pad: string, update: string) => request<{ accepted: true }>('POST', `${p(group, pad)}/updates`, { update }),
   /** Of this device's messages (sent since the node started): whether a connected peer holds each. */
   delivery: (group: string, ids: string[]) => request<DeliveryState[]>('GET', `${g(group)}/delivery?ids=${ids.map(enc).join(',')}`),

@@ -32,7 +32,8 @@ export interface PadApi {
   /** Applies a Yjs update made by a client (the web editor); appended with the next group commit. */
   applyUpdate (group: string, pad: string, update: Uint8Array): Promise<void>
   /** The whole document as one Yjs update, and how many log updates it holds. */
-  state (group: string, pad: string): Promise<{ id: string, update: Uint8Array, updates: number }>
+  /** The document as one Yjs update; with `since` (a state vector) only what that copy lacks. */
+  state (group: string, pad: string, opts?: { since?: Uint8Array }): Promise<{ id: string, update: Uint8Array, updates: number }>
   /** Sets (or with null clears) this node's presence in a pad: sent sealed to connected members, never stored. */
   setPresence (group: string, pad: string, state: Record<string, unknown> | null): Promise<PadPresence>
   presence (group: string, pad: string): Promise<PadPresence>

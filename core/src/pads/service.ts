@@ -528,11 +528,24 @@ export class Pads implements PadApi {
     await pad.appended()
   }
 
-  async state (groupRef: string, padRef: string): Promise<{ id: string, update: Uint8Array, updates: number }> {
+  /**
+   * The pad's document as one Yjs update; with `since` (a Yjs state vector of the caller's copy)
+   * only what that copy lacks, so an open tab fetches each change, not the whole document again.
+   */
+  async state (groupRef: string, padRef: string, opts: { since?: Uint8Array } = {}): Promise<{ id: string, update: Uint8Array, updates: number }> {
+    let since: Uint8Array | undefined
+    if (opts.since !== undefined) {
+      try {
+        Y.decodeStateVector(opts.since)
+        since = opts.since
+      } catch {
+        throw errors.badRequest('since must be a Yjs state vector (Y.encodeStateVector of your copy)')
+      }
+    }
     const g = await this.#resolve(groupRef)
     const p = await this.#pad(g, padRef)
     const pad = await this.#open(g, p.id)
-    return { id: p.id, update: Y.encodeStateAsUpdate(pad.doc), updates: pad.applied }
+    return { id: p.id, update: Y.encodeStateAsUpdate(pad.doc, since), updates: pad.applied }
   }
 
   async setPresence (groupRef: string, padRef: string, state: Record<string, unknown> | null): Promise<PadPresence> {

@@ -65,9 +65,12 @@ export function registerPadRoutes (app: FastifyInstance, api: SolidarApi): void 
   app.get<{ Params: PadParams }>('/api/groups/:group/pads/:pad/history', { schema: { params: padParams } },
     async (req) => api.pads.history(req.params.group, req.params.pad))
 
-  app.get<{ Params: PadParams }>('/api/groups/:group/pads/:pad/state', { schema: { params: padParams } },
+  // ?since=<base64 Yjs state vector>: only what that copy lacks (an open tab after a `pad` event).
+  app.get<{ Params: PadParams, Querystring: { since?: string } }>('/api/groups/:group/pads/:pad/state',
+    { schema: { params: padParams, querystring: object({ since: { type: 'string', maxLength: 65536, pattern: '^[A-Za-z0-9+/_-]*={0,2}$' } }, []) } },
     async (req) => {
-      const { id, update, updates } = await api.pads.state(req.params.group, req.params.pad)
+      const since = req.query.since === undefined ? undefined : Buffer.from(req.query.since, 'base64')
+      const { id, update, updates } = await api.pads.state(req.params.group, req.params.pad, { since })
       return { id, updates, update: Buffer.from(update).toString('base64') }
     })
 

@@ -6,7 +6,8 @@
  *   (Y.mergeUpdates) and POSTed to …/updates, one request at a time. The node appends it
  *   to the group's log with its next group commit (core/src/pads/outbox.ts).
  * - Remote edits: a `pad` event for this pad (from the event WebSocket) makes the doc fetch
- *   the state again and apply it; Yjs ignores what it already has, so repeats are harmless.
+ *   what it lacks (GET …/state?since=<its state vector>) and apply it; Yjs ignores what it
+ *   already has, so repeats are harmless.
  * - Presence: the local awareness state (TipTap's caret: user name and colour, cursor as
  *   relative positions) is PUT to …/presence when it changes and every 15 s (the node ends
  *   it after 40 s without one, and at once when the tab closes: `pagehide`); `pad-presence`
@@ -163,7 +164,8 @@ export class PadSync {
     try {
       do {
         this.#refetch = false
-        const state = await api.padState(this.group, this.pad)
+        // Only what this tab lacks: a keystroke elsewhere costs its own bytes, not the document's.
+        const state = await api.padState(this.group, this.pad, Y.encodeStateVector(this.doc))
         if (this.#closed) return
         this.#applyRemote(base64.decode(state.update))
       } while (this.#refetch)
