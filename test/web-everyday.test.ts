@@ -348,6 +348,29 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
     assert.deepEqual(bobs.json.find((m: { id: string }) => m.id === id).reactions.map((x: { emoji: string, members: string[] }) => [x.emoji, x.members.length]), [['👍', 1]], 'bob\'s node agrees')
   })
 
+  it('the group\'s XMPP bridge shows as a bridge in the member list, with what it does, in English and German', async () => {
+    const page = alice.page
+    const bobId = (await cluster.node('bob').api({ path: '/api/whoami' })).json.id as string
+    const reg = await cluster.node('alice').api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/bridge/members`, body: { member: bobId } })
+    assert.equal(reg.status, 201, reg.text)
+    try {
+      await page.getByLabel(/Language|Sprache/).selectOption('en')
+      await page.evaluate((g) => { location.hash = `#/g/${encodeURIComponent(g)}/members` }, group)
+      const row = page.locator('ul.members li', { has: page.getByTestId('bridge-badge') })
+      await row.waitFor()
+      assert.equal(await page.getByTestId('bridge-badge').count(), 1, 'only the bridge')
+      assert.match(await row.innerText(), /XMPP bridge/)
+      assert.match(await row.getByRole('note').innerText(), /decrypts what is written in the rooms .* hands the text to the XMPP server/)
+      await page.getByLabel(/Language|Sprache/).selectOption('de')
+      await row.getByText('XMPP-Brücke').waitFor()
+      assert.match(await row.getByRole('note').innerText(), /entschlüsselt/)
+    } finally {
+      await page.getByLabel(/Language|Sprache/).selectOption('en')
+      const un = await cluster.node('alice').api({ method: 'DELETE', path: `/api/groups/${encodeURIComponent(group)}/bridge/members/${bobId}` })
+      assert.equal(un.status, 200, un.text)
+    }
+  })
+
   it('every view in German and English, at 375 px and 1280 px: no placeholder left, nothing wider than the window (screenshots in test/artifacts/everyday)', async () => {
     const page = alice.page
     const shot = await screenshots('everyday')

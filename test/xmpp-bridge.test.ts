@@ -142,6 +142,10 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
       assert.match(wrong.stderr, /refused the component bridge\.localhost \(not-authorized\): check the domain and secret/, wrong.describe())
       await startBridge(['--join', code])
       await alice.waitForMembers(group.id, [alice.id, bob.id, bridgeId])
+      // The members list says which one is the bridge and what it does.
+      const members = await alice.ok(['members', group.id])
+      assert.match(members, /Jabber bridge \(XMPP bridge\)/)
+      assert.match(members, /it decrypts what is written in the rooms and hands the text to its XMPP server/)
     })
   })
 

@@ -56,6 +56,8 @@ export interface MemberView {
   keyChanged?: true
   /** Set by `members()`: the other members of the group whose names look the same as this one (names.ts), verified or not. */
   lookAlike?: MemberId[]
+  /** Set by `members()` for the group's registered XMPP bridge (`relay register`): it decrypts the group and hands the text to an XMPP server. */
+  bridge?: true
 }
 
 /** A direct conversation this device holds: the peer, its name as the conversation shows it, and the messages unread. */

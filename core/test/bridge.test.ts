@@ -143,6 +143,10 @@ test('facade: admins manage the allowlist; bridged posts and DMs carry the JID a
   assert.deepEqual((await alice.bridgeRegister(id, bridge.whoami().id)).map(r => r.member), [bridge.whoami().id])
   await assert.rejects(alice.bridgeRegister(id, bridge.whoami().id), { code: 'BAD_REQUEST', message: /already registered/ })
   await waitFor(async () => (await bridge.bridgeMembers(id)).length === 1, 'registration replicated')
+  // Shown as what it is: the members list marks the registered bridge, and only it.
+  const listed = await alice.members(id)
+  assert.ok(listed.length >= 2)
+  for (const m of listed) assert.equal(m.bridge === true, m.id === bridge.whoami().id, `${m.name}: marked as the bridge only if it is one`)
   const first = await bridge.sendBridged(id, { id: msgId, room: 'general', text: 'hello from Jabber', jid: 'anna@jabber.example', nick: 'Anna' })
   assert.equal(first.duplicate, false)
   assert.deepEqual(first.message.bridged, { jid: 'anna@jabber.example', nick: 'Anna' })

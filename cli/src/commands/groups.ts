@@ -46,13 +46,14 @@ export function registerGroups (program: Command): void {
   program.command('members')
     .description('list the members of a group')
     .argument('<group>', 'group id or unambiguous name')
-    .option('--json', 'print [{id, name, role, joinedTs, verified, keyChanged?, lookAlike?}] as JSON (lookAlike: ids of other members whose names look the same)')
+    .option('--json', 'print [{id, name, role, joinedTs, verified, keyChanged?, lookAlike?, bridge?}] as JSON (lookAlike: ids of other members whose names look the same; bridge: the group\'s XMPP bridge)')
     .action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
       const members = await clientOf(cmd).get<MemberView[]>(`/api/groups/${seg(ref)}/members`)
       if (opts.json === true) return printJson(members)
       const mark = (m: MemberView): string => m.keyChanged === true ? '!!' : m.verified === true ? '✓' : m.lookAlike !== undefined ? '≈' : ''
-      printTable(['NAME', 'ROLE', 'VERIFIED', 'ID'], members.map((m) => [m.name, m.role, mark(m), m.id]))
+      printTable(['NAME', 'ROLE', 'VERIFIED', 'ID'], members.map((m) => [m.bridge === true ? `${m.name} (XMPP bridge)` : m.name, m.role, mark(m), m.id]))
       for (const line of nameWarningLines(members)) print(line)
+      if (members.some((m) => m.bridge === true)) print('(XMPP bridge): not a person but the group\'s bridge to Jabber; it decrypts what is written in the rooms and hands the text to its XMPP server, whose operator can read it.')
     })
 
   program.command('rooms')

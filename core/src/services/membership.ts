@@ -165,9 +165,14 @@ export class Membership {
     await this.#host.refreshKeys(log) // names sealed under an epoch whose box arrived a moment ago
     const records = await log.group.members()
     const alike = lookAlikes(records)
-    return records.map(m => withVerification(toMemberView(m),
-      m.id === this.#host.self() ? 'unverified' : this.#host.verification.status(m.id, m.name),
-      (alike.get(m.id) ?? []).map(z32OfHex)))
+    const bridges = new Set((await log.group.bridgeMembers()).map(b => b.member))
+    return records.map(m => {
+      const view = withVerification(toMemberView(m),
+        m.id === this.#host.self() ? 'unverified' : this.#host.verification.status(m.id, m.name),
+        (alike.get(m.id) ?? []).map(z32OfHex))
+      if (bridges.has(m.id)) view.bridge = true
+      return view
+    })
   }
 
   /** Joining a group this device is still leaving: first let the leave reach a peer (any admin answering will be one). */

@@ -396,6 +396,8 @@ export const de: Record<keyof typeof en, string> = {
   'network.bootstrapSilent': 'Der Bootstrap-Knoten {{nodes}} antwortet nicht, daher findet dieses Gerät niemanden. Prüfe die Adresse (unten, „Wie Solidar sich verbindet“) und ob dort „solidar dht“ läuft. Solidar versucht es weiter.',
   'network.bootstrapSome': '{{answering}} von {{total}} Bootstrap-Knoten antworten; {{nodes}} nicht.',
   'members.online': 'online',
+  'members.bridge': 'XMPP-Brücke',
+  'members.bridgeNote': 'Keine Person: die Brücke der Gruppe zu Jabber/XMPP. Sie entschlüsselt, was in den Räumen (und in Direktnachrichten an sie) geschrieben wird, und gibt den Text an den XMPP-Server weiter, mit dem sie verbunden ist; dessen Betreiber kann ihn lesen.',
   'chat.online': 'Gerade online: {{names}}',
   'chat.nobodyOnline': 'Gerade ist sonst niemand online.',
   'notify.title': 'Desktop-Benachrichtigungen',

@@ -394,6 +394,8 @@ export const en = {
   'network.bootstrapSilent': 'The bootstrap node {{nodes}} does not answer, so this device finds no one. Check the address (below, “How Solidar connects”) and that “solidar dht” runs there. Solidar keeps trying.',
   'network.bootstrapSome': '{{answering}} of {{total}} bootstrap nodes answer; {{nodes}} do not.',
   'members.online': 'online',
+  'members.bridge': 'XMPP bridge',
+  'members.bridgeNote': 'Not a person: the group\'s bridge to Jabber/XMPP. It decrypts what is written in the rooms (and in direct messages with it) and hands the text to the XMPP server it is connected to, whose operator can read it.',
   'chat.online': 'Online now: {{names}}',
   'chat.nobodyOnline': 'Nobody else is online right now.',
   'notify.title': 'Desktop notifications',

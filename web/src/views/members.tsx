@@ -61,12 +61,14 @@ export function Members ({ ctx, group }: { ctx: AppContext, group: string }) {
                     <strong>{m.name}</strong>{self ? <span class="muted"> ({t('members.you')})</span> : null}
                     {!self && online?.some((o) => o.member === m.id) === true ? <span class="online" data-testid="online"> ● {t('members.online')}</span> : null}
                     {' '}<span class="role">{t(`role.${m.role}` as 'role.member')}</span>
+                    {m.bridge === true ? <span class="bridge-badge" data-testid="bridge-badge"> {t('members.bridge')}</span> : null}
                     {m.verified === true ? <span class="verified" title={t('members.verified')}> ✓ {t('members.verified')}</span> : null}
                     {m.keyChanged === true ? <span class="warning" role="alert"> {t('members.keyChanged')}</span> : null}
                     {m.lookAlike !== undefined
                       ? <div class="warning look-alike" role="note">{t('members.lookAlike', { names: lookAlikeNames(m, members, t) })}</div>
                       : null}
                     {m.keyChanged === true || m.lookAlike !== undefined ? <div class="muted small">{t('members.key', { key: m.id })}</div> : null}
+                    {m.bridge === true ? <div class="note small" role="note">{t('members.bridgeNote')}</div> : null}
                     <div class="muted small">{t('members.joined', { when: formatTime(m.joinedTs) })}</div>
                   </div>
                   {!self
