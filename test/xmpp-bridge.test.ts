@@ -128,6 +128,8 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
     await step('bridge start', async () => {
       // The admin registers the bridge's id before it joins: only it may post Jabber users' messages.
       assert.match(await alice.ok(['relay', 'register', group.id, bridgeId]), /is now registered as this group's bridge/)
+      // Written for the group only, before the bridge was admitted: never handed to the XMPP side.
+      await alice.send(group.id, 'before the bridge was admitted')
       const code = await alice.ok(['invite', group.id])
       // A wrong component secret: Prosody refuses it (not-authorized) and closes the socket; the
       // bridge says why and exits, instead of retrying for ever behind the socket's error.
@@ -160,6 +162,8 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
       await anna.expect(s => s.is('presence') && s.attrs.from === `${ROOM}/bob`, 'bob as an occupant')
       await anna.expect(s => s.is('message') && s.attrs.from === ROOM && s.getChildText('subject') === 'Works council: general', 'the subject')
       await anna.expect(() => anna.groupchat(ROOM).some(m => m.body === before.text && m.nick === 'alice'), 'alice\'s first message (history or live)')
+      // The history came before the subject: what was written before the bridge was admitted is not in it.
+      assert.equal(anna.groupchat(ROOM).some(m => m.body === 'before the bridge was admitted'), false, 'nothing from before the bridge joined')
 
       const fromAlice = await alice.send(group.id, 'hello jabber')
       await anna.expect(() => anna.groupchat(ROOM).some(m => m.body === 'hello jabber'), 'alice\'s message')

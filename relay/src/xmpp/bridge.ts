@@ -91,6 +91,8 @@ class XmppBridge implements RunningBridge {
   readonly #solidar: Solidar
   readonly #domain: string
   readonly #self: string
+  /** See #admittedAt (null until known). */
+  #admitted: number | null = null
   #group!: { id: string, name: string }
   #state!: BridgeState
   #xmpp: any = null
@@ -490,8 +492,17 @@ class XmppBridge implements RunningBridge {
       after = Math.max(after, t)
     }
     if (Number.isNaN(after)) throw new StanzaError('bad-request', 'seconds must be a number')
+    // Nothing written before the bridge was admitted: members wrote that for the group only, not
+    // for an XMPP server (by the writers' clocks, as everything in a group's history).
+    after = Math.max(after, await this.#admittedAt())
     const all = (await this.#solidar.messages(this.#group.id, { room, limit: MAX_PAGE })).filter(m => !m.deleted && !m.unreadable && m.ts > after)
     return max === 0 ? [] : all.slice(-max)
+  }
+
+  /** When this bridge's member was admitted to the group (its member record's joinedTs). */
+  async #admittedAt (): Promise<number> {
+    this.#admitted ??= (await this.#solidar.members(this.#group.id)).find(m => m.id === this.#self)?.joinedTs ?? null
+    return this.#admitted ?? Infinity
   }
 
   async #onMessage (stanza: Element, from: Jid, to: Jid, bare: string, allowed: boolean): Promise<void> {
