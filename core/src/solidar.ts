@@ -142,7 +142,7 @@ export class Solidar implements SolidarApi {
       epochKeysFor: (log: OpenLog, member: Buffer) => epochs.epochKeysFor(log, member),
       rotate: (log: OpenLog) => epochs.rotate(log)
     }
-    const reseal = this.#reseal = new Reseal({ ...node, currentEpoch: keys.currentEpoch })
+    const reseal = this.#reseal = new Reseal({ ...node, currentEpoch: keys.currentEpoch, local: opts.local })
     const sealing = {
       noteSealed: (log: OpenLog, cmd: Resealable) => reseal.note(log, cmd),
       forgetSealed: (log: OpenLog, id: string) => reseal.forget(log, id)

@@ -13,6 +13,9 @@ import { createIdentity, type Identity } from '../src/identity.ts'
 import { epochKeyId, openEpochKey, sealEpochKey } from '../src/keys.ts'
 import type { MemoryTransport } from '../src/memory-transport.ts'
 import { getRecord, type Bee } from '../src/view.ts'
+import path from 'node:path'
+import Corestore from 'corestore'
+import { Solidar } from '../src/solidar.ts'
 import { makeNodes, waitFor } from './helpers.ts'
 import { RecordingHost, auditOf, bees, dump, hex, node, randomKey, withoutAudit } from './lab.ts'
 
@@ -166,9 +169,10 @@ test('applyNodes: a rotation written before its author saw a removal that the or
 // node seals it again under the settled key once the indexers settled its entry (reseal.ts).
 // Autobase orders entries that do not know of each other by their writers' keys, so the admin
 // with the lower writer key demotes (her entry comes first) and the other one rotates.
-test('Solidar: an admin demoted by another while she removes someone and rotates, cut off: what her side sent meanwhile stays readable', async (t) => {
-  const { nodes, network } = await makeNodes(['alice', 'bob', 'carol', 'dave'], t)
-  const [alice, bob, carol, dave] = nodes
+async function demotedWhileRotating (t: Parameters<typeof makeNodes>[1], restartCarol: boolean) {
+  const { nodes, network, dir, locals } = await makeNodes(['alice', 'bob', 'carol', 'dave'], t)
+  const [alice, bob, , dave] = nodes
+  let carol = nodes[2]
   const { id } = await alice.createGroup('Works council')
   await bob.join((await alice.createInvite(id, { role: 'admin' })).code, { timeoutMs: 30_000 })
   for (const n of [carol, dave]) await n.join((await alice.createInvite(id)).code, { timeoutMs: 30_000 })
@@ -192,6 +196,16 @@ test('Solidar: an admin demoted by another while she removes someone and rotates
   const edited = await carol.send(id, 'carol, first words')
   await carol.edit(id, edited.id, 'carol, second words')
   await carol.pads.append(id, pad.id, 'a line carol wrote under the rotator\'s key')
+  if (restartCarol) {
+    // Carol's node stops and starts again before the sides meet: what it would re-seal was in memory.
+    sides(false)
+    await carol.close(); await carol.transport?.close(); await carol.store.close()
+    const store = new Corestore(path.join(dir, 'carol'))
+    carol = Object.assign(await Solidar.open({ identity: carol.identity, store, local: locals[2], transport: network.transport() }), { label: 'carol' })
+    t.after(async () => { await carol.close(); await carol.transport?.close(); await store.close() })
+    sides(true)
+    await waitFor(async () => (await carol.messages(id)).some(m => m.id === sent.id), 'carol reopened her group')
+  }
   sides(false)
   // The race went the losing way: the order put the demotion first and refused the rotation.
   await waitFor(async () => (await demoter.audit(id)).some(a => a.type === 'epoch/rotate'), 'the rotation refused in the settled order', 30_000)
@@ -203,4 +217,12 @@ test('Solidar: an admin demoted by another while she removes someone and rotates
     }, `${n.label} reads carol's messages, the edit's words`, 30_000)
     await waitFor(async () => (await n.pads.export(id, pad.id)).content.includes('a line carol wrote under the rotator\'s key'), `${n.label} reads carol's pad line`, 30_000)
   }
+}
+
+test('Solidar: an admin demoted by another while she removes someone and rotates, cut off: what her side sent meanwhile stays readable', async (t) => {
+  await demotedWhileRotating(t, false)
+})
+
+test('Solidar: the same, with the author\'s node restarted before the sides meet: the saved keys let it re-seal after the restart', async (t) => {
+  await demotedWhileRotating(t, true)
 })

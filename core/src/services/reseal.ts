@@ -16,15 +16,18 @@
  * log holds it unreadable. A pad update is appended again unless the settled log gives this
  * device the key it was sealed with (Yjs takes an update twice as once).
  *
- * Kept in memory only: a node restarted before the log settles forgets what it would re-seal
- * (the entries stay in its writer core, readable by this device's keyring until then).
+ * What to watch is kept in memory; the keys it was sealed with are saved (reseal-keys.ts), and
+ * after a restart this device's own entries from the first unsettled one on are read again and
+ * those sealed under a saved key are watched again.
  */
 import b4a from 'b4a'
-import type { MessageEdit, MessagePost, PadUpdate } from '../commands.ts'
+import { parseCommand, type MessageEdit, type MessagePost, type PadUpdate } from '../commands.ts'
 import { openContent, type Sealed } from '../content.ts'
 import type { Identity } from '../identity.ts'
 import { openEpochKey } from '../keys.ts'
 import { K, getRecord, rangeRecords, type Bee, type MessageRecord } from '../view.ts'
+import type { LocalStore } from '../registry.ts'
+import { ResealKeys } from './reseal-keys.ts'
 import { appendChecked, type OpenLog } from './shared.ts'
 
 export interface ResealHost {
@@ -35,6 +38,8 @@ export interface ResealHost {
   currentEpoch (log: OpenLog): Promise<number>
   reportError (err: Error): void
   now (): number
+  /** Where the keys of what waits are saved across restarts. */
+  local: LocalStore
 }
 
 /** At most this many pad updates wait per log; older ones are dropped with a report. */
@@ -52,8 +57,14 @@ export class Reseal {
   readonly #pending = new Map<string, Pending>()
   /** Per log: the newest epoch the settled log has (only grows). */
   readonly #settledEpoch = new Map<string, number>()
+  readonly #saved: ResealKeys
+  /** Logs whose saved keys were looked at since this node started. */
+  readonly #restored = new Set<string>()
 
-  constructor (host: ResealHost) { this.#host = host }
+  constructor (host: ResealHost) {
+    this.#host = host
+    this.#saved = new ResealKeys(host.local)
+  }
 
   /** How many entries of `log` wait for the log to settle (for tests and status). */
   waiting (log: OpenLog): number {
@@ -76,12 +87,17 @@ export class Reseal {
 
   async #note (log: OpenLog, cmd: Resealable): Promise<void> {
     if (cmd.body.e <= (this.#settledEpoch.get(log.record.key) ?? 0)) return
-    if (cmd.body.e <= await this.#refreshSettledEpoch(log)) return
-    const kind = cmd.t === 'pad/update' ? 'pad' : 'message'
+    const settled = await this.#refreshSettled(log)
+    if (cmd.body.e <= settled.epoch) return
     const key = log.keyring.get(cmd.body.e)
-    const plain = key ? openContent(key, cmd.body, log.keyring.discoveryKey, kind) : null
+    const plain = key ? openContent(key, cmd.body, log.keyring.discoveryKey, kindOf(cmd)) : null
     if (!key || !plain) return // sealed with this epoch's key a moment ago; a rotation in between replaced it: the next note covers that one
-    const at = log.group.base.local.length
+    await this.#saved.add(log.record.key, cmd.body.e, key, settled.mine)
+    this.#track(log, cmd, plain, key, log.group.base.local.length)
+  }
+
+  /** Watches `cmd` (this device's entry ending at writer length `at`), opened to `plain` with `key`. */
+  #track (log: OpenLog, cmd: Resealable, plain: Buffer, key: Buffer, at: number): void {
     const pending = this.#of(log)
     if (cmd.t === 'pad/update') {
       pending.pads.push({ pad: cmd.pad, update: plain, epoch: cmd.body.e, key, at })
@@ -96,6 +112,34 @@ export class Reseal {
     pending.messages.set(cmd.id, { id: cmd.id, text: plain, post, epoch: cmd.body.e, key, at })
   }
 
+  /**
+   * Once per log after a start: this device's entries from the first one not settled when a key
+   * was saved, those sealed under a saved key watched again (what the node watched before it
+   * stopped).
+   */
+  async #restore (log: OpenLog): Promise<void> {
+    if (this.#restored.has(log.record.key)) return
+    this.#restored.add(log.record.key)
+    const saved = await this.#saved.get(log.record.key)
+    if (!saved) return
+    const local = log.group.base.local
+    const rules = (await log.group.meta())?.rules
+    for (let i = saved.from; i < local.length; i++) {
+      const block = await local.get(i)
+      const value: Uint8Array | null | undefined = block?.node?.value
+      if (!value) continue // an ack
+      const parsed = parseCommand(value, { rules })
+      if (!parsed.ok || (parsed.cmd.t !== 'message/post' && parsed.cmd.t !== 'message/edit' && parsed.cmd.t !== 'pad/update')) continue
+      const cmd = parsed.cmd as Resealable
+      for (const { e, k } of saved.keys) {
+        if (e !== cmd.body.e) continue
+        const key = b4a.from(k, 'hex')
+        const plain = openContent(key, cmd.body, log.keyring.discoveryKey, kindOf(cmd))
+        if (plain) { this.#track(log, cmd, plain, key, i + 1); break }
+      }
+    }
+  }
+
   /** The message was deleted: nothing of it is sealed again. */
   forget (log: OpenLog, id: string): void {
     this.#pending.get(log.record.key)?.messages.delete(id)
@@ -103,8 +147,17 @@ export class Reseal {
 
   /** After each update of a log: what the indexers settled since is checked, and sealed again if needed. */
   async onUpdate (log: OpenLog): Promise<void> {
+    await this.#restore(log)
     const pending = this.#pending.get(log.record.key)
-    if (!pending || (pending.messages.size === 0 && pending.pads.length === 0)) return
+    const waiting = pending !== undefined && (pending.messages.size > 0 || pending.pads.length > 0)
+    if (!waiting) {
+      // Nothing to watch: once all of this device's entries are settled, the saved keys can go.
+      if (await this.#saved.get(log.record.key)) {
+        const settled = await this.#refreshSettled(log)
+        if (settled.mine >= log.group.base.local.length) await this.#saved.drop(log.record.key)
+      }
+      return
+    }
     const settled = await log.group.settled()
     if (settled === null) return
     const due: { messages: PendingMessage[], pads: PendingPad[] } = { messages: [], pads: [] }
@@ -174,18 +227,21 @@ export class Reseal {
     return p
   }
 
-  async #refreshSettledEpoch (log: OpenLog): Promise<number> {
+  /** The newest epoch the settled log has (cached, it only grows) and how many of this device's entries it holds. */
+  async #refreshSettled (log: OpenLog): Promise<{ epoch: number, mine: number }> {
     const settled = await log.group.settled()
-    if (settled === null) return this.#settledEpoch.get(log.record.key) ?? 0
+    if (settled === null) return { epoch: this.#settledEpoch.get(log.record.key) ?? 0, mine: 0 }
     try {
       const epoch = Math.max(this.#settledEpoch.get(log.record.key) ?? 0, (await getRecord<number>(settled.view, K.epoch)) ?? 0)
       this.#settledEpoch.set(log.record.key, epoch)
-      return epoch
+      return { epoch, mine: settled.mine }
     } finally {
       await settled.view.close().catch(() => { /* a snapshot: nothing of it needs saving */ })
     }
   }
 }
+
+const kindOf = (cmd: Resealable): 'pad' | 'message' => cmd.t === 'pad/update' ? 'pad' : 'message'
 
 /** The keys of `epoch` that the settled view gives this device (its box, and alternates). */
 async function settledKeys (view: Bee, log: OpenLog, epoch: number, host: ResealHost): Promise<Buffer[]> {
