@@ -206,6 +206,8 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
       await alice.ok(['dm', bridgeId, 'hi anna, alice here'])
       const reply = await anna.expect(s => s.is('message') && s.attrs.type === 'chat' && s.getChildText('body') === 'hi anna, alice here', 'alice\'s reply')
       assert.equal(reply.attrs.from, `alice@${BRIDGE}`)
+      // Its stanza-id is the bridge's, not one claiming anna's own archive (XEP-0359 `by`).
+      assert.equal(reply.getChild('stanza-id', 'urn:xmpp:sid:0')?.attrs.by, `alice@${BRIDGE}`)
 
       // bob writes to the bridge before any Jabber user wrote to him: he is told, nothing goes out
       await bob.ok(['dm', bridgeId, 'hello, anyone?'])
@@ -290,7 +292,10 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
         ['nickname of a member', xml('presence', { to: `${ROOM}/bob`, id: 'bad-5' }, xml('x', { xmlns: MUC })), 'conflict'],
         ['unknown iq', xml('iq', { to: BRIDGE, type: 'get', id: 'bad-6' }, xml('query', { xmlns: 'jabber:iq:version:nonsense' })), 'service-unavailable'],
         ['bad history request', xml('presence', { to: `${ROOM}/Anna`, id: 'bad-7' }, xml('x', { xmlns: MUC }, xml('history', { since: 'yesterday' }))), 'bad-request'],
-        ['groupchat without joining', xml('message', { to: `random@${BRIDGE}`, type: 'groupchat', id: 'bad-8' }, xml('body', {}, 'x')), 'item-not-found']
+        ['groupchat without joining', xml('message', { to: `random@${BRIDGE}`, type: 'groupchat', id: 'bad-8' }, xml('body', {}, 'x')), 'item-not-found'],
+        // Protocol details clients rely on (issue 20 item 5):
+        ['joining a room that does not exist', xml('presence', { to: `nowhere@${BRIDGE}/Anna`, id: 'bad-9' }, xml('x', { xmlns: MUC })), 'item-not-found'],
+        ['self-ping (XEP-0410) as a nick one does not hold', xml('iq', { to: `${ROOM}/Ghost`, type: 'get', id: 'bad-10' }, xml('ping', { xmlns: 'urn:xmpp:ping' })), 'not-acceptable']
       ]
       for (const [what, stanza, condition] of cases) {
         await anna.send(stanza)
@@ -298,6 +303,17 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
         const err = await anna.expect(s => s.attrs.id === id && s.attrs.type === 'error', `error for: ${what}`)
         assert.equal(errorCondition(err), condition, `${what}: ${err.toString()}`)
       }
+      // A self-ping as the nick one holds succeeds; the room says it takes corrections and retractions.
+      await anna.send(xml('iq', { to: `${ROOM}/Anna`, type: 'get', id: 'ping-1' }, xml('ping', { xmlns: 'urn:xmpp:ping' })))
+      assert.equal((await anna.expect(s => s.attrs.id === 'ping-1', 'the self-ping answer')).attrs.type, 'result')
+      await anna.send(xml('iq', { to: ROOM, type: 'get', id: 'disco-1' }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })))
+      const info = await anna.expect(s => s.attrs.id === 'disco-1' && s.attrs.type === 'result', 'the room\'s disco#info')
+      const vars = info.getChild('query')!.getChildren('feature').map(f => f.attrs.var)
+      for (const v of [CORRECT, RETRACT, 'urn:xmpp:ping']) assert.ok(vars.includes(v), `the room announces ${v}: ${vars.join(' ')}`)
+      // eve (not on the allowlist) gets the answer a real room gives her: nothing to tell rooms apart.
+      const nowhere = await eve.join(`nowhere@${BRIDGE}`, 'Eve')
+      assert.equal(errorCondition(nowhere), 'registration-required')
+
       // still alive and well
       await groupchat(anna, 'after the refusals')
       const log = await aliceSees(l => l.some(m => m.text === 'after the refusals'), 'anna\'s message after the refusals')
@@ -379,7 +395,8 @@ describe('XMPP bridge', { timeout: 300_000, skip: PROSODY_BIN === null ? 'prosod
       const liveIds = seen.filter(m => !m.delayed).map(m => m.stanzaId)
       assert.deepEqual(liveIds.filter((id, i) => liveIds.indexOf(id) !== i), [], 'no message live twice')
       const all = new Set(seen.map(m => m.stanzaId))
-      for (const m of log) assert.ok(all.has(m.id), `anna (history + live) has "${m.text}"`)
+      // Everything but what was written before the bridge was admitted (never handed to XMPP).
+      for (const m of log) assert.equal(all.has(m.id), m.text !== 'before the bridge was admitted', `anna (history + live) has "${m.text}" exactly when it was written after the bridge's admission`)
     })
   })
 

@@ -292,7 +292,9 @@ class XmppBridge implements RunningBridge {
     }
     const member = [...this.#members.values()].find(x => x.member.id === peer)
     const from = `${member?.local ?? peer.toLowerCase()}@${this.#domain}`
-    await this.#send(xml('message', { from, to, id: m.id, type: 'chat' }, xml('body', {}, m.text), xml('stanza-id', { xmlns: NS.sid, id: m.id, by: to })))
+    // XEP-0359: `by` names who assigned the id — this bridge address, never the user's own
+    // account (only the user's server may claim an id in the user's archive).
+    await this.#send(xml('message', { from, to, id: m.id, type: 'chat' }, xml('body', {}, m.text), xml('stanza-id', { xmlns: NS.sid, id: m.id, by: from })))
     this.#emit('dm-to-xmpp', { id: m.id, to })
     return true
   }
@@ -390,6 +392,13 @@ class XmppBridge implements RunningBridge {
     if (local === '' || !this.#rooms.has(local)) {
       // Presence to a member's address: answer subscriptions and probes so rosters show members.
       const member = local === '' ? null : this.#memberByLocal(local)
+      // A join (available presence to ROOM/NICK) of a room this group does not have: say so
+      // (XEP-0045 §7.2.2), rather than leave the client waiting for an answer that never comes.
+      if (member === null && local !== '' && type === undefined && (to.resource !== '' || stanza.getChild('x', NS.muc))) {
+        // Someone not on the allowlist gets the answer a real room gives them: no room names learnt.
+        if (!allowed) throw new StanzaError('registration-required', `Only Jabber addresses on the group's bridge allowlist may join; ask a group admin (solidar relay allow GROUP ${bare})`)
+        throw new StanzaError('item-not-found', `no room ${local}@${this.#domain}: rooms are created in Solidar (solidar room create)`)
+      }
       if (member === null || !allowed) return
       const self = `${member.local}@${this.#domain}`
       if (type === 'subscribe') await this.#send(xml('presence', { from: self, to: bare, type: 'subscribed' }))
@@ -609,7 +618,14 @@ class XmppBridge implements RunningBridge {
     const payload = stanza.children.find((c): c is Element => typeof c !== 'string')
     const ns = payload?.attrs.xmlns
     const local = to.local.toLowerCase()
-    if (type === 'get' && ns === NS.ping) return true
+    if (type === 'get' && ns === NS.ping) {
+      // XEP-0410: a ping to ROOM/NICK is a client asking whether it is still joined as NICK.
+      if (to.resource !== '' && this.#rooms.has(local)) {
+        const joined = this.#occupants(local).some(o => o.jid === stanza.attrs.from && o.nick === to.resource)
+        if (!joined) throw new StanzaError('not-acceptable', `you are not in ${this.#roomJid(local)} as ${to.resource}`)
+      }
+      return true
+    }
     if (type === 'get' && ns === NS.discoInfo && to.resource === '') {
       const features = (list: string[]) => list.map(v => xml('feature', { var: v }))
       if (local === '') {
@@ -618,7 +634,7 @@ class XmppBridge implements RunningBridge {
       }
       if (this.#rooms.has(local)) {
         return xml('query', { xmlns: NS.discoInfo }, xml('identity', { category: 'conference', type: 'text', name: `${this.#group.name}: ${local}` }),
-          ...features([NS.discoInfo, NS.muc, 'muc_persistent', 'muc_membersonly', 'muc_semianonymous', 'muc_unmoderated', NS.sid]))
+          ...features([NS.discoInfo, NS.muc, 'muc_persistent', 'muc_membersonly', 'muc_semianonymous', 'muc_unmoderated', NS.sid, NS.correct, NS.retract, NS.ping]))
       }
       const member = this.#memberByLocal(local)
       if (member) return xml('query', { xmlns: NS.discoInfo }, xml('identity', { category: 'account', type: 'registered', name: member.member.name }), ...features([NS.discoInfo]))
