@@ -79,7 +79,7 @@ test('message delivery: a message sent while no peer is connected is only sent; 
   network.block(alice.transport as any, bob.transport as any)
   await waitFor(() => alice.status().then(s => s.network.connections === 0), 'alice alone')
   const sent = await alice.send(id, 'while nobody listens')
-  assert.deepEqual(await alice.messageDelivery(id, [sent.id, 'notMineAtAll0000']), [{ id: sent.id, reached: false, peers: 0 }], 'sent, not reached; ids not sent here are left out')
+  assert.deepEqual(await alice.messageDelivery(id, [sent.id, 'notMineAtAll0000']), [{ id: sent.id, reached: false, peers: 0, devices: 0, of: 1 }], 'sent, not reached; ids not sent here are left out')
   network.unblock(alice.transport as any, bob.transport as any)
   await waitFor(async () => (await bob.messages(id)).some(m => m.id === sent.id), 'bob has it')
   const [state] = await waitFor(async () => { const s = await alice.messageDelivery(id, [sent.id]); return s[0]?.reached === true ? s : null }, 'alice sees it reached bob')
