@@ -171,8 +171,15 @@ describe('corrupt storage', { timeout: 300_000 }, () => {
         const phase = page.getByTestId('repair-phase')
         const groupLink = page.getByRole('link', { name: 'Corruptible' }).first()
         const state = async (): Promise<string | null> => await groupLink.isVisible() ? 'app' : await phase.getAttribute('data-phase', { timeout: 1_000 }).catch(() => null)
-        const first = await waitFor(async () => { const p = await state(); return p === 'incomplete' || p === 'failed' || p === 'app' ? p : null },
-          { timeout: 90_000, what: 'the repair to end' })
+        let last: string | null = null
+        const first = await waitFor(async () => { const p = last = await state(); return p === 'incomplete' || p === 'failed' || p === 'app' ? p : null },
+          { timeout: 90_000, what: 'the repair to end' }).catch(async (err: Error) => {
+          // What the page and the node showed, for a failure that does not come back on its own.
+          const shown = await page.locator('body').innerText({ timeout: 2_000 }).catch((e: Error) => `(page text unavailable: ${e.message})`)
+          const status = await alice.api({ path: '/api/status' }).then((r) => r.text, (e: Error) => `(no status: ${e.message})`)
+          err.message += `\nlast phase: ${last}\n=== page ===\n${shown.slice(0, 3000)}\n=== alice's status ===\n${status.slice(0, 4000)}\n=== processes ===\n${cluster.describe()}`
+          throw err
+        })
         assert.notEqual(first, 'failed', await page.locator('main').innerText())
         if (first === 'incomplete') {
           // Only what no peer can hold may be left: alice's device list (she has one device).

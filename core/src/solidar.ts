@@ -194,6 +194,7 @@ export class Solidar implements SolidarApi {
       { onUpdate: groups((log) => this.meetings.refresh(this.#padLog(log))) },
       this.#epochs.upkeep,
       reseal,
+      this.#overview,
       this.#devices
     ])
   }

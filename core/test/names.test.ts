@@ -116,7 +116,7 @@ test('Solidar: a group name is stored composed (NFC), found by either spelling, 
   assert.equal((await alice.audit(decomposed.id)).length, 0, 'no refused entry in the log')
 })
 
-test('Solidar: names count characters as a user sees them: a group named with 40 emoji works, in a new group (rules 4) and after a rename', async (t) => {
+test('Solidar: names count characters as a user sees them: a group named with 40 emoji works, in a new group (rules 4) and after a rename, which another member\'s node announces', async (t) => {
   const { nodes: [alice, bob] } = await makeNodes(['alice', 'bob'], t)
   const name = '🛠'.repeat(40) // 80 UTF-16 units: "longer than 64 characters" before
   const group = await alice.createGroup(name)
@@ -125,7 +125,11 @@ test('Solidar: names count characters as a user sees them: a group named with 40
   await bob.join(code, { timeoutMs: 30_000 })
   assert.equal((await bob.listGroups()).find(g => g.id === group.id)?.name, name, 'bob sees the name')
   const renamed = '🇩🇪'.repeat(60)
+  // Bob's node says so with a `group` event (lists shown elsewhere, the web app's, load it again).
+  const events: string[] = []
+  t.after(bob.subscribe((e) => { if (e.type === 'group') events.push(e.group) }))
   await alice.renameGroup(group.id, renamed)
   await waitFor(async () => (await bob.listGroups()).find(g => g.id === group.id)?.name === renamed, 'bob sees the rename')
+  await waitFor(() => events.includes(group.id), 'a group event on bob\'s node for a rename someone else made')
   assert.deepEqual(await alice.audit(group.id), [], 'nothing refused')
 })

@@ -10,7 +10,7 @@ import { groupIdOf } from '../ids.ts'
 import { countUnread, type ReadMarkers } from '../read-markers.ts'
 import { groupSync } from '../sync-state.ts'
 import type { Transport } from '../transport.ts'
-import type { GroupSummary } from '../types.ts'
+import type { GroupSummary, SolidarEvent } from '../types.ts'
 import { upgradeOf } from '../upgrade.ts'
 import type { LogIndex, OpenLog } from './shared.ts'
 
@@ -28,11 +28,27 @@ export interface OverviewHost {
   identity: Identity
   /** The member this device acts for (hex). */
   self (): string
+  emit (event: SolidarEvent): void
 }
 
 export class Overview {
   readonly #host: OverviewHost
+  /** Per group log: the name the group list last showed. */
+  readonly #names = new Map<string, string>()
   constructor (host: OverviewHost) { this.#host = host }
+
+  /**
+   * After each update of a group log: a `group` event when its name changed — it arrived (the
+   * log caught up, e.g. after a repair), or another member renamed it — so lists shown elsewhere
+   * (the web app's) load it again instead of keeping "(syncing)" or the old name.
+   */
+  async onUpdate (log: OpenLog): Promise<void> {
+    if (log.record.kind !== 'group') return
+    const name = (await log.group.meta())?.name ?? ''
+    const before = this.#names.get(log.record.key)
+    this.#names.set(log.record.key, name)
+    if (before !== undefined && before !== name) this.#host.emit({ type: 'group', group: groupIdOf(log.group.key) })
+  }
 
   /** Which transport carries replication with a peer (its transport key). */
   #carrier = (remotePublicKey: Uint8Array): string => this.#host.transport?.carrier?.(remotePublicKey) ?? this.#host.transport?.name ?? 'none'
