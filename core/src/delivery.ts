@@ -99,7 +99,8 @@ export class SentMarks {
       // A device that held it once still does (it verified and stored the blocks): remembered.
       for (const p of holding) {
         const key: unknown = p.stream?.remotePublicKey
-        if (key instanceof Uint8Array && group.byPeer.has(b4a.toString(key, 'hex'))) s.seen.add(b4a.toString(key, 'hex'))
+        const hex = key instanceof Uint8Array ? b4a.toString(key, 'hex') : null
+        if (hex !== null && group.byPeer.has(hex)) s.seen.add(hex)
       }
       out.push({ id, reached: holding.length > 0 || s.seen.size > 0, peers: holding.length, devices: Math.min(s.seen.size, group.devices), of: group.devices })
     }

@@ -285,10 +285,13 @@ export class Group extends EventEmitter {
   }
   async epoch (): Promise<number> { return (await getRecord<number>(this.view, K.epoch)) ?? 0 }
   async rekeyPending (): Promise<boolean> { return (await getRecord<number>(this.view, K.rekey)) === 1 }
-  /** Epoch key boxes sealed to the device `deviceHex`, by epoch; `alt` names an alternate key of that epoch. */
-  async epochBoxes (deviceHex: string): Promise<Array<{ epoch: number, box: Buffer, alt: number }>> {
+  /**
+   * Epoch key boxes sealed to the device `deviceHex`, by epoch; `alt` names an alternate key of
+   * that epoch. In this view, or in `view` (a snapshot of it, e.g. the settled one).
+   */
+  async epochBoxes (deviceHex: string, view: Bee = this.view): Promise<Array<{ epoch: number, box: Buffer, alt: number }>> {
     const out: Array<{ epoch: number, box: Buffer, alt: number }> = []
-    for await (const { key, value } of rangeRecords<Uint8Array>(this.view, `k!${deviceHex}!`)) {
+    for await (const { key, value } of rangeRecords<Uint8Array>(view, `k!${deviceHex}!`)) {
       const [epoch, alt] = key.slice(`k!${deviceHex}!`.length).split('!')
       out.push({ epoch: Number(epoch), box: Buffer.from(value), alt: alt === undefined ? 0 : Number(alt) })
     }

@@ -25,7 +25,7 @@ import { parseCommand, type MessageEdit, type MessagePost, type PadUpdate } from
 import { openContent, type Sealed } from '../content.ts'
 import type { Identity } from '../identity.ts'
 import { openEpochKey } from '../keys.ts'
-import { K, getRecord, rangeRecords, type Bee, type MessageRecord } from '../view.ts'
+import { K, getRecord, type Bee, type MessageRecord } from '../view.ts'
 import type { LocalStore } from '../registry.ts'
 import { ResealKeys } from './reseal-keys.ts'
 import { appendChecked, type OpenLog } from './shared.ts'
@@ -162,7 +162,7 @@ export class Reseal {
     if (settled === null) return
     const due: { messages: PendingMessage[], pads: PendingPad[] } = { messages: [], pads: [] }
     try {
-      this.#settledEpoch.set(log.record.key, Math.max(this.#settledEpoch.get(log.record.key) ?? 0, (await getRecord<number>(settled.view, K.epoch)) ?? 0))
+      await this.#noteSettledEpoch(log, settled.view)
       const keys = new Map<number, Buffer[]>()
       const keysOf = async (epoch: number) => {
         if (!keys.has(epoch)) keys.set(epoch, await settledKeys(settled.view, log, epoch, this.#host))
@@ -227,14 +227,19 @@ export class Reseal {
     return p
   }
 
+  /** Caches the epoch of the settled `view` of `log` (it only grows) and returns it. */
+  async #noteSettledEpoch (log: OpenLog, view: Bee): Promise<number> {
+    const epoch = Math.max(this.#settledEpoch.get(log.record.key) ?? 0, (await getRecord<number>(view, K.epoch)) ?? 0)
+    this.#settledEpoch.set(log.record.key, epoch)
+    return epoch
+  }
+
   /** The newest epoch the settled log has (cached, it only grows) and how many of this device's entries it holds. */
   async #refreshSettled (log: OpenLog): Promise<{ epoch: number, mine: number }> {
     const settled = await log.group.settled()
     if (settled === null) return { epoch: this.#settledEpoch.get(log.record.key) ?? 0, mine: 0 }
     try {
-      const epoch = Math.max(this.#settledEpoch.get(log.record.key) ?? 0, (await getRecord<number>(settled.view, K.epoch)) ?? 0)
-      this.#settledEpoch.set(log.record.key, epoch)
-      return { epoch, mine: settled.mine }
+      return { epoch: await this.#noteSettledEpoch(log, settled.view), mine: settled.mine }
     } finally {
       await settled.view.close().catch(() => { /* a snapshot: nothing of it needs saving */ })
     }
@@ -246,14 +251,8 @@ const kindOf = (cmd: Resealable): 'pad' | 'message' => cmd.t === 'pad/update' ? 
 /** The keys of `epoch` that the settled view gives this device (its box, and alternates). */
 async function settledKeys (view: Bee, log: OpenLog, epoch: number, host: ResealHost): Promise<Buffer[]> {
   if (epoch === 0) return log.keyring.all(0).slice(0, 1) // epoch 0's key comes with the log key
-  const prefix = `k!${host.device()}!`
-  const out: Buffer[] = []
-  for await (const { key, value } of rangeRecords<Uint8Array>(view, prefix)) {
-    if (Number(key.slice(prefix.length).split('!')[0]) !== epoch) continue
-    const opened = openEpochKey(Buffer.from(value), log.group.discoveryKey, epoch, host.identity)
-    if (opened) out.push(opened)
-  }
-  return out
+  const boxes = (await log.group.epochBoxes(host.device(), view)).filter(b => b.epoch === epoch)
+  return boxes.map(b => openEpochKey(b.box, log.group.discoveryKey, epoch, host.identity)).filter((k): k is Buffer => k !== null)
 }
 
 /** Whether one of `keys` opens `body` to exactly `text`. */
