@@ -12,15 +12,11 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { createRequire } from 'node:module'
-import path from 'node:path'
+import * as Y from 'yjs'
 import { Cluster, type GroupRef, type LogEntry, type SolidarNode } from './helpers/cluster.ts'
 import { LONG, Rng, testSeed } from './helpers/seeded.ts'
 import { sleep, waitFor } from './helpers/wait.ts'
-import { REPO_ROOT } from './helpers/cli.ts'
 
-// The daemons' Yjs, for a browser-like editor of our own (the test package does not depend on yjs).
-const Y = createRequire(path.join(REPO_ROOT, 'core', 'package.json'))('yjs')
 
 /** An editor's edit as the web app sends it: a new paragraph, as a Yjs update against the node's state. */
 async function editorUpdate (node: SolidarNode, group: string, pad: string, text: string): Promise<number> {

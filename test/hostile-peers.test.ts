@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto'
 import dgram from 'node:dgram'
 import { readFileSync } from 'node:fs'
 import Hyperswarm from 'hyperswarm'
-import HyperDHT from 'hyperdht'
+import { createDht, parseHostPort } from '@solidar/node/hyperswarm-transport'
 import Protomux from 'protomux'
 import c from 'compact-encoding'
 import path from 'node:path'
@@ -103,8 +103,7 @@ describe('hostile peers and a hostile local client', { timeout: LONG ? 900_000 :
     const dk = hcrypto.discoveryKey(groupKey)
     const before = await snapshot(alice, group.id)
     const rssBefore = [alice, bob].map((n) => rssMb(n.proc!.pid))
-    const [host, port] = cluster.bootstrap.split(':')
-    const swarm = new Hyperswarm({ dht: new HyperDHT({ bootstrap: [{ host, port: Number(port) }], host: '127.0.0.1' }) })
+    const swarm = new Hyperswarm({ dht: createDht({ mode: 'bootstrap', bootstrap: [parseHostPort(cluster.bootstrap)] }) })
     const stats = { connections: 0, channelMessages: 0, rawWrites: 0, datagrams: 0 }
     const conns = new Set<any>()
     swarm.on('connection', (conn: any) => {

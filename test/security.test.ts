@@ -11,8 +11,11 @@ import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import path from 'node:path'
+import Corestore from 'corestore'
+import Hyperswarm from 'hyperswarm'
+import idEncoding from 'hypercore-id-encoding'
+import { createDht, parseHostPort } from '@solidar/node/hyperswarm-transport'
 import { Cluster, makeTempDir, removeTempDir, type GroupRef, type LogEntry, type SolidarNode } from './helpers/cluster.ts'
 import { REPO_ROOT, formatResult, type CliResult } from './helpers/cli.ts'
 import { startProcess } from './helpers/processes.ts'
@@ -180,16 +183,9 @@ describe('security', { timeout: 300_000 }, () => {
 
   it('control: the eavesdropper does capture plaintext from an unencrypted core on its topic', async () => {
     // Without this, a silent eavesdropper (wrong topic, broken capture) would pass the next test.
-    const fromNode = createRequire(path.join(REPO_ROOT, 'node', 'package.json'))
-    const fromCore = createRequire(path.join(REPO_ROOT, 'core', 'package.json'))
-    const HyperDHT = fromNode('hyperdht')
-    const Hyperswarm = fromNode('hyperswarm')
-    const Corestore = fromCore('corestore')
-    const idEncoding = fromCore('hypercore-id-encoding')
     const dir = await makeTempDir('solidar-control-')
-    const [host, port] = cluster.bootstrap.split(':')
     const store = new Corestore(path.join(dir, 'store'))
-    const swarm = new Hyperswarm({ dht: new HyperDHT({ bootstrap: [{ host, port: Number(port) }], host: '127.0.0.1' }) })
+    const swarm = new Hyperswarm({ dht: createDht({ mode: 'bootstrap', bootstrap: [parseHostPort(cluster.bootstrap)] }) })
     try {
       const core = store.get({ name: 'control' })
       await core.ready()

@@ -2,14 +2,15 @@
  * Raw hypercore peers inside a worker process: the catch-up baseline. A writer appends
  * `count` blocks of `size` bytes to one core of its own Corestore; a reader in another
  * process opens the core by key and downloads every block. Both find each other the way
- * Solidar nodes do: Hyperswarm on the core's discovery key, a HyperDHT node bound to
- * 127.0.0.1 with the run's local bootstrap, Corestore replication on each connection.
+ * Solidar nodes do: Hyperswarm on the core's discovery key, a HyperDHT node made by the
+ * node's own createDht (bound to 127.0.0.1, not firewalled, with the run's local bootstrap),
+ * Corestore replication on each connection.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import Corestore from 'corestore'
 import Hyperswarm from 'hyperswarm'
-import HyperDHT from 'hyperdht'
+import { createDht, parseHostPort } from '@solidar/node/hyperswarm-transport'
 import b4a from 'b4a'
 import { now, sleep } from './clock.ts'
 
@@ -17,8 +18,9 @@ interface Peer { store: any, swarm: any, core: any }
 const peers = new Map<string, Peer>()
 
 function swarmFor (store: any, bootstrap: string): any {
-  const [host, port] = bootstrap.split(':')
-  const swarm = new Hyperswarm({ dht: new HyperDHT({ bootstrap: [{ host, port: Number(port) }], host: '127.0.0.1' }) })
+  // Before this was Solidar's createDht, both DHT nodes here took the default `firewalled`
+  // and a fresh-clone bench run once never connected the reader (0 of 3000 blocks in 300 s).
+  const swarm = new Hyperswarm({ dht: createDht({ mode: 'bootstrap', bootstrap: [parseHostPort(bootstrap)] }) })
   swarm.on('connection', (conn: any) => { conn.on('error', () => {}); store.replicate(conn) })
   return swarm
 }
@@ -57,7 +59,10 @@ export const ops = {
     let tFirst = NaN
     const deadline = t0 + timeoutMs
     while (core.contiguousLength < count) {
-      if (now() > deadline) throw new Error(`raw hypercore: ${core.contiguousLength} of ${count} blocks after ${timeoutMs} ms`)
+      if (now() > deadline) {
+        throw new Error(`raw hypercore: ${core.contiguousLength} of ${count} blocks after ${timeoutMs} ms ` +
+          `(swarm: ${swarm.connections.size} connections, ${swarm.peers.size} peers known, ${swarm.connecting} connecting; core: ${core.peers.length} peers; DHT node ${swarm.dht.firewalled ? 'firewalled' : 'not firewalled'})`)
+      }
       await sleep(20)
       if (core.contiguousLength > 0 && Number.isNaN(tFirst)) tFirst = now()
       if (now() - lastReport >= 2000) { lastReport = now(); emit('progress', { phase: 'raw', done: core.contiguousLength, total: count, t: lastReport - t0 }) }
