@@ -369,6 +369,9 @@ export class Solidar implements SolidarApi {
     await this.pads.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
     this.meetings.close()
     await this.#logSet.closeAll()
+    // After the logs: closing them ends their wakeup sessions, which starts the library's idle
+    // sweep (a 2 s interval for ~10 s). Destroying stops it, so a closed node holds no timer.
+    this.#wakeup.destroy()
   }
 }
 
