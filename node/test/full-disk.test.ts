@@ -151,6 +151,21 @@ test('a read-only disk: the node refuses to start with a clear error and starts 
 })
 
 /** Resolves with the promise's outcome, or 'timeout' after `ms`. */
+/** The options of the file system mounted at `mnt` ('' when none is). */
+function mountOptions (mnt: string): string {
+  return fs.readFileSync('/proc/mounts', 'utf8').split('\n').find(l => l.split(' ')[1] === mnt)?.split(' ')[3] ?? ''
+}
+
+/** Detaches every loop device backed by `image` and checks that none is left. */
+function detachLoops (image: string): void {
+  const attached = () => (spawnSync('losetup', ['-j', image], { encoding: 'utf8' }).stdout ?? '')
+    .split('\n').map(line => line.split(':')[0]).filter(device => device.startsWith('/dev/loop'))
+  for (const device of attached()) {
+    try { execFileSync('losetup', ['-d', device], { stdio: 'pipe' }) } catch { /* autoclear detached it meanwhile: checked below */ }
+  }
+  assert.deepEqual(attached(), [], `no loop device left on ${image}`)
+}
+
 async function within<T> (ms: number, p: Promise<T>): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined
   try {
@@ -179,11 +194,7 @@ test('a disk that turns read-only under a running node: writes refused clearly, 
     if (node) await within(10_000, node.close().catch(() => {}))
     try { execFileSync('umount', [mnt]) } catch { try { execFileSync('umount', ['-l', mnt]) } catch {} }
     // `mount -o loop` sets autoclear, so umount detaches the device; detach any left over.
-    const left = spawnSync('losetup', ['-j', image], { encoding: 'utf8' }).stdout ?? ''
-    for (const line of left.split('\n')) {
-      const device = line.split(':')[0]
-      if (device.startsWith('/dev/loop')) try { execFileSync('losetup', ['-d', device]) } catch {}
-    }
+    try { detachLoops(image) } catch { /* cleanup after a failure: the temp dir goes anyway */ }
     fs.rmSync(dir, { recursive: true, force: true })
   })
   // Made as `solidar init` makes them (written and synced): nothing of ours syncs the disk below.
@@ -204,7 +215,7 @@ test('a disk that turns read-only under a running node: writes refused clearly, 
   for (let i = 0; i < 3; i++) lastMoment.push((await node.api.send(group.id, `acknowledged just before the disk failed ${i}`)).text)
 
   execFileSync('mount', ['-o', 'remount,abort', mnt])
-  const options = fs.readFileSync('/proc/mounts', 'utf8').split('\n').find(l => l.split(' ')[1] === mnt)?.split(' ')[3] ?? ''
+  const options = mountOptions(mnt)
   t.diagnostic(`after remount,abort: ${options}`)
   assert.match(options, /emergency_ro|abort|(^|,)ro(,|$)/, 'the file system is read-only now')
 
@@ -234,11 +245,16 @@ test('a disk that turns read-only under a running node: writes refused clearly, 
   node = null
 
   execFileSync('umount', [mnt])
+  // The loop device of the aborted mount must be gone before fsck and the next mount: a
+  // `mount -o loop` while it is still attached was once given that device, still read-only
+  // (EROFS on the first file the node opened). `losetup -d` detaches it if autoclear has not yet.
+  detachLoops(image)
   const fsck = spawnSync('e2fsck', ['-fy', image], { encoding: 'utf8' })
   t.diagnostic(`e2fsck -fy exit ${fsck.status}: ${`${fsck.stdout}${fsck.stderr}`.trim().split('\n').filter(Boolean).join(' | ')}`)
   assert.ok(fsck.status === 0 || fsck.status === 1, `e2fsck found nothing it could not fix (exit ${fsck.status})`)
 
   execFileSync('mount', ['-o', 'loop', image, mnt])
+  assert.match(mountOptions(mnt), /^rw(,|$)/, `mounted writable again after fsck: ${mountOptions(mnt)}`)
   node = await startNode({ home, network: { mode: 'none', bootstrap: [] } })
   const after = (await node.api.messages(group.id)).map(m => m.text)
   for (const text of [...acked, ...lastMoment]) assert.ok(after.includes(text), `acknowledged before the failure, there after it: ${text}`)
