@@ -164,7 +164,8 @@ export type SolidarEvent =
   | { type: 'group'; group: GroupId }
   /** This device now acts for `member` (a device link completed). */
   | { type: 'identity'; member: MemberId }
-  | { type: 'pad'; group: GroupId; pad: PadId; change: PadChange; author: MemberId; seq?: number }
+  /** `live`: another member's edit that came over the live channel, before its log entry (pads/live.ts). */
+  | { type: 'pad'; group: GroupId; pad: PadId; change: PadChange; author: MemberId; seq?: number; live?: true }
   | { type: 'pad-presence'; group: GroupId; pad: PadId; presence: PadPresence }
   | { type: 'meeting-update'; group: GroupId; meeting: MeetingView }
   | { type: 'meeting-signal'; group: GroupId; meeting: MeetingId; from: MeetingPeer; to: string; signal: MeetingSignal }

@@ -27,6 +27,8 @@ export const FROM_LOG = Symbol('solidar/pad/log')
 /** Transaction origins whose updates the outbox gets as bytes, not from the 'update' event. */
 const CLIENT = Symbol('solidar/pad/client')
 const ADOPTED = Symbol('solidar/pad/adopted')
+/** Transaction origin of other members' edits that came over the live channel (live.ts). */
+const LIVE = Symbol('solidar/pad/live')
 
 export interface PadSource {
   view: Bee
@@ -63,6 +65,11 @@ export class OpenPad {
   /** True once a local edit was refused by the log: the doc holds what the log does not. */
   dirty = false
   /**
+   * True once another member's live edit was applied (live.ts): the doc may hold edits the
+   * log has not brought yet, so it is no snapshot of a log prefix (see `clean`).
+   */
+  live = false
+  /**
    * True once replaced by a reload (the log was reordered under it): its doc no longer
    * listens, so an edit applied to it would be lost. Callers take the pad again (see
    * `Pads.#live`); `change` refuses.
@@ -71,25 +78,32 @@ export class OpenPad {
   lastUsed = Date.now()
   /** Local edits until the log has them (the group commit). */
   readonly #outbox: Outbox
+  /** Each local edit as it is made (before its group commit): the live channel sends it on. */
+  readonly #onLocal: ((update: Uint8Array) => void) | undefined
   #catching: Promise<number> = Promise.resolve(0)
 
-  private constructor (id: string, append: AppendUpdate, onError: (err: Error) => void) {
+  private constructor (id: string, append: AppendUpdate, onError: (err: Error) => void, onLocal?: (update: Uint8Array) => void) {
     this.id = id
+    this.#onLocal = onLocal
     // A refused append: the doc now holds edits the log refused, reload before the next use.
     this.#outbox = new Outbox(append, onError, () => { this.dirty = true })
     this.doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin === FROM_LOG || origin === CLIENT || origin === ADOPTED) return
+      if (origin === FROM_LOG || origin === CLIENT || origin === ADOPTED || origin === LIVE) return
       this.#outbox.push(update)
+      this.#onLocal?.(update)
     })
   }
 
-  /** Opens a pad: snapshot (if `useSnapshot` and it still matches the log) plus the rest of the log. */
-  static async load (src: PadSource, id: string, opts: { useSnapshot: boolean, append: AppendUpdate, onError: (err: Error) => void, upTo?: number }): Promise<{ pad: OpenPad, stats: LoadStats }> {
+  /**
+   * Opens a pad: snapshot (if `useSnapshot` and it still matches the log) plus the rest of the log.
+   * `onLocal` hears each local edit once, as it is made (not the edits a reload hands over).
+   */
+  static async load (src: PadSource, id: string, opts: { useSnapshot: boolean, append: AppendUpdate, onError: (err: Error) => void, upTo?: number, onLocal?: (update: Uint8Array) => void }): Promise<{ pad: OpenPad, stats: LoadStats }> {
     const started = performance.now()
     // The view can be reordered while we read it (the tail of an Autobase log is not final):
     // the chain check then fails and we read again.
     for (let attempt = 1; ; attempt++) {
-      const pad = new OpenPad(id, opts.append, opts.onError)
+      const pad = new OpenPad(id, opts.append, opts.onError, opts.onLocal)
       const upTo = opts.upTo ?? Infinity
       let fromSnapshot = 0
       const snap = opts.useSnapshot ? await src.snapshots.load(id) : null
@@ -174,7 +188,7 @@ export class OpenPad {
 
   /** True when the doc is exactly the log's first `applied` updates (safe to snapshot). */
   get clean (): boolean {
-    return !this.dirty && this.#outbox.idle && this.skipped.size === 0
+    return !this.dirty && !this.live && this.#outbox.idle && this.skipped.size === 0
   }
 
   /** Edits the document as this device; the edit is appended within BATCH_MS (or by `flush`). */
@@ -207,6 +221,23 @@ export class OpenPad {
       this.doc.off('update', seen)
     }
     this.#outbox.push(update)
+    this.#onLocal?.(update)
+  }
+
+  /**
+   * Applies another member's live edit (checked by the caller like a client's update): not
+   * queued for the log, which brings the author's own entry; Yjs ignores it then, as it
+   * ignores a live edit that arrives after its entry. Throws PAD_CONTENT_REJECTED if Yjs
+   * cannot apply it.
+   */
+  applyLive (update: Uint8Array): void {
+    if (this.dirty || this.destroyed) return // being reloaded: the log brings the edit
+    this.live = true
+    try {
+      Y.applyUpdate(this.doc, update, LIVE)
+    } catch {
+      throw padContentRejected('This live Yjs update cannot be applied to the pad')
+    }
   }
 
   /** Appends queued local edits now (merged; split only where one entry would exceed MAX_PAD_UPDATE). */

@@ -23,6 +23,7 @@ import { OpenPad, type Handover, type LoadStats, type PadSource } from './doc.ts
 import { authorship, versions } from './history.ts'
 import { blocksToHtml, blocksToMarkdown, blocksToText, markdownToBlocks, textToBlocks } from './markdown.ts'
 import { Presence } from './presence.ts'
+import { LiveEdits } from './live.ts'
 import { PK, feedCount, readFeed, readPad, readPads, readUpdates, type PadRecord } from './records.ts'
 import { checkClientUpdate } from './limits.ts'
 import { appendBlocks, appendInline, FRAGMENT, paragraph, readBlocks, type Block } from './schema.ts'
@@ -74,6 +75,8 @@ export class Pads implements PadApi {
   readonly #host: PadHost
   readonly #groups = new Map<string, GroupPads>()
   readonly presenceChannel: Presence
+  /** Local edits to the directly connected peers at once, theirs into open pads (live.ts). */
+  readonly liveEdits: LiveEdits
   #closing = false
 
   constructor (host: PadHost) {
@@ -86,12 +89,20 @@ export class Pads implements PadApi {
       onError: (err) => host.onError(err),
       ...(host.presenceTtlMs !== undefined ? { localTtlMs: host.presenceTtlMs } : {})
     })
+    this.liveEdits = new LiveEdits({
+      identity: host.identity,
+      onUpdate: (log, pad, update, member) => this.#onLive(log, pad, update, member),
+      onError: (err) => host.onError(err)
+    })
   }
 
   // ---------------------------------------------------------------- wiring (called by Solidar)
 
   /** Every new peer connection: the presence channel rides on it. */
-  attach (stream: any): void { this.presenceChannel.attach(stream) }
+  attach (stream: any): void {
+    this.presenceChannel.attach(stream)
+    this.liveEdits.attach(stream)
+  }
 
   /**
    * After each update of a group's log: emit events for new pad changes and bring open
@@ -101,6 +112,7 @@ export class Pads implements PadApi {
     if (this.#closing) return
     const g = this.#group(log)
     this.presenceChannel.serve(log)
+    this.liveEdits.serve(log)
     if (g.feedCursor < 0) { g.feedCursor = await feedCount(log.group.view); return }
     const changes = await readFeed(log.group.view, g.feedCursor)
     if (changes.length === 0) return
@@ -130,12 +142,14 @@ export class Pads implements PadApi {
     if (!g) return
     this.#groups.delete(groupKeyHex)
     this.presenceChannel.unserve(g.log.group.discoveryKey)
+    this.liveEdits.unserve(g.log.group.discoveryKey)
     await this.#closeGroup(g, false)
   }
 
   async close (): Promise<void> {
     this.#closing = true
     this.presenceChannel.close()
+    this.liveEdits.close()
     for (const g of this.#groups.values()) await this.#closeGroup(g, true)
     this.#groups.clear()
   }
@@ -282,8 +296,32 @@ export class Pads implements PadApi {
       useSnapshot: opts.useSnapshot ?? true,
       upTo: opts.upTo,
       append: (update) => this.#appendUpdate(g, id, update),
-      onError: (err) => this.#host.onError(err)
+      onError: (err) => this.#host.onError(err),
+      // A device without the current key cannot send live (NOT_PERMITTED): its append says so.
+      onLocal: (update) => { this.liveEdits.send(g.log, id, update).catch(() => { /* the append of the same edit reports any failure */ }) }
     })
+  }
+
+  /**
+   * Another member's live edit (checked by live.ts: signed by an active device of a member who
+   * may write): into the pad if it is open here, with the same content checks as a client's
+   * update; announced like a change from the log. A pad nobody has open here is left alone:
+   * the log brings the edit.
+   */
+  async #onLive (log: PadLog, padId: string, update: Uint8Array, member: string): Promise<'applied' | 'not-open' | 'content'> {
+    const g = this.#groups.get(hex(log.group.key))
+    const opening = g?.open.get(padId)
+    if (!g || !opening || this.#closing) return 'not-open'
+    const pad = await opening.catch(() => null)
+    if (!pad || pad.destroyed || pad.dirty) return 'not-open'
+    try {
+      checkClientUpdate(pad.doc, FRAGMENT, update)
+      pad.applyLive(update)
+    } catch {
+      return 'content' // hostile or broken content from a member: refused as from a tab; the log's copy is read with care (doc.ts)
+    }
+    this.#host.emit({ type: 'pad', group: log.id, pad: padId as PadId, change: 'updated', author: memberIdOfHex(member), live: true })
+    return 'applied'
   }
 
   async #appendUpdate (g: GroupPads, id: string, update: Uint8Array): Promise<void> {
@@ -328,6 +366,7 @@ export class Pads implements PadApi {
 
   /** Writes a snapshot if the doc is exactly a prefix of the log (no local edits in flight). */
   async #saveSnapshot (g: GroupPads, pad: OpenPad): Promise<boolean> {
+    if (pad.live && !pad.dirty && pad.applied > pad.snapshotAt) return this.#saveSnapshotOfCopy(g, pad)
     if (!pad.clean || pad.applied === 0 || pad.applied === pad.snapshotAt) return false
     const n = pad.applied
     const h = pad.head
@@ -336,6 +375,27 @@ export class Pads implements PadApi {
     await g.snapshots.save(pad.id, { n, h, state })
     pad.snapshotAt = n
     return true
+  }
+
+  /**
+   * A pad that took live edits may hold what its log prefix does not: the snapshot is made of a
+   * fresh copy of that prefix instead (from the last snapshot on, so this stays cheap).
+   */
+  async #saveSnapshotOfCopy (g: GroupPads, pad: OpenPad): Promise<boolean> {
+    const { pad: copy } = await OpenPad.load(this.#source(g), pad.id, {
+      useSnapshot: true,
+      upTo: pad.applied,
+      append: async () => { throw new Error('a snapshot copy is never edited') },
+      onError: (err) => this.#host.onError(err)
+    })
+    try {
+      if (!copy.clean || copy.applied === 0 || copy.applied <= pad.snapshotAt) return false
+      await g.snapshots.save(pad.id, { n: copy.applied, h: copy.head, state: Y.encodeStateAsUpdate(copy.doc) })
+      pad.snapshotAt = copy.applied
+      return true
+    } finally {
+      copy.destroy()
+    }
   }
 
   /** Edits a pad as this device and waits until the edit is in the log. */
@@ -574,6 +634,18 @@ export class Pads implements PadApi {
   }
 
   // ---------------------------------------------------------------- for tests and benchmarks
+
+  /**
+   * Sends a Yjs update of a pad over the live channel only, never to the log (tests: what
+   * arrives live). `forge` makes the bytes instead (security tests: forged and replayed messages).
+   */
+  async sendLive (groupRef: string, padRef: string, update: Uint8Array, forge?: (log: PadLog, epoch: number) => Buffer): Promise<void> {
+    const g = await this.#resolve(groupRef)
+    const p = await this.#pad(g, padRef)
+    this.liveEdits.serve(g.log)
+    if (forge) this.liveEdits.sendRaw(g.log, forge(g.log, await g.log.currentEpoch()))
+    else await this.liveEdits.send(g.log, p.id, update)
+  }
 
   /** Pending local edits of an open pad appended now (tests drive the group commit with this). */
   async flush (groupRef: string, padRef: string): Promise<void> {
