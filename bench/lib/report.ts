@@ -167,7 +167,7 @@ export function markdown (r: Report): string {
   out.push('### 5. Pad live latency: keystroke on one member → in the other member\'s document')
   if (r.padLatency) {
     const p = r.padLatency
-    out.push(`Median over ${p.options.runs} runs of ${p.options.perRun} keystrokes (one character each, one at a time). Solidar appends local edits with a group commit of up to 80 ms (BATCH_MS) by design.`)
+    out.push(`Median over ${p.options.runs} runs of ${p.options.perRun} keystrokes (one character each, one at a time). Solidar sends each edit at once over the live channel to the other open pad; its log entry follows with the group commit (up to 80 ms, BATCH_MS).`)
     out.push('')
     out.push('| | p50 | p99 |')
     out.push('|---|---:|---:|')

@@ -1,9 +1,9 @@
 /**
  * Scenario 5, pad live latency: a keystroke (one character at the end of the text) in an
  * editor on member A until member B's open document holds it. Solidar: A's editor sends the
- * update to A's node (`pads.applyUpdate`), which appends it with the next group commit (up to
- * 80 ms later, by design: core/src/pads/constants.ts BATCH_MS); B reads its live document after
- * each `pad` event. Baseline: two y-websocket clients through an @y/websocket-server on
+ * update to A's node (`pads.applyUpdate`), which sends it at once to B's node over the live
+ * channel (core/src/pads/live.ts) and appends it with the next group commit (up to 80 ms later:
+ * core/src/pads/constants.ts BATCH_MS); B reads its live document after each `pad` event. Baseline: two y-websocket clients through an @y/websocket-server on
  * loopback. A and B are in separate processes (workers 0 and 1), the y-websocket server in a
  * third. Keystrokes one at a time, each waited for; runs alternate between the two systems.
  */
