@@ -6,7 +6,7 @@
 import { errors } from './errors.ts'
 import { dmPages, onSnapshot, type PagedLog } from './history.ts'
 import { K, getRecord, rangeRecords, type MessageRecord } from './view.ts'
-import type { LocalStore } from './registry.ts'
+import { getText, putText, type LocalStore } from './registry.ts'
 
 const FILE = 'read.json'
 /**
@@ -26,7 +26,7 @@ export class ReadMarkers {
   constructor (local: LocalStore) { this.#local = local }
 
   async #load (): Promise<Map<string, ReadMarker>> {
-    this.#markers ??= this.#local.read(FILE).then(parseMarkers)
+    this.#markers ??= getText(this.#local, FILE).then(parseMarkers)
     return this.#markers
   }
 
@@ -44,7 +44,7 @@ export class ReadMarkers {
     if (now !== undefined && now.seq >= marker.seq) return
     markers.set(logKey, marker)
     try {
-      await this.#local.write(FILE, JSON.stringify({ version: 1, read: Object.fromEntries(markers) }))
+      await putText(this.#local, FILE, JSON.stringify({ version: 1, read: Object.fromEntries(markers) }))
     } catch {
       // A disk that is full or read-only: the marker holds in memory and is saved with the next
       // one. A read marker is a convenience of this device, never a reason to refuse reading;

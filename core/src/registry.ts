@@ -3,13 +3,21 @@
  * with their keys. Persisted through the `LocalStore` the runtime provides (a 0600
  * file in node/); written before any operation that depends on it is acknowledged.
  */
+import b4a from 'b4a'
 import { errors } from './errors.ts'
+import type { LocalStore } from './local-store.ts'
 
-/** Small named text blobs kept on this device only (never replicated). */
-export interface LocalStore {
-  read (name: string): Promise<string | null>
-  /** Must be durable (fsync) when it resolves. */
-  write (name: string, text: string): Promise<void>
+export type { LocalStore } from './local-store.ts'
+
+/** A UTF-8 text stored under `name` (the JSON files), or null. */
+export async function getText (store: LocalStore, name: string): Promise<string | null> {
+  const bytes = await store.get(name)
+  return bytes === null ? null : b4a.toString(bytes, 'utf8')
+}
+
+/** Stores a text as UTF-8 under `name`; durable when it resolves. */
+export function putText (store: LocalStore, name: string, text: string): Promise<void> {
+  return store.put(name, b4a.from(text, 'utf8'))
 }
 
 export interface LogRecord {
@@ -38,7 +46,7 @@ export class Registry {
   constructor (store: LocalStore) { this.#store = store }
 
   async load (): Promise<void> {
-    const text = await this.#store.read(FILE)
+    const text = await getText(this.#store, FILE)
     if (text === null) return
     let raw: any
     try { raw = JSON.parse(text) } catch { throw errors.badRequest(`${FILE} is damaged (not JSON)`) }
@@ -68,13 +76,16 @@ export class Registry {
   /** Serialized so two concurrent saves never interleave on disk. */
   #save (): Promise<void> {
     const text = JSON.stringify({ version: 1, logs: this.all() }, null, 2) + '\n'
-    this.#writing = this.#writing.catch(() => { /* the earlier call got its own error; this one runs regardless */ }).then(() => this.#store.write(FILE, text))
+    this.#writing = this.#writing.catch(() => { /* the earlier call got its own error; this one runs regardless */ }).then(() => putText(this.#store, FILE, text))
     return this.#writing
   }
 }
 
+/** A LocalStore in memory (tests, and nodes that keep nothing): holds copies of what is put. */
 export class MemoryLocalStore implements LocalStore {
-  files = new Map<string, string>()
-  async read (name: string) { return this.files.get(name) ?? null }
-  async write (name: string, text: string) { this.files.set(name, text) }
+  readonly files = new Map<string, Uint8Array>()
+  async get (name: string) { const bytes = this.files.get(name); return bytes === undefined ? null : b4a.from(bytes) }
+  async put (name: string, bytes: Uint8Array) { this.files.set(name, b4a.from(bytes)) }
+  async delete (name: string) { this.files.delete(name) }
+  async list (prefix: string) { return [...this.files.keys()].filter(n => n.startsWith(prefix)).sort() }
 }

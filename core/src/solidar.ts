@@ -123,6 +123,7 @@ export class Solidar implements SolidarApi {
       unserve: (discoveryKey) => this.#pairing.unserve(discoveryKey),
       opened: (log) => this.#membership.raiseRules(log),
       release: async (log) => { await this.pads.forget(log.record.key); this.meetings.forget(log.group.discoveryKey) },
+      forgotten: (log) => this.pads.dropSnapshots(groupIdOf(log.group.key)),
       listed: (record) => this.#devices.listInVault(record)
     })
     const logs = {

@@ -31,7 +31,7 @@ import b4a from 'b4a'
 import { fingerprint } from './identity.ts'
 import { errors } from './errors.ts'
 import { namesLookAlike, revealName } from './names.ts'
-import type { LocalStore } from './registry.ts'
+import { getText, putText, type LocalStore } from './registry.ts'
 
 export const SAFETY_NUMBER_ITERATIONS = 5200
 const SAFETY_DOMAIN = 'solidar/safety-number/v1'
@@ -116,7 +116,7 @@ export class VerificationStore {
   }
 
   async load (): Promise<void> {
-    const text = await this.#store.read(FILE)
+    const text = await getText(this.#store, FILE)
     this.#records.clear()
     if (text === null) return
     let raw: any
@@ -168,7 +168,7 @@ export class VerificationStore {
   #save (): Promise<void> {
     const verified = Object.fromEntries([...this.#records.entries()].sort(([a], [b]) => a.localeCompare(b)))
     const text = JSON.stringify({ version: 1, verified }, null, 2) + '\n'
-    this.#writing = this.#writing.catch(() => { /* the earlier call got its own error; this one runs regardless */ }).then(() => this.#store.write(FILE, text))
+    this.#writing = this.#writing.catch(() => { /* the earlier call got its own error; this one runs regardless */ }).then(() => putText(this.#store, FILE, text))
     return this.#writing
   }
 }

@@ -26,15 +26,16 @@ export async function strandedNewcomer (t: { after: (fn: () => Promise<void>) =>
   const { code } = await alice.createInvite(id)
   const { base } = await alice.logBase(id)
   // alice admits bob, then drops off the network before bob has any of the log (solidar.test.ts does the same).
-  const write = locals[2].write.bind(locals[2])
+  const put = locals[2].put.bind(locals[2])
   let cut = false
-  locals[2].write = async (name: string, text: string) => {
+  locals[2].put = async (name: string, bytes: Uint8Array) => {
+    const text = Buffer.from(bytes).toString('utf8')
     if (!cut && text.includes(base.key.toString('hex'))) {
       cut = true
       await alice.transport!.leave(base.discoveryKey)
       ;(alice.transport as any).disconnectAll()
     }
-    return write(name, text)
+    return put(name, bytes)
   }
   const joined = await bob.join(code, { timeoutMs: 3000 })
   assert.ok(cut)

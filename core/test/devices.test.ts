@@ -43,9 +43,10 @@ test('device add: admitted but the vault not here in time is a link that says so
   const { code } = await alice.deviceLink()
   // The first device answers, then drops off the network before the phone has any of the
   // vault: cut when the phone records the vault's key.
-  const write = locals[1].write.bind(locals[1])
+  const put = locals[1].put.bind(locals[1])
   let vaultTopic: Buffer | null = null
-  locals[1].write = async (name: string, text: string) => {
+  locals[1].put = async (name: string, bytes: Uint8Array) => {
+    const text = Buffer.from(bytes).toString('utf8')
     const vault = vaultTopic === null ? (JSON.parse(text).logs as Array<{ key: string, kind: string }>).find(l => l.kind === 'vault') : undefined
     if (vault) {
       const topic: Buffer = crypto.discoveryKey(Buffer.from(vault.key, 'hex'))
@@ -53,7 +54,7 @@ test('device add: admitted but the vault not here in time is a link that says so
       await alice.transport!.leave(topic)
       ;(alice.transport as any).disconnectAll()
     }
-    return write(name, text)
+    return put(name, bytes)
   }
   const added = await phone.deviceAdd(code, { timeoutMs: 6000 })
   assert.ok(vaultTopic, 'the first device left right after admitting the phone')

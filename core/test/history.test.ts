@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { DEFAULT_PAGE, MAX_PAGE } from '../src/index.ts'
 import type { MessageView } from '../src/types.ts'
 import { failure, makeNodes, waitFor } from './helpers.ts'
+import { getText } from '../src/registry.ts'
 
 const ids = (list: MessageView[]) => list.map(m => m.id)
 
@@ -105,7 +106,7 @@ test('DM history pages, and unread counts from a read marker', async (t) => {
   assert.deepEqual(await alice.markRead(g, fromBob[1].id), { unread: 1 })
   assert.deepEqual(await alice.markRead(g, fromBob[0].id), { unread: 1 }, 'the marker never moves back')
   assert.equal(await unread(), 1)
-  assert.match(String(await aliceLocal.read('read.json')), new RegExp(fromBob[1].id), 'kept in the local store')
+  assert.match(String(await getText(aliceLocal, 'read.json')), new RegExp(fromBob[1].id), 'kept in the local store')
   const last = await bob.send(g, 'b3')
   await waitFor(async () => (await unread()) === 2, 'a new message counts')
   assert.deepEqual(await alice.markRead(g, last.id), { unread: 0 })

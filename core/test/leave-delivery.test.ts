@@ -11,6 +11,7 @@ import path from 'node:path'
 import Corestore from 'corestore'
 import { Solidar } from '../src/index.ts'
 import { makeNodes, waitFor } from './helpers.ts'
+import { getText } from '../src/registry.ts'
 
 test('a leave with a member online is delivered before leaveGroup answers', async (t) => {
   const { nodes: [alice, bob] } = await makeNodes(['alice', 'bob'], t)
@@ -55,7 +56,7 @@ test('a leave written while nobody is online stays pending, survives a restart a
   t.after(async () => { await alice2.close(); await alice2.transport?.close(); await aliceStore.close() })
   await waitFor(async () => !(await alice2.members(id)).some(m => m.id === bobId), 'alice applies bob\'s leave', 20_000)
   await waitFor(async () => (await bob2.status()).leaving.length === 0, 'bob\'s node completes the leave', 20_000)
-  assert.equal(JSON.parse(await locals[1].read('logs.json') ?? '{"logs":[]}').logs.some((r: any) => r.key === epochBefore.key.toString('hex')), false, 'bob\'s registry forgot the group')
+  assert.equal(JSON.parse(await getText(locals[1], 'logs.json') ?? '{"logs":[]}').logs.some((r: any) => r.key === epochBefore.key.toString('hex')), false, 'bob\'s registry forgot the group')
   await waitFor(async () => (await alice2.logBase(id)).base.view !== null && (await alice2.send(id, 'after bob left')).text === 'after bob left', 'alice writes on')
 })
 

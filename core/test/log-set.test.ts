@@ -19,7 +19,7 @@ async function makeLogSet (t: { after: (fn: () => Promise<void>) => void }) {
   const store = new Corestore(dir)
   const transport = new MemoryNetwork().transport()
   const registry = new Registry(new MemoryLocalStore())
-  const seen = { events: [] as SolidarEvent[], errors: [] as Error[], released: [] as string[], served: [] as string[], unserved: [] as string[], opened: [] as string[], listed: [] as string[], keys: 0 }
+  const seen = { events: [] as SolidarEvent[], errors: [] as Error[], released: [] as string[], forgotten: [] as string[], served: [] as string[], unserved: [] as string[], opened: [] as string[], listed: [] as string[], keys: 0 }
   const host: LogSetHost = {
     store, wakeup: new Wakeup(), durable: undefined, transport, registry, identity: createIdentity('alice'),
     now: () => Date.now(),
@@ -32,6 +32,7 @@ async function makeLogSet (t: { after: (fn: () => Promise<void>) => void }) {
     unserve: (discoveryKey) => seen.unserved.push(discoveryKey.toString('hex')),
     opened: (log) => seen.opened.push(log.record.key),
     release: async (log) => { seen.released.push(log.record.key) },
+    forgotten: async (log) => { seen.forgotten.push(log.record.key) },
     listed: async (record) => { seen.listed.push(record.key) }
   }
   const logs = new LogSet(host)
@@ -79,6 +80,7 @@ test('log set: a created log is listed, served, announced and watched; closing r
   assert.equal(registry.get(key), undefined, 'gone from logs.json')
   assert.equal(logs.get(key), undefined)
   assert.deepEqual(seen.released, [key], 'the services released it')
+  assert.deepEqual(seen.forgotten, [key], 'and were told it is forgotten (their local caches of it go)')
   assert.deepEqual(seen.unserved, [group.group.discoveryKey.toString('hex')])
   assert.deepEqual(seen.events, [{ type: 'group', group: groupIdOf(group.group.key) }])
   await logs.forget(group) // twice: nothing more happens

@@ -56,7 +56,7 @@ async function viewKeysContaining (bee: Bee, needle: Uint8Array): Promise<string
 }
 
 const secret = (label: string) => `${label}-${b4a.toString(randomKey().subarray(0, 8), 'hex')}`
-const records = (local: { files: Map<string, string> }): LogRecord[] => JSON.parse(local.files.get('logs.json') ?? '{"logs":[]}').logs
+const records = (local: { files: Map<string, Uint8Array> }): LogRecord[] => JSON.parse(Buffer.from(local.files.get('logs.json') ?? '{"logs":[]}').toString('utf8')).logs
 const auditLine = (a: { writer: string, type: string, reason: string }) => `${a.writer.slice(0, 8)} ${a.type}: ${a.reason}`
 
 // ------------------------------------------------------------------ apply, through real groups

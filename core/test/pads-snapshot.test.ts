@@ -15,7 +15,7 @@ import zlib from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 import * as Y from 'yjs'
 import b4a from 'b4a'
-import { makeNodes, seededRandom } from './helpers.ts'
+import { makeNodes, seededRandom, waitFor } from './helpers.ts'
 import { firstText, fragmentOf } from '../src/pads/schema.ts'
 
 const EDITS = 20_000
@@ -95,13 +95,41 @@ test('a pad with a long history opens from its snapshot and equals a full replay
 
   // The snapshot is sealed: none of the text in the clear.
   const [name, file] = [...locals[0].files].find(([n]) => n.startsWith('pads/'))!
-  assert.match(name, /^pads\/[a-z0-9]+\/[A-Za-z0-9_-]+\.snap$/)
-  const bytes = b4a.from(file.trim(), 'base64')
-  assert.equal(b4a.indexOf(bytes, b4a.from(expected.slice(1000, 1040))), -1, 'no plaintext in the snapshot')
+  assert.match(name, /^pads\/[a-z0-9]+\/[A-Za-z0-9_-]+\.ysnap$/)
+  assert.equal(b4a.indexOf(file, b4a.from(expected.slice(1000, 1040))), -1, 'no plaintext in the snapshot')
+
+  // A snapshot in the earlier format (base64 text in <pad>.snap) is still read, and the next save replaces it.
+  const oldName = name.replace(/\.ysnap$/, '.snap')
+  locals[0].files.delete(name)
+  locals[0].files.set(oldName, b4a.from(b4a.toString(file, 'base64') + '\n'))
+  const fromOld = await alice.pads.load(group, pad.id)
+  assert.equal(fromOld.stats.fromSnapshot, updates, 'the base64 snapshot is used')
+  same(fromOld.doc, fullAgain.doc)
+  locals[0].files.delete(oldName)
+  locals[0].files.set(name, file)
 
   // A damaged snapshot, or one whose chain hash no longer matches the log, is ignored.
-  locals[0].files.set(name, b4a.toString(b4a.from('garbage'), 'base64'))
+  locals[0].files.set(name, b4a.from('garbage'))
   const damaged = await alice.pads.load(group, pad.id)
   assert.equal(damaged.stats.fromSnapshot, 0)
   same(damaged.doc, fullAgain.doc)
+})
+
+test('pad snapshots: a device that leaves the group deletes the snapshots it kept of the group\'s pads', async (t) => {
+  const { nodes: [alice, bob], locals } = await makeNodes(['alice', 'bob'], t)
+  const { id: group } = await alice.createGroup('Leaving')
+  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
+  const pad = await alice.pads.create(group, 'Minutes', { content: '# Minutes\n\nsecret plan', format: 'md' })
+  await waitFor(async () => (await bob.pads.list(group)).length === 1, 'bob lists the pad')
+  await bob.pads.append(group, pad.id, 'from bob')
+  assert.equal(await bob.pads.saveSnapshot(group, pad.id), true)
+  const other = await bob.createGroup('Staying')
+  const otherPad = await bob.pads.create(other.id, 'Kept')
+  await bob.pads.append(other.id, otherPad.id, 'kept')
+  assert.equal(await bob.pads.saveSnapshot(other.id, otherPad.id), true)
+  assert.equal((await locals[1].list(`pads/${group}/`)).length, 1, 'bob kept a snapshot of the pad')
+  const left = await bob.leaveGroup(group, { timeoutMs: 30_000 })
+  assert.equal(left.pending, false, 'alice took the leave')
+  assert.deepEqual(await locals[1].list(`pads/${group}/`), [], 'the left group\'s snapshots are gone')
+  assert.equal((await locals[1].list(`pads/${other.id}/`)).length, 1, 'another group\'s snapshot stays')
 })

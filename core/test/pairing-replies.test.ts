@@ -23,7 +23,7 @@ import type { MemoryNetwork, MemoryTransport } from '../src/memory-transport.ts'
 import type { LogRecord } from '../src/registry.ts'
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
-const records = (local: { files: Map<string, string> }): LogRecord[] => JSON.parse(local.files.get('logs.json') ?? '{"logs":[]}').logs
+const records = (local: { files: Map<string, Uint8Array> }): LogRecord[] => JSON.parse(Buffer.from(local.files.get('logs.json') ?? '{"logs":[]}').toString('utf8')).logs
 
 interface Knowledge {
   /** The invite's public key for an invite id (hex), as the hostile node can read it. */

@@ -1,6 +1,6 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
-import { Registry, MemoryLocalStore, type LocalStore, type LogRecord } from '../src/registry.ts'
+import { Registry, MemoryLocalStore, getText, putText, type LocalStore, type LogRecord } from '../src/registry.ts'
 import { SolidarError } from '../src/errors.ts'
 
 const record = (n: number, patch: Partial<LogRecord> = {}): LogRecord => ({
@@ -36,7 +36,7 @@ test('put / update / load round trip through MemoryLocalStore', async () => {
   await r.update(group.key, { dmCursor: 7 })
   assert.deepEqual(r.get(group.key), { ...group, dmCursor: 7 })
 
-  const text = store.files.get('logs.json')
+  const text = await getText(store, 'logs.json')
   assert.ok(text, 'written to logs.json')
   const raw = JSON.parse(text)
   assert.equal(raw.version, 1)
@@ -65,7 +65,7 @@ test('a damaged or foreign logs.json is a clear error, never an empty registry',
   ]
   for (const [text, message] of cases) {
     const store = new MemoryLocalStore()
-    store.files.set('logs.json', text)
+    await putText(store, 'logs.json', text)
     const r = new Registry(store)
     await assert.rejects(r.load(), (err: unknown) => {
       assert.ok(err instanceof SolidarError)
@@ -73,19 +73,22 @@ test('a damaged or foreign logs.json is a clear error, never an empty registry',
       assert.match(err.message, message)
       return true
     }, JSON.stringify(text))
-    assert.equal(store.files.get('logs.json'), text, 'the damaged file is left as it was')
+    assert.equal(await getText(store, 'logs.json'), text, 'the damaged file is left as it was')
   }
 })
 
 /** A store whose writes take a while and which records how many overlap. */
 class SlowStore implements LocalStore {
-  files = new Map<string, string>()
+  files = new Map<string, Uint8Array>()
   writes: string[] = []
   active = 0
   maxActive = 0
   failNext = 0
-  async read (name: string) { return this.files.get(name) ?? null }
-  async write (name: string, text: string) {
+  async get (name: string) { return this.files.get(name) ?? null }
+  async delete (name: string) { this.files.delete(name) }
+  async list (prefix: string) { return [...this.files.keys()].filter(n => n.startsWith(prefix)).sort() }
+  async put (name: string, bytes: Uint8Array) {
+    const text = Buffer.from(bytes).toString('utf8')
     this.active++
     this.maxActive = Math.max(this.maxActive, this.active)
     try {
@@ -93,7 +96,7 @@ class SlowStore implements LocalStore {
       await new Promise(resolve => setTimeout(resolve, Math.max(1, 30 - this.writes.length * 3)))
       if (this.failNext > 0) { this.failNext--; throw new Error('disk full') }
       this.writes.push(text)
-      this.files.set(name, text)
+      this.files.set(name, bytes)
     } finally {
       this.active--
     }

@@ -17,6 +17,7 @@ import { Solidar } from '../src/index.ts'
 import { CURRENT_RULES } from '../src/rules.ts'
 import { makeNodes, waitFor } from './helpers.ts'
 import { RecordingHost, Texts, bees, dump, hex, node, randomKey , applyCast } from './lab.ts'
+import { getText, putText } from '../src/registry.ts'
 
 const offline = new Texts(randomKey(), randomKey())
 
@@ -84,9 +85,9 @@ test('Solidar: new groups follow the current rules; an admin node raises an olde
   await old.append({ t: 'group/create', kind: 'group', name: 'Old', member: memberKey(alice.identity), memberName: 'alice', sig: signBinding(old.key, old.localWriterKey, alice.identity.secretKey), ts: Date.now() } as Command)
   const key = hex(old.key)
   await old.close()
-  const registry = JSON.parse((await locals[0].read('logs.json'))!)
+  const registry = JSON.parse((await getText(locals[0], 'logs.json'))!)
   registry.logs.push({ key, encryptionKey: hex(encryptionKey), namespace, kind: 'group' })
-  await locals[0].write('logs.json', JSON.stringify(registry))
+  await putText(locals[0], 'logs.json', JSON.stringify(registry))
 
   await alice.close(); await alice.transport?.close(); await alice.store.close()
   const store = new Corestore(path.join(dir, 'alice'))

@@ -45,7 +45,7 @@ async function filesContaining (dir: string, needle: Uint8Array): Promise<string
   return hits
 }
 
-const records = (local: { files: Map<string, string> }): LogRecord[] => JSON.parse(local.files.get('logs.json') ?? '{"logs":[]}').logs
+const records = (local: { files: Map<string, Uint8Array> }): LogRecord[] => JSON.parse(Buffer.from(local.files.get('logs.json') ?? '{"logs":[]}').toString('utf8')).logs
 
 test('an invite admits one person: the second join is refused with INVITE_USED', async (t) => {
   const { nodes: [alice, bob, carol] } = await makeNodes(['alice', 'bob', 'carol'], t)

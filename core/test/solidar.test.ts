@@ -50,15 +50,16 @@ test('join: admitted but not caught up in time is a join that says so (not a tim
   const { base } = await alice.logBase(id)
   // The admin answers, then drops off the network before the newcomer has any of the log (as
   // when applying a long history outlasts the wait): cut when bob records the group's key.
-  const write = locals[1].write.bind(locals[1])
+  const put = locals[1].put.bind(locals[1])
   let cut = false
-  locals[1].write = async (name: string, text: string) => {
+  locals[1].put = async (name: string, bytes: Uint8Array) => {
+    const text = Buffer.from(bytes).toString('utf8')
     if (!cut && text.includes(base.key.toString('hex'))) {
       cut = true
       await alice.transport!.leave(base.discoveryKey)
       ;(alice.transport as any).disconnectAll()
     }
-    return write(name, text)
+    return put(name, bytes)
   }
   const joined = await bob.join(code, { timeoutMs: 8000 })
   assert.ok(cut, 'the admin left right after admitting bob')

@@ -8,6 +8,7 @@ import Corestore from 'corestore'
 import { createIdentity, fingerprint, MemoryLocalStore, memberId, Solidar } from '../src/index.ts'
 import { keyChangedWarning, safetyNumber, safetyNumberHalf, VerificationStore } from '../src/verification.ts'
 import { makeNodes, waitFor } from './helpers.ts'
+import { getText, putText } from '../src/registry.ts'
 
 const A = b4a.alloc(32, 1)
 const B = b4a.alloc(32, 2)
@@ -52,7 +53,7 @@ test('VerificationStore: mark, status, unmark and reload from the local store', 
   assert.equal(store.status(bob, 'bob'), 'unverified')
   await store.mark(bob, 'bob')
   assert.equal(store.status(bob, 'bob'), 'verified')
-  const saved = JSON.parse(local.files.get('verified.json')!)
+  const saved = JSON.parse((await getText(local, 'verified.json'))!)
   assert.deepEqual(saved, { version: 1, verified: { [bob]: { name: 'bob', fingerprint: fingerprint(B), ts: 1_700_000_000_000 } } })
 
   const again = new VerificationStore(local)
@@ -102,9 +103,9 @@ test('VerificationStore: a look-alike of a verified name is key-changed (Cyrilli
 
 test('VerificationStore: a damaged file is an error, not a silent reset', async () => {
   const local = new MemoryLocalStore()
-  local.files.set('verified.json', '{nope')
+  await putText(local, 'verified.json', '{nope')
   await assert.rejects(new VerificationStore(local).load(), { code: 'BAD_REQUEST' })
-  local.files.set('verified.json', JSON.stringify({ version: 1, verified: { xyz: { name: 'a', fingerprint: 'f', ts: 1 } } }))
+  await putText(local, 'verified.json', JSON.stringify({ version: 1, verified: { xyz: { name: 'a', fingerprint: 'f', ts: 1 } } }))
   await assert.rejects(new VerificationStore(local).load(), { code: 'BAD_REQUEST' })
 })
 

@@ -18,6 +18,7 @@ import { CURRENT_RULES } from '../src/rules.ts'
 import { asUpgradeNeed } from '../src/upgrade.ts'
 import { makeNodes, waitFor } from './helpers.ts'
 import { Lab, RecordingHost, Texts, auditOf, bees, dump, hex, node, randomKey, type Peer , applyCast } from './lab.ts'
+import { getText } from '../src/registry.ts'
 
 const NEWER = CURRENT_RULES + 1
 const raw = (value: Record<string, unknown>) => encode(value)
@@ -155,7 +156,7 @@ test('Solidar: a group stopped by a newer member\'s entry lists upgradeRequired 
   const { id } = await alice.createGroup('Works council')
   await alice.send(id, 'before the upgrade')
   const { base } = await alice.logBase(id)
-  const record = JSON.parse((await locals[0].read('logs.json'))!).logs.find((l: { key: string }) => l.key === hex(base.key))
+  const record = JSON.parse((await getText(locals[0], 'logs.json'))!).logs.find((l: { key: string }) => l.key === hex(base.key))
   // bob's device runs a newer Solidar (it knows rules NEWER); alice's node admits it as an admin.
   const lab = await Lab.create(t, 'solidar-versions-node-')
   const bobStore = lab.store('bob')

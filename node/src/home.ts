@@ -113,6 +113,9 @@ function tmpName (file: string): string {
   return `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
 }
 
+/** True for the name of an atomic write's temporary file (tmpName), which is never content. */
+export const isTempName = (name: string): boolean => /\.\d+\.[0-9a-f]{12}\.tmp$/.test(name)
+
 function writeTmp (file: string, data: string): string {
   const tmp = tmpName(file)
   const fd = fs.openSync(tmp, 'wx', FILE_MODE)
@@ -142,7 +145,7 @@ export function writeFileAtomic (file: string, data: string): void {
  * `writeFileAtomic` without blocking the event loop (file and folder fsyncs on the thread
  * pool), for the writes of a running node. Callers serialise writes of one file (FileStore does).
  */
-export async function writeFileAtomicAsync (file: string, data: string): Promise<void> {
+export async function writeFileAtomicAsync (file: string, data: string | Uint8Array): Promise<void> {
   const tmp = tmpName(file)
   const handle = await fsp.open(tmp, 'wx', FILE_MODE)
   try {

@@ -146,6 +146,11 @@ export class Pads implements PadApi {
     await this.#closeGroup(g, false)
   }
 
+  /** This device left the group: the pad snapshots it kept (pad plaintext, sealed) go from its disk. */
+  async dropSnapshots (group: GroupId): Promise<void> {
+    await SnapshotStore.clear(this.#host.local, group)
+  }
+
   async close (): Promise<void> {
     this.#closing = true
     this.presenceChannel.close()

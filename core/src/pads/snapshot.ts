@@ -7,7 +7,9 @@
  *
  * Snapshots hold pad plaintext, so they are sealed (XChaCha20-Poly1305) with a key derived
  * from the log key, bound to the log and the pad; on disk they are 0600 files of the
- * runtime's LocalStore (`pads/<group>/<pad>.snap`). They never leave the device.
+ * runtime's LocalStore (`pads/<group>/<pad>.ysnap`, the sealed bytes). They never leave the
+ * device, and go with the group when this device leaves it (`SnapshotStore.clear`). Versions before
+ * 2026-12-07 kept base64 text in `<pad>.snap`: still read, replaced by the next save.
  */
 import sodium from 'sodium-universal'
 import b4a from 'b4a'
@@ -58,7 +60,7 @@ export function openSnapshot (key: Uint8Array, discoveryKey: Uint8Array, pad: st
   return { n: raw.n, h: raw.h, state: raw.s }
 }
 
-/** Snapshots of one log's pads in a LocalStore (text files: base64 of the sealed bytes). */
+/** Snapshots of one log's pads in a LocalStore. */
 export class SnapshotStore {
   readonly #local: LocalStore
   readonly #key: Buffer
@@ -72,16 +74,26 @@ export class SnapshotStore {
     this.#dir = `pads/${opts.groupId}`
   }
 
-  #name (pad: string) { return `${this.#dir}/${pad}.snap` }
+  #name (pad: string) { return `${this.#dir}/${pad}.ysnap` }
+  /** The earlier format: base64 text of the same sealed bytes. */
+  #oldName (pad: string) { return `${this.#dir}/${pad}.snap` }
 
   async load (pad: string): Promise<Snapshot | null> {
-    const text = await this.#local.read(this.#name(pad)).catch(() => null)
-    if (text === null) return null
-    return openSnapshot(this.#key, this.#discoveryKey, pad, b4a.from(text.trim(), 'base64'))
+    // A cache: one that cannot be read is as good as none (the pad is replayed from the log).
+    const sealed = await this.#local.get(this.#name(pad)).catch(() => null)
+    if (sealed !== null) return openSnapshot(this.#key, this.#discoveryKey, pad, sealed)
+    const old = await this.#local.get(this.#oldName(pad)).catch(() => null)
+    if (old === null) return null
+    return openSnapshot(this.#key, this.#discoveryKey, pad, b4a.from(b4a.toString(old, 'utf8').trim(), 'base64'))
   }
 
   async save (pad: string, snap: Snapshot): Promise<void> {
-    const sealed = sealSnapshot(this.#key, this.#discoveryKey, pad, snap)
-    await this.#local.write(this.#name(pad), b4a.toString(sealed, 'base64') + '\n')
+    await this.#local.put(this.#name(pad), sealSnapshot(this.#key, this.#discoveryKey, pad, snap))
+    await this.#local.delete(this.#oldName(pad))
+  }
+
+  /** Removes every snapshot of a group's pads (this device left the group). */
+  static async clear (local: LocalStore, groupId: string): Promise<void> {
+    for (const name of await local.list(`pads/${groupId}/`)) await local.delete(name)
   }
 }

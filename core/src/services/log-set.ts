@@ -43,6 +43,8 @@ export interface LogSetHost {
   opened (log: OpenLog): void
   /** A log is closing: the services drop what they hold for it. */
   release (log: OpenLog): Promise<void>
+  /** This device no longer belongs to the log (left, removed): its local caches of it go. */
+  forgotten (log: OpenLog): Promise<void>
   /** Lists a just-created log in the vault, so the member's other devices open it too. */
   listed (record: LogRecord): Promise<void>
 }
@@ -241,6 +243,7 @@ export class LogSet implements LogIndex {
     // disk too (the other order left a window in which a restart brought the group back).
     await this.#host.registry.remove(log.record.key)
     await this.close(log)
+    await this.#host.forgotten(log)
     this.#host.emit({ type: 'group', group: groupIdOf(log.group.key) } satisfies SolidarEvent)
   }
 

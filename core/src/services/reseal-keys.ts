@@ -9,7 +9,7 @@
  * It holds epoch keys, like `logs.json` holds each log's key: the home is this device's.
  */
 import b4a from 'b4a'
-import type { LocalStore } from '../registry.ts'
+import { getText, putText, type LocalStore } from '../registry.ts'
 
 const FILE = 'reseal.json'
 
@@ -27,7 +27,7 @@ export class ResealKeys {
   constructor (local: LocalStore) { this.#local = local }
 
   async #load (): Promise<Map<string, SavedLog>> {
-    this.#logs ??= this.#local.read(FILE).then((text) => {
+    this.#logs ??= getText(this.#local, FILE).then((text) => {
       const out = new Map<string, SavedLog>()
       if (text === null) return out
       let raw: any
@@ -67,7 +67,7 @@ export class ResealKeys {
 
   #save (logs: Map<string, SavedLog>): Promise<void> {
     const text = JSON.stringify({ version: 1, logs: Object.fromEntries(logs) }) + '\n'
-    this.#writing = this.#writing.catch(() => { /* the earlier write's caller got its error */ }).then(() => this.#local.write(FILE, text))
+    this.#writing = this.#writing.catch(() => { /* the earlier write's caller got its error */ }).then(() => putText(this.#local, FILE, text))
     return this.#writing
   }
 }
