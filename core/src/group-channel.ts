@@ -72,6 +72,25 @@ export class GroupChannels<T extends ChannelTopic> {
     return this.#topics.values()
   }
 
+  /**
+   * Serves a group after an update of its log (idempotent): the first time, `make` builds its
+   * state and the channel opens on every connection (`fresh`); after that the state takes the
+   * log as it is now and messages kept from senders the view did not know are tried again.
+   * Null once closed.
+   */
+  serve (log: T['log'], make: () => T): { topic: T, fresh: boolean } | null {
+    if (this.#closed) return null
+    const topic = this.get(log.group.discoveryKey)
+    if (!topic) {
+      const made = make()
+      this.add(made)
+      return { topic: made, fresh: true }
+    }
+    topic.log = log
+    this.retry(topic)
+    return { topic, fresh: false }
+  }
+
   /** Serves a group: its channel opens on every connection. */
   add (topic: T): void {
     if (this.#closed) return

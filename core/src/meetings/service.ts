@@ -117,13 +117,9 @@ export class Meetings implements MeetingApi {
    */
   async refresh (log: MeetingLog): Promise<void> {
     if (this.#closed) return
-    const topic = this.#channels.get(log.group.discoveryKey)
-    if (!topic) {
-      this.#channels.add({ log, channels: new Set(), meetings: new Map(), pending: new Map(), relay: new Relay(RELAY_LIMITS, () => this.#host.now()) })
-      return
-    }
-    topic.log = log
-    this.#channels.retry(topic)
+    const served = this.#channels.serve(log, () => ({ log, channels: new Set(), meetings: new Map(), pending: new Map(), relay: new Relay(RELAY_LIMITS, () => this.#host.now()) }))
+    if (served === null || served.fresh) return
+    const { topic } = served
     const changed = new Set<string>()
     for (const [meeting, parts] of topic.meetings) {
       for (const [k, p] of parts) {

@@ -78,14 +78,7 @@ export class LiveEdits {
 
   /** Starts the channel of a group on every connection (idempotent); retries kept messages. */
   serve (log: PadLog): void {
-    if (this.#closed) return
-    const topic = this.#channels.get(log.group.discoveryKey)
-    if (topic) {
-      topic.log = log
-      this.#channels.retry(topic)
-      return
-    }
-    this.#channels.add({ log, channels: new Set(), pending: new Map() })
+    if (!this.#closed) this.#channels.serve(log, () => ({ log, channels: new Set(), pending: new Map() }))
   }
 
   unserve (discoveryKey: Buffer): void {

@@ -100,15 +100,11 @@ export class Presence {
   /** Starts the channel of a group on every connection (idempotent). */
   serve (log: PadLog): void {
     if (this.#closed) return
-    const topic = this.#channels.get(log.group.discoveryKey)
-    if (topic) {
-      topic.log = log
-      this.#channels.retry(topic)
-      return
-    }
-    const fresh: Topic = { log, channels: new Set(), pads: new Map(), owners: new Map(), heard: new WeakSet(), pending: new Map() }
-    this.#pad(fresh, GROUP).awareness.setLocalState({ online: true })
-    this.#channels.add(fresh)
+    this.#channels.serve(log, () => {
+      const fresh: Topic = { log, channels: new Set(), pads: new Map(), owners: new Map(), heard: new WeakSet(), pending: new Map() }
+      this.#pad(fresh, GROUP).awareness.setLocalState({ online: true })
+      return fresh
+    })
   }
 
   /**
