@@ -134,3 +134,41 @@ test('pads live: forged, unreadable, malformed, removed member\'s, observer\'s a
   await waitFor(async () => (await textOf(bob, group, pad.id)).includes('echt'), 'a valid live edit is applied')
   for (const marker of ['forged', 'stranger', 'removed', 'observer']) assert.ok(!(await textOf(bob, group, pad.id)).includes(marker), `${marker} never appears`)
 })
+
+test('pads live: an edit that builds on a live edit whose author never logged it carries it into the log, so a member who never got it live is not left waiting', async (t) => {
+  const { nodes: [alice, bob, carol], network } = await makeNodes(['alice', 'bob', 'carol'], t)
+  const { id: group } = await alice.createGroup('Live')
+  for (const n of [bob, carol]) await n.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
+  const pad = await alice.pads.create(group, 'Minutes')
+  await waitFor(async () => (await bob.pads.list(group)).length === 1 && (await carol.pads.list(group)).length === 1, 'bob and carol list the pad')
+  for (const n of [bob, carol]) await n.pads.state(group, pad.id)
+  // carol is not connected to alice: alice's live edit reaches bob only (the log still reaches carol through bob).
+  network.block(alice.transport as any, carol.transport as any)
+  const fromAlice = await editor(alice, group, pad.id)
+  await alice.pads.sendLive(group, pad.id, fromAlice('nur live')) // alice's append of it never comes (as when it failed)
+  await waitFor(async () => (await textOf(bob, group, pad.id)).includes('nur live'), 'bob has alice\'s live edit')
+  assert.equal(await bob.pads.unconfirmedLive(group, pad.id), 1, 'bob knows the log has not brought it')
+  // bob types after it: his edit's Yjs item follows alice's.
+  const fromBob = await editor(bob, group, pad.id)
+  await bob.pads.applyUpdate(group, pad.id, fromBob(' und bob'))
+  assert.equal(await bob.pads.unconfirmedLive(group, pad.id), 0, 'carried into bob\'s own entry')
+  await waitFor(async () => (await textOf(carol, group, pad.id)).includes('nur live und bob'), 'carol reads bob\'s words (and alice\'s, which they build on)')
+})
+
+test('pads live: a live edit whose author\'s entry arrives is confirmed and not carried again', async (t) => {
+  const { nodes: [alice, bob] } = await makeNodes(['alice', 'bob'], t)
+  const { id: group } = await alice.createGroup('Live')
+  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
+  const pad = await alice.pads.create(group, 'Minutes')
+  await waitFor(async () => (await bob.pads.list(group)).length === 1, 'bob lists the pad')
+  await bob.pads.state(group, pad.id)
+  const fromAlice = await editor(alice, group, pad.id)
+  await alice.pads.applyUpdate(group, pad.id, fromAlice('geloggt'))
+  const logged = (await alice.pads.get(group, pad.id)).updates
+  await waitFor(async () => (await bob.pads.get(group, pad.id)).updates === logged && (await textOf(bob, group, pad.id)).includes('geloggt'), 'bob has alice\'s entry')
+  assert.equal(await bob.pads.unconfirmedLive(group, pad.id), 0, 'nothing left to carry')
+  const bobBefore = (await bob.pads.get(group, pad.id)).updates
+  const fromBob = await editor(bob, group, pad.id)
+  await bob.pads.applyUpdate(group, pad.id, fromBob(' danach'))
+  assert.equal((await bob.pads.get(group, pad.id)).updates, bobBefore + 1, 'bob\'s edit is one entry of his own')
+})

@@ -70,6 +70,14 @@ export class OpenPad {
    */
   live = false
   /**
+   * Live edits of others that added something here and that the log has not brought yet, with
+   * the end clock per Yjs client of what each holds. A local edit may build on them, and a peer
+   * that never gets them live would hold that edit back for good if their author's append never
+   * came (a refused or failed append): so the next local edit carries them into this device's own
+   * entry (the same bytes; Yjs takes them once, whoever brings them).
+   */
+  readonly #unconfirmed: Array<{ update: Uint8Array, to: Map<number, number> }> = []
+  /**
    * True once replaced by a reload (the log was reordered under it): its doc no longer
    * listens, so an edit applied to it would be lost. Callers take the pad again (see
    * `Pads.#live`); `change` refuses.
@@ -89,6 +97,7 @@ export class OpenPad {
     this.#outbox = new Outbox(append, onError, () => { this.dirty = true })
     this.doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === FROM_LOG || origin === CLIENT || origin === ADOPTED || origin === LIVE) return
+      this.#carryUnconfirmed()
       this.#outbox.push(update)
       this.#onLocal?.(update)
     })
@@ -179,10 +188,25 @@ export class OpenPad {
    * malformed keeps its items, the same on every device.
    */
   #integrate (seq: number, plain: Uint8Array): void {
+    if (this.#unconfirmed.length > 0) this.#confirm(plain)
     try {
       Y.applyUpdate(this.doc, plain, FROM_LOG)
     } catch {
       this.invalid.add(seq)
+    }
+  }
+
+  /** Drops the live edits whose structs a log update holds (an author's entries come in its clock order). */
+  #confirm (plain: Uint8Array): void {
+    let to: Map<number, number>
+    try {
+      to = Y.parseUpdateMeta(plain).to
+    } catch {
+      return // not Yjs: #integrate records it as invalid
+    }
+    for (let i = this.#unconfirmed.length - 1; i >= 0; i--) {
+      const live = this.#unconfirmed[i]
+      if ([...live.to].every(([client, clock]) => (to.get(client) ?? -1) >= clock)) this.#unconfirmed.splice(i, 1)
     }
   }
 
@@ -220,8 +244,14 @@ export class OpenPad {
     } finally {
       this.doc.off('update', seen)
     }
+    this.#carryUnconfirmed()
     this.#outbox.push(update)
     this.#onLocal?.(update)
+  }
+
+  /** Queues the live edits the log has not confirmed, ahead of a local edit that may build on them. */
+  #carryUnconfirmed (): void {
+    for (const { update } of this.#unconfirmed.splice(0)) this.#outbox.push(update)
   }
 
   /**
@@ -233,12 +263,23 @@ export class OpenPad {
   applyLive (update: Uint8Array): void {
     if (this.dirty || this.destroyed) return // being reloaded: the log brings the edit
     this.live = true
+    let added = false
+    const seen = (_u: Uint8Array, origin: unknown) => { if (origin === LIVE) added = true }
+    this.doc.on('update', seen)
     try {
       Y.applyUpdate(this.doc, update, LIVE)
     } catch {
       throw padContentRejected('This live Yjs update cannot be applied to the pad')
+    } finally {
+      this.doc.off('update', seen)
     }
+    // Only what added structs can be built on (a deletion cannot); nothing new: the log had it.
+    const to = added ? Y.parseUpdateMeta(update).to : new Map<number, number>()
+    if (to.size > 0) this.#unconfirmed.push({ update, to })
   }
+
+  /** Live edits still waiting for the log to bring them (tests). */
+  get unconfirmed (): number { return this.#unconfirmed.length }
 
   /** Appends queued local edits now (merged; split only where one entry would exceed MAX_PAD_UPDATE). */
   flush (): Promise<void> { return this.#outbox.flush() }

@@ -652,6 +652,13 @@ export class Pads implements PadApi {
     else await this.liveEdits.send(g.log, p.id, update)
   }
 
+  /** How many live edits of others the open pad holds that the log has not brought yet (tests). */
+  async unconfirmedLive (groupRef: string, padRef: string): Promise<number> {
+    const g = await this.#resolve(groupRef)
+    const p = await this.#pad(g, padRef)
+    return (await this.#open(g, p.id)).unconfirmed
+  }
+
   /** Pending local edits of an open pad appended now (tests drive the group commit with this). */
   async flush (groupRef: string, padRef: string): Promise<void> {
     const g = await this.#resolve(groupRef)
