@@ -3,9 +3,9 @@
  * way the group commit does) opens from the device's snapshot plus the log's tail, and the
  * result equals a full replay of the log. Stale or damaged snapshots are ignored.
  *
- * Trace: automerge-paper from Joseph Gentle's editing-traces collection (CC BY 4.0), read
- * from ../shared/data/editing-traces/ beside the repository; where that is missing, a
- * seeded synthetic trace of the same shape is used (the test says so).
+ * Trace: automerge-paper from Joseph Gentle's editing-traces collection (CC BY 4.0), the copy
+ * in bench/data (credit in bench/data/README.md); should it be missing, a seeded synthetic
+ * trace of the same shape is used (the test says so).
  */
 import test from 'node:test'
 import assert from 'node:assert/strict'
@@ -21,7 +21,8 @@ import { firstText, fragmentOf } from '../src/pads/schema.ts'
 const EDITS = 20_000
 /** An append costs ~25–50 ms on this machine (one fsync'd Autobase append): 100 edits per append keeps the test near 15 s. */
 const EDITS_PER_APPEND = 100
-const TRACE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data/editing-traces/automerge-paper.json.gz')
+/** The real editing trace the benchmark types (bench/data, CC BY 4.0), part of the repository. */
+const TRACE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/data/automerge-paper.json.gz')
 
 type Patch = [number, number, string]
 
