@@ -117,13 +117,25 @@ export class DirectMessages {
     return null
   }
 
-  /** The DM log with `ref` that holds message `id` (several can exist briefly: both opened one). */
+  /**
+   * The DM log with `ref` that holds message `id` (several can exist briefly: both opened one),
+   * to write to (edit, react, delete). A conversation the peer opened can be read here before
+   * its node has made this device a writer (our accept is on its way): wait for that, as `dm`
+   * does, instead of refusing a reaction to a message just received as "not admitted".
+   */
   async #dmLogOf (ref: string, id: string): Promise<OpenLog> {
     const peer = await this.#host.resolveMember(ref)
     if (isMessageId(id)) {
       for (const log of this.#host.logs.dmLogs(peer)) {
         if (await log.group.messageById(id)) {
           await this.#host.healthy(log)
+          if (!log.group.writable) {
+            const wait = AbortSignal.timeout(DM_WRITABLE_WAIT_MS)
+            await log.group.waitForWritable(wait).catch((err: unknown) => {
+              // Not writable in time: the append then says NOT_PERMITTED, as before. Anything else (UPGRADE_REQUIRED) is the answer.
+              if (err !== wait.reason) throw err
+            })
+          }
           return log
         }
       }
