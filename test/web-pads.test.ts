@@ -163,6 +163,9 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
     const panel = a.getByRole('region', { name: 'History: time slider' })
     const slider = panel.getByRole('slider', { name: 'Version' })
     await slider.waitFor()
+    // Alice saw Bob's words live, maybe before his log entry reached her node: the open panel
+    // follows the log, so it shows his version once the entry is there.
+    await a.waitForFunction(() => Number(document.querySelector<HTMLInputElement>('section.history input[type=range]')?.max ?? 0) >= 2, undefined, { timeout: LIVE })
     const versions = Number(await slider.getAttribute('max'))
     assert.ok(versions >= 2, `at least Alice's import and Bob's edit (${versions} versions)`)
     assert.equal(await slider.inputValue(), String(versions), 'the slider starts at the newest version')

@@ -3,9 +3,9 @@
  * of edits by one member), the pad as it was after that version rendered read-only from the
  * node's HTML export (`…/export?format=html&at=SEQ`), and who wrote how much of today's text.
  */
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { safeUrl } from '@solidar/core/safe-url'
-import { api } from '../api.ts'
+import { api, onEvent } from '../api.ts'
 import { formatTime, useT } from '../i18n.ts'
 import type { PadHistory } from '../types.ts'
 import { ErrorBox } from '../ui.tsx'
@@ -56,15 +56,28 @@ export function PadHistoryPanel ({ group, pad, onClose }: { group: string, pad: 
   const [shown, setShown] = useState<{ seq: number, html: string } | null>(null)
   const [error, setError] = useState<unknown>(null)
 
+  /** Bumped by every change of the pad's log: the history is read again. */
+  const [changes, setChanges] = useState(0)
+  /** How many versions the panel showed: a reader at the newest version follows new ones, one looking back stays. */
+  const shownCount = useRef(0)
+
+  useEffect(() => onEvent((e) => {
+    // Live edits reach the editor before the log; the history is the log's, so it follows the log's events.
+    if (e.type === 'pad' && e.group === group && e.pad === pad && e.live !== true) setChanges((n) => n + 1)
+  }), [group, pad])
+
   useEffect(() => {
     let live = true
     api.padHistory(group, pad).then((h) => {
       if (!live) return
       setHistory(h)
-      setIndex(Math.max(0, h.versions.length - 1))
+      const newest = Math.max(0, h.versions.length - 1)
+      const before = shownCount.current
+      shownCount.current = h.versions.length
+      setIndex((i) => before === 0 || i >= before - 1 ? newest : Math.min(i, newest))
     }, setError)
     return () => { live = false }
-  }, [group, pad])
+  }, [group, pad, changes])
 
   const versions = history?.versions ?? []
   const version = versions[index]
