@@ -177,7 +177,12 @@ describe('pads across three daemons', { timeout: 400_000 }, () => {
 
   it('history names every author; text and HTML export; no pad text on disk in the clear', async () => {
     await cluster.withLogs(async () => {
-      const history = await bob.json<{ versions: Array<{ authorName: string, seq: number }>, authors: Array<{ name: string, chars: number }> }>(['pad', 'history', group.id, pad.id])
+      type History = { versions: Array<{ authorName: string, seq: number }>, authors: Array<{ name: string, chars: number }> }
+      // The others' words can reach bob's open pad live, before their log entries: the history is the log's, so wait for it.
+      const history = await waitFor(async () => {
+        const h = await bob.json<History>(['pad', 'history', group.id, pad.id])
+        return new Set(h.versions.map(v => v.authorName)).size === 3 ? h : null
+      }, { timeout: 30_000, interval: 300, what: 'bob\'s log to hold every author\'s entries' })
       assert.deepEqual(new Set(history.versions.map(v => v.authorName)), new Set(['alice', 'bob', 'carol']))
       assert.deepEqual(new Set(history.authors.map(a => a.name)), new Set(['alice', 'bob', 'carol']))
       const first = await alice.ok(['pad', 'export', group.id, pad.id, '--at', '1'])
