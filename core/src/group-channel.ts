@@ -14,7 +14,7 @@ import Protomux from 'protomux'
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import type { Group } from './group.ts'
-import { activeDevices, getRecord, K } from './view.ts'
+import { activeDevices, getRecord, K, type MemberRecord } from './view.ts'
 
 /** A protomux channel (protomux has no types). */
 export type Channel = any
@@ -161,13 +161,14 @@ export class GroupChannels<T extends ChannelTopic> {
  * The member whose active device `device` (hex) is in the group's view: `member` null when
  * the device is unknown, revoked, or its member left; `known` false when the view has no
  * such member at all (maybe it is still catching up: worth keeping the message for a retry).
+ * `record` is the member's record when `member` is set (its role, say), read once here.
  */
-export async function deviceMember (group: Pick<Group, 'view' | 'member'>, device: string): Promise<{ member: string | null, known: boolean }> {
+export async function deviceMember (group: Pick<Group, 'view' | 'member'>, device: string): Promise<{ member: string | null, known: boolean, record?: MemberRecord }> {
   // A member's first device is the member key itself; others are linked by a device record.
   const link = await getRecord<{ member: string }>(group.view, K.device(device))
   const member = link?.member ?? device
   const record = await group.member(member)
   if (!record) return { member: null, known: false }
   if (record.left || !activeDevices(record).some(d => d.device === device)) return { member: null, known: true }
-  return { member, known: true }
+  return { member, known: true, record }
 }

@@ -121,15 +121,13 @@ export class LiveEdits {
     const device = hex(msg.d)
     if (device === hex(this.#opts.identity.publicKey)) return null // our own, come back through a peer
     // Only active devices of current members who may write.
-    const { member, known } = await deviceMember(topic.log.group, device)
-    if (member === null) {
+    const { member, known, record } = await deviceMember(topic.log.group, device)
+    if (member === null || record === undefined) {
       if (known) return 'not-member'
       // Unknown so far: maybe a member our view has not caught up with yet. Keep it for the next update.
       this.#channels.hold(topic, ch, buf)
       return 'held'
     }
-    const record = await topic.log.group.member(member)
-    if (!record || record.left) return 'not-member'
     if (record.role === 'observer') return 'observer'
     return await this.#opts.onUpdate(topic.log, msg.p, b4a.from(msg.u), member)
   }

@@ -63,6 +63,8 @@ interface GroupPads {
   open: Map<string, Promise<OpenPad>>
   feedCursor: number
   snapshotTimer: NodeJS.Timeout | null
+  /** Known to be a group, not a DM (a log's kind never changes): checked once, not on every edit. */
+  isGroup?: true
 }
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
@@ -192,8 +194,11 @@ export class Pads implements PadApi {
   async #resolve (groupRef: string): Promise<GroupPads> {
     if (this.#closing) throw errors.closed()
     const log = await this.#host.resolve(groupRef)
+    const g = this.#group(log)
+    if (g.isGroup) return g
     if ((await log.group.meta())?.kind !== 'group') throw errors.badRequest('Pads live in groups, not in direct conversations')
-    return this.#group(log)
+    g.isGroup = true
+    return g
   }
 
   #source (g: GroupPads): PadSource {
