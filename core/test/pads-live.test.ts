@@ -43,13 +43,25 @@ async function editor (n: Node, group: string, pad: string) {
 
 const outcome = (n: Node, what: LiveOutcome) => n.pads.liveEdits.outcomes.get(what) ?? 0
 
+/**
+ * `names[0]` creates a group and a pad 'Minutes'; the others join, list the pad and have it
+ * open (as a tab does): what every test here starts from.
+ */
+async function padOpenOnAll (names: string[], t: Parameters<typeof makeNodes>[1]) {
+  const made = await makeNodes(names, t)
+  const [first, ...others] = made.nodes
+  const { id: group } = await first.createGroup('Live')
+  for (const n of others) await n.join((await first.createInvite(group)).code, { timeoutMs: 30_000 })
+  const pad = await first.pads.create(group, 'Minutes')
+  for (const n of others) {
+    await waitFor(async () => (await n.pads.list(group)).length === 1, `${n.label} lists the pad`)
+    await n.pads.state(group, pad.id)
+  }
+  return { ...made, group, pad }
+}
+
 test('pads live: an edit sent only over the live channel reaches the other member\'s open pad, with no log entry', async (t) => {
-  const { nodes: [alice, bob] } = await makeNodes(['alice', 'bob'], t)
-  const { id: group } = await alice.createGroup('Live')
-  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
-  const pad = await alice.pads.create(group, 'Minutes')
-  await waitFor(async () => (await bob.pads.list(group)).length === 1, 'bob lists the pad')
-  await bob.pads.state(group, pad.id) // bob has it open (as a tab does)
+  const { nodes: [alice, bob], group, pad } = await padOpenOnAll(['alice', 'bob'], t)
   const live: SolidarEvent[] = []
   t.after(bob.subscribe(e => { if (e.type === 'pad' && e.live === true) live.push(e) }))
   const logBefore = (await bob.pads.get(group, pad.id)).updates
@@ -64,12 +76,7 @@ test('pads live: an edit sent only over the live channel reaches the other membe
 })
 
 test('pads live: typed edits arrive live and through the log, once; a pad that took live edits snapshots exactly its log prefix', async (t) => {
-  const { nodes: [alice, bob], dir, locals, network } = await makeNodes(['alice', 'bob'], t)
-  const { id: group } = await alice.createGroup('Live')
-  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
-  const pad = await alice.pads.create(group, 'Minutes')
-  await waitFor(async () => (await bob.pads.list(group)).length === 1, 'bob lists the pad')
-  await bob.pads.state(group, pad.id)
+  const { nodes: [alice, bob], dir, locals, network, group, pad } = await padOpenOnAll(['alice', 'bob'], t)
   const type = await editor(alice, group, pad.id)
   const words = ['Beschluss', ' einstimmig', ' angenommen']
   await Promise.all(words.map(w => alice.pads.applyUpdate(group, pad.id, type(w))))
@@ -94,12 +101,7 @@ test('pads live: typed edits arrive live and through the log, once; a pad that t
 })
 
 test('pads live: forged, unreadable, malformed, removed member\'s, observer\'s and hostile edits are refused by reason and reach no document', async (t) => {
-  const { nodes: [alice, bob, carol, dave] } = await makeNodes(['alice', 'bob', 'carol', 'dave'], t)
-  const { id: group } = await alice.createGroup('Live')
-  for (const n of [bob, carol, dave]) await n.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
-  const pad = await alice.pads.create(group, 'Minutes')
-  await waitFor(async () => (await bob.pads.list(group)).length === 1, 'bob lists the pad')
-  await bob.pads.state(group, pad.id)
+  const { nodes: [alice, bob, carol, dave], group, pad } = await padOpenOnAll(['alice', 'bob', 'carol', 'dave'], t)
   await alice.removeMember(group, carol.whoami().id)
   await alice.setRole(group, dave.whoami().id, 'observer')
   await waitFor(async () => {
@@ -136,12 +138,7 @@ test('pads live: forged, unreadable, malformed, removed member\'s, observer\'s a
 })
 
 test('pads live: an edit that builds on a live edit whose author never logged it carries it into the log, so a member who never got it live is not left waiting', async (t) => {
-  const { nodes: [alice, bob, carol], network } = await makeNodes(['alice', 'bob', 'carol'], t)
-  const { id: group } = await alice.createGroup('Live')
-  for (const n of [bob, carol]) await n.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
-  const pad = await alice.pads.create(group, 'Minutes')
-  await waitFor(async () => (await bob.pads.list(group)).length === 1 && (await carol.pads.list(group)).length === 1, 'bob and carol list the pad')
-  for (const n of [bob, carol]) await n.pads.state(group, pad.id)
+  const { nodes: [alice, bob, carol], network, group, pad } = await padOpenOnAll(['alice', 'bob', 'carol'], t)
   // carol is not connected to alice: alice's live edit reaches bob only (the log still reaches carol through bob).
   network.block(alice.transport as any, carol.transport as any)
   const fromAlice = await editor(alice, group, pad.id)
@@ -156,12 +153,7 @@ test('pads live: an edit that builds on a live edit whose author never logged it
 })
 
 test('pads live: a live edit whose author\'s entry arrives is confirmed and not carried again', async (t) => {
-  const { nodes: [alice, bob] } = await makeNodes(['alice', 'bob'], t)
-  const { id: group } = await alice.createGroup('Live')
-  await bob.join((await alice.createInvite(group)).code, { timeoutMs: 30_000 })
-  const pad = await alice.pads.create(group, 'Minutes')
-  await waitFor(async () => (await bob.pads.list(group)).length === 1, 'bob lists the pad')
-  await bob.pads.state(group, pad.id)
+  const { nodes: [alice, bob], group, pad } = await padOpenOnAll(['alice', 'bob'], t)
   const fromAlice = await editor(alice, group, pad.id)
   await alice.pads.applyUpdate(group, pad.id, fromAlice('geloggt'))
   const logged = (await alice.pads.get(group, pad.id)).updates

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { LocalStore } from '@solidar/core'
-import { isTempName, writeFileAtomicAsync } from './home.ts'
+import { isTempName, syncDirAsync, writeFileAtomicAsync } from './home.ts'
 
 export class FileStore implements LocalStore {
   readonly dir: string
@@ -41,8 +41,7 @@ export class FileStore implements LocalStore {
         if (err.code === 'ENOENT') return // nothing there: nothing to make durable
         throw err
       }
-      const dir = await fs.open(path.dirname(file), 'r')
-      try { await dir.sync() } finally { await dir.close() } // the removal survives a power cut
+      await syncDirAsync(path.dirname(file)) // the removal survives a power cut
     })
   }
 

@@ -161,8 +161,13 @@ export async function writeFileAtomicAsync (file: string, data: string | Uint8Ar
     await fsp.rm(tmp, { force: true })
     throw err
   }
-  const dir = await fsp.open(path.dirname(file), 'r')
-  try { await dir.sync() } finally { await dir.close() }
+  await syncDirAsync(path.dirname(file))
+}
+
+/** syncDir off the event loop: a new name, a rename or a removal in `dir` survives a power cut. */
+export async function syncDirAsync (dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r')
+  try { await handle.sync() } finally { await handle.close() }
 }
 
 /**

@@ -60,6 +60,9 @@ export function openSnapshot (key: Uint8Array, discoveryKey: Uint8Array, pad: st
   return { n: raw.n, h: raw.h, state: raw.s }
 }
 
+/** Where a group's pad snapshots live in the LocalStore. */
+const dirOf = (groupId: string) => `pads/${groupId}`
+
 /** Snapshots of one log's pads in a LocalStore. */
 export class SnapshotStore {
   readonly #local: LocalStore
@@ -71,7 +74,7 @@ export class SnapshotStore {
     this.#local = local
     this.#key = snapshotKey(opts.logKey)
     this.#discoveryKey = opts.discoveryKey
-    this.#dir = `pads/${opts.groupId}`
+    this.#dir = dirOf(opts.groupId)
   }
 
   #name (pad: string) { return `${this.#dir}/${pad}.ysnap` }
@@ -94,6 +97,6 @@ export class SnapshotStore {
 
   /** Removes every snapshot of a group's pads (this device left the group). */
   static async clear (local: LocalStore, groupId: string): Promise<void> {
-    for (const name of await local.list(`pads/${groupId}/`)) await local.delete(name)
+    for (const name of await local.list(`${dirOf(groupId)}/`)) await local.delete(name)
   }
 }
