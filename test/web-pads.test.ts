@@ -336,10 +336,14 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
     const editor = bob.page.getByRole('textbox', { name: `Text of ${title}` })
     await editor.getByText('read out and agreed').first().waitFor({ timeout: LIVE })
     const fetched: Array<{ url: string, bytes: number }> = []
-    const onResponse = async (r: import('playwright-core').Response): Promise<void> => {
-      if (!r.url().includes(`/pads/${made.json.id}/state`)) return
+    // Reading a response's body ends after the page has used it: each read is kept and awaited below.
+    const reads: Array<Promise<void>> = []
+    const read = async (r: import('playwright-core').Response): Promise<void> => {
       const body = await r.json().catch(() => null)
       if (body !== null) fetched.push({ url: r.url(), bytes: Buffer.from(body.update, 'base64').length })
+    }
+    const onResponse = (r: import('playwright-core').Response): void => {
+      if (r.url().includes(`/pads/${made.json.id}/state`)) reads.push(read(r))
     }
     bob.page.on('response', onResponse)
     try {
@@ -349,6 +353,7 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
     } finally {
       bob.page.off('response', onResponse)
     }
+    await Promise.all(reads)
     assert.ok(fetched.length > 0, 'the tab fetched the change')
     for (const f of fetched) {
       assert.match(f.url, /\/state\?since=/, 'with its state vector')
