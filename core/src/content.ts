@@ -18,11 +18,12 @@ export interface Sealed { e: number, n: Buffer, c: Buffer }
 
 /**
  * 'pad': Yjs updates; 'pad-title': pad titles; 'pad-presence': awareness over the ephemeral channel (never stored);
- * 'pad-live': edits sent at once over the live channel (pads/live.ts, never stored).
+ * 'pad-live': edits sent at once over the live channel (pads/live.ts, never stored);
+ * 'chat-live': messages sent at once over the live chat channel (services/live-messages.ts, never stored).
  * Sealed metadata (sealed-meta.ts): 'group-name', 'member-name', 'bridge-entry' (an allowlist entry),
  * 'bridge-sender' (a bridged message's JID and nickname).
  */
-export type ContentKind = 'message' | 'pad' | 'vault' | 'pad-title' | 'pad-presence' | 'pad-live' | 'meeting' |
+export type ContentKind = 'message' | 'pad' | 'vault' | 'pad-title' | 'pad-presence' | 'pad-live' | 'chat-live' | 'meeting' |
   'group-name' | 'member-name' | 'bridge-entry' | 'bridge-sender' | 'reaction'
 
 const NONCE = 24

@@ -11,6 +11,7 @@ import b4a from 'b4a'
 import type { NodeStatus, SolidarApi } from './api.ts'
 import { DM_ROOM } from './apply.ts'
 import { BridgeService, type BridgedText } from './bridge-service.ts'
+import type { Keyring } from './content.ts'
 import { EventHub } from './event-hub.ts'
 import { fingerprint, memberId, memberKey, validateName, type Identity } from './identity.ts'
 import type { DeliveryState } from './types.ts'
@@ -35,6 +36,7 @@ import { Devices } from './services/devices.ts'
 import { DirectMessages, mergeLogs } from './services/direct-messages.ts'
 import { Epochs } from './services/epochs.ts'
 import { DEFAULT_INVITE_TTL, DEFAULT_JOIN_TIMEOUT, Invites } from './services/invites.ts'
+import { LiveMessages } from './services/live-messages.ts'
 import { LogSet } from './services/log-set.ts'
 import { Membership } from './services/membership.ts'
 import { Messages } from './services/messages.ts'
@@ -73,6 +75,8 @@ export class Solidar implements SolidarApi {
   readonly bridge: BridgeService
   /** Video meeting signalling of the groups (core/src/meetings/). */
   readonly meetings: Meetings
+  /** Live chat (services/live-messages.ts): what became of peers' messages and who was sent what; `sendRaw` for the security tests. */
+  readonly liveChat: Pick<LiveMessages, 'outcomes' | 'sent'> & { sendRaw (ref: string, forge: (keyring: Keyring, epoch: number) => Buffer): Promise<void> }
   #registry: Registry
   #verification: VerificationStore
   #read: ReadMarkers
@@ -82,6 +86,7 @@ export class Solidar implements SolidarApi {
   readonly #logSet: LogSet
   readonly #epochs: Epochs
   readonly #messages: Messages
+  readonly #live: LiveMessages
   readonly #reseal: Reseal
   readonly #dms: DirectMessages
   readonly #membership: Membership
@@ -122,7 +127,7 @@ export class Solidar implements SolidarApi {
       serve: (discoveryKey, responder) => this.#pairing.serve(discoveryKey, responder),
       unserve: (discoveryKey) => this.#pairing.unserve(discoveryKey),
       opened: (log) => this.#membership.raiseRules(log),
-      release: async (log) => { await this.pads.forget(log.record.key); this.meetings.forget(log.group.discoveryKey) },
+      release: async (log) => { await this.pads.forget(log.record.key); this.meetings.forget(log.group.discoveryKey); this.#live.forget(log.group.discoveryKey) },
       forgotten: (log) => this.pads.dropSnapshots(groupIdOf(log.group.key)),
       listed: (record) => this.#devices.listInVault(record)
     })
@@ -148,7 +153,16 @@ export class Solidar implements SolidarApi {
       noteSealed: (log: OpenLog, cmd: Resealable) => reseal.note(log, cmd),
       forgetSealed: (log: OpenLog, id: string) => reseal.forget(log, id)
     }
-    const messages = this.#messages = new Messages({ ...node, ...logs, ...keys, ...sealing, membersByPeer: (discoveryKey) => this.pads.presenceChannel.membersByPeer(discoveryKey) })
+    const live = this.#live = new LiveMessages({ ...node, currentEpoch: keys.currentEpoch })
+    this.liveChat = {
+      outcomes: live.outcomes,
+      sent: live.sent,
+      sendRaw: async (ref, forge) => {
+        const log = await this.#logSet.resolveGroup(ref)
+        await live.sendRaw(log, forge(log.keyring, await epochs.currentEpoch(log)))
+      }
+    }
+    const messages = this.#messages = new Messages({ ...node, ...logs, ...keys, ...sealing, live, membersByPeer: (discoveryKey) => this.pads.presenceChannel.membersByPeer(discoveryKey) })
     const membership = this.#membership = new Membership({ ...node, ...logs, ...keys, lifetime: this.#lifetime.signal })
     const invites = this.#invites = new Invites({
       ...node, ...logs, ...keys,
@@ -189,6 +203,7 @@ export class Solidar implements SolidarApi {
     // Every update of a log goes to these, in this order (log-set.ts); each one's failure is reported on its own.
     this.#logSet.use([
       this.#epochs.keys,
+      this.#live,
       this.#messages,
       this.#dms,
       { rewind: async (log, cut) => { if (log.record.kind === 'group') await this.pads.rewind(this.#padLog(log), cut) }, onUpdate: groups((log) => this.pads.refresh(this.#padLog(log))) },
@@ -231,6 +246,7 @@ export class Solidar implements SolidarApi {
     this.#pairing.attach(conn.stream)
     this.pads.attach(conn.stream)
     this.meetings.attach(conn.stream)
+    this.#live.attach(conn.stream)
   }
 
   // ---------------------------------------------------------------- identity & status
@@ -369,6 +385,7 @@ export class Solidar implements SolidarApi {
     this.transport?.off('connection', this.#onConnection)
     await this.pads.close().catch(() => { /* closing: the other resources must still close, and a failed close has no caller left to tell */ })
     this.meetings.close()
+    this.#live.close()
     await this.#logSet.closeAll()
     // After the logs: closing them ends their wakeup sessions, which starts the library's idle
     // sweep (a 2 s interval for ~10 s). Destroying stops it, so a closed node holds no timer.

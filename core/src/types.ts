@@ -23,7 +23,7 @@ export interface MessageView {
   deleted?: boolean
   /** Sealed under a key epoch this device does not hold (it was removed before): `text` is empty. */
   unreadable?: boolean
-  /** Position in the group's (or DM's) linearized order, 1-based. */
+  /** Position in the group's (or DM's) linearized order, 1-based; 0 in a `message-live` event (not in the log yet). */
   seq: number
   /** Written by a Jabber user through the XMPP bridge: their bare JID and room nickname; `author` is the bridge member. */
   bridged?: { jid: string, nick?: string }
@@ -160,6 +160,16 @@ export interface AuditEntry {
 export type SolidarEvent =
   | { type: 'message'; group: GroupId; message: MessageView }
   | { type: 'dm'; peer: MemberId; message: MessageView }
+  /**
+   * Another member's new message as it came over the live channel (services/live-messages.ts),
+   * before its log entry: `seq` is 0. The `message` (`dm`) event with the same id follows once
+   * the log has it; a client shows the live one at once and puts the logged one in its place.
+   */
+  | { type: 'message-live'; group: GroupId; message: MessageView }
+  | { type: 'dm-live'; peer: MemberId; message: MessageView }
+  /** A live message whose sender's append failed: it will not come through the log. */
+  | { type: 'message-withdrawn'; group: GroupId; id: MessageId }
+  | { type: 'dm-withdrawn'; peer: MemberId; id: MessageId }
   | { type: 'members'; group: GroupId }
   | { type: 'group'; group: GroupId }
   /** This device now acts for `member` (a device link completed). */

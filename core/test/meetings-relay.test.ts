@@ -1,12 +1,12 @@
 /**
- * The relay's bookkeeping (core/src/meetings/relay.ts) on a clock the test moves: each id is
+ * The relay's bookkeeping (core/src/live-relay.ts) on a clock the test moves: each id is
  * taken once; a message outside the replay window is stale; an id is remembered exactly as long
  * as a replay of it would still be in the window; a device over its rate is refused until its
  * bucket refills; a full seen-set refuses new ids instead of forgetting live ones.
  */
 import test from 'node:test'
 import assert from 'node:assert/strict'
-import { Relay } from '../src/meetings/relay.ts'
+import { Relay } from '../src/live-relay.ts'
 
 const WINDOW = 1_000
 function relay (limits: Partial<{ maxSeen: number, burst: number, perSecond: number }> = {}) {

@@ -19,7 +19,7 @@ export const MAX_SIGNAL = 48 * 1024
 /** Messages from senders the view does not know yet (it is still catching up), kept per connection for a retry. */
 export const MAX_PENDING = 16
 
-// ---------------------------------------------------------------- relaying through common peers (relay.ts)
+// ---------------------------------------------------------------- relaying through common peers (../live-relay.ts)
 
 /**
  * A message is forwarded through at most this many relaying members. A group's swarm has short

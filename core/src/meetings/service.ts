@@ -16,7 +16,7 @@
  * peer of the group (sealed) and only the addressee's node passes them to its browser.
  *
  * Members relay: a node that takes a message (it opens, the signature checks, the signer is a
- * current member, its timestamp is within the replay window and its id is new: relay.ts)
+ * current member, its timestamp is within the replay window and its id is new: ../live-relay.ts)
  * forwards the sealed body unchanged, hop counter + 1, to its other connections of the group,
  * up to MAX_HOPS. So two members the swarm never connected meet through any common member.
  */
@@ -36,7 +36,7 @@ import {
   REPLAY_WINDOW_MS, SESSION_TTL_MS, SWEEP_INTERVAL_MS
 } from './constants.ts'
 import { hex, keyOf, meetingView, z32, type Participant } from './participants.ts'
-import { Relay } from './relay.ts'
+import { Relay } from '../live-relay.ts'
 import {
   checkSignal, forwardMessage, isMediaState, isMeetingId, isSessionId, openEnvelope, parseSignal, PROTOCOL, Rejected, sealMessage,
   verifyEnvelope, wireMedia, type Envelope, type MeetingPayload, type Opened, type RejectReason

@@ -17,10 +17,11 @@
  *   {k: 'signal', m, se, ts, to: device key (32 bytes), tt: addressee's session, x: signal as JSON}
  */
 import b4a from 'b4a'
-import sodium from 'sodium-universal'
-import { decode, encode } from '../codec.ts'
+import { encode } from '../codec.ts'
 import { isMessageId, isRoomName } from '../commands.ts'
-import { isSealed, type Keyring } from '../content.ts'
+import type { Keyring } from '../content.ts'
+import { forwardEnvelope, openEnvelope as openLiveEnvelope, Rejected, sealEnvelope, verifyEnvelope as verifyLiveEnvelope, type Envelope, type EnvelopeReject, type EnvelopeSpec } from '../live-envelope.ts'
+import type { RelayReject } from '../live-relay.ts'
 import type { Identity } from '../identity.ts'
 import type { MediaState, MeetingSignal } from '../types.ts'
 import { MAX_MESSAGE, MAX_SIGNAL } from './constants.ts'
@@ -37,57 +38,29 @@ export type MeetingPayload =
 /** A message that opened, parsed and whose signature checked; membership is the caller's to check. */
 export interface Opened { payload: MeetingPayload, device: Buffer, epoch: number }
 
-/** A message that opened (decrypted) but whose signature is not checked yet: enough to deduplicate. */
-export interface Envelope {
-  /** Message id (hex): the first 32 bytes of the signature. */
-  id: string
-  /** Relaying members it passed so far. */
-  hops: number
-  epoch: number
-  /** The sealed body as received, forwarded unchanged. */
-  sealed: { e: number, n: Uint8Array, c: Uint8Array }
-  p: Uint8Array
-  d: Uint8Array
-  s: Uint8Array
-}
-
 /**
  * Why a message was dropped (counted per reason, see Meetings.stats). The last five are about
  * relaying: over the hop limit, seen before, outside the replay window, its device over its rate,
  * or the seen-set full of live ids.
  */
-export type RejectReason = 'too-large' | 'malformed' | 'unreadable' | 'bad-signature' | 'not-member' | 'not-addressed' | 'meeting-full' |
-  'hop-limit' | 'duplicate' | 'stale' | 'rate-limited' | 'overloaded'
+export type RejectReason = EnvelopeReject | 'not-member' | 'not-addressed' | 'meeting-full' | RelayReject
 
-export class Rejected extends Error {
-  readonly reason: RejectReason
-  constructor (reason: RejectReason, detail: string) { super(detail); this.reason = reason }
-}
+export { Rejected, type Envelope }
+
+/** The meeting channel's envelopes (../live-envelope.ts): version 1 (no `v`) and 2 read, 2 written. */
+const SPEC: EnvelopeSpec = { protocol: PROTOCOL, kind: 'meeting', maxMessage: MAX_MESSAGE, version: WIRE_VERSION, reads: [undefined, 1, WIRE_VERSION] }
 
 /** Session ids and meeting ids: 8–64 url-safe characters. */
 export const isSessionId = isMessageId
 export const isMeetingId = isMessageId
 
-function signed (discoveryKey: Uint8Array, payload: Uint8Array): Buffer {
-  return b4a.concat([b4a.from(PROTOCOL), discoveryKey, payload])
-}
-
 export function sealMessage (keyring: Keyring, epoch: number, identity: Identity, payload: MeetingPayload): Buffer {
-  const p = encode(payload)
-  const s = b4a.alloc(64)
-  sodium.crypto_sign_detached(s, signed(keyring.discoveryKey, p), identity.secretKey)
-  const out = frame(keyring.seal(epoch, 'meeting', encode({ p, d: identity.publicKey, s })), 0)
-  if (out.byteLength > MAX_MESSAGE) throw new Rejected('too-large', `meeting message of ${out.byteLength} bytes`)
-  return out
-}
-
-function frame (sealed: { e: number, n: Uint8Array, c: Uint8Array }, hops: number): Buffer {
-  return encode({ e: sealed.e, n: sealed.n, c: sealed.c, v: WIRE_VERSION, h: hops })
+  return sealEnvelope(SPEC, keyring, epoch, identity, encode(payload))
 }
 
 /** The message as a relaying member passes it on: the same sealed body, one more hop. */
 export function forwardMessage (env: Envelope): Buffer {
-  return frame(env.sealed, env.hops + 1)
+  return forwardEnvelope(SPEC, env)
 }
 
 /**
@@ -96,38 +69,18 @@ export function forwardMessage (env: Envelope): Buffer {
  * that already passed more relays is dropped before decrypting. Throws `Rejected`.
  */
 export function openEnvelope (keyring: Keyring, buf: Uint8Array, maxHops: number): Envelope {
-  if (buf.byteLength > MAX_MESSAGE) throw new Rejected('too-large', `${buf.byteLength} bytes`)
-  const body = safeDecode(buf) as Record<string, unknown> | null
-  if (!isSealed(body, MAX_MESSAGE)) throw new Rejected('malformed', 'not a sealed body')
-  if (body.v !== undefined && body.v !== 1 && body.v !== WIRE_VERSION) throw new Rejected('malformed', `unknown wire version ${String(body.v)}`)
-  const hops = body.h === undefined ? 0 : body.h
-  if (!Number.isSafeInteger(hops) || (hops as number) < 0) throw new Rejected('malformed', 'bad hop counter')
-  if ((hops as number) > maxHops) throw new Rejected('hop-limit', `${String(hops)} hops`)
-  const sealed = { e: body.e, n: b4a.from(body.n), c: b4a.from(body.c) }
-  const plain = keyring.open(sealed, 'meeting')
-  if (plain === null) throw new Rejected('unreadable', `not sealed with a key of this group (epoch ${body.e})`)
-  const env = safeDecode(plain) as Record<string, unknown> | null
-  if (env === null || typeof env !== 'object' || !(env.p instanceof Uint8Array) || !(env.d instanceof Uint8Array) ||
-    env.d.byteLength !== 32 || !(env.s instanceof Uint8Array) || env.s.byteLength !== 64) {
-    throw new Rejected('malformed', 'bad envelope')
-  }
-  return { id: b4a.toString(env.s.subarray(0, 32), 'hex'), hops: hops as number, epoch: body.e, sealed, p: env.p, d: env.d, s: env.s }
+  return openLiveEnvelope(SPEC, keyring, buf, maxHops)
 }
 
 /** Checks the signature of an opened envelope and parses its payload; throws `Rejected`. */
 export function verifyEnvelope (discoveryKey: Uint8Array, env: Envelope): Opened {
-  if (!sodium.crypto_sign_verify_detached(env.s, signed(discoveryKey, env.p), env.d)) throw new Rejected('bad-signature', 'signature does not check')
-  const payload = parsePayload(safeDecode(env.p))
+  const payload = parsePayload(verifyLiveEnvelope(SPEC, discoveryKey, env))
   return { payload, device: b4a.from(env.d), epoch: env.epoch }
 }
 
 /** Opens, parses and verifies a channel message (any hop count); throws `Rejected` with the reason. */
 export function openMessage (keyring: Keyring, buf: Uint8Array): Opened {
   return verifyEnvelope(keyring.discoveryKey, openEnvelope(keyring, buf, Number.MAX_SAFE_INTEGER))
-}
-
-function safeDecode (buf: Uint8Array): unknown {
-  try { return decode(buf) } catch { return null }
 }
 
 const isTs = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0

@@ -22,6 +22,7 @@ import { REACTION_RULES } from '../apply-messages.ts'
 import { rulesOf } from '../rules.ts'
 import type { MessageId, MessageView, RoomView, SolidarEvent } from '../types.ts'
 import { activeDevices, type MessageRecord } from '../view.ts'
+import type { LiveMessages } from './live-messages.ts'
 import type { Resealable } from './reseal.ts'
 import { appendChecked, z32OfHex, type OpenLog } from './shared.ts'
 
@@ -35,6 +36,8 @@ export interface MessageHost {
   /** Read markers of this device (read-markers.ts). */
   read: ReadMarkers
   emit (event: SolidarEvent): void
+  /** A failure no request waits for (the live send of a message whose append goes on). */
+  reportError (err: Error): void
   /** The member this device acts for (hex). */
   self (): string
   now (): number
@@ -46,6 +49,8 @@ export interface MessageHost {
   device (): string
   /** Which member is behind each connection of a group (remote key hex → member hex), from its presence. */
   membersByPeer (discoveryKey: Buffer): Map<string, string>
+  /** The live channel (live-messages.ts): a new message goes to the connected members at once, and is withdrawn if its append fails. */
+  live: Pick<LiveMessages, 'post' | 'withdraw'>
 }
 
 /** How many message versions a log remembers having announced (a reorder deeper than this may announce some twice). */
@@ -145,7 +150,15 @@ export class Messages {
     const body = log.keyring.seal(epoch, 'message', b4a.from(plain))
     const id = newRecordId() as MessageId
     const entry = { id, room, body, ts: this.#host.now(), ...(replyTo ? { replyTo } : {}) }
-    await appendChecked(log.group, { t: 'message/post', ...entry })
+    // Live to the connected members now, durable below: `send` answers once the entry is on disk.
+    const live = this.#host.live.post(log, epoch, entry).catch((err: Error) => this.#host.reportError(err))
+    try {
+      await appendChecked(log.group, { t: 'message/post', ...entry })
+    } catch (err) {
+      await live
+      await this.#host.live.withdraw(log, id).catch((e: Error) => this.#host.reportError(e))
+      throw err
+    }
     this.#sent.mark(id, log.group.base)
     await this.#host.noteSealed(log, { t: 'message/post', ...entry })
     // The answer comes from the entry appended here; the view gives only its position.

@@ -1,14 +1,15 @@
 /**
- * What a node remembers to relay meeting messages through the group's swarm (one `Relay` per
- * group): the ids of messages it already took (each message is taken once, however many
- * paths bring it), the replay window on the sender's timestamp, and a rate limit per sending
- * device. Pure bookkeeping with bounded memory; the service (service.ts) opens, checks and
- * forwards the messages.
+ * What a node remembers to relay live messages (meeting signals, chat) through the group's
+ * swarm (one `Relay` per group and channel): the ids of messages it already took (each message
+ * is taken once, however many paths bring it), the replay window on the sender's timestamp,
+ * and a rate limit per sending device. Pure bookkeeping with bounded memory; the services
+ * (meetings/service.ts, services/live-messages.ts) open, check and forward the messages.
  *
  * A replayed message is either still remembered (dropped as a duplicate) or its timestamp is
  * outside the window (dropped as stale): an id is kept until its timestamp leaves the window.
  */
-import type { RejectReason } from './wire.ts'
+/** Why a relay does not take a message. */
+export type RelayReject = 'duplicate' | 'stale' | 'rate-limited' | 'overloaded'
 
 export interface RelayLimits {
   /** Accepted distance between the sender's timestamp and this node's clock (ms, both ways). */
@@ -41,7 +42,7 @@ export class Relay {
   }
 
   /** Why a message with this sender timestamp may not be taken, or null. */
-  stale (ts: number): RejectReason | null {
+  stale (ts: number): RelayReject | null {
     return Math.abs(this.#now() - ts) > this.#limits.windowMs ? 'stale' : null
   }
 
@@ -49,7 +50,7 @@ export class Relay {
    * Takes a checked message (signature and membership are the caller's): remembers its id and
    * charges its device. Returns why it may not be taken instead (nothing is remembered then).
    */
-  take (id: string, device: string, ts: number): RejectReason | null {
+  take (id: string, device: string, ts: number): RelayReject | null {
     if (this.#seen.has(id)) return 'duplicate'
     const stale = this.stale(ts)
     if (stale !== null) return stale
