@@ -84,14 +84,18 @@ async function start (n: Node, emit: Emit): Promise<number> {
   n.running = await startNode({ home: n.home, network: { mode: 'bootstrap', bootstrap: [n.bootstrap] }, onError: () => { n.errors++ } })
   const ms = now() - t0
   // A message is "in this member's state" when Solidar emits its event: the view holds it.
+  // It is on this member's screen when the node emits it, live (`message-live`) or from the log, whichever comes first.
   n.unsubscribe = n.running.api.subscribe((event: SolidarEvent) => {
-    if (event.type !== 'message') return
+    if (event.type !== 'message' && event.type !== 'message-live') return
     const tag = tagOf(event.message.text)
     if (tag === null) return
     if (tag.startsWith('h-')) { // catch-up history: counted here, not reported one by one
-      if (n.history++ === 0) n.historyFirst = now()
+      if (event.type === 'message' && n.history++ === 0) n.historyFirst = now()
+      return
     }
-    else emit('recv', { node: n.id, tag, t: now() })
+    const t = now()
+    emit('shown', { node: n.id, tag, t })
+    if (event.type === 'message') emit('recv', { node: n.id, tag, t })
   })
   return ms
 }

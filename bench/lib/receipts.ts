@@ -13,8 +13,11 @@ export class Receipts {
   #off: Array<() => void> = []
   #waiters = new Set<() => void>()
 
-  /** `event`: 'recv' (Solidar's event feed, XMPP stanzas) or 'state' (Solidar view watcher). */
-  constructor (workers: Worker[], event: 'recv' | 'state' = 'recv') {
+  /**
+   * `event`: 'recv' (Solidar's `message` event from the log, XMPP stanzas), 'shown' (the first of
+   * Solidar's live and logged events; XMPP workers send 'recv' only) or 'state' (Solidar view watcher).
+   */
+  constructor (workers: Worker[], event: 'recv' | 'shown' | 'state' = 'recv') {
     for (const w of workers) {
       this.#off.push(w.on(event, ({ node, tag, t }) => {
         let m = this.got.get(tag)

@@ -22,17 +22,26 @@ export interface LatencyOptions {
   timeoutMs: number
 }
 
-/** One run: delivery latency; `ackP50`: send until the sender's own call returned; `view*`: Solidar only, until in every other member's view (before the event). */
-export interface RunSummary extends LatencySummary { lost: number, ackP50: number, viewP50?: number, viewP99?: number }
-export interface SystemRuns { runs: RunSummary[], p50: number, p99: number, ackP50: number, viewP50?: number, viewP99?: number, lost: number, setupMs: number }
+/**
+ * One run: delivery latency until on every other member's screen (Solidar: its node emitted the
+ * message, live or from the log, whichever first; Prosody: the stanza arrived); `ackP50`: send
+ * until the sender's own call returned. Solidar only: `log*` until every other member's node
+ * emitted it from its log, `view*` until it was in every other member's view (before that event).
+ */
+export interface RunSummary extends LatencySummary { lost: number, ackP50: number, viewP50?: number, viewP99?: number, logP50?: number, logP99?: number }
+export interface SystemRuns { runs: RunSummary[], p50: number, p99: number, ackP50: number, viewP50?: number, viewP99?: number, logP50?: number, logP99?: number, lost: number, setupMs: number }
 export interface LatencyRow { members: number, solidar: SystemRuns, prosody: SystemRuns | null, ratioP50: number, ratioP99: number }
 export interface LatencyResult { options: LatencyOptions, rows: LatencyRow[] }
 
-async function batch (chat: Chat, receipts: Receipts, view: Receipts | null, prefix: string, count: number, opts: LatencyOptions): Promise<RunSummary> {
+/** Solidar's further receipts: in the views, and emitted from the logs. */
+interface Stages { view: Receipts, log: Receipts }
+
+async function batch (chat: Chat, receipts: Receipts, stages: Stages | null, prefix: string, count: number, opts: LatencyOptions): Promise<RunSummary> {
   await settle([...new Set(chat.members.map(m => m.worker))])
   const samples: number[] = []
   const acks: number[] = []
   const inView: number[] = []
+  const inLog: number[] = []
   let lost = 0
   const n = chat.members.length
   for (let k = 0; k < count; k++) {
@@ -43,17 +52,25 @@ async function batch (chat: Chat, receipts: Receipts, view: Receipts | null, pre
     acks.push(t1 - t0)
     if (!(await receipts.waitAll(tag, others, opts.timeoutMs))) lost++
     samples.push(receipts.latency(tag, t0, others))
-    if (view) {
-      await view.waitAll(tag, others, 1000)
-      inView.push(view.latency(tag, t0, others))
+    if (stages) {
+      // The next message waits for this one's log entry everywhere: runs measure one message at a time.
+      if (!(await stages.log.waitAll(tag, others, opts.timeoutMs))) lost++
+      inLog.push(stages.log.latency(tag, t0, others))
+      await stages.view.waitAll(tag, others, 1000)
+      inView.push(stages.view.latency(tag, t0, others))
     }
     await sleep(opts.gapMs)
   }
   const s = summarize(samples)
   // A lost message counts as infinitely late: with more than 1% lost, p99 is Infinity.
   const p99 = lost > samples.length * 0.01 ? Infinity : s.p99
-  const v = view ? summarize(inView) : null
-  return { ...s, p99, n: samples.length, lost, ackP50: summarize(acks).p50, ...(v ? { viewP50: v.p50, viewP99: v.p99 } : {}) }
+  const v = stages ? summarize(inView) : null
+  const l = stages ? summarize(inLog) : null
+  return {
+    ...s, p99, n: samples.length, lost, ackP50: summarize(acks).p50,
+    ...(v ? { viewP50: v.p50, viewP99: v.p99 } : {}),
+    ...(l ? { logP50: l.p50, logP99: l.p99 } : {})
+  }
 }
 
 function combine (runs: RunSummary[], setupMs: number): SystemRuns {
@@ -69,6 +86,10 @@ function combine (runs: RunSummary[], setupMs: number): SystemRuns {
     out.viewP50 = median(runs.map(r => r.viewP50!))
     out.viewP99 = median(runs.map(r => r.viewP99!))
   }
+  if (runs.every(r => r.logP50 !== undefined)) {
+    out.logP50 = median(runs.map(r => r.logP50!))
+    out.logP99 = median(runs.map(r => r.logP99!))
+  }
   return out
 }
 
@@ -76,8 +97,9 @@ export async function latencyScenario (ctx: Ctx, opts: LatencyOptions): Promise<
   const rows: LatencyRow[] = []
   for (const n of opts.sizes) {
     ctx.log(`latency: ${n} members — setting up Solidar group${ctx.prosody ? ' and Prosody room' : ''}`)
-    const receipts = new Receipts(ctx.workers)
-    const inView = new Receipts(ctx.workers, 'state')
+    const receipts = new Receipts(ctx.workers) // Prosody's stanzas
+    const shown = new Receipts(ctx.workers, 'shown')
+    const stages: Stages = { view: new Receipts(ctx.workers, 'state'), log: new Receipts(ctx.workers, 'recv') }
     let t = Date.now()
     const solidar = await solidarChat(ctx, n, `s${n}m`)
     // Diagnostic: when each message is in each member's view, before Solidar's event (see watchState).
@@ -89,16 +111,16 @@ export async function latencyScenario (ctx: Ctx, opts: LatencyOptions): Promise<
     ctx.log(`latency: ${n} members — set up (Solidar ${(solidarSetup / 1000).toFixed(1)} s${prosody ? `, Prosody ${(prosodySetup / 1000).toFixed(1)} s` : ''}); warming up`)
     try {
       // Warm-up: every member sends once (connections, caches, JIT), not recorded.
-      await batch(solidar, receipts, inView, `S${n}w`, n, opts)
+      await batch(solidar, shown, stages, `S${n}w`, n, opts)
       if (prosody) await batch(prosody, receipts, null, `P${n}w`, n, opts)
       const sRuns: RunSummary[] = []
       const pRuns: RunSummary[] = []
       const ratios50: number[] = []
       const ratios99: number[] = []
       for (let r = 0; r < opts.runs; r++) {
-        const s = await batch(solidar, receipts, inView, `S${n}r${r}`, opts.perRun, opts)
+        const s = await batch(solidar, shown, stages, `S${n}r${r}`, opts.perRun, opts)
         sRuns.push(s)
-        let line = `latency: ${n} members run ${r + 1}/${opts.runs}: Solidar p50 ${s.p50.toFixed(1)} ms p99 ${s.p99.toFixed(1)} ms (send returned ${s.ackP50.toFixed(1)} ms, in views ${s.viewP50?.toFixed(1)} ms)`
+        let line = `latency: ${n} members run ${r + 1}/${opts.runs}: Solidar p50 ${s.p50.toFixed(1)} ms p99 ${s.p99.toFixed(1)} ms (send returned ${s.ackP50.toFixed(1)} ms, in views ${s.viewP50?.toFixed(1)} ms, from the logs ${s.logP50?.toFixed(1)} ms)`
         if (prosody) {
           const p = await batch(prosody, receipts, null, `P${n}r${r}`, opts.perRun, opts)
           pRuns.push(p)
@@ -117,7 +139,9 @@ export async function latencyScenario (ctx: Ctx, opts: LatencyOptions): Promise<
       })
     } finally {
       receipts.close()
-      inView.close()
+      shown.close()
+      stages.view.close()
+      stages.log.close()
       await solidar.close()
       await prosody?.close()
     }

@@ -148,7 +148,8 @@ test('live chat: forged, unreadable, malformed, replayed, stale, removed member\
   const refused = async (what: LiveChatOutcome, text: string, forge: Parameters<Node['liveChat']['sendRaw']>[1]) => {
     const before = outcome(bob, what)
     await alice.liveChat.sendRaw(group, forge)
-    await waitFor(() => outcome(bob, what) === before + 1, `bob refuses it as ${what}`)
+    // At least once: a held message is checked again (and counted again) after each update of the log.
+    await waitFor(() => outcome(bob, what) > before, `bob refuses it as ${what}`)
     assert.ok(!atBob.events.some(e => e.type === 'message-live' && e.message.text === text), `${what}: never shown`)
   }
   // Signed by another key than the device it names.

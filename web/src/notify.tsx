@@ -11,6 +11,9 @@ import { t, useT } from './i18n.ts'
 import { go } from './route.ts'
 
 export type NotifyChoice = 'off' | 'on' | 'text'
+/** Ids of messages notified lately (a live message and its log copy notify once). */
+const notified = new Set<string>()
+const NOTIFIED_MEMORY = 1_000
 const KEY = 'solidar.notify'
 
 export function notifyChoice (): NotifyChoice {
@@ -26,19 +29,24 @@ export const canNotify = (): boolean => typeof Notification !== 'undefined'
  * `open`: the group or DM peer shown right now (no notification for it while the tab is visible).
  */
 export function notifyOf (event: SolidarEvent, me: string, open: string | null, groupName: (id: string) => string | undefined): void {
-  if (event.type !== 'message' && event.type !== 'dm') return
+  if (event.type !== 'message' && event.type !== 'dm' && event.type !== 'message-live' && event.type !== 'dm-live') return
   const choice = notifyChoice()
   if (choice === 'off' || !canNotify() || Notification.permission !== 'granted') return
   const { message } = event
   // New messages of others only (an edit or a delete comes as the same event type).
   if (message.author === me || message.deleted === true || message.editedTs !== undefined) return
-  const where = event.type === 'message' ? event.group : event.peer
+  // A message shown live was notified then: its log copy is not news.
+  if (notified.has(message.id)) return
+  const group = event.type === 'message' || event.type === 'message-live' ? event.group : null
+  const where = group ?? (event as { peer: string }).peer
   if (open === where && document.visibilityState === 'visible') return
-  const shown = new Notification(event.type === 'message' ? groupName(event.group) ?? t('chat.group') : message.authorName, {
+  notified.add(message.id)
+  if (notified.size > NOTIFIED_MEMORY) notified.delete(notified.values().next().value!)
+  const shown = new Notification(group !== null ? groupName(group) ?? t('chat.group') : message.authorName, {
     body: choice === 'text' ? `${message.authorName}: ${message.text.slice(0, 200)}` : t('notify.newMessage', { name: message.authorName }),
     tag: `solidar-${where}`
   })
-  shown.onclick = () => { window.focus(); go(event.type === 'message' ? 'g' : 'dm', where); shown.close() }
+  shown.onclick = () => { window.focus(); go(group !== null ? 'g' : 'dm', where); shown.close() }
 }
 
 /** The setting, with the permission asked for when the user turns notifications on. */

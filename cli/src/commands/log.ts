@@ -51,12 +51,22 @@ async function wholeHistory (client: ApiClient, target: Target): Promise<Message
   }
 }
 
-/** The message an event of the stream (filtered by the node to this conversation) shows, if any. */
+/**
+ * The message an event of the stream (filtered by the node to this conversation) shows, if
+ * any: a logged one, or one that came live (seq 0) before its log entry.
+ */
 function matches (event: SolidarEvent, target: Target): MessageView | null {
-  if (target.kind === 'group' && event.type === 'message') {
+  if (target.kind === 'group' && (event.type === 'message' || event.type === 'message-live')) {
     return target.room === undefined || event.message.room === target.room ? event.message : null
   }
-  if (target.kind === 'dm' && event.type === 'dm') return event.message
+  if (target.kind === 'dm' && (event.type === 'dm' || event.type === 'dm-live')) return event.message
+  return null
+}
+
+/** The id of a live message its sender withdrew (its append failed), if the event is one for this conversation. */
+function withdrawn (event: SolidarEvent, target: Target): string | null {
+  if (target.kind === 'group' && event.type === 'message-withdrawn') return event.id
+  if (target.kind === 'dm' && event.type === 'dm-withdrawn') return event.id
   return null
 }
 
@@ -78,9 +88,12 @@ async function authorMarks (client: ApiClient, target: Target): Promise<Map<stri
 
 const MARK_NOTE = '!! Names marked KEY CHANGED or LOOK-ALIKE may not be who they seem: see `solidar members GROUP` and compare safety numbers (solidar verify MEMBER).'
 
-/** Identity of a message's visible state: a re-emitted, unchanged message is not printed twice. */
-function stateOf (m: MessageView): string {
-  return `${m.id}|${m.editedTs ?? ''}|${m.deleted === true ? 'x' : ''}|${JSON.stringify(m.reactions ?? [])}`
+/**
+ * Identity of a message's visible state: a re-emitted, unchanged message is not printed twice.
+ * With `placed` (--json), a live message's log copy counts as new: it brings the message's seq.
+ */
+function stateOf (m: MessageView, placed: boolean): string {
+  return `${m.id}|${m.editedTs ?? ''}|${m.deleted === true ? 'x' : ''}|${JSON.stringify(m.reactions ?? [])}${placed && m.seq > 0 ? '|logged' : ''}`
 }
 
 async function follow (client: ApiClient, target: Target, opts: LogOptions): Promise<void> {
@@ -101,7 +114,7 @@ async function follow (client: ApiClient, target: Target, opts: LogOptions): Pro
   let ready = false
   const seen = new Set<string>()
   const emit = (m: MessageView): void => {
-    const state = stateOf(m)
+    const state = stateOf(m, opts.json === true)
     if (seen.has(state)) return
     seen.add(state)
     show(m)
@@ -115,6 +128,11 @@ async function follow (client: ApiClient, target: Target, opts: LogOptions): Pro
     if (!ready) { buffered.push(event); return }
     const m = matches(event, target)
     if (m !== null) emit(m)
+    const gone = withdrawn(event, target)
+    if (gone !== null && byId.get(gone)?.seq === 0) {
+      if (opts.json === true) printJsonLine({ id: gone, withdrawn: true })
+      else note(`The message ${gone} was withdrawn: its sender's node could not store it.`)
+    }
   })
   const history = await client.get<MessageView[]>(messagesPath(target, opts))
   for (const m of history) emit(m)
@@ -150,13 +168,17 @@ Shows one page: the newest 100 messages (--limit, at most 500). To read further 
 give the id of the oldest message shown (--ids or --json) as --before; fewer messages
 than the limit means the start of the conversation is reached; --all reads every page.
 With --follow: the last
-page, then new messages live (--before does not combine with --follow).
+page, then new messages live: another member's message appears as soon as it reaches
+this node over the group's live channel, before it is stored in the log (--before does
+not combine with --follow). A live message whose sender could not store it is noted
+as withdrawn.
 
 Human output: one "[HH:MM] name: text" line per message, marked (edited) or (deleted);
 an author whose name needs a second look is marked [!! KEY CHANGED] or [!! LOOK-ALIKE].
 With --json: an array of {id, author, authorName, room, text, ts, seq, ...} in order.
 With --json --follow: one message object per line (NDJSON), first the existing ones,
-then new and changed ones as they arrive.
+then new and changed ones as they arrive. A message that came live has "seq": 0; its
+log copy follows with its seq. A withdrawn live message: {"id": ..., "withdrawn": true}.
 
 Examples:
   $ solidar log "Betriebsrat Nord" --room schichtplan

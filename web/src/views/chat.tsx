@@ -33,13 +33,25 @@ function prepend (older: MessageView[], list: MessageView[]): MessageView[] {
   return [...older.filter((m) => !shown.has(m.id)), ...list].sort((a, b) => a.seq - b.seq || a.ts - b.ts)
 }
 
-function upsert (list: MessageView[], m: MessageView): MessageView[] {
+/** Where a message goes in the list: by its place in the log; a live one (seq 0, not logged yet) after all logged ones. */
+const place = (m: MessageView): number => m.seq === 0 ? Number.MAX_SAFE_INTEGER : m.seq
+const byPlace = (a: MessageView, b: MessageView): number => place(a) - place(b) || a.ts - b.ts
+
+/**
+ * Puts a message in the list (by id). `live`: a copy from the live channel, shown until the
+ * log's copy comes and takes its place (and its position); it never replaces what is there.
+ */
+function upsert (list: MessageView[], m: MessageView, live = false): MessageView[] {
   const i = list.findIndex((x) => x.id === m.id)
-  if (i === -1) return [...list, m].sort((a, b) => a.seq - b.seq || a.ts - b.ts)
+  if (i === -1) return [...list, m].sort(byPlace)
+  if (live) return list
   const next = list.slice()
   next[i] = m
-  return next
+  return list[i].seq === m.seq ? next : next.sort(byPlace)
 }
+
+/** A live message whose sender's append failed goes away (a logged one stays). */
+const withdraw = (list: MessageView[], id: string): MessageView[] => list.filter((m) => m.id !== id || m.seq !== 0)
 
 type NameFlag = 'keyChanged' | 'lookAlike'
 
@@ -135,8 +147,9 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
   useEffect(() => {
     void load()
     const stopEvents = onEvent((e) => {
-      if (dm === undefined && e.type === 'message' && e.group === group && e.message.room === room) setMessages((l) => upsert(l ?? [], e.message))
-      if (dm !== undefined && e.type === 'dm' && e.peer === dm) setMessages((l) => upsert(l ?? [], e.message))
+      if (dm === undefined && (e.type === 'message' || e.type === 'message-live') && e.group === group && e.message.room === room) setMessages((l) => upsert(l ?? [], e.message, e.type === 'message-live'))
+      if (dm !== undefined && (e.type === 'dm' || e.type === 'dm-live') && e.peer === dm) setMessages((l) => upsert(l ?? [], e.message, e.type === 'dm-live'))
+      if ((dm === undefined && e.type === 'message-withdrawn' && e.group === group) || (dm !== undefined && e.type === 'dm-withdrawn' && e.peer === dm)) setMessages((l) => withdraw(l ?? [], e.id))
       if (dm === undefined && e.type === 'group' && e.group === group) void api.rooms(group).then(setRooms, () => {})
       if (e.type === 'members' && (dm !== undefined || e.group === group)) loadFlags()
     })
