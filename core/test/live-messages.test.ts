@@ -4,7 +4,7 @@
  * takes its place (same id, announced once); a member not connected to the sender gets it
  * through one that is; a failed append withdraws it; and what is not a current member's signed,
  * fresh message in an existing room is refused by reason and never shown. A removed member's
- * device is sent nothing.
+ * device is sent nothing. In a full mesh nobody relays (the message names whom it reached).
  */
 import test from 'node:test'
 import assert from 'node:assert/strict'
@@ -67,6 +67,7 @@ test('live chat: a message reaches the others while its append is still under wa
   const atBob = recorder(bob)
   const atCarol = recorder(carol)
   const gate = await gateAppends(alice, group)
+  const relayedBefore = [bob.liveChat.sent.get(deviceOf(carol)) ?? 0, carol.liveChat.sent.get(deviceOf(bob)) ?? 0]
   let acknowledged = false
   const sending = alice.send(group, 'Sitzung um 10').then((m) => { acknowledged = true; return m })
   await waitFor(() => atBob.events.some(e => e.type === 'message-live'), 'bob shows the message live')
@@ -80,6 +81,8 @@ test('live chat: a message reaches the others while its append is still under wa
   assert.equal(live.message.seq, 0, 'not in the log yet')
   assert.equal(acknowledged, false, 'send answers only once the entry is on disk')
   assert.ok(!(await bob.messages(group)).some(m => m.id === live.message.id), 'bob\'s log does not have it yet')
+  // Everyone is connected to alice, and her message names whom she sent it to: nobody relays it.
+  assert.deepEqual([bob.liveChat.sent.get(deviceOf(carol)) ?? 0, carol.liveChat.sent.get(deviceOf(bob)) ?? 0], relayedBefore, 'not relayed in a full mesh')
 
   gate.release()
   const sent = await sending

@@ -25,10 +25,12 @@ import { isSolidarError } from '../errors.ts'
 import { deviceMember, GroupChannels, type Channel, type ChannelTopic } from '../group-channel.ts'
 import { groupIdOf } from '../ids.ts'
 import type { Identity } from '../identity.ts'
-import { forwardEnvelope, openEnvelope, Rejected, verifyEnvelope, type Envelope, type EnvelopeReject } from '../live-envelope.ts'
+import { encode } from '../codec.ts'
+import { forwardEnvelope, frameEnvelope, MAX_REACHED, openEnvelope, REACHED_PREFIX, Rejected, signEnvelope, verifyEnvelope, type Envelope, type EnvelopeReject } from '../live-envelope.ts'
 import { Relay, type RelayReject } from '../live-relay.ts'
 import type { MessageId, MessageView, SolidarEvent } from '../types.ts'
-import { getRecord, K, type MemberRecord } from '../view.ts'
+import type { MemberRecord } from '../view.ts'
+import { announcedNew } from './messages.ts'
 import { parsePayload, postPayload, sealLive, SPEC, type LivePayload, type LivePost } from './live-wire.ts'
 import { z32OfHex, type LogService, type OpenLog } from './shared.ts'
 
@@ -71,6 +73,8 @@ interface Topic extends ChannelTopic {
   relay: Relay
   /** Live messages shown and not logged or withdrawn yet: id → sending device. */
   shown: Map<string, string>
+  /** Rooms found in the view (rooms are never deleted): the live path reads the view for a room once. */
+  rooms: Set<string>
 }
 
 /** What became of a message from a peer. */
@@ -78,6 +82,20 @@ export type LiveChatOutcome = 'shown' | 'hello' | 'withdrawn' | 'logged' | 'own'
   EnvelopeReject | RelayReject
 
 const hex = (b: Uint8Array) => b4a.toString(b, 'hex') as string
+
+/** Whether the reached list names `device` (hex). */
+function names (reached: Uint8Array, device: string): boolean {
+  const prefix = b4a.from(device.slice(0, REACHED_PREFIX * 2), 'hex')
+  for (let i = 0; i < reached.byteLength; i += REACHED_PREFIX) if (b4a.equals(reached.subarray(i, i + REACHED_PREFIX), prefix)) return true
+  return false
+}
+
+/** `reached` and the devices of `targets`, as far as MAX_REACHED allows (a relay past it may send some twice). */
+function reachedWith (reached: Uint8Array, targets: Array<[Channel, string]>): Uint8Array {
+  const room = Math.max(0, MAX_REACHED - reached.byteLength / REACHED_PREFIX)
+  const added = targets.slice(0, room).map(([, device]) => b4a.from(device.slice(0, REACHED_PREFIX * 2), 'hex'))
+  return b4a.concat([reached, ...added])
+}
 const remoteKeyOf = (ch: Channel): Uint8Array | undefined => ch?._mux?.stream?.remotePublicKey ?? undefined
 const localKeyOf = (ch: Channel): Uint8Array | undefined => ch?._mux?.stream?.publicKey ?? undefined
 
@@ -114,14 +132,14 @@ export class LiveMessages implements LogService {
     const existing = this.#channels.get(log.group.discoveryKey)
     if (existing) existing.members.clear()
     const served = this.#channels.serve(log, () => ({
-      log, channels: new Set(), pending: new Map(), peers: new Map(), ungreeted: new Set(), members: new Map(), shown: new Map(),
+      log, channels: new Set(), pending: new Map(), peers: new Map(), ungreeted: new Set(), members: new Map(), shown: new Map(), rooms: new Set(),
       relay: new Relay({ windowMs: REPLAY_WINDOW_MS, maxSeen: MAX_SEEN, burst: RATE_BURST, perSecond: RATE_PER_SECOND }, () => this.#host.now())
     }))
     if (served === null || served.fresh) return
     const { topic } = served
     for (const id of [...topic.shown.keys()]) {
       // Logged since it was shown: the `message` event took over.
-      if (await getRecord<number>(topic.log.group.view, K.messageId(id)) !== null) topic.shown.delete(id)
+      if (announcedNew(topic.log, id)) topic.shown.delete(id)
     }
     for (const ch of [...topic.ungreeted]) await this.#greet(topic, ch)
   }
@@ -153,7 +171,7 @@ export class LiveMessages implements LogService {
   /** Sends bytes as they are to the group's proven peers (tests: forged and replayed messages). */
   async sendRaw (log: OpenLog, bytes: Buffer): Promise<void> {
     const topic = this.#channels.get(log.group.discoveryKey)
-    if (topic) await this.#toPeers(topic, bytes)
+    if (topic) this.#sendTo(await this.#targets(topic), bytes)
   }
 
   close (): void {
@@ -168,23 +186,43 @@ export class LiveMessages implements LogService {
   async #send (log: OpenLog, epoch: number, key: string, payload: LivePayload, ts: number): Promise<void> {
     const topic = this.#channels.get(log.group.discoveryKey)
     if (this.#closed || !topic || topic.peers.size === 0) return
+    const env = signEnvelope(SPEC, log.keyring, epoch, this.#host.identity, encode(payload))
+    const targets = await this.#targets(topic)
     let buf: Buffer
-    try { buf = sealLive(log.keyring, epoch, this.#host.identity, payload) } catch (err) {
+    try { buf = frameEnvelope(SPEC, env, 0, reachedWith(b4a.from(this.#host.device(), 'hex').subarray(0, REACHED_PREFIX), targets)) } catch (err) {
       if (err instanceof Rejected) return // too large to go live: the log carries it
       throw err
     }
     // Our own message coming back over another path is then a duplicate.
     topic.relay.take(key, this.#host.device(), ts)
-    await this.#toPeers(topic, buf)
+    this.#sendTo(targets, buf)
   }
 
-  /** Sends to every connection whose proven device is an active device of a current member (but `except`). */
-  async #toPeers (topic: Topic, buf: Buffer, except?: Channel): Promise<void> {
+  /**
+   * The connections to send to: those whose proven device is an active device of a current
+   * member, but `except` (where the message came from) and devices `reached` names already.
+   */
+  async #targets (topic: Topic, except?: Channel, reached?: Uint8Array): Promise<Array<[Channel, string]>> {
+    const out: Array<[Channel, string]> = []
     for (const [ch, device] of [...topic.peers]) {
-      if (ch === except || (await this.#memberOf(topic, device)).member === null || !ch.opened) continue
+      if (ch === except || (reached !== undefined && names(reached, device))) continue
+      if ((await this.#memberOf(topic, device)).member !== null) out.push([ch, device])
+    }
+    return out
+  }
+
+  #sendTo (targets: Array<[Channel, string]>, buf: Buffer): void {
+    for (const [ch, device] of targets) {
+      if (!ch.opened) continue
       ch.messages[0].send(buf)
       this.sent.set(device, (this.sent.get(device) ?? 0) + 1)
     }
+  }
+
+  /** Passes a taken message on to the proven peers it has not reached yet, naming them too. */
+  async #relay (topic: Topic, env: Envelope, from: Channel): Promise<void> {
+    const targets = await this.#targets(topic, from, env.reached)
+    if (targets.length > 0) this.#sendTo(targets, forwardEnvelope(SPEC, env, reachedWith(env.reached, targets)))
   }
 
   async #greet (topic: Topic, ch: Channel): Promise<void> {
@@ -199,6 +237,13 @@ export class LiveMessages implements LogService {
     }
     topic.ungreeted.delete(ch)
     ch.messages[0].send(sealLive(topic.log.keyring, epoch, this.#host.identity, { k: 'hello', t: own }))
+  }
+
+  async #roomExists (topic: Topic, room: string): Promise<boolean> {
+    if (topic.rooms.has(room)) return true
+    if ((await topic.log.group.room(room)) === null) return false
+    topic.rooms.add(room)
+    return true
   }
 
   async #memberOf (topic: Topic, device: string): Promise<Membership> {
@@ -243,16 +288,17 @@ export class LiveMessages implements LogService {
     if (m.record.role === 'observer') return 'observer'
     const refused = topic.relay.take(env.id, device, payload.ts)
     if (refused !== null) return refused
-    if (env.hops < MAX_HOPS) await this.#toPeers(topic, forwardEnvelope(SPEC, env), ch)
+    if (env.hops < MAX_HOPS) await this.#relay(topic, env, ch)
     return payload.k === 'post' ? await this.#show(topic, payload, device, m.member, m.record) : await this.#withdrawn(topic, payload.id, device)
   }
 
   async #show (topic: Topic, p: Extract<LivePayload, { k: 'post' }>, device: string, member: string, record: MemberRecord): Promise<LiveChatOutcome> {
     const { log } = topic
     if (topic.shown.has(p.id)) return 'duplicate'
-    if (await getRecord<number>(log.group.view, K.messageId(p.id)) !== null) return 'logged'
+    // No view reads on this path but a room's first: reading Autobase's view while it applies costs milliseconds.
+    if (announcedNew(log, p.id)) return 'logged'
     const dm = log.record.kind === 'dm'
-    if (dm ? p.r !== DM_ROOM : (await log.group.room(p.r)) === null) return 'no-room'
+    if (dm ? p.r !== DM_ROOM : !(await this.#roomExists(topic, p.r))) return 'no-room'
     const plain = log.keyring.open(p.b, 'message')
     const message: MessageView = {
       id: p.id as MessageId, author: z32OfHex(member), authorName: record.name, room: p.r,
@@ -271,7 +317,7 @@ export class LiveMessages implements LogService {
     // Only what this node showed, and only its sender takes it back.
     if (topic.shown.get(id) !== device) return 'not-shown'
     topic.shown.delete(id)
-    if (await getRecord<number>(log.group.view, K.messageId(id)) !== null) return 'logged'
+    if (announcedNew(log, id)) return 'logged'
     this.#host.emit(log.record.kind === 'dm'
       ? { type: 'dm-withdrawn', peer: z32OfHex(log.record.peer!), id: id as MessageId }
       : { type: 'message-withdrawn', group: groupIdOf(log.group.key), id: id as MessageId })

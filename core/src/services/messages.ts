@@ -55,7 +55,10 @@ export interface MessageHost {
 
 /** How many message versions a log remembers having announced (a reorder deeper than this may announce some twice). */
 const EMITTED_MEMORY = 10_000
-const versionOf = (m: MessageRecord) => `${m.id}|${m.editedTs ?? 0}|${m.deleted === true ? 1 : 0}|${m.rx ?? 0}`
+const versionOf = (m: Pick<MessageRecord, 'id' | 'editedTs' | 'deleted' | 'rx'>) => `${m.id}|${m.editedTs ?? 0}|${m.deleted === true ? 1 : 0}|${m.rx ?? 0}`
+
+/** Whether a `message`/`dm` event for message `id` as first posted went out from this log lately (no view read). */
+export const announcedNew = (log: OpenLog, id: string): boolean => log.emitted.has(versionOf({ id }))
 
 export class Messages {
   readonly #host: MessageHost
