@@ -27,7 +27,11 @@ export { DEFAULT_ROOM, DM_ROOM, type ApplyHost } from './apply-context.ts'
 export interface LogNode { value: Uint8Array | null, from: { key: Buffer }, length?: number }
 
 /** `knownRules`: the newest apply rules this node follows (rules.ts); only tests playing a newer Solidar set it higher. */
-export async function applyNodes (nodes: LogNode[], bee: Bee, host: ApplyHost, bootstrapKey: Buffer, knownRules = CURRENT_RULES): Promise<void> {
+/**
+ * `applied`: told the type of each command applied (not of refused ones), before the batch is
+ * flushed to the view: a hint for caches of the node (never part of the view's state).
+ */
+export async function applyNodes (nodes: LogNode[], bee: Bee, host: ApplyHost, bootstrapKey: Buffer, knownRules = CURRENT_RULES, applied?: (type: Command['t']) => void): Promise<void> {
   const tx = new ViewTx(bee)
   // The rules in force decide some limits while parsing (names: commands.ts MAX_NAME_BYTES);
   // read again after an entry that may change them.
@@ -47,6 +51,7 @@ export async function applyNodes (nodes: LogNode[], bee: Bee, host: ApplyHost, b
     tx.begin()
     try {
       await applyCommand(tx, parsed.cmd, node.from.key, writer, host, bootstrapKey, knownRules)
+      applied?.(parsed.cmd.t)
     } catch (err) {
       // Nothing of this call is flushed: Autobase applies the whole batch again after an upgrade.
       if (err instanceof UpgradeRequired) host.interrupt(upgradeNeed(err, parsed.cmd.t, writer, node.length ?? 0))

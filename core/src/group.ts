@@ -71,7 +71,12 @@ export class Group extends EventEmitter {
       valueEncoding: 'binary',
       ackInterval: 1000,
       open: (viewStore: any) => new Hyperbee(viewStore.get('view'), { keyEncoding: 'utf-8', valueEncoding: 'binary', extension: false }),
-      apply: (nodes: LogNode[], view: Bee, host: ApplyHost) => applyNodes(nodes, view, host, this.base.key, knownRules)
+      apply: async (nodes: LogNode[], view: Bee, host: ApplyHost) => {
+        this.#applying++
+        try {
+          await applyNodes(nodes, view, host, this.base.key, knownRules, (type) => { if (!CONTENT_COMMANDS.has(type)) this.#membership++ })
+        } finally { this.#applying-- }
+      }
     })
     this.base.on('update', () => { if (!this.#closed) this.emit('update') })
     // An error here means storage failed (e.g. a full disk) or Autobase hit an internal assertion:
@@ -127,6 +132,7 @@ export class Group extends EventEmitter {
     // to the last block both orders share and applies again. Readers that keep a cursor into
     // a counter of the view (message changes, DM signals) must go back to that point.
     this.base.view.core.on('truncate', (length: number) => {
+      this.#membership++ // a member record may have gone back with the tail
       this.#truncatedTo = Math.min(this.#truncatedTo ?? Infinity, length)
     })
   }
@@ -260,6 +266,19 @@ export class Group extends EventEmitter {
    */
   keyring: Keyring | null = null
 
+  #applying = 0
+  /** Commands applied here that may change members, devices, roles or keys, and reorders of the log. */
+  #membership = 0
+  /**
+   * Changes whenever members, their devices or roles, or the epoch keys may have changed (any
+   * command applied but content: CONTENT_COMMANDS; a reorder of the log); null while a batch is
+   * being applied. What a cache read from the view between two equal, non-null stamps still
+   * holds (stamped-cache.ts).
+   */
+  get membershipStamp (): number | null { return this.#applying > 0 ? null : this.#membership }
+  /** Rooms known to exist: never deleted (a reorder applies a room/create again), read once. */
+  readonly #rooms = new Map<string, RoomRecord>()
+
   async meta (): Promise<GroupMeta | null> {
     const meta = await getRecord<GroupMeta>(this.view, K.meta)
     return meta && revealMeta(meta, this.keyring)
@@ -274,7 +293,13 @@ export class Group extends EventEmitter {
     return link ? this.member(link.member) : null
   }
   invite (idHex: string): Promise<InviteRecord | null> { return getRecord<InviteRecord>(this.view, K.invite(idHex)) }
-  room (name: string): Promise<RoomRecord | null> { return getRecord<RoomRecord>(this.view, K.room(name)) }
+  async room (name: string): Promise<RoomRecord | null> {
+    const known = this.#rooms.get(name)
+    if (known !== undefined) return known
+    const rec = await getRecord<RoomRecord>(this.view, K.room(name))
+    if (rec !== null) this.#rooms.set(name, rec)
+    return rec
+  }
   /**
    * The message with this id. Two reads (id → seq, seq → message) of a view that Autobase may
    * reorder in between: a reorder can move another message to that seq. A record whose id is
@@ -401,5 +426,11 @@ async function collect<T> (it: AsyncIterable<{ value: T }>): Promise<T[]> {
 
 /** How long a membership change waits for Autobase to take in an earlier change of admins. */
 const SETTLE_INDEXERS_MS = 30_000
+
+/** Commands that never change members, their devices, roles or keys (Group.membershipStamp). */
+const CONTENT_COMMANDS: ReadonlySet<Command['t']> = new Set<Command['t']>([
+  'room/create', 'message/post', 'message/edit', 'message/delete', 'message/react',
+  'pad/create', 'pad/update', 'pad/rename', 'pad/archive', 'bridge/post', 'dm/offer', 'dm/accept'
+])
 
 export { failureError } from './failure.ts'

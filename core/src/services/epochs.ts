@@ -10,6 +10,7 @@ import type { EpochBox } from '../commands.ts'
 import { errors } from '../errors.ts'
 import type { Identity } from '../identity.ts'
 import { epochKeyId, openEpochKey, sealEpochKey } from '../keys.ts'
+import { StampedCache } from '../stamped-cache.ts'
 import { activeDevices } from '../view.ts'
 import type { OpenLog } from './shared.ts'
 
@@ -25,6 +26,8 @@ export interface EpochHost {
 
 export class Epochs {
   readonly #host: EpochHost
+  /** Each log's current epoch, kept while its members and keys stay as they are. */
+  readonly #current = new WeakMap<OpenLog, StampedCache<'epoch', number>>()
   constructor (host: EpochHost) { this.#host = host }
 
   /** For the update loop: open new keys first (before messages are read)… */
@@ -129,8 +132,14 @@ export class Epochs {
 
   /** The current epoch and its key, or NOT_PERMITTED if this device was not given it. */
   async currentEpoch (log: OpenLog): Promise<number> {
-    const epoch = await log.group.epoch()
-    await this.refreshKeys(log) // also when we hold a key for it: the box may have changed
+    // Read from the view once per change of members or keys (every send seals under it).
+    let cache = this.#current.get(log)
+    if (cache === undefined) this.#current.set(log, cache = new StampedCache(() => log.group.membershipStamp))
+    const epoch = await cache.get('epoch', async () => {
+      const e = await log.group.epoch()
+      await this.refreshKeys(log) // also when we hold a key for it: the box may have changed
+      return e
+    })
     if (!log.keyring.has(epoch)) throw errors.notPermitted('This device does not hold the current key of this group (removed from it?)')
     return epoch
   }

@@ -28,6 +28,7 @@ import type { Identity } from '../identity.ts'
 import { encode } from '../codec.ts'
 import { forwardEnvelope, frameEnvelope, MAX_REACHED, openEnvelope, REACHED_PREFIX, Rejected, signEnvelope, verifyEnvelope, type Envelope, type EnvelopeReject } from '../live-envelope.ts'
 import { Relay, type RelayReject } from '../live-relay.ts'
+import { StampedCache } from '../stamped-cache.ts'
 import type { MessageId, MessageView, SolidarEvent } from '../types.ts'
 import type { MemberRecord } from '../view.ts'
 import { announcedNew } from './messages.ts'
@@ -68,13 +69,11 @@ interface Topic extends ChannelTopic {
   peers: Map<Channel, string>
   /** Connections this node could not greet yet (it lacked the current key): greeted after the next update. */
   ungreeted: Set<Channel>
-  /** Devices looked up since the last update of the log (cleared by every update). */
-  members: Map<string, Membership>
+  /** Devices looked up, kept while membership stays as it was (Group.membershipStamp). */
+  members: StampedCache<string, Membership>
   relay: Relay
   /** Live messages shown and not logged or withdrawn yet: id → sending device. */
   shown: Map<string, string>
-  /** Rooms found in the view (rooms are never deleted): the live path reads the view for a room once. */
-  rooms: Set<string>
 }
 
 /** What became of a message from a peer. */
@@ -129,10 +128,8 @@ export class LiveMessages implements LogService {
   /** After each update of a group or DM log: serve its channel; what the view says about devices is read afresh. */
   async onUpdate (log: OpenLog): Promise<void> {
     if (this.#closed || (log.record.kind !== 'group' && log.record.kind !== 'dm')) return
-    const existing = this.#channels.get(log.group.discoveryKey)
-    if (existing) existing.members.clear()
     const served = this.#channels.serve(log, () => ({
-      log, channels: new Set(), pending: new Map(), peers: new Map(), ungreeted: new Set(), members: new Map(), shown: new Map(), rooms: new Set(),
+      log, channels: new Set(), pending: new Map(), peers: new Map(), ungreeted: new Set(), members: new StampedCache(() => log.group.membershipStamp), shown: new Map(),
       relay: new Relay({ windowMs: REPLAY_WINDOW_MS, maxSeen: MAX_SEEN, burst: RATE_BURST, perSecond: RATE_PER_SECOND }, () => this.#host.now())
     }))
     if (served === null || served.fresh) return
@@ -239,20 +236,9 @@ export class LiveMessages implements LogService {
     ch.messages[0].send(sealLive(topic.log.keyring, epoch, this.#host.identity, { k: 'hello', t: own }))
   }
 
-  async #roomExists (topic: Topic, room: string): Promise<boolean> {
-    if (topic.rooms.has(room)) return true
-    if ((await topic.log.group.room(room)) === null) return false
-    topic.rooms.add(room)
-    return true
-  }
-
-  async #memberOf (topic: Topic, device: string): Promise<Membership> {
-    let m = topic.members.get(device)
-    if (m === undefined) {
-      m = await deviceMember(topic.log.group, device)
-      topic.members.set(device, m)
-    }
-    return m
+  /** The member behind `device` as the view says now (read again once membership may have changed). */
+  #memberOf (topic: Topic, device: string): Promise<Membership> {
+    return topic.members.get(device, () => deviceMember(topic.log.group, device))
   }
 
   async #onmessage (topic: Topic, ch: Channel, buf: Buffer): Promise<LiveChatOutcome | null> {
@@ -295,10 +281,10 @@ export class LiveMessages implements LogService {
   async #show (topic: Topic, p: Extract<LivePayload, { k: 'post' }>, device: string, member: string, record: MemberRecord): Promise<LiveChatOutcome> {
     const { log } = topic
     if (topic.shown.has(p.id)) return 'duplicate'
-    // No view reads on this path but a room's first: reading Autobase's view while it applies costs milliseconds.
+    // No view reads on this path but a room's first (Group.room keeps it): reading Autobase's view while it applies costs milliseconds.
     if (announcedNew(log, p.id)) return 'logged'
     const dm = log.record.kind === 'dm'
-    if (dm ? p.r !== DM_ROOM : !(await this.#roomExists(topic, p.r))) return 'no-room'
+    if (dm ? p.r !== DM_ROOM : (await log.group.room(p.r)) === null) return 'no-room'
     const plain = log.keyring.open(p.b, 'message')
     const message: MessageView = {
       id: p.id as MessageId, author: z32OfHex(member), authorName: record.name, room: p.r,
