@@ -247,6 +247,37 @@ export class Group extends EventEmitter {
   }
 
   /**
+   * Resolves true once `check` holds, tried now and after each update of the log; false after
+   * `timeoutMs` (or once `signal` aborts, or the log closes).
+   */
+  async until (check: () => Promise<boolean>, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (await check()) return true
+    return new Promise<boolean>((resolve) => {
+      let busy = false
+      let again = false
+      const done = (ok: boolean): void => {
+        clearTimeout(timer)
+        this.off('update', onUpdate)
+        this.off('close', onClose)
+        signal?.removeEventListener('abort', onClose)
+        resolve(ok)
+      }
+      const onClose = (): void => done(false)
+      const onUpdate = (): void => {
+        if (busy) { again = true; return }
+        busy = true
+        again = false
+        // A failed read (the log closing) ends the wait as not found: the caller reports that.
+        check().then((ok) => { busy = false; if (ok) done(true); else if (again) onUpdate() }, () => done(false))
+      }
+      const timer = setTimeout(() => done(false), timeoutMs)
+      this.on('update', onUpdate)
+      this.on('close', onClose)
+      signal?.addEventListener('abort', onClose, { once: true })
+    })
+  }
+
+  /**
    * Makes Autobase fetch the indexers' writer cores up to their newest entries. A device that
    * joins a log again (after a leave) already holds the first part of those cores, and knows
    * how long they have grown since, but Autobase 7 wakes a writer only on an append it sees or
@@ -412,6 +443,7 @@ export class Group extends EventEmitter {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.emit('close') // ends waits (until)
     await this.base.close()
   }
 

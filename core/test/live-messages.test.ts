@@ -99,6 +99,31 @@ test('live chat: a message reaches the others while its append is still under wa
   }
 })
 
+test('live chat: a reply to a message shown live waits for its entry, so the log takes both in order', async (t) => {
+  const { nodes: [alice, bob], group } = await groupOf(['alice', 'bob'], t)
+  const atBob = recorder(bob)
+  const gate = await gateAppends(alice, group)
+  const sending = alice.send(group, 'Wer kommt?')
+  await waitFor(() => atBob.events.some(e => e.type === 'message-live'), 'bob shows it live')
+  const parent = atBob.events.flatMap(e => e.type === 'message-live' ? [e.message] : [])[0]
+  let replied = false
+  const reply = bob.send(group, 'ich', { replyTo: parent.id }).then((m) => { replied = true; return m })
+  const react = bob.react(group, parent.id, '👍')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  assert.equal(replied, false, 'the reply waits while the parent is not in bob\'s log')
+  gate.release()
+  await sending
+  const answer = await reply
+  assert.equal(answer.replyTo, parent.id)
+  assert.deepEqual((await react).reactions, [{ emoji: '👍', members: [bob.whoami().id] }])
+  await waitFor(async () => (await alice.messages(group)).some(m => m.id === answer.id), 'alice\'s log has the reply')
+  const inAlice = await alice.messages(group)
+  const [p, r] = [inAlice.find(m => m.id === parent.id)!, inAlice.find(m => m.id === answer.id)!]
+  assert.ok(p.seq < r.seq, 'the parent comes first')
+  assert.equal(r.replyTo, parent.id)
+  await waitFor(async () => (await alice.messages(group)).find(m => m.id === parent.id)?.reactions?.length === 1, 'alice sees the reaction')
+})
+
 test('live chat: a member not connected to the sender gets the message through one that is', async (t) => {
   const { nodes: [alice, bob, carol], network, group } = await groupOf(['alice', 'bob', 'carol'], t)
   network.block(alice.transport as any, carol.transport as any)

@@ -95,6 +95,8 @@ test('meetings: start, see, join, mute, signal to one participant, leave', async
 
   // Six at most.
   for (let i = 2; i <= 5; i++) await alice.meetings.join(group, meeting, { session: `alice-tab-${i}`, media: AV })
+  // Carol's node learns of the six from their announcements (the test raced them before).
+  await waitFor(() => seenBy(carol, 6), 'carol sees six participants')
   await assert.rejects(carol.meetings.join(group, meeting, { session: 'carol-tab-1', media: AV }), { code: 'MEETING_FULL' })
   for (let i = 2; i <= 5; i++) await alice.meetings.leave(group, meeting, `alice-tab-${i}`)
 

@@ -165,6 +165,11 @@ export class LiveMessages implements LogService {
     await this.#send(log, epoch, `withdraw:${id}`, { k: 'withdraw', id, ts }, ts)
   }
 
+  /** Whether this node shows message `id` of `log` live and the log has not announced it yet. */
+  shows (log: OpenLog, id: string): boolean {
+    return this.#channels.get(log.group.discoveryKey)?.shown.has(id) === true && !announcedNew(log, id)
+  }
+
   /** Sends bytes as they are to the group's proven peers (tests: forged and replayed messages). */
   async sendRaw (log: OpenLog, bytes: Buffer): Promise<void> {
     const topic = this.#channels.get(log.group.discoveryKey)

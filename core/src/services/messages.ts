@@ -50,8 +50,11 @@ export interface MessageHost {
   /** Which member is behind each connection of a group (remote key hex → member hex), from its presence. */
   membersByPeer (discoveryKey: Buffer): Map<string, string>
   /** The live channel (live-messages.ts): a new message goes to the connected members at once, and is withdrawn if its append fails. */
-  live: Pick<LiveMessages, 'post' | 'withdraw'>
+  live: Pick<LiveMessages, 'post' | 'withdraw' | 'shows'>
 }
+
+/** How long a reply or reaction to a message shown live waits for that message's entry. */
+const LIVE_ENTRY_WAIT_MS = 10_000
 
 /** How many message versions a log remembers having announced (a reorder deeper than this may announce some twice). */
 const EMITTED_MEMORY = 10_000
@@ -144,11 +147,24 @@ export class Messages {
     return this.post(log, text, room, opts.replyTo)
   }
 
+  /**
+   * The record of message `id` in `log`. A message this node shows live but whose entry has not
+   * been applied here yet is waited for (up to LIVE_ENTRY_WAIT_MS): an entry that refers to it
+   * (a reply, a reaction) must come after it in the log, or apply refuses it.
+   */
+  async #placed (log: OpenLog, id: unknown): Promise<MessageRecord> {
+    if (!isMessageId(id)) throw errors.messageNotFound(String(id))
+    let rec = await log.group.messageById(id)
+    if (rec === null && this.#host.live.shows(log, id)) {
+      await log.group.until(async () => (rec = await log.group.messageById(id)) !== null, LIVE_ENTRY_WAIT_MS)
+    }
+    if (rec === null) throw errors.messageNotFound(id)
+    return rec
+  }
+
   async post (log: OpenLog, text: string, room: string, replyTo?: string): Promise<MessageView> {
     const plain = checkText(text)
-    if (replyTo !== undefined) {
-      if (!isMessageId(replyTo) || !(await log.group.messageById(replyTo))) throw errors.messageNotFound(String(replyTo))
-    }
+    if (replyTo !== undefined) await this.#placed(log, replyTo)
     const epoch = await this.#host.currentEpoch(log)
     const body = log.keyring.seal(epoch, 'message', b4a.from(plain))
     const id = newRecordId() as MessageId
@@ -189,8 +205,7 @@ export class Messages {
   /** The same in a group or DM log: anyone who may write reacts to any message not deleted. */
   async reactIn (log: OpenLog, id: string, emoji: string | null): Promise<MessageView> {
     const reaction = emoji === null ? '' : checkReaction(emoji)
-    const rec = isMessageId(id) ? await log.group.messageById(id) : null
-    if (!rec) throw errors.messageNotFound(String(id))
+    const rec = await this.#placed(log, id)
     if (rec.deleted) throw errors.notPermitted('This message was deleted')
     if (rulesOf((await log.group.meta()) ?? {}) < REACTION_RULES) throw errors.notPermitted('Reactions come with the newer rules of this group, which an admin\'s node raises when it runs this version of Solidar; until one has, reactions cannot be stored')
     const epoch = await this.#host.currentEpoch(log)

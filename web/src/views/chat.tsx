@@ -13,6 +13,7 @@ import { dayKey, dayLabel, formatTime, messageTime, useT } from '../i18n.ts'
 import { go, href } from '../route.ts'
 import type { MemberView, MessageView, RoomView } from '../types.ts'
 import { ErrorBox } from '../ui.tsx'
+import { prepend, upsert, withdraw } from '../message-list.ts'
 import { GroupTabs } from './group-tabs.tsx'
 import { CatchUpNote } from './catch-up.tsx'
 import { ReactionChips, ReactionPicker } from './reactions.tsx'
@@ -26,32 +27,6 @@ interface Props {
   /** Tells the node the chat is read up to this message. */
   markRead?: (id: string) => void
 }
-
-/** An earlier page in front of the messages shown (those shown win: they may be newer versions). */
-function prepend (older: MessageView[], list: MessageView[]): MessageView[] {
-  const shown = new Set(list.map((m) => m.id))
-  return [...older.filter((m) => !shown.has(m.id)), ...list].sort((a, b) => a.seq - b.seq || a.ts - b.ts)
-}
-
-/** Where a message goes in the list: by its place in the log; a live one (seq 0, not logged yet) after all logged ones. */
-const place = (m: MessageView): number => m.seq === 0 ? Number.MAX_SAFE_INTEGER : m.seq
-const byPlace = (a: MessageView, b: MessageView): number => place(a) - place(b) || a.ts - b.ts
-
-/**
- * Puts a message in the list (by id). `live`: a copy from the live channel, shown until the
- * log's copy comes and takes its place (and its position); it never replaces what is there.
- */
-function upsert (list: MessageView[], m: MessageView, live = false): MessageView[] {
-  const i = list.findIndex((x) => x.id === m.id)
-  if (i === -1) return [...list, m].sort(byPlace)
-  if (live) return list
-  const next = list.slice()
-  next[i] = m
-  return list[i].seq === m.seq ? next : next.sort(byPlace)
-}
-
-/** A live message whose sender's append failed goes away (a logged one stays). */
-const withdraw = (list: MessageView[], id: string): MessageView[] => list.filter((m) => m.id !== id || m.seq !== 0)
 
 type NameFlag = 'keyChanged' | 'lookAlike'
 
@@ -194,7 +169,8 @@ export function Chat ({ ctx, group, room = 'general', dm, markRead }: Props) {
     if (keepScroll.current) keepScroll.current = false
     else if (first && firstUnread.current !== null) { unreadMark.current?.scrollIntoView({ block: 'start' }); nearBottom.current = false }
     else if (first || nearBottom.current || newestMine) bottom.current?.scrollIntoView({ block: 'end' })
-    const newest = messages[messages.length - 1]
+    // Read up to the newest message in the log (one shown live is marked once its entry is here).
+    const newest = messages.findLast((m) => m.seq > 0)
     if (markRead !== undefined && newest !== undefined && marked.current !== newest.id) {
       marked.current = newest.id
       markRead(newest.id)
