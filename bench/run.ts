@@ -72,8 +72,8 @@ function settings (quick: boolean) {
     ? { sizes: [3, 10], runs: 3, perRun: 15, textBytes: TEXT_BYTES, gapMs: 20, timeoutMs: 10_000 }
     : { sizes: [3, 10, 25], runs: 5, perRun: 100, textBytes: TEXT_BYTES, gapMs: 20, timeoutMs: 10_000 }
   const throughput: ThroughputOptions = quick
-    ? { members: 3, runs: 1, stepMs: 1500, startRate: 50, minRate: 3, maxRate: 6400, bisections: 1, textBytes: TEXT_BYTES, limitMs: 1000, drainMs: 2000 }
-    : { members: 3, runs: 3, stepMs: 5000, startRate: 50, minRate: 3, maxRate: 12_800, bisections: 3, textBytes: TEXT_BYTES, limitMs: 1000, drainMs: 5000 }
+    ? { members: 3, runs: 1, stepMs: 1500, startRate: 50, minRate: 3, maxRate: 6400, bisections: 1, textBytes: TEXT_BYTES, limitMs: 1000, drainMs: 2000, logWithinMs: 2000 }
+    : { members: 3, runs: 3, stepMs: 5000, startRate: 50, minRate: 3, maxRate: 12_800, bisections: 3, textBytes: TEXT_BYTES, limitMs: 1000, drainMs: 5000, logWithinMs: 2000 }
   const catchup: CatchupOptions = quick
     ? { messages: 3000, runs: 2, textBytes: TEXT_BYTES, timeoutMs: 300_000 }
     : { messages: 100_000, runs: 3, textBytes: TEXT_BYTES, timeoutMs: 2_400_000 }

@@ -169,12 +169,12 @@ export class Messages {
     const body = log.keyring.seal(epoch, 'message', b4a.from(plain))
     const id = newRecordId() as MessageId
     const entry = { id, room, body, ts: this.#host.now(), ...(replyTo ? { replyTo } : {}) }
-    // Live to the connected members now, durable below: `send` answers once the entry is on disk.
-    const live = this.#host.live.post(log, epoch, entry).catch((err: Error) => this.#host.reportError(err))
+    // Live to the connected members first (it takes microseconds; the append's work would hold
+    // it back), then durable: `send` answers once the entry is on disk.
+    await this.#host.live.post(log, epoch, entry).catch((err: Error) => this.#host.reportError(err))
     try {
       await appendChecked(log.group, { t: 'message/post', ...entry })
     } catch (err) {
-      await live
       await this.#host.live.withdraw(log, id).catch((e: Error) => this.#host.reportError(e))
       throw err
     }
