@@ -80,7 +80,7 @@ export class OpenPad {
   /**
    * True once replaced by a reload (the log was reordered under it): its doc no longer
    * listens, so an edit applied to it would be lost. Callers take the pad again (see
-   * `Pads.#live`); `change` refuses.
+   * `OpenPads.live`); `change` refuses.
    */
   destroyed = false
   lastUsed = Date.now()

@@ -11,6 +11,40 @@ import { fragmentOf } from './schema.ts'
 
 export interface VersionOf<A> { version: number, fromSeq: number, seq: number, author: A, startTs: number, endTs: number, updates: number }
 
+/** One update of a pad's log as `readHistory` reads it (records.ts PadUpdateRecord, its body sealed). */
+export interface HistoryUpdate<B> { seq: number, author: string, ts: number, body: B }
+
+/**
+ * Reads a pad's log updates in order: each one's seq, author and time (for `versions`), the
+ * member each Yjs client id first appears with (for `authorship`), and the updates that are no
+ * Yjs update. `open` unseals a body (null: this device cannot, and the update only counts).
+ */
+export async function readHistory<B> (updates: AsyncIterable<HistoryUpdate<B>>, open: (body: B) => Uint8Array | null): Promise<{
+  records: Array<{ seq: number, author: string, ts: number }>
+  clients: Map<number, string>
+  skipped: Array<{ seq: number, author: string, reason: string }>
+}> {
+  const records: Array<{ seq: number, author: string, ts: number }> = []
+  const clients = new Map<number, string>()
+  const skipped: Array<{ seq: number, author: string, reason: string }> = []
+  for await (const rec of updates) {
+    records.push({ seq: rec.seq, author: rec.author, ts: rec.ts })
+    const plain = open(rec.body)
+    if (!plain) continue
+    let meta: ReturnType<typeof Y.parseUpdateMeta>
+    try {
+      meta = Y.parseUpdateMeta(plain)
+    } catch {
+      // Readers skip it (doc.ts); here it is named with its author.
+      skipped.push({ seq: rec.seq, author: rec.author, reason: 'not a Yjs update' })
+      continue
+    }
+    // The first update carrying a Yjs client id names its author (client ids are per open doc).
+    for (const client of meta.to.keys()) if (!clients.has(client)) clients.set(client, rec.author)
+  }
+  return { records, clients, skipped }
+}
+
 export function versions (records: Array<{ seq: number, author: string, ts: number }>): Array<VersionOf<string>> {
   const out: Array<VersionOf<string>> = []
   for (const r of records) {

@@ -6,6 +6,7 @@
  * images their alt text, rules and raw HTML are dropped (HTML as text, never as markup).
  */
 import { Lexer, type Token, type Tokens } from 'marked'
+import { errors } from '../errors.ts'
 import { safeUrl } from '../safe-url.ts'
 import { MAX_PAD_DEPTH, padContentRejected } from './limits.ts'
 import type { Block, Marks, Run } from './schema.ts'
@@ -175,6 +176,16 @@ export function blocksDepth (top: Block[]): number {
  */
 export function textToBlocks (text: string): Block[] {
   return text.split('\n\n').map(p => ({ type: 'paragraph' as const, runs: p === '' ? [] : [{ text: p, marks: {} }] }))
+}
+
+/** A file's text imported as blocks (`format` 'md' or 'txt'); refuses what is not text. */
+export function importBlocks (content: unknown, format: unknown): Block[] {
+  if (typeof content !== 'string') throw errors.badRequest('content must be text')
+  // NUL: a binary file. U+FFFD: bytes that were not UTF-8 (a photo, or text saved as
+  // Windows-1252, whose umlauts would otherwise be lost without a word).
+  if (/[\u0000\uFFFD]/.test(content)) throw errors.badRequest('This file does not look like UTF-8 text (Markdown or plain text). If it is text, save it as UTF-8 and import it again.')
+  if (format !== 'md' && format !== 'txt') throw errors.badRequest('import format must be "md" or "txt"')
+  return format === 'md' ? markdownToBlocks(content) : textToBlocks(content)
 }
 
 // ------------------------------------------------------------------ markdown export
