@@ -193,7 +193,10 @@ export class Solidar implements SolidarApi {
     }))
     const onError = (err: Error) => { if (!this.#closing) this.#reportError(err) }
     const resolve = async (ref: string) => this.#padLog(await this.#logSet.resolveGroup(ref))
-    this.pads = new Pads({ ...node, resolve, onError, local: opts.local, ...(opts.presenceTtlMs !== undefined ? { presenceTtlMs: opts.presenceTtlMs } : {}) })
+    this.pads = new Pads({
+      ...node, resolve, onError, local: opts.local, mayReceive: (log, stream) => live.mayReceive(log.group.discoveryKey, stream),
+      ...(opts.presenceTtlMs !== undefined ? { presenceTtlMs: opts.presenceTtlMs } : {})
+    })
     this.meetings = new Meetings({ ...node, resolve, onError })
     this.#overview = new Overview({
       ...node, ...logs, ...keys, network: { mode: opts.transport ? (opts.networkMode ?? 'bootstrap') : 'none', bootstrap: opts.bootstrap ?? [] },

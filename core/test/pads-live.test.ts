@@ -57,6 +57,8 @@ async function padOpenOnAll (names: string[], t: Parameters<typeof makeNodes>[1]
     await waitFor(async () => (await n.pads.list(group)).length === 1, `${n.label} lists the pad`)
     await n.pads.state(group, pad.id)
   }
+  // Live edits go to connections that proved a member's device (the live chat channel's hello).
+  await waitFor(() => made.nodes.every(n => (n.liveChat.outcomes.get('hello') ?? 0) >= names.length - 1), 'every connection greeted both ways')
   return { ...made, group, pad }
 }
 
@@ -135,6 +137,12 @@ test('pads live: forged, unreadable, malformed, removed member\'s, observer\'s a
   await send((log, epoch) => sealLive(log, epoch, alice.identity, pad.id, fresh('echt')))
   await waitFor(async () => (await textOf(bob, group, pad.id)).includes('echt'), 'a valid live edit is applied')
   for (const marker of ['forged', 'stranger', 'removed', 'observer']) assert.ok(!(await textOf(bob, group, pad.id)).includes(marker), `${marker} never appears`)
+  // carol, removed but still connected, is sent none of alice's edits; bob and dave (an observer reads) are.
+  const withheld = alice.pads.liveEdits.withheld
+  const typed = await editor(alice, group, pad.id)
+  await alice.pads.applyUpdate(group, pad.id, typed('nur für mitglieder'))
+  await waitFor(async () => (await textOf(dave, group, pad.id)).includes('nur für mitglieder') && alice.pads.liveEdits.withheld > withheld, 'dave, an observer, gets it; carol\'s connection is passed over')
+  assert.equal(alice.pads.liveEdits.withheld, withheld + 1, 'withheld from carol\'s connection only')
 })
 
 test('pads live: an edit that builds on a live edit whose author never logged it carries it into the log, so a member who never got it live is not left waiting', async (t) => {

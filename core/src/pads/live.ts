@@ -8,8 +8,9 @@
  *   Sealed('pad-live', current epoch) of CBOR {p: pad, u: Yjs update, d: device key, s: sig}
  *   sig = Ed25519(device, "solidar/pad-live/v1" ‖ discoveryKey ‖ p ‖ u)
  *
- * Receivers accept it only from an active device of a current member who may write (not an
- * observer), whose signature checks, and pass it to the pad service, which applies it to the
+ * Senders send it only on connections that proved an active device of a current member (the
+ * live chat channel's hello, services/live-messages.ts). Receivers accept it only from an active
+ * device of a current member who may write (not an observer), whose signature checks, and pass it to the pad service, which applies it to the
  * open document with the same content checks as an edit from a local tab. Yjs makes the rest
  * safe: the same update arriving again through the log (or replayed) changes nothing, and
  * updates in any order converge. Not relayed: a member's node that is not directly connected
@@ -48,6 +49,12 @@ export interface LiveOptions {
   onUpdate: (log: PadLog, pad: string, update: Uint8Array, member: string) => Promise<'applied' | 'not-open' | 'content'>
   /** A failure of this device's side (reading the view, sealing), never a peer's bad input. */
   onError: (err: Error) => void
+  /**
+   * Whether the peer connection `stream` proved a device that is an active device of a current
+   * member of the group (the live chat channel's hello, services/live-messages.ts): edits go only
+   * to such connections, so a removed member's or revoked device's node gets none.
+   */
+  mayReceive: (log: PadLog, stream: unknown) => Promise<boolean>
 }
 
 export class LiveEdits {
@@ -55,6 +62,8 @@ export class LiveEdits {
   readonly #channels: GroupChannels<Topic>
   /** How many peer messages ended how (diagnostics; the security tests check refusals by reason). */
   readonly outcomes = new Map<LiveOutcome, number>()
+  /** Edits not sent to a connection because it proved no current member's device (the tests check a removed member's). */
+  withheld = 0
   #closed = false
   readonly #fail: (err: Error) => void
 
@@ -86,14 +95,19 @@ export class LiveEdits {
   }
 
   /**
-   * Sends this device's edit of `pad` to every directly connected peer of the group, sealed
-   * under the current epoch (throws NOT_PERMITTED when this device does not hold it).
+   * Sends this device's edit of `pad` to every directly connected peer of the group that proved
+   * a current member's device (mayReceive), sealed under the current epoch (throws NOT_PERMITTED
+   * when this device does not hold it).
    */
   async send (log: PadLog, pad: string, update: Uint8Array): Promise<void> {
     if (this.#closed || update.byteLength > MAX_LIVE_UPDATE) return
     const topic = this.#channels.get(log.group.discoveryKey)
     if (!topic || topic.channels.size === 0) return
-    this.#channels.broadcast(topic, sealLive(log, await log.currentEpoch(), this.#opts.identity, pad, update))
+    const bytes = sealLive(log, await log.currentEpoch(), this.#opts.identity, pad, update)
+    for (const ch of [...topic.channels]) {
+      if (!(await this.#opts.mayReceive(log, ch?._mux?.stream))) { this.withheld++; continue }
+      if (ch.opened) ch.messages[0].send(bytes)
+    }
   }
 
   /** Sends bytes as they are to the group's directly connected peers (tests: forged and replayed messages). */

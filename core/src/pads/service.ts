@@ -57,6 +57,8 @@ export interface PadHost {
   local: LocalStore
   /** How long the local tab's presence lasts without a renewal (presence.ts LOCAL_PRESENCE_TTL_MS unless set). */
   presenceTtlMs?: number
+  /** Whether a peer connection proved a current member's device (live.ts sends edits only to those). */
+  mayReceive (log: PadLog, stream: unknown): Promise<boolean>
 }
 
 const FORMATS: PadFormat[] = ['md', 'txt', 'html']
@@ -91,7 +93,8 @@ export class Pads implements PadApi {
     this.liveEdits = new LiveEdits({
       identity: host.identity,
       onUpdate: (log, pad, update, member) => this.#pads.onLive(log, pad, update, member),
-      onError: (err) => host.onError(err)
+      onError: (err) => host.onError(err),
+      mayReceive: (log, stream) => host.mayReceive(log, stream)
     })
   }
 

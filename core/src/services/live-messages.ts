@@ -165,6 +165,20 @@ export class LiveMessages implements LogService {
     await this.#send(log, epoch, `withdraw:${id}`, { k: 'withdraw', id, ts }, ts)
   }
 
+  /**
+   * Whether the peer connection `stream` proved (with its hello on this channel) a device that
+   * is, in the view now, an active device of a current member of the group: the other live
+   * channels (pads/live.ts) send only to such connections too.
+   */
+  async mayReceive (discoveryKey: Uint8Array, stream: unknown): Promise<boolean> {
+    const topic = this.#channels.get(discoveryKey)
+    if (!topic || this.#closed) return false
+    for (const [ch, device] of topic.peers) {
+      if (ch?._mux?.stream === stream) return (await this.#memberOf(topic, device)).member !== null
+    }
+    return false
+  }
+
   /** Whether this node shows message `id` of `log` live and the log has not announced it yet. */
   shows (log: OpenLog, id: string): boolean {
     return this.#channels.get(log.group.discoveryKey)?.shown.has(id) === true && !announcedNew(log, id)
