@@ -205,7 +205,10 @@ for (const seed of SEEDS) {
         }
       }
       assert.equal(missing, 0, `${n.label}'s log lacks ${missing} acknowledged updates (first: request ${first} of ${ops.length}, by member ${first >= 0 ? ops[first].member : '-'})`)
-      assert.ok(doc.store.pendingStructs === null && doc.store.pendingDs === null, `${n.label}'s log holds updates whose dependencies it never got`)
+      // What is pending, if anything: the missing dependencies (client → clock) and pending deletes, for the next one to chase this.
+      const pending = doc.store.pendingStructs === null ? 'none' : JSON.stringify([...doc.store.pendingStructs.missing])
+      const pendingDs = doc.store.pendingDs === null ? 'none' : `${doc.store.pendingDs.byteLength} bytes`
+      assert.ok(doc.store.pendingStructs === null && doc.store.pendingDs === null, `${n.label}'s log holds updates whose dependencies it never got (missing ${pending}; pending deletes ${pendingDs})`)
       assert.equal(textOf(doc), expected, `${n.label}'s log holds the trace's text`)
     }
     phase('checks')
