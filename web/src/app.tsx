@@ -145,7 +145,7 @@ export function App () {
       if (e.type === 'storage') loadStorage()
       if (e.type === 'group' || e.type === 'members') void reloadGroups().catch(() => { /* as above */ })
       if (e.type === 'identity') void Promise.all([reloadMe(), reloadGroups()]).catch(() => { /* as above */ })
-      if (e.type === 'dm') addDm(e.peer, e.message.author === e.peer ? e.message.authorName : null)
+      if (e.type === 'dm' || e.type === 'dm-live') addDm(e.peer, e.message.author === e.peer ? e.message.authorName : null)
       if (e.type === 'message' || e.type === 'dm' || e.type === 'message-live' || e.type === 'dm-live') notifyOf(e, meRef.current?.id ?? '', openRef.current, (id) => groupsRef.current.find((g) => g.id === id)?.name)
     })
     return () => { stopConn(); stopEvents() }
