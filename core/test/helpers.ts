@@ -7,7 +7,8 @@ import { Solidar, MemoryNetwork, MemoryLocalStore, createIdentity, MAX_PAGE } fr
 import type { MessageView } from '../src/types.ts'
 import { SolidarError } from '../src/errors.ts'
 
-export { waitFor } from './wait.ts'
+import { waitFor } from './wait.ts'
+export { waitFor }
 
 /**
  * N Solidar nodes with real corestores in a temp dir (`<dir>/<name>`), connected by an
@@ -76,4 +77,14 @@ export async function failure (p: Promise<unknown>, code: string): Promise<Solid
     return err
   }
   assert.fail(`expected ${code}, but it succeeded`)
+}
+
+/** `admin` removes `removed` and makes `observer` an observer; resolves once `witness` sees both (the live-path security tests start here). */
+export async function removeOneDemoteOne (group: string, admin: Solidar, witness: Solidar, removed: Solidar, observer: Solidar): Promise<void> {
+  await admin.removeMember(group, removed.whoami().id)
+  await admin.setRole(group, observer.whoami().id, 'observer')
+  await waitFor(async () => {
+    const members = await witness.members(group)
+    return !members.some(m => m.id === removed.whoami().id) && members.some(m => m.id === observer.whoami().id && m.role === 'observer')
+  }, `${witness.whoami().name} sees one removed and one an observer`)
 }

@@ -14,7 +14,7 @@ import { createIdentity } from '../src/identity.ts'
 import { sealLive } from '../src/services/live-wire.ts'
 import type { LiveChatOutcome } from '../src/services/live-messages.ts'
 import type { MessageView, SolidarEvent } from '../src/types.ts'
-import { makeNodes, waitFor } from './helpers.ts'
+import { makeNodes, removeOneDemoteOne, waitFor } from './helpers.ts'
 
 type Node = Awaited<ReturnType<typeof makeNodes>>['nodes'][number]
 
@@ -162,12 +162,7 @@ test('live chat: forged, unreadable, malformed, replayed, stale, removed member\
   gate.release()
   await first
 
-  await alice.removeMember(group, carol.whoami().id)
-  await alice.setRole(group, dave.whoami().id, 'observer')
-  await waitFor(async () => {
-    const members = await bob.members(group)
-    return !members.some(m => m.id === carol.whoami().id) && members.some(m => m.id === dave.whoami().id && m.role === 'observer')
-  }, 'bob sees carol removed and dave an observer')
+  await removeOneDemoteOne(group, alice, bob, carol, dave)
   await waitFor(async () => !(await alice.members(group)).some(m => m.id === carol.whoami().id), 'alice sees carol removed')
 
   const stranger = createIdentity('mallory')

@@ -16,7 +16,7 @@ import { Solidar } from '../src/index.ts'
 import { sealLive, type LiveOutcome } from '../src/pads/live.ts'
 import { fragmentOf } from '../src/pads/schema.ts'
 import type { SolidarEvent } from '../src/types.ts'
-import { makeNodes, waitFor } from './helpers.ts'
+import { makeNodes, removeOneDemoteOne, waitFor } from './helpers.ts'
 
 type Node = Awaited<ReturnType<typeof makeNodes>>['nodes'][number]
 
@@ -104,12 +104,7 @@ test('pads live: typed edits arrive live and through the log, once; a pad that t
 
 test('pads live: forged, unreadable, malformed, removed member\'s, observer\'s and hostile edits are refused by reason and reach no document', async (t) => {
   const { nodes: [alice, bob, carol, dave], group, pad } = await padOpenOnAll(['alice', 'bob', 'carol', 'dave'], t)
-  await alice.removeMember(group, carol.whoami().id)
-  await alice.setRole(group, dave.whoami().id, 'observer')
-  await waitFor(async () => {
-    const members = await bob.members(group)
-    return !members.some(m => m.id === carol.whoami().id) && members.some(m => m.id === dave.whoami().id && m.role === 'observer')
-  }, 'bob sees carol removed and dave an observer')
+  await removeOneDemoteOne(group, alice, bob, carol, dave)
   const type = await editor(alice, group, pad.id)
   const send = (forge: Parameters<Node['pads']['sendLive']>[3]) => alice.pads.sendLive(group, pad.id, new Uint8Array(), forge)
   const refused = async (what: LiveOutcome, marker: string, forge: Parameters<Node['pads']['sendLive']>[3]) => {
