@@ -258,7 +258,7 @@ export class Group extends EventEmitter {
       const done = (ok: boolean): void => {
         clearTimeout(timer)
         this.off('update', onUpdate)
-        this.off('close', onClose)
+        this.off('closing', onClose)
         signal?.removeEventListener('abort', onClose)
         resolve(ok)
       }
@@ -272,7 +272,7 @@ export class Group extends EventEmitter {
       }
       const timer = setTimeout(() => done(false), timeoutMs)
       this.on('update', onUpdate)
-      this.on('close', onClose)
+      this.on('closing', onClose)
       signal?.addEventListener('abort', onClose, { once: true })
     })
   }
@@ -443,7 +443,7 @@ export class Group extends EventEmitter {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.emit('close') // ends waits (until)
+    this.emit('closing') // ends waits (until)
     await this.base.close()
   }
 
