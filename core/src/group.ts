@@ -71,14 +71,13 @@ export class Group extends EventEmitter {
       valueEncoding: 'binary',
       ackInterval: 1000,
       open: (viewStore: any) => new Hyperbee(viewStore.get('view'), { keyEncoding: 'utf-8', valueEncoding: 'binary', extension: false }),
-      apply: async (nodes: LogNode[], view: Bee, host: ApplyHost) => {
-        this.#applying++
-        try {
-          await applyNodes(nodes, view, host, this.base.key, knownRules, (type) => { if (!CONTENT_COMMANDS.has(type)) this.#membership++ })
-        } finally { this.#applying-- }
-      }
+      apply: (nodes: LogNode[], view: Bee, host: ApplyHost) => applyNodes(nodes, view, host, this.base.key, knownRules, (type) => { if (!CONTENT_COMMANDS.has(type)) this.#membershipMoved() })
     })
-    this.base.on('update', () => { if (!this.#closed) this.emit('update') })
+    this.base.on('update', () => {
+      // Autobase emits this once what it applied is in the view (its batch flushed): membership reads are settled.
+      this.#unsettled = false
+      if (!this.#closed) this.emit('update')
+    })
     // An error here means storage failed (e.g. a full disk) or Autobase hit an internal assertion:
     // either way it closes the base for good. Remember it, so appends fail with a clear error
     // (see `failureError`) and the owner can reopen the log later.
@@ -132,7 +131,7 @@ export class Group extends EventEmitter {
     // to the last block both orders share and applies again. Readers that keep a cursor into
     // a counter of the view (message changes, DM signals) must go back to that point.
     this.base.view.core.on('truncate', (length: number) => {
-      this.#membership++ // a member record may have gone back with the tail
+      this.#membershipMoved() // a member record may have gone back with the tail
       this.#truncatedTo = Math.min(this.#truncatedTo ?? Infinity, length)
     })
   }
@@ -297,16 +296,22 @@ export class Group extends EventEmitter {
    */
   keyring: Keyring | null = null
 
-  #applying = 0
   /** Commands applied here that may change members, devices, roles or keys, and reorders of the log. */
   #membership = 0
+  /** Such a change was applied and Autobase has not yet said (its 'update') that the view holds it. */
+  #unsettled = false
   /**
    * Changes whenever members, their devices or roles, or the epoch keys may have changed (any
-   * command applied but content: CONTENT_COMMANDS; a reorder of the log); null while a batch is
-   * being applied. What a cache read from the view between two equal, non-null stamps still
-   * holds (stamped-cache.ts).
+   * command applied but content: CONTENT_COMMANDS; a reorder of the log); null from such a
+   * change until Autobase's next 'update' (its view batch may not be readable before). What a
+   * cache read from the view between two equal, non-null stamps still holds (stamped-cache.ts).
    */
-  get membershipStamp (): number | null { return this.#applying > 0 ? null : this.#membership }
+  get membershipStamp (): number | null { return this.#unsettled ? null : this.#membership }
+
+  #membershipMoved (): void {
+    this.#membership++
+    this.#unsettled = true
+  }
   /** Rooms known to exist: never deleted (a reorder applies a room/create again), read once. */
   readonly #rooms = new Map<string, RoomRecord>()
 

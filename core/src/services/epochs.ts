@@ -28,6 +28,8 @@ export class Epochs {
   readonly #host: EpochHost
   /** Each log's current epoch, kept while its members and keys stay as they are. */
   readonly #current = new WeakMap<OpenLog, StampedCache<'epoch', number>>()
+  /** The membership stamp at each log's last complete look at its boxes (refreshKeys). */
+  readonly #refreshedAt = new WeakMap<OpenLog, number>()
   constructor (host: EpochHost) { this.#host = host }
 
   /** For the update loop: open new keys first (before messages are read)… */
@@ -47,6 +49,9 @@ export class Epochs {
 
   /** Opens the epoch keys sealed to this member that the keyring does not hold yet. */
   async refreshKeys (log: OpenLog) {
+    // Boxes come only with commands that move the membership stamp: none since the last full look, nothing to open.
+    const stamp = log.group.membershipStamp
+    if (stamp !== null && this.#refreshedAt.get(log) === stamp) return
     for (const { epoch, box, alt } of await log.group.epochBoxes(this.#host.device())) {
       // Re-open when the box changed: two admins may rotate to the same epoch at once, and the
       // log can reorder so that the other's rotation (and key) wins after ours was applied here.
@@ -60,6 +65,7 @@ export class Epochs {
       else log.keyring.add(epoch, key)
       log.boxes.set(slot, id)
     }
+    if (stamp !== null && log.group.membershipStamp === stamp) this.#refreshedAt.set(log, stamp)
   }
 
   /** Every epoch key after 0 (which comes with the log key), sealed to a newcomer. */

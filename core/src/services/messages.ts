@@ -6,6 +6,7 @@
  * It knows the rest of the node only through `MessageHost`.
  */
 import { SentMarks, type DeliveryState } from '../delivery.ts'
+import { StampedCache } from '../stamped-cache.ts'
 import b4a from 'b4a'
 import { DEFAULT_ROOM } from '../apply.ts'
 import { checkText, isMessageId, isRoomName } from '../commands.ts'
@@ -67,6 +68,7 @@ export class Messages {
   readonly #host: MessageHost
   /** This device's messages since it started: for their delivery state (delivery.ts). */
   readonly #sent = new SentMarks()
+  readonly #names = new WeakMap<OpenLog, StampedCache<'names', Map<string, string>>>()
   constructor (host: MessageHost) { this.#host = host }
 
   /**
@@ -108,11 +110,18 @@ export class Messages {
     log.lastChange = last
   }
 
+  /** Members' names by id (everyone who ever was a member), read again only once membership may have changed. */
+  #namesOf (log: OpenLog): Promise<Map<string, string>> {
+    let cache = this.#names.get(log)
+    if (cache === undefined) this.#names.set(log, cache = new StampedCache(() => log.group.membershipStamp))
+    return cache.get('names', async () => new Map((await log.group.allMembers()).map(m => [m.id, m.name])))
+  }
+
   /** Turns message records of `log` into views: authors' names, text opened with the epoch keys, reactions. */
   async views (log: OpenLog, records: MessageRecord[]): Promise<MessageView[]> {
     // The view may already hold a new epoch's box that the update handler has not opened yet.
     await this.#host.refreshKeys(log)
-    const names = new Map((await log.group.allMembers()).map(m => [m.id, m.name]))
+    const names = await this.#namesOf(log)
     return Promise.all(records.map(async (m) => {
       const view = toMessageView(m, names, log.keyring)
       // Only a message someone reacted to has reaction records: one range read for those.

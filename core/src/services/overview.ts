@@ -3,6 +3,7 @@
  * catch-up per group, groups being left) and `listGroups` (role, members, unread counts).
  * It knows the rest of the node only through `OverviewHost`.
  */
+import { StampedCache } from '../stamped-cache.ts'
 import type { NodeStatus } from '../api.ts'
 import { catchUpState, type CatchUp } from '../catch-up.ts'
 import { memberId, type Identity } from '../identity.ts'
@@ -35,6 +36,7 @@ export class Overview {
   readonly #host: OverviewHost
   /** Per group log: the name the group list last showed. */
   readonly #names = new Map<string, string>()
+  readonly #metaNames = new WeakMap<OpenLog, StampedCache<'name', string>>()
   constructor (host: OverviewHost) { this.#host = host }
 
   /**
@@ -44,7 +46,10 @@ export class Overview {
    */
   async onUpdate (log: OpenLog): Promise<void> {
     if (log.record.kind !== 'group') return
-    const name = (await log.group.meta())?.name ?? ''
+    // A group's name changes only with commands that move the membership stamp (a rename, new keys for its sealed name).
+    let cache = this.#metaNames.get(log)
+    if (cache === undefined) this.#metaNames.set(log, cache = new StampedCache(() => log.group.membershipStamp))
+    const name = await cache.get('name', async () => (await log.group.meta())?.name ?? '')
     const before = this.#names.get(log.record.key)
     this.#names.set(log.record.key, name)
     if (before !== undefined && before !== name) this.#host.emit({ type: 'group', group: groupIdOf(log.group.key) })
