@@ -125,7 +125,7 @@ export class LiveMessages implements LogService {
     if (!this.#closed) this.#channels.attach(stream)
   }
 
-  /** After each update of a group or DM log: serve its channel; what the view says about devices is read afresh. */
+  /** After each update of a group or DM log: serve its channel, forget shown messages the log now has, greet who is still ungreeted. */
   async onUpdate (log: OpenLog): Promise<void> {
     if (this.#closed || (log.record.kind !== 'group' && log.record.kind !== 'dm')) return
     const served = this.#channels.serve(log, () => ({
