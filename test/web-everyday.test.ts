@@ -252,6 +252,19 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
             constructor (title, opts) { shown.push({ title, body: opts && opts.body }); super(title, opts) }
           }
           Object.defineProperty(window, 'Notification', { value: Recorded, configurable: true, writable: true })
+          // And the message events the page's event socket brings, in order ("type:text").
+          const RealSocket = window.WebSocket
+          const heard = []
+          window.heardEvents = heard
+          class Heard extends RealSocket {
+            constructor (...args) {
+              super(...args)
+              this.addEventListener('message', (m) => {
+                try { const e = JSON.parse(String(m.data)); if (e && e.message && typeof e.message.text === 'string') heard.push(e.type + ':' + e.message.text) } catch (err) { /* not an event */ }
+              })
+            }
+          }
+          Object.defineProperty(window, 'WebSocket', { value: Heard, configurable: true, writable: true })
         })()`
       })
       const page = await context.newPage()
@@ -268,6 +281,9 @@ describe('web app: everyday use', { timeout: 240_000 }, () => {
       const before = await unreadTotal(page)
       await bobSays('Nobody is told of this')
       await waitFor(async () => await unreadTotal(page) > before ? true : null, { what: 'the message in the page', timeout: 30_000, interval: 200 })
+      // Every copy of it reached the page (its log copy comes last; a live copy before it) while off.
+      const heard = async () => page.evaluate(() => (window as unknown as { heardEvents: string[] }).heardEvents)
+      await waitFor(async () => (await heard()).includes('message:Nobody is told of this') ? true : null, { what: 'the message\'s log copy in the page', timeout: 30_000, interval: 200 })
       await page.getByRole('radio', { name: 'Show who wrote where, without the text' }).check()
       await bobSays('Secret plan for Monday')
       const first = await waitFor(async () => { const n = await notes(); return n.length > 0 ? n : null }, { what: 'a notification', timeout: 30_000, interval: 200 })

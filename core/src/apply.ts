@@ -26,12 +26,23 @@ export { DEFAULT_ROOM, DM_ROOM, type ApplyHost } from './apply-context.ts'
 /** `length`: the writer core's length up to and with this entry (Autobase gives it; tests may not). */
 export interface LogNode { value: Uint8Array | null, from: { key: Buffer }, length?: number }
 
-/** `knownRules`: the newest apply rules this node follows (rules.ts); only tests playing a newer Solidar set it higher. */
+/** What became of one entry, for the node's own bookkeeping (never part of the view's state). */
+export interface EntryOutcome {
+  /** The writer (hex) and the entry's length in its core (1-based). */
+  writer: string
+  length: number
+  type: string
+  /** Why apply refused it (as in its audit record), or null when it was applied. */
+  refused: string | null
+}
+
 /**
- * `applied`: told the type of each command applied (not of refused ones), before the batch is
- * flushed to the view: a hint for caches of the node (never part of the view's state).
+ * `knownRules`: the newest apply rules this node follows (rules.ts); only tests playing a newer
+ * Solidar set it higher. `outcome`: told of each entry applied or refused, before the batch is
+ * flushed to the view: hints for the node (caches, and whether its own append went through) that
+ * are never part of the view.
  */
-export async function applyNodes (nodes: LogNode[], bee: Bee, host: ApplyHost, bootstrapKey: Buffer, knownRules = CURRENT_RULES, applied?: (type: Command['t']) => void): Promise<void> {
+export async function applyNodes (nodes: LogNode[], bee: Bee, host: ApplyHost, bootstrapKey: Buffer, knownRules = CURRENT_RULES, outcome?: (o: EntryOutcome) => void): Promise<void> {
   const tx = new ViewTx(bee)
   // The rules in force decide some limits while parsing (names: commands.ts MAX_NAME_BYTES);
   // read again after an entry that may change them.
@@ -46,18 +57,20 @@ export async function applyNodes (nodes: LogNode[], bee: Bee, host: ApplyHost, b
       // Also a newer format (`parsed.newer`): under rules this node knows no honest node writes
       // one, since a newer node raises the rules first, and that raise stops the log here.
       await audit(tx, writer, parsed.type, parsed.reason)
+      outcome?.({ writer, length: node.length ?? 0, type: parsed.type, refused: parsed.reason })
       continue
     }
     tx.begin()
     try {
       await applyCommand(tx, parsed.cmd, node.from.key, writer, host, bootstrapKey, knownRules)
-      applied?.(parsed.cmd.t)
+      outcome?.({ writer, length: node.length ?? 0, type: parsed.cmd.t, refused: null })
     } catch (err) {
       // Nothing of this call is flushed: Autobase applies the whole batch again after an upgrade.
       if (err instanceof UpgradeRequired) host.interrupt(upgradeNeed(err, parsed.cmd.t, writer, node.length ?? 0))
       if (!(err instanceof Reject)) throw err // storage failure: not the entry's fault
       tx.rollback()
       await audit(tx, writer, parsed.cmd.t, err.message)
+      outcome?.({ writer, length: node.length ?? 0, type: parsed.cmd.t, refused: err.message })
     }
   }
   await tx.flush()

@@ -9,6 +9,7 @@ import Hyperbee from 'hyperbee'
 import b4a from 'b4a'
 import crypto from 'hypercore-crypto'
 import { applyNodes, type ApplyHost, type LogNode } from './apply.ts'
+import { ApplyWatch } from './apply-watch.ts'
 import { commandValue, type Command } from './commands.ts'
 import { encode } from './codec.ts'
 import { errors } from './errors.ts'
@@ -71,11 +72,11 @@ export class Group extends EventEmitter {
       valueEncoding: 'binary',
       ackInterval: 1000,
       open: (viewStore: any) => new Hyperbee(viewStore.get('view'), { keyEncoding: 'utf-8', valueEncoding: 'binary', extension: false }),
-      apply: (nodes: LogNode[], view: Bee, host: ApplyHost) => applyNodes(nodes, view, host, this.base.key, knownRules, (type) => { if (!CONTENT_COMMANDS.has(type)) this.#membershipMoved() })
+      apply: (nodes: LogNode[], view: Bee, host: ApplyHost) => applyNodes(nodes, view, host, this.base.key, knownRules, (o) => this.watch.outcome(o))
     })
     this.base.on('update', () => {
       // Autobase emits this once what it applied is in the view (its batch flushed): membership reads are settled.
-      this.#unsettled = false
+      this.watch.settled()
       if (!this.#closed) this.emit('update')
     })
     // An error here means storage failed (e.g. a full disk) or Autobase hit an internal assertion:
@@ -131,7 +132,7 @@ export class Group extends EventEmitter {
     // to the last block both orders share and applies again. Readers that keep a cursor into
     // a counter of the view (message changes, DM signals) must go back to that point.
     this.base.view.core.on('truncate', (length: number) => {
-      this.#membershipMoved() // a member record may have gone back with the tail
+      this.watch.truncated()
       this.#truncatedTo = Math.min(this.#truncatedTo ?? Infinity, length)
     })
   }
@@ -190,16 +191,17 @@ export class Group extends EventEmitter {
   /** Peers replicating this log's system core right now. */
   get peerCount (): number { return this.base.core?.peers?.length ?? 0 }
 
-  /** Appends a command and waits until it has gone through apply locally. */
-  async append (cmd: Command): Promise<void> {
+  /** Appends a command and waits until it has gone through apply locally; returns its length in this device's writer core (see ownOutcome). */
+  async append (cmd: Command): Promise<number> {
     if (this.failed) throw failureError(this.failed)
     if (this.#closed) throw errors.closed()
     this.#refuseIfStopped()
     if (!this.base.writable) throw errors.notPermitted('This device cannot write to this group (not admitted yet, or removed)')
     try {
-      await this.base.append(encode(commandValue(cmd)))
+      const length: number = await this.base.append(encode(commandValue(cmd)))
       await this.base.update()
       if (this.#durable !== null) await this.#durable()
+      return length
     } catch (err: any) {
       // Apply stopped at a newer Solidar's entry while this append waited ('Autobase is closing').
       this.#refuseIfStopped()
@@ -296,22 +298,12 @@ export class Group extends EventEmitter {
    */
   keyring: Keyring | null = null
 
-  /** Commands applied here that may change members, devices, roles or keys, and reorders of the log. */
-  #membership = 0
-  /** Such a change was applied and Autobase has not yet said (its 'update') that the view holds it. */
-  #unsettled = false
-  /**
-   * Changes whenever members, their devices or roles, or the epoch keys may have changed (any
-   * command applied but content: CONTENT_COMMANDS; a reorder of the log); null from such a
-   * change until Autobase's next 'update' (its view batch may not be readable before). What a
-   * cache read from the view between two equal, non-null stamps still holds (stamped-cache.ts).
-   */
-  get membershipStamp (): number | null { return this.#unsettled ? null : this.#membership }
+  /** What this node learns from its own apply runs: the membership stamp, and its own entries' outcomes. */
+  readonly watch = new ApplyWatch(() => this.#localHex ??= this.base?.local ? b4a.toString(this.base.local.key, 'hex') : null)
+  #localHex: string | null = null
+  get membershipStamp (): number | null { return this.watch.membershipStamp }
+  ownOutcome (length: number): string | null | undefined { return this.watch.ownOutcome(length) }
 
-  #membershipMoved (): void {
-    this.#membership++
-    this.#unsettled = true
-  }
   /** Rooms known to exist: never deleted (a reorder applies a room/create again), read once. */
   readonly #rooms = new Map<string, RoomRecord>()
 
@@ -463,11 +455,4 @@ async function collect<T> (it: AsyncIterable<{ value: T }>): Promise<T[]> {
 
 /** How long a membership change waits for Autobase to take in an earlier change of admins. */
 const SETTLE_INDEXERS_MS = 30_000
-
-/** Commands that never change members, their devices, roles or keys (Group.membershipStamp). */
-const CONTENT_COMMANDS: ReadonlySet<Command['t']> = new Set<Command['t']>([
-  'room/create', 'message/post', 'message/edit', 'message/delete', 'message/react',
-  'pad/create', 'pad/update', 'pad/rename', 'pad/archive', 'bridge/post', 'dm/offer', 'dm/accept'
-])
-
 export { failureError } from './failure.ts'

@@ -5,7 +5,7 @@
  * 'text' also shows the text, by the user's choice. Only for messages of others that arrive
  * while this tab is hidden or another conversation is open.
  */
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import type { SolidarEvent } from './types.ts'
 import { t, useT } from './i18n.ts'
 import { go } from './route.ts'
@@ -54,8 +54,10 @@ export function NotificationsPanel () {
   const t = useT()
   const [choice, setChoice] = useState<NotifyChoice>(notifyChoice())
   const [permission, setPermission] = useState<string>(canNotify() ? Notification.permission : 'unsupported')
-  useEffect(() => { localStorage.setItem(KEY, choice) }, [choice])
   const pick = async (next: NotifyChoice): Promise<void> => {
+    // Stored at once, not in an effect after the next render: a message arriving live a few
+    // milliseconds after the click already follows the new choice.
+    localStorage.setItem(KEY, next)
     setChoice(next)
     if (next !== 'off' && canNotify() && Notification.permission === 'default') setPermission(await Notification.requestPermission())
   }

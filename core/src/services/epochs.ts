@@ -122,7 +122,7 @@ export class Epochs {
     await log.grants.run({
       view: group.view, keyring: log.keyring, discoveryKey: group.discoveryKey, now: this.#host.now,
       members: () => group.members(),
-      append: (cmd) => group.append(cmd)
+      append: async (cmd) => { await group.append(cmd) }
     })
   }
 

@@ -48,11 +48,19 @@ export interface LogIndex {
 export const hex = (b: Uint8Array): string => b4a.toString(b, 'hex')
 export const z32OfHex = (h: string): MemberId => encodeKey(b4a.from(h, 'hex')) as MemberId
 
+/** Audit records appendChecked looks back through when apply's own word on an entry is missing. */
+const AUDIT_LOOKBACK = 64
+
 /** Appends and reports what apply said about it, so a rejected entry is an error, not silence. */
 export async function appendChecked (group: Group, cmd: Entry): Promise<void> {
-  const before = await group.auditCount()
-  await group.append(cmd)
-  const mine = (await group.audit(before)).find(a => a.writer === hex(group.localWriterKey) && a.type === cmd.t)
+  // What apply made of the entry, as apply itself told (Group.ownOutcome): no view read. Not
+  // known (it should be: a local append is applied before `append` returns): the newest audit records.
+  const length = await group.append(cmd)
+  const outcome = group.ownOutcome(length)
+  if (outcome === null) return
+  if (typeof outcome === 'string') throw errors.notPermitted(`The group refused this ${cmd.t}: ${outcome}`)
+  const recent = await group.audit(Math.max(0, (await group.auditCount()) - AUDIT_LOOKBACK))
+  const mine = recent.reverse().find(a => a.writer === hex(group.localWriterKey) && a.type === cmd.t)
   if (mine) throw errors.notPermitted(`The group refused this ${cmd.t}: ${mine.reason}`)
 }
 
