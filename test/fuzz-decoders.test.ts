@@ -68,8 +68,11 @@ function mutated (valid: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
 const cborValue = fc.anything({ withTypedArray: false, maxDepth: 4, withBigInt: false, withNullPrototype: false })
   .chain((v) => fc.constant(v))
 const bytesOf = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((u) => Buffer.from(u))
+/** Maps whose `toString`/`valueOf` are not functions: `String(x)` throws a TypeError on them (a decoder once did). */
+const HOSTILE_OBJECTS: unknown[] = [{ toString: '' }, { toString: 1, valueOf: 2 }, { valueOf: null, toString: {} }]
 const fieldValue = fc.oneof(fc.string({ maxLength: 80 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null),
-  bytesOf(32), bytesOf(64), bytesOf(24), fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)), cborValue)
+  bytesOf(32), bytesOf(64), bytesOf(24), fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)), cborValue,
+  fc.constantFrom(...HOSTILE_OBJECTS))
 
 const COMMANDS = ['group/create', 'group/rename', 'member/add', 'member/remove', 'member/leave', 'member/role', 'epoch/rotate',
   'member/device', 'member/revoke-device', 'vault/log', 'vault/writer', 'invite/create', 'room/create', 'message/post',
@@ -148,6 +151,23 @@ test('pairing user data: garbage is null', () => {
       assert.equal(r!.sig.byteLength, 64)
     }
   }), params())
+})
+
+test('decoders: a version or field whose toString is not a function is refused as malformed, never a TypeError', () => {
+  // The counterexample fast-check found in a CI run (LAN matching frame {v: {toString: ''}, …}).
+  const found = Buffer.from([185, 0, 4, 97, 118, 185, 0, 1, 104, 116, 111, 83, 116, 114, 105, 110, 103, 96, 97, 116, 101, 104, 101, 108, 108, 111, 101, 110, 111, 110, 99, 101, 96, 102, 112, 114, 111, 111, 102, 115, 88, 64, ...new Array(64).fill(0)])
+  assert.throws(() => decodeHello(found), MatchError)
+  assert.throws(() => decodeProofs(found), MatchError)
+  const dk = randomBytes(32)
+  const keyring = new Keyring(randomBytes(32), dk)
+  for (const v of HOSTILE_OBJECTS) {
+    assert.throws(() => decodeHello(encode({ v, t: 'hello', nonce: randomBytes(32) })), MatchError)
+    // A log entry: {ok: false}, so apply audits it instead of failing the whole batch.
+    const parsed = parseCommand(encode({ v, t: 'message/post', id: 'abcdefgh', room: 'general', ts: 1 }))
+    assert.equal(parsed.ok, false)
+    // The live channels' envelope (meetings here; live chat shares it).
+    assert.throws(() => openMessage(keyring, encode({ e: 0, n: randomBytes(24), c: randomBytes(40), v, h: 0 })), (err: unknown) => err instanceof Rejected && err.reason === 'malformed')
+  }
 })
 
 test('LAN matching frames: MatchError or a checked value', () => {

@@ -14,6 +14,7 @@ import { encodeKey, decodeKey } from './ids.ts'
 import { errors } from './errors.ts'
 import type { Group } from './group.ts'
 import type { BridgeAllowEntry, BridgeRegistration, MemberId, MessageView } from './types.ts'
+import { describe } from './describe.ts'
 
 /** A log as the bridge service sees it. */
 export interface BridgeLog { group: Group, keyring: Keyring, kind: 'group' | 'dm' | 'vault' }
@@ -134,7 +135,7 @@ export class BridgeService {
   async #post (seen: BridgeLog[], log: BridgeLog, room: string, msg: BridgedText): Promise<{ message: MessageView, duplicate: boolean }> {
     const plain = checkText(msg.text)
     const jid = normalizeBareJid(msg.jid)
-    if (jid === null) throw errors.badRequest(`"${String(msg.jid)}" is not a bare JID`)
+    if (jid === null) throw errors.badRequest(`"${describe(msg.jid, 80)}" is not a bare JID`)
     if (!isMessageId(msg.id)) throw errors.badRequest('message ids are 8 to 64 characters A-Z a-z 0-9 _ -')
     if (msg.nick !== undefined && (typeof msg.nick !== 'string' || msg.nick.trim() === '' || msg.nick.length > MAX_NICK || /\p{Cc}/u.test(msg.nick))) {
       throw errors.badRequest(`nicknames are 1 to ${MAX_NICK} characters without control characters`)
@@ -142,7 +143,7 @@ export class BridgeService {
     for (const l of seen) {
       if (await l.group.messageById(msg.id)) return { message: await this.#host.messageView(l, msg.id), duplicate: true }
     }
-    if (msg.replyTo !== undefined && (!isMessageId(msg.replyTo) || !(await log.group.messageById(msg.replyTo)))) throw errors.messageNotFound(String(msg.replyTo))
+    if (msg.replyTo !== undefined && (!isMessageId(msg.replyTo) || !(await log.group.messageById(msg.replyTo)))) throw errors.messageNotFound(describe(msg.replyTo, 64))
     const epoch = await this.#host.currentEpoch(log)
     let allow: Buffer | string | undefined
     if (log.kind === 'group') {
@@ -163,6 +164,6 @@ export class BridgeService {
 
 function checkBridgeEntry (text: string): string {
   const entry = normalizeBridgeEntry(text)
-  if (entry === null) throw errors.badRequest(`"${String(text)}" is neither a bare JID (user@example.org, no /resource) nor a domain (example.org)`)
+  if (entry === null) throw errors.badRequest(`"${describe(text, 80)}" is neither a bare JID (user@example.org, no /resource) nor a domain (example.org)`)
   return entry
 }

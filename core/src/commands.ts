@@ -15,6 +15,7 @@ import { MAX_RULES } from './rules.ts'
 import { errors } from './errors.ts'
 import { MAX_NAME_BYTES } from './identity.ts'
 import { EPOCH_KEY_ID_BYTES } from './keys.ts'
+import { describe } from './describe.ts'
 
 /** The format version of every command type that existed when versions were introduced; `v` of the entries this code writes. */
 export const PROTOCOL_VERSION = 1
@@ -210,7 +211,7 @@ export function parseCommand (value: Uint8Array, opts: { rules?: number } = {}):
   const type = typeof raw.t === 'string' ? raw.t.slice(0, 40) : '?'
   const bad = (reason: string): Parsed => ({ ok: false, type, reason })
   const version = versionOf(raw)
-  if (version === null) return bad(`unsupported version ${String(raw.v)}`)
+  if (version === null) return bad(`unsupported version ${describe(raw.v)}`)
   const known = typeof raw.t === 'string' && Object.hasOwn(COMMAND_VERSIONS, raw.t) ? COMMAND_VERSIONS[raw.t as Command['t']] : 0
   if (version > known && (known > 0 || version > 1)) return { ok: false, type, reason: `unsupported version ${version}`, newer: version }
   // Formats this code reads: 1 (every type's first) and each type's current one.

@@ -21,6 +21,7 @@
 import sodium from 'sodium-universal'
 import b4a from 'b4a'
 import { encode, decode, toBuffer } from './codec.ts'
+import { describe } from './describe.ts'
 
 export const MATCH_VERSION = 1
 export const NONCE_BYTES = 32
@@ -116,7 +117,7 @@ function decodeMessage (payload: Uint8Array, type: string): Record<string, unkno
   const msg = decode(payload)
   if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) throw new MatchError(`${type}: not a CBOR map`)
   const m = msg as Record<string, unknown>
-  if (m.v !== MATCH_VERSION) throw new MatchError(`${type}: unsupported version ${String(m.v)}`)
+  if (m.v !== MATCH_VERSION) throw new MatchError(`${type}: unsupported version ${describe(m.v)}`)
   if (m.t !== type) throw new MatchError(`expected ${type}, got ${typeof m.t === 'string' ? m.t.slice(0, 20) : typeof m.t}`)
   return m
 }

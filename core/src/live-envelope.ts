@@ -18,6 +18,7 @@ import sodium from 'sodium-universal'
 import { decode, encode } from './codec.ts'
 import { isSealed, type ContentKind, type Keyring } from './content.ts'
 import type { Identity } from './identity.ts'
+import { describe } from './describe.ts'
 
 /** What one channel's envelopes are: its protocol name (signed), seal kind, size bound and wire versions. */
 export interface EnvelopeSpec {
@@ -104,7 +105,7 @@ export function openEnvelope (spec: EnvelopeSpec, keyring: Keyring, buf: Uint8Ar
   if (buf.byteLength > spec.maxMessage) throw new Rejected<EnvelopeReject>('too-large', `${buf.byteLength} bytes`)
   const body = decode(buf) as Record<string, unknown> | null
   if (!isSealed(body, spec.maxMessage)) throw new Rejected<EnvelopeReject>('malformed', 'not a sealed body')
-  if (!spec.reads.includes(body.v as number | undefined)) throw new Rejected<EnvelopeReject>('malformed', `unknown wire version ${String(body.v)}`)
+  if (!spec.reads.includes(body.v as number | undefined)) throw new Rejected<EnvelopeReject>('malformed', `unknown wire version ${describe(body.v)}`)
   const hops = body.h === undefined ? 0 : body.h
   if (!Number.isSafeInteger(hops) || (hops as number) < 0) throw new Rejected<EnvelopeReject>('malformed', 'bad hop counter')
   if ((hops as number) > maxHops) throw new Rejected<EnvelopeReject>('hop-limit', `${String(hops)} hops`)

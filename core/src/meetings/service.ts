@@ -41,6 +41,7 @@ import {
   checkSignal, forwardMessage, isMediaState, isMeetingId, isSessionId, openEnvelope, parseSignal, PROTOCOL, Rejected, sealMessage,
   verifyEnvelope, wireMedia, type Envelope, type MeetingPayload, type Opened, type RejectReason
 } from './wire.ts'
+import { describe } from '../describe.ts'
 
 /** One group's log as the meeting service sees it (Solidar hands in the same object as to pads). */
 export interface MeetingLog {
@@ -161,7 +162,7 @@ export class Meetings implements MeetingApi {
 
   async get (groupRef: string, meeting: string): Promise<MeetingView> {
     const topic = await this.#topic(groupRef)
-    if (!isMeetingId(meeting) || !(topic.meetings.get(meeting)?.size)) throw errors.meetingNotFound(String(meeting).slice(0, 64))
+    if (!isMeetingId(meeting) || !(topic.meetings.get(meeting)?.size)) throw errors.meetingNotFound(describe(meeting, 64))
     return this.#view(topic, meeting)
   }
 

@@ -31,6 +31,7 @@ import { checkClientUpdate } from './limits.ts'
 import { appendBlocks, appendInline, FRAGMENT, paragraph, readBlocks, type Block } from './schema.ts'
 import { SnapshotStore } from './snapshot.ts'
 import { isoDate, minutes, TEMPLATES, TEMPLATE_LANGUAGES } from './template.ts'
+import { describe } from '../describe.ts'
 
 /** One group's log as the pad service sees it. */
 export interface PadLog {
@@ -195,9 +196,9 @@ export class Pads implements PadApi {
     const clean = await freeTitle(g.log, asked)
     let blocks: Block[] = []
     if (opts.template !== undefined) {
-      if (!TEMPLATES.includes(opts.template)) throw errors.badRequest(`unknown template "${String(opts.template)}"; there is: ${TEMPLATES.join(', ')}`)
+      if (!TEMPLATES.includes(opts.template)) throw errors.badRequest(`unknown template "${describe(opts.template)}"; there is: ${TEMPLATES.join(', ')}`)
       const attendees = (await this.present(groupRef)).map(m => m.name)
-      if (opts.language !== undefined && !TEMPLATE_LANGUAGES.includes(opts.language)) throw errors.badRequest(`unknown template language "${String(opts.language)}"; there is: ${TEMPLATE_LANGUAGES.join(', ')}`)
+      if (opts.language !== undefined && !TEMPLATE_LANGUAGES.includes(opts.language)) throw errors.badRequest(`unknown template language "${describe(opts.language)}"; there is: ${TEMPLATE_LANGUAGES.join(', ')}`)
       blocks = minutes({ title: clean, date: isoDate(this.#host.now()), attendees, ...(opts.language !== undefined ? { language: opts.language } : {}) })
     }
     if (opts.content !== undefined) blocks.push(...importBlocks(opts.content, opts.format ?? 'md'))

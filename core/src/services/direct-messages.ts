@@ -19,6 +19,7 @@ import type { LogRecord, Registry } from '../registry.ts'
 import type { DmSummary, MessageView } from '../types.ts'
 import type { MessageRecord } from '../view.ts'
 import { appendChecked, hex, z32OfHex, type LogIndex, type OpenLog } from './shared.ts'
+import { describe } from '../describe.ts'
 
 export interface DmHost {
   logs: LogIndex
@@ -140,7 +141,7 @@ export class DirectMessages {
         }
       }
     }
-    throw errors.messageNotFound(String(id))
+    throw errors.messageNotFound(describe(id, 64))
   }
 
   async dmEdit (ref: string, id: string, text: string): Promise<MessageView> {

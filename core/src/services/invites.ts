@@ -24,6 +24,7 @@ import type { LogRecord, Registry } from '../registry.ts'
 import type { Transport } from '../transport.ts'
 import type { GroupId, InviteOptions, InviteResult, InviteView, Role, SolidarEvent } from '../types.ts'
 import { appendChecked, deviceFields, hex, resolvesWithin, sleep, type LogIndex, type OpenLog } from './shared.ts'
+import { describe } from '../describe.ts'
 
 export const DEFAULT_INVITE_TTL = 24 * 60 * 60 * 1000
 export const DEFAULT_JOIN_TIMEOUT = 60_000
@@ -103,7 +104,7 @@ export class Invites {
     await this.#host.requireAdmin(group, 'revoke invites')
     const id = inviteIdOf(inviteRef)
     const before = await group.invite(hex(id))
-    if (!before) throw errors.inviteNotFound(String(inviteRef).slice(0, 80))
+    if (!before) throw errors.inviteNotFound(describe(inviteRef, 80))
     if (before.revoked) throw errors.notPermitted('This invite is already revoked')
     await appendChecked(group, { t: 'invite/revoke', id, ts: this.#host.now() })
     return (await listInviteViews(log.group, this.#host.now())).find(v => v.id === encodeKey(id))!

@@ -26,6 +26,7 @@ import { activeDevices, type MessageRecord } from '../view.ts'
 import type { LiveMessages } from './live-messages.ts'
 import type { Resealable } from './reseal.ts'
 import { appendChecked, z32OfHex, type OpenLog } from './shared.ts'
+import { describe } from '../describe.ts'
 
 export interface MessageHost {
   /** The group `ref` names, reopened if its storage had failed. */
@@ -162,7 +163,7 @@ export class Messages {
    * (a reply, a reaction) must come after it in the log, or apply refuses it.
    */
   async #placed (log: OpenLog, id: unknown): Promise<MessageRecord> {
-    if (!isMessageId(id)) throw errors.messageNotFound(String(id))
+    if (!isMessageId(id)) throw errors.messageNotFound(describe(id, 64))
     let rec = await log.group.messageById(id)
     if (rec === null && this.#host.live.shows(log, id)) {
       await log.group.until(async () => (rec = await log.group.messageById(id)) !== null, LIVE_ENTRY_WAIT_MS)
@@ -247,7 +248,7 @@ export class Messages {
 
   async #ownMessage (group: Group, id: string): Promise<MessageRecord> {
     const rec = isMessageId(id) ? await group.messageById(id) : null
-    if (!rec) throw errors.messageNotFound(String(id))
+    if (!rec) throw errors.messageNotFound(describe(id, 64))
     if (rec.author !== this.#host.self()) throw errors.notPermitted('Only the author can edit or delete a message')
     if (rec.deleted) throw errors.notPermitted('This message was deleted')
     return rec
@@ -257,7 +258,7 @@ export class Messages {
     const log = await this.#host.resolveGroup(ref)
     if (opts.room !== undefined && !(await log.group.room(opts.room))) throw errors.roomNotFound(opts.room)
     const page = await readPage(log.group, opts) // history.ts
-    if (page === null) throw errors.messageNotFound(String(opts.before))
+    if (page === null) throw errors.messageNotFound(describe(opts.before, 64))
     return this.views(log, page.messages)
   }
 
