@@ -16,6 +16,7 @@ import path from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { Cluster, makeTempDir, removeTempDir, type SolidarNode } from './helpers/cluster.ts'
 import { type BrowserMember, editorText, openMember, launchChromium, requireBuiltApp, screenshots, waitForEditorCaret } from './helpers/browser.ts'
+import { waitFor } from './helpers/wait.ts'
 
 const LIVE = 30_000
 
@@ -332,6 +333,11 @@ describe('web app in Chromium: pads, DMs, network choice', { timeout: 300_000 },
     const long = 'A long paragraph of the minutes, read out and agreed. '.repeat(200)
     const made = await cluster!.node('Alice').api({ method: 'POST', path: `/api/groups/${encodeURIComponent(group)}/pads`, body: { title, content: long } })
     assert.equal(made.status, 201, made.text)
+    // Bob's node has the pad (and its text) before his tab opens it: this test is about what the open tab fetches later.
+    await waitFor(async () => {
+      const r = await cluster!.node('Bob').api({ path: `/api/groups/${encodeURIComponent(group)}/pads/${made.json.id}/export?format=txt` })
+      return r.status === 200 && r.text.includes('read out and agreed') ? true : null
+    }, { what: 'bob\'s node has the pad', timeout: LIVE, interval: 100 })
     await bob.page.evaluate((h) => { location.hash = h }, `#/g/${encodeURIComponent(group)}/pads/${made.json.id}`)
     const editor = bob.page.getByRole('textbox', { name: `Text of ${title}` })
     await editor.getByText('read out and agreed').first().waitFor({ timeout: LIVE })
